@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+# Both create .venv (once), install bptui with its test tools, then run.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# torch is large: prefer the CPU-only build (about 200 MB instead of several GB).
+TORCH_VERSION   ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+ARGS ?=
+
+.PHONY: run test trace bench clean install
+
+run: $(STAMP)
+	$(BIN)/bptui $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+trace: $(STAMP)
+	$(BIN)/bptui trace $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bptui needs Python 3.10 or newer; found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# The CPU build of torch: from a local wheel or index if one offers it,
+	@# else from PyTorch's CPU index, else whatever pip finds (may be the CUDA build).
+	$(BIN)/python -c 'import torch' 2>/dev/null \
+	  || $(BIN)/python -m pip install "torch==$(TORCH_VERSION)+cpu" \
+	  || $(BIN)/python -m pip install --index-url $(TORCH_CPU_INDEX) "torch>=2.2" \
+	  || $(BIN)/python -m pip install "torch>=2.2"
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,1200 @@
+"""The stepper: a lesson's training loop on torch, one micro-step at a time.
+
+Every number comes from torch, computed with the same float32 operations in the
+same order as the note's program, so a run of the stepper reproduces the note's
+numbers bit for bit:
+
+* forward: one graph node per micro-step, each a real torch op building the
+  autograd graph exactly as ``loss(x_val, w, y_val)`` does;
+* backward: one operation per micro-step in reverse topological order. Each
+  micro-step calls that operation's own backward function (``PowBackward0``,
+  ``SubBackward0``, ``MulBackward0``…) to get its local derivatives and the
+  gradient it passes down. The last backward micro-step calls the real
+  ``loss.backward()``, which writes ``w.grad`` (accumulating, as torch does);
+* update: ``w.data = w.data - a * w.grad.data``;
+* zero: ``w.grad.data.zero_()``.
+
+Undo replays: each successful micro-step is logged, the full state is saved at
+the start of every training step, and undoing restores the last saved state and
+replays the log up to one micro-step earlier. torch on the CPU is
+deterministic, so the replay gives back the exact tensors.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+
+from .ops import OPS, format_number, pow_formula
+from .program import build_program, op_source
+from .snapshot import (
+    ChainView,
+    FactorView,
+    Kind,
+    Message,
+    NodeView,
+    ParamView,
+    Phase,
+    Snapshot,
+)
+from .spec import Lesson, Node
+
+_PY_OPERATORS: dict[str, Callable[..., Any]] = {
+    "mul": operator.mul,
+    "add": operator.add,
+    "sub": operator.sub,
+    "div": operator.truediv,
+    "pow": operator.pow,
+    "neg": operator.neg,
+}
+
+#: At most this many paths are listed per parameter in the chain-rule view.
+_MAX_PATHS = 16
+
+#: Undo restores the last checkpoint and replays from it. One checkpoint every
+#: few training steps keeps long runs cheap while an undo replays at most a few
+#: dozen micro-steps (well under a millisecond each).
+CHECKPOINT_EVERY = 8
+
+
+class Action(enum.IntEnum):
+    """The micro-steps a student can ask for. Compound commands are sequences of these."""
+
+    FORWARD = 0
+    BACKWARD = 1
+    UPDATE = 2
+    ZERO = 3
+    RESET = 4
+
+
+# Kinds of op input, for Stepper._plans.
+_FIXED, _X, _Y, _VALUE = object(), object(), object(), object()
+
+_NATURAL = {
+    Phase.FORWARD: Action.FORWARD,
+    Phase.BACKWARD: Action.BACKWARD,
+    Phase.UPDATE: Action.UPDATE,
+    Phase.ZERO: Action.ZERO,
+}
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One finished training step, as plain numbers (what ``bptui trace`` writes)."""
+
+    step: int
+    epoch: int
+    sample: int
+    x: float
+    y: float
+    #: Parameters when the loss was computed (what the note's ``ll_w`` records).
+    params: dict[str, float]
+    nodes: dict[str, float]
+    loss: float
+    #: Local derivatives keyed ``d<out>/d<wrt>``, e.g. ``dloss/dr``.
+    factors: dict[str, float]
+    #: ``param.grad`` after this step's backward (accumulated if not zeroed).
+    grads: dict[str, float | None]
+    params_after: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, keys in a stable order."""
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "sample": self.sample,
+            "x": self.x,
+            "y": self.y,
+            "loss": self.loss,
+            "params": self.params,
+            "grads": self.grads,
+            "params_after": self.params_after,
+            "nodes": self.nodes,
+            "factors": self.factors,
+        }
+
+
+#: A finished step as the engine keeps it: a flat tuple is a tenth of the memory
+#: of a record of dicts, which matters for a million-step trace. Fields:
+#: epoch, sample, x, y, params, node values, factor keys, factors, grads,
+#: params after, loss (the name tuples are shared between rows).
+_Row = tuple
+
+
+@dataclass
+class _Checkpoint:
+    """The full state at the start of a training step, after ``index`` logged actions."""
+
+    index: int
+    epoch: int
+    sample: int
+    phase: Phase
+    #: Parameter values and gradients as nested lists of floats: exact for float32,
+    #: and cheaper to take than tensor clones (one is taken per training step).
+    data: dict[str, Any]
+    grads: dict[str, Any]
+    records: list[_Row]
+    n_records: int
+
+
+def _integral(value: float) -> float | int:
+    """``2.0`` → ``2``: the note writes ``** 2``, and torch is given the same literal."""
+    return int(value) if float(value).is_integer() else value
+
+
+class Stepper:
+    """Drives one lesson. Actions return True when they changed the state."""
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.lesson = lesson
+        self.program = build_program(lesson)
+        self._nodes: tuple[Node, ...] = lesson.nodes
+        self._index = {node.name: i for i, node in enumerate(self._nodes)}
+        self._names = lesson.param_names
+        # Forward needs a tensor among an op's inputs; ops on data alone get one made.
+        self._needs_tensor = [
+            not any(isinstance(a, str) and a not in ("x", "y") for a in node.args)
+            for node in self._nodes
+        ]
+        self._fns = [self._torch_fn(node) for node in self._nodes]
+        self._consts = [
+            tuple(None if isinstance(a, str) else _integral(a) for a in node.args)
+            for node in self._nodes
+        ]
+        needs = set(lesson.param_names)
+        for node in self._nodes:
+            if any(isinstance(a, str) and a in needs for a in node.args):
+                needs.add(node.name)
+        self._needs_grad = needs
+        self._bsteps = tuple(node for node in reversed(self._nodes) if node.name in needs)
+        self._slots: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._ones_cache: dict[torch.Size, torch.Tensor] = {}
+        self._factor_keys = {
+            (node.name, i): f"d{node.name}/d{arg}"
+            for node in self._nodes
+            for i, arg in enumerate(node.args)
+            if isinstance(arg, str)
+        }
+        self.params: dict[str, torch.Tensor] = {}
+        for name, value in lesson.params:
+            tensor = torch.tensor([value], dtype=torch.float32)
+            tensor.requires_grad = True
+            self.params[name] = tensor
+        # How each op finds its inputs: a constant or parameter tensor (fixed
+        # objects), the sample's x or y, or an earlier node's value.
+        self._plans = [
+            tuple(self._plan(arg) for arg in node.args) for node in self._nodes
+        ]
+        self._records: list[_Row] = []
+        self._values: dict[str, torch.Tensor] = {}
+        self._node_grads: dict[str, torch.Tensor] = {}
+        self._locals: dict[tuple[str, int], torch.Tensor] = {}
+        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._log: list[Action] = []
+        self._fd_cache: dict[tuple[Any, ...], float] = {}
+        self._hist_w: list[float] = []
+        self._hist_loss: list[float] = []
+        self._hist_cache: tuple[int, tuple[float, ...], tuple[float, ...]] = (0, (), ())
+        self._last: Action | None = None
+        self._message: Message | None = None
+        self._begin_sample(0, 0)
+        self._checkpoints = [self._capture(0)]
+        self._steps_since_checkpoint = 0
+        self._fresh = False
+
+    # ------------------------------------------------------------------ actions
+
+    def forward(self) -> bool:
+        """Compute the next graph node (or start the next sample, skipping the rest)."""
+        return self._do(Action.FORWARD)
+
+    def backward(self) -> bool:
+        """Run the backward function of the next operation, last to first."""
+        return self._do(Action.BACKWARD)
+
+    def update(self) -> bool:
+        """``w.data = w.data - a * w.grad.data`` for every parameter."""
+        return self._do(Action.UPDATE)
+
+    def zero(self) -> bool:
+        """``w.grad.data.zero_()`` for every parameter."""
+        return self._do(Action.ZERO)
+
+    def next(self) -> bool:
+        """The micro-step that naturally comes next."""
+        if self._phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        return self._do(_NATURAL[self._phase])
+
+    def reset(self) -> bool:
+        """Back to the lesson's start. Undoable, like any other step."""
+        return self._do(Action.RESET)
+
+    def finish_forward(self) -> bool:
+        """Complete the forward pass (starting the next sample if need be)."""
+        if not self.forward():
+            return False
+        return self._repeat(lambda: self._phase is Phase.FORWARD, Action.FORWARD)
+
+    def finish_backward(self) -> bool:
+        """Complete the backward pass."""
+        if not self.backward():
+            return False
+        return self._repeat(lambda: self._phase is Phase.BACKWARD, Action.BACKWARD)
+
+    def train_step(self) -> bool:
+        """Run to the start of the next training step (a whole step from a step's start)."""
+        start = self._step_id()
+        return self._run_naturally(lambda: self._step_id() == start)
+
+    def finish_epoch(self) -> bool:
+        """Run to the start of the next epoch."""
+        epoch = self._epoch
+        return self._run_naturally(lambda: self._epoch == epoch)
+
+    def run_epochs(self, n: int) -> bool:
+        """Run ``n`` more epoch boundaries (or to the end of the lesson)."""
+        target = self._epoch + n
+        return self._run_naturally(lambda: self._epoch < target)
+
+    def run_to_end(self) -> bool:
+        """Run every remaining step of the lesson."""
+        return self._run_naturally(lambda: True)
+
+    def undo(self) -> bool:
+        """Undo the last micro-step, restoring every tensor exactly."""
+        if not self._log:
+            self._message = Message(Kind.REFUSED, "Nothing to undo: this is the start.")
+            return False
+        target = len(self._log) - 1
+        undone = self._log[-1]
+        while self._checkpoints[-1].index > target:
+            self._checkpoints.pop()
+        checkpoint = self._checkpoints[-1]
+        replay = self._log[checkpoint.index : target]
+        del self._log[checkpoint.index :]
+        self._restore(checkpoint)
+        for action in replay:
+            if not self._do(action):  # pragma: no cover - replay is deterministic
+                raise RuntimeError(f"replay of {action.name} failed")
+        self._message = Message(Kind.STEP, f"Undid one micro-step ({undone.name.lower()}).")
+        return True
+
+    # ----------------------------------------------------------------- queries
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def epoch(self) -> int:
+        """0-based epoch of the current training step."""
+        return self._epoch
+
+    @property
+    def sample(self) -> int:
+        """0-based sample index of the current training step."""
+        return self._sample
+
+    @property
+    def records(self) -> tuple[StepRecord, ...]:
+        """Every finished training step so far."""
+        return tuple(self.iter_records())
+
+    @property
+    def steps_done(self) -> int:
+        return len(self._records)
+
+    @property
+    def message(self) -> Message | None:
+        return self._message
+
+    @property
+    def micro_steps(self) -> int:
+        return len(self._log)
+
+    def iter_records(self, start: int = 0) -> Iterator[StepRecord]:
+        """Records from index ``start`` on, built as they are read."""
+        names = self._names
+        nodes = tuple(node.name for node in self._nodes)
+        for i in range(start, len(self._records)):
+            epoch, sample, x, y, before, values, keys, factors, grads, after, loss = self._records[i]
+            yield StepRecord(
+                step=i + 1,
+                epoch=epoch,
+                sample=sample,
+                x=x,
+                y=y,
+                params=dict(zip(names, before)),
+                nodes=dict(zip(nodes, values)),
+                loss=loss,
+                factors=dict(zip(keys, factors)),
+                grads=dict(zip(names, grads)),
+                params_after=dict(zip(names, after)),
+            )
+
+    # ---------------------------------------------------------------- internals
+
+    def _plan(self, arg: Any) -> tuple[object, Any]:
+        if not isinstance(arg, str):
+            return (_FIXED, _integral(arg))
+        if arg == "x":
+            return (_X, None)
+        if arg == "y":
+            return (_Y, None)
+        if arg in self.params:
+            return (_FIXED, self.params[arg])
+        return (_VALUE, arg)
+
+    def _ones(self, like: torch.Tensor) -> torch.Tensor:
+        """A shared tensor of ones (the seed gradient), never written to."""
+        ones = self._ones_cache.get(like.shape)
+        if ones is None:
+            ones = self._ones_cache[like.shape] = torch.ones_like(like)
+        return ones
+
+    def _torch_fn(self, node: Node) -> Callable[..., Any]:
+        if node.op in _PY_OPERATORS:
+            return _PY_OPERATORS[node.op]
+        return getattr(torch, OPS[node.op].torch_name)
+
+    def _do(self, action: Action) -> bool:
+        self._message = None
+        handler = _HANDLERS[action]
+        if not handler(self):
+            return False
+        self._log.append(action)
+        self._last = action
+        if self._fresh:
+            self._fresh = False
+            self._steps_since_checkpoint += 1
+            if self._steps_since_checkpoint >= CHECKPOINT_EVERY or action is Action.RESET:
+                self._steps_since_checkpoint = 0
+                self._checkpoints.append(self._capture(len(self._log)))
+        return True
+
+    def _repeat(self, more: Callable[[], bool], action: Action) -> bool:
+        important = self._message if self._message and self._message.kind is not Kind.STEP else None
+        while more():
+            if not self._do(action):
+                break
+            if self._message is not None and self._message.kind is not Kind.STEP:
+                important = self._message
+        if important is not None:
+            self._message = important
+        return True
+
+    def _run_naturally(self, more: Callable[[], bool]) -> bool:
+        if self._phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        important: Message | None = None
+        while self._phase is not Phase.DONE and more():
+            if not self._do(_NATURAL[self._phase]):  # pragma: no cover - natural steps succeed
+                break
+            if self._message is not None and self._message.kind is not Kind.STEP:
+                important = self._message
+        self._message = important
+        return True
+
+    def _step_id(self) -> tuple[int, int]:
+        return (self._epoch, self._sample)
+
+    def _begin_sample(self, epoch: int, sample: int) -> None:
+        self._epoch = epoch
+        self._sample = sample
+        self._fresh = True
+        if epoch >= self.lesson.epochs:
+            self._phase = Phase.DONE
+            self._x = self._y = math.nan
+        else:
+            self._phase = Phase.FORWARD
+            self._x = self.lesson.x[sample]
+            self._y = self.lesson.y[sample]
+        self._fwd = 0
+        self._bwd = 0
+        self._values.clear()
+        self._node_grads.clear()
+        self._locals.clear()
+        self._freed = False
+        self._loss_value: float | None = None
+        self._params_before: dict[str, float] = {}
+        self._grads_after: dict[str, float | None] = {}
+
+    def _capture(self, index: int) -> _Checkpoint:
+        return _Checkpoint(
+            index=index,
+            epoch=self._epoch,
+            sample=self._sample,
+            phase=self._phase,
+            data={n: p.detach().tolist() for n, p in self.params.items()},
+            grads={
+                n: (p.grad.tolist() if p.grad is not None else None)
+                for n, p in self.params.items()
+            },
+            records=self._records,
+            n_records=len(self._records),
+        )
+
+    def _restore(self, checkpoint: _Checkpoint) -> None:
+        for name, tensor in self.params.items():
+            tensor.data = _float32(checkpoint.data[name])
+            grad = checkpoint.grads[name]
+            tensor.grad = None if grad is None else _float32(grad)
+        self._records = checkpoint.records
+        del self._records[checkpoint.n_records :]
+        del self._hist_w[checkpoint.n_records :]
+        del self._hist_loss[checkpoint.n_records :]
+        self._begin_sample(checkpoint.epoch, checkpoint.sample)
+        self._fresh = False
+        self._steps_since_checkpoint = 0
+        self._last = self._log[-1] if self._log else None
+
+    def _arg(self, node_index: int, position: int) -> Any:
+        kind, payload = self._plans[node_index][position]
+        if kind is _VALUE:
+            return self._values[payload]
+        if kind is _X:
+            return self._x
+        if kind is _Y:
+            return self._y
+        return payload
+
+    def _compute(self, index: int) -> torch.Tensor:
+        args = []
+        for kind, payload in self._plans[index]:
+            if kind is _VALUE:
+                args.append(self._values[payload])
+            elif kind is _X:
+                args.append(self._x)
+            elif kind is _Y:
+                args.append(self._y)
+            else:
+                args.append(payload)
+        if self._needs_tensor[index]:
+            args[0] = torch.tensor(float(args[0]), dtype=torch.float32)
+        return self._fns[index](*args)
+
+    # The four micro-steps. Each returns True if it changed the state.
+
+    def _act_forward(self) -> bool:
+        phase = self._phase
+        if phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        if phase is Phase.BACKWARD:
+            text = (
+                "The forward pass is complete: the loss is computed. Press b to start "
+                "the backward pass."
+                if self._bwd == 0
+                else "The backward pass is half done: finish it (b or B) before the next "
+                "forward pass."
+            )
+            self._message = Message(Kind.REFUSED, text)
+            return False
+        if phase in (Phase.UPDATE, Phase.ZERO):
+            skipped = self._skip_message(phase)
+            self._end_step()
+            if self._phase is Phase.DONE:
+                self._message = skipped
+                return True
+            self._act_forward()
+            self._message = skipped
+            return True
+        index = self._fwd
+        out = self._compute(index)
+        self._values[self._nodes[index].name] = out
+        self._fwd += 1
+        if self._fwd == len(self._nodes):
+            self._phase = Phase.BACKWARD
+            self._loss_value = out.item()
+            self._params_before = {n: p.item() for n, p in self.params.items()}
+            if not math.isfinite(self._loss_value):
+                self._message = self._diverged_message()
+        return True
+
+    def _act_backward(self) -> bool:
+        phase = self._phase
+        if phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        if phase is Phase.FORWARD:
+            self._message = Message(
+                Kind.REFUSED,
+                "There is no loss to differentiate yet: finish the forward pass first "
+                "(f or F).",
+            )
+            return False
+        if phase in (Phase.UPDATE, Phase.ZERO):
+            return self._backward_again()
+        node = self._bsteps[self._bwd]
+        out = self._values[node.name]
+        fn = out.grad_fn
+        ones = self._ones(out)
+        if self._bwd == 0:
+            self._node_grads[node.name] = ones
+        upstream = self._node_grads[node.name]
+        # Calling a backward function directly, outside autograd's engine: it must
+        # not record a graph of its own. (The C switch: ``no_grad()`` costs 10× more.)
+        _set_grad_enabled(False)
+        try:
+            passed = fn(upstream)
+            local = passed if self._bwd == 0 else fn(ones)
+        finally:
+            _set_grad_enabled(True)
+        if not isinstance(passed, tuple):
+            passed, local = (passed,), (local if isinstance(local, tuple) else (local,))
+        for slot, position in self._slot_map(node, fn):
+            grad = passed[slot]
+            if grad is None:
+                continue
+            arg = node.args[position]
+            assert isinstance(arg, str)
+            before = self._node_grads.get(arg)
+            self._node_grads[arg] = grad if before is None else before + grad
+            self._locals[(node.name, position)] = local[slot]
+        self._bwd += 1
+        if self._bwd == len(self._bsteps):
+            self._real_backward()
+        return True
+
+    def _real_backward(self) -> None:
+        before = {n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()}
+        self._values[self._nodes[-1].name].backward()
+        self._freed = True
+        self._phase = Phase.UPDATE
+        self._grads_after = {
+            n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()
+        }
+        accumulated = [n for n, v in before.items() if v not in (None, 0.0)]
+        if accumulated:
+            self._message = self._accumulated_message(accumulated, before)
+
+    def _backward_again(self) -> bool:
+        loss = self._values[self._nodes[-1].name]
+        before = {n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()}
+        try:
+            loss.backward()
+        except RuntimeError as error:
+            first = str(error).split(". ")[0].strip()
+            self._message = Message(
+                Kind.TEACH,
+                f"torch refused: RuntimeError: {first}. backward() frees the values the "
+                "graph saved for the backward pass (to save memory), so a graph can be "
+                "differentiated once. A new forward pass builds a new graph: go on to the "
+                "next sample (f), or undo.",
+            )
+            return False
+        self._grads_after = {
+            n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()
+        }
+        self._message = self._accumulated_message(list(before), before, again=True)
+        return True
+
+    def _act_update(self) -> bool:
+        phase = self._phase
+        if phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        names = self._names
+        if not any([self.params[n].grad is not None for n in names]):
+            self._message = Message(
+                Kind.TEACH,
+                f"{names[0]}.grad is None: no backward pass has run yet, so there is no "
+                f"gradient to update with. In torch, `{names[0]}.data - a * "
+                f"{names[0]}.grad.data` fails with AttributeError: 'NoneType' object has no "
+                "attribute 'data'. Run the forward pass (f) and the backward pass (b) first.",
+            )
+            return False
+        if phase in (Phase.FORWARD, Phase.BACKWARD):
+            grads = ", ".join(
+                f"{n}.grad = {format_value(self.params[n].grad.item())}"  # type: ignore[union-attr]
+                for n in names
+                if self.params[n].grad is not None
+            )
+            self._message = Message(
+                Kind.REFUSED,
+                f"This sample's gradient is not computed yet ({grads} is left from before). "
+                "Finish the forward and backward passes (F, then B), then update.",
+            )
+            return False
+        if phase is Phase.ZERO:
+            self._message = Message(
+                Kind.REFUSED,
+                "The parameters were already updated with this gradient. Press z to zero "
+                "the gradient, or f to go on without zeroing and watch it accumulate.",
+            )
+            return False
+        lr = self.lesson.lr
+        for name in names:
+            w = self.params[name]
+            if w.grad is not None:
+                w.data = w.data - lr * w.grad.data
+        self._phase = Phase.ZERO
+        if not all([math.isfinite(self.params[n].item()) for n in names]):
+            self._message = self._diverged_message()
+        return True
+
+    def _act_zero(self) -> bool:
+        phase = self._phase
+        if phase is Phase.DONE:
+            self._message = self._finished_message()
+            return False
+        grads = [p.grad for p in self.params.values() if p.grad is not None]
+        if not grads:
+            first = self.lesson.param_names[0]
+            self._message = Message(
+                Kind.REFUSED,
+                f"{first}.grad is None: there is nothing to zero yet. torch creates "
+                f"{first}.grad in the first backward pass.",
+            )
+            return False
+        had = any(bool(g.ne(0).any()) for g in grads) if phase is not Phase.ZERO else True
+        for grad in grads:
+            grad.data.zero_()
+        if phase is Phase.ZERO:
+            self._end_step()
+        elif phase is Phase.UPDATE and had:
+            self._message = Message(
+                Kind.TEACH,
+                "The gradient was zeroed before the update: the update now has nothing to "
+                "move the parameters with (grad = 0), and this sample's step is lost.",
+            )
+        elif had:
+            self._message = Message(
+                Kind.TEACH,
+                "Zeroed the gradient before this sample's backward pass: the next "
+                "backward() starts from 0. This is what optimizer.zero_grad() at the top "
+                "of a training loop does.",
+            )
+        return True
+
+    def _act_reset(self) -> bool:
+        start = self._checkpoints[0]
+        for name, tensor in self.params.items():
+            tensor.data = _float32(start.data[name])
+            tensor.grad = None
+        self._records = []
+        self._hist_w = []
+        self._hist_loss = []
+        self._begin_sample(0, 0)
+        self._message = Message(Kind.STEP, "Back to the start. (← undoes the reset.)")
+        return True
+
+    def _end_step(self) -> None:
+        if self._loss_value is not None:
+            self._record()
+        sample = self._sample + 1
+        epoch = self._epoch
+        if sample == self.lesson.n_samples:
+            sample, epoch = 0, epoch + 1
+        self._begin_sample(epoch, sample)
+
+    def _record(self) -> None:
+        keys = tuple(self._factor_keys[key] for key in self._locals)
+        keys = self._layouts.setdefault(keys, keys)
+        before = tuple(self._params_before.values())
+        self._records.append(
+            (
+                self._epoch + 1,
+                self._sample + 1,
+                self._x,
+                self._y,
+                before,
+                tuple(value.item() for value in self._values.values()),
+                keys,
+                tuple(value.item() for value in self._locals.values()),
+                tuple(self._grads_after.values()),
+                tuple(p.item() for p in self.params.values()),
+                self._loss_value,
+            )
+        )
+        self._hist_w.append(before[0])
+        self._hist_loss.append(self._loss_value)
+
+    def _slot_map(self, node: Node, fn: Any) -> tuple[tuple[int, int], ...]:
+        """Which input of ``node`` each output of its backward function belongs to."""
+        cached = self._slots.get(node.name)
+        if cached is not None:
+            return cached
+        index = self._index[node.name]
+        used: set[int] = set()
+        pairs = []
+        for slot, (next_fn, _) in enumerate(fn.next_functions):
+            if next_fn is None:
+                continue
+            for position, arg in enumerate(node.args):
+                if position in used or not isinstance(arg, str):
+                    continue
+                value = self._arg(index, position)
+                if not isinstance(value, torch.Tensor) or not value.requires_grad:
+                    continue
+                target = value.grad_fn if value.grad_fn is not None else None
+                if target is next_fn or getattr(next_fn, "variable", None) is value:
+                    used.add(position)
+                    pairs.append((slot, position))
+                    break
+        result = tuple(pairs)
+        self._slots[node.name] = result
+        return result
+
+    # ---------------------------------------------------------------- messages
+
+    def _finished_message(self) -> Message:
+        return Message(
+            Kind.REFUSED,
+            f"The lesson is finished ({self.lesson.epochs} epochs). Press r to start "
+            "again, or ← to step back.",
+        )
+
+    def _diverged_message(self) -> Message:
+        names = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+        loss = format_value(self._loss_value) if self._loss_value is not None else "?"
+        return Message(
+            Kind.DIVERGED,
+            f"Diverged: loss = {loss}, {names}. Each update overshoots the minimum by more "
+            f"than the last, so the numbers grow until they overflow float32. The learning "
+            f"rate {self.lesson.lr:g} is too large for this data; try a smaller --lr.",
+        )
+
+    def _skip_message(self, phase: Phase) -> Message:
+        grads = ", ".join(
+            f"{n}.grad = {format_value(p.grad.item())}"
+            for n, p in self.params.items()
+            if p.grad is not None
+        )
+        if phase is Phase.UPDATE:
+            text = (
+                f"Skipped the update: the parameters stay as they are, and {grads} is kept "
+                "(not zeroed), so the next backward() adds to it."
+            )
+        else:
+            text = (
+                f"Skipped zeroing the gradient: {grads} is kept, so the next backward() "
+                "adds the new gradient to it. This is torch's accumulation."
+            )
+        return Message(Kind.TEACH, text)
+
+    def _accumulated_message(
+        self, names: list[str], before: dict[str, float | None], again: bool = False
+    ) -> Message:
+        parts = []
+        for name in names:
+            after = self._grads_after.get(name)
+            old = before.get(name)
+            if after is None:
+                continue
+            added = after - (old or 0.0)
+            parts.append(
+                f"{name}.grad = {format_value(old or 0.0)} (old) + {format_value(added)} "
+                f"(this backward) = {format_value(after)}"
+            )
+        lead = (
+            "backward() ran again on the same graph (it saved no values, so torch allowed "
+            "it) and added to the gradient: "
+            if again
+            else "The gradient was not zeroed, so backward() added to it: "
+        )
+        return Message(
+            Kind.TEACH,
+            lead + "; ".join(parts) + ". torch accumulates gradients on purpose; call "
+            "w.grad.data.zero_() after each update to start every step from 0.",
+        )
+
+    # ---------------------------------------------------------------- snapshot
+
+    def snapshot(self) -> Snapshot:
+        """A frozen picture of the current state (plain floats only)."""
+        lesson = self.lesson
+        phase = self._phase
+        current = self._current_node()
+        nodes = self._leaf_views() + self._op_views(current)
+        factors = self._factor_views()
+        program = self.program
+        ran, upcoming = self._code_lines()
+        residual = None
+        if lesson.residual and lesson.residual in self._values:
+            residual = self._values[lesson.residual].item()
+        loss_tensor = self._values.get(self._nodes[-1].name)
+        n, hw, hl = self._hist_cache
+        if n != len(self._hist_w):
+            hw, hl = tuple(self._hist_w), tuple(self._hist_loss)
+            self._hist_cache = (len(self._hist_w), hw, hl)
+        first = lesson.param_names[0]
+        current_point = (
+            (self._params_before[first], self._loss_value)
+            if self._loss_value is not None and self._params_before
+            else None
+        )
+        return Snapshot(
+            lesson=lesson.name,
+            title=lesson.title,
+            epoch=min(self._epoch, lesson.epochs - 1) + 1,
+            epochs=lesson.epochs,
+            sample=self._sample + 1,
+            n_samples=lesson.n_samples,
+            x=self._x,
+            y=self._y,
+            lr=lesson.lr,
+            phase=phase,
+            phase_step={Phase.FORWARD: self._fwd, Phase.BACKWARD: self._bwd}.get(phase, 0),
+            phase_steps={
+                Phase.FORWARD: len(self._nodes),
+                Phase.BACKWARD: len(self._bsteps),
+            }.get(phase, 1),
+            micro_steps=len(self._log),
+            steps_done=len(self._records),
+            nodes=nodes,
+            chains=self._chain_views(factors),
+            params=tuple(
+                ParamView(n, p.item(), None if p.grad is None else p.grad.item())
+                for n, p in self.params.items()
+            ),
+            loss=self._loss_value,
+            residual=residual,
+            loss_grad_fn=(
+                type(loss_tensor.grad_fn).__name__
+                if loss_tensor is not None and loss_tensor.grad_fn is not None
+                else None
+            ),
+            graph_freed=self._freed,
+            code=program.lines,
+            code_ran=ran,
+            code_next=upcoming,
+            last_source=self._last_source(),
+            message=self._message or self._narration(),
+            history_w=hw,
+            history_loss=hl,
+            current_point=current_point,
+            can_undo=bool(self._log),
+            finished=phase is Phase.DONE,
+            factors=factors,
+        )
+
+    def _current_node(self) -> str | None:
+        if self._last is Action.FORWARD and self._phase in (Phase.FORWARD, Phase.BACKWARD):
+            if self._fwd:
+                return self._nodes[self._fwd - 1].name
+        if self._last is Action.BACKWARD and self._bwd:
+            return self._bsteps[self._bwd - 1].name
+        return None
+
+    def _leaf_views(self) -> tuple[NodeView, ...]:
+        seen: list[str] = []
+        for node in self._nodes:
+            for arg in node.args:
+                if isinstance(arg, str) and arg not in self._index and arg not in seen:
+                    seen.append(arg)
+        views = []
+        touched = self._last in (Action.UPDATE, Action.ZERO)
+        for name in seen:
+            if name in self.params:
+                p = self.params[name]
+                grad = self._node_grads.get(name)
+                views.append(
+                    NodeView(
+                        name, self.lesson.label(name), "param", None, None, (),
+                        p.item(), None if grad is None else grad.item(),
+                        "AccumulateGrad", True, touched,
+                    )
+                )
+            else:
+                value = self._x if name == "x" else self._y
+                views.append(
+                    NodeView(
+                        name, self.lesson.label(name), "data", None, None, (),
+                        None if self._phase is Phase.DONE else value, None, None, False, False,
+                    )
+                )
+        return tuple(views)
+
+    def _op_views(self, current: str | None) -> tuple[NodeView, ...]:
+        views = []
+        for node in self._nodes:
+            value = self._values.get(node.name)
+            grad = self._node_grads.get(node.name)
+            grad_fn = None
+            if value is not None and value.grad_fn is not None:
+                grad_fn = type(value.grad_fn).__name__
+            views.append(
+                NodeView(
+                    node.name,
+                    node.label,
+                    "op",
+                    node.op,
+                    OPS[node.op].symbol,
+                    tuple(
+                        self.lesson.label(a) if isinstance(a, str) else format_number(a)
+                        for a in node.args
+                    ),
+                    None if value is None else value.item(),
+                    None if grad is None else grad.item(),
+                    grad_fn,
+                    node.name in self._needs_grad,
+                    node.name == current,
+                )
+            )
+        return tuple(views)
+
+    def _factor_views(self) -> tuple[FactorView, ...]:
+        views = []
+        for node in self._bsteps:
+            index = self._index[node.name]
+            info = OPS[node.op]
+            out_label = node.label
+            for position, arg in enumerate(node.args):
+                if not isinstance(arg, str):
+                    continue
+                tracked = arg in self._needs_grad
+                if not tracked and arg not in ("x", "y"):
+                    continue
+                labels = [
+                    self.lesson.label(a) if isinstance(a, str) else format_number(a)
+                    for a in node.args
+                ]
+                if node.op == "pow" and position == 0 and not isinstance(node.args[1], str):
+                    formula = pow_formula(float(node.args[1]), labels[0])
+                else:
+                    formula = info.formulas[position].format(*labels, out=out_label)
+                value: float | None = None
+                formula_value: float | None = None
+                reached = (node.name, position) in self._locals or (
+                    not tracked and node.name in self._reached_ops()
+                )
+                if reached:
+                    if tracked:
+                        value = self._locals[(node.name, position)].item()
+                    else:
+                        value = self._constant_local(index, position)
+                    formula_value = self._formula_value(index, position)
+                views.append(
+                    FactorView(
+                        node.name, arg, out_label, self.lesson.label(arg), formula,
+                        formula_value, value,
+                    )
+                )
+        return tuple(views)
+
+    def _reached_ops(self) -> set[str]:
+        return {node.name for node in self._bsteps[: self._bwd]}
+
+    def _formula_value(self, index: int, position: int) -> float:
+        node = self._nodes[index]
+        args = tuple(_as_float(self._arg(index, i)) for i in range(len(node.args)))
+        out = self._values[node.name].item()
+        return OPS[node.op].derivative(args, out)[position]
+
+    def _constant_local(self, index: int, position: int) -> float:
+        """torch's derivative of one op with respect to a data input, at the current values."""
+        node = self._nodes[index]
+        with torch.enable_grad():
+            leaves = []
+            for i in range(len(node.args)):
+                value = self._arg(index, i)
+                if isinstance(value, torch.Tensor):
+                    value = value.detach()
+                    leaf = value.clone()
+                else:
+                    leaf = torch.tensor(float(value), dtype=torch.float32)
+                leaf.requires_grad_(i == position)
+                leaves.append(leaf)
+            out = self._fns[index](*leaves)
+            (grad,) = torch.autograd.grad(out.sum(), leaves[position])
+        return grad.item()
+
+    def _chain_views(self, factors: tuple[FactorView, ...]) -> tuple[ChainView, ...]:
+        by_edge = {(f.out, f.wrt): f for f in factors}
+        loss = self._nodes[-1].name
+        views = []
+        for name in self.lesson.param_names:
+            paths: list[tuple[FactorView, ...]] = []
+
+            def walk(at: str, trail: tuple[FactorView, ...], name: str = name) -> None:
+                if len(paths) >= _MAX_PATHS:
+                    return
+                if at == name:
+                    paths.append(trail)
+                    return
+                node = self._nodes[self._index[at]] if at in self._index else None
+                if node is None:
+                    return
+                for arg in node.args:
+                    if isinstance(arg, str) and arg in self._needs_grad:
+                        walk(arg, trail + (by_edge[(node.name, arg)],))
+
+            walk(loss, ())
+            product: float | None = None
+            if paths and all(f.value is not None for path in paths for f in path):
+                product = sum(math.prod(f.value for f in path) for path in paths)  # type: ignore[misc]
+            complete = self._fwd == len(self._nodes) and self._bwd == len(self._bsteps)
+            grad = self._node_grads.get(name) if complete else None
+            torch_grad = grad.item() if grad is not None else None
+            param = self.params[name]
+            views.append(
+                ChainView(
+                    param=name,
+                    label=self.lesson.label(name),
+                    paths=tuple(paths),
+                    product=product,
+                    torch_grad=torch_grad,
+                    param_grad=None if param.grad is None else param.grad.item(),
+                    finite_diff=self._finite_difference(name) if torch_grad is not None else None,
+                )
+            )
+        return tuple(views)
+
+    def _finite_difference(self, name: str) -> float:
+        """(loss(p + h) − loss(p − h)) / 2h, by torch in float64."""
+        params = {n: self._params_before.get(n, p.item()) for n, p in self.params.items()}
+        key = (name, self._x, self._y, tuple(params.items()))
+        cached = self._fd_cache.get(key)
+        if cached is not None:
+            return cached
+        h = 1e-6 * max(1.0, abs(params[name]))
+        up = self.loss_at({**params, name: params[name] + h})
+        down = self.loss_at({**params, name: params[name] - h})
+        value = (up - down) / (2 * h)
+        if len(self._fd_cache) > 256:
+            self._fd_cache.clear()
+        self._fd_cache[key] = value
+        return value
+
+    def loss_at(self, params: dict[str, float]) -> float:
+        """The current sample's loss at the given parameters, by torch in float64."""
+        name = next(iter(params))
+        return self.loss_curve(name, [params[name]], params)[0]
+
+    def loss_curve(
+        self,
+        name: str,
+        grid: list[float],
+        params: dict[str, float] | None = None,
+        x: float | None = None,
+        y: float | None = None,
+    ) -> list[float]:
+        """Loss of one sample as parameter ``name`` runs over ``grid`` (torch, float64)."""
+        x = self._x if x is None else x
+        y = self._y if y is None else y
+        base = params or {n: p.item() for n, p in self.params.items()}
+        values: dict[str, Any] = {
+            "x": torch.tensor(x, dtype=torch.float64),
+            "y": torch.tensor(y, dtype=torch.float64),
+        }
+        for pname, value in base.items():
+            values[pname] = torch.tensor([value], dtype=torch.float64)
+        values[name] = torch.tensor(grid, dtype=torch.float64)
+        with torch.no_grad():
+            for i, node in enumerate(self._nodes):
+                args = [
+                    values[a] if isinstance(a, str) else self._consts[i][k]
+                    for k, a in enumerate(node.args)
+                ]
+                values[node.name] = self._fns[i](*args)
+            out = values[self._nodes[-1].name].expand(len(grid))
+        return [float(v) for v in out.tolist()]
+
+    def _code_lines(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        program = self.program
+        by_action = {
+            Action.FORWARD: program.forward,
+            Action.BACKWARD: program.backward,
+            Action.UPDATE: program.update,
+            Action.ZERO: program.zero,
+        }
+        ran = by_action.get(self._last, ()) if self._last is not None else ()
+        upcoming = by_action[_NATURAL[self._phase]] if self._phase in _NATURAL else ()
+        return ran, upcoming
+
+    def _last_source(self) -> str | None:
+        last = self._last
+        if last is Action.FORWARD and self._fwd:
+            return op_source(self.lesson, self._nodes[self._fwd - 1].name)
+        if last is Action.BACKWARD:
+            if self._phase is Phase.BACKWARD and self._bwd:
+                node = self._bsteps[self._bwd - 1]
+                fn = self._values[node.name].grad_fn
+                return f"{type(fn).__name__}: ∂loss/∂{node.label} → its inputs"
+            return "l.backward()"
+        if last is Action.UPDATE:
+            return "; ".join(self.program.lines[i].strip() for i in self.program.update)
+        if last is Action.ZERO:
+            return "; ".join(self.program.lines[i].strip() for i in self.program.zero)
+        return None
+
+    def _narration(self) -> Message | None:
+        last = self._last
+        if last is None:
+            return Message(
+                Kind.STEP,
+                "Ready. Press space (or →) to compute the first node of the forward pass.",
+            )
+        if last is Action.FORWARD and self._fwd:
+            node = self._nodes[self._fwd - 1]
+            value = format_value(self._values[node.name].item())
+            tail = " The forward pass is done: press b for the backward pass." if (
+                self._phase is Phase.BACKWARD
+            ) else ""
+            return Message(Kind.STEP, f"Forward: {op_source(self.lesson, node.name)} = {value}.{tail}")
+        if last is Action.BACKWARD and self._phase is Phase.BACKWARD and self._bwd:
+            node = self._bsteps[self._bwd - 1]
+            parts = [
+                f"∂loss/∂{self.lesson.label(str(node.args[pos]))} = "
+                f"{format_value(self._node_grads[str(node.args[pos])].item())}"
+                for (name, pos) in self._locals
+                if name == node.name
+            ]
+            return Message(Kind.STEP, f"Backward through {node.label}: " + ", ".join(parts) + ".")
+        if last is Action.BACKWARD:
+            grads = ", ".join(
+                f"{n}.grad = {format_value(p.grad.item())}"
+                for n, p in self.params.items()
+                if p.grad is not None
+            )
+            return Message(
+                Kind.STEP, f"backward() finished: AccumulateGrad wrote {grads}. Press u to update."
+            )
+        if last is Action.UPDATE:
+            params = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+            return Message(Kind.STEP, f"Updated: {params}. Press z to zero the gradient.")
+        if last is Action.ZERO:
+            return Message(Kind.STEP, "Gradient zeroed. Next sample: press space.")
+        return None
+
+
+_set_grad_enabled = torch._C._set_grad_enabled
+
+
+def _float32(values: Any) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        return float(value.item())
+    return float(value)
+
+
+def format_value(value: float | None) -> str:
+    """A float32 value as a student reads it: up to 7 significant digits."""
+    if value is None:
+        return "None"
+    if value != value:
+        return "nan"
+    if value in (math.inf, -math.inf):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.7g}"
+
+
+_HANDLERS: dict[Action, Callable[[Stepper], bool]] = {
+    Action.FORWARD: Stepper._act_forward,
+    Action.BACKWARD: Stepper._act_backward,
+    Action.UPDATE: Stepper._act_update,
+    Action.ZERO: Stepper._act_zero,
+    Action.RESET: Stepper._act_reset,
+}

@@ -1,0 +1,78 @@
+"""The PyTorch program a lesson corresponds to, written out as source.
+
+The app shows this program beside the graph and highlights the line each step
+runs. For the seed lesson it is the note's own program (less the plotting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ops import OPS, format_number
+from .spec import Lesson
+
+#: Names the data columns have inside the program, as in the note.
+SOURCE_NAMES = {"x": "x_val", "y": "y_val"}
+
+_MAX_LISTED = 8
+
+
+@dataclass(frozen=True)
+class Program:
+    """Source lines and where each phase of a training step is."""
+
+    lines: tuple[str, ...]
+    forward: tuple[int, ...]
+    backward: tuple[int, ...]
+    update: tuple[int, ...]
+    zero: tuple[int, ...]
+
+
+def _float_list(values: tuple[float, ...]) -> str:
+    shown = [repr(float(v)) for v in values[:_MAX_LISTED]]
+    if len(values) > _MAX_LISTED:
+        shown.append(f"...  # {len(values)} values")
+    return "[" + ", ".join(shown) + "]"
+
+
+def build_program(lesson: Lesson) -> Program:
+    """Write ``lesson`` as the plain per-sample SGD loop of the note."""
+    params = lesson.param_names
+    args = ", ".join(["x_val", *params, "y_val"])
+    lines = [
+        "import torch",
+        "",
+        f"x_data = {_float_list(lesson.x)}",
+        f"y_data = {_float_list(lesson.y)}",
+        f"a = {lesson.lr!r}  # learning rate",
+    ]
+    for name, value in lesson.params:
+        lines.append(f"{name} = torch.Tensor([{float(value)!r}])")
+        lines.append(f"{name}.requires_grad = True")
+    lines += [
+        "",
+        f"def loss({args}):",
+        f"    return {lesson.expression(names=SOURCE_NAMES)}",
+        "",
+        f"for epoch in range({lesson.epochs}):",
+        "    for x_val, y_val in zip(x_data, y_data):",
+    ]
+    forward = (len(lines),)
+    lines.append(f"        l = loss({args})")
+    backward = (len(lines),)
+    lines.append("        l.backward()")
+    update = tuple(range(len(lines), len(lines) + len(params)))
+    lines += [f"        {p}.data = {p}.data - a * {p}.grad.data" for p in params]
+    zero = tuple(range(len(lines), len(lines) + len(params)))
+    lines += [f"        {p}.grad.data.zero_()" for p in params]
+    return Program(tuple(lines), forward, backward, update, zero)
+
+
+def op_source(lesson: Lesson, name: str) -> str:
+    """One node's own operation as source, e.g. ``ŷ = x_val * w``."""
+    node = next(n for n in lesson.nodes if n.name == name)
+    shown = [
+        format_number(a) if not isinstance(a, str) else SOURCE_NAMES.get(a, lesson.label(a))
+        for a in node.args
+    ]
+    return f"{node.label} = {OPS[node.op].source.format(*shown)}"

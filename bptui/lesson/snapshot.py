@@ -1,0 +1,180 @@
+"""Frozen pictures of the engine's state, made of plain floats and strings.
+
+Views render these and nothing else: they never see a tensor, so a view can
+neither change the lesson by accident nor hold the autograd graph alive.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Phase(enum.Enum):
+    """Where a training step is. The natural order is the order of the members."""
+
+    FORWARD = "forward"
+    BACKWARD = "backward"
+    UPDATE = "update"
+    ZERO = "zero"
+    DONE = "done"
+
+
+class Kind(enum.Enum):
+    """What a message is about, so a view can weigh it."""
+
+    STEP = "step"  # narration of a normal micro-step
+    TEACH = "teach"  # a teaching moment: torch did something worth a look
+    REFUSED = "refused"  # the key made no sense now; nothing changed
+    DIVERGED = "diverged"  # loss or a parameter is inf or NaN
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One value of the graph: a data column, a parameter, or an operation's output."""
+
+    name: str
+    label: str
+    kind: str  # "data", "param" or "op"
+    op: str | None
+    symbol: str | None
+    #: Labels of the inputs (constants as written, e.g. "2").
+    args: tuple[str, ...]
+    value: float | None
+    #: ∂loss/∂(this value), once the backward pass has reached it.
+    grad: float | None
+    #: torch's backward node for this value: "MulBackward0", "AccumulateGrad", …
+    grad_fn: str | None
+    requires_grad: bool
+    current: bool
+
+
+@dataclass(frozen=True)
+class FactorView:
+    """One local derivative ∂out/∂wrt: the formula and torch's number."""
+
+    out: str
+    wrt: str
+    out_label: str
+    wrt_label: str
+    formula: str
+    #: The formula worked out on plain floats (the hand check).
+    formula_value: float | None
+    #: torch's number (from the op's own backward function); None until reached.
+    value: float | None
+
+    @property
+    def name(self) -> str:
+        return f"∂{self.out_label}/∂{self.wrt_label}"
+
+    @property
+    def agrees(self) -> bool | None:
+        if self.value is None or self.formula_value is None:
+            return None
+        return _close(self.value, self.formula_value)
+
+
+@dataclass(frozen=True)
+class ChainView:
+    """∂loss/∂param as a sum over paths of products of local derivatives."""
+
+    param: str
+    label: str
+    paths: tuple[tuple[FactorView, ...], ...]
+    #: The product of torch's factors, summed over paths (None until all are known).
+    product: float | None
+    #: ∂loss/∂param as torch's backward functions passed it down: what backward()
+    #: adds to ``param.grad`` for this sample (None until reached).
+    torch_grad: float | None
+    #: ``param.grad`` as torch holds it (differs from torch_grad when it accumulated).
+    param_grad: float | None
+    #: A central finite difference of the loss, computed by torch in float64.
+    finite_diff: float | None
+
+    @property
+    def agree(self) -> bool | None:
+        if self.product is None or self.torch_grad is None or self.finite_diff is None:
+            return None
+        return _close(self.product, self.torch_grad) and _close(
+            self.torch_grad, self.finite_diff, rel=1e-3, abs_=1e-4
+        )
+
+
+@dataclass(frozen=True)
+class ParamView:
+    """What ``print(w)``, ``w.grad`` and friends would show, as floats."""
+
+    name: str
+    data: float
+    grad: float | None
+    requires_grad: bool = True
+    is_leaf: bool = True
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a view needs to draw the lesson at one moment."""
+
+    lesson: str
+    title: str
+    epoch: int  # 1-based
+    epochs: int
+    sample: int  # 1-based
+    n_samples: int
+    x: float
+    y: float
+    lr: float
+    phase: Phase
+    phase_step: int  # micro-steps done in this phase
+    phase_steps: int  # micro-steps this phase has
+    micro_steps: int  # micro-steps done since the start
+    steps_done: int  # training steps completed
+    nodes: tuple[NodeView, ...]
+    chains: tuple[ChainView, ...]
+    params: tuple[ParamView, ...]
+    loss: float | None
+    residual: float | None
+    loss_grad_fn: str | None
+    graph_freed: bool
+    code: tuple[str, ...]
+    #: Lines of ``code`` run by the last micro-step, and by the next one.
+    code_ran: tuple[int, ...]
+    code_next: tuple[int, ...]
+    #: What the last micro-step did, in torch: ``ŷ = x_val * w``, ``l.backward()``…
+    last_source: str | None
+    message: Message | None
+    #: First parameter (before its update) and loss of each finished training step…
+    history_w: tuple[float, ...]
+    history_loss: tuple[float, ...]
+    #: …and for the current sample once its loss is computed, as the note records it.
+    current_point: tuple[float, float] | None
+    can_undo: bool
+    finished: bool
+    #: Every local derivative of the graph, in the order the backward pass meets them.
+    factors: tuple[FactorView, ...] = field(default=())
+
+    def node(self, name: str) -> NodeView:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def param(self, name: str) -> ParamView:
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+
+def _close(a: float, b: float, rel: float = 1e-5, abs_: float = 1e-6) -> bool:
+    if a != a or b != b:  # NaN agrees with nothing, itself included
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= max(rel * max(abs(a), abs(b)), abs_)

@@ -1,0 +1,292 @@
+"""What a lesson is, as plain data, and how its values are checked.
+
+A lesson is data, parameters with initial values, a small graph of operations
+ending in the loss, a learning rate and a number of epochs. Everything here is
+plain Python (no torch) so that the command line can validate a lesson and
+report a bad value before paying for the torch import.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Union
+
+from .ops import OPS, PRECEDENCE, format_number
+
+#: Upper bounds that keep a run from hanging a classroom machine.
+MAX_SAMPLES = 10_000
+MAX_EPOCHS = 100_000
+MAX_STEPS = 1_000_000
+
+Arg = Union[str, float]
+
+
+class LessonError(ValueError):
+    """A lesson value is wrong. The message says which value and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation of the model graph: ``name = op(*args)``.
+
+    ``args`` name earlier nodes, data columns (``x``, ``y``) or parameters; a
+    float is a constant. ``label`` is how the value is shown (``ŷ`` for ``yhat``).
+    """
+
+    name: str
+    label: str
+    op: str
+    args: tuple[Arg, ...]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A complete, validated lesson. Build it with :func:`make_lesson`."""
+
+    name: str
+    title: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    params: tuple[tuple[str, float], ...]
+    nodes: tuple[Node, ...]
+    lr: float
+    epochs: int
+    #: How leaves (data columns and parameters) are shown.
+    leaf_labels: tuple[tuple[str, str], ...] = ()
+    #: The node holding the model's prediction, if the lesson has one.
+    prediction: str | None = None
+    #: The node holding the residual (prediction − target), if the lesson has one.
+    residual: str | None = None
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.params)
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return ("x", "y")
+
+    @property
+    def loss(self) -> Node:
+        return self.nodes[-1]
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.x)
+
+    def label(self, name: str) -> str:
+        """How the value called ``name`` is shown to a student."""
+        for node in self.nodes:
+            if node.name == name:
+                return node.label
+        return dict(self.leaf_labels).get(name, name)
+
+    def with_values(
+        self,
+        *,
+        x: Iterable[float] | None = None,
+        y: Iterable[float] | None = None,
+        init: Mapping[str, float] | None = None,
+        lr: float | None = None,
+        epochs: int | None = None,
+    ) -> "Lesson":
+        """The same lesson with some values changed, validated again."""
+        params = dict(self.params)
+        for name, value in (init or {}).items():
+            if name not in params:
+                known = ", ".join(params) or "none"
+                raise LessonError(
+                    f"unknown parameter {name!r} in --init: this lesson's parameters are {known}"
+                )
+            params[name] = value
+        return make_lesson(
+            name=self.name,
+            title=self.title,
+            x=self.x if x is None else x,
+            y=self.y if y is None else y,
+            params=params,
+            nodes=self.nodes,
+            lr=self.lr if lr is None else lr,
+            epochs=self.epochs if epochs is None else epochs,
+            leaf_labels=dict(self.leaf_labels),
+            prediction=self.prediction,
+            residual=self.residual,
+        )
+
+    def expression(self, name: str | None = None, names: Mapping[str, str] | None = None) -> str:
+        """The node ``name`` (default: the loss) written out as Python source."""
+        names = dict(names or {})
+        by_name = {node.name: node for node in self.nodes}
+
+        def render(arg: Arg, parent_prec: int, right: bool) -> str:
+            if not isinstance(arg, str):
+                return format_number(arg)
+            if arg not in by_name:
+                return names.get(arg, arg)
+            node = by_name[arg]
+            info = OPS[node.op]
+            prec = PRECEDENCE.get(node.op, 9)
+            # ``**`` is right-associative; the others are left-associative.
+            inner = [
+                render(a, prec, right=(i == 1) != (node.op == "pow"))
+                for i, a in enumerate(node.args)
+            ]
+            text = info.source.format(*inner)
+            needs = prec < parent_prec or (prec == parent_prec and right and prec < 9)
+            return f"({text})" if needs else text
+
+        return render(name or self.loss.name, 0, False)
+
+
+def _finite(value: float, what: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise LessonError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise LessonError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def make_lesson(
+    *,
+    name: str,
+    title: str,
+    x: Iterable[float],
+    y: Iterable[float],
+    params: Mapping[str, float],
+    nodes: Iterable[Node],
+    lr: float,
+    epochs: int,
+    leaf_labels: Mapping[str, str] | None = None,
+    prediction: str | None = None,
+    residual: str | None = None,
+) -> Lesson:
+    """Check every value of a lesson and return it, or raise :class:`LessonError`."""
+    xs = tuple(_finite(v, f"x value #{i + 1}") for i, v in enumerate(x))
+    ys = tuple(_finite(v, f"y value #{i + 1}") for i, v in enumerate(y))
+    if not xs:
+        raise LessonError("the data is empty: give at least one x value, e.g. --x 1,2,3")
+    if len(xs) != len(ys):
+        raise LessonError(
+            f"x has {len(xs)} values but y has {len(ys)}: give one y for every x"
+        )
+    if len(xs) > MAX_SAMPLES:
+        raise LessonError(f"{len(xs)} samples is too many: at most {MAX_SAMPLES:,}")
+    lr = _finite(lr, "the learning rate (--lr)")
+    if lr <= 0:
+        raise LessonError(f"the learning rate (--lr) must be greater than 0, got {lr:g}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int):
+        raise LessonError(f"the number of epochs (--epochs) must be a whole number, got {epochs!r}")
+    if epochs < 1:
+        raise LessonError(f"the number of epochs (--epochs) must be at least 1, got {epochs}")
+    if epochs > MAX_EPOCHS or epochs * len(xs) > MAX_STEPS:
+        raise LessonError(
+            f"--epochs {epochs} is too large: at most {MAX_EPOCHS:,} epochs and "
+            f"{MAX_STEPS:,} training steps (epochs × samples) in one run"
+        )
+    checked_params = {
+        pname: _finite(value, f"the initial value of {pname}") for pname, value in params.items()
+    }
+    node_list = tuple(nodes)
+    _check_graph(node_list, checked_params)
+    return Lesson(
+        name=name,
+        title=title,
+        x=xs,
+        y=ys,
+        params=tuple(checked_params.items()),
+        nodes=node_list,
+        lr=lr,
+        epochs=epochs,
+        leaf_labels=tuple((leaf_labels or {}).items()),
+        prediction=prediction,
+        residual=residual,
+    )
+
+
+def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, float]) -> None:
+    if not nodes:
+        raise LessonError("the lesson has no operations")
+    known = {"x", "y", *params}
+    for node in nodes:
+        if node.op not in OPS:
+            raise LessonError(f"unknown operation {node.op!r} in node {node.name!r}")
+        if len(node.args) != OPS[node.op].arity:
+            raise LessonError(
+                f"{node.op} takes {OPS[node.op].arity} inputs, node {node.name!r} has "
+                f"{len(node.args)}"
+            )
+        for arg in node.args:
+            if isinstance(arg, str) and arg not in known:
+                raise LessonError(f"node {node.name!r} uses {arg!r} before it is defined")
+        if node.name in known:
+            raise LessonError(f"the name {node.name!r} is used twice")
+        known.add(node.name)
+
+
+def parse_numbers(text: str, option: str) -> tuple[float, ...]:
+    """``"1, 2,-3"`` → ``(1.0, 2.0, -3.0)``, or a :class:`LessonError` naming the bad item."""
+    items = [item.strip() for item in text.split(",")]
+    if items == [""]:
+        raise LessonError(f"{option} is empty: give comma-separated numbers, e.g. {option} 1,2,3")
+    values = []
+    for i, item in enumerate(items, 1):
+        if not item:
+            raise LessonError(f"{option} has an empty item at position {i}: {text!r}")
+        try:
+            value = float(item)
+        except ValueError:
+            raise LessonError(
+                f"{option}: {item!r} (item {i}) is not a number; use e.g. {option} 1,2.5,-3"
+            ) from None
+        if not math.isfinite(value):
+            raise LessonError(f"{option}: {item!r} (item {i}) is not a finite number")
+        values.append(value)
+    return tuple(values)
+
+
+def parse_init(text: str) -> dict[str, float]:
+    """``"w=1.0,b=-2"`` → ``{"w": 1.0, "b": -2.0}``."""
+    result: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise LessonError(
+                f"--init: {item!r} is not name=value; use e.g. --init w=1.0 or --init w=1,b=0"
+            )
+        if not name.isidentifier():
+            raise LessonError(f"--init: {name!r} is not a parameter name")
+        if name in result:
+            raise LessonError(f"--init gives {name} twice")
+        try:
+            number = float(value)
+        except ValueError:
+            raise LessonError(f"--init: the value of {name}, {value.strip()!r}, is not a number") from None
+        if not math.isfinite(number):
+            raise LessonError(f"--init: the value of {name} must be finite, got {value.strip()!r}")
+        result[name] = number
+    return result
+
+
+def seed_lesson() -> Lesson:
+    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD."""
+    return make_lesson(
+        name="linear",
+        title="Linear model ŷ = x·w, squared loss (the note's lesson)",
+        x=(1.0, 2.0, 3.0),
+        y=(2.0, 4.0, 6.0),
+        params={"w": 1.0},
+        nodes=(
+            Node("yhat", "ŷ", "mul", ("x", "w")),
+            Node("r", "r", "sub", ("yhat", "y")),
+            Node("loss", "loss", "pow", ("r", 2.0)),
+        ),
+        lr=0.01,
+        epochs=100,
+        prediction="yhat",
+        residual="r",
+    )
+
