@@ -1,0 +1,117 @@
+"""``bptui trace``: run a lesson headless and write one record per training step.
+
+The records are the engine's, written as JSON lines, CSV or a Markdown table.
+Floats are written exactly (``repr`` of ``tensor.item()``), so the default run's
+``params.w`` and ``loss`` columns equal the note's recorded numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from typing import Any, Iterable, TextIO
+
+from .lesson.engine import StepRecord, Stepper, format_value
+from .lesson.spec import Lesson
+
+FORMATS = ("jsonl", "csv", "md")
+
+
+def _json_number(value: float | None) -> float | str | None:
+    """JSON has no inf or NaN: write them as the strings "inf", "-inf", "nan"."""
+    if value is None or math.isfinite(value):
+        return value
+    return format_value(value)
+
+
+def _diverged(record: StepRecord) -> bool:
+    values = [record.loss, *record.params_after.values()]
+    return not all(math.isfinite(v) for v in values)
+
+
+def _json_ready(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {key: _json_ready(value) for key, value in data.items()}
+    if isinstance(data, float):
+        return _json_number(data)
+    return data
+
+
+def write_jsonl(records: Iterable[StepRecord], out: TextIO) -> None:
+    for record in records:
+        row = _json_ready(record.to_dict())
+        row["diverged"] = _diverged(record)
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _flat(record: StepRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "step": record.step,
+        "epoch": record.epoch,
+        "sample": record.sample,
+        "x": record.x,
+        "y": record.y,
+        "loss": record.loss,
+    }
+    for prefix, values in (
+        ("param", record.params),
+        ("grad", record.grads),
+        ("param_after", record.params_after),
+        ("node", record.nodes),
+        ("factor", record.factors),
+    ):
+        for name, value in values.items():
+            row[f"{prefix}_{name}"] = value
+    row["diverged"] = _diverged(record)
+    return row
+
+
+def write_csv(records: Iterable[StepRecord], out: TextIO) -> None:
+    writer = None
+    for record in records:
+        row = _flat(record)
+        if writer is None:
+            writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
+            writer.writeheader()
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+
+
+def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -> None:
+    names = lesson.param_names
+    nodes = [node for node in lesson.nodes if node.name != lesson.loss.name]
+    head = ["step", "epoch", "sample", "x", "y", *names, *(n.label for n in nodes), "loss"]
+    head += [f"{n}.grad" for n in names] + [f"{n} after" for n in names]
+    out.write(f"# {lesson.title}\n\n")
+    out.write(
+        f"lr = {lesson.lr:g}, {lesson.epochs} epochs, {lesson.n_samples} samples per epoch; "
+        f"loss = {lesson.expression()}\n\n"
+    )
+    out.write("| " + " | ".join(head) + " |\n")
+    out.write("|" + "---:|" * len(head) + "\n")
+    for r in records:
+        cells = [str(r.step), str(r.epoch), str(r.sample), format_value(r.x), format_value(r.y)]
+        cells += [format_value(r.params[n]) for n in names]
+        cells += [format_value(r.nodes[n.name]) for n in nodes]
+        cells.append(format_value(r.loss))
+        cells += [format_value(r.grads[n]) for n in names]
+        cells += [format_value(r.params_after[n]) for n in names]
+        if _diverged(r):
+            cells[-1] += " (diverged)"
+        out.write("| " + " | ".join(cells) + " |\n")
+
+
+def run_trace(lesson: Lesson, out: TextIO, fmt: str = "jsonl") -> Stepper:
+    """Run ``lesson`` to its end and write its records to ``out``."""
+    stepper = Stepper(lesson)
+    stepper.run_to_end()
+    records = stepper.iter_records()
+    if fmt == "jsonl":
+        write_jsonl(records, out)
+    elif fmt == "csv":
+        write_csv(records, out)
+    elif fmt == "md":
+        write_markdown(records, out, lesson)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return stepper
