@@ -938,6 +938,7 @@ class Stepper:
                     grad_fn,
                     node.name in self._needs_grad,
                     node.name == current,
+                    tuple(a if isinstance(a, str) else None for a in node.args),
                 )
             )
         return tuple(views)

@@ -53,6 +53,8 @@ class NodeView:
     grad_fn: str | None
     requires_grad: bool
     current: bool
+    #: Names of the input values (None for a constant such as the 2 in r²).
+    inputs: tuple[str | None, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""The code panel: the lesson's PyTorch program, the running line highlighted."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.widget import Widget
+
+from ..lesson.snapshot import Snapshot
+
+RAN = "reverse bold"
+NEXT = "underline"
+
+
+class CodePanel(Widget):
+    """The training loop as the note wrote it.
+
+    ``▶`` marks the line the last micro-step ran (``l = loss(x_val, w, y_val)``,
+    ``l.backward()``, the update, the zeroing); ``›`` the line that runs next.
+    The window scrolls to keep both in view.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.border_title = "PyTorch"
+        self._snapshot: Snapshot | None = None
+        self._code: tuple[str, ...] = ()
+        self._highlighted: list[Text] = []
+
+    def show(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        if snapshot.code != self._code:
+            self._code = snapshot.code
+            source = "\n".join(snapshot.code)
+            text = Syntax("", "python", theme="ansi_dark").highlight(source)
+            self._highlighted = text.split("\n", allow_blank=True)
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        snap = self._snapshot
+        if snap is None:
+            return Text("")
+        height = max(self.content_size.height, 1)
+        marked = set(snap.code_ran) | set(snap.code_next)
+        last = max(marked, default=len(self._code) - 1)
+        end = min(len(self._code), max(last + 1, len(self._code)))
+        start = max(0, end - height)
+        if marked and min(marked) < start:
+            start = min(marked)
+        lines = self._highlighted[start : start + height]
+        indent = min(
+            (len(s) - len(s.lstrip()) for s in self._code[start : start + height] if s.strip()),
+            default=0,
+        )
+        out = []
+        for offset, line in enumerate(lines):
+            index = start + offset
+            body = line[indent:] if indent else line.copy()
+            if index in snap.code_ran:
+                row = Text("▶ ", "bold")
+                body.stylize(RAN)
+            elif index in snap.code_next:
+                row = Text("› ", "dim")
+                body.stylize(NEXT)
+            else:
+                row = Text("  ")
+            row.append_text(body)
+            row.no_wrap = True
+            row.overflow = "ellipsis"
+            out.append(row)
+        return Group(*out)

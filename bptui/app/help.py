@@ -1,0 +1,73 @@
+"""The help screen: every key and every panel, for a teacher seeing bptui for the first time."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# bptui — backpropagation, one step at a time
+
+One training step on one sample is **forward** (one node at a time) →
+**backward** (one operation at a time, last to first) → **update** → **zero the
+gradient**, then the next sample. Every number is computed by PyTorch.
+
+## Keys
+
+| key | what it does |
+|---|---|
+| `space` `→` `n` | next micro-step |
+| `←` `backspace` | undo one micro-step (all the way back to the start) |
+| `f` / `F` | next forward micro-step / finish the forward pass |
+| `b` / `B` | next backward micro-step / finish the backward pass |
+| `u` | update the weight: `w.data = w.data - a * w.grad.data` |
+| `z` | zero the gradient: `w.grad.data.zero_()` |
+| `s` | one whole training step |
+| `e` | finish the epoch |
+| `p` | autoplay on/off; `+` / `-` faster / slower |
+| `r` | reset to the start (undo brings it back) |
+| `g` | switch the plot: loss vs w, loss vs step |
+| `?` `F1` | this help (`esc` closes it) |
+| `q` | quit |
+
+Keys out of order are allowed where they teach something: `f` after the update
+skips zeroing, so the next backward **adds** to `w.grad`; `b` twice runs into
+torch's "backward through the graph a second time" error; `u` before `b` shows
+why there is nothing to update with. The message line explains each.
+
+## Panels
+
+- **Graph** — x, w, y → × → ŷ → − → r → ² → loss. Values appear as the forward
+  pass computes them; `∂` gradients (∂loss/∂node) as the backward pass reaches
+  them. Under each value: torch's backward node (`MulBackward0`, …;
+  `AccumulateGrad` writes `w.grad`). The node of the last step is highlighted.
+- **Chain rule** — ∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x: each
+  factor's formula and the number torch computed, then the product, checked
+  against torch's `w.grad` and a finite-difference estimate.
+- **Tensor** — `w.data`, `w.grad` (`None` before the first backward),
+  `requires_grad`, `is_leaf`, the loss's `grad_fn`; the residual and loss of
+  the current sample.
+- **PyTorch** — the lesson's program. `▶` marks the line the last step ran,
+  `›` the line that runs next.
+- **Plot** — each step's (w, loss), as the note's program records them, this
+  sample's loss as a function of w, and the current point (red).
+- **Status** — epoch, sample (with its x and y), the phase, the learning rate.
+
+Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
+`--epochs`) and `bptui trace` for the numbers without the interface.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and panels explained; any of esc, q, ? or F1 closes it."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Markdown(HELP)

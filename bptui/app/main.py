@@ -1,0 +1,325 @@
+"""The bptui application: the panels, the keys, and the engine behind them.
+
+The app owns the :class:`~bptui.lesson.engine.Stepper` (the only object that
+holds tensors) and hands the panels frozen snapshots. torch is imported in a
+worker thread after the first frame, so the window appears at once; keys
+pressed while it loads are kept and run when it is ready. Keys change the
+engine immediately, while drawing is throttled to about 30 frames a second, so
+key repeat and fast autoplay never leave the screen behind.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from ..lesson.snapshot import Kind, Snapshot
+from ..lesson.spec import Lesson
+from .chain import ChainPanel
+from .code import CodePanel
+from .graph import GraphPanel
+from .help import HelpScreen
+from .message import MessageBar
+from .plot import LossPlot
+from .status import StatusBar
+from .tensor import TensorPanel
+
+if TYPE_CHECKING:
+    from ..lesson.engine import Stepper
+
+#: Smallest usable terminal; below it the app asks to be enlarged.
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+#: Autoplay speeds in micro-steps per second.
+SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+FRAME = 1 / 30
+
+#: Actions that step the engine, each the name of a Stepper method.
+ENGINE_ACTIONS = {
+    "next": "next",
+    "undo": "undo",
+    "forward": "forward",
+    "finish_forward": "finish_forward",
+    "backward": "backward",
+    "finish_backward": "finish_backward",
+    "update": "update",
+    "zero": "zero",
+    "train_step": "train_step",
+    "finish_epoch": "finish_epoch",
+    "reset": "reset",
+}
+
+
+class BptuiApp(App[int]):
+    """Step through one lesson's training loop, every number from torch."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "bptui"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS = [
+        Binding("space,right,n", "next", "Next", tooltip="The next micro-step"),
+        Binding("left,backspace", "undo", "Undo", tooltip="Undo one micro-step"),
+        Binding("f", "forward", "Fwd", tooltip="Next forward micro-step"),
+        Binding("F", "finish_forward", "Fwd pass", show=False),
+        Binding("b", "backward", "Bwd", tooltip="Next backward micro-step"),
+        Binding("B", "finish_backward", "Bwd pass", show=False),
+        Binding("u", "update", "Update", tooltip="w.data = w.data - a * w.grad.data"),
+        Binding("z", "zero", "Zero", tooltip="w.grad.data.zero_()"),
+        Binding("s", "train_step", "Step", show=False),
+        Binding("e", "finish_epoch", "Epoch", show=False),
+        Binding("p", "autoplay", "Play", tooltip="Autoplay on/off"),
+        Binding("plus", "faster", "Faster", show=False),
+        Binding("minus", "slower", "Slower", show=False),
+        Binding("r", "reset", "Reset", show=False),
+        Binding("g", "cycle_plot", "Plot", show=False),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+    """Every key; the footer shows the common ones and `?` explains all."""
+
+    def __init__(self, lesson: Lesson, stepper: "Stepper | None" = None, ascii_only: bool = False):
+        super().__init__()
+        self.lesson = lesson
+        self.stepper: Stepper | None = stepper
+        self.snapshot: Snapshot | None = None
+        self._ascii = ascii_only
+        self._pending: list[str] = []
+        self._render_timer: Any = None
+        self._last_render = 0.0
+        self._speed = 3
+        self._autoplay: Any = None
+        self._curve_key: Any = None
+        self._curve: tuple[list[float], list[float]] = ([], [])
+
+    # ------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="main"):
+            yield StatusBar("Loading PyTorch…", id="status")
+            yield GraphPanel(id="graph", ascii_only=self._ascii)
+            with Horizontal(id="middle"):
+                yield ChainPanel(id="chain")
+                yield TensorPanel(id="tensor")
+            with Horizontal(id="bottom"):
+                yield CodePanel(id="code")
+                yield LossPlot(id="plot")
+            yield MessageBar(id="message")
+        yield Static(id="too-small")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._check_size()
+        if self.stepper is None:
+            self._load_engine()
+        else:
+            self._engine_ready(self.stepper)
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        self.screen.set_class(small, "-too-small")
+        self.screen.set_class(not small and height < 30, "-compact")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} "
+                f"(it is {width}×{height}).\n\nq quits."
+            )
+
+    # ------------------------------------------------------------- engine
+
+    @work(thread=True, exclusive=True, group="engine")
+    def _load_engine(self) -> None:
+        """Import torch off the event loop: the first frame does not wait for it."""
+        from ..lesson.engine import Stepper
+
+        stepper = Stepper(self.lesson)
+        self.call_from_thread(self._engine_ready, stepper)
+
+    def _engine_ready(self, stepper: "Stepper") -> None:
+        self.stepper = stepper
+        pending, self._pending = self._pending, []
+        for action in pending:
+            self._step(action)
+        self._render_now()
+
+    def _step(self, action: str) -> None:
+        if self.stepper is None:
+            self._pending.append(action)
+            return
+        getattr(self.stepper, ENGINE_ACTIONS[action])()
+        self._schedule_render()
+
+    def _schedule_render(self) -> None:
+        if self._render_timer is not None:
+            return
+        wait = self._last_render + FRAME - time.monotonic()
+        if wait <= 0:
+            self._render_now()
+        else:
+            self._render_timer = self.set_timer(wait, self._render_now)
+
+    def _render_now(self) -> None:
+        self._render_timer = None
+        self._last_render = time.monotonic()
+        if self.stepper is None:
+            return
+        snap = self.stepper.snapshot()
+        self.snapshot = snap
+        self.query_one(StatusBar).show(snap, self._autoplay_label())
+        self.query_one(GraphPanel).show(snap)
+        self.query_one(ChainPanel).show(snap)
+        self.query_one(TensorPanel).show(snap)
+        self.query_one(CodePanel).show(snap)
+        self.query_one(LossPlot).show(snap, self._loss_curve(snap))
+        self.query_one(MessageBar).show(snap.message)
+        if self._autoplay is not None and snap.message is not None and (
+            snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED)
+        ):
+            self._stop_autoplay()
+        self.refresh_bindings()
+
+    def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
+        """This sample's loss as a function of the first parameter, computed by torch."""
+        assert self.stepper is not None
+        if snap.finished or not snap.params:
+            return ([], [])
+        import math
+
+        ws = [w for w in snap.history_w[-200:] if math.isfinite(w)]
+        current = snap.params[0].data
+        if not math.isfinite(current):
+            return ([], [])
+        ws.append(current)
+        lo, hi = min(ws), max(ws)
+        span = max(hi - lo, 0.5, abs(current) * 0.2)
+        lo, hi = lo - span * 0.25, hi + span * 0.25
+        key = (snap.epoch, snap.sample, round(lo, 6), round(hi, 6), snap.params[1:])
+        if key != self._curve_key:
+            grid = [lo + (hi - lo) * i / 60 for i in range(61)]
+            params = {p.name: p.data for p in snap.params}
+            losses = self.stepper.loss_curve(snap.params[0].name, grid, params)
+            self._curve_key, self._curve = key, (grid, losses)
+        return self._curve
+
+    # ------------------------------------------------------------- actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out keys that cannot do anything now (the footer follows)."""
+        snap = self.snapshot
+        if action == "undo" and snap is not None and not snap.can_undo:
+            return None
+        if action in ("faster", "slower") and self._autoplay is None:
+            return None
+        if snap is not None and snap.finished and action in (
+            "next", "forward", "finish_forward", "backward", "finish_backward",
+            "update", "zero", "train_step", "finish_epoch", "autoplay",
+        ):
+            return None
+        return True
+
+    def action_next(self) -> None:
+        self._step("next")
+
+    def action_undo(self) -> None:
+        self._step("undo")
+
+    def action_forward(self) -> None:
+        self._step("forward")
+
+    def action_finish_forward(self) -> None:
+        self._step("finish_forward")
+
+    def action_backward(self) -> None:
+        self._step("backward")
+
+    def action_finish_backward(self) -> None:
+        self._step("finish_backward")
+
+    def action_update(self) -> None:
+        self._step("update")
+
+    def action_zero(self) -> None:
+        self._step("zero")
+
+    def action_train_step(self) -> None:
+        self._step("train_step")
+
+    def action_finish_epoch(self) -> None:
+        self._step("finish_epoch")
+
+    def action_reset(self) -> None:
+        self._step("reset")
+
+    def action_cycle_plot(self) -> None:
+        self.query_one(LossPlot).cycle()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_autoplay(self) -> None:
+        if self._autoplay is None:
+            self._start_autoplay()
+        else:
+            self._stop_autoplay()
+        self._schedule_render()
+
+    def action_faster(self) -> None:
+        self._set_speed(self._speed + 1)
+
+    def action_slower(self) -> None:
+        self._set_speed(self._speed - 1)
+
+    # ------------------------------------------------------------- autoplay
+
+    def _autoplay_label(self) -> str | None:
+        if self._autoplay is None:
+            return None
+        return f"{SPEEDS[self._speed]}/s"
+
+    def _set_speed(self, speed: int) -> None:
+        self._speed = max(0, min(len(SPEEDS) - 1, speed))
+        if self._autoplay is not None:
+            self._stop_autoplay()
+            self._start_autoplay()
+        self._schedule_render()
+
+    def _start_autoplay(self) -> None:
+        rate = SPEEDS[self._speed]
+        interval = max(1 / rate, FRAME)
+        per_tick = max(1, round(rate * interval))
+        self._autoplay = self.set_interval(interval, lambda: self._autoplay_tick(per_tick))
+        self.refresh_bindings()
+
+    def _stop_autoplay(self) -> None:
+        if self._autoplay is not None:
+            self._autoplay.stop()
+            self._autoplay = None
+        self.refresh_bindings()
+
+    def _autoplay_tick(self, steps: int) -> None:
+        stepper = self.stepper
+        if stepper is None:
+            return
+        for _ in range(steps):
+            if not stepper.next():
+                break
+            message = stepper.message
+            if message is not None and message.kind is Kind.DIVERGED:
+                break
+        self._schedule_render()
+
+
+def run_app(lesson: Lesson) -> int:
+    """Run the stepper on ``lesson`` until the user quits; returns the exit code."""
+    app = BptuiApp(lesson)
+    app.run()
+    return app.return_code or 0

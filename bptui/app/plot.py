@@ -1,0 +1,115 @@
+"""The plot panel: loss against w, as the note's program plots it (axes labelled right)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from textual_plotext import PlotextPlot
+
+from ..lesson.snapshot import Snapshot
+
+#: Plot views, cycled with ``g``.
+VIEWS = ("loss vs w", "loss vs step")
+
+
+def reduce_series(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:
+    """Keep at most about 4 points per bucket (first, min, max, last in time order).
+
+    A long history plotted whole would take plotext most of a second per frame;
+    this keeps the trajectory's shape and its extremes at a few hundred points.
+    """
+    n = len(xs)
+    if n <= buckets * 4:
+        return list(xs), list(ys)
+    out_x: list[float] = []
+    out_y: list[float] = []
+    size = n / buckets
+    for b in range(buckets):
+        lo, hi = int(b * size), int((b + 1) * size)
+        if hi <= lo:
+            continue
+        seg = range(lo, hi)
+        i_min = min(seg, key=ys.__getitem__)
+        i_max = max(seg, key=ys.__getitem__)
+        for i in sorted({lo, i_min, i_max, hi - 1}):
+            out_x.append(xs[i])
+            out_y.append(ys[i])
+    return out_x, out_y
+
+
+def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    keep = [i for i in range(len(xs)) if math.isfinite(xs[i]) and math.isfinite(ys[i])]
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+class LossPlot(PlotextPlot):
+    """(w, loss) of every step so far, this sample's loss curve, and the current point.
+
+    ``g`` switches to loss against step. Long histories are reduced before
+    plotting so a frame stays in the milliseconds.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.border_title = "Loss vs w"
+        self.view = 0
+        self._snapshot: Snapshot | None = None
+        self._curve: tuple[list[float], list[float]] = ([], [])
+
+    def cycle(self) -> None:
+        self.view = (self.view + 1) % len(VIEWS)
+        self.border_title = VIEWS[self.view].capitalize()
+        self._replot()
+
+    def show(self, snapshot: Snapshot, curve: tuple[list[float], list[float]]) -> None:
+        self._snapshot = snapshot
+        self._curve = curve
+        self._replot()
+
+    def _replot(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        snap = self._snapshot
+        if snap is None:
+            self.refresh()
+            return
+        buckets = max(16, self.size.width)
+        param = snap.params[0].name if snap.params else "w"
+        if self.view == 0:
+            hw, hl = _finite(snap.history_w, snap.history_loss)
+            if snap.current_point is not None:
+                hw.append(snap.current_point[0])
+                hl.append(snap.current_point[1])
+                hw, hl = _finite(hw, hl)
+            cw, cl = _finite(*self._curve)
+            roomy = self.size.height >= 12
+            if cw:
+                plt.plot(cw, cl, color="blue", marker="braille",
+                         label="this sample's loss" if roomy else None)
+            if hw:
+                rw, rl = reduce_series(hw, hl, buckets)
+                plt.plot(rw, rl, color="green", marker="braille",
+                         label="recorded (w, loss)" if roomy else None)
+                plt.scatter([hw[-1]], [hl[-1]], color="red", marker="●")
+            plt.xlabel(param)
+        else:
+            steps = list(range(1, len(snap.history_loss) + 1))
+            losses = list(snap.history_loss)
+            if snap.current_point is not None:
+                steps.append(len(steps) + 1)
+                losses.append(snap.current_point[1])
+            xs, ys = _finite([float(s) for s in steps], losses)
+            if xs:
+                rx, ry = reduce_series(xs, ys, buckets)
+                plt.plot(rx, ry, color="green", marker="braille")
+                plt.scatter([xs[-1]], [ys[-1]], color="red", marker="●")
+            plt.xlabel("step")
+        plt.ylabel("loss")
+        if self.size.height < 12:
+            # Small panel: the title names the axes; every row goes to the data.
+            plt.xlabel("")
+            plt.ylabel("")
+            plt.xaxes(True, False)
+            plt.yaxes(True, False)
+        self.refresh()

@@ -1,0 +1,58 @@
+"""The status bar: where in the training loop the lesson is."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..lesson.snapshot import Phase, Snapshot
+from .fmt import short
+
+_PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
+
+
+_SHORT = {Phase.FORWARD: "fwd", Phase.BACKWARD: "bwd", Phase.UPDATE: "upd", Phase.ZERO: "zero"}
+
+
+def status_text(snap: Snapshot, autoplay: str | None = None, width: int = 200) -> Text:
+    """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``.
+
+    Where that does not fit in ``width`` cells, the phases are abbreviated.
+    """
+    text = _status(snap, autoplay, short_phases=False)
+    if text.cell_len > width:
+        text = _status(snap, autoplay, short_phases=True)
+    return text
+
+
+def _status(snap: Snapshot, autoplay: str | None, short_phases: bool) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"Epoch {snap.epoch}/{snap.epochs}", "bold")
+    if snap.finished:
+        text.append("  finished", "bold green")
+    else:
+        text.append(f" · Sample {snap.sample}/{snap.n_samples} ")
+        text.append(f"x={short(snap.x)} y={short(snap.y)}", "dim")
+    text.append(" · ")
+    for i, phase in enumerate(_PHASES):
+        if i:
+            text.append(" ▸ ", "dim")
+        name = _SHORT[phase] if short_phases else phase.value
+        if phase is snap.phase:
+            label = name.upper()
+            if snap.phase_steps > 1:
+                label += f" {snap.phase_step}/{snap.phase_steps}"
+            text.append(label, "reverse bold")
+        else:
+            text.append(name, "dim")
+    text.append(f" · lr {snap.lr:g}")
+    if autoplay:
+        text.append(f" · ▶ {autoplay}", "bold green")
+    return text
+
+
+class StatusBar(Static):
+    """Epoch, sample (with its x and y), the phase of the step, the learning rate."""
+
+    def show(self, snapshot: Snapshot, autoplay: str | None = None) -> None:
+        self.update(status_text(snapshot, autoplay, self.size.width - 2))

@@ -1,0 +1,54 @@
+"""The tensor panel: what ``print(w)``, ``w.grad`` and ``l.grad_fn`` would show."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.widget import Widget
+
+from ..lesson.snapshot import Snapshot
+from .fmt import full, short
+
+
+class TensorPanel(Widget):
+    """The parameter tensors as torch holds them, and the current sample's loss.
+
+    ``w.grad`` reads ``None`` until the first backward pass creates it, the way
+    torch prints it; ``grad_fn`` is the loss's backward node.
+    """
+
+    DEFAULT_CSS = """
+    TensorPanel { height: auto; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.border_title = "Tensor"
+        self._snapshot: Snapshot | None = None
+
+    def show(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        snap = self._snapshot
+        if snap is None:
+            return Text("")
+        lines: list[Text] = []
+        for param in snap.params:
+            lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
+            grad_style = "bold magenta" if param.grad is not None else "dim"
+            lines.append(Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style)))
+        lines.append(Text("requires_grad=True is_leaf=True", "dim"))
+        grad_fn = Text.assemble(("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None")
+        if snap.graph_freed:
+            grad_fn.append(" freed", "dim")
+        lines.append(grad_fn)
+        sample = Text.assemble(("loss ", "bold"), full(snap.loss) if snap.loss is not None else "?")
+        if snap.residual is not None:
+            sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
+        lines.append(sample)
+        for line in lines:
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+        return Group(*lines)
