@@ -607,9 +607,9 @@ class Stepper:
             self._message = Message(
                 Kind.TEACH,
                 f"{names[0]}.grad is None: no backward pass has run yet, so there is no "
-                f"gradient to update with. In torch, `{names[0]}.data - a * "
-                f"{names[0]}.grad.data` fails with AttributeError: 'NoneType' object has no "
-                "attribute 'data'. Run the forward pass (f) and the backward pass (b) first.",
+                f"gradient to update with (in torch, `{names[0]}.grad.data` fails: 'NoneType' "
+                "object has no attribute 'data'). Run the forward pass (f) and the backward "
+                "pass (b) first.",
             )
             return False
         if phase in (Phase.FORWARD, Phase.BACKWARD):
