@@ -40,25 +40,27 @@ def chain_lines(chain: ChainView) -> list[Text]:
     return lines
 
 
-def check_line(chain: ChainView) -> Text:
-    """torch's gradient, a finite difference and the formulas, with a mark when they agree."""
-    line = Text()
+def check_lines(chain: ChainView, width: int) -> list[Text]:
+    """torch's gradient, a finite difference, and one mark for whether everything agrees.
+
+    "Everything" is the product of the factors, torch's gradient, the finite
+    difference, and each hand formula against torch's local derivative.
+    """
     if chain.torch_grad is None:
-        line.append("factors appear as backward reaches them", "dim")
-        return line
-    line.append("torch ")
-    line.append(f"{chain.label}.grad ", "bold")
-    line.append(short(chain.torch_grad), GRAD)
+        return [Text("factors appear as backward reaches them", "dim")]
+    grad = Text.assemble(
+        (f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD)
+    )
     if chain.param_grad is not None and chain.param_grad != chain.torch_grad:
-        line.append(f" (accumulated: {short(chain.param_grad)})", "yellow")
-    line.append(" · finite diff ")
-    line.append(short(chain.finite_diff), GRAD)
+        grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
+    diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     formulas_ok = all(f.agrees for path in chain.paths for f in path)
-    line.append(" · formulas ")
-    line.append("✓" if formulas_ok else "✗", OK if formulas_ok else BAD)
-    agree = chain.agree and formulas_ok
-    line.append("  all agree ✓" if agree else "  disagree ✗", OK if agree else BAD)
-    return line
+    agree = bool(chain.agree) and formulas_ok
+    mark = Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD)
+    one = Text(" · ").join([grad, diff, mark])
+    if one.cell_len <= width:
+        return [one]
+    return [Text(" · ").join([grad, diff]), mark]
 
 
 class ChainPanel(Widget):
@@ -82,17 +84,20 @@ class ChainPanel(Widget):
         self._snapshot = snapshot
         self.refresh(layout=True)
 
-    def _lines(self) -> list[Text]:
+    def _lines(self, width: int) -> list[Text]:
         if self._snapshot is None:
             return [Text("")]
         lines: list[Text] = []
         for chain in self._snapshot.chains:
             lines += chain_lines(chain)
-            lines.append(check_line(chain))
+            lines += check_lines(chain, width)
+        for line in lines:
+            line.no_wrap = True
+            line.overflow = "ellipsis"
         return lines
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return len(self._lines())
+        return len(self._lines(width))
 
     def render(self) -> RenderableType:
-        return Group(*self._lines())
+        return Group(*self._lines(self.content_size.width))

@@ -39,7 +39,7 @@ class TensorPanel(Widget):
             lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
             grad_style = "bold magenta" if param.grad is not None else "dim"
             lines.append(Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style)))
-        lines.append(Text("requires_grad=True is_leaf=True", "dim"))
+        lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
         grad_fn = Text.assemble(("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None")
         if snap.graph_freed:
             grad_fn.append(" freed", "dim")
