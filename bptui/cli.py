@@ -13,10 +13,12 @@ from contextlib import nullcontext
 from typing import Sequence
 
 from . import __version__
-from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers, seed_lesson
+from .lesson.expr import FUNCTIONS, LOSSES
+from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers
 
 _FORMATS = ("jsonl", "csv", "md")
-_VALUE_OPTIONS = ("--x", "--y", "--init", "--lr")
+_VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model")
+_COMMANDS = ("trace", "lessons")
 
 DESCRIPTION = """\
 Step through backpropagation live, on a real PyTorch tensor.
@@ -32,6 +34,10 @@ examples:
   bptui                          open the stepper on the default lesson
   bptui --lr 0.2                 watch a learning rate that is too large diverge
   bptui --x -1,2,4 --y 3,0,-6 --init w=0.5
+  bptui lessons                  list the built-in lessons
+  bptui --lesson neuron --loss bce
+  bptui my-lesson.toml           a lesson file (copy one from 'bptui lessons')
+  bptui --model "tanh(x*w + b)" --init w=0.5,b=0
   bptui trace > trace.jsonl      every training step as JSON lines
   bptui trace --format md -o handout.md
 """
@@ -45,6 +51,21 @@ parameters after the update. Numbers are torch's float32 values, written exactly
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lesson")
+    group.add_argument(
+        "--lesson", metavar="NAME|FILE", default=argparse.SUPPRESS,
+        help="a built-in lesson (see 'bptui lessons') or a lesson file (.toml); "
+        "default: linear, the note's lesson",
+    )
+    group.add_argument(
+        "--model", metavar="EXPR", default=argparse.SUPPRESS,
+        help="your own model over x and parameters, e.g. \"sigmoid(x*w + b)\"; "
+        f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in "
+        "--init start at 1.0",
+    )
+    group.add_argument(
+        "--loss", choices=LOSSES, default=argparse.SUPPRESS,
+        help="squared (default): (ŷ − y)²; abs: |ŷ − y|; bce: binary cross-entropy",
+    )
     group.add_argument(
         "--x", metavar="LIST", default=argparse.SUPPRESS,
         help="inputs, comma-separated (default: 1,2,3)",
@@ -84,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=TRACE_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    trace.add_argument(
+        "lesson_file", nargs="?", metavar="LESSON",
+        help="a built-in lesson name or a lesson file (same as --lesson)",
+    )
     _add_lesson_options(trace)
     trace.add_argument(
         "--format", choices=_FORMATS, default="jsonl",
@@ -93,7 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
+    commands.add_parser(
+        "lessons",
+        help="list the built-in lessons, with the file each one is in",
+        description="List the built-in lessons. Each is a TOML file: copy one, edit it, "
+        "and run it with 'bptui FILE'.",
+    )
     return parser
+
+
+def leading_lesson(argv: list[str]) -> list[str]:
+    """``bptui lesson.toml …`` → ``bptui --lesson lesson.toml …``."""
+    if argv and not argv[0].startswith("-") and argv[0] not in _COMMANDS:
+        return ["--lesson", argv[0], *argv[1:]]
+    return argv
 
 
 def join_negative_values(argv: Sequence[str]) -> list[str]:
@@ -114,8 +152,14 @@ def join_negative_values(argv: Sequence[str]) -> list[str]:
 
 
 def lesson_from_args(args: argparse.Namespace) -> Lesson:
-    """The default lesson with the values given on the command line, all checked."""
-    lesson = seed_lesson()
+    """The chosen lesson with the values given on the command line, all checked."""
+    from .lesson.files import load_lesson
+
+    name = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
+    if getattr(args, "lesson_file", None) and "lesson" in args:
+        raise LessonError("give the lesson once: either LESSON or --lesson")
+    overrides = {"model": getattr(args, "model", None), "loss": getattr(args, "loss", None)}
+    lesson = load_lesson(name, overrides)
     x = parse_numbers(args.x, "--x") if "x" in args else None
     y = parse_numbers(args.y, "--y") if "y" in args else None
     init = parse_init(args.init) if "init" in args else None
@@ -166,10 +210,29 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
     return 0
 
 
+def _lessons() -> int:
+    from .lesson.files import describe_builtins
+
+    rows = describe_builtins()
+    width = max(len(name) for name, _, _ in rows)
+    for name, title, _ in rows:
+        print(f"  {name:<{width}}  {title}")
+    print(f"\nRun one with 'bptui --lesson NAME'. They are TOML files in {rows[0][2].parent}:")
+    print(f"copy one (cp {rows[0][2]} my-lesson.toml), edit it, and run 'bptui my-lesson.toml'.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bptui``; returns the exit code (2 for a bad command line)."""
     parser = build_parser()
-    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(join_negative_values(leading_lesson(raw)))
+    if args.command == "lessons":
+        try:
+            return _lessons()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     try:
         lesson = lesson_from_args(args)
     except LessonError as error:

@@ -77,6 +77,10 @@ def write_csv(records: Iterable[StepRecord], out: TextIO) -> None:
         writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -> None:
     names = lesson.param_names
     nodes = [node for node in lesson.nodes if node.name != lesson.loss.name]
@@ -84,7 +88,8 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
     head += [f"{n}.grad" for n in names] + [f"{n} after" for n in names]
     out.write(f"# {lesson.title}\n\n")
     out.write(
-        f"lr = {lesson.lr:g}, {lesson.epochs} epochs, {lesson.n_samples} samples per epoch; "
+        f"lr = {lesson.lr:g}, {_plural(lesson.epochs, 'epoch')}, "
+        f"{_plural(lesson.n_samples, 'sample')} per epoch; "
         f"loss = {lesson.expression()}\n\n"
     )
     out.write("| " + " | ".join(head) + " |\n")

@@ -140,6 +140,9 @@ class _Checkpoint:
     grads: dict[str, Any]
     records: list[_Row]
     n_records: int
+    #: The plot's history lists (reset starts new ones; undoing it needs the old).
+    hist_w: list[float]
+    hist_loss: list[float]
 
 
 def _integral(value: float) -> float | int:
@@ -157,8 +160,9 @@ class Stepper:
         self._index = {node.name: i for i, node in enumerate(self._nodes)}
         self._names = lesson.param_names
         # Forward needs a tensor among an op's inputs; ops on data alone get one made.
+        tensors = {"x"} if lesson.input_grad else set()
         self._needs_tensor = [
-            not any(isinstance(a, str) and a not in ("x", "y") for a in node.args)
+            not any(isinstance(a, str) and (a not in ("x", "y") or a in tensors) for a in node.args)
             for node in self._nodes
         ]
         self._fns = [self._torch_fn(node) for node in self._nodes]
@@ -166,12 +170,19 @@ class Stepper:
             tuple(None if isinstance(a, str) else _integral(a) for a in node.args)
             for node in self._nodes
         ]
-        needs = set(lesson.param_names)
+        needs = set(lesson.param_names) | ({"x"} if lesson.input_grad else set())
         for node in self._nodes:
             if any(isinstance(a, str) and a in needs for a in node.args):
                 needs.add(node.name)
-        self._needs_grad = needs
-        self._bsteps = tuple(node for node in reversed(self._nodes) if node.name in needs)
+        # Values the loss depends on; others (shown beside the model) get no backward.
+        feeds = {self._nodes[-1].name}
+        for node in reversed(self._nodes):
+            if node.name in feeds:
+                feeds.update(a for a in node.args if isinstance(a, str))
+        self._needs_grad = needs & feeds
+        self._bsteps = tuple(
+            node for node in reversed(self._nodes) if node.name in self._needs_grad
+        )
         self._slots: dict[str, tuple[tuple[int, int], ...]] = {}
         self._ones_cache: dict[torch.Size, torch.Tensor] = {}
         self._factor_keys = {
@@ -362,6 +373,8 @@ class Stepper:
     def _torch_fn(self, node: Node) -> Callable[..., Any]:
         if node.op in _PY_OPERATORS:
             return _PY_OPERATORS[node.op]
+        if node.op == "bce":
+            return _bce
         return getattr(torch, OPS[node.op].torch_name)
 
     def _do(self, action: Action) -> bool:
@@ -417,6 +430,9 @@ class Stepper:
             self._phase = Phase.FORWARD
             self._x = self.lesson.x[sample]
             self._y = self.lesson.y[sample]
+            if self.lesson.input_grad:
+                # x stands for the output of a layer before: torch computes ∂L/∂x.
+                self._x_tensor = torch.tensor([self._x], dtype=torch.float32, requires_grad=True)
         self._fwd = 0
         self._bwd = 0
         self._values.clear()
@@ -440,6 +456,8 @@ class Stepper:
             },
             records=self._records,
             n_records=len(self._records),
+            hist_w=self._hist_w,
+            hist_loss=self._hist_loss,
         )
 
     def _restore(self, checkpoint: _Checkpoint) -> None:
@@ -449,8 +467,12 @@ class Stepper:
             tensor.grad = None if grad is None else _float32(grad)
         self._records = checkpoint.records
         del self._records[checkpoint.n_records :]
+        self._hist_w = checkpoint.hist_w
+        self._hist_loss = checkpoint.hist_loss
         del self._hist_w[checkpoint.n_records :]
         del self._hist_loss[checkpoint.n_records :]
+        # The cache is keyed by length: a history that shrank may regrow differently.
+        self._hist_cache = (-1, (), ())
         self._begin_sample(checkpoint.epoch, checkpoint.sample)
         self._fresh = False
         self._steps_since_checkpoint = 0
@@ -461,7 +483,7 @@ class Stepper:
         if kind is _VALUE:
             return self._values[payload]
         if kind is _X:
-            return self._x
+            return self._x_tensor if self.lesson.input_grad else self._x
         if kind is _Y:
             return self._y
         return payload
@@ -472,7 +494,7 @@ class Stepper:
             if kind is _VALUE:
                 args.append(self._values[payload])
             elif kind is _X:
-                args.append(self._x)
+                args.append(self._x_tensor if self.lesson.input_grad else self._x)
             elif kind is _Y:
                 args.append(self._y)
             else:
@@ -683,6 +705,7 @@ class Stepper:
         self._records = []
         self._hist_w = []
         self._hist_loss = []
+        self._hist_cache = (-1, (), ())
         self._begin_sample(0, 0)
         self._message = Message(Kind.STEP, "Back to the start. (← undoes the reset.)")
         return True
@@ -906,10 +929,14 @@ class Stepper:
                 )
             else:
                 value = self._x if name == "x" else self._y
+                tracked = name in self._needs_grad
+                grad = self._node_grads.get(name) if tracked else None
                 views.append(
                     NodeView(
                         name, self.lesson.label(name), "data", None, None, (),
-                        None if self._phase is Phase.DONE else value, None, None, False, False,
+                        None if self._phase is Phase.DONE else value,
+                        None if grad is None else grad.item(),
+                        "AccumulateGrad" if tracked else None, tracked, False,
                     )
                 )
         return tuple(views)
@@ -991,8 +1018,12 @@ class Stepper:
         out = self._values[node.name].item()
         return OPS[node.op].derivative(args, out)[position]
 
-    def _constant_local(self, index: int, position: int) -> float:
-        """torch's derivative of one op with respect to a data input, at the current values."""
+    def _constant_local(self, index: int, position: int) -> float | None:
+        """torch's derivative of one op with respect to a data input, at the current values.
+
+        None where torch does not differentiate with respect to that input (the
+        target of binary cross-entropy).
+        """
         node = self._nodes[index]
         with torch.enable_grad():
             leaves = []
@@ -1005,15 +1036,19 @@ class Stepper:
                     leaf = torch.tensor(float(value), dtype=torch.float32)
                 leaf.requires_grad_(i == position)
                 leaves.append(leaf)
-            out = self._fns[index](*leaves)
-            (grad,) = torch.autograd.grad(out.sum(), leaves[position])
+            try:
+                out = self._fns[index](*leaves)
+                (grad,) = torch.autograd.grad(out.sum(), leaves[position])
+            except RuntimeError:
+                return None
         return grad.item()
 
     def _chain_views(self, factors: tuple[FactorView, ...]) -> tuple[ChainView, ...]:
         by_edge = {(f.out, f.wrt): f for f in factors}
         loss = self._nodes[-1].name
         views = []
-        for name in self.lesson.param_names:
+        targets = self.lesson.param_names + (("x",) if self.lesson.input_grad else ())
+        for name in targets:
             paths: list[tuple[FactorView, ...]] = []
 
             def walk(at: str, trail: tuple[FactorView, ...], name: str = name) -> None:
@@ -1036,7 +1071,7 @@ class Stepper:
             complete = self._fwd == len(self._nodes) and self._bwd == len(self._bsteps)
             grad = self._node_grads.get(name) if complete else None
             torch_grad = grad.item() if grad is not None else None
-            param = self.params[name]
+            param = self.params[name] if name in self.params else self._x_tensor
             views.append(
                 ChainView(
                     param=name,
@@ -1051,16 +1086,21 @@ class Stepper:
         return tuple(views)
 
     def _finite_difference(self, name: str) -> float:
-        """(loss(p + h) − loss(p − h)) / 2h, by torch in float64."""
+        """(loss(v + h) − loss(v − h)) / 2h for a parameter (or the node lesson's x), by torch in float64."""
         params = {n: self._params_before.get(n, p.item()) for n, p in self.params.items()}
         key = (name, self._x, self._y, tuple(params.items()))
         cached = self._fd_cache.get(key)
         if cached is not None:
             return cached
-        h = 1e-6 * max(1.0, abs(params[name]))
-        up = self.loss_at({**params, name: params[name] + h})
-        down = self.loss_at({**params, name: params[name] - h})
-        value = (up - down) / (2 * h)
+        first = next(iter(params))
+
+        def loss(shift: float) -> float:
+            if name == "x":
+                return self.loss_curve(first, [params[first]], params, x=self._x + shift)[0]
+            return self.loss_at({**params, name: params[name] + shift})
+
+        h = 1e-6 * max(1.0, abs(self._x if name == "x" else params[name]))
+        value = (loss(h) - loss(-h)) / (2 * h)
         if len(self._fd_cache) > 256:
             self._fd_cache.clear()
         self._fd_cache[key] = value
@@ -1169,6 +1209,13 @@ class Stepper:
 
 
 _set_grad_enabled = torch._C._set_grad_enabled
+
+
+def _bce(prediction: torch.Tensor, target: Any) -> torch.Tensor:
+    """Binary cross-entropy of one sample; the target is data, a plain number."""
+    if not isinstance(target, torch.Tensor):
+        target = torch.full_like(prediction, float(target))
+    return torch.nn.functional.binary_cross_entropy(prediction, target.expand_as(prediction))
 
 
 def _float32(values: Any) -> torch.Tensor:

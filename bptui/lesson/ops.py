@@ -88,6 +88,15 @@ OPS: dict[str, OpInfo] = {
                "torch.cos({0})"),
         OpInfo("abs", 1, "|·|", "abs", ("sign {0}",),
                lambda a, o: (math.copysign(1.0, a[0]) if a[0] else 0.0,), "torch.abs({0})"),
+        OpInfo(
+            "bce", 2, "BCE", "binary_cross_entropy",
+            ("({0}−{1})/({0}(1−{0}))", "ln(1−{0}) − ln {0}"),
+            lambda a, o: (
+                _safe_div(a[0] - a[1], a[0] * (1.0 - a[0])),
+                math.log(1.0 - a[0]) - math.log(a[0]) if 0.0 < a[0] < 1.0 else math.nan,
+            ),
+            "F.binary_cross_entropy({0}, torch.tensor([{1}]))",
+        ),
     )
 }
 

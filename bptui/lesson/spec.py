@@ -58,6 +58,14 @@ class Lesson:
     prediction: str | None = None
     #: The node holding the residual (prediction − target), if the lesson has one.
     residual: str | None = None
+    #: A paragraph for the help and the start screen.
+    description: str = ""
+    #: Optional text shown in the app for each phase: (phase name, text).
+    narration: tuple[tuple[str, str], ...] = ()
+    #: Whether x is a tensor that requires grad (so torch computes ∂L/∂x).
+    input_grad: bool = False
+    #: How the loss was built: "squared", "abs", "bce" or "upstream".
+    loss_kind: str = "squared"
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -112,6 +120,10 @@ class Lesson:
             leaf_labels=dict(self.leaf_labels),
             prediction=self.prediction,
             residual=self.residual,
+            description=self.description,
+            narration=dict(self.narration),
+            input_grad=self.input_grad,
+            loss_kind=self.loss_kind,
         )
 
     def expression(self, name: str | None = None, names: Mapping[str, str] | None = None) -> str:
@@ -128,8 +140,9 @@ class Lesson:
             info = OPS[node.op]
             prec = PRECEDENCE.get(node.op, 9)
             # ``**`` is right-associative; the others are left-associative.
+            call = "(" in info.source  # torch.sigmoid(...): its argument needs no parentheses
             inner = [
-                render(a, prec, right=(i == 1) != (node.op == "pow"))
+                render(a, 0 if call else prec, right=(i == 1) != (node.op == "pow"))
                 for i, a in enumerate(node.args)
             ]
             text = info.source.format(*inner)
@@ -162,6 +175,10 @@ def make_lesson(
     leaf_labels: Mapping[str, str] | None = None,
     prediction: str | None = None,
     residual: str | None = None,
+    description: str = "",
+    narration: Mapping[str, str] | None = None,
+    input_grad: bool = False,
+    loss_kind: str = "squared",
 ) -> Lesson:
     """Check every value of a lesson and return it, or raise :class:`LessonError`."""
     xs = tuple(_finite(v, f"x value #{i + 1}") for i, v in enumerate(x))
@@ -203,6 +220,10 @@ def make_lesson(
         leaf_labels=tuple((leaf_labels or {}).items()),
         prediction=prediction,
         residual=residual,
+        description=description,
+        narration=tuple((narration or {}).items()),
+        input_grad=input_grad,
+        loss_kind=loss_kind,
     )
 
 
@@ -224,6 +245,13 @@ def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, float]) -> None:
         if node.name in known:
             raise LessonError(f"the name {node.name!r} is used twice")
         known.add(node.name)
+    # The loss must depend on a parameter, or there is nothing to learn.
+    depends = set(params)
+    for node in nodes:
+        if any(isinstance(a, str) and a in depends for a in node.args):
+            depends.add(node.name)
+    if nodes[-1].name not in depends:
+        raise LessonError("the loss does not depend on any parameter: there is nothing to learn")
 
 
 def parse_numbers(text: str, option: str) -> tuple[float, ...]:
@@ -272,21 +300,7 @@ def parse_init(text: str) -> dict[str, float]:
 
 
 def seed_lesson() -> Lesson:
-    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD."""
-    return make_lesson(
-        name="linear",
-        title="Linear model ŷ = x·w, squared loss (the note's lesson)",
-        x=(1.0, 2.0, 3.0),
-        y=(2.0, 4.0, 6.0),
-        params={"w": 1.0},
-        nodes=(
-            Node("yhat", "ŷ", "mul", ("x", "w")),
-            Node("r", "r", "sub", ("yhat", "y")),
-            Node("loss", "loss", "pow", ("r", 2.0)),
-        ),
-        lr=0.01,
-        epochs=100,
-        prediction="yhat",
-        residual="r",
-    )
+    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD (``linear.toml``)."""
+    from .files import load_lesson
 
+    return load_lesson("linear")

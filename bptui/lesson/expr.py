@@ -1,0 +1,190 @@
+"""Model expressions: ``sigmoid(x*w + b)`` → lesson nodes, without ever running them.
+
+The text is parsed by Python's parser into a syntax tree and only a whitelist
+of node kinds is accepted: numbers, names, ``+ - * / **``, unary minus and
+calls of a few named functions with one argument. Nothing is evaluated: the
+tree is translated into :class:`~bptui.lesson.spec.Node` operations that the
+engine later runs with torch. Anything else is refused with a caret under the
+offending part.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+from .spec import LessonError, Node
+
+FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sin", "cos", "abs")
+MAX_LENGTH = 300
+MAX_NODES = 30
+MAX_EXPONENT = 16
+DATA = ("x", "y")
+
+_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+
+
+class ModelError(LessonError):
+    """A model expression was refused; the message points at the part."""
+
+
+def _point(text: str, node: ast.AST, why: str) -> ModelError:
+    col = getattr(node, "col_offset", 0) or 0
+    end = getattr(node, "end_col_offset", col + 1) or col + 1
+    caret = " " * col + "^" * max(1, end - col)
+    return ModelError(f"{why}\n    {text}\n    {caret}")
+
+
+@dataclass
+class _Builder:
+    text: str
+    taken: set[str]
+    nodes: list[Node] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    uses_x: bool = False
+    counter: int = 0
+
+    def fresh(self) -> tuple[str, str]:
+        while True:
+            self.counter += 1
+            name = f"z{self.counter}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name, name
+
+    def add(self, op: str, args: tuple[str | float, ...]) -> str:
+        if len(self.nodes) >= MAX_NODES:
+            raise ModelError(
+                f"the model is too large: at most {MAX_NODES} operations, so the graph "
+                "stays readable"
+            )
+        name, label = self.fresh()
+        self.nodes.append(Node(name, label, op, args))
+        return name
+
+    def visit(self, node: ast.AST) -> str | float:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise _point(self.text, node, f"only numbers may appear, not {value!r}")
+            if not math.isfinite(float(value)) or abs(value) > 1e12:
+                raise _point(self.text, node, "numbers must be finite and at most 1e12")
+            return float(value)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = self.visit(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return inner
+            if isinstance(inner, float):
+                return -inner
+            return self.add("neg", (inner,))
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            op = _BINARY[type(node.op)]
+            left = self.visit(node.left)
+            right = self.visit(node.right)
+            if op == "pow" and isinstance(right, float) and abs(right) > MAX_EXPONENT:
+                raise _point(
+                    self.text, node.right, f"exponents are limited to ±{MAX_EXPONENT}"
+                )
+            if op == "pow" and not isinstance(right, float):
+                raise _point(self.text, node.right, "an exponent must be a number, e.g. x ** 2")
+            return self.add(op, (left, right))
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+                shown = func.id if isinstance(func, ast.Name) else "this"
+                raise _point(
+                    self.text, func,
+                    f"{shown!s} cannot be called: the functions are {', '.join(FUNCTIONS)}",
+                )
+            if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+                raise _point(self.text, node, f"{func.id}() takes exactly one argument")
+            return self.add(func.id, (self.visit(node.args[0]),))
+        kind = type(node).__name__
+        why = {
+            "Attribute": "attributes (a.b) are not allowed",
+            "Subscript": "indexing (a[i]) is not allowed",
+            "Lambda": "lambdas are not allowed",
+            "Compare": "comparisons are not allowed",
+            "BoolOp": "and/or are not allowed",
+            "IfExp": "if-expressions are not allowed",
+            "NamedExpr": "assignments are not allowed",
+        }.get(kind, f"this is not allowed in a model ({kind})")
+        if isinstance(node, ast.BinOp):
+            why = f"the operator {type(node.op).__name__} is not allowed: use + - * / **"
+        raise _point(self.text, node, why)
+
+    def name(self, node: ast.Name) -> str:
+        name = node.id
+        if name == "x":
+            self.uses_x = True
+            return name
+        if name == "y":
+            raise _point(self.text, node, "the model cannot use y: y is the target it predicts")
+        if name in FUNCTIONS:
+            raise _point(self.text, node, f"{name} is a function: write {name}(...)")
+        if name.startswith("_") or not name.isidentifier() or not name.isascii():
+            raise _point(self.text, node, f"{name!r} is not a parameter name (use e.g. w, b, w1)")
+        if name not in self.params:
+            self.params.append(name)
+        return name
+
+
+@dataclass(frozen=True)
+class Model:
+    """A parsed model: its operations (the last one is the prediction) and parameters."""
+
+    nodes: tuple[Node, ...]
+    params: tuple[str, ...]
+    output: str | float
+
+
+def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
+    """Translate ``text`` into operations, or raise :class:`ModelError` saying why not."""
+    text = text.strip()
+    if not text:
+        raise ModelError("the model is empty: write an expression such as x * w + b")
+    if len(text) > MAX_LENGTH:
+        raise ModelError(f"the model is too long: at most {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        col = max((error.offset or 1) - 1, 0)
+        raise ModelError(
+            f"the model is not a valid expression: {error.msg}\n    {text}\n    {' ' * col}^"
+        ) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ModelError("the model is nested too deeply") from None
+    builder = _Builder(text, taken=set(DATA))
+    try:
+        output = builder.visit(tree.body)
+    except RecursionError:
+        raise ModelError("the model is nested too deeply") from None
+    if not builder.params:
+        raise ModelError(f"the model {text!r} has no parameters to learn: use a name such as w")
+    nodes = builder.nodes
+    if isinstance(output, str) and nodes and nodes[-1].name == output:
+        last = nodes[-1]
+        nodes[-1] = Node("yhat", prediction_label, last.op, last.args)
+        output = "yhat"
+    else:
+        # The whole model is a single name or number (``w``): make ŷ a node anyway.
+        nodes.append(Node("yhat", prediction_label, "mul", (output, 1.0)))
+        output = "yhat"
+    return Model(tuple(nodes), tuple(builder.params), output)
+
+
+LOSSES = ("squared", "abs", "bce")
+
+
+def loss_nodes(loss: str, prediction: str = "yhat") -> tuple[Node, ...]:
+    """The loss part of the graph after the prediction."""
+    if loss == "squared":
+        return (Node("r", "r", "sub", (prediction, "y")), Node("loss", "loss", "pow", ("r", 2.0)))
+    if loss == "abs":
+        return (Node("r", "r", "sub", (prediction, "y")), Node("loss", "loss", "abs", ("r",)))
+    if loss == "bce":
+        return (Node("loss", "loss", "bce", (prediction, "y")),)
+    raise LessonError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")

@@ -1,0 +1,234 @@
+"""Lesson files (TOML) and the built-in lessons, which are such files.
+
+A teacher copies a built-in lesson (``bptui lessons`` lists them and where they
+are), edits data, model or narration, and runs ``bptui my-lesson.toml``. Every
+key is checked: an unknown key, a wrong type or a missing value is reported
+with the file, the key and its line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .expr import LOSSES, ModelError, loss_nodes, parse_model
+from .spec import Lesson, LessonError, Node, make_lesson
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons"
+DEFAULT = "linear"
+#: A parameter that neither the lesson nor --init gives a value starts here.
+DEFAULT_INIT = 1.0
+PHASES = ("forward", "backward", "update", "zero")
+
+
+@dataclass(frozen=True)
+class _Key:
+    kind: tuple[type, ...]
+    what: str
+    required: bool = False
+
+
+_KEYS: dict[str, _Key] = {
+    "title": _Key((str,), "a string"),
+    "description": _Key((str,), "a string"),
+    "model": _Key((str,), "an expression such as \"x * w + b\"", required=True),
+    "prediction": _Key((str,), "a label such as \"ŷ\""),
+    "loss": _Key((str,), f"one of {', '.join(LOSSES)}, upstream"),
+    "upstream": _Key((int, float), "a number"),
+    "input_grad": _Key((bool,), "true or false"),
+    "x": _Key((list,), "a list of numbers", required=True),
+    "y": _Key((list,), "a list of numbers", required=True),
+    "lr": _Key((int, float), "a number greater than 0", required=True),
+    "epochs": _Key((int,), "a whole number", required=True),
+    "init": _Key((dict,), "a table of name = number"),
+    "narration": _Key((dict,), "a table with forward, backward, update, zero texts"),
+    "also": _Key((dict,), "a table of label = expression"),
+}
+
+
+class LessonFileError(LessonError):
+    """A lesson file is wrong; the message starts with ``file:line:``."""
+
+
+def _line_of(text: str, key: str) -> int | None:
+    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=', re.MULTILINE)
+    match = pattern.search(text)
+    if match is None:
+        match = re.search(rf"^\s*\[{re.escape(key)}\]", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def lesson_from_config(
+    config: Mapping[str, Any],
+    name: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    where: str = "",
+    text: str = "",
+) -> Lesson:
+    """Build and check a lesson from a TOML table (with command-line overrides on top)."""
+
+    def fail(key: str | None, message: str) -> LessonFileError:
+        line = _line_of(text, key) if key and text else None
+        prefix = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
+        return LessonFileError(prefix + message)
+
+    for key, value in config.items():
+        spec = _KEYS.get(key)
+        if spec is None:
+            known = ", ".join(sorted(_KEYS))
+            raise fail(key, f"unknown key {key!r} (known keys: {known})")
+        if isinstance(value, bool) and bool not in spec.kind:
+            raise fail(key, f"{key} must be {spec.what}, not {value!r}")
+        if not isinstance(value, spec.kind):
+            raise fail(key, f"{key} must be {spec.what}, not {type(value).__name__} {value!r}")
+    for key, spec in _KEYS.items():
+        if spec.required and key not in config:
+            raise fail(None, f"missing {key} ({spec.what})")
+
+    values = {**config, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    loss = values.get("loss", "squared")
+    if loss not in (*LOSSES, "upstream"):
+        raise fail("loss", f"loss must be one of {', '.join(LOSSES)}, upstream; not {loss!r}")
+    try:
+        model = parse_model(values["model"], values.get("prediction", "ŷ"))
+    except ModelError as error:
+        if overrides and overrides.get("model"):
+            raise ModelError(f"--model: {error}") from None
+        raise fail("model", f"model: {error}") from None
+    nodes: list[Node] = list(model.nodes)
+    # A model given on the command line replaces the file's: its extra
+    # expressions and the initial values of parameters it lacks no longer apply.
+    replaced = bool(overrides and overrides.get("model"))
+    also = {} if replaced else values.get("also", {})
+    for i, (label, expression) in enumerate(also.items()):
+        if not isinstance(expression, str):
+            raise fail(label, f"also.{label} must be an expression string")
+        try:
+            extra = parse_model(expression, label)
+        except ModelError as error:
+            raise fail(label, f"also.{label}: {error}") from None
+        unknown = [p for p in extra.params if p not in model.params]
+        if unknown:
+            raise fail(label, f"also.{label} uses {', '.join(unknown)}, which the model does not have")
+        rename = {n.name: f"also{i}_{n.name}" for n in extra.nodes}
+        for node in extra.nodes:
+            args = tuple(rename.get(a, a) if isinstance(a, str) else a for a in node.args)
+            shown = node.label if node.name == extra.output else f"{node.label}'"
+            nodes.append(Node(rename[node.name], shown, node.op, args))
+    if loss == "upstream":
+        upstream = values.get("upstream")
+        if upstream is None:
+            raise fail(None, "loss = \"upstream\" needs upstream = <number> (∂L/∂z from above)")
+        if not math.isfinite(float(upstream)):
+            raise fail("upstream", "upstream must be a finite number")
+        nodes.append(Node("loss", "L", "mul", (model.output, float(upstream))))
+        residual = None
+    else:
+        nodes.extend(loss_nodes(loss, model.output))
+        residual = "r" if loss != "bce" else None
+
+    init_table = values.get("init", {})
+    if replaced:
+        init_table = {k: v for k, v in init_table.items() if k in model.params}
+    for pname, value in init_table.items():
+        if pname not in model.params:
+            raise fail(pname, f"init.{pname}: the model has no parameter {pname!r} "
+                              f"(its parameters: {', '.join(model.params)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(pname, f"init.{pname} must be a number, not {value!r}")
+    # Parameters in the order the lesson's init table lists them, then the rest
+    # in order of appearance: the first one is the plot's horizontal axis.
+    order = [p for p in init_table if p in model.params]
+    order += [p for p in model.params if p not in order]
+    params = {p: float(init_table.get(p, DEFAULT_INIT)) for p in order}
+    narration = values.get("narration", {})
+    for phase, line in narration.items():
+        if phase not in PHASES:
+            raise fail(phase, f"narration.{phase}: the phases are {', '.join(PHASES)}")
+        if not isinstance(line, str):
+            raise fail(phase, f"narration.{phase} must be a string")
+    for column in ("x", "y"):
+        for i, item in enumerate(values[column]):
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                raise fail(column, f"{column}[{i}] must be a number, not {item!r}")
+    try:
+        return make_lesson(
+            name=name,
+            title=values.get("title", name),
+            x=values["x"],
+            y=values["y"],
+            params=params,
+            nodes=nodes,
+            lr=values["lr"],
+            epochs=values["epochs"],
+            prediction=model.output,
+            residual=residual,
+            description=values.get("description", ""),
+            narration=narration,
+            input_grad=bool(values.get("input_grad", False)),
+            loss_kind=loss,
+        )
+    except LessonFileError:
+        raise
+    except LessonError as error:
+        raise fail(None, str(error)) from None
+
+
+def read_config(path: Path) -> tuple[dict[str, Any], str]:
+    """The TOML table of a lesson file and its text, or a :class:`LessonFileError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LessonFileError(f"{path}: no such lesson file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LessonFileError(f"{path}: cannot read it ({error})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as error:
+        raise LessonFileError(f"{path}: not valid TOML: {error}") from None
+
+
+def builtin_names() -> list[str]:
+    """The built-in lessons, the default first."""
+    names = sorted(p.stem for p in LESSON_DIR.glob("*.toml"))
+    return [DEFAULT, *(n for n in names if n != DEFAULT)]
+
+
+def builtin_path(name: str) -> Path:
+    return LESSON_DIR / f"{name}.toml"
+
+
+def load_lesson(name_or_path: str | None = None, overrides: Mapping[str, Any] | None = None) -> Lesson:
+    """A built-in lesson by name, or a lesson file by path, with overrides applied."""
+    target = name_or_path or DEFAULT
+    if target in builtin_names():
+        path, name = builtin_path(target), target
+    else:
+        path = Path(target)
+        if path.suffix != ".toml" and not path.exists():
+            raise LessonError(
+                f"no lesson called {target!r}: the built-in lessons are "
+                f"{', '.join(builtin_names())} (or give a .toml file)"
+            )
+        name = path.stem
+    config, text = read_config(path)
+    return lesson_from_config(config, name, overrides=overrides, where=str(path), text=text)
+
+
+def describe_builtins() -> list[tuple[str, str, Path]]:
+    """(name, title, path) of every built-in lesson, for ``bptui lessons``."""
+    rows = []
+    for name in builtin_names():
+        config, _ = read_config(builtin_path(name))
+        rows.append((name, str(config.get("title", name)), builtin_path(name)))
+    return rows
