@@ -14,30 +14,63 @@ OK = "bold green"
 BAD = "bold red"
 
 
-def chain_lines(chain: ChainView) -> list[Text]:
-    """Three aligned rows: the factors' names, their formulas, torch's numbers."""
+def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
+    """Rows of aligned columns: the factors' names, their formulas, torch's numbers.
+
+    A chain wider than ``width`` continues in further groups of three rows.
+    """
     if not chain.paths:
         return [Text(f"∂loss/∂{chain.label}: the loss does not depend on {chain.label}")]
     lines: list[Text] = []
     lead = f"∂loss/∂{chain.label} = "
-    pad = " " * len(lead)
+    pad = " " * (len(lead) - 2)
     for p, path in enumerate(chain.paths):
-        names = [f.name for f in path]
-        formulas = [f.formula if f.value is not None else "?" for f in path]
-        numbers = [short(f.value) if f.value is not None else "?" for f in path]
-        widths = [max(len(a), len(b), len(c)) for a, b, c in zip(names, formulas, numbers)]
-        row1 = Text(lead if p == 0 else pad[:-2] + "+ ")
-        row2 = Text(pad[:-2] + "= ")
-        row3 = Text(pad[:-2] + "= ")
-        for i, w in enumerate(widths):
-            sep = " · " if i else ""
-            row1.append(sep + names[i].center(w))
-            row2.append(sep + formulas[i].center(w), "cyan")
-            row3.append(sep + numbers[i].center(w), GRAD if path[i].value is not None else "dim")
-        if p == len(chain.paths) - 1 and chain.product is not None:
-            row3.append(f" = {short(chain.product)}", GRAD)
-        lines += [row1, row2, row3]
+        cols = [
+            (
+                f.name,
+                f.formula if f.value is not None else "?",
+                short(f.value) if f.value is not None else "?",
+                f.value is not None,
+            )
+            for f in path
+        ]
+        groups: list[list[tuple[str, str, str, bool]]] = [[]]
+        used = len(lead)
+        for col in cols:
+            w = max(len(col[0]), len(col[1]), len(col[2])) + 3
+            if groups[-1] and used + w > width:
+                groups.append([])
+                used = len(lead)
+            groups[-1].append(col)
+            used += w
+        for g, group in enumerate(groups):
+            first = p == 0 and g == 0
+            row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
+            row2 = Text(pad + "= ")
+            row3 = Text(pad + "= ")
+            for i, (name, formula, number, known) in enumerate(group):
+                w = max(len(name), len(formula), len(number))
+                sep = " · " if i else ""
+                row1.append(sep + name.center(w))
+                row2.append(sep + formula.center(w), "cyan")
+                row3.append(sep + number.center(w), GRAD if known else "dim")
+            last = p == len(chain.paths) - 1 and g == len(groups) - 1
+            if last and chain.product is not None:
+                row3.append(f" = {short(chain.product)}", GRAD)
+            lines += [row1, row2, row3]
     return lines
+
+
+def summary_line(chain: ChainView) -> Text:
+    """One line for a parameter whose full chain is not on screen."""
+    line = Text.assemble((f"∂loss/∂{chain.label} ", "bold"))
+    if chain.torch_grad is None:
+        line.append("?", "dim")
+        return line
+    line.append(short(chain.torch_grad), GRAD)
+    agree = bool(chain.agree) and all(f.agrees for path in chain.paths for f in path)
+    line.append(" ✓" if agree else " ✗", OK if agree else BAD)
+    return line
 
 
 def check_lines(chain: ChainView, width: int) -> list[Text]:
@@ -68,7 +101,8 @@ class ChainPanel(Widget):
 
     Each local derivative is shown as its formula (``2r``) and as the number
     torch's backward function computed; the product is checked against torch's
-    ``w.grad`` and a finite-difference estimate.
+    ``w.grad`` and a finite-difference estimate. With several parameters one
+    chain is written out and the others get a line each; ``c`` switches.
     """
 
     DEFAULT_CSS = """
@@ -79,18 +113,31 @@ class ChainPanel(Widget):
         super().__init__(*args, **kwargs)
         self.border_title = "Chain rule"
         self._snapshot: Snapshot | None = None
+        #: Which parameter's chain is written out in full (``c`` cycles).
+        self.selected = 0
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        self.selected %= max(1, len(snapshot.chains))
         self.refresh(layout=True)
 
+    def cycle(self) -> None:
+        """Write out the next parameter's chain."""
+        if self._snapshot is not None and self._snapshot.chains:
+            self.selected = (self.selected + 1) % len(self._snapshot.chains)
+            self.refresh(layout=True)
+
     def _lines(self, width: int) -> list[Text]:
-        if self._snapshot is None:
+        if self._snapshot is None or not self._snapshot.chains:
             return [Text("")]
-        lines: list[Text] = []
-        for chain in self._snapshot.chains:
-            lines += chain_lines(chain)
-            lines += check_lines(chain, width)
+        chains = self._snapshot.chains
+        chain = chains[self.selected % len(chains)]
+        lines = chain_lines(chain, width) + check_lines(chain, width)
+        others = [summary_line(c) for c in chains if c is not chain]
+        if others:
+            row = Text("  ").join(others)
+            row.append("  (c: next)", "dim")
+            lines.append(row)
         for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
+from textual.containers import ScrollableContainer
 from textual.widget import Widget
 
 from ..lesson.snapshot import Snapshot
 from .graph_layout import layout
+
+#: Above this many rows the graph drops its grad_fn lines before it scrolls.
+COMPACT_ROWS = 9
+
+
+class GraphBox(ScrollableContainer, can_focus=False):
+    """The frame around the graph: scrolls (with the mouse) when a lesson's graph is large.
+
+    It never takes focus, so the arrow keys keep stepping the lesson.
+    """
 
 
 class GraphPanel(Widget):
@@ -19,26 +30,32 @@ class GraphPanel(Widget):
     """
 
     DEFAULT_CSS = """
-    GraphPanel { height: auto; }
+    GraphPanel { width: auto; height: auto; }
     """
 
     def __init__(self, *args, ascii_only: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.border_title = "Graph"
         self._snapshot: Snapshot | None = None
         self._ascii = ascii_only
+        self._cache: tuple[Snapshot | None, list[Text]] = (None, [])
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self.refresh(layout=True)
 
-    def _lines(self, width: int, height: int) -> list[Text]:
+    def _lines(self) -> list[Text]:
         if self._snapshot is None:
             return [Text("Loading PyTorch…", style="dim")]
-        return layout(self._snapshot.nodes, width, height, self._ascii)
+        if self._cache[0] is not self._snapshot:
+            lines = layout(self._snapshot.nodes, 10_000, COMPACT_ROWS, self._ascii)
+            self._cache = (self._snapshot, lines)
+        return self._cache[1]
+
+    def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
+        return max((line.cell_len for line in self._lines()), default=1)
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return len(self._lines(width, 9))
+        return len(self._lines())
 
     def render(self) -> RenderableType:
-        return Group(*self._lines(self.content_size.width, max(self.content_size.height, 1)))
+        return Group(*self._lines())

@@ -102,7 +102,7 @@ def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> 
             block.slot = want
             taken.add(want)
     step = 3 if with_grad_fn else 2
-    gap = 5
+    gap = 4
     x = 0
     for depth in sorted(layers):
         col_width = max(max(len(t) for t, _ in b.lines) for b in layers[depth])

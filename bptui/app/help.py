@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from ..lesson.spec import Lesson
+
 HELP = """\
 # bptui — backpropagation, one step at a time
 
@@ -30,6 +32,7 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 | `p` | autoplay on/off; `+` / `-` faster / slower |
 | `r` | reset to the start (undo brings it back) |
 | `g` | switch the plot: loss vs w, loss vs step |
+| `c` | with several parameters: write out the next one's chain |
 | `?` `F1` | this help (`esc` closes it) |
 | `q` | quit |
 
@@ -62,12 +65,27 @@ Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and panels explained; any of esc, q, ? or F1 closes it."""
+    """The lesson, the keys and the panels explained; esc, q, ? or F1 closes it."""
 
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
     ]
 
+    def __init__(self, lesson: Lesson | None = None) -> None:
+        super().__init__()
+        self.lesson = lesson
+
     def compose(self) -> ComposeResult:
+        text = HELP
+        if self.lesson is not None:
+            about = f"## This lesson: {self.lesson.title}\n\n"
+            if self.lesson.description:
+                about += self.lesson.description + "\n\n"
+            about += (
+                f"`loss = {self.lesson.expression()}`, learning rate {self.lesson.lr:g}, "
+                f"{self.lesson.epochs} epochs over {self.lesson.n_samples} samples.\n\n"
+            )
+            head, _, rest = HELP.partition("## Keys")
+            text = head + about + "## Keys" + rest
         with VerticalScroll(id="help-body"):
-            yield Markdown(HELP)
+            yield Markdown(text)

@@ -23,7 +23,7 @@ from ..lesson.snapshot import Kind, Snapshot
 from ..lesson.spec import Lesson
 from .chain import ChainPanel
 from .code import CodePanel
-from .graph import GraphPanel
+from .graph import GraphBox, GraphPanel
 from .help import HelpScreen
 from .message import MessageBar
 from .plot import LossPlot
@@ -78,6 +78,7 @@ class BptuiApp(App[int]):
         Binding("minus", "slower", "Slower", show=False),
         Binding("r", "reset", "Reset", show=False),
         Binding("g", "cycle_plot", "Plot", show=False),
+        Binding("c", "cycle_chain", "Chain", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -102,7 +103,9 @@ class BptuiApp(App[int]):
     def compose(self) -> ComposeResult:
         with Vertical(id="main"):
             yield StatusBar("Loading PyTorch…", id="status")
-            yield GraphPanel(id="graph", ascii_only=self._ascii)
+            with GraphBox(id="graph-box") as box:
+                box.border_title = "Graph"
+                yield GraphPanel(id="graph", ascii_only=self._ascii)
             with Horizontal(id="middle"):
                 yield ChainPanel(id="chain")
                 yield TensorPanel(id="tensor")
@@ -262,8 +265,11 @@ class BptuiApp(App[int]):
     def action_cycle_plot(self) -> None:
         self.query_one(LossPlot).cycle()
 
+    def action_cycle_chain(self) -> None:
+        self.query_one(ChainPanel).cycle()
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.lesson))
 
     def action_autoplay(self) -> None:
         if self._autoplay is None:

@@ -9,8 +9,8 @@ from textual_plotext import PlotextPlot
 
 from ..lesson.snapshot import Snapshot
 
-#: Plot views, cycled with ``g``.
-VIEWS = ("loss vs w", "loss vs step")
+#: Plot views, cycled with ``g``: loss against the first parameter, against the step.
+VIEWS = 2
 
 
 def reduce_series(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:
@@ -58,8 +58,11 @@ class LossPlot(PlotextPlot):
         self._curve: tuple[list[float], list[float]] = ([], [])
 
     def cycle(self) -> None:
-        self.view = (self.view + 1) % len(VIEWS)
-        self.border_title = VIEWS[self.view].capitalize()
+        self.view = (self.view + 1) % VIEWS
+        self._replot()
+
+    def on_resize(self) -> None:
+        """Labels, legend and axes depend on the panel's size: replot at the new one."""
         self._replot()
 
     def show(self, snapshot: Snapshot, curve: tuple[list[float], list[float]]) -> None:
@@ -76,6 +79,7 @@ class LossPlot(PlotextPlot):
             return
         buckets = max(16, self.size.width)
         param = snap.params[0].name if snap.params else "w"
+        self.border_title = f"Loss vs {param}" if self.view == 0 else "Loss vs step"
         if self.view == 0:
             hw, hl = _finite(snap.history_w, snap.history_loss)
             if snap.current_point is not None:

@@ -54,5 +54,13 @@ def _status(snap: Snapshot, autoplay: str | None, short_phases: bool) -> Text:
 class StatusBar(Static):
     """Epoch, sample (with its x and y), the phase of the step, the learning rate."""
 
+    _shown: tuple[Snapshot, str | None] | None = None
+
     def show(self, snapshot: Snapshot, autoplay: str | None = None) -> None:
+        self._shown = (snapshot, autoplay)
         self.update(status_text(snapshot, autoplay, self.size.width - 2))
+
+    def on_resize(self) -> None:
+        """Whether the phases are abbreviated depends on the width: redo it at the new one."""
+        if self._shown is not None:
+            self.show(*self._shown)

@@ -35,10 +35,22 @@ class TensorPanel(Widget):
         if snap is None:
             return Text("")
         lines: list[Text] = []
-        for param in snap.params:
+        if len(snap.params) == 1:
+            param = snap.params[0]
             lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
             grad_style = "bold magenta" if param.grad is not None else "dim"
             lines.append(Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style)))
+        else:
+            # One row per parameter: .data and .grad side by side.
+            width = max(len(p.name) for p in snap.params)
+            lines.append(Text(f"{'':<{width}} .data      .grad", "bold"))
+            for param in snap.params:
+                grad_style = "bold magenta" if param.grad is not None else "dim"
+                lines.append(Text.assemble(
+                    (f"{param.name:<{width}} ", "bold"),
+                    f"{short(param.data, 6):<10} ",
+                    (short(param.grad, 6) if param.grad is not None else "None", grad_style),
+                ))
         lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
         grad_fn = Text.assemble(("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None")
         if snap.graph_freed:
