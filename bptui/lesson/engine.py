@@ -538,7 +538,7 @@ class Stepper:
             self._loss_value = out.item()
             self._params_before = {n: p.item() for n, p in self.params.items()}
             if not math.isfinite(self._loss_value):
-                self._message = self._diverged_message()
+                self._message = self._nonfinite_message()
         return True
 
     def _act_backward(self) -> bool:
@@ -654,13 +654,23 @@ class Stepper:
             )
             return False
         lr = self.lesson.lr
+        was_finite = all([math.isfinite(self.params[n].item()) for n in names])
         for name in names:
             w = self.params[name]
             if w.grad is not None:
                 w.data = w.data - lr * w.grad.data
         self._phase = Phase.ZERO
         if not all([math.isfinite(self.params[n].item()) for n in names]):
-            self._message = self._diverged_message()
+            loss_ok = self._loss_value is not None and math.isfinite(self._loss_value)
+            if was_finite and not loss_ok:
+                params = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+                self._message = Message(
+                    Kind.DIVERGED,
+                    f"Updated with a gradient that is not a number: now {params}. Once a "
+                    "parameter is NaN every later step is NaN too; undo (←) or reset (r).",
+                )
+            else:
+                self._message = self._diverged_message()
         return True
 
     def _act_zero(self) -> bool:
@@ -775,6 +785,33 @@ class Stepper:
             f"The lesson is finished ({self.lesson.epochs} epochs). Press r to start "
             "again, or ← to step back.",
         )
+
+    def _nonfinite_message(self) -> Message:
+        """Why the loss is inf or NaN: an operation out of its range, or divergence."""
+        for index, node in enumerate(self._nodes):
+            value = self._values.get(node.name)
+            if value is None or bool(torch.isfinite(value).all()):
+                continue
+            inputs = [_as_float(self._arg(index, i)) for i in range(len(node.args))]
+            if not all(math.isfinite(v) for v in inputs):
+                break  # a non-finite input: the trouble started earlier (divergence)
+            reason = {
+                "log": "the logarithm is only defined for positive numbers",
+                "div": "division by zero",
+                "exp": "float32 overflows above about 3.4e38",
+                "pow": "the power is out of range (overflow, or a fractional power of a "
+                "negative number)",
+                "bce": "binary cross-entropy needs a prediction between 0 and 1",
+            }.get(node.op, "the result is out of float32's range")
+            shown = ", ".join(format_value(v) for v in inputs)
+            return Message(
+                Kind.DIVERGED,
+                f"{node.label} = {format_value(value.flatten()[0].item())} for inputs "
+                f"{shown}: {reason}. torch does not stop: the NaN or inf flows on through "
+                "the graph and the gradients. Change the data, the model or the initial "
+                "values (--init).",
+            )
+        return self._diverged_message()
 
     def _diverged_message(self) -> Message:
         names = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
