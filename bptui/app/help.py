@@ -33,6 +33,9 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 | `r` | reset to the start (undo brings it back) |
 | `g` | switch the plot: loss vs w, loss vs step |
 | `c` | with several parameters: write out the next one's chain |
+| `Z` | skip-zero mode: never zero the gradient (plot shows the zeroing run beside it) |
+| `m` | batch mode: accumulate over the epoch, update once (plot shows per-sample SGD) |
+| `l` | the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive |
 | `?` `F1` | this help (`esc` closes it) |
 | `q` | quit |
 

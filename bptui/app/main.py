@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -52,6 +52,9 @@ ENGINE_ACTIONS = {
     "train_step": "train_step",
     "finish_epoch": "finish_epoch",
     "reset": "reset",
+    "skip_zero_mode": "toggle_skip_zero",
+    "batch_mode": "toggle_batch",
+    "sum_loss_mode": "toggle_sum_loss",
 }
 
 
@@ -79,6 +82,9 @@ class BptuiApp(App[int]):
         Binding("r", "reset", "Reset", show=False),
         Binding("g", "cycle_plot", "Plot", show=False),
         Binding("c", "cycle_chain", "Chain", show=False),
+        Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
+        Binding("m", "batch_mode", "Batch mode", show=False),
+        Binding("l", "sum_loss_mode", "sum += l", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -97,6 +103,7 @@ class BptuiApp(App[int]):
         self._autoplay: Any = None
         self._curve_key: Any = None
         self._curve: tuple[list[float], list[float]] = ([], [])
+        self._reference_run: Stepper | None = None
 
     # ------------------------------------------------------------- layout
 
@@ -123,11 +130,13 @@ class BptuiApp(App[int]):
         else:
             self._engine_ready(self.stepper)
 
-    def on_resize(self) -> None:
-        self._check_size()
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App's own, so self.size is still the old size.
+        self._check_size(event.size.width, event.size.height)
 
-    def _check_size(self) -> None:
-        width, height = self.size
+    def _check_size(self, width: int | None = None, height: int | None = None) -> None:
+        if width is None or height is None:
+            width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.screen.set_class(small, "-too-small")
         self.screen.set_class(not small and height < 30, "-compact")
@@ -177,18 +186,38 @@ class BptuiApp(App[int]):
             return
         snap = self.stepper.snapshot()
         self.snapshot = snap
+        # Stop autoplay before drawing, so the status bar no longer shows it playing.
+        if self._autoplay is not None and snap.message is not None and (
+            snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED)
+        ):
+            self._stop_autoplay()
         self.query_one(StatusBar).show(snap, self._autoplay_label())
         self.query_one(GraphPanel).show(snap)
         self.query_one(ChainPanel).show(snap)
         self.query_one(TensorPanel).show(snap)
         self.query_one(CodePanel).show(snap)
-        self.query_one(LossPlot).show(snap, self._loss_curve(snap))
+        self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
         self.query_one(MessageBar).show(snap.message)
-        if self._autoplay is not None and snap.message is not None and (
-            snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED)
-        ):
-            self._stop_autoplay()
         self.refresh_bindings()
+
+    def _reference(self, snap: Snapshot) -> tuple[str, tuple[float, ...], tuple[float, ...]] | None:
+        """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
+
+        A second stepper on the same lesson, with the gradient zeroed after each
+        update, so the plot shows both trajectories side by side.
+        """
+        if not (snap.modes.skip_zero or snap.modes.batch):
+            self._reference_run = None
+            return None
+        from ..lesson.engine import Stepper
+
+        ref = self._reference_run
+        if ref is None or ref.steps_done > snap.steps_done:
+            ref = self._reference_run = Stepper(self.lesson)
+        while ref.steps_done < snap.steps_done and ref.train_step():
+            pass
+        label = "per-sample SGD" if snap.modes.batch else "with zeroing"
+        return (label, *ref.history())
 
     def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
         """This sample's loss as a function of the first parameter, computed by torch."""
@@ -261,6 +290,15 @@ class BptuiApp(App[int]):
 
     def action_reset(self) -> None:
         self._step("reset")
+
+    def action_skip_zero_mode(self) -> None:
+        self._step("skip_zero_mode")
+
+    def action_batch_mode(self) -> None:
+        self._step("batch_mode")
+
+    def action_sum_loss_mode(self) -> None:
+        self._step("sum_loss_mode")
 
     def action_cycle_plot(self) -> None:
         self.query_one(LossPlot).cycle()

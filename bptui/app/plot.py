@@ -56,6 +56,7 @@ class LossPlot(PlotextPlot):
         self.view = 0
         self._snapshot: Snapshot | None = None
         self._curve: tuple[list[float], list[float]] = ([], [])
+        self._reference: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
 
     def cycle(self) -> None:
         self.view = (self.view + 1) % VIEWS
@@ -65,9 +66,17 @@ class LossPlot(PlotextPlot):
         """Labels, legend and axes depend on the panel's size: replot at the new one."""
         self._replot()
 
-    def show(self, snapshot: Snapshot, curve: tuple[list[float], list[float]]) -> None:
+    def show(
+        self,
+        snapshot: Snapshot,
+        curve: tuple[list[float], list[float]],
+        reference: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None,
+    ) -> None:
+        """Plot ``snapshot``'s history, this sample's ``curve`` and, if given, a
+        ``reference`` run (label, w history, loss history) for comparison."""
         self._snapshot = snapshot
         self._curve = curve
+        self._reference = reference
         self._replot()
 
     def _replot(self) -> None:
@@ -91,6 +100,13 @@ class LossPlot(PlotextPlot):
             if cw:
                 plt.plot(cw, cl, color="blue", marker="braille",
                          label="this sample's loss" if roomy else None)
+            if self._reference is not None:
+                label, ref_w, ref_l = self._reference
+                fw, fl = _finite(ref_w, ref_l)
+                if fw:
+                    rw, rl = reduce_series(fw, fl, buckets)
+                    plt.plot(rw, rl, color="magenta", marker="braille",
+                             label=label if roomy else None)
             if hw:
                 rw, rl = reduce_series(hw, hl, buckets)
                 plt.plot(rw, rl, color="green", marker="braille",
@@ -103,6 +119,12 @@ class LossPlot(PlotextPlot):
             if snap.current_point is not None:
                 steps.append(len(steps) + 1)
                 losses.append(snap.current_point[1])
+            if self._reference is not None:
+                label, _, ref_l = self._reference
+                fx, fy = _finite([float(i) for i in range(1, len(ref_l) + 1)], ref_l)
+                if fx:
+                    rx, ry = reduce_series(fx, fy, buckets)
+                    plt.plot(rx, ry, color="magenta", marker="braille", label=label)
             xs, ys = _finite([float(s) for s in steps], losses)
             if xs:
                 rx, ry = reduce_series(xs, ys, buckets)

@@ -17,22 +17,26 @@ _SHORT = {Phase.FORWARD: "fwd", Phase.BACKWARD: "bwd", Phase.UPDATE: "upd", Phas
 def status_text(snap: Snapshot, autoplay: str | None = None, width: int = 200) -> Text:
     """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``.
 
-    Where that does not fit in ``width`` cells, the phases are abbreviated.
+    Where that does not fit in ``width`` cells, the phases are abbreviated, and
+    then the sample's x and y (the graph shows them) are left out.
     """
     text = _status(snap, autoplay, short_phases=False)
     if text.cell_len > width:
         text = _status(snap, autoplay, short_phases=True)
+    if text.cell_len > width:
+        text = _status(snap, autoplay, short_phases=True, data=False)
     return text
 
 
-def _status(snap: Snapshot, autoplay: str | None, short_phases: bool) -> Text:
+def _status(snap: Snapshot, autoplay: str | None, short_phases: bool, data: bool = True) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"Epoch {snap.epoch}/{snap.epochs}", "bold")
     if snap.finished:
         text.append("  finished", "bold green")
     else:
-        text.append(f" · Sample {snap.sample}/{snap.n_samples} ")
-        text.append(f"x={short(snap.x)} y={short(snap.y)}", "dim")
+        text.append(f" · Sample {snap.sample}/{snap.n_samples}")
+        if data:
+            text.append(f" x={short(snap.x)} y={short(snap.y)}", "dim")
     text.append(" · ")
     for i, phase in enumerate(_PHASES):
         if i:
@@ -46,6 +50,14 @@ def _status(snap: Snapshot, autoplay: str | None, short_phases: bool) -> Text:
         else:
             text.append(name, "dim")
     text.append(f" · lr {snap.lr:g}")
+    for on, badge in (
+        (snap.modes.skip_zero, "no zero_()"),
+        (snap.modes.batch, "batch"),
+        (snap.modes.sum_loss, "sum += l"),
+    ):
+        if on:
+            text.append(" ")
+            text.append(f" {badge} ", "reverse yellow")
     if autoplay:
         text.append(f" · ▶ {autoplay}", "bold green")
     return text

@@ -60,6 +60,11 @@ class TensorPanel(Widget):
         if snap.residual is not None:
             sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
         lines.append(sample)
+        if snap.modes.sum_loss:
+            lines.append(Text.assemble(
+                ("sum ", "bold"), short(snap.loss_sum),
+                (f"  keeps {snap.kept_nodes:,} nodes", "bold yellow"),
+            ))
         for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"

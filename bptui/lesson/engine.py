@@ -37,6 +37,7 @@ from .snapshot import (
     FactorView,
     Kind,
     Message,
+    Modes,
     NodeView,
     ParamView,
     Phase,
@@ -70,6 +71,10 @@ class Action(enum.IntEnum):
     UPDATE = 2
     ZERO = 3
     RESET = 4
+    SKIP_ZERO_MODE = 5
+    BATCH_MODE = 6
+    SUM_LOSS_MODE = 7
+    NEXT_SAMPLE = 8
 
 
 # Kinds of op input, for Stepper._plans.
@@ -143,6 +148,10 @@ class _Checkpoint:
     #: The plot's history lists (reset starts new ones; undoing it needs the old).
     hist_w: list[float]
     hist_loss: list[float]
+    modes: Modes
+    #: The summed loss (sum_loss mode) as a number; its graphs cannot be saved.
+    loss_sum: float | None
+    kept_nodes: int
 
 
 def _integral(value: float) -> float | int:
@@ -213,6 +222,9 @@ class Stepper:
         self._hist_cache: tuple[int, tuple[float, ...], tuple[float, ...]] = (0, (), ())
         self._last: Action | None = None
         self._message: Message | None = None
+        self._modes = Modes()
+        self._loss_sum: torch.Tensor | None = None
+        self._kept_nodes = 0
         self._begin_sample(0, 0)
         self._checkpoints = [self._capture(0)]
         self._steps_since_checkpoint = 0
@@ -237,11 +249,39 @@ class Stepper:
         return self._do(Action.ZERO)
 
     def next(self) -> bool:
-        """The micro-step that naturally comes next."""
+        """The micro-step that naturally comes next (in the current modes)."""
         if self._phase is Phase.DONE:
             self._message = self._finished_message()
             return False
-        return self._do(_NATURAL[self._phase])
+        return self._do(self._natural())
+
+    @property
+    def modes(self) -> Modes:
+        return self._modes
+
+    def toggle_skip_zero(self) -> bool:
+        """Never zero the gradient: each backward adds to it. Undoable."""
+        return self._do(Action.SKIP_ZERO_MODE)
+
+    def toggle_batch(self) -> bool:
+        """Accumulate the gradient over the whole epoch, then update once. Undoable."""
+        return self._do(Action.BATCH_MODE)
+
+    def toggle_sum_loss(self) -> bool:
+        """The note's pitfall: ``sum += l`` on the loss tensor. Undoable."""
+        return self._do(Action.SUM_LOSS_MODE)
+
+    def _natural(self) -> Action:
+        phase = self._phase
+        if phase is Phase.ZERO and self._modes.skip_zero:
+            return Action.NEXT_SAMPLE  # go on without zeroing
+        if (
+            phase is Phase.UPDATE
+            and self._modes.batch
+            and self._sample < self.lesson.n_samples - 1
+        ):
+            return Action.NEXT_SAMPLE  # the update waits for the epoch's last sample
+        return _NATURAL[phase]
 
     def reset(self) -> bool:
         """Back to the lesson's start. Undoable, like any other step."""
@@ -370,6 +410,14 @@ class Stepper:
             ones = self._ones_cache[like.shape] = torch.ones_like(like)
         return ones
 
+    def history(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """First parameter and loss of every finished step (copied once per change)."""
+        n, hw, hl = self._hist_cache
+        if n != len(self._hist_w):
+            hw, hl = tuple(self._hist_w), tuple(self._hist_loss)
+            self._hist_cache = (len(self._hist_w), hw, hl)
+        return hw, hl
+
     def _torch_fn(self, node: Node) -> Callable[..., Any]:
         if node.op in _PY_OPERATORS:
             return _PY_OPERATORS[node.op]
@@ -409,7 +457,7 @@ class Stepper:
             return False
         important: Message | None = None
         while self._phase is not Phase.DONE and more():
-            if not self._do(_NATURAL[self._phase]):  # pragma: no cover - natural steps succeed
+            if not self._do(self._natural()):  # pragma: no cover - natural steps succeed
                 break
             if self._message is not None and self._message.kind is not Kind.STEP:
                 important = self._message
@@ -458,6 +506,9 @@ class Stepper:
             n_records=len(self._records),
             hist_w=self._hist_w,
             hist_loss=self._hist_loss,
+            modes=self._modes,
+            loss_sum=None if self._loss_sum is None else self._loss_sum.item(),
+            kept_nodes=self._kept_nodes,
         )
 
     def _restore(self, checkpoint: _Checkpoint) -> None:
@@ -473,6 +524,11 @@ class Stepper:
         del self._hist_loss[checkpoint.n_records :]
         # The cache is keyed by length: a history that shrank may regrow differently.
         self._hist_cache = (-1, (), ())
+        self._modes = checkpoint.modes
+        self._loss_sum = (
+            None if checkpoint.loss_sum is None else _float32([checkpoint.loss_sum])
+        )
+        self._kept_nodes = checkpoint.kept_nodes
         self._begin_sample(checkpoint.epoch, checkpoint.sample)
         self._fresh = False
         self._steps_since_checkpoint = 0
@@ -521,11 +577,10 @@ class Stepper:
             self._message = Message(Kind.REFUSED, text)
             return False
         if phase in (Phase.UPDATE, Phase.ZERO):
-            skipped = self._skip_message(phase)
-            self._end_step()
+            self._act_next_sample()
             if self._phase is Phase.DONE:
-                self._message = skipped
                 return True
+            skipped = self._message
             self._act_forward()
             self._message = skipped
             return True
@@ -537,9 +592,16 @@ class Stepper:
             self._phase = Phase.BACKWARD
             self._loss_value = out.item()
             self._params_before = {n: p.item() for n, p in self.params.items()}
+            if self._modes.sum_loss:
+                self._add_to_loss_sum(out)
             if not math.isfinite(self._loss_value):
                 self._message = self._nonfinite_message()
         return True
+
+    def _add_to_loss_sum(self, loss: torch.Tensor) -> None:
+        """``sum += l``: the sum's graph now holds this step's whole graph too."""
+        self._kept_nodes += _count_graph(loss.grad_fn) + (1 if self._loss_sum is not None else 0)
+        self._loss_sum = loss if self._loss_sum is None else self._loss_sum + loss
 
     def _act_backward(self) -> bool:
         phase = self._phase
@@ -595,7 +657,7 @@ class Stepper:
             n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()
         }
         accumulated = [n for n, v in before.items() if v not in (None, 0.0)]
-        if accumulated:
+        if accumulated and not self._modes.batch:
             self._message = self._accumulated_message(accumulated, before)
 
     def _backward_again(self) -> bool:
@@ -707,6 +769,65 @@ class Stepper:
             )
         return True
 
+    def _act_next_sample(self) -> bool:
+        """Leave this sample without the rest of its step (no update, or no zeroing)."""
+        phase = self._phase
+        if phase not in (Phase.UPDATE, Phase.ZERO):
+            self._message = Message(
+                Kind.REFUSED, "Finish this sample's forward and backward passes first."
+            )
+            return False
+        skipped = self._skip_message(phase)
+        if self._modes.batch and phase is Phase.UPDATE:
+            skipped = self._batch_message()
+        self._end_step()
+        self._message = skipped
+        return True
+
+    def _act_skip_zero_mode(self) -> bool:
+        on = not self._modes.skip_zero
+        self._modes = Modes(on, self._modes.batch, self._modes.sum_loss)
+        self._message = Message(
+            Kind.TEACH,
+            "Skip-zero mode on: the gradient is never zeroed, so every backward() adds to "
+            "it and the updates grow. The plot shows the run that zeroes, for comparison."
+            if on
+            else "Skip-zero mode off: the gradient is zeroed after every update again.",
+        )
+        return True
+
+    def _act_batch_mode(self) -> bool:
+        on = not self._modes.batch
+        self._modes = Modes(self._modes.skip_zero, on, self._modes.sum_loss)
+        self._message = Message(
+            Kind.TEACH,
+            "Batch mode on: backward() runs for every sample and the gradients add up; "
+            "one update per epoch uses the gradient of the summed loss (full-batch "
+            "gradient descent). The plot shows per-sample SGD for comparison."
+            if on
+            else "Batch mode off: one update per sample again (per-sample SGD).",
+        )
+        return True
+
+    def _act_sum_loss_mode(self) -> bool:
+        on = not self._modes.sum_loss
+        self._modes = Modes(self._modes.skip_zero, self._modes.batch, on)
+        if on:
+            text = (
+                "The note's pitfall: `sum += l` adds the loss tensor, not its number, so "
+                "the sum's graph keeps every step's graph alive and memory only grows. "
+                "Watch the count in the tensor panel; `sum += l.item()` keeps a number."
+            )
+        else:
+            text = (
+                f"sum += l.item() again: the {self._kept_nodes:,} autograd nodes the sum "
+                "kept alive are freed."
+            )
+            self._loss_sum = None
+            self._kept_nodes = 0
+        self._message = Message(Kind.TEACH, text)
+        return True
+
     def _act_reset(self) -> bool:
         start = self._checkpoints[0]
         for name, tensor in self.params.items():
@@ -716,6 +837,9 @@ class Stepper:
         self._hist_w = []
         self._hist_loss = []
         self._hist_cache = (-1, (), ())
+        self._modes = Modes()
+        self._loss_sum = None
+        self._kept_nodes = 0
         self._begin_sample(0, 0)
         self._message = Message(Kind.STEP, "Back to the start. (← undoes the reset.)")
         return True
@@ -823,6 +947,18 @@ class Stepper:
             f"rate {self.lesson.lr:g} is too large for this data; try a smaller --lr.",
         )
 
+    def _batch_message(self) -> Message:
+        grads = ", ".join(
+            f"{n}.grad = {format_value(p.grad.item())}"
+            for n, p in self.params.items()
+            if p.grad is not None
+        )
+        return Message(
+            Kind.STEP,
+            f"Batch mode: {grads} holds the sum of samples 1–{self._sample + 1}'s "
+            "gradients; the update waits for the last sample of the epoch.",
+        )
+
     def _skip_message(self, phase: Phase) -> Message:
         grads = ", ".join(
             f"{n}.grad = {format_value(p.grad.item())}"
@@ -882,10 +1018,7 @@ class Stepper:
         if lesson.residual and lesson.residual in self._values:
             residual = self._values[lesson.residual].item()
         loss_tensor = self._values.get(self._nodes[-1].name)
-        n, hw, hl = self._hist_cache
-        if n != len(self._hist_w):
-            hw, hl = tuple(self._hist_w), tuple(self._hist_loss)
-            self._hist_cache = (len(self._hist_w), hw, hl)
+        hw, hl = self.history()
         first = lesson.param_names[0]
         current_point = (
             (self._params_before[first], self._loss_value)
@@ -935,6 +1068,9 @@ class Stepper:
             can_undo=bool(self._log),
             finished=phase is Phase.DONE,
             factors=factors,
+            modes=self._modes,
+            loss_sum=None if self._loss_sum is None else self._loss_sum.item(),
+            kept_nodes=self._kept_nodes,
         )
 
     def _current_node(self) -> str | None:
@@ -1180,13 +1316,14 @@ class Stepper:
     def _code_lines(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         program = self.program
         by_action = {
+            Action.NEXT_SAMPLE: program.forward,
             Action.FORWARD: program.forward,
             Action.BACKWARD: program.backward,
             Action.UPDATE: program.update,
             Action.ZERO: program.zero,
         }
         ran = by_action.get(self._last, ()) if self._last is not None else ()
-        upcoming = by_action[_NATURAL[self._phase]] if self._phase in _NATURAL else ()
+        upcoming = by_action[self._natural()] if self._phase in _NATURAL else ()
         return ran, upcoming
 
     def _last_source(self) -> str | None:
@@ -1282,4 +1419,25 @@ _HANDLERS: dict[Action, Callable[[Stepper], bool]] = {
     Action.UPDATE: Stepper._act_update,
     Action.ZERO: Stepper._act_zero,
     Action.RESET: Stepper._act_reset,
+    Action.SKIP_ZERO_MODE: Stepper._act_skip_zero_mode,
+    Action.BATCH_MODE: Stepper._act_batch_mode,
+    Action.SUM_LOSS_MODE: Stepper._act_sum_loss_mode,
+    Action.NEXT_SAMPLE: Stepper._act_next_sample,
 }
+
+
+def _count_graph(root: Any) -> int:
+    """Autograd nodes reachable from ``root`` (torch's own graph), less AccumulateGrad:
+    those belong to the parameters and are shared by every step's graph."""
+    seen: set[int] = set()
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node).__name__ != "AccumulateGrad":
+            count += 1
+        stack.extend(fn for fn, _ in node.next_functions)
+    return count

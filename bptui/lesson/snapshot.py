@@ -30,6 +30,21 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Modes:
+    """Ways of training that teach, each toggled on purpose.
+
+    ``skip_zero``: never zero the gradient (it accumulates, as torch does).
+    ``batch``: accumulate over every sample of an epoch, then update once.
+    ``sum_loss``: the note's pitfall, ``sum += l`` on the loss tensor, which
+    keeps every step's graph alive.
+    """
+
+    skip_zero: bool = False
+    batch: bool = False
+    sum_loss: bool = False
+
+
+@dataclass(frozen=True)
 class Message:
     kind: Kind
     text: str
@@ -160,6 +175,11 @@ class Snapshot:
     finished: bool
     #: Every local derivative of the graph, in the order the backward pass meets them.
     factors: tuple[FactorView, ...] = field(default=())
+    modes: Modes = field(default_factory=Modes)
+    #: In sum_loss mode: the summed loss tensor's value, and how many autograd
+    #: nodes it keeps alive (counted in torch's graph as each loss was added).
+    loss_sum: float | None = None
+    kept_nodes: int = 0
 
     def node(self, name: str) -> NodeView:
         for node in self.nodes:
