@@ -31,6 +31,7 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 | `e` | finish the epoch |
 | `p` | autoplay on/off; `+` / `-` faster / slower |
 | `r` | reset to the start (undo brings it back) |
+| `E` | edit the learning rate, a parameter or the data (at the start of a step) |
 | `g` | switch the plot: loss vs w, loss vs step |
 | `c` | with several parameters: write out the next one's chain |
 | `Z` | skip-zero mode: never zero the gradient (plot shows the zeroing run beside it) |

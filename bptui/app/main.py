@@ -19,11 +19,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
-from ..lesson.snapshot import Kind, Snapshot
-from ..lesson.spec import Lesson
+from ..lesson.snapshot import Kind, Message, Snapshot
+from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
+from .edit import EditScreen, Edits
 from .help import HelpScreen
 from .message import MessageBar
 from .plot import LossPlot
@@ -82,6 +83,7 @@ class BptuiApp(App[int]):
         Binding("r", "reset", "Reset", show=False),
         Binding("g", "cycle_plot", "Plot", show=False),
         Binding("c", "cycle_chain", "Chain", show=False),
+        Binding("E", "edit", "Edit values", show=False),
         Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
         Binding("m", "batch_mode", "Batch mode", show=False),
         Binding("l", "sum_loss_mode", "sum += l", show=False),
@@ -302,6 +304,35 @@ class BptuiApp(App[int]):
 
     def action_cycle_plot(self) -> None:
         self.query_one(LossPlot).cycle()
+
+    def action_edit(self) -> None:
+        """Open the form for lr, parameters and data (at the start of a training step)."""
+        snap = self.snapshot
+        if self.stepper is None or snap is None:
+            return
+        if snap.phase.value != "forward" or snap.phase_step:
+            self.query_one(MessageBar).show(Message(
+                Kind.REFUSED,
+                "Values can change at the start of a training step: finish this one "
+                "first (s), then press E.",
+            ))
+            return
+        lesson = self.stepper.lesson
+        self.push_screen(EditScreen(snap, lesson.x, lesson.y), self._apply_edits)
+
+    def _apply_edits(self, edits: Edits | None) -> None:
+        if edits is None or self.stepper is None:
+            return
+        try:
+            self.stepper.edit(
+                lr=edits.lr, params=edits.params,
+                x=list(edits.x) if edits.x else None, y=list(edits.y) if edits.y else None,
+            )
+        except LessonError as error:
+            self.query_one(MessageBar).show(Message(Kind.REFUSED, f"Not changed: {error}"))
+            return
+        self._curve_key = None
+        self._schedule_render()
 
     def action_cycle_chain(self) -> None:
         self.query_one(ChainPanel).cycle()

@@ -43,7 +43,7 @@ from .snapshot import (
     Phase,
     Snapshot,
 )
-from .spec import Lesson, Node
+from .spec import Lesson, LessonError, Node
 
 _PY_OPERATORS: dict[str, Callable[..., Any]] = {
     "mul": operator.mul,
@@ -75,6 +75,17 @@ class Action(enum.IntEnum):
     BATCH_MODE = 6
     SUM_LOSS_MODE = 7
     NEXT_SAMPLE = 8
+    EDIT = 9
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """A logged change of lesson values (lr, data, parameter values) at a step's start."""
+
+    lesson: Lesson
+    params: tuple[tuple[str, float], ...]
+    text: str
+    action: Action = Action.EDIT
 
 
 # Kinds of op input, for Stepper._plans.
@@ -149,6 +160,7 @@ class _Checkpoint:
     hist_w: list[float]
     hist_loss: list[float]
     modes: Modes
+    lesson: Lesson
     #: The summed loss (sum_loss mode) as a number; its graphs cannot be saved.
     loss_sum: float | None
     kept_nodes: int
@@ -215,7 +227,7 @@ class Stepper:
         self._node_grads: dict[str, torch.Tensor] = {}
         self._locals: dict[tuple[str, int], torch.Tensor] = {}
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._log: list[Action] = []
+        self._log: list[Action | _Edit] = []
         self._fd_cache: dict[tuple[Any, ...], float] = {}
         self._hist_w: list[float] = []
         self._hist_loss: list[float] = []
@@ -258,6 +270,39 @@ class Stepper:
     @property
     def modes(self) -> Modes:
         return self._modes
+
+    def edit(
+        self,
+        *,
+        lr: float | None = None,
+        params: dict[str, float] | None = None,
+        x: list[float] | None = None,
+        y: list[float] | None = None,
+    ) -> bool:
+        """Change the learning rate, parameter values or data from this step on.
+
+        Allowed at the start of a training step; the history so far stays, and
+        the change is undoable. Bad values raise :class:`LessonError`.
+        """
+        lesson = self.lesson.with_values(lr=lr, x=x, y=y)
+        values = {}
+        for name, value in (params or {}).items():
+            if name not in self.params:
+                raise LessonError(f"unknown parameter {name!r}")
+            if not math.isfinite(value):
+                raise LessonError(f"{name} must be a finite number")
+            values[name] = float(value)
+        changes = []
+        if lesson.lr != self.lesson.lr:
+            changes.append(f"lr {self.lesson.lr:g} → {lesson.lr:g}")
+        for name, value in values.items():
+            old = self.params[name].item()
+            if _float32([value]).item() != old:
+                changes.append(f"{name} {format_value(old)} → {format_value(value)}")
+        if lesson.x != self.lesson.x or lesson.y != self.lesson.y:
+            changes.append("the data")
+        text = ("Changed " + ", ".join(changes) + ".") if changes else "Nothing changed."
+        return self._do(_Edit(lesson, tuple(values.items()), text))
 
     def toggle_skip_zero(self) -> bool:
         """Never zero the gradient: each backward adds to it. Undoable."""
@@ -324,16 +369,16 @@ class Stepper:
             self._message = Message(Kind.REFUSED, "Nothing to undo: this is the start.")
             return False
         target = len(self._log) - 1
-        undone = self._log[-1]
+        undone = _action(self._log[-1])
         while self._checkpoints[-1].index > target:
             self._checkpoints.pop()
         checkpoint = self._checkpoints[-1]
         replay = self._log[checkpoint.index : target]
         del self._log[checkpoint.index :]
         self._restore(checkpoint)
-        for action in replay:
-            if not self._do(action):  # pragma: no cover - replay is deterministic
-                raise RuntimeError(f"replay of {action.name} failed")
+        for entry in replay:
+            if not self._do(entry):  # pragma: no cover - replay is deterministic
+                raise RuntimeError(f"replay of {_action(entry).name} failed")
         self._message = Message(Kind.STEP, f"Undid one micro-step ({undone.name.lower()}).")
         return True
 
@@ -425,17 +470,23 @@ class Stepper:
             return _bce
         return getattr(torch, OPS[node.op].torch_name)
 
-    def _do(self, action: Action) -> bool:
+    def _do(self, entry: Action | _Edit) -> bool:
         self._message = None
-        handler = _HANDLERS[action]
-        if not handler(self):
+        if isinstance(entry, _Edit):
+            ok = self._act_edit(entry)
+        else:
+            ok = _HANDLERS[entry](self)
+        if not ok:
             return False
-        self._log.append(action)
+        action = _action(entry)
+        self._log.append(entry)
         self._last = action
         if self._fresh:
             self._fresh = False
             self._steps_since_checkpoint += 1
-            if self._steps_since_checkpoint >= CHECKPOINT_EVERY or action is Action.RESET:
+            if self._steps_since_checkpoint >= CHECKPOINT_EVERY or action in (
+                Action.RESET, Action.EDIT
+            ):
                 self._steps_since_checkpoint = 0
                 self._checkpoints.append(self._capture(len(self._log)))
         return True
@@ -507,6 +558,7 @@ class Stepper:
             hist_w=self._hist_w,
             hist_loss=self._hist_loss,
             modes=self._modes,
+            lesson=self.lesson,
             loss_sum=None if self._loss_sum is None else self._loss_sum.item(),
             kept_nodes=self._kept_nodes,
         )
@@ -525,6 +577,9 @@ class Stepper:
         # The cache is keyed by length: a history that shrank may regrow differently.
         self._hist_cache = (-1, (), ())
         self._modes = checkpoint.modes
+        if checkpoint.lesson is not self.lesson:
+            self.lesson = checkpoint.lesson
+            self.program = build_program(checkpoint.lesson)
         self._loss_sum = (
             None if checkpoint.loss_sum is None else _float32([checkpoint.loss_sum])
         )
@@ -532,7 +587,7 @@ class Stepper:
         self._begin_sample(checkpoint.epoch, checkpoint.sample)
         self._fresh = False
         self._steps_since_checkpoint = 0
-        self._last = self._log[-1] if self._log else None
+        self._last = _action(self._log[-1]) if self._log else None
 
     def _arg(self, node_index: int, position: int) -> Any:
         kind, payload = self._plans[node_index][position]
@@ -769,6 +824,23 @@ class Stepper:
             )
         return True
 
+    def _act_edit(self, edit: _Edit) -> bool:
+        if self._phase is not Phase.FORWARD or self._fwd:
+            self._message = Message(
+                Kind.REFUSED,
+                "Values can change at the start of a training step: finish this one "
+                "first (s), then edit.",
+            )
+            return False
+        self.lesson = edit.lesson
+        self.program = build_program(edit.lesson)
+        for name, value in edit.params:
+            self.params[name].data = _float32([value])
+        sample = min(self._sample, edit.lesson.n_samples - 1)
+        self._begin_sample(self._epoch, sample)
+        self._message = Message(Kind.TEACH, edit.text + " The history so far stays.")
+        return True
+
     def _act_next_sample(self) -> bool:
         """Leave this sample without the rest of its step (no update, or no zeroing)."""
         phase = self._phase
@@ -830,6 +902,9 @@ class Stepper:
 
     def _act_reset(self) -> bool:
         start = self._checkpoints[0]
+        if start.lesson is not self.lesson:
+            self.lesson = start.lesson
+            self.program = build_program(start.lesson)
         for name, tensor in self.params.items():
             tensor.data = _float32(start.data[name])
             tensor.grad = None
@@ -1424,6 +1499,10 @@ _HANDLERS: dict[Action, Callable[[Stepper], bool]] = {
     Action.SUM_LOSS_MODE: Stepper._act_sum_loss_mode,
     Action.NEXT_SAMPLE: Stepper._act_next_sample,
 }
+
+
+def _action(entry: Action | _Edit) -> Action:
+    return entry.action if isinstance(entry, _Edit) else entry
 
 
 def _count_graph(root: Any) -> int:
