@@ -182,8 +182,16 @@ class Stepper:
         self._names = lesson.param_names
         # Forward needs a tensor among an op's inputs; ops on data alone get one made.
         tensors = {"x"} if lesson.input_grad else set()
+
+        def is_tensor(arg: Any) -> bool:
+            return isinstance(arg, str) and (arg not in ("x", "y") or arg in tensors)
+
+        # So does a division of a number by a tensor: torch computes ``c / t`` as
+        # ``t.reciprocal() * c``, two autograd nodes, and the backward micro-step
+        # would find no DivBackward0 leading to the divisor.
         self._needs_tensor = [
-            not any(isinstance(a, str) and (a not in ("x", "y") or a in tensors) for a in node.args)
+            not any(is_tensor(a) for a in node.args)
+            or (node.op == "div" and not is_tensor(node.args[0]))
             for node in self._nodes
         ]
         self._fns = [self._torch_fn(node) for node in self._nodes]
