@@ -17,7 +17,7 @@ from .lesson.expr import FUNCTIONS, LOSSES
 from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers
 
 _FORMATS = ("jsonl", "csv", "md")
-_VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model")
+_VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model", "--epochs")
 _COMMANDS = ("trace", "lessons")
 
 DESCRIPTION = """\
@@ -140,15 +140,26 @@ def join_negative_values(argv: Sequence[str]) -> list[str]:
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") and (
-            len(argv[i + 1]) > 1 and (argv[i + 1][1].isdigit() or argv[i + 1][1] in ".,")
-        ):
+        if arg in _VALUE_OPTIONS and i + 1 < len(argv) and _negative(argv[i + 1]):
             result.append(f"{arg}={argv[i + 1]}")
             i += 2
             continue
         result.append(arg)
         i += 1
     return result
+
+
+def _negative(value: str) -> bool:
+    """``-1,2``, ``-.5``, ``-inf``, ``-nan,1``: a value for an option, even a bad one."""
+    if not value.startswith("-") or len(value) < 2:
+        return False
+    if value[1].isdigit() or value[1] in ".,":
+        return True
+    try:
+        float(value.split(",")[0])  # -inf, -nan: refused later, by name
+    except ValueError:
+        return False
+    return True
 
 
 def lesson_from_args(args: argparse.Namespace) -> Lesson:
