@@ -140,7 +140,9 @@ def join_negative_values(argv: Sequence[str]) -> list[str]:
     i = 0
     while i < len(argv):
         arg = argv[i]
-        if arg in _VALUE_OPTIONS and i + 1 < len(argv) and _negative(argv[i + 1]):
+        value = argv[i + 1] if i + 1 < len(argv) else ""
+        leads_model = arg == "--model" and value.startswith("-") and not value.startswith("--")
+        if arg in _VALUE_OPTIONS and (_negative(value) or leads_model):
             result.append(f"{arg}={argv[i + 1]}")
             i += 2
             continue
@@ -194,6 +196,9 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
 def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
     from .trace import run_trace  # torch is imported here, not before
 
+    if args.output is not None and not args.output.strip():
+        print("bptui trace: error: -o needs a file name", file=sys.stderr)
+        return 2
     if args.output:
         try:
             out = open(args.output, "w", encoding="utf-8", newline="")
