@@ -158,7 +158,7 @@ values = st.floats(-2.0, 2.0, width=32, allow_subnormal=False)
     lr=st.sampled_from((0.001, 0.01, 0.05)),
 )
 def test_random_model_matches_torch_oracle(text, data, inits, lr):
-    """A random model's prediction, loss, gradients and update equal plain torch's to float32 rounding."""
+    """A random model's prediction, loss, gradients and update equal torch's to float32 rounding."""
     model = parse_model(text)  # the grammar's models are all accepted
     assert model.params == params_in_order(text)
     lesson = load_lesson(None, overrides={"model": text})
@@ -213,7 +213,7 @@ def test_random_model_matches_torch_oracle(text, data, inits, lr):
     ],
 )
 def test_fixed_models_match_torch_oracle(text):
-    """Hand-picked models with two epochs of SGD equal the oracle at every step (float32 rounding)."""
+    """Hand-picked models, two epochs of SGD: every step equals the oracle to float32 rounding."""
     lesson = load_lesson(None, overrides={"model": text}).with_values(
         x=[-1.0, 0.5, 2.0], y=[0.25, -0.5, 1.0],
         init={p: 0.3 + 0.2 * i for i, p in enumerate(parse_model(text).params)},
@@ -229,7 +229,7 @@ def test_fixed_models_match_torch_oracle(text):
 
 
 def test_number_divided_by_expression_steps_backward():
-    """c / t (torch: t.reciprocal() * c) is stepped backward with ∂(c/t)/∂t = −c/t² from torch."""
+    """c / t (in torch t.reciprocal() * c) steps backward with ∂(c/t)/∂t = −c/t² from torch."""
     lesson = load_lesson(None, overrides={"model": "1 / (1 + exp(-x * w))"}).with_values(
         x=[1.0], y=[0.0], init={"w": 0.5}, epochs=1
     )
@@ -253,7 +253,7 @@ def test_number_divided_by_expression_steps_backward():
 
 
 def test_model_replaces_file_model_and_keeps_data():
-    """--model over the default lesson keeps its data, rate and epochs, and w's start value if used."""
+    """--model over the default lesson keeps its data, rate, epochs, and w's start if used."""
     base = load_lesson(None)
     lesson = load_lesson(None, overrides={"model": "x * w + b"})
     assert (lesson.x, lesson.y, lesson.lr, lesson.epochs) == (base.x, base.y, base.lr, base.epochs)

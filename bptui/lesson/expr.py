@@ -68,7 +68,8 @@ class _Builder:
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise _point(self.text, node, f"only numbers may appear, not {value!r}")
-            if not math.isfinite(float(value)) or abs(value) > 1e12:
+            # The size first: float() of a huge integer (0xfff…) raises OverflowError.
+            if abs(value) > 1e12 or not math.isfinite(float(value)):
                 raise _point(self.text, node, "numbers must be finite and at most 1e12")
             return float(value)
         if isinstance(node, ast.Name):

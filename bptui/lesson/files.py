@@ -59,11 +59,33 @@ class LessonFileError(LessonError):
     """A lesson file is wrong; the message starts with ``file:line:``."""
 
 
-def _line_of(text: str, key: str) -> int | None:
-    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=', re.MULTILINE)
-    match = pattern.search(text)
-    if match is None:
-        match = re.search(rf"^\s*\[{re.escape(key)}\]", text, re.MULTILINE)
+def _finite(value: int | float) -> bool:
+    """TOML integers have no size limit: one too large for a float is not finite either."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+_HEADER = re.compile(r'^[ \t]*\[[ \t]*"?([^"\]\n]*?)"?[ \t]*\]', re.MULTILINE)
+
+
+def _line_of(text: str, key: str, table: str | None = None) -> int | None:
+    """The line setting ``key``: a top-level key, or one in ``[table]``."""
+    headers = list(_HEADER.finditer(text))
+    start, end = 0, (headers[0].start() if headers else len(text))
+    if table is not None:
+        start = end = 0
+        for i, header in enumerate(headers):
+            if header.group(1) == table:
+                start = header.end()
+                end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+                break
+    # Only spaces before the key: \s would reach back over blank lines.
+    pattern = re.compile(rf'^[ \t]*"?{re.escape(key)}"?[ \t]*=', re.MULTILINE)
+    match = pattern.search(text, start, end)
+    if match is None and table is None:
+        match = re.search(rf"^[ \t]*\[{re.escape(key)}\]", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
@@ -77,8 +99,8 @@ def lesson_from_config(
 ) -> Lesson:
     """Build and check a lesson from a TOML table (with command-line overrides on top)."""
 
-    def fail(key: str | None, message: str) -> LessonFileError:
-        line = _line_of(text, key) if key and text else None
+    def fail(key: str | None, message: str, table: str | None = None) -> LessonFileError:
+        line = _line_of(text, key, table) if key and text else None
         prefix = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
         return LessonFileError(prefix + message)
 
@@ -112,14 +134,17 @@ def lesson_from_config(
     also = {} if replaced else values.get("also", {})
     for i, (label, expression) in enumerate(also.items()):
         if not isinstance(expression, str):
-            raise fail(label, f"also.{label} must be an expression string")
+            raise fail(label, f"also.{label} must be an expression string", "also")
         try:
             extra = parse_model(expression, label)
         except ModelError as error:
-            raise fail(label, f"also.{label}: {error}") from None
+            raise fail(label, f"also.{label}: {error}", "also") from None
         unknown = [p for p in extra.params if p not in model.params]
         if unknown:
-            raise fail(label, f"also.{label} uses {', '.join(unknown)}, which the model does not have")
+            raise fail(
+                label, f"also.{label} uses {', '.join(unknown)}, which the model does not have",
+                "also",
+            )
         rename = {n.name: f"also{i}_{n.name}" for n in extra.nodes}
         for node in extra.nodes:
             args = tuple(rename.get(a, a) if isinstance(a, str) else a for a in node.args)
@@ -129,7 +154,7 @@ def lesson_from_config(
         upstream = values.get("upstream")
         if upstream is None:
             raise fail(None, "loss = \"upstream\" needs upstream = <number> (∂L/∂z from above)")
-        if not math.isfinite(float(upstream)):
+        if not _finite(upstream):
             raise fail("upstream", "upstream must be a finite number")
         nodes.append(Node("loss", "L", "mul", (model.output, float(upstream))))
         residual = None
@@ -143,9 +168,11 @@ def lesson_from_config(
     for pname, value in init_table.items():
         if pname not in model.params:
             raise fail(pname, f"init.{pname}: the model has no parameter {pname!r} "
-                              f"(its parameters: {', '.join(model.params)})")
+                              f"(its parameters: {', '.join(model.params)})", "init")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail(pname, f"init.{pname} must be a number, not {value!r}")
+            raise fail(pname, f"init.{pname} must be a number, not {value!r}", "init")
+        if not _finite(value):
+            raise fail(pname, f"init.{pname} must be a finite number, not {value!r}", "init")
     # Parameters in the order the lesson's init table lists them, then the rest
     # in order of appearance: the first one is the plot's horizontal axis.
     order = [p for p in init_table if p in model.params]
@@ -154,13 +181,20 @@ def lesson_from_config(
     narration = values.get("narration", {})
     for phase, line in narration.items():
         if phase not in PHASES:
-            raise fail(phase, f"narration.{phase}: the phases are {', '.join(PHASES)}")
+            raise fail(phase, f"narration.{phase}: the phases are {', '.join(PHASES)}", "narration")
         if not isinstance(line, str):
-            raise fail(phase, f"narration.{phase} must be a string")
+            raise fail(phase, f"narration.{phase} must be a string", "narration")
     for column in ("x", "y"):
         for i, item in enumerate(values[column]):
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 raise fail(column, f"{column}[{i}] must be a number, not {item!r}")
+            if not _finite(item):
+                raise fail(column, f"{column}[{i}] must be a finite number, not {item!r}")
+    # Range errors found later would name --lr and --epochs; in a file, name the key.
+    if not (_finite(values["lr"]) and values["lr"] > 0):
+        raise fail("lr", f"lr must be {_KEYS['lr'].what}, not {values['lr']!r}")
+    if values["epochs"] < 1:
+        raise fail("epochs", f"epochs must be at least 1, not {values['epochs']!r}")
     try:
         return make_lesson(
             name=name,
@@ -195,7 +229,10 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as error:
-        raise LessonFileError(f"{path}: not valid TOML: {error}") from None
+        # The parser says "(at line N, column M)"; lead with file:N: like every other error.
+        found = re.search(r"at line (\d+)", str(error))
+        where = f"{path}:{found.group(1)}" if found else str(path)
+        raise LessonFileError(f"{where}: not valid TOML: {error}") from None
 
 
 def builtin_names() -> list[str]:

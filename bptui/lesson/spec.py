@@ -155,6 +155,8 @@ class Lesson:
 def _finite(value: float, what: str) -> float:
     try:
         number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
     except (TypeError, ValueError):
         raise LessonError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(number):
