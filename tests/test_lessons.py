@@ -73,7 +73,7 @@ def oracle_run(model, init, lesson, loss_fn):
         params[name] = tensor
     rows = []
     for _epoch in range(lesson.epochs):
-        for x_val, y_val in zip(lesson.x, lesson.y):
+        for x_val, y_val in zip(lesson.x, lesson.y, strict=True):
             before = {n: p.item() for n, p in params.items()}
             yhat = model(x_val, params)
             residual = yhat - y_val
@@ -108,7 +108,7 @@ def stepper_run(lesson):
 def compare(records, rows, *, residual=True):
     """Every record equals the oracle's row exactly (same float32 ops, same order)."""
     assert len(records) == len(rows)
-    for record, row in zip(records, rows):
+    for record, row in zip(records, rows, strict=True):
         where = f"step {record.step}"
         assert (record.x, record.y) == (row["x"], row["y"]), where
         assert record.params == row["params"], where
@@ -343,7 +343,7 @@ def test_trace_lesson_file(tmp_path):
         lesson,
         squared,
     )
-    for row, expected in zip(rows, oracle):
+    for row, expected in zip(rows, oracle, strict=True):
         assert row["params"] == expected["params"]
         assert row["nodes"]["yhat"] == expected["yhat"]
         assert row["loss"] == expected["loss"]
