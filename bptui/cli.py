@@ -32,7 +32,7 @@ y = 2,4,6, w = 1.0, learning rate 0.01, 100 epochs."""
 EPILOG = """\
 examples:
   bptui                          open the stepper on the default lesson
-  bptui --lr 0.2                 watch a learning rate that is too large diverge
+  bptui --lr 0.25                watch a learning rate that is too large diverge
   bptui --x -1,2,4 --y 3,0,-6 --init w=0.5
   bptui lessons                  list the built-in lessons
   bptui --lesson neuron --loss bce

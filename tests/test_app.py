@@ -435,11 +435,6 @@ async def test_autoplay_stops_when_the_loss_diverges() -> None:
         assert "inf" in shown(app, MessageBar)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: for the seed lesson r**2 overflows while r is still finite, so "
-    "_nonfinite_message blames the power op and suggests --init instead of a smaller --lr",
-)
 async def test_divergence_message_blames_the_learning_rate() -> None:
     """The diverged message of a too-large --lr says the learning rate is the cause."""
     app = make_app(seed_lesson().with_values(lr=1.0))

@@ -43,9 +43,18 @@ class CodePanel(Widget):
             return Text("")
         height = max(self.content_size.height, 1)
         marked = set(snap.code_ran) | set(snap.code_next)
+        lines_all = self._code
+        # Narrow panel: start at the loop body, so its lines lose their indentation.
+        body_start = min(marked, default=0)
+        if marked and max(len(lines_all[i].strip()) for i in marked) + 2 + 4 > self.content_size.width:
+            body_start = min(body_start, next(
+                (i for i, line in enumerate(lines_all) if line.startswith("        ")), 0
+            ))
+        else:
+            body_start = 0
         last = max(marked, default=len(self._code) - 1)
         end = min(len(self._code), max(last + 1, len(self._code)))
-        start = max(0, end - height)
+        start = max(body_start, end - height)
         if marked and min(marked) < start:
             start = min(marked)
         lines = self._highlighted[start : start + height]

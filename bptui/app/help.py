@@ -13,32 +13,32 @@ from ..lesson.spec import Lesson
 HELP = """\
 # bptui — backpropagation, one step at a time
 
+*↑ ↓ scroll this page; esc closes it.*
+
 One training step on one sample is **forward** (one node at a time) →
 **backward** (one operation at a time, last to first) → **update** → **zero the
 gradient**, then the next sample. Every number is computed by PyTorch.
 
 ## Keys
 
-| key | what it does |
-|---|---|
-| `space` `→` `n` | next micro-step |
-| `←` `backspace` | undo one micro-step (all the way back to the start) |
-| `f` / `F` | next forward micro-step / finish the forward pass |
-| `b` / `B` | next backward micro-step / finish the backward pass |
-| `u` | update the weight: `w.data = w.data - a * w.grad.data` |
-| `z` | zero the gradient: `w.grad.data.zero_()` |
-| `s` | one whole training step |
-| `e` | finish the epoch |
-| `p` | autoplay on/off; `+` / `-` faster / slower |
-| `r` | reset to the start (undo brings it back) |
-| `E` | edit the learning rate, a parameter or the data (at the start of a step) |
-| `g` | switch the plot: loss vs w, loss vs step |
-| `c` | with several parameters: write out the next one's chain |
-| `Z` | skip-zero mode: never zero the gradient (plot shows the zeroing run beside it) |
-| `m` | batch mode: accumulate over the epoch, update once (plot shows per-sample SGD) |
-| `l` | the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive |
-| `?` `F1` | this help (`esc` closes it) |
-| `q` | quit |
+- `space` `→` `n` — next micro-step
+- `←` `backspace` — undo one micro-step (all the way back to the start)
+- `f` / `F` — next forward micro-step / finish the forward pass
+- `b` / `B` — next backward micro-step / finish the backward pass
+- `u` — update the weight: `w.data = w.data - a * w.grad.data`
+- `z` — zero the gradient: `w.grad.data.zero_()`
+- `s` — one whole training step
+- `e` — finish the epoch
+- `p` — autoplay on/off; `+` / `-` faster / slower
+- `r` — reset to the start (undo brings it back)
+- `E` — edit the learning rate, a parameter or the data (at the start of a step)
+- `g` — switch the plot: loss vs w, loss vs step
+- `c` — with several parameters: write out the next one's chain
+- `Z` — skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)
+- `m` — batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)
+- `l` — the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive
+- `?` `F1` — this help (`esc` closes it)
+- `q` — quit
 
 Keys out of order are allowed where they teach something: `f` after the update
 skips zeroing, so the next backward **adds** to `w.grad`; `b` twice runs into
@@ -89,7 +89,7 @@ class HelpScreen(ModalScreen[None]):
                 f"`loss = {self.lesson.expression()}`, learning rate {self.lesson.lr:g}, "
                 f"{self.lesson.epochs} epochs over {self.lesson.n_samples} samples.\n\n"
             )
-            head, _, rest = HELP.partition("## Keys")
-            text = head + about + "## Keys" + rest
+            head, _, rest = HELP.partition("## Panels")
+            text = head + about + "## Panels" + rest
         with VerticalScroll(id="help-body"):
             yield Markdown(text)

@@ -142,6 +142,7 @@ class BptuiApp(App[int]):
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.screen.set_class(small, "-too-small")
         self.screen.set_class(not small and height < 30, "-compact")
+        self.screen.set_class(width >= 110, "-wide")
         if small:
             self.query_one("#too-small", Static).update(
                 f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} "

@@ -732,10 +732,8 @@ class Stepper:
             first = str(error).split(". ")[0].strip()
             self._message = Message(
                 Kind.TEACH,
-                f"torch refused: RuntimeError: {first}. backward() frees the values the "
-                "graph saved for the backward pass (to save memory), so a graph can be "
-                "differentiated once. A new forward pass builds a new graph: go on to the "
-                "next sample (f), or undo.",
+                f"torch: RuntimeError: {first}. backward() frees what the graph saved, so "
+                "it runs once per graph; the next forward pass (f) builds a new one.",
             )
             return False
         self._grads_after = {
@@ -1002,6 +1000,9 @@ class Stepper:
             inputs = [_as_float(self._arg(index, i)) for i in range(len(node.args))]
             if not all(math.isfinite(v) for v in inputs):
                 break  # a non-finite input: the trouble started earlier (divergence)
+            if node.op not in ("log", "div", "bce") and self._records:
+                # An overflow after training steps: the values grew step by step.
+                break
             reason = {
                 "log": "the logarithm is only defined for positive numbers",
                 "div": "division by zero",
