@@ -20,9 +20,9 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
     A chain wider than ``width`` continues in further groups of three rows.
     """
     if not chain.paths:
-        return [Text(f"∂loss/∂{chain.label}: the loss does not depend on {chain.label}")]
+        return [Text(f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}")]
     lines: list[Text] = []
-    lead = f"∂loss/∂{chain.label} = "
+    lead = f"∂{chain.loss_label}/∂{chain.label} = "
     pad = " " * (len(lead) - 2)
     for p, path in enumerate(chain.paths):
         cols = [
@@ -63,7 +63,7 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
 
 def summary_line(chain: ChainView) -> Text:
     """One line for a parameter whose full chain is not on screen."""
-    line = Text.assemble((f"∂loss/∂{chain.label} ", "bold"))
+    line = Text.assemble((f"∂{chain.loss_label}/∂{chain.label} ", "bold"))
     if chain.torch_grad is None:
         line.append("?", "dim")
         return line
@@ -117,9 +117,11 @@ class ChainPanel(Widget):
         self.selected = 0
 
     def show(self, snapshot: Snapshot) -> None:
+        width = self.content_size.width or 80
+        before = len(self._lines(width))
         self._snapshot = snapshot
         self.selected %= max(1, len(snapshot.chains))
-        self.refresh(layout=True)
+        self.refresh(layout=len(self._lines(width)) != before)
 
     def cycle(self) -> None:
         """Write out the next parameter's chain."""

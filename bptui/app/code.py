@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.widget import Widget
 
@@ -32,6 +31,8 @@ class CodePanel(Widget):
         self._snapshot = snapshot
         if snapshot.code != self._code:
             self._code = snapshot.code
+            from rich.syntax import Syntax  # pygments: imported after the first frame
+
             source = "\n".join(snapshot.code)
             text = Syntax("", "python", theme="ansi_dark").highlight(source)
             self._highlighted = text.split("\n", allow_blank=True)

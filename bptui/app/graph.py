@@ -40,8 +40,14 @@ class GraphPanel(Widget):
         self._cache: tuple[Snapshot | None, list[Text]] = (None, [])
 
     def show(self, snapshot: Snapshot) -> None:
+        before = self._extent()
         self._snapshot = snapshot
-        self.refresh(layout=True)
+        # A relayout of the screen costs more than the repaint: only when the size changes.
+        self.refresh(layout=self._extent() != before)
+
+    def _extent(self) -> tuple[int, int]:
+        lines = self._lines()
+        return len(lines), max((line.cell_len for line in lines), default=0)
 
     def _lines(self) -> list[Text]:
         if self._snapshot is None:

@@ -10,6 +10,7 @@ key repeat and fast autoplay never leave the screen behind.
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,6 @@ from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
-from .edit import EditScreen, Edits
-from .help import HelpScreen
 from .message import MessageBar
 from .plot import LossPlot
 from .status import StatusBar
@@ -33,6 +32,7 @@ from .tensor import TensorPanel
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
+    from .edit import Edits
 
 #: Smallest usable terminal; below it the app asks to be enlarged.
 MIN_WIDTH, MIN_HEIGHT = 60, 20
@@ -106,6 +106,7 @@ class BptuiApp(App[int]):
         self._curve_key: Any = None
         self._curve: tuple[list[float], list[float]] = ([], [])
         self._reference_run: Stepper | None = None
+        self._keys_state: tuple[bool, bool, bool] | None = None
 
     # ------------------------------------------------------------- layout
 
@@ -128,7 +129,8 @@ class BptuiApp(App[int]):
     def on_mount(self) -> None:
         self._check_size()
         if self.stepper is None:
-            self._load_engine()
+            # After the first paint: the import holds the GIL and would delay it.
+            self.call_after_refresh(self._load_engine)
         else:
             self._engine_ready(self.stepper)
 
@@ -161,6 +163,9 @@ class BptuiApp(App[int]):
 
     def _engine_ready(self, stepper: "Stepper") -> None:
         self.stepper = stepper
+        # torch brings ~170,000 long-lived objects; without this, a full garbage
+        # collection over them (0.1–0.2 s) lands on every tenth key or so.
+        gc.freeze()
         pending, self._pending = self._pending, []
         for action in pending:
             self._step(action)
@@ -201,7 +206,11 @@ class BptuiApp(App[int]):
         self.query_one(CodePanel).show(snap)
         self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
         self.query_one(MessageBar).show(snap.message)
-        self.refresh_bindings()
+        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None)
+        if keys_state != self._keys_state:
+            # The footer rebuilds itself on every refresh_bindings(): only when it changes.
+            self._keys_state = keys_state
+            self.refresh_bindings()
 
     def _reference(self, snap: Snapshot) -> tuple[str, tuple[float, ...], tuple[float, ...]] | None:
         """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
@@ -318,10 +327,12 @@ class BptuiApp(App[int]):
                 "first (s), then press E.",
             ))
             return
+        from .edit import EditScreen  # loaded when first used: not on the first frame's path
+
         lesson = self.stepper.lesson
         self.push_screen(EditScreen(snap, lesson.x, lesson.y), self._apply_edits)
 
-    def _apply_edits(self, edits: Edits | None) -> None:
+    def _apply_edits(self, edits: "Edits | None") -> None:
         if edits is None or self.stepper is None:
             return
         try:
@@ -339,6 +350,8 @@ class BptuiApp(App[int]):
         self.query_one(ChainPanel).cycle()
 
     def action_help(self) -> None:
+        from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
+
         self.push_screen(HelpScreen(self.lesson))
 
     def action_autoplay(self) -> None:

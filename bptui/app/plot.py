@@ -39,6 +39,8 @@ def reduce_series(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tup
 
 
 def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    if all(map(math.isfinite, xs)) and all(map(math.isfinite, ys)):
+        return list(xs), list(ys)
     keep = [i for i in range(len(xs)) if math.isfinite(xs[i]) and math.isfinite(ys[i])]
     return [xs[i] for i in keep], [ys[i] for i in keep]
 
@@ -57,6 +59,8 @@ class LossPlot(PlotextPlot):
         self._snapshot: Snapshot | None = None
         self._curve: tuple[list[float], list[float]] = ([], [])
         self._reference: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
+        self._shown_key: object = None
+        self._series_cache: dict[str, tuple[object, int, tuple[list[float], list[float]]]] = {}
 
     def cycle(self) -> None:
         self.view = (self.view + 1) % VIEWS
@@ -74,10 +78,30 @@ class LossPlot(PlotextPlot):
     ) -> None:
         """Plot ``snapshot``'s history, this sample's ``curve`` and, if given, a
         ``reference`` run (label, w history, loss history) for comparison."""
+        key = (
+            snapshot.history_w, snapshot.current_point, id(curve),
+            None if reference is None else (reference[0], reference[1]),
+            snapshot.params[0].name if snapshot.params else None,
+        )
         self._snapshot = snapshot
         self._curve = curve
         self._reference = reference
+        if key == self._shown_key:
+            return  # nothing plotted changed: most micro-steps leave the plot alone
+        self._shown_key = key
         self._replot()
+
+    def _series(
+        self, name: str, xs: tuple[float, ...], ys: tuple[float, ...], buckets: int
+    ) -> tuple[list[float], list[float]]:
+        """The finite points of a history, reduced to about four a column; kept while
+        the history (an immutable tuple from the engine) and the width stay the same."""
+        cached = self._series_cache.get(name)
+        if cached is not None and cached[0] is xs and cached[1] == buckets:
+            return cached[2]
+        series = reduce_series(*_finite(xs, ys), buckets)
+        self._series_cache[name] = (xs, buckets, series)
+        return series
 
     def _replot(self) -> None:
         plt = self.plt
@@ -90,11 +114,10 @@ class LossPlot(PlotextPlot):
         param = snap.params[0].name if snap.params else "w"
         self.border_title = f"Loss vs {param}" if self.view == 0 else "Loss vs step"
         if self.view == 0:
-            hw, hl = _finite(snap.history_w, snap.history_loss)
-            if snap.current_point is not None:
-                hw.append(snap.current_point[0])
-                hl.append(snap.current_point[1])
-                hw, hl = _finite(hw, hl)
+            hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
+            if snap.current_point is not None and all(map(math.isfinite, snap.current_point)):
+                hw = [*hw, snap.current_point[0]]
+                hl = [*hl, snap.current_point[1]]
             cw, cl = _finite(*self._curve)
             roomy = self.size.height >= 12
             if cw:
@@ -108,8 +131,7 @@ class LossPlot(PlotextPlot):
                     plt.plot(rw, rl, color="magenta", marker="braille",
                              label=label if roomy else None)
             if hw:
-                rw, rl = reduce_series(hw, hl, buckets)
-                plt.plot(rw, rl, color="green", marker="braille",
+                plt.plot(hw, hl, color="green", marker="braille",
                          label="recorded (w, loss)" if roomy else None)
                 plt.scatter([hw[-1]], [hl[-1]], color="red", marker="●")
             plt.xlabel(param)

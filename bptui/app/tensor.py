@@ -27,8 +27,11 @@ class TensorPanel(Widget):
         self._snapshot: Snapshot | None = None
 
     def show(self, snapshot: Snapshot) -> None:
+        rows = (len(snapshot.params), snapshot.modes.sum_loss)
+        old = self._snapshot
         self._snapshot = snapshot
-        self.refresh(layout=True)
+        # The panel's height follows its rows: a relayout only when they change.
+        self.refresh(layout=old is None or (len(old.params), old.modes.sum_loss) != rows)
 
     def render(self) -> RenderableType:
         snap = self._snapshot

@@ -1346,6 +1346,7 @@ class Stepper:
                     product=product,
                     torch_grad=torch_grad,
                     param_grad=None if param.grad is None else param.grad.item(),
+                    loss_label=self.lesson.loss.label,
                     finite_diff=self._finite_difference(name) if torch_grad is not None else None,
                 )
             )
@@ -1427,7 +1428,7 @@ class Stepper:
             if self._phase is Phase.BACKWARD and self._bwd:
                 node = self._bsteps[self._bwd - 1]
                 fn = self._values[node.name].grad_fn
-                return f"{type(fn).__name__}: ∂loss/∂{node.label} → its inputs"
+                return f"{type(fn).__name__}: ∂{self.lesson.loss.label}/∂{node.label} → its inputs"
             return "l.backward()"
         if last is Action.UPDATE:
             return "; ".join(self.program.lines[i].strip() for i in self.program.update)
@@ -1452,7 +1453,7 @@ class Stepper:
         if last is Action.BACKWARD and self._phase is Phase.BACKWARD and self._bwd:
             node = self._bsteps[self._bwd - 1]
             parts = [
-                f"∂loss/∂{self.lesson.label(str(node.args[pos]))} = "
+                f"∂{self.lesson.loss.label}/∂{self.lesson.label(str(node.args[pos]))} = "
                 f"{format_value(self._node_grads[str(node.args[pos])].item())}"
                 for (name, pos) in self._locals
                 if name == node.name

@@ -113,6 +113,8 @@ class ChainView:
     param_grad: float | None
     #: A central finite difference of the loss, computed by torch in float64.
     finite_diff: float | None
+    #: How the loss is shown ("loss"; "L" in the single-node lesson).
+    loss_label: str = "loss"
 
     @property
     def agree(self) -> bool | None:
