@@ -50,42 +50,28 @@ every node's value, the loss, each local derivative, the gradients, and the
 parameters after the update. Numbers are torch's float32 values, written exactly."""
 
 
+_LESSON_OPTIONS = (
+    ("--lesson", "NAME|FILE", "a built-in lesson (see 'bptui lessons') or a lesson file "
+     "(.toml); default: linear, the note's lesson"),
+    ("--model", "EXPR", "your own model over x and parameters, e.g. \"sigmoid(x*w + b)\"; "
+     f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in --init "
+     "start at 1.0"),
+    ("--x", "LIST", "inputs, comma-separated (default: 1,2,3)"),
+    ("--y", "LIST", "targets, one per input (default: 2,4,6)"),
+    ("--init", "NAME=VALUE,...", "initial parameter values (default: w=1.0)"),
+    ("--lr", "RATE", "learning rate, greater than 0 (default: 0.01)"),
+    ("--epochs", "N", "passes over the data (default: 100)"),
+)
+
+
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("lesson")
-    group.add_argument(
-        "--lesson", metavar="NAME|FILE", default=argparse.SUPPRESS,
-        help="a built-in lesson (see 'bptui lessons') or a lesson file (.toml); "
-        "default: linear, the note's lesson",
-    )
-    group.add_argument(
-        "--model", metavar="EXPR", default=argparse.SUPPRESS,
-        help="your own model over x and parameters, e.g. \"sigmoid(x*w + b)\"; "
-        f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in "
-        "--init start at 1.0",
-    )
+    for flag, metavar, text in _LESSON_OPTIONS:
+        # SUPPRESS: an option given before or after "trace" is set once, never reset.
+        group.add_argument(flag, metavar=metavar, default=argparse.SUPPRESS, help=text)
     group.add_argument(
         "--loss", choices=LOSSES, default=argparse.SUPPRESS,
         help="squared (default): (ŷ − y)²; abs: |ŷ − y|; bce: binary cross-entropy",
-    )
-    group.add_argument(
-        "--x", metavar="LIST", default=argparse.SUPPRESS,
-        help="inputs, comma-separated (default: 1,2,3)",
-    )
-    group.add_argument(
-        "--y", metavar="LIST", default=argparse.SUPPRESS,
-        help="targets, one per input (default: 2,4,6)",
-    )
-    group.add_argument(
-        "--init", metavar="NAME=VALUE,...", default=argparse.SUPPRESS,
-        help="initial parameter values (default: w=1.0)",
-    )
-    group.add_argument(
-        "--lr", metavar="RATE", default=argparse.SUPPRESS,
-        help="learning rate, greater than 0 (default: 0.01)",
-    )
-    group.add_argument(
-        "--epochs", metavar="N", default=argparse.SUPPRESS,
-        help="passes over the data (default: 100)",
     )
 
 
