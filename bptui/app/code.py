@@ -28,7 +28,12 @@ class CodePanel(Widget):
         self._highlighted: list[Text] = []
 
     def show(self, snapshot: Snapshot) -> None:
+        old = self._snapshot
         self._snapshot = snapshot
+        if old is not None and (old.code, old.code_ran, old.code_next) == (
+            snapshot.code, snapshot.code_ran, snapshot.code_next
+        ):
+            return  # the same lines marked: nothing to repaint
         if snapshot.code != self._code:
             self._code = snapshot.code
             from rich.syntax import Syntax  # pygments: imported after the first frame

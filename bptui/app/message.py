@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
 
 from ..lesson.snapshot import Kind, Message
@@ -14,7 +15,19 @@ class MessageBar(Static):
     student at the back of the room sees that something worth a look happened.
     """
 
+    _shown: Message | None = None
+
     def show(self, message: Message | None) -> None:
+        if message == self._shown and self._shown is not None:
+            return
+        old = self._shown.text if self._shown else ""
+        self._shown = message
         for kind in Kind:
             self.set_class(message is not None and message.kind is kind, f"-{kind.value}")
-        self.update(message.text if message else "")
+        text = message.text if message else ""
+        # Relayout only when the text needs another number of rows.
+        width = max(self.content_size.width, 1)
+        self.update(text, layout=self._rows(text, width) != self._rows(old, width))
+
+    def _rows(self, text: str, width: int) -> int:
+        return len(Text(text).wrap(self.app.console, width))

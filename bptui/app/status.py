@@ -67,10 +67,14 @@ class StatusBar(Static):
     """Epoch, sample (with its x and y), the phase of the step, the learning rate."""
 
     _shown: tuple[Snapshot, str | None] | None = None
+    _text: Text | None = None
 
     def show(self, snapshot: Snapshot, autoplay: str | None = None) -> None:
         self._shown = (snapshot, autoplay)
-        self.update(status_text(snapshot, autoplay, self.size.width - 2))
+        text = status_text(snapshot, autoplay, self.size.width - 2)
+        if text != self._text:
+            self._text = text
+            self.update(text, layout=False)  # always one row: no relayout of the screen
 
     def on_resize(self) -> None:
         """Whether the phases are abbreviated depends on the width: redo it at the new one."""
