@@ -198,6 +198,9 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
     try:
         with out if args.output else nullcontext(out):
             stepper = run_trace(lesson, out, args.format)
+    except LessonError as error:  # found once torch runs the model (shapes)
+        print(f"bptui trace: error: {error}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader stopped early (``bptui trace | head``): nothing is wrong.
         # Point stdout at /dev/null so the interpreter's final flush stays quiet.

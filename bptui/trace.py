@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any, Iterable, TextIO
 
-from .lesson.engine import StepRecord, Stepper, format_value
+from .lesson.engine import StepRecord, Stepper, format_plain, format_value
 from .lesson.spec import Lesson
 
 FORMATS = ("jsonl", "csv", "md")
@@ -25,14 +25,21 @@ def _json_number(value: float | None) -> float | str | None:
     return format_value(value)
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return math.isfinite(value)
+
+
 def _diverged(record: StepRecord) -> bool:
-    values = [record.loss, *record.params_after.values()]
-    return not all(math.isfinite(v) for v in values)
+    return not _finite([record.loss, *record.params_after.values()])
 
 
 def _json_ready(data: Any) -> Any:
     if isinstance(data, dict):
         return {key: _json_ready(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_json_ready(value) for value in data]
     if isinstance(data, float):
         return _json_number(data)
     return data
@@ -67,6 +74,15 @@ def _flat(record: StepRecord) -> dict[str, Any]:
     return row
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: floats exactly; a vector or matrix as JSON ([[1.0, 2.0], …])."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return json.dumps(_json_ready(value))
+    return value
+
+
 def write_csv(records: Iterable[StepRecord], out: TextIO) -> None:
     writer = None
     for record in records:
@@ -74,7 +90,7 @@ def write_csv(records: Iterable[StepRecord], out: TextIO) -> None:
         if writer is None:
             writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
             writer.writeheader()
-        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+        writer.writerow({k: _cell(v) for k, v in row.items()})
 
 
 def _plural(n: int, word: str) -> str:
@@ -95,12 +111,12 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
     out.write("| " + " | ".join(head) + " |\n")
     out.write("|" + "---:|" * len(head) + "\n")
     for r in records:
-        cells = [str(r.step), str(r.epoch), str(r.sample), format_value(r.x), format_value(r.y)]
-        cells += [format_value(r.params[n]) for n in names]
-        cells += [format_value(r.nodes[n.name]) for n in nodes]
-        cells.append(format_value(r.loss))
-        cells += [format_value(r.grads[n]) for n in names]
-        cells += [format_value(r.params_after[n]) for n in names]
+        cells = [str(r.step), str(r.epoch), str(r.sample), format_plain(r.x), format_plain(r.y)]
+        cells += [format_plain(r.params[n]) for n in names]
+        cells += [format_plain(r.nodes[n.name]) for n in nodes]
+        cells.append(format_plain(r.loss))
+        cells += [format_plain(r.grads[n]) for n in names]
+        cells += [format_plain(r.params_after[n]) for n in names]
         if _diverged(r):
             cells[-1] += " (diverged)"
         out.write("| " + " | ".join(cells) + " |\n")

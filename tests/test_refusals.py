@@ -97,7 +97,7 @@ REFUSED = [
     ("2 ** 1000 * w", "1000", "exponents are limited"),
     ("w ** w", "w", "exponent must be a number"),
     ("w // 2", "w // 2", "operator"),
-    ("w @ x", "w @ x", "operator"),
+    ("w // x", "w // x", "operator"),
     ("w % 2", "w % 2", "operator"),
     ("[w]", "[w]", "not allowed"),
     ("{'w': w}", "{'w': w}", "not allowed"),

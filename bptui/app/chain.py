@@ -68,6 +68,8 @@ def summary_line(chain: ChainView) -> Text:
         line.append("?", "dim")
         return line
     line.append(short(chain.torch_grad), GRAD)
+    if not isinstance(chain.torch_grad, float):
+        return line  # a vector or matrix: no single number to check
     agree = bool(chain.agree) and all(f.agrees for path in chain.paths for f in path)
     line.append(" ✓" if agree else " ✗", OK if agree else BAD)
     return line
@@ -81,6 +83,11 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     """
     if chain.torch_grad is None:
         return [Text("factors appear as backward reaches them", "dim")]
+    if not isinstance(chain.torch_grad, float):
+        return [Text.assemble(
+            (f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD),
+            (" — torch's numbers are in the Tensor panel", "dim"),
+        )]
     grad = Text.assemble(
         (f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD)
     )

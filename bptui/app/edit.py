@@ -42,6 +42,9 @@ class EditScreen(ModalScreen["Edits | None"]):
         self.snapshot = snapshot
         self.x = x
         self.y = y
+        # Numbers only: vectors and matrices are changed in the lesson file.
+        self._editable = [p for p in snapshot.params if isinstance(p.data, float)]
+        self._data_editable = not any(isinstance(v, tuple) for v in (*x, *y))
 
     def compose(self) -> ComposeResult:
         snap = self.snapshot
@@ -50,13 +53,14 @@ class EditScreen(ModalScreen["Edits | None"]):
             with Grid(id="edit-grid"):
                 yield Label("learning rate")
                 yield Input(f"{snap.lr:g}", id="edit-lr")
-                for param in snap.params:
+                for param in self._editable:
                     yield Label(param.name)
                     yield Input(f"{param.data:.7g}", id=f"edit-param-{param.name}")
-                yield Label("x values")
-                yield Input(_numbers(self.x), id="edit-x")
-                yield Label("y values")
-                yield Input(_numbers(self.y), id="edit-y")
+                if self._data_editable:
+                    yield Label("x values")
+                    yield Input(_numbers(self.x), id="edit-x")
+                    yield Label("y values")
+                    yield Input(_numbers(self.y), id="edit-y")
             yield Static("", id="edit-error")
             with Horizontal(id="edit-buttons"):
                 yield Button("Apply", variant="primary", id="edit-apply")
@@ -72,10 +76,12 @@ class EditScreen(ModalScreen["Edits | None"]):
 
         lr = number("edit-lr", "learning rate")
         params = {
-            p.name: number(f"edit-param-{p.name}", p.name) for p in self.snapshot.params
+            p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable
         }
-        x = parse_numbers(self.query_one("#edit-x", Input).value, "x values")
-        y = parse_numbers(self.query_one("#edit-y", Input).value, "y values")
+        x, y = self.x, self.y
+        if self._data_editable:
+            x = parse_numbers(self.query_one("#edit-x", Input).value, "x values")
+            y = parse_numbers(self.query_one("#edit-y", Input).value, "y values")
         return Edits(
             lr=None if lr == self.snapshot.lr else lr,
             params={n: v for n, v in params.items() if f"{v:.7g}" != f"{self.snapshot.param(n).data:.7g}"},

@@ -158,7 +158,11 @@ class BptuiApp(App[int]):
         """Import torch off the event loop: the first frame does not wait for it."""
         from ..lesson.engine import Stepper
 
-        stepper = Stepper(self.lesson)
+        try:
+            stepper = Stepper(self.lesson)
+        except LessonError as error:  # found once torch runs the model (shapes)
+            self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
+            return
         self.call_from_thread(self._engine_ready, stepper)
 
     def _engine_ready(self, stepper: "Stepper") -> None:
@@ -234,7 +238,9 @@ class BptuiApp(App[int]):
     def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
         """This sample's loss as a function of the first parameter, computed by torch."""
         assert self.stepper is not None
-        if snap.finished or not snap.params:
+        if snap.finished or not snap.params or not isinstance(snap.params[0].data, float):
+            return ([], [])
+        if self.stepper.lesson.vector_data:
             return ([], [])
         import math
 

@@ -112,8 +112,10 @@ class LossPlot(PlotextPlot):
             return
         buckets = max(16, self.size.width)
         param = snap.params[0].name if snap.params else "w"
-        self.border_title = f"Loss vs {param}" if self.view == 0 else "Loss vs step"
-        if self.view == 0:
+        # Loss against a matrix has no picture: such lessons plot loss against step.
+        view = self.view if snap.params and isinstance(snap.params[0].data, float) else 1
+        self.border_title = f"Loss vs {param}" if view == 0 else "Loss vs step"
+        if view == 0:
             hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
             if snap.current_point is not None and all(map(math.isfinite, snap.current_point)):
                 hw = [*hw, snap.current_point[0]]

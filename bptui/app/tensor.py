@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ..lesson.snapshot import Snapshot
-from .fmt import full, short
+from .fmt import full, is_number, rows, short
 
 
 class TensorPanel(Widget):
@@ -38,7 +38,20 @@ class TensorPanel(Widget):
         if snap is None:
             return Text("")
         lines: list[Text] = []
-        if len(snap.params) == 1:
+        if any(not is_number(p.data) for p in snap.params):
+            # Vectors and matrices: .data and .grad side by side, a line per row.
+            for param in snap.params:
+                data = rows(param.data)
+                grad = rows(param.grad) if param.grad is not None else ["None"]
+                width = max(len(f"{param.name}.data"), *(len(r) for r in data))
+                lines.append(Text.assemble((f"{param.name}.data".ljust(width + 1), "bold"),
+                                           (f"{param.name}.grad", "bold")))
+                for i in range(max(len(data), len(grad))):
+                    left = data[i] if i < len(data) else ""
+                    right = grad[i] if i < len(grad) else ""
+                    style = "bold magenta" if param.grad is not None else "dim"
+                    lines.append(Text.assemble(left.ljust(width + 1), (right, style)))
+        elif len(snap.params) == 1:
             param = snap.params[0]
             lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
             grad_style = "bold magenta" if param.grad is not None else "dim"

@@ -182,6 +182,8 @@ class Stepper:
         self._names = lesson.param_names
         # Forward needs a tensor among an op's inputs; ops on data alone get one made.
         tensors = {"x"} if lesson.input_grad else set()
+        if lesson.vector_data:
+            tensors = {"x", "y"}
 
         def is_tensor(arg: Any) -> bool:
             return isinstance(arg, str) and (arg not in ("x", "y") or arg in tensors)
@@ -222,7 +224,8 @@ class Stepper:
         }
         self.params: dict[str, torch.Tensor] = {}
         for name, value in lesson.params:
-            tensor = torch.tensor([value], dtype=torch.float32)
+            # The note's w is torch.Tensor([1.0]); a vector or matrix keeps its shape.
+            tensor = torch.tensor(value if isinstance(value, tuple) else [value], dtype=torch.float32)
             tensor.requires_grad = True
             self.params[name] = tensor
         # How each op finds its inputs: a constant or parameter tensor (fixed
@@ -246,6 +249,8 @@ class Stepper:
         self._loss_sum: torch.Tensor | None = None
         self._kept_nodes = 0
         self._begin_sample(0, 0)
+        if lesson.vector_data or any(isinstance(v, tuple) for _, v in lesson.params):
+            self._check_shapes()
         self._checkpoints = [self._capture(0)]
         self._steps_since_checkpoint = 0
         self._fresh = False
@@ -297,6 +302,8 @@ class Stepper:
         for name, value in (params or {}).items():
             if name not in self.params:
                 raise LessonError(f"unknown parameter {name!r}")
+            if self.params[name].numel() != 1:
+                raise LessonError(f"{name} is a matrix: change it in the lesson file")
             if not math.isfinite(value):
                 raise LessonError(f"{name} must be a finite number")
             values[name] = float(value)
@@ -464,6 +471,22 @@ class Stepper:
             return (_FIXED, self.params[arg])
         return (_VALUE, arg)
 
+    def _check_shapes(self) -> None:
+        """Run the first sample's forward pass once, so a model that does not fit the
+        data's shapes (W is 2×3 but x has 4 numbers) is a lesson error, not a crash."""
+        try:
+            self._values = values = {}
+            with torch.no_grad():
+                for index, node in enumerate(self._nodes):
+                    values[node.name] = self._compute(index)
+            if values[self._nodes[-1].name].numel() != 1:
+                raise LessonError("the loss must be a single number")
+        except RuntimeError as error:
+            reason = str(error).splitlines()[0]
+            raise LessonError(f"the model does not fit the data's shapes: {reason}") from None
+        finally:
+            self._values = {}
+
     def _ones(self, like: torch.Tensor) -> torch.Tensor:
         """A shared tensor of ones (the seed gradient), never written to."""
         ones = self._ones_cache.get(like.shape)
@@ -541,13 +564,21 @@ class Stepper:
         if epoch >= self.lesson.epochs:
             self._phase = Phase.DONE
             self._x = self._y = math.nan
+            self._x_arg = self._y_arg = math.nan
         else:
             self._phase = Phase.FORWARD
             self._x = self.lesson.x[sample]
             self._y = self.lesson.y[sample]
+            # What the ops get: the note's plain numbers, or tensors for vector data.
+            self._x_arg: Any = self._x
+            self._y_arg: Any = self._y
+            if self.lesson.vector_data:
+                self._x_arg = torch.tensor(self._x, dtype=torch.float32)
+                self._y_arg = torch.tensor(self._y, dtype=torch.float32)
             if self.lesson.input_grad:
                 # x stands for the output of a layer before: torch computes ∂L/∂x.
                 self._x_tensor = torch.tensor([self._x], dtype=torch.float32, requires_grad=True)
+                self._x_arg = self._x_tensor
         self._fwd = 0
         self._bwd = 0
         self._values.clear()
@@ -610,9 +641,9 @@ class Stepper:
         if kind is _VALUE:
             return self._values[payload]
         if kind is _X:
-            return self._x_tensor if self.lesson.input_grad else self._x
+            return self._x_arg
         if kind is _Y:
-            return self._y
+            return self._y_arg
         return payload
 
     def _compute(self, index: int) -> torch.Tensor:
@@ -621,9 +652,9 @@ class Stepper:
             if kind is _VALUE:
                 args.append(self._values[payload])
             elif kind is _X:
-                args.append(self._x_tensor if self.lesson.input_grad else self._x)
+                args.append(self._x_arg)
             elif kind is _Y:
-                args.append(self._y)
+                args.append(self._y_arg)
             else:
                 args.append(payload)
         if self._needs_tensor[index]:
@@ -662,7 +693,7 @@ class Stepper:
         if self._fwd == len(self._nodes):
             self._phase = Phase.BACKWARD
             self._loss_value = out.item()
-            self._params_before = {n: p.item() for n, p in self.params.items()}
+            self._params_before = {n: _plain(p) for n, p in self.params.items()}
             if self._modes.sum_loss:
                 self._add_to_loss_sum(out)
             if not math.isfinite(self._loss_value):
@@ -720,21 +751,21 @@ class Stepper:
         return True
 
     def _real_backward(self) -> None:
-        before = {n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()}
+        before = {n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
         loss = self._values[self._nodes[-1].name]
         _run_backward(loss, self._ones(loss))
         self._freed = True
         self._phase = Phase.UPDATE
         self._grads_after = {
-            n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()
+            n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()
         }
-        accumulated = [n for n, v in before.items() if v not in (None, 0.0)]
+        accumulated = [n for n, v in before.items() if _nonzero(v)]
         if accumulated and not self._modes.batch:
             self._message = self._accumulated_message(accumulated, before)
 
     def _backward_again(self) -> bool:
         loss = self._values[self._nodes[-1].name]
-        before = {n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()}
+        before = {n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
         try:
             loss.backward()
         except RuntimeError as error:
@@ -746,7 +777,7 @@ class Stepper:
             )
             return False
         self._grads_after = {
-            n: (p.grad.item() if p.grad is not None else None) for n, p in self.params.items()
+            n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()
         }
         self._message = self._accumulated_message(list(before), before, again=True)
         return True
@@ -768,7 +799,7 @@ class Stepper:
             return False
         if phase in (Phase.FORWARD, Phase.BACKWARD):
             grads = ", ".join(
-                f"{n}.grad = {format_value(self.params[n].grad.item())}"  # type: ignore[union-attr]
+                f"{n}.grad = {_show(self.params[n].grad)}"  # type: ignore[union-attr]
                 for n in names
                 if self.params[n].grad is not None
             )
@@ -786,16 +817,16 @@ class Stepper:
             )
             return False
         lr = self.lesson.lr
-        was_finite = all([math.isfinite(v) for v in self._params_before.values()])
+        was_finite = all([_finite_plain(v) for v in self._params_before.values()])
         for name in names:
             w = self.params[name]
             if w.grad is not None:
                 w.data = w.data - lr * w.grad.data
         self._phase = Phase.ZERO
-        if not all([math.isfinite(self.params[n].item()) for n in names]):
+        if not all([_finite_tensor(self.params[n]) for n in names]):
             loss_ok = self._loss_value is not None and math.isfinite(self._loss_value)
             if was_finite and not loss_ok:
-                params = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+                params = ", ".join(f"{n} = {_show(p)}" for n, p in self.params.items())
                 self._message = Message(
                     Kind.DIVERGED,
                     f"Updated with a gradient that is not a number: now {params}. Once a "
@@ -954,15 +985,15 @@ class Stepper:
                 self._x,
                 self._y,
                 before,
-                tuple(value.item() for value in self._values.values()),
+                tuple(_plain(value) for value in self._values.values()),
                 keys,
-                tuple(value.item() for value in self._locals.values()),
+                tuple(_plain(value) for value in self._locals.values()),
                 tuple(self._grads_after.values()),
-                tuple(p.item() for p in self.params.values()),
+                tuple(_plain(p) for p in self.params.values()),
                 self._loss_value,
             )
         )
-        self._hist_w.append(before[0])
+        self._hist_w.append(before[0] if isinstance(before[0], float) else math.nan)
         self._hist_loss.append(self._loss_value)
 
     def _slot_map(self, node: Node, fn: Any) -> tuple[tuple[int, int], ...]:
@@ -1006,8 +1037,9 @@ class Stepper:
             value = self._values.get(node.name)
             if value is None or bool(torch.isfinite(value).all()):
                 continue
-            inputs = [_as_float(self._arg(index, i)) for i in range(len(node.args))]
-            if not all(math.isfinite(v) for v in inputs):
+            args = [self._arg(index, i) for i in range(len(node.args))]
+            if not all(_finite_tensor(a) if isinstance(a, torch.Tensor) else math.isfinite(a)
+                       for a in args):
                 break  # a non-finite input: the trouble started earlier (divergence)
             if node.op not in ("log", "div", "bce") and self._records:
                 # An overflow after training steps: the values grew step by step.
@@ -1020,7 +1052,8 @@ class Stepper:
                 "negative number)",
                 "bce": "binary cross-entropy needs a prediction between 0 and 1",
             }.get(node.op, "the result is out of float32's range")
-            shown = ", ".join(format_value(v) for v in inputs)
+            shown = ", ".join(_show(a) if isinstance(a, torch.Tensor) else format_value(a)
+                              for a in args)
             return Message(
                 Kind.DIVERGED,
                 f"{node.label} = {format_value(value.flatten()[0].item())} for inputs "
@@ -1031,7 +1064,7 @@ class Stepper:
         return self._diverged_message()
 
     def _diverged_message(self) -> Message:
-        names = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+        names = ", ".join(f"{n} = {_show(p)}" for n, p in self.params.items())
         loss = format_value(self._loss_value) if self._loss_value is not None else "?"
         return Message(
             Kind.DIVERGED,
@@ -1042,7 +1075,7 @@ class Stepper:
 
     def _batch_message(self) -> Message:
         grads = ", ".join(
-            f"{n}.grad = {format_value(p.grad.item())}"
+            f"{n}.grad = {_show(p.grad)}"
             for n, p in self.params.items()
             if p.grad is not None
         )
@@ -1054,7 +1087,7 @@ class Stepper:
 
     def _skip_message(self, phase: Phase) -> Message:
         grads = ", ".join(
-            f"{n}.grad = {format_value(p.grad.item())}"
+            f"{n}.grad = {_show(p.grad)}"
             for n, p in self.params.items()
             if p.grad is not None
         )
@@ -1078,6 +1111,9 @@ class Stepper:
             after = self._grads_after.get(name)
             old = before.get(name)
             if after is None:
+                continue
+            if not isinstance(after, float):
+                parts.append(f"{name}.grad was {format_plain(old)}, now {format_plain(after)}")
                 continue
             added = after - (old or 0.0)
             parts.append(
@@ -1109,12 +1145,12 @@ class Stepper:
         ran, upcoming = self._code_lines()
         residual = None
         if lesson.residual and lesson.residual in self._values:
-            residual = self._values[lesson.residual].item()
+            residual = _plain(self._values[lesson.residual])
         loss_tensor = self._values.get(self._nodes[-1].name)
         hw, hl = self.history()
         first = lesson.param_names[0]
         current_point = (
-            (self._params_before[first], self._loss_value)
+            (_float_or_nan(self._params_before[first]), self._loss_value)
             if self._loss_value is not None and self._params_before
             else None
         )
@@ -1139,7 +1175,7 @@ class Stepper:
             nodes=nodes,
             chains=self._chain_views(factors),
             params=tuple(
-                ParamView(n, p.item(), None if p.grad is None else p.grad.item())
+                ParamView(n, _plain(p), None if p.grad is None else _plain(p.grad))
                 for n, p in self.params.items()
             ),
             loss=self._loss_value,
@@ -1189,7 +1225,7 @@ class Stepper:
                 views.append(
                     NodeView(
                         name, self.lesson.label(name), "param", None, None, (),
-                        p.item(), None if grad is None else grad.item(),
+                        _plain(p), None if grad is None else _plain(grad),
                         "AccumulateGrad", True, touched,
                     )
                 )
@@ -1201,7 +1237,7 @@ class Stepper:
                     NodeView(
                         name, self.lesson.label(name), "data", None, None, (),
                         None if self._phase is Phase.DONE else value,
-                        None if grad is None else grad.item(),
+                        None if grad is None else _plain(grad),
                         "AccumulateGrad" if tracked else None, tracked, False,
                     )
                 )
@@ -1226,8 +1262,8 @@ class Stepper:
                         self.lesson.label(a) if isinstance(a, str) else format_number(a)
                         for a in node.args
                     ),
-                    None if value is None else value.item(),
-                    None if grad is None else grad.item(),
+                    None if value is None else _plain(value),
+                    None if grad is None else _plain(grad),
                     grad_fn,
                     node.name in self._needs_grad,
                     node.name == current,
@@ -1263,7 +1299,7 @@ class Stepper:
                 )
                 if reached:
                     if tracked:
-                        value = self._locals[(node.name, position)].item()
+                        value = _plain(self._locals[(node.name, position)])
                     else:
                         value = self._constant_local(index, position)
                     formula_value = self._formula_value(index, position)
@@ -1278,9 +1314,14 @@ class Stepper:
     def _reached_ops(self) -> set[str]:
         return {node.name for node in self._bsteps[: self._bwd]}
 
-    def _formula_value(self, index: int, position: int) -> float:
+    def _formula_value(self, index: int, position: int) -> float | None:
         node = self._nodes[index]
-        args = tuple(_as_float(self._arg(index, i)) for i in range(len(node.args)))
+        inputs = [self._arg(index, i) for i in range(len(node.args))]
+        if self._values[node.name].numel() != 1 or any(
+            isinstance(a, torch.Tensor) and a.numel() != 1 for a in inputs
+        ):
+            return None  # hand formulas are for numbers; vectors are shown as torch has them
+        args = tuple(_as_float(a) for a in inputs)
         out = self._values[node.name].item()
         return OPS[node.op].derivative(args, out)[position]
 
@@ -1307,7 +1348,7 @@ class Stepper:
                 (grad,) = torch.autograd.grad(out.sum(), leaves[position])
             except RuntimeError:
                 return None
-        return grad.item()
+        return _plain(grad)
 
     def _chain_views(self, factors: tuple[FactorView, ...]) -> tuple[ChainView, ...]:
         by_edge = {(f.out, f.wrt): f for f in factors}
@@ -1332,11 +1373,11 @@ class Stepper:
 
             walk(loss, ())
             product: float | None = None
-            if paths and all(f.value is not None for path in paths for f in path):
+            if paths and all(isinstance(f.value, float) for path in paths for f in path):
                 product = sum(math.prod(f.value for f in path) for path in paths)  # type: ignore[misc]
             complete = self._fwd == len(self._nodes) and self._bwd == len(self._bsteps)
             grad = self._node_grads.get(name) if complete else None
-            torch_grad = grad.item() if grad is not None else None
+            torch_grad = _plain(grad) if grad is not None else None
             param = self.params[name] if name in self.params else self._x_tensor
             views.append(
                 ChainView(
@@ -1345,9 +1386,13 @@ class Stepper:
                     paths=tuple(paths),
                     product=product,
                     torch_grad=torch_grad,
-                    param_grad=None if param.grad is None else param.grad.item(),
+                    param_grad=None if param.grad is None else _plain(param.grad),
                     loss_label=self.lesson.loss.label,
-                    finite_diff=self._finite_difference(name) if torch_grad is not None else None,
+                    finite_diff=(
+                        self._finite_difference(name)
+                        if isinstance(torch_grad, float) and not self.lesson.vector_data
+                        else None
+                    ),
                 )
             )
         return tuple(views)
@@ -1445,7 +1490,7 @@ class Stepper:
             )
         if last is Action.FORWARD and self._fwd:
             node = self._nodes[self._fwd - 1]
-            value = format_value(self._values[node.name].item())
+            value = _show(self._values[node.name])
             tail = " The forward pass is done: press b for the backward pass." if (
                 self._phase is Phase.BACKWARD
             ) else ""
@@ -1454,14 +1499,14 @@ class Stepper:
             node = self._bsteps[self._bwd - 1]
             parts = [
                 f"∂{self.lesson.loss.label}/∂{self.lesson.label(str(node.args[pos]))} = "
-                f"{format_value(self._node_grads[str(node.args[pos])].item())}"
+                f"{_show(self._node_grads[str(node.args[pos])])}"
                 for (name, pos) in self._locals
                 if name == node.name
             ]
             return Message(Kind.STEP, f"Backward through {node.label}: " + ", ".join(parts) + ".")
         if last is Action.BACKWARD:
             grads = ", ".join(
-                f"{n}.grad = {format_value(p.grad.item())}"
+                f"{n}.grad = {_show(p.grad)}"
                 for n, p in self.params.items()
                 if p.grad is not None
             )
@@ -1469,7 +1514,7 @@ class Stepper:
                 Kind.STEP, f"backward() finished: AccumulateGrad wrote {grads}. Press u to update."
             )
         if last is Action.UPDATE:
-            params = ", ".join(f"{n} = {format_value(p.item())}" for n, p in self.params.items())
+            params = ", ".join(f"{n} = {_show(p)}" for n, p in self.params.items())
             return Message(Kind.STEP, f"Updated: {params}. Press z to zero the gradient.")
         if last is Action.ZERO:
             return Message(Kind.STEP, "Gradient zeroed. Next sample: press space.")
@@ -1503,6 +1548,43 @@ def _bce(prediction: torch.Tensor, target: Any) -> torch.Tensor:
 
 def _float32(values: Any) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32)
+
+
+def _plain(t: torch.Tensor) -> Any:
+    """A tensor as plain Python: a float for one element, nested lists otherwise."""
+    return t.item() if t.numel() == 1 else t.tolist()
+
+
+def _show(t: torch.Tensor) -> str:
+    """A tensor as a student reads it in a message: ``-2``, ``[0.5, -1]``."""
+    return format_value(t.item()) if t.numel() == 1 else format_plain(t.tolist())
+
+
+def format_plain(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_plain(v) for v in value) + "]"
+    return format_value(value)
+
+
+def _finite_tensor(t: torch.Tensor) -> bool:
+    return math.isfinite(t.item()) if t.numel() == 1 else bool(torch.isfinite(t).all())
+
+
+def _nonzero(value: Any) -> bool:
+    """A gradient that holds something (not None, not all zeros)."""
+    if isinstance(value, list):
+        return any(_nonzero(v) for v in value)
+    return value not in (None, 0.0)
+
+
+def _finite_plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_finite_plain(v) for v in value)
+    return math.isfinite(value)
+
+
+def _float_or_nan(value: Any) -> float:
+    return value if isinstance(value, float) else math.nan
 
 
 def _as_float(value: Any) -> float:

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 
 from .spec import LessonError, Node
 
-FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sin", "cos", "abs")
+FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sin", "cos", "abs", "sum")
 MAX_LENGTH = 300
 MAX_NODES = 30
 MAX_EXPONENT = 16
 DATA = ("x", "y")
 
-_BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+_BINARY = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+    ast.MatMult: "matmul",
+}
 
 
 class ModelError(LessonError):
@@ -180,8 +183,16 @@ def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
 LOSSES = ("squared", "abs", "bce")
 
 
-def loss_nodes(loss: str, prediction: str = "yhat") -> tuple[Node, ...]:
-    """The loss part of the graph after the prediction."""
+def loss_nodes(loss: str, prediction: str = "yhat", vector: bool = False) -> tuple[Node, ...]:
+    """The loss part of the graph after the prediction (summed over a vector output)."""
+    if vector and loss == "squared":
+        return (
+            Node("r", "r", "sub", (prediction, "y")),
+            Node("sq", "r²", "pow", ("r", 2.0)),
+            Node("loss", "loss", "sum", ("sq",)),
+        )
+    if vector:
+        raise LessonError("with vector data the loss is squared (summed over the outputs)")
     if loss == "squared":
         return (Node("r", "r", "sub", (prediction, "y")), Node("loss", "loss", "pow", ("r", 2.0)))
     if loss == "abs":

@@ -159,7 +159,11 @@ def lesson_from_config(
         nodes.append(Node("loss", "L", "mul", (model.output, float(upstream))))
         residual = None
     else:
-        nodes.extend(loss_nodes(loss, model.output))
+        vector = any(isinstance(v, list) for v in [*values["x"], *values["y"]])
+        try:
+            nodes.extend(loss_nodes(loss, model.output, vector=vector))
+        except LessonError as error:
+            raise fail("loss", str(error)) from None
         residual = "r" if loss != "bce" else None
 
     init_table = values.get("init", {})
@@ -169,15 +173,19 @@ def lesson_from_config(
         if pname not in model.params:
             raise fail(pname, f"init.{pname}: the model has no parameter {pname!r} "
                               f"(its parameters: {', '.join(model.params)})", "init")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise fail(pname, f"init.{pname} must be a number, not {value!r}", "init")
-        if not _finite(value):
+        if not _numbers(value):
+            raise fail(pname, f"init.{pname} must be a number (or a list of them), "
+                              f"not {value!r}", "init")
+        if not _all_finite(value):
             raise fail(pname, f"init.{pname} must be a finite number, not {value!r}", "init")
     # Parameters in the order the lesson's init table lists them, then the rest
     # in order of appearance: the first one is the plot's horizontal axis.
     order = [p for p in init_table if p in model.params]
     order += [p for p in model.params if p not in order]
-    params = {p: float(init_table.get(p, DEFAULT_INIT)) for p in order}
+    params = {
+        p: v if isinstance(v := init_table.get(p, DEFAULT_INIT), list) else float(v)
+        for p in order
+    }
     narration = values.get("narration", {})
     for phase, line in narration.items():
         if phase not in PHASES:
@@ -186,9 +194,10 @@ def lesson_from_config(
             raise fail(phase, f"narration.{phase} must be a string", "narration")
     for column in ("x", "y"):
         for i, item in enumerate(values[column]):
-            if isinstance(item, bool) or not isinstance(item, (int, float)):
-                raise fail(column, f"{column}[{i}] must be a number, not {item!r}")
-            if not _finite(item):
+            if not _numbers(item):
+                raise fail(column, f"{column}[{i}] must be a number (or a list of them), "
+                                   f"not {item!r}")
+            if not _all_finite(item):
                 raise fail(column, f"{column}[{i}] must be a finite number, not {item!r}")
     # Range errors found later would name --lr and --epochs; in a file, name the key.
     if not (_finite(values["lr"]) and values["lr"] > 0):
@@ -216,6 +225,19 @@ def lesson_from_config(
         raise
     except LessonError as error:
         raise fail(None, str(error)) from None
+
+
+def _numbers(value: Any) -> bool:
+    """A number, or a (nested) list of numbers: a vector or a matrix."""
+    if isinstance(value, list):
+        return bool(value) and all(_numbers(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    return _finite(value)
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str]:

@@ -88,6 +88,9 @@ OPS: dict[str, OpInfo] = {
                "torch.cos({0})"),
         OpInfo("abs", 1, "|·|", "abs", ("sign {0}",),
                lambda a, o: (math.copysign(1.0, a[0]) if a[0] else 0.0,), "torch.abs({0})"),
+        OpInfo("matmul", 2, "MM", "matmul", ("{1}ᵀ", "{0}ᵀ"),
+               lambda a, o: (a[1], a[0]), "{0} @ {1}"),
+        OpInfo("sum", 1, "Σ", "sum", ("1",), lambda a, o: (1.0,), "torch.sum({0})"),
         OpInfo(
             "bce", 2, "BCE", "binary_cross_entropy",
             ("({0}−{1})/({0}(1−{0}))", "ln(1−{0}) − ln {0}"),
@@ -102,7 +105,7 @@ OPS: dict[str, OpInfo] = {
 
 # Python's operator precedence, for writing a graph back as source without
 # unneeded parentheses. Function-call forms bind tightest.
-PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
+PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4}
 
 
 def pow_formula(exponent: float, base_label: str) -> str:

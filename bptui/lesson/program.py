@@ -28,8 +28,14 @@ class Program:
     zero: tuple[int, ...]
 
 
-def _float_list(values: tuple[float, ...]) -> str:
-    shown = [repr(float(v)) for v in values[:_MAX_LISTED]]
+def _literal(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(float(value))  # type: ignore[arg-type]
+
+
+def _float_list(values: tuple[object, ...]) -> str:
+    shown = [_literal(v) for v in values[:_MAX_LISTED]]
     if len(values) > _MAX_LISTED:
         shown.append(f"...  # {len(values)} values")
     return "[" + ", ".join(shown) + "]"
@@ -47,7 +53,8 @@ def build_program(lesson: Lesson) -> Program:
         f"a = {lesson.lr!r}  # learning rate",
     ]
     for name, value in lesson.params:
-        lines.append(f"{name} = torch.Tensor([{float(value)!r}])")
+        shown = _literal(value) if isinstance(value, tuple) else f"[{float(value)!r}]"
+        lines.append(f"{name} = torch.Tensor({shown})")
         lines.append(f"{name}.requires_grad = True")
     lines += [
         "",
@@ -57,6 +64,8 @@ def build_program(lesson: Lesson) -> Program:
         f"for epoch in range({lesson.epochs}):",
         "    for x_val, y_val in zip(x_data, y_data):",
     ]
+    if lesson.vector_data:
+        lines.append("        x_val, y_val = torch.tensor(x_val), torch.tensor(y_val)")
     forward = (len(lines),)
     lines.append(f"        l = loss({args})")
     backward = (len(lines),)

@@ -76,6 +76,14 @@ class Lesson:
         return ("x", "y")
 
     @property
+    def vector_data(self) -> bool:
+        """Whether each sample's x and y are vectors (the matrix lesson), not numbers."""
+        return isinstance(self.x[0], tuple) or isinstance(self.y[0], tuple)
+
+    def is_scalar(self, param: str) -> bool:
+        return not isinstance(dict(self.params)[param], tuple)
+
+    @property
     def loss(self) -> Node:
         return self.nodes[-1]
 
@@ -164,6 +172,30 @@ def _finite(value: float, what: str) -> float:
     return number
 
 
+def _value(value: object, what: str) -> float | tuple:
+    """A number, or a vector or matrix of numbers (nested lists, as in a lesson file)."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise LessonError(f"{what} is an empty list")
+        items = tuple(_value(v, what) for v in value)
+        shapes = {_shape(i) for i in items}
+        if len(shapes) != 1:
+            raise LessonError(f"{what}: the rows have different lengths")
+        if len(_shape(items)) > 2:
+            raise LessonError(f"{what}: at most a matrix (a list of lists)")
+        return items
+    if isinstance(value, bool):
+        raise LessonError(f"{what} must be a number, got {value!r}")
+    return _finite(value, what)  # type: ignore[arg-type]
+
+
+def _shape(value: object) -> tuple[int, ...]:
+    """``()`` for a number, ``(3,)`` for a vector, ``(2, 3)`` for a matrix."""
+    if isinstance(value, tuple):
+        return (len(value), *_shape(value[0]))
+    return ()
+
+
 def make_lesson(
     *,
     name: str,
@@ -183,8 +215,16 @@ def make_lesson(
     loss_kind: str = "squared",
 ) -> Lesson:
     """Check every value of a lesson and return it, or raise :class:`LessonError`."""
-    xs = tuple(_finite(v, f"x value #{i + 1}") for i, v in enumerate(x))
-    ys = tuple(_finite(v, f"y value #{i + 1}") for i, v in enumerate(y))
+    xs = tuple(_value(v, f"x value #{i + 1}") for i, v in enumerate(x))
+    ys = tuple(_value(v, f"y value #{i + 1}") for i, v in enumerate(y))
+    for column, values in (("x", xs), ("y", ys)):
+        if len({_shape(v) for v in values}) > 1:
+            raise LessonError(f"every {column} value must have the same shape")
+        if values and len(_shape(values[0])) > 1:
+            raise LessonError(
+                f"each {column} value is a number or a list of numbers, at most a matrix "
+                "in all: a sample cannot be a matrix"
+            )
     if not xs:
         raise LessonError("the data is empty: give at least one x value, e.g. --x 1,2,3")
     if len(xs) != len(ys):
@@ -206,7 +246,7 @@ def make_lesson(
             f"{MAX_STEPS:,} training steps (epochs × samples) in one run"
         )
     checked_params = {
-        pname: _finite(value, f"the initial value of {pname}") for pname, value in params.items()
+        pname: _value(value, f"the initial value of {pname}") for pname, value in params.items()
     }
     node_list = tuple(nodes)
     _check_graph(node_list, checked_params)
