@@ -245,6 +245,10 @@ class Stepper:
         self._hist_cache: tuple[int, tuple[float, ...], tuple[float, ...]] = (0, (), ())
         self._last: Action | None = None
         self._message: Message | None = None
+        # Tensor → Python: .item() for the note's numbers (the hot path of long
+        # runs), nested lists where a lesson has vectors or matrices.
+        scalar = not lesson.vector_data and all(not isinstance(v, tuple) for _, v in lesson.params)
+        self._py: Callable[[torch.Tensor], Any] = torch.Tensor.item if scalar else _plain
         self._modes = Modes()
         self._loss_sum: torch.Tensor | None = None
         self._kept_nodes = 0
@@ -693,7 +697,7 @@ class Stepper:
         if self._fwd == len(self._nodes):
             self._phase = Phase.BACKWARD
             self._loss_value = out.item()
-            self._params_before = {n: _plain(p) for n, p in self.params.items()}
+            self._params_before = {n: self._py(p) for n, p in self.params.items()}
             if self._modes.sum_loss:
                 self._add_to_loss_sum(out)
             if not math.isfinite(self._loss_value):
@@ -751,13 +755,13 @@ class Stepper:
         return True
 
     def _real_backward(self) -> None:
-        before = {n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
+        before = {n: (self._py(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
         loss = self._values[self._nodes[-1].name]
         _run_backward(loss, self._ones(loss))
         self._freed = True
         self._phase = Phase.UPDATE
         self._grads_after = {
-            n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()
+            n: (self._py(p.grad) if p.grad is not None else None) for n, p in self.params.items()
         }
         accumulated = [n for n, v in before.items() if _nonzero(v)]
         if accumulated and not self._modes.batch:
@@ -765,7 +769,7 @@ class Stepper:
 
     def _backward_again(self) -> bool:
         loss = self._values[self._nodes[-1].name]
-        before = {n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
+        before = {n: (self._py(p.grad) if p.grad is not None else None) for n, p in self.params.items()}
         try:
             loss.backward()
         except RuntimeError as error:
@@ -777,7 +781,7 @@ class Stepper:
             )
             return False
         self._grads_after = {
-            n: (_plain(p.grad) if p.grad is not None else None) for n, p in self.params.items()
+            n: (self._py(p.grad) if p.grad is not None else None) for n, p in self.params.items()
         }
         self._message = self._accumulated_message(list(before), before, again=True)
         return True
@@ -985,11 +989,11 @@ class Stepper:
                 self._x,
                 self._y,
                 before,
-                tuple(_plain(value) for value in self._values.values()),
+                tuple(map(self._py, self._values.values())),
                 keys,
-                tuple(_plain(value) for value in self._locals.values()),
+                tuple(map(self._py, self._locals.values())),
                 tuple(self._grads_after.values()),
-                tuple(_plain(p) for p in self.params.values()),
+                tuple(map(self._py, self.params.values())),
                 self._loss_value,
             )
         )
