@@ -50,7 +50,7 @@ def _head(node: NodeView) -> str:
     value = "" if node.value is None else f"={short(node.value)}"
     if node.kind != "op":
         return f"{node.label}{value}"
-    consts = [a for a, i in zip(node.args, node.inputs or (None,) * len(node.args)) if i is None]
+    consts = [a for a, i in zip(node.args, node.inputs or (None,) * len(node.args), strict=True) if i is None]
     symbol = node.symbol or "?"
     if node.op == "pow" and len(consts) == 1 and consts[0] in _SUPERSCRIPT:
         symbol = _SUPERSCRIPT[consts[0]]

@@ -454,12 +454,12 @@ class Stepper:
                 sample=sample,
                 x=x,
                 y=y,
-                params=dict(zip(names, before)),
-                nodes=dict(zip(nodes, values)),
+                params=dict(zip(names, before, strict=True)),
+                nodes=dict(zip(nodes, values, strict=True)),
                 loss=loss,
-                factors=dict(zip(keys, factors)),
-                grads=dict(zip(names, grads)),
-                params_after=dict(zip(names, after)),
+                factors=dict(zip(keys, factors, strict=True)),
+                grads=dict(zip(names, grads, strict=True)),
+                params_after=dict(zip(names, after, strict=True)),
             )
 
     # ---------------------------------------------------------------- internals
@@ -1354,28 +1354,35 @@ class Stepper:
                 return None
         return _plain(grad)
 
+    def _paths(
+        self, at: str, target: str, by_edge: dict[tuple[str, str], FactorView]
+    ) -> list[tuple[FactorView, ...]]:
+        """Every path of local derivatives from ``at`` down to ``target`` (at most _MAX_PATHS)."""
+        paths: list[tuple[FactorView, ...]] = []
+
+        def walk(node_name: str, trail: tuple[FactorView, ...]) -> None:
+            if len(paths) >= _MAX_PATHS:
+                return
+            if node_name == target:
+                paths.append(trail)
+                return
+            if node_name not in self._index:
+                return
+            node = self._nodes[self._index[node_name]]
+            for arg in node.args:
+                if isinstance(arg, str) and arg in self._needs_grad:
+                    walk(arg, trail + (by_edge[(node.name, arg)],))
+
+        walk(at, ())
+        return paths
+
     def _chain_views(self, factors: tuple[FactorView, ...]) -> tuple[ChainView, ...]:
         by_edge = {(f.out, f.wrt): f for f in factors}
         loss = self._nodes[-1].name
         views = []
         targets = self.lesson.param_names + (("x",) if self.lesson.input_grad else ())
         for name in targets:
-            paths: list[tuple[FactorView, ...]] = []
-
-            def walk(at: str, trail: tuple[FactorView, ...], name: str = name) -> None:
-                if len(paths) >= _MAX_PATHS:
-                    return
-                if at == name:
-                    paths.append(trail)
-                    return
-                node = self._nodes[self._index[at]] if at in self._index else None
-                if node is None:
-                    return
-                for arg in node.args:
-                    if isinstance(arg, str) and arg in self._needs_grad:
-                        walk(arg, trail + (by_edge[(node.name, arg)],))
-
-            walk(loss, ())
+            paths = self._paths(loss, name, by_edge)
             product: float | None = None
             if paths and all(isinstance(f.value, float) for path in paths for f in path):
                 product = sum(math.prod(f.value for f in path) for path in paths)  # type: ignore[misc]
