@@ -38,6 +38,7 @@ class GraphPanel(Widget):
         self._snapshot: Snapshot | None = None
         self._ascii = ascii_only
         self._cache: tuple[Snapshot | None, list[Text]] = (None, [])
+        self._width = 1
 
     def show(self, snapshot: Snapshot) -> None:
         before = self._extent()
@@ -46,8 +47,11 @@ class GraphPanel(Widget):
         self.refresh(layout=self._extent() != before)
 
     def _extent(self) -> tuple[int, int]:
+        """Rows, and the widest the graph has been: values appear and vanish with
+        each step, and a frame that only ever widens neither jumps nor relayouts."""
         lines = self._lines()
-        return len(lines), max((line.cell_len for line in lines), default=0)
+        self._width = max(self._width, max((line.cell_len for line in lines), default=0))
+        return len(lines), self._width
 
     def _lines(self) -> list[Text]:
         if self._snapshot is None:
@@ -58,7 +62,7 @@ class GraphPanel(Widget):
         return self._cache[1]
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
-        return max((line.cell_len for line in self._lines()), default=1)
+        return self._extent()[1]
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
         return len(self._lines())

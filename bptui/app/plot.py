@@ -110,7 +110,8 @@ class LossPlot(PlotextPlot):
         if snap is None:
             self.refresh()
             return
-        buckets = max(16, self.size.width)
+        # About two points per column (reduce_series keeps up to four per bucket).
+        buckets = max(8, self.size.width // 2)
         param = snap.params[0].name if snap.params else "w"
         # Loss against a matrix has no picture: such lessons plot loss against step.
         view = self.view if snap.params and isinstance(snap.params[0].data, float) else 1
