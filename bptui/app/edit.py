@@ -108,6 +108,3 @@ class EditScreen(ModalScreen["Edits | None"]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def show_error(self, text: str) -> None:
-        self.query_one("#edit-error", Static).update(text)

@@ -48,9 +48,3 @@ def rows(value: object, digits: int = 4) -> list[str]:
 
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float))
-
-
-def signed(value: float) -> str:
-    """A factor inside a product: negative numbers get parentheses, ``2·(-1)``."""
-    text = short(value)
-    return f"({text})" if text.startswith("-") else text

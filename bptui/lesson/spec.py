@@ -72,16 +72,9 @@ class Lesson:
         return tuple(name for name, _ in self.params)
 
     @property
-    def data_names(self) -> tuple[str, ...]:
-        return ("x", "y")
-
-    @property
     def vector_data(self) -> bool:
         """Whether each sample's x and y are vectors (the matrix lesson), not numbers."""
         return isinstance(self.x[0], tuple) or isinstance(self.y[0], tuple)
-
-    def is_scalar(self, param: str) -> bool:
-        return not isinstance(dict(self.params)[param], tuple)
 
     @property
     def loss(self) -> Node:
