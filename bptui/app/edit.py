@@ -66,6 +66,10 @@ class EditScreen(ModalScreen["Edits | None"]):
                 yield Button("Apply", variant="primary", id="edit-apply")
                 yield Button("Cancel", id="edit-cancel")
 
+    def on_mount(self) -> None:
+        """Start in the first field, ready to type (tab moves to the next)."""
+        self.query_one("#edit-lr", Input).focus()
+
     def _read(self) -> Edits:
         def number(widget_id: str, what: str) -> float:
             text = self.query_one(f"#{widget_id}", Input).value.strip()
