@@ -44,6 +44,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import machine, median, print_machine  # noqa: E402
+from bench_engine import seed_loop  # noqa: E402
 
 import torch  # noqa: E402
 from torch.autograd import Variable  # noqa: E402
@@ -118,22 +119,9 @@ def fused(epochs: int, grad_fns: int = 5, direct: bool = False) -> tuple[float, 
 
 
 def seed(epochs: int) -> float:
-    w = torch.Tensor([1.0])
-    w.requires_grad = True
-    a = 0.01
-    ws: list[float] = []
-    ls: list[float] = []
-    gc.collect()
-    start = pc()
-    for _ in range(epochs):
-        for x, y in zip([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]):
-            l = (x * w - y) ** 2  # noqa: E741
-            ws.append(w.item())
-            ls.append(l.item())
-            l.backward()
-            w.data = w.data - a * w.grad.data
-            w.grad.data.zero_()
-    return (pc() - start) / len(ws) * 1e6
+    """The note's loop (the same one bench_engine.py times), in µs per step."""
+    elapsed, steps, _, _ = seed_loop(epochs)
+    return elapsed / steps * 1e6
 
 
 def engine(epochs: int) -> float:
