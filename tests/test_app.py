@@ -21,7 +21,7 @@ from bptui.app.code import CodePanel
 from bptui.app.fmt import full
 from bptui.app.graph import GraphPanel
 from bptui.app.help import HelpScreen
-from bptui.app.main import BptuiApp
+from bptui.app.main import MIN_HEIGHT, MIN_WIDTH, BptuiApp
 from bptui.app.message import MessageBar
 from bptui.app.plot import LossPlot
 from bptui.app.status import StatusBar
@@ -502,7 +502,8 @@ async def test_resize_asks_for_a_bigger_terminal_and_recovers() -> None:
         await pilot.resize_terminal(50, 15)
         await pilot.pause(0.1)
         text = screen_text(app)
-        assert "Enlarge the terminal to at least 60×20 (it is 50×15)" in " ".join(text.split())
+        wanted = f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} (it is 50×15)"
+        assert wanted in " ".join(text.split())
         assert "Graph" not in text
         await pilot.resize_terminal(*SIZE)
         await pilot.pause(0.1)
@@ -519,14 +520,14 @@ async def test_resize_to_odd_sizes_never_raises() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "s", "F", "b")
-        for width, height in [(61, 20), (200, 60), (30, 5), (60, 20), (59, 20), (60, 19),
+        for width, height in [(73, 22), (200, 60), (30, 5), (72, 22), (71, 22), (72, 21),
                               (120, 40), (81, 29), (81, 30), (1, 1), (140, 24), (80, 24)]:
             await pilot.resize_terminal(width, height)
             await pilot.pause(0.05)
             if width == 200:
                 await press(pilot, "space")  # a step drawn at this size, too
             text = screen_text(app)
-            usable = width >= 60 and height >= 20
+            usable = width >= MIN_WIDTH and height >= MIN_HEIGHT
             assert ("Graph" in text) is usable, (width, height)
             if usable:
                 assert "w.data" in shown(app, TensorPanel), (width, height)

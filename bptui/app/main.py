@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .edit import Edits
 
 #: Smallest usable terminal; below it the app asks to be enlarged.
-MIN_WIDTH, MIN_HEIGHT = 60, 20
+MIN_WIDTH, MIN_HEIGHT = 72, 22
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
