@@ -562,3 +562,19 @@ async def test_large_terminal_shows_the_full_layout_from_the_first_frame() -> No
         assert "FORWARD 0/3 ▸ backward" in shown(app, StatusBar)
         plot = shown(app, LossPlot)
         assert "this sample's loss" in plot and "loss" in plot.splitlines()[-2]
+
+
+async def test_brackets_scroll_a_wide_graph() -> None:
+    """[ and ] scroll the two-layer lesson's graph, wider than 80 columns, sideways."""
+    from bptui.app.graph import GraphBox
+    from bptui.lesson.files import load_lesson
+
+    app = make_app(load_lesson("two-layer"))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "F")
+        box = app.query_one(GraphBox)
+        assert box.max_scroll_x > 0 and box.scroll_x == 0
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: box.scroll_x > 0)
+        await pilot.press("left_square_bracket")
+        await wait_for(pilot, lambda: box.scroll_x == 0)

@@ -34,6 +34,7 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 - `E` — edit the learning rate, a parameter or the data (at the start of a step)
 - `g` — switch the plot: loss vs w, loss vs step
 - `c` — with several parameters: write out the next one's chain
+- `[` / `]` — scroll a graph wider than the terminal left / right
 - `Z` — skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)
 - `m` — batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)
 - `l` — the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive

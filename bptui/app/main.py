@@ -83,6 +83,8 @@ class BptuiApp(App[int]):
         Binding("r", "reset", "Reset", show=False),
         Binding("g", "cycle_plot", "Plot", show=False),
         Binding("c", "cycle_chain", "Chain", show=False),
+        Binding("left_square_bracket", "scroll_graph(-12)", "Graph ←", show=False),
+        Binding("right_square_bracket", "scroll_graph(12)", "Graph →", show=False),
         Binding("E", "edit", "Edit values", show=False),
         Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
         Binding("m", "batch_mode", "Batch mode", show=False),
@@ -351,6 +353,10 @@ class BptuiApp(App[int]):
             return
         self._curve_key = None
         self._schedule_render()
+
+    def action_scroll_graph(self, columns: int) -> None:
+        """Scroll a graph wider than the terminal sideways ([ and ])."""
+        self.query_one(GraphBox).scroll_relative(x=columns, animate=False)
 
     def action_cycle_chain(self) -> None:
         self.query_one(ChainPanel).cycle()
