@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any, Iterable, TextIO
 
-from .lesson.engine import StepRecord, Stepper, format_plain, format_value
+from .lesson.engine import StepRecord, Stepper, all_finite, format_plain, format_value
 from .lesson.spec import Lesson
 
 FORMATS = ("jsonl", "csv", "md")
@@ -25,14 +25,8 @@ def _json_number(value: float | None) -> float | str | None:
     return format_value(value)
 
 
-def _finite(value: Any) -> bool:
-    if isinstance(value, (list, tuple)):
-        return all(_finite(v) for v in value)
-    return math.isfinite(value)
-
-
 def _diverged(record: StepRecord) -> bool:
-    return not _finite([record.loss, *record.params_after.values()])
+    return not all_finite([record.loss, *record.params_after.values()])
 
 
 def _json_ready(data: Any) -> Any:

@@ -23,6 +23,11 @@ print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
 """
 
 
+def assert_no_view_library(modules: set[str]) -> None:
+    """None of textual, rich, plotext, textual_plotext was imported."""
+    assert not modules & set(VIEW_LIBRARIES), sorted(modules & set(VIEW_LIBRARIES))
+
+
 def loaded_top_level_modules(body: str) -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(body=body)],
@@ -42,7 +47,7 @@ def test_engine_imports_no_view_library(module):
     """Importing the engine, or the trace writer, loads no TUI or plotting library."""
     modules = loaded_top_level_modules(f"import {module}")
     assert "bptui" in modules
-    assert not modules & set(VIEW_LIBRARIES), sorted(modules & set(VIEW_LIBRARIES))
+    assert_no_view_library(modules)
 
 
 def test_lesson_package_and_cli_are_cheap():
@@ -50,7 +55,7 @@ def test_lesson_package_and_cli_are_cheap():
     modules = loaded_top_level_modules("import bptui.lesson, bptui.cli")
     assert "bptui" in modules
     assert "torch" not in modules
-    assert not modules & set(VIEW_LIBRARIES), sorted(modules & set(VIEW_LIBRARIES))
+    assert_no_view_library(modules)
 
 
 def test_engine_runs_without_view_library():
@@ -62,7 +67,7 @@ def test_engine_runs_without_view_library():
         "assert s.steps_done == 300"
     )
     assert "torch" in modules
-    assert not modules & set(VIEW_LIBRARIES), sorted(modules & set(VIEW_LIBRARIES))
+    assert_no_view_library(modules)
 
 
 def test_trace_command_never_imports_textual():
@@ -76,7 +81,7 @@ def test_trace_command_never_imports_textual():
         "assert code == 0 and len(out.getvalue().splitlines()) == 3, (code, out.getvalue())"
     )
     assert "torch" in modules  # the trace did run
-    assert not modules & set(VIEW_LIBRARIES), sorted(modules & set(VIEW_LIBRARIES))
+    assert_no_view_library(modules)
 
 
 def test_trace_command_importtime():

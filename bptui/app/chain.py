@@ -70,7 +70,7 @@ def summary_line(chain: ChainView) -> Text:
     line.append(short(chain.torch_grad), GRAD)
     if not isinstance(chain.torch_grad, float):
         return line  # a vector or matrix: no single number to check
-    agree = bool(chain.agree) and all(f.agrees for path in chain.paths for f in path)
+    agree = chain.verified
     line.append(" ✓" if agree else " ✗", OK if agree else BAD)
     return line
 
@@ -94,8 +94,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     if chain.param_grad is not None and chain.param_grad != chain.torch_grad:
         grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
-    formulas_ok = all(f.agrees for path in chain.paths for f in path)
-    agree = bool(chain.agree) and formulas_ok
+    agree = chain.verified
     mark = Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD)
     one = Text(" · ").join([grad, diff, mark])
     if one.cell_len <= width:

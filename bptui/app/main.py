@@ -11,6 +11,7 @@ key repeat and fast autoplay never leave the screen behind.
 from __future__ import annotations
 
 import gc
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -244,8 +245,6 @@ class BptuiApp(App[int]):
             return ([], [])
         if self.stepper.lesson.vector_data:
             return ([], [])
-        import math
-
         ws = [w for w in snap.history_w[-200:] if math.isfinite(w)]
         current = snap.params[0].data
         if not math.isfinite(current):

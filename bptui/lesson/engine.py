@@ -197,10 +197,6 @@ class Stepper:
             for node in self._nodes
         ]
         self._fns = [self._torch_fn(node) for node in self._nodes]
-        self._consts = [
-            tuple(None if isinstance(a, str) else _integral(a) for a in node.args)
-            for node in self._nodes
-        ]
         needs = set(lesson.param_names) | ({"x"} if lesson.input_grad else set())
         for node in self._nodes:
             if any(isinstance(a, str) and a in needs for a in node.args):
@@ -534,13 +530,24 @@ class Stepper:
                 self._checkpoints.append(self._capture(len(self._log)))
         return True
 
-    def _repeat(self, more: Callable[[], bool], action: Action) -> bool:
-        important = self._message if self._message and self._message.kind is not Kind.STEP else None
-        while more():
-            if not self._do(action):
+    def _loop(
+        self,
+        more: Callable[[], bool],
+        action_of: Callable[[], Action],
+        important: Message | None = None,
+    ) -> Message | None:
+        """Take micro-steps while ``more()``; the last message worth showing (not mere
+        narration) is kept, so a teaching moment inside a run is not lost."""
+        while self._phase is not Phase.DONE and more():
+            if not self._do(action_of()):
                 break
             if self._message is not None and self._message.kind is not Kind.STEP:
                 important = self._message
+        return important
+
+    def _repeat(self, more: Callable[[], bool], action: Action) -> bool:
+        first = self._message if self._message and self._message.kind is not Kind.STEP else None
+        important = self._loop(more, lambda: action, first)
         if important is not None:
             self._message = important
         return True
@@ -549,13 +556,7 @@ class Stepper:
         if self._phase is Phase.DONE:
             self._message = self._finished_message()
             return False
-        important: Message | None = None
-        while self._phase is not Phase.DONE and more():
-            if not self._do(self._natural()):  # pragma: no cover - natural steps succeed
-                break
-            if self._message is not None and self._message.kind is not Kind.STEP:
-                important = self._message
-        self._message = important
+        self._message = self._loop(more, self._natural)
         return True
 
     def _step_id(self) -> tuple[int, int]:
@@ -821,7 +822,7 @@ class Stepper:
             )
             return False
         lr = self.lesson.lr
-        was_finite = all([_finite_plain(v) for v in self._params_before.values()])
+        was_finite = all([all_finite(v) for v in self._params_before.values()])
         for name in names:
             w = self.params[name]
             if w.grad is not None:
@@ -1455,10 +1456,7 @@ class Stepper:
         values[name] = torch.tensor(grid, dtype=torch.float64)
         with torch.no_grad():
             for i, node in enumerate(self._nodes):
-                args = [
-                    values[a] if isinstance(a, str) else self._consts[i][k]
-                    for k, a in enumerate(node.args)
-                ]
+                args = [values[a] if isinstance(a, str) else _integral(a) for a in node.args]
                 values[node.name] = self._fns[i](*args)
             out = values[self._nodes[-1].name].expand(len(grid))
         return [float(v) for v in out.tolist()]
@@ -1588,9 +1586,10 @@ def _nonzero(value: Any) -> bool:
     return value not in (None, 0.0)
 
 
-def _finite_plain(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(_finite_plain(v) for v in value)
+def all_finite(value: Any) -> bool:
+    """A number, or every number of a (nested) list, is finite."""
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
     return math.isfinite(value)
 
 

@@ -117,6 +117,11 @@ class ChainView:
     loss_label: str = "loss"
 
     @property
+    def verified(self) -> bool:
+        """Product, torch, finite difference and every hand formula all agree."""
+        return bool(self.agree) and all(f.agrees for path in self.paths for f in path)
+
+    @property
     def agree(self) -> bool | None:
         if self.product is None or self.torch_grad is None or self.finite_diff is None:
             return None
