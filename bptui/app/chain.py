@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.widget import Widget
 
 from ..lesson.snapshot import ChainView, Snapshot
 from .fmt import short
+from .lines import LinePanel
 
 GRAD = "bold magenta"
 OK = "bold green"
@@ -102,7 +101,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     return [Text(" · ").join([grad, diff]), mark]
 
 
-class ChainPanel(Widget):
+class ChainPanel(LinePanel):
     """The chain rule, filled in factor by factor during the backward pass.
 
     Each local derivative is shown as its formula (``2r``) and as the number
@@ -123,19 +122,17 @@ class ChainPanel(Widget):
         self.selected = 0
 
     def show(self, snapshot: Snapshot) -> None:
-        width = self.content_size.width or 80
-        before = len(self._lines(width))
         self._snapshot = snapshot
         self.selected %= max(1, len(snapshot.chains))
-        self.refresh(layout=len(self._lines(width)) != before)
+        self.redraw()
 
     def cycle(self) -> None:
         """Write out the next parameter's chain."""
         if self._snapshot is not None and self._snapshot.chains:
             self.selected = (self.selected + 1) % len(self._snapshot.chains)
-            self.refresh(layout=True)
+            self.redraw()
 
-    def _lines(self, width: int) -> list[Text]:
+    def build(self, width: int) -> list[Text]:
         if self._snapshot is None or not self._snapshot.chains:
             return [Text("")]
         chains = self._snapshot.chains
@@ -150,9 +147,3 @@ class ChainPanel(Widget):
             line.no_wrap = True
             line.overflow = "ellipsis"
         return lines
-
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return len(self._lines(width))
-
-    def render(self) -> RenderableType:
-        return Group(*self._lines(self.content_size.width))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.widget import Widget
 
 from ..lesson.snapshot import Snapshot
+from .lines import LinePanel
 
 RAN = "reverse bold"
 NEXT = "underline"
 
 
-class CodePanel(Widget):
+class CodePanel(LinePanel):
     """The training loop as the note wrote it.
 
     ``▶`` marks the line the last micro-step ran (``l = loss(x_val, w, y_val)``,
@@ -41,18 +40,18 @@ class CodePanel(Widget):
             source = "\n".join(snapshot.code)
             text = Syntax("", "python", theme="ansi_dark").highlight(source)
             self._highlighted = text.split("\n", allow_blank=True)
-        self.refresh()
+        self.redraw()
 
-    def render(self) -> RenderableType:
+    def build(self, width: int) -> list[Text]:
         snap = self._snapshot
         if snap is None:
-            return Text("")
+            return [Text("")]
         height = max(self.content_size.height, 1)
         marked = set(snap.code_ran) | set(snap.code_next)
         lines_all = self._code
         # Narrow panel: start at the loop body, so its lines lose their indentation.
         body_start = min(marked, default=0)
-        if marked and max(len(lines_all[i].strip()) for i in marked) + 2 + 4 > self.content_size.width:
+        if marked and max(len(lines_all[i].strip()) for i in marked) + 2 + 4 > width:
             body_start = min(body_start, next(
                 (i for i, line in enumerate(lines_all) if line.startswith("        ")), 0
             ))
@@ -84,4 +83,4 @@ class CodePanel(Widget):
             row.no_wrap = True
             row.overflow = "ellipsis"
             out.append(row)
-        return Group(*out)
+        return out

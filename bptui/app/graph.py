@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.containers import ScrollableContainer
-from textual.widget import Widget
 
 from ..lesson.snapshot import Snapshot
 from .graph_layout import layout
+from .lines import LinePanel
 
 #: Above this many rows the graph drops its grad_fn lines before it scrolls.
 COMPACT_ROWS = 9
@@ -21,7 +20,7 @@ class GraphBox(ScrollableContainer, can_focus=False):
     """
 
 
-class GraphPanel(Widget):
+class GraphPanel(LinePanel):
     """x, w, y → × → ŷ → − → r → ² → loss, drawn with lines.
 
     Forward values appear as the forward pass computes them, gradients (∂) as
@@ -30,42 +29,36 @@ class GraphPanel(Widget):
     """
 
     DEFAULT_CSS = """
-    GraphPanel { width: auto; height: auto; }
+    GraphPanel { width: auto; min-width: 100%; height: auto; }
     """
 
     def __init__(self, *args, ascii_only: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self._snapshot: Snapshot | None = None
         self._ascii = ascii_only
-        self._cache: tuple[Snapshot | None, list[Text]] = (None, [])
         self._width = 1
 
     def show(self, snapshot: Snapshot) -> None:
-        before = self._extent()
         self._snapshot = snapshot
-        # A relayout of the screen costs more than the repaint: only when the size changes.
-        self.refresh(layout=self._extent() != before)
+        self.redraw()
+        # Values appear and vanish with each step. The panel fills the box and
+        # only ever widens, so nodes do not jump sideways, and the screen is laid
+        # out again only when the graph outgrows the panel.
+        if self._widen() > self.size.width:
+            self.refresh(layout=True)
 
-    def _extent(self) -> tuple[int, int]:
-        """Rows, and the widest the graph has been: values appear and vanish with
-        each step, and a frame that only ever widens neither jumps nor relayouts."""
-        lines = self._lines()
+    def _widen(self) -> int:
+        lines = self._lines_at(0)
         self._width = max(self._width, max((line.cell_len for line in lines), default=0))
-        return len(lines), self._width
+        return self._width
 
-    def _lines(self) -> list[Text]:
+    def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
             return [Text("Loading PyTorch…", style="dim")]
-        if self._cache[0] is not self._snapshot:
-            lines = layout(self._snapshot.nodes, 10_000, COMPACT_ROWS, self._ascii)
-            self._cache = (self._snapshot, lines)
-        return self._cache[1]
+        return layout(self._snapshot.nodes, 10_000, COMPACT_ROWS, self._ascii)
+
+    def _lines_at(self, width: int) -> list[Text]:
+        return super()._lines_at(0)  # the graph is as wide as it is; the box scrolls
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
-        return self._extent()[1]
-
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
-        return len(self._lines())
-
-    def render(self) -> RenderableType:
-        return Group(*self._lines())
+        return self._widen()

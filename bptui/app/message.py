@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..lesson.snapshot import Kind, Message
+from .lines import LinePanel
+
+#: Rows the bar always keeps (its CSS min-height), so a one-line message and a
+#: two-line one take the same room and the screen does not relayout between them.
+MIN_ROWS = 2
 
 
-class MessageBar(Static):
+class MessageBar(LinePanel):
     """Narration in plain text; teaching moments, refusals and divergence stand out.
 
     The CSS classes ``-teach``, ``-refused`` and ``-diverged`` colour the bar so a
     student at the back of the room sees that something worth a look happened.
+    """
+
+    DEFAULT_CSS = """
+    MessageBar { height: auto; }
     """
 
     _shown: Message | None = None
@@ -20,14 +28,17 @@ class MessageBar(Static):
     def show(self, message: Message | None) -> None:
         if message == self._shown and self._shown is not None:
             return
-        old = self._shown.text if self._shown else ""
         self._shown = message
         for kind in Kind:
             self.set_class(message is not None and message.kind is kind, f"-{kind.value}")
-        text = message.text if message else ""
-        # Relayout only when the text needs another number of rows.
-        width = max(self.content_size.width, 1)
-        self.update(text, layout=self._rows(text, width) != self._rows(old, width))
+        self.redraw()
 
-    def _rows(self, text: str, width: int) -> int:
-        return len(Text(text).wrap(self.app.console, width))
+    @property
+    def text(self) -> str:
+        """The message on the bar ("" when there is none)."""
+        return self._shown.text if self._shown else ""
+
+    def build(self, width: int) -> list[Text]:
+        lines = list(Text(self.text).wrap(self.app.console, max(width, 1))) if self.text else []
+        lines += [Text() for _ in range(MIN_ROWS - len(lines))]
+        return lines

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
+from .lines import LinePanel
 
 _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 
@@ -63,20 +63,20 @@ def _status(snap: Snapshot, autoplay: str | None, short_phases: bool, data: bool
     return text
 
 
-class StatusBar(Static):
+class StatusBar(LinePanel):
     """Epoch, sample (with its x and y), the phase of the step, the learning rate."""
 
-    _shown: tuple[Snapshot, str | None] | None = None
-    _text: Text | None = None
+    def __init__(self, loading: str = "", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self._loading = loading
+        self._shown: tuple[Snapshot, str | None] | None = None
 
     def show(self, snapshot: Snapshot, autoplay: str | None = None) -> None:
         self._shown = (snapshot, autoplay)
-        text = status_text(snapshot, autoplay, self.size.width - 2)
-        if text != self._text:
-            self._text = text
-            self.update(text, layout=False)  # always one row: no relayout of the screen
+        self.redraw()
 
-    def on_resize(self) -> None:
-        """Whether the phases are abbreviated depends on the width: redo it at the new one."""
-        if self._shown is not None:
-            self.show(*self._shown)
+    def build(self, width: int) -> list[Text]:
+        # Whether the phases are abbreviated depends on the width.
+        if self._shown is None:
+            return [Text(self._loading)]
+        return [status_text(*self._shown, width)]

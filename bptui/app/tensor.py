@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.widget import Widget
 
 from ..lesson.snapshot import Snapshot
 from .fmt import full, is_number, rows, short
+from .lines import LinePanel
 
 
-class TensorPanel(Widget):
+class TensorPanel(LinePanel):
     """The parameter tensors as torch holds them, and the current sample's loss.
 
     ``w.grad`` reads ``None`` until the first backward pass creates it, the way
@@ -27,16 +26,13 @@ class TensorPanel(Widget):
         self._snapshot: Snapshot | None = None
 
     def show(self, snapshot: Snapshot) -> None:
-        rows = (len(snapshot.params), snapshot.modes.sum_loss)
-        old = self._snapshot
         self._snapshot = snapshot
-        # The panel's height follows its rows: a relayout only when they change.
-        self.refresh(layout=old is None or (len(old.params), old.modes.sum_loss) != rows)
+        self.redraw()
 
-    def render(self) -> RenderableType:
+    def build(self, width: int) -> list[Text]:
         snap = self._snapshot
         if snap is None:
-            return Text("")
+            return [Text("")]
         lines: list[Text] = []
         if any(not is_number(p.data) for p in snap.params):
             # Vectors and matrices: .data and .grad side by side, a line per row.
@@ -84,4 +80,4 @@ class TensorPanel(Widget):
         for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"
-        return Group(*lines)
+        return lines

@@ -1,0 +1,107 @@
+"""The base of the text panels: drawn line by line, repainting only lines that changed.
+
+A micro-step changes a handful of lines on the screen: a value on the graph, a
+factor of the chain rule, ``w.grad``, the phase in the status bar. A panel that
+re-renders as a whole repaints every line of every panel it touches, and
+Textual's compositing of those lines is most of what a key press costs. Here
+each panel hands over its lines as Rich ``Text``; the lines equal to the ones
+on screen keep their rendered strips, and only the others are marked dirty, so
+Textual renders and composites just those.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+
+def _key(line: Text) -> tuple[object, ...]:
+    """What decides a line's look (``Text.__eq__`` ignores the base style)."""
+    return (line.plain, line.style, tuple(line.spans), line.overflow)
+
+
+class LinePanel(Widget):
+    """A panel whose content is a list of one-row ``Text`` lines.
+
+    Subclasses implement :meth:`build` (the lines for a content width) and call
+    :meth:`redraw` when what they show changes. The panel's height follows the
+    number of lines; a change in that number is the only thing that relayouts
+    the screen.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._lines: list[Text] = []
+        self._keys: list[tuple[object, ...]] = []
+        self._lines_width = -1
+        self._built: dict[int, list[Text]] = {}
+        self._strips: dict[int, Strip] = {}
+        self._strips_for: tuple[int, Style] | None = None
+
+    def build(self, width: int) -> list[Text]:
+        """The lines to show at a content width of ``width`` cells."""
+        raise NotImplementedError
+
+    def _lines_at(self, width: int) -> list[Text]:
+        # Layout asks for the height at a width before the panel has it: build once per width.
+        lines = self._built.get(width)
+        if lines is None:
+            lines = self._built[width] = self.build(width)
+        return lines
+
+    def redraw(self) -> None:
+        """Rebuild the lines; repaint the changed ones, relayout if their number changed."""
+        self._built.clear()
+        width = self.content_size.width
+        lines = self._lines_at(width)
+        keys = [_key(line) for line in lines]
+        old_keys = self._keys
+        self._lines, self._keys, self._lines_width = lines, keys, width
+        if len(keys) != len(old_keys):
+            self._strips.clear()
+            self.refresh(layout=True)
+            return
+        changed = [y for y, (new, old) in enumerate(zip(keys, old_keys)) if new != old]
+        for y in changed:
+            self._strips.pop(y, None)
+        if changed:
+            full = self.content_size.width
+            self.refresh(*(Region(0, y, full, 1) for y in changed))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._lines_at(width))
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.visual_style.rich_style
+        if self._strips_for != (width, style):
+            self._strips.clear()
+            self._strips_for = (width, style)
+        if width != self._lines_width:
+            self._lines = self._lines_at(width)
+            self._keys = [_key(line) for line in self._lines]
+            self._lines_width = width
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = self._render_row(y, width, style)
+        return strip
+
+    def _render_row(self, y: int, width: int, style: Style) -> Strip:
+        if y >= len(self._lines):
+            return Strip.blank(width, style)
+        line = self._lines[y]
+        if line.cell_len > width:
+            line = line.copy()
+            line.truncate(width, overflow="ellipsis")
+        console = self.app.console
+        # Text.render leaves out the line's own base style when it has no spans.
+        base = style + console.get_style(line.style) if line.style else style
+        segments = Segment.apply_style(line.render(console), base)
+        return Strip(segments).extend_cell_length(width, style).crop(0, width)
