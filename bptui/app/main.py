@@ -110,6 +110,7 @@ class BptuiApp(App[int]):
         self._curve: tuple[list[float], list[float]] = ([], [])
         self._reference_run: Stepper | None = None
         self._keys_state: tuple[bool, bool, bool] | None = None
+        self._plot_due = False
 
     # ------------------------------------------------------------- layout
 
@@ -211,13 +212,24 @@ class BptuiApp(App[int]):
         self.query_one(ChainPanel).show(snap)
         self.query_one(TensorPanel).show(snap)
         self.query_one(CodePanel).show(snap)
-        self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
         self.query_one(MessageBar).show(snap.message)
+        if not self._plot_due:
+            # The plot goes in the next frame: plotext takes 10-20 ms and the
+            # loss curve runs the model 61 times, and the numbers should not
+            # wait for either before they appear.
+            self._plot_due = True
+            self.call_after_refresh(self._show_plot)
         keys_state = (snap.can_undo, snap.finished, self._autoplay is not None)
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
             self._keys_state = keys_state
             self.refresh_bindings()
+
+    def _show_plot(self) -> None:
+        self._plot_due = False
+        snap = self.snapshot
+        if snap is not None:
+            self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
 
     def _reference(self, snap: Snapshot) -> tuple[str, tuple[float, ...], tuple[float, ...]] | None:
         """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
