@@ -40,6 +40,8 @@ MIN_WIDTH, MIN_HEIGHT = 72, 22
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
+#: Allocations between automatic young collections once torch is loaded.
+GC_THRESHOLD = 50_000
 
 #: Actions that step the engine, each the name of a Stepper method.
 ENGINE_ACTIONS = {
@@ -111,6 +113,7 @@ class BptuiApp(App[int]):
         self._reference_run: Stepper | None = None
         self._keys_state: tuple[bool, bool, bool] | None = None
         self._plot_due = False
+        self._gc_threshold: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------- layout
 
@@ -137,6 +140,10 @@ class BptuiApp(App[int]):
             self.call_after_refresh(self._load_engine)
         else:
             self._engine_ready(self.stepper)
+
+    def on_unmount(self) -> None:
+        if self._gc_threshold is not None:
+            gc.set_threshold(*self._gc_threshold)  # the process may outlive the app
 
     def on_resize(self, event: events.Resize) -> None:
         # This handler runs before App's own, so self.size is still the old size.
@@ -174,6 +181,13 @@ class BptuiApp(App[int]):
         # torch brings ~170,000 long-lived objects; without this, a full garbage
         # collection over them (0.1–0.2 s) lands on every tenth key or so.
         gc.freeze()
+        # A key allocates a few thousand objects, so young collections (and now
+        # and then an older one, ~1.5 ms) fell in the middle of drawing a key's
+        # frame. Collect in the pause after each frame instead; the high
+        # threshold only stops collections that would interrupt one.
+        if self._gc_threshold is None:
+            self._gc_threshold = gc.get_threshold()
+            gc.set_threshold(GC_THRESHOLD, *self._gc_threshold[1:])
         pending, self._pending = self._pending, []
         for action in pending:
             self._step(action)
@@ -227,6 +241,7 @@ class BptuiApp(App[int]):
 
     def _show_plot(self) -> None:
         self._plot_due = False
+        gc.collect(1)  # after the key's frame is out; see _engine_ready
         snap = self.snapshot
         if snap is not None:
             self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
