@@ -11,8 +11,9 @@ so crossings and joins come out right for any small DAG.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 
-from rich.text import Text
+from rich.text import Span, Text
 
 from ..lesson.snapshot import NodeView
 from .fmt import short
@@ -74,14 +75,23 @@ def layout(
 ) -> list[Text]:
     """Draw ``nodes`` in at most ``width`` × ``height`` cells (best effort when smaller)."""
     for with_grad_fn in (True, False):
+        if with_grad_fn and _rows(nodes, with_grad_fn) > height:
+            continue  # the number of rows depends on the graph's shape alone
         lines = _draw(nodes, with_grad_fn, ascii_only)
         if len(lines) <= height and max((len(t) for t in lines), default=0) <= width:
             return lines
     return lines
 
 
-def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> list[Text]:
-    blocks = {node.name: _block(node, with_grad_fn) for node in nodes}
+def _rows(nodes: tuple[NodeView, ...], with_grad_fn: bool) -> int:
+    """How many rows :func:`_draw` takes, without drawing."""
+    blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
+    step = 3 if with_grad_fn else 2
+    return max(b.slot * step + len(b.lines) for b in blocks.values())
+
+
+def _place(blocks: dict[str, _Block]) -> dict[str, _Block]:
+    """Give each block its depth (layer) and vertical slot."""
     order = list(blocks)
     # Depth: leaves 0, an op one more than its deepest input.
     for name in order:
@@ -101,6 +111,14 @@ def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> 
                 want += 1
             block.slot = want
             taken.add(want)
+    return blocks
+
+
+def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> list[Text]:
+    blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
+    layers: dict[int, list[_Block]] = {}
+    for block in blocks.values():
+        layers.setdefault(block.layer, []).append(block)
     step = 3 if with_grad_fn else 2
     gap = 4
     x = 0
@@ -157,15 +175,16 @@ def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> 
                     chars[row][block.x + j] = ch
                     styles[row][block.x + j] = style
     out = []
-    for r in range(total_h):
-        line = Text(no_wrap=True, overflow="crop")
-        run, run_style = "", styles[r][0]
-        for c in range(total_w):
-            if styles[r][c] != run_style:
-                line.append(run, run_style or "")
-                run, run_style = "", styles[r][c]
-            run += chars[r][c]
-        line.append(run, run_style or "")
+    for row_chars, row_styles in zip(chars, styles):
+        # One Text per row, its styled runs given as spans (append is slow per run).
+        spans = []
+        col = 0
+        for style, run in groupby(row_styles):
+            end = col + len(list(run))
+            if style:
+                spans.append(Span(col, end, style))
+            col = end
+        line = Text("".join(row_chars), no_wrap=True, overflow="crop", spans=spans)
         line.rstrip()
         out.append(line)
     return out
