@@ -221,6 +221,26 @@ def test_history_after_undo_and_a_different_path():
     assert s.snapshot().history_w[2] != 1.0983999967575073  # w after an accumulated grad
 
 
+def test_an_old_snapshot_keeps_its_history_through_undo_and_a_new_path():
+    """Snapshots hold views of the engine's history, not copies: one taken before
+    an undo still shows the steps it was taken after, once the engine has gone
+    back and taken other steps (and its length is its own, not the engine's)."""
+    s = Stepper(seed_lesson())
+    for _ in range(3):
+        s.train_step()
+    old = s.snapshot()
+    kept = tuple(old.history_w), tuple(old.history_loss)
+    for _ in range(2 * 8):
+        s.undo()
+    s.edit(lr=0.05)
+    for _ in range(6):
+        s.train_step()
+    assert len(s.snapshot().history_w) == 7
+    assert (tuple(old.history_w), tuple(old.history_loss)) == kept
+    assert len(old.history_w) == 3 and old.history_w[-1] == kept[0][-1]
+    assert s.snapshot().history_w[2] != kept[0][2]  # the new path really differs
+
+
 def test_undo_in_a_diverged_run():
     """Undo restores inf and NaN values exactly, all the way back from a diverged end."""
     s = Stepper(seed_lesson().with_values(x=(10.0,), y=(1.0,), lr=0.5, epochs=30))

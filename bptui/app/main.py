@@ -27,7 +27,7 @@ from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
 from .message import MessageBar
-from .plot import LossPlot
+from .plot import LossPlot, Reference
 from .status import StatusBar
 from .tensor import TensorPanel
 
@@ -42,6 +42,8 @@ SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
 #: Allocations between automatic young collections once torch is loaded.
 GC_THRESHOLD = 50_000
+
+TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 #: Actions that step the engine, each the name of a Stepper method.
 ENGINE_ACTIONS = {
@@ -113,6 +115,7 @@ class BptuiApp(App[int]):
         self._reference_run: Stepper | None = None
         self._keys_state: tuple[bool, bool, bool] | None = None
         self._plot_due = False
+        self._text_panels: TextPanels | None = None
         self._gc_threshold: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------- layout
@@ -221,12 +224,13 @@ class BptuiApp(App[int]):
             snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED)
         ):
             self._stop_autoplay()
-        self.query_one(StatusBar).show(snap, self._autoplay_label())
-        self.query_one(GraphPanel).show(snap)
-        self.query_one(ChainPanel).show(snap)
-        self.query_one(TensorPanel).show(snap)
-        self.query_one(CodePanel).show(snap)
-        self.query_one(MessageBar).show(snap.message)
+        status, graph, chain, tensor, code, message = self._panels()
+        status.show(snap, self._autoplay_label())
+        graph.show(snap)
+        chain.show(snap)
+        tensor.show(snap)
+        code.show(snap)
+        message.show(snap.message)
         if not self._plot_due:
             # The plot goes in the next frame: plotext takes 10-20 ms and the
             # loss curve runs the model 61 times, and the numbers should not
@@ -239,6 +243,15 @@ class BptuiApp(App[int]):
             self._keys_state = keys_state
             self.refresh_bindings()
 
+    def _panels(self) -> TextPanels:
+        """The text panels, looked up once (a DOM query on every key adds up)."""
+        if self._text_panels is None:
+            self._text_panels = (
+                self.query_one(StatusBar), self.query_one(GraphPanel), self.query_one(ChainPanel),
+                self.query_one(TensorPanel), self.query_one(CodePanel), self.query_one(MessageBar),
+            )
+        return self._text_panels
+
     def _show_plot(self) -> None:
         self._plot_due = False
         gc.collect(1)  # after the key's frame is out; see _engine_ready
@@ -246,7 +259,7 @@ class BptuiApp(App[int]):
         if snap is not None:
             self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
 
-    def _reference(self, snap: Snapshot) -> tuple[str, tuple[float, ...], tuple[float, ...]] | None:
+    def _reference(self, snap: Snapshot) -> Reference | None:
         """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
 
         A second stepper on the same lesson, with the gradient zeroed after each

@@ -7,7 +7,10 @@ from typing import Sequence
 
 from textual_plotext import PlotextPlot
 
-from ..lesson.snapshot import Snapshot
+from ..lesson.snapshot import History, Snapshot
+
+#: A run to compare with: its label, and its first parameter's and loss's history.
+Reference = tuple[str, History, History]
 
 #: Plot views, cycled with ``g``: loss against the first parameter, against the step.
 VIEWS = 2
@@ -58,7 +61,7 @@ class LossPlot(PlotextPlot):
         self.view = 0
         self._snapshot: Snapshot | None = None
         self._curve: tuple[list[float], list[float]] = ([], [])
-        self._reference: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None
+        self._reference: Reference | None = None
         self._shown_key: object = None
         self._series_cache: dict[str, tuple[object, int, tuple[list[float], list[float]]]] = {}
 
@@ -74,7 +77,7 @@ class LossPlot(PlotextPlot):
         self,
         snapshot: Snapshot,
         curve: tuple[list[float], list[float]],
-        reference: tuple[str, tuple[float, ...], tuple[float, ...]] | None = None,
+        reference: Reference | None = None,
     ) -> None:
         """Plot ``snapshot``'s history, this sample's ``curve`` and, if given, a
         ``reference`` run (label, w history, loss history) for comparison."""
@@ -92,12 +95,12 @@ class LossPlot(PlotextPlot):
         self._replot()
 
     def _series(
-        self, name: str, xs: tuple[float, ...], ys: tuple[float, ...], buckets: int
+        self, name: str, xs: History, ys: History, buckets: int
     ) -> tuple[list[float], list[float]]:
         """The finite points of a history, reduced to about four a column; kept while
-        the history (an immutable tuple from the engine) and the width stay the same."""
+        the history (an immutable view from the engine) and the width stay the same."""
         cached = self._series_cache.get(name)
-        if cached is not None and cached[0] is xs and cached[1] == buckets:
+        if cached is not None and cached[1] == buckets and cached[0] == xs:
             return cached[2]
         series = reduce_series(*_finite(xs, ys), buckets)
         self._series_cache[name] = (xs, buckets, series)

@@ -35,6 +35,7 @@ from .program import build_program, op_source
 from .snapshot import (
     ChainView,
     FactorView,
+    History,
     Kind,
     Message,
     Modes,
@@ -238,7 +239,6 @@ class Stepper:
         self._fd_cache: dict[tuple[Any, ...], float] = {}
         self._hist_w: list[float] = []
         self._hist_loss: list[float] = []
-        self._hist_cache: tuple[int, tuple[float, ...], tuple[float, ...]] = (0, (), ())
         self._last: Action | None = None
         self._message: Message | None = None
         # Tensor → Python: .item() for the note's numbers (the hot path of long
@@ -494,13 +494,10 @@ class Stepper:
             ones = self._ones_cache[like.shape] = torch.ones_like(like)
         return ones
 
-    def history(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """First parameter and loss of every finished step (copied once per change)."""
-        n, hw, hl = self._hist_cache
-        if n != len(self._hist_w):
-            hw, hl = tuple(self._hist_w), tuple(self._hist_loss)
-            self._hist_cache = (len(self._hist_w), hw, hl)
-        return hw, hl
+    def history(self) -> tuple[History, History]:
+        """First parameter and loss of every finished step, as they are now."""
+        n = len(self._hist_w)
+        return History(self._hist_w, n), History(self._hist_loss, n)
 
     def _torch_fn(self, node: Node) -> Callable[..., Any]:
         if node.op in _PY_OPERATORS:
@@ -622,12 +619,10 @@ class Stepper:
             tensor.grad = None if grad is None else _float32(grad)
         self._records = checkpoint.records
         del self._records[checkpoint.n_records :]
-        self._hist_w = checkpoint.hist_w
-        self._hist_loss = checkpoint.hist_loss
-        del self._hist_w[checkpoint.n_records :]
-        del self._hist_loss[checkpoint.n_records :]
-        # The cache is keyed by length: a history that shrank may regrow differently.
-        self._hist_cache = (-1, (), ())
+        # New lists from the checkpoint's prefix: snapshots taken since hold views
+        # of the old lists (see History), which must not change under them.
+        self._hist_w = checkpoint.hist_w[: checkpoint.n_records]
+        self._hist_loss = checkpoint.hist_loss[: checkpoint.n_records]
         self._modes = checkpoint.modes
         if checkpoint.lesson is not self.lesson:
             self.lesson = checkpoint.lesson
@@ -962,7 +957,6 @@ class Stepper:
         self._records = []
         self._hist_w = []
         self._hist_loss = []
-        self._hist_cache = (-1, (), ())
         self._modes = Modes()
         self._loss_sum = None
         self._kept_nodes = 0
