@@ -124,7 +124,7 @@ class ChainPanel(LinePanel):
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self.selected %= max(1, len(snapshot.chains))
-        self.redraw()
+        self.redraw(source=(snapshot.chains, self.selected))
 
     def cycle(self) -> None:
         """Write out the next parameter's chain."""

@@ -19,6 +19,9 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 
+_NOTHING = object()
+
+
 def _key(line: Text) -> tuple[object, ...]:
     """What decides a line's look (``Text.__eq__`` ignores the base style)."""
     return (line.plain, line.style, tuple(line.spans), line.overflow)
@@ -41,6 +44,7 @@ class LinePanel(Widget):
         self._built: dict[int, list[Text]] = {}
         self._strips: dict[int, Strip] = {}
         self._strips_for: tuple[int, Style] | None = None
+        self._source: object = _NOTHING
 
     def build(self, width: int) -> list[Text]:
         """The lines to show at a content width of ``width`` cells."""
@@ -53,8 +57,16 @@ class LinePanel(Widget):
             lines = self._built[width] = self.build(width)
         return lines
 
-    def redraw(self) -> None:
-        """Rebuild the lines; repaint the changed ones, relayout if their number changed."""
+    def redraw(self, source: object = None) -> None:
+        """Rebuild the lines; repaint the changed ones, relayout if their number changed.
+
+        ``source``, if given, is everything :meth:`build` reads: when it equals
+        the last one, the lines cannot have changed and are not rebuilt.
+        """
+        if source is not None:
+            if source == self._source:
+                return
+            self._source = source
         self._built.clear()
         width = self.content_size.width
         lines = self._lines_at(width)

@@ -27,7 +27,10 @@ class TensorPanel(LinePanel):
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
-        self.redraw()
+        self.redraw(source=(
+            snapshot.params, snapshot.loss, snapshot.residual, snapshot.loss_grad_fn,
+            snapshot.graph_freed, snapshot.modes.sum_loss, snapshot.loss_sum, snapshot.kept_nodes,
+        ))
 
     def build(self, width: int) -> list[Text]:
         snap = self._snapshot
