@@ -40,6 +40,8 @@ MIN_WIDTH, MIN_HEIGHT = 72, 22
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
+#: Idle time after a key's frame, for the terminal writer, before the plot is drawn.
+AFTER_FRAME = 0.003
 #: Allocations between automatic young collections once torch is loaded.
 GC_THRESHOLD = 50_000
 
@@ -236,7 +238,7 @@ class BptuiApp(App[int]):
             # loss curve runs the model 61 times, and the numbers should not
             # wait for either before they appear.
             self._plot_due = True
-            self.call_after_refresh(self._show_plot)
+            self.call_after_refresh(self._after_frame)
         keys_state = (snap.can_undo, snap.finished, self._autoplay is not None)
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
@@ -251,6 +253,13 @@ class BptuiApp(App[int]):
                 self.query_one(TensorPanel), self.query_one(CodePanel), self.query_one(MessageBar),
             )
         return self._text_panels
+
+    def _after_frame(self) -> None:
+        # The frame has been handed to the driver's writer thread, which needs
+        # the GIL to write it: the event loop idles for a moment first, or the
+        # work below would hold the frame back by up to the interpreter's
+        # 5 ms switch interval.
+        self.set_timer(AFTER_FRAME, self._show_plot)
 
     def _show_plot(self) -> None:
         self._plot_due = False
