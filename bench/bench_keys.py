@@ -14,9 +14,14 @@ swapping every round) so that load on the machine falls on both alike. For each
 press of ``space``:
   first change = from just before ``os.write`` of the key to the arrival (the
                  ``os.read``) of the pty chunk after which the pyte screen first
-                 differs from the screen before the key;
+                 differs from the screen before the key. In bptui this is the
+                 key's frame: status, graph, chain rule, tensor, code and message.
+                 The plot, when the key changed what it plots (a loss computed, a
+                 step finished), follows in a later frame by design (plotext and
+                 the loss curve take 10-20 ms; see ``BptuiApp._render_now``);
   settled      = to the arrival of the last chunk before the output has been
-                 quiet for 100 ms (the whole update, however many writes).
+                 quiet for 100 ms (the whole update, however many writes,
+                 including that plot frame).
 The next key is sent only after that quiet period, so bptui's 30 fps throttle
 never delays a render: this is the latency of one isolated key. Reading takes
 priority over parsing, so pyte's cost is not counted. A few unmeasured presses
