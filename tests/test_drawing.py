@@ -132,3 +132,17 @@ async def test_a_panel_redrawn_at_a_new_width_builds_its_lines_for_that_width() 
         await pilot.pause(0.1)
         assert "FORWARD 1/3" in screen_text(app)
         assert not app.query_one("#too-small", Static).display
+
+
+async def test_at_the_smallest_size_a_long_teaching_message_is_shown_whole() -> None:
+    """At 72×22 the accumulation warning needs four rows: the code and plot panels
+    give them up (the bar is docked), rather than the message losing its end."""
+    from bptui.app.main import MIN_HEIGHT, MIN_WIDTH
+
+    app = make_app()
+    async with app.run_test(size=(MIN_WIDTH, MIN_HEIGHT)) as pilot:
+        await press(pilot, "s", "F", "B", "u", "F", "B")
+        assert app.snapshot is not None and app.snapshot.message is not None
+        text = " ".join(shown(app, MessageBar).split())
+        assert app.snapshot.message.kind is Kind.TEACH
+        assert " ".join(app.snapshot.message.text.split()) in text
