@@ -146,3 +146,23 @@ async def test_at_the_smallest_size_a_long_teaching_message_is_shown_whole() -> 
         text = " ".join(shown(app, MessageBar).split())
         assert app.snapshot.message.kind is Kind.TEACH
         assert " ".join(app.snapshot.message.text.split()) in text
+
+
+def test_the_chain_rule_product_moves_to_its_own_row_when_the_panel_is_narrow() -> None:
+    """∂loss/∂w's product is the chain rule's result: beside the factors when it
+    fits, else on the next row as ``= -2``, never cut to an ellipsis."""
+    from bptui.app.chain import chain_lines
+    from bptui.lesson import seed_lesson
+    from bptui.lesson.engine import Stepper
+
+    stepper = Stepper(seed_lesson())
+    stepper.finish_forward()
+    stepper.finish_backward()
+    chain = stepper.snapshot().chains[0]
+    wide = [line.plain for line in chain_lines(chain, 80)]
+    assert len(wide) == 3 and wide[2].endswith("= -2")
+    width = len(wide[0]) + 3  # the factors fit on one row, the product beside them not
+    narrow = [line.plain for line in chain_lines(chain, width)]
+    assert len(narrow) == 4 and narrow[2].rstrip() == wide[2][: -len(" = -2")].rstrip()
+    assert narrow[3].split() == ["=", "-2"]
+    assert all(len(line) <= width for line in narrow)

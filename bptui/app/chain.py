@@ -53,10 +53,14 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
                 row1.append(sep + name.center(w))
                 row2.append(sep + formula.center(w), "cyan")
                 row3.append(sep + number.center(w), GRAD if known else "dim")
+            lines += [row1, row2, row3]
             last = p == len(chain.paths) - 1 and g == len(groups) - 1
             if last and chain.product is not None:
-                row3.append(f" = {short(chain.product)}", GRAD)
-            lines += [row1, row2, row3]
+                product = short(chain.product)
+                if row3.cell_len + 3 + len(product) <= width:
+                    row3.append(f" = {product}", GRAD)
+                else:  # too narrow for it beside the factors: it goes on the next row
+                    lines.append(Text.assemble(pad + "= ", (product, GRAD)))
     return lines
 
 
