@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from ..lesson.snapshot import History, Snapshot
+from .lines import LinePanel
 
 #: A run to compare with: its label, and its first parameter's and loss's history.
 Reference = tuple[str, History, History]
@@ -48,11 +50,15 @@ def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list
     return [xs[i] for i in keep], [ys[i] for i in keep]
 
 
-class LossPlot(PlotextPlot):
+class LossPlot(LinePanel, PlotextPlot):
     """(w, loss) of every step so far, this sample's loss curve, and the current point.
 
     ``g`` switches to loss against step. Long histories are reduced before
-    plotting so a frame stays in the milliseconds.
+    plotting so a frame stays in the milliseconds. plotext draws the whole
+    figure, but the panel repaints only the rows that differ from the last
+    figure (a moved point changes a few), and it draws when :meth:`show` is
+    called rather than when the screen is next painted, so that work overlaps
+    the wait for the next frame.
     """
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -94,6 +100,17 @@ class LossPlot(PlotextPlot):
         self._shown_key = key
         self._replot()
 
+    def build(self, width: int) -> list[Text]:
+        """The figure as plotext draws it at the panel's size, a ``Text`` per row."""
+        height = self.content_size.height
+        if width <= 0 or height <= 0:
+            return [Text("")]
+        plt = self.plt
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        return list(Text.from_ansi(plt.build()).split("\n", allow_blank=True))[:height]
+
     def _series(
         self, name: str, xs: History, ys: History, buckets: int
     ) -> tuple[list[float], list[float]]:
@@ -111,7 +128,7 @@ class LossPlot(PlotextPlot):
         plt.clear_figure()
         snap = self._snapshot
         if snap is None:
-            self.refresh()
+            self.redraw()
             return
         # About two points per column (reduce_series keeps up to four per bucket).
         buckets = max(8, self.size.width // 2)
@@ -166,4 +183,4 @@ class LossPlot(PlotextPlot):
             plt.ylabel("")
             plt.xaxes(True, False)
             plt.yaxes(True, False)
-        self.refresh()
+        self.redraw()
