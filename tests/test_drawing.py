@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 
+from test_app import make_app, press, screen_text, shown
 from textual.widgets import Static
 
 from bptui.app.graph import GraphPanel
@@ -17,7 +18,6 @@ from bptui.app.message import MessageBar
 from bptui.app.plot import LossPlot
 from bptui.app.tensor import TensorPanel
 from bptui.lesson.snapshot import Kind, Message
-from test_app import make_app, press, screen_text, shown
 
 
 def _spy_rows(monkeypatch) -> Counter:  # type: ignore[no-untyped-def]
@@ -47,7 +47,8 @@ async def test_a_micro_step_renders_only_the_lines_it_changed(monkeypatch) -> No
         for panel in panels:
             name = type(panel).__name__
             after = [_key(line) for line in panel._lines]
-            changed = {y for y, (a, b) in enumerate(zip(before[name], after)) if a != b}
+            pairs = zip(before[name], after, strict=True)
+            changed = {y for y, (a, b) in enumerate(pairs) if a != b}
             assert {y for n, y in rendered if n == name} == changed, name
         graph_rows = {y for n, y in rendered if n == "GraphPanel"}
         assert graph_rows and len(graph_rows) < len(app.query_one(GraphPanel)._lines)

@@ -175,7 +175,7 @@ def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> 
                     chars[row][block.x + j] = ch
                     styles[row][block.x + j] = style
     out = []
-    for row_chars, row_styles in zip(chars, styles):
+    for row_chars, row_styles in zip(chars, styles, strict=True):
         # One Text per row, its styled runs given as spans (append is slow per run).
         spans = []
         col = 0

@@ -1,12 +1,12 @@
-"""The base of the text panels: drawn line by line, repainting only lines that changed.
+"""The base of the panels: drawn line by line, repainting only lines that changed.
 
 A micro-step changes a handful of lines on the screen: a value on the graph, a
-factor of the chain rule, ``w.grad``, the phase in the status bar. A panel that
-re-renders as a whole repaints every line of every panel it touches, and
-Textual's compositing of those lines is most of what a key press costs. Here
-each panel hands over its lines as Rich ``Text``; the lines equal to the ones
-on screen keep their rendered strips, and only the others are marked dirty, so
-Textual renders and composites just those.
+factor of the chain rule, ``w.grad``, the phase in the status bar, a point on
+the plot. A panel that re-renders as a whole repaints every line of every panel
+it touches, and Textual's compositing of those lines was most of what a key
+press cost. Here each panel hands over its lines as Rich ``Text``; lines equal
+to the ones on screen (in text and in style) keep their rendered strips, and
+only the others are marked dirty, so Textual renders and composites just those.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
-
 
 _NOTHING = object()
 
@@ -77,20 +76,21 @@ class LinePanel(Widget):
             self._strips.clear()
             self.refresh(layout=True)
             return
-        changed = [y for y, (new, old) in enumerate(zip(keys, old_keys)) if new != old]
+        changed = [y for y, (new, old) in enumerate(zip(keys, old_keys, strict=True)) if new != old]
         for y in changed:
             self._strips.pop(y, None)
         if changed:
-            full = self.content_size.width
-            self.refresh(*(Region(0, y, full, 1) for y in changed))
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._lines_at(width))
 
     def on_resize(self) -> None:
+        """Lines may depend on the width (abbreviations, wrapping): rebuild at the new one."""
         self.redraw()
 
     def render_line(self, y: int) -> Strip:
+        """Textual asks for dirty rows only; a row's strip is kept until its line changes."""
         width = self.size.width
         style = self.visual_style.rich_style
         if self._strips_for != (width, style):

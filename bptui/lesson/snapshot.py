@@ -183,7 +183,7 @@ class History(Sequence[float]):
         if isinstance(other, History) and other._items is self._items:
             return other._n == self._n
         if isinstance(other, Sequence):
-            return len(other) == self._n and all(a == b for a, b in zip(self, other))
+            return len(other) == self._n and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
     def __hash__(self) -> int:
