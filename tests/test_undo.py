@@ -221,6 +221,30 @@ def test_history_after_undo_and_a_different_path():
     assert s.snapshot().history_w[2] != 1.0983999967575073  # w after an accumulated grad
 
 
+def test_undo_past_a_forward_that_began_the_next_sample():
+    """``f`` right after an update skips zeroing: one action ends the step and runs the
+    next sample's first op. When that is the step a checkpoint falls on, undo must
+    still give back every snapshot on the way (it used to lose that op on replay)."""
+    s = Stepper(seed_lesson())
+    seen = {0: norm(s.snapshot())}
+
+    def act(step) -> None:  # type: ignore[no-untyped-def]
+        assert step()
+        seen[s.micro_steps] = norm(s.snapshot())
+
+    for _ in range(8 * (CHECKPOINT_EVERY - 1) + 7):  # to the 8th step's zero_()
+        act(s.next)
+    assert s.phase is Phase.ZERO
+    act(s.forward)  # no zero_(): the next sample begins, with its first op
+    for _ in range(10):
+        act(s.next)
+    while s.micro_steps:
+        n = s.micro_steps
+        assert s.undo()
+        assert norm(s.snapshot()) == seen[n - 1], n - 1
+    check_history(s)
+
+
 def test_an_old_snapshot_keeps_its_history_through_undo_and_a_new_path():
     """Snapshots hold views of the engine's history, not copies: one taken before
     an undo still shows the steps it was taken after, once the engine has gone

@@ -520,8 +520,14 @@ class Stepper:
         if self._fresh:
             self._fresh = False
             self._steps_since_checkpoint += 1
-            if self._steps_since_checkpoint >= CHECKPOINT_EVERY or action in (
-                Action.RESET, Action.EDIT
+            # A checkpoint restores to a sample's start, so it is taken only when the
+            # action ended there: f after an update or before zeroing begins the next
+            # sample and runs its first op in one action, and restoring from a
+            # checkpoint taken then would lose that op. The next clean start takes it.
+            at_start = self._fwd == 0
+            if at_start and (
+                self._steps_since_checkpoint >= CHECKPOINT_EVERY
+                or action in (Action.RESET, Action.EDIT)
             ):
                 self._steps_since_checkpoint = 0
                 self._checkpoints.append(self._capture(len(self._log)))
