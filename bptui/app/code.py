@@ -27,12 +27,7 @@ class CodePanel(LinePanel):
         self._highlighted: list[Text] = []
 
     def show(self, snapshot: Snapshot) -> None:
-        old = self._snapshot
         self._snapshot = snapshot
-        if old is not None and (old.code, old.code_ran, old.code_next) == (
-            snapshot.code, snapshot.code_ran, snapshot.code_next
-        ):
-            return  # the same lines marked: nothing to repaint
         if snapshot.code != self._code:
             self._code = snapshot.code
             from rich.syntax import Syntax  # pygments: imported after the first frame
@@ -40,7 +35,8 @@ class CodePanel(LinePanel):
             source = "\n".join(snapshot.code)
             text = Syntax("", "python", theme="ansi_dark").highlight(source)
             self._highlighted = text.split("\n", allow_blank=True)
-        self.redraw()
+        # The same lines marked (most micro-steps): nothing to rebuild.
+        self.redraw(source=(snapshot.code, snapshot.code_ran, snapshot.code_next))
 
     def build(self, width: int) -> list[Text]:
         snap = self._snapshot

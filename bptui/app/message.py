@@ -19,10 +19,6 @@ class MessageBar(LinePanel):
     student at the back of the room sees that something worth a look happened.
     """
 
-    DEFAULT_CSS = """
-    MessageBar { height: auto; }
-    """
-
     _shown: Message | None = None
 
     def show(self, message: Message | None) -> None:
