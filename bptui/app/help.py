@@ -38,6 +38,7 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 - `Z` — skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)
 - `m` — batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)
 - `l` — the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive
+- `t` — in a class (`bptui serve` with a teacher): explore on your own, or follow the teacher again
 - `?` `F1` — this help (`esc` closes it)
 - `q` — quit
 

@@ -33,6 +33,7 @@ from .tensor import TensorPanel
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
+    from .classlink import ClassLink, Command, Msg
     from .edit import Edits
 
 #: Smallest usable terminal; below it the app asks to be enlarged.
@@ -46,6 +47,16 @@ AFTER_FRAME = 0.003
 GC_THRESHOLD = 50_000
 #: Frames between full collections (a few ms each, after a frame, torch frozen).
 FULL_GC_EVERY = 20
+
+_FOLLOWING = (
+    "You are following the teacher: their steps appear here as they make them. "
+    "Press t to explore on your own."
+)
+_EXPLORING = (
+    "Exploring alone from the teacher's step: every key works here. "
+    "Press t to rejoin the teacher where they are now."
+)
+_REJOINED = "Following the teacher again, at their current step. Press t to explore alone."
 
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
@@ -98,15 +109,26 @@ class BptuiApp(App[int]):
         Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
         Binding("m", "batch_mode", "Batch mode", show=False),
         Binding("l", "sum_loss_mode", "sum += l", show=False),
+        Binding("t", "toggle_follow", "Explore", tooltip="Explore alone, or follow the teacher again"),
         Binding("question_mark,f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
     """Every key; the footer shows the common ones and `?` explains all."""
 
-    def __init__(self, lesson: Lesson, stepper: "Stepper | None" = None, ascii_only: bool = False):
+    def __init__(
+        self,
+        lesson: Lesson,
+        stepper: "Stepper | None" = None,
+        ascii_only: bool = False,
+        link: "ClassLink | None" = None,
+    ):
         super().__init__()
         self.lesson = lesson
         self.stepper: Stepper | None = stepper
+        #: In a classroom (``bptui serve`` with a teacher): the line to the server.
+        self.link = link
+        #: A classroom note shown until the next step replaces it.
+        self._note: Message | None = None
         self.snapshot: Snapshot | None = None
         self._ascii = ascii_only
         self._pending: list[str] = []
@@ -142,6 +164,12 @@ class BptuiApp(App[int]):
 
     def on_mount(self) -> None:
         self._check_size()
+        if self.link is not None:
+            import asyncio
+
+            self.link.start(asyncio.get_running_loop(), self._on_class_message)
+            if not self.link.is_teacher:
+                self._note = Message(Kind.STEP, _FOLLOWING)
         if self.stepper is None:
             # After the first paint: the import holds the GIL and would delay it.
             self.call_after_refresh(self._load_engine)
@@ -201,11 +229,36 @@ class BptuiApp(App[int]):
         self._render_now()
 
     def _step(self, action: str) -> None:
+        if self._following():
+            self._refuse_following()
+            return
         if self.stepper is None:
             self._pending.append(action)
             return
-        getattr(self.stepper, ENGINE_ACTIONS[action])()
+        self.apply_command({"a": action})
+        if self.link is not None:
+            self.link.command({"a": action})
         self._schedule_render()
+
+    def apply_command(self, command: "Command") -> None:
+        """Run one classroom command on the stepper (no drawing: a replay may run many)."""
+        assert self.stepper is not None
+        self._note = None
+        if "edit" in command:
+            edit = command["edit"]
+            self.stepper.edit(
+                lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
+            )
+            self._curve_key = None
+            return
+        method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
+        for _ in range(int(command.get("n", 1))):
+            method()
+
+    def replay(self, log: "list[Command]") -> None:
+        """Bring a fresh stepper to the class's state: every command of the class log."""
+        for command in log:
+            self.apply_command(command)
 
     def _schedule_render(self) -> None:
         if self._render_timer is not None:
@@ -229,12 +282,12 @@ class BptuiApp(App[int]):
         ):
             self._stop_autoplay()
         status, graph, chain, tensor, code, message = self._panels()
-        status.show(snap, self._autoplay_label())
+        status.show(snap, self._autoplay_label(), self._class_badge())
         graph.show(snap)
         chain.show(snap)
         tensor.show(snap)
         code.show(snap)
-        message.show(snap.message)
+        message.show(self._note or snap.message)
         if not self._plot_due:
             # The plot goes in the next frame: plotext takes 10-20 ms and the
             # loss curve runs the model 61 times, and the numbers should not
@@ -326,6 +379,9 @@ class BptuiApp(App[int]):
             return None
         if action in ("faster", "slower") and self._autoplay is None:
             return None
+        if action == "toggle_follow":
+            # Only a student in a classroom with a teacher has anyone to follow.
+            return self.link is not None and not self.link.is_teacher
         if snap is not None and snap.finished and action in (
             "next", "forward", "finish_forward", "backward", "finish_backward",
             "update", "zero", "train_step", "finish_epoch", "autoplay",
@@ -383,6 +439,9 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None:
             return
+        if self._following():
+            self._refuse_following()
+            return
         if snap.phase.value != "forward" or snap.phase_step:
             self.query_one(MessageBar).show(Message(
                 Kind.REFUSED,
@@ -398,15 +457,17 @@ class BptuiApp(App[int]):
     def _apply_edits(self, edits: "Edits | None") -> None:
         if edits is None or self.stepper is None:
             return
+        command = {"edit": {
+            "lr": edits.lr, "params": edits.params,
+            "x": list(edits.x) if edits.x else None, "y": list(edits.y) if edits.y else None,
+        }}
         try:
-            self.stepper.edit(
-                lr=edits.lr, params=edits.params,
-                x=list(edits.x) if edits.x else None, y=list(edits.y) if edits.y else None,
-            )
+            self.apply_command(command)
         except LessonError as error:
             self.query_one(MessageBar).show(Message(Kind.REFUSED, f"Not changed: {error}"))
             return
-        self._curve_key = None
+        if self.link is not None:
+            self.link.command(command)
         self._schedule_render()
 
     def action_scroll_graph(self, columns: int) -> None:
@@ -422,6 +483,9 @@ class BptuiApp(App[int]):
         self.push_screen(HelpScreen(self.lesson))
 
     def action_autoplay(self) -> None:
+        if self._following():
+            self._refuse_following()
+            return
         if self._autoplay is None:
             self._start_autoplay()
         else:
@@ -465,12 +529,74 @@ class BptuiApp(App[int]):
         stepper = self.stepper
         if stepper is None:
             return
+        self._note = None
+        done = 0
         for _ in range(steps):
+            done += 1
             if not stepper.next():
                 break
             message = stepper.message
             if message is not None and message.kind is Kind.DIVERGED:
                 break
+        if self.link is not None:
+            self.link.command({"a": "next", "n": done})
+        self._schedule_render()
+
+    # ------------------------------------------------------------- classroom
+
+    def _following(self) -> bool:
+        """A student whose lesson is the teacher's: their stepping keys change nothing."""
+        return self.link is not None and not self.link.is_teacher and self.link.following
+
+    def _refuse_following(self) -> None:
+        self.query_one(MessageBar).show(Message(Kind.REFUSED, _FOLLOWING))
+
+    def _class_badge(self) -> str | None:
+        link = self.link
+        if link is None:
+            return None
+        if link.is_teacher:
+            n = link.students
+            return f"teacher · {n} student{'' if n == 1 else 's'}"
+        if not link.following:
+            return "exploring"
+        return "following" if link.teacher_present else "following · no teacher yet"
+
+    def action_toggle_follow(self) -> None:
+        """t: explore alone from the teacher's step, or rejoin the teacher."""
+        link = self.link
+        if link is None or link.is_teacher:
+            return
+        if link.following:
+            self._stop_autoplay()
+            link.set_following(False)
+            self._note = Message(Kind.STEP, _EXPLORING)
+            self._schedule_render()
+        else:
+            link.set_following(True)  # the server answers with the class log ("sync")
+
+    def _on_class_message(self, message: "Msg") -> None:
+        """A message from the classroom server (called on the event loop)."""
+        kind = message.get("t")
+        link = self.link
+        if link is None or self.stepper is None:
+            return
+        if kind == "cmd" and link.following and not link.is_teacher:
+            try:
+                self.apply_command(message["c"])
+            except LessonError:
+                pass  # the teacher's app accepted it: the same lesson cannot refuse it
+        elif kind == "sync" and link.following:
+            from ..lesson.engine import Stepper
+
+            self.stepper = Stepper(self.lesson)
+            self._reference_run = None
+            self._curve_key = None
+            self.replay(message.get("log", []))
+            self._note = Message(Kind.STEP, _REJOINED)
+        elif kind == "closed":
+            self.link = None
+            self._note = Message(Kind.REFUSED, "The classroom server has closed.")
         self._schedule_render()
 
 
