@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 from contextlib import nullcontext
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
@@ -19,7 +19,7 @@ from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers
 
 _FORMATS = ("jsonl", "csv", "md")
 _VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model", "--epochs")
-_COMMANDS = ("trace", "lessons")
+_COMMANDS = ("trace", "lessons", "serve")
 
 DESCRIPTION = """\
 Step through backpropagation live, on a real PyTorch tensor.
@@ -41,6 +41,7 @@ examples:
   bptui --model "tanh(x*w + b)" --init w=0.5,b=0
   bptui trace > trace.jsonl      every training step as JSON lines
   bptui trace --format md -o handout.md
+  bptui serve --host 0.0.0.0     a whole class over SSH: students type ssh -p 2222 HOST
 """
 
 TRACE_DESCRIPTION = """\
@@ -62,6 +63,84 @@ _LESSON_OPTIONS = (
     ("--lr", "RATE", "learning rate, greater than 0 (default: 0.01)"),
     ("--epochs", "N", "passes over the data (default: 100)"),
 )
+
+
+SERVE_DESCRIPTION = """\
+Serve the lesson to a whole class over SSH. Students need nothing installed:
+each types  ssh -p 2222 HOST  and gets the stepper in their own terminal, their
+own lesson computed by torch on this machine. With --teacher-password, the
+user name 'teacher' logs in with that password and every student follows the
+teacher's steps live; a student presses t to explore alone and t again to
+rejoin. Ctrl+C ends the class."""
+
+SERVE_EPILOG = """\
+examples:
+  bptui serve --host 0.0.0.0                     an open class on port 2222
+  bptui serve --host 0.0.0.0 --teacher-password s3cret --lesson affine
+  bptui serve --host 0.0.0.0 --password backprop --max-sessions 40
+then students type:  ssh -p 2222 HOST   (HOST: this machine's name or address)
+"""
+
+_SERVE_OPTIONS = (
+    ("--host", "ADDR", "address to listen on (default 127.0.0.1: this machine only; "
+     "0.0.0.0 lets the class in)"),
+    ("--port", "N", "port to listen on (default 2222; 0 picks a free one)"),
+    ("--host-key", "FILE", "the server's private host key (default: made once and kept "
+     "in ~/.local/share/bptui/)"),
+    ("--max-sessions", "N", "students at once (default 100); one more is told the class is full"),
+    ("--per-address", "N", "sessions from one address (default 10; raise it when the class "
+     "shares one address through NAT)"),
+    ("--idle-timeout", "MIN", "close a session after this many minutes without a key press "
+     "(default 60; following the teacher counts as active)"),
+    ("--password", "PW", "one shared class password (default: no password)"),
+    ("--authorized-keys", "FILE", "admit only these public keys (an authorized_keys file)"),
+    ("--teacher-password", "PW", "enable follow mode: user 'teacher' with this password "
+     "drives every student's lesson"),
+)
+
+
+def _add_serve_parser(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the lesson to a class over SSH (students need nothing installed)",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "lesson_file", nargs="?", metavar="LESSON",
+        help="a built-in lesson name or a lesson file (same as --lesson)",
+    )
+    _add_lesson_options(serve)
+    group = serve.add_argument_group("server")
+    for flag, metavar, text in _SERVE_OPTIONS:
+        group.add_argument(flag, metavar=metavar, help=text)
+    group.add_argument(
+        "--color", choices=("auto", "truecolor", "256", "16", "none"), default="auto",
+        help="colour depth for every student: auto (from each client's TERM), or forced",
+    )
+
+
+def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
+    from .serve.options import ServeError, parse_options
+
+    given = {
+        name: getattr(args, name)
+        for name in (
+            "host", "port", "host_key", "max_sessions", "per_address", "idle_timeout",
+            "password", "authorized_keys", "teacher_password", "color",
+        )
+        if getattr(args, name) is not None
+    }
+    try:
+        options = parse_options(**given)
+    except ServeError as error:
+        print(f"bptui serve: error: {error}", file=sys.stderr)
+        print("Run 'bptui serve --help' for every option.", file=sys.stderr)
+        return 2
+    from .serve import run_serve
+
+    return run_serve(options, lesson)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
     )
+    _add_serve_parser(commands)
     commands.add_parser(
         "lessons",
         help="list the built-in lessons, with the file each one is in",
@@ -242,10 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lesson = lesson_from_args(args)
     except LessonError as error:
-        prog = "bptui trace" if args.command == "trace" else "bptui"
+        prog = f"bptui {args.command}" if args.command in ("trace", "serve") else "bptui"
         print(f"{prog}: error: {error}", file=sys.stderr)
         print(f"Run '{prog} --help' for every option.", file=sys.stderr)
         return 2
+    if args.command == "serve":
+        return _serve(args, lesson)
     if args.command == "trace":
         code = _trace(args, lesson)
         # torch leaves ~170,000 objects for the collector; the collections Python

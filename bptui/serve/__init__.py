@@ -1,0 +1,129 @@
+"""``bptui serve``: a whole class on one machine, over SSH, with nothing installed.
+
+Students type ``ssh -p 2222 HOST`` and get the lesson in their terminal; with a
+teacher password, the teacher's steps appear on every student's screen until
+the student presses ``t`` to explore alone.
+
+- :mod:`.options` — the command line's settings, checked (no asyncssh, no torch)
+- :mod:`.hostkey` — the server's SSH host key, made once and kept
+- :mod:`.zygote` — the pre-loaded process every session is forked from
+- :mod:`.child` — what a forked child does: take the terminal, run the app
+- :mod:`.classroom` — follow mode: the class log and who follows it
+- :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+import sys
+
+from ..lesson.spec import Lesson, LessonError
+from .options import ServeError, ServeOptions
+
+
+def _check_port(options: ServeOptions) -> None:
+    """Fail before the slow start when the port is taken (the real bind checks again)."""
+    if options.port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ServeError(f"--host: cannot use {options.host!r}: {error.strerror}") from None
+    for family, kind, proto, _, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise ServeError(_bind_error(options, error)) from None
+
+
+def _bind_error(options: ServeOptions, error: OSError) -> str:
+    where = f"{options.host}:{options.port}"
+    if error.errno == errno.EADDRINUSE:
+        return f"port {options.port} is in use on {options.host}; choose another with --port"
+    if error.errno == errno.EACCES:
+        return f"not allowed to listen on {where} (ports below 1024 need root); try --port 2222"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"{options.host} is not an address of this machine; try --host 0.0.0.0"
+    return f"cannot listen on {where}: {error.strerror or error}"
+
+
+def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: str) -> str:
+    host = options.host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    port_flag = f"-p {port} " if port != 22 else ""
+    target = f"ssh {port_flag}{host}"
+    lines = [
+        f"bptui serve: {lesson.title}",
+        f"  listening on {options.host}:{port}, up to {options.max_sessions} students",
+        f"  host key {key} ({where})",
+        f"  students type:  {target}",
+    ]
+    if options.password is not None:
+        lines.append("  access: the class password (--password)")
+    elif options.authorized_keys is not None:
+        lines.append(f"  access: keys in {options.authorized_keys}")
+    else:
+        lines.append("  access: open (any user name, no password)")
+    if options.classroom:
+        lines.append(f"  teacher types:  ssh {port_flag}teacher@{host}  (the teacher password)")
+        lines.append("  students follow the teacher's steps; t explores alone")
+    if options.host in ("127.0.0.1", "localhost", "::1"):
+        lines.append("  only this machine can connect: use --host 0.0.0.0 to let the class in")
+    lines.append("  Ctrl+C ends the class.")
+    return "\n".join(lines)
+
+
+def run_serve(options: ServeOptions, lesson: Lesson) -> int:
+    """Serve ``lesson`` until Ctrl+C; returns the exit code (2 for a bad setting)."""
+    from .hostkey import fingerprint, load_host_key
+    from .zygote import start_zygote
+
+    try:
+        key, key_path, made = load_host_key(options.host_key)
+        _check_port(options)
+    except ServeError as error:
+        print(f"bptui serve: error: {error}", file=sys.stderr)
+        return 2
+    # The zygote is forked before any thread or event loop exists here.
+    try:
+        zygote = start_zygote(lesson)
+    except LessonError as error:
+        print(f"bptui serve: error: {error}", file=sys.stderr)
+        return 2
+    where = f"new, kept in {key_path}" if made else str(key_path)
+    try:
+        return asyncio.run(_serve(options, lesson, zygote, key, where, fingerprint(key)))
+    finally:
+        zygote.stop()
+
+
+async def _serve(options, lesson, zygote, key, where, printed_key) -> int:  # type: ignore[no-untyped-def]
+    from .server import ClassServer, log
+
+    server = ClassServer(options, zygote, key)
+    try:
+        port = await server.start()
+    except OSError as error:
+        print(f"bptui serve: error: {_bind_error(options, error)}", file=sys.stderr)
+        zygote.stop()
+        return 2
+    print(_banner(options, lesson, port, printed_key, where), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log(f"ending the class ({len(server.sessions)} session(s) open)")
+    await server.stop()
+    with contextlib.suppress(Exception):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log("class ended")
+    return 0

@@ -1,0 +1,111 @@
+"""One student's session: what a child of the zygote does after the fork.
+
+The child takes the session's pseudo-terminal as its controlling terminal and
+standard streams, closes every other descriptor it inherited (else it would
+keep other students' connections open), sets the terminal type and colour
+depth the server chose for this session, and runs the ordinary bptui app.
+In a classroom it first receives the class log and replays it, so a late
+joiner starts on the teacher's current step.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import socket
+import sys
+import termios
+from typing import Any
+
+from ..lesson.spec import Lesson
+
+#: The descriptor the classroom link is moved to (after stdin, stdout, stderr).
+LINK_FD = 3
+
+
+def session_environment(term: str, color: str, colorterm: str | None) -> dict[str, str]:
+    """TERM, COLORTERM and NO_COLOR for a session (``None`` values are removed).
+
+    ``color`` is the server's ``--color``: ``auto`` keeps the client's TERM
+    (and COLORTERM if its ssh sent one); the others force a depth for the class.
+    """
+    term = term if term and term.isprintable() and len(term) < 64 else "xterm-256color"
+    env: dict[str, str] = {"TERM": term, "COLORTERM": "", "NO_COLOR": ""}
+    if color == "auto":
+        if colorterm in ("truecolor", "24bit"):
+            env["COLORTERM"] = colorterm
+    elif color == "truecolor":
+        env["COLORTERM"] = "truecolor"
+    elif color == "256":
+        env["TERM"] = "xterm-256color"
+    elif color == "16":
+        env["TERM"] = "xterm-16color"
+    elif color == "none":
+        env["NO_COLOR"] = "1"
+    return env
+
+
+def _take_terminal(slave: int) -> None:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  # pragma: no cover
+    """Run one session's app on the terminal in ``fds[0]``; returns its exit code.
+
+    Runs in a forked process (the tests reach it through a real ssh session).
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    slave, link_fd = fds[0], (fds[1] if len(fds) > 1 else None)
+    _take_terminal(slave)
+    if link_fd is not None and link_fd != LINK_FD:
+        os.dup2(link_fd, LINK_FD)
+    os.closerange(LINK_FD + 1 if link_fd is not None else LINK_FD, os.sysconf("SC_OPEN_MAX"))
+    for name, value in session_environment(
+        header.get("term", ""), header.get("color", "auto"), header.get("colorterm")
+    ).items():
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    for stream in (sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    from textual import constants
+
+    constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
+    from ..app.classlink import ClassLink
+    from ..app.main import BptuiApp
+    from ..lesson.engine import Stepper
+
+    link = None
+    if link_fd is not None:
+        link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
+    app = BptuiApp(lesson, Stepper(lesson), link=link)
+    if link is not None:
+        try:
+            hello = link.hello()
+        except (OSError, ConnectionError, ValueError):
+            return 1
+        app.replay(hello.get("log", []))
+
+    def end(*_: object) -> None:
+        # The class is over: leave the app the normal way, so the student's
+        # terminal gets its screen, cursor and mouse back.
+        import asyncio
+
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, end)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,58 @@
+"""The server's host key: made once, kept, and named by its fingerprint.
+
+Students' ssh clients remember the host key the first time they connect; a key
+made anew at every start would make each later class look like an attack. So
+the key is generated once into the user's data directory and reused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import asyncssh
+
+from .options import ServeError, data_dir
+
+KEY_NAME = "ssh_host_ed25519_key"
+
+
+def load_host_key(path: Path | None) -> tuple[asyncssh.SSHKey, Path, bool]:
+    """The key at ``path`` (``--host-key``), else the kept one, made if missing.
+
+    Returns the key, where it is, and whether it was just made.
+    """
+    if path is not None:
+        return _read(path, "--host-key"), path, False
+    kept = data_dir() / KEY_NAME
+    if kept.exists():
+        return _read(kept, "the kept host key"), kept, False
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="bptui host key")
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        # Written private from the first byte: never readable by others, even briefly.
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key.export_private_key())
+    except OSError as error:
+        raise ServeError(
+            f"cannot keep the host key in {kept}: {error.strerror or error}; "
+            "give one with --host-key FILE (ssh-keygen -t ed25519 -f FILE -N '')"
+        ) from None
+    return key, kept, True
+
+
+def _read(path: Path, what: str) -> asyncssh.SSHKey:
+    try:
+        return asyncssh.read_private_key(path)
+    except (OSError, ValueError, asyncssh.KeyImportError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise ServeError(
+            f"{what}: cannot read a private key from {path}: {reason} "
+            "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
+        ) from None
+
+
+def fingerprint(key: asyncssh.SSHKey) -> str:
+    """``SHA256:…``, as ``ssh`` shows it when it asks a student to trust the host."""
+    return str(key.get_fingerprint("sha256"))

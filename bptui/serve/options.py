@@ -1,0 +1,131 @@
+"""What ``bptui serve`` was asked to do, checked before anything listens.
+
+Plain data and plain checks: no asyncssh, no torch. Every problem a teacher
+can make on the command line is one :class:`ServeError` with a sentence that
+says what was wrong and how to fix it (the command prints it, exit code 2).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+COLORS = ("auto", "truecolor", "256", "16", "none")
+#: The user name that is the teacher's, when the class has a teacher password.
+TEACHER = "teacher"
+
+
+class ServeError(Exception):
+    """A bad ``bptui serve`` option, said in one line."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The server's settings, all checked."""
+
+    host: str = "127.0.0.1"
+    port: int = 2222
+    host_key: Path | None = None
+    max_sessions: int = 100
+    per_address: int = 10
+    #: Minutes without a key press (or, for a follower, a step by the teacher).
+    idle_timeout: float = 60.0
+    password: str | None = None
+    authorized_keys: Path | None = None
+    teacher_password: str | None = None
+    color: str = "auto"
+
+    @property
+    def classroom(self) -> bool:
+        """With a teacher password, students follow the teacher's steps."""
+        return self.teacher_password is not None
+
+
+def _whole(value: str, flag: str, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ServeError(
+            f"{flag}: {value[:40]!r} is not a whole number; use e.g. {flag} {low + 1}"
+        ) from None
+    if not low <= number <= high:
+        raise ServeError(f"{flag}: {number} is out of range; use {low} to {high}")
+    return number
+
+
+def _readable(value: str, flag: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ServeError(f"{flag}: {value} is not a file")
+    if not os.access(path, os.R_OK):
+        raise ServeError(f"{flag}: cannot read {value} (permission denied)")
+    return path
+
+
+def _secret(value: str, flag: str) -> str:
+    if not value:
+        raise ServeError(f"{flag}: the password is empty; give one, e.g. {flag} backprop")
+    if any(ord(c) < 32 for c in value):
+        raise ServeError(f"{flag}: the password contains control characters")
+    return value
+
+
+def parse_options(
+    *,
+    host: str = "127.0.0.1",
+    port: str = "2222",
+    host_key: str | None = None,
+    max_sessions: str = "100",
+    per_address: str = "10",
+    idle_timeout: str = "60",
+    password: str | None = None,
+    authorized_keys: str | None = None,
+    teacher_password: str | None = None,
+    color: str = "auto",
+) -> ServeOptions:
+    """Check every option given as text; raises :class:`ServeError`."""
+    if not host.strip():
+        raise ServeError("--host: empty; use 127.0.0.1 (this machine) or 0.0.0.0 (every network)")
+    if password is not None and authorized_keys is not None:
+        raise ServeError("give either --password or --authorized-keys, not both")
+    try:
+        minutes = float(idle_timeout)
+    except ValueError:
+        raise ServeError(
+            f"--idle-timeout: {idle_timeout[:40]!r} is not a number of minutes; "
+            "use e.g. --idle-timeout 60"
+        ) from None
+    if not 0 < minutes <= 7 * 24 * 60:
+        raise ServeError("--idle-timeout: give minutes greater than 0 (at most a week)")
+    if color not in COLORS:
+        raise ServeError(f"--color: {color!r} is not one of {', '.join(COLORS)}")
+    options = ServeOptions(
+        host=host.strip(),
+        port=_whole(port, "--port", 0, 65535),
+        host_key=_readable(host_key, "--host-key") if host_key is not None else None,
+        max_sessions=_whole(max_sessions, "--max-sessions", 1, 10_000),
+        per_address=_whole(per_address, "--per-address", 1, 10_000),
+        idle_timeout=minutes,
+        password=_secret(password, "--password") if password is not None else None,
+        authorized_keys=(
+            _readable(authorized_keys, "--authorized-keys") if authorized_keys is not None else None
+        ),
+        teacher_password=(
+            _secret(teacher_password, "--teacher-password")
+            if teacher_password is not None
+            else None
+        ),
+        color=color,
+    )
+    if options.password is not None and options.password == options.teacher_password:
+        raise ServeError(
+            "--password and --teacher-password are the same: students could log in as teacher"
+        )
+    return options
+
+
+def data_dir() -> Path:
+    """Where bptui keeps what it makes for itself (the server's host key)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "bptui"

@@ -1,0 +1,189 @@
+"""The zygote: one process with torch and Textual loaded, forked once per student.
+
+Importing torch takes 1–2 s and ~200 MB; a process per connection that did it
+again would make 50 students joining at once wait ~50 s and use ~7.5 GiB.
+Instead the server forks this process before it starts listening; the zygote
+imports everything, runs the lesson once (a warm-up forward and backward), and
+then waits. For each session the server sends it the session's pseudo-terminal
+(and, in a classroom, the session's line to the server) over a Unix socket;
+the zygote forks, and the child becomes that student's app (see
+:mod:`bptui.serve.child`). Children share the zygote's memory until they write
+to it, so each costs ~20 MB.
+
+torch runs one thread here: a multi-threaded op before a fork leaves its pool's
+locks held in the child, whose first torch op would then hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from ..lesson.spec import Lesson, LessonError
+
+#: Largest request (a JSON header; the fds travel beside it).
+_MAX_REQUEST = 64 * 1024
+
+
+@dataclass
+class Zygote:
+    """The server's handle on the zygote process."""
+
+    pid: int
+    sock: socket.socket
+
+    def spawn(self, header: dict[str, Any], fds: list[int]) -> None:
+        """Ask for a child running a session on ``fds`` (the answer comes on ``sock``)."""
+        socket.send_fds(self.sock, [json.dumps(header).encode()], fds)
+
+    @staticmethod
+    def answer(sock: socket.socket) -> tuple[dict[str, Any], int | None]:
+        """Read one answer: ``{"pid": …}`` with the child's pidfd, or ``{"error": …}``."""
+        message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 1)
+        if not message:
+            raise ConnectionError("the zygote has stopped")
+        return json.loads(message), (fds[0] if fds else None)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """End the zygote; it ends its remaining children first."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        _wait(self.pid, timeout)
+
+
+def _wait(pid: int, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def start_zygote(lesson: Lesson, timeout: float = 120.0) -> Zygote:
+    """Fork the zygote and wait until it is ready; a lesson torch refuses raises LessonError.
+
+    Call before any thread or event loop exists in this process.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the zygote (tests drive it through the server)
+        ours.close()
+        code = 1
+        try:
+            code = _zygote_main(theirs, lesson)
+        finally:
+            os._exit(code)
+    theirs.close()
+    ours.settimeout(timeout)
+    try:
+        ready, _ = Zygote.answer(ours)
+    except (OSError, ConnectionError, ValueError) as error:
+        Zygote(pid, ours).stop()
+        raise LessonError(f"the lesson could not be prepared: {error}") from None
+    ours.settimeout(None)
+    if "error" in ready:
+        Zygote(pid, ours).stop()
+        raise LessonError(str(ready["error"]))
+    return Zygote(pid, ours)
+
+
+def _warm_up(lesson: Lesson) -> None:
+    """Import and run everything a session needs, so children inherit it ready."""
+    import torch
+
+    torch.set_num_threads(1)
+    with contextlib.suppress(RuntimeError):  # only settable before the first parallel op
+        torch.set_num_interop_threads(1)
+    from ..app import chain, code, graph, message, plot, status, tensor  # noqa: F401
+    from ..app import edit, help  # noqa: F401  (loaded on first use otherwise)
+    from ..app.main import BptuiApp  # noqa: F401
+    from ..lesson.engine import Stepper
+
+    stepper = Stepper(lesson)  # LessonError: a shape torch refuses
+    stepper.finish_forward()
+    stepper.finish_backward()
+    stepper.snapshot()
+
+
+def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cover - forked
+    # Ctrl+C in the teacher's terminal reaches every process of its group: the
+    # server handles it and ends the zygote in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    children: set[int] = set()
+
+    def reap(*_: object) -> None:
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            children.discard(pid)
+
+    def stop(*_: object) -> None:
+        for pid in list(children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+        os._exit(0)
+
+    try:
+        _warm_up(lesson)
+    except LessonError as error:
+        socket.send_fds(sock, [json.dumps({"error": str(error)}).encode()], [])
+        return 0
+    except Exception as error:  # noqa: BLE001 - told to the server, which says it in one line
+        socket.send_fds(sock, [json.dumps({"error": f"{type(error).__name__}: {error}"}).encode()], [])
+        return 1
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the collector would otherwise touch (and so copy) every shared page
+    signal.signal(signal.SIGCHLD, reap)
+    signal.signal(signal.SIGTERM, stop)
+    socket.send_fds(sock, [b'{"ready": true}'], [])
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 4)
+        except OSError:
+            break
+        if not message:
+            break  # the server has gone
+        header = json.loads(message)
+        # Hold SIGCHLD until the pidfd exists: a child reaped before pidfd_open
+        # could have its pid reused, and the server would watch a stranger.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            from .child import run_child
+
+            os._exit(run_child(header, fds, lesson))
+        pidfd = os.pidfd_open(pid)
+        children.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        for fd in fds:
+            os.close(fd)
+        try:
+            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+        finally:
+            os.close(pidfd)
+    stop()
+    return 0

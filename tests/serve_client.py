@@ -1,0 +1,178 @@
+"""A real ``bptui serve`` on 127.0.0.1 and real SSH clients for it (asyncssh + pyte).
+
+Shared by the serve tests and the classroom load benchmark: the server runs as
+the installed command in a subprocess (as a teacher would start it), and each
+client is an asyncssh connection with a pseudo-terminal whose output is decoded
+by a pyte screen, so tests read what a student would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import asyncssh
+import pyte
+
+
+def bptui_command() -> list[str]:
+    """The console script next to this interpreter, else ``python -m bptui``."""
+    script = Path(sys.executable).parent / "bptui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bptui"]
+
+
+def make_host_key(directory: Path) -> Path:
+    path = directory / "host_key"
+    if not path.exists():
+        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(path))
+    return path
+
+
+class Server:
+    """``bptui serve`` in a subprocess, on a free port of 127.0.0.1."""
+
+    def __init__(self, directory: Path, *args: str, timeout: float = 60.0) -> None:
+        env = dict(os.environ, XDG_DATA_HOME=str(directory / "data"))
+        env.pop("TEXTUAL", None)
+        key = make_host_key(directory)
+        self.proc = subprocess.Popen(
+            [*bptui_command(), "serve", "--port", "0", "--host-key", str(key), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+            start_new_session=True,
+        )
+        self.banner: list[str] = []
+        self.port = 0
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line.rstrip("\n"))
+            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+            if "Ctrl+C ends the class" in line:
+                break
+        if not self.port:
+            self.proc.kill()
+            _, err = self.proc.communicate(timeout=10)
+            raise RuntimeError(f"bptui serve did not start: {err}")
+
+    def pids(self) -> set[int]:
+        """The server's descendants still alive: the zygote and every session's app."""
+        found: set[int] = set()
+        frontier = {self.proc.pid}
+        while frontier:
+            parent = frontier.pop()
+            for child in _children(parent):
+                if child not in found:
+                    found.add(child)
+                    frontier.add(child)
+        return found
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> tuple[int, str]:
+        """Send ``sig`` (Ctrl+C); the exit code and everything it logged."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            _, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            _, err = self.proc.communicate(timeout=5)
+        return self.proc.returncode, err
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                children += [int(p) for p in f.read().split()]
+    return children
+
+
+async def connect(
+    port: int, username: str = "student", password: str | None = None
+) -> asyncssh.SSHClientConnection:
+    return await asyncssh.connect(
+        "127.0.0.1", port, username=username, password=password, known_hosts=None,
+        client_keys=None, agent_path=None, preferred_auth="none,password"
+        if password is None else "password",
+    )
+
+
+class Student:
+    """One SSH session with a terminal, its screen decoded by pyte."""
+
+    def __init__(
+        self, conn: asyncssh.SSHClientConnection, process: asyncssh.SSHClientProcess[bytes],
+        width: int, height: int,
+    ) -> None:
+        self.conn = conn
+        self.process = process
+        self.screen = pyte.Screen(width, height)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        self.closed = asyncio.Event()
+        self._reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def join(
+        cls, port: int, username: str = "student", password: str | None = None,
+        width: int = 80, height: int = 24, term: str = "xterm-256color",
+    ) -> Student:
+        conn = await connect(port, username, password)
+        process = await conn.create_process(
+            term_type=term, term_size=(width, height), encoding=None
+        )
+        return cls(conn, process, width, height)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                data = await self.process.stdout.read(65536)
+                if not data:
+                    break
+                self.raw += data
+                self.stream.feed(data)
+        except (asyncssh.Error, OSError):
+            pass
+        finally:
+            self.closed.set()
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    async def wait_for(self, condition: Callable[[str], bool], timeout: float = 20.0) -> str:
+        """Until ``condition(screen)`` holds; the screen text (AssertionError on time-out)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text()
+            if condition(text):
+                return text
+            if self.closed.is_set():
+                break
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"screen never matched; it shows:\n{self.text()}")
+
+    async def press(self, keys: str) -> None:
+        self.process.stdin.write(keys.encode())
+        await asyncio.sleep(0)
+
+    async def wait_closed(self, timeout: float = 15.0) -> int | None:
+        await asyncio.wait_for(self.closed.wait(), timeout)
+        await asyncio.wait_for(self.process.wait_closed(), timeout)
+        return self.process.exit_status
+
+    def close(self) -> None:
+        self.conn.close()
