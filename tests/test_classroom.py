@@ -1,0 +1,145 @@
+"""The classroom's parts without a network: options, the class log, framing, session setup."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bptui.app.classlink import ClassLink, FrameReader, encode, merge
+from bptui.serve.child import session_environment
+from bptui.serve.classroom import TAKEN_OVER, Classroom
+from bptui.serve.options import ServeError, parse_options
+
+
+class FakeMember:
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.following = False
+        self.inbox: list[dict[str, Any]] = []
+        self.ended: str | None = None
+        self.touched = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.inbox.append(message)
+
+    def touch(self) -> None:
+        self.touched += 1
+
+    def end(self, reason: str) -> None:
+        self.ended = reason
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return [m for m in self.inbox if m["t"] == kind][-1]
+
+
+def test_the_teachers_commands_reach_followers_only() -> None:
+    room = Classroom()
+    teacher, ann, bo = FakeMember("teacher"), FakeMember("student"), FakeMember("student")
+    for member in (teacher, ann, bo):
+        room.join(member)
+    assert ann.following and ann.last("hello")["teacher"] is True
+    assert teacher.last("class")["students"] == 2
+    room.receive(bo, {"t": "follow", "on": False})
+    room.receive(teacher, {"t": "cmd", "c": {"a": "forward"}})
+    assert ann.last("cmd")["c"] == {"a": "forward"} and ann.touched == 1
+    assert not [m for m in bo.inbox if m["t"] == "cmd"]
+    # A student cannot drive the class.
+    room.receive(ann, {"t": "cmd", "c": {"a": "reset"}})
+    assert room.log == [{"a": "forward"}]
+    # Rejoining sends the whole log.
+    room.receive(bo, {"t": "follow", "on": True})
+    assert bo.last("sync")["log"] == [{"a": "forward"}] and bo.following
+
+
+def test_a_late_joiner_and_a_new_teacher_start_from_the_class_log() -> None:
+    room = Classroom()
+    teacher = FakeMember("teacher")
+    room.join(teacher)
+    for command in ({"a": "forward"}, {"a": "next"}, {"a": "next", "n": 3}):
+        room.receive(teacher, {"t": "cmd", "c": command})
+    assert room.log == [{"a": "forward"}, {"a": "next", "n": 4}]  # runs of next fold
+    late = FakeMember("student")
+    room.join(late)
+    assert late.last("hello")["log"] == room.log
+    second = FakeMember("teacher")
+    room.join(second)
+    assert teacher.ended == TAKEN_OVER and room.teacher is second
+    assert second.last("hello")["log"] == room.log
+    room.leave(second)
+    assert late.last("class")["teacher"] is False
+
+
+def test_merge_folds_only_next() -> None:
+    log: list[dict[str, Any]] = []
+    for command in ({"a": "undo"}, {"a": "undo"}, {"a": "next"}, {"a": "next", "n": 2}):
+        merge(log, command)
+    assert log == [{"a": "undo"}, {"a": "undo"}, {"a": "next", "n": 3}]
+
+
+def test_frames_survive_any_split() -> None:
+    messages = [{"t": "cmd", "c": {"a": "next", "n": i}} for i in range(5)]
+    data = b"".join(encode(m) for m in messages)
+    for cut in range(1, 12):
+        reader = FrameReader()
+        got = []
+        for i in range(0, len(data), cut):
+            got += reader.feed(data[i : i + cut])
+        assert got == messages
+
+
+def test_a_bad_frame_is_an_error_not_a_hang() -> None:
+    with pytest.raises(ValueError):
+        FrameReader().feed(b"\xff\xff\xff\xff")
+    with pytest.raises(ValueError, match="JSON object"):
+        FrameReader().feed(struct.pack(">I", 3) + b"[1]")
+
+
+def test_the_link_reads_hello_and_keeps_what_came_with_it() -> None:
+    ours, theirs = socket.socketpair()
+    link = ClassLink(ours, "student")
+    theirs.sendall(encode({"t": "hello", "log": [], "teacher": True, "students": 3})
+                   + encode({"t": "cmd", "c": {"a": "forward"}}))
+    hello = link.hello(timeout=5)
+    assert hello["t"] == "hello" and link.teacher_present and link.students == 3
+    assert link.following and not link.is_teacher
+    link.command({"a": "next"})  # a student's command is never sent
+    link.set_following(False)
+    theirs.settimeout(5)
+    assert FrameReader().feed(theirs.recv(1000)) == [{"t": "follow", "on": False}]
+    ours.close()
+    theirs.close()
+
+
+@pytest.mark.parametrize(
+    ("color", "term", "colorterm", "expected"),
+    [
+        ("auto", "xterm-256color", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
+        ("auto", "xterm", "truecolor", {"TERM": "xterm", "COLORTERM": "truecolor", "NO_COLOR": ""}),
+        ("truecolor", "xterm", None, {"TERM": "xterm", "COLORTERM": "truecolor", "NO_COLOR": ""}),
+        ("256", "vt100", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
+        ("16", "xterm-256color", None, {"TERM": "xterm-16color", "COLORTERM": "", "NO_COLOR": ""}),
+        ("none", "xterm", None, {"TERM": "xterm", "COLORTERM": "", "NO_COLOR": "1"}),
+        ("auto", "\x1b]0;evil\x07", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
+    ],
+)
+def test_session_colour(color: str, term: str, colorterm: str | None, expected: dict[str, str]) -> None:
+    assert session_environment(term, color, colorterm) == expected
+
+
+def test_options_defaults_and_checks(tmp_path: Path) -> None:
+    options = parse_options()
+    assert (options.host, options.port, options.max_sessions, options.per_address) == (
+        "127.0.0.1", 2222, 100, 10,
+    )
+    assert options.idle_timeout == 60 and not options.classroom
+    assert parse_options(teacher_password="x").classroom
+    with pytest.raises(ServeError, match="not a whole number"):
+        parse_options(port="9" * 5000)
+    with pytest.raises(ServeError, match="control characters"):
+        parse_options(password="a\nb")
+    with pytest.raises(ServeError, match="--host: empty"):
+        parse_options(host=" ")
