@@ -84,11 +84,13 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
     from ..app.classlink import ClassLink
     from ..app.main import BptuiApp
     from ..lesson.engine import Stepper
+    from .zygote import share_css
 
     link = None
     if link_fd is not None:
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
     app = BptuiApp(lesson, Stepper(lesson), link=link)
+    share_css(app)
     if link is not None:
         try:
             hello = link.hello()
