@@ -1,0 +1,173 @@
+"""The app's classroom side through Pilot: what it sends as teacher, what it does as student.
+
+The classroom server is replaced by the other end of a socket pair, so each test
+reads exactly the messages the app sends and feeds it the ones a server would.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from test_app import make_app, shown
+
+from bptui.app.classlink import ClassLink, FrameReader, encode
+from bptui.app.message import MessageBar
+from bptui.app.status import StatusBar
+from bptui.lesson import Phase, seed_lesson
+from bptui.lesson.engine import Stepper
+
+SIZE = (80, 24)
+
+
+class FakeServer:
+    def __init__(self, role: str) -> None:
+        self.ours, theirs = socket.socketpair()
+        self.link = ClassLink(theirs, role)
+        self.reader = FrameReader()
+        self.ours.setblocking(False)
+
+    def received(self) -> list[dict[str, Any]]:
+        messages = []
+        while True:
+            try:
+                data = self.ours.recv(65536)
+            except BlockingIOError:
+                return messages
+            messages += self.reader.feed(data)
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.ours.sendall(encode(message))
+
+
+def classroom_app(role: str) -> tuple[Any, FakeServer]:
+    server = FakeServer(role)
+    app = make_app()
+    app.link = server.link
+    return app, server
+
+
+async def test_the_teachers_steps_edits_and_autoplay_are_sent() -> None:
+    app, server = classroom_app("teacher")
+    async with app.run_test(size=SIZE) as pilot:
+        server.send({"t": "class", "teacher": True, "students": 3})
+        await pilot.pause(0.1)
+        assert "teacher · 3 students" in shown(app, StatusBar)
+        await pilot.press("space", "F", "left")
+        await pilot.pause()
+        assert server.received() == [
+            {"t": "cmd", "c": {"a": "next"}},
+            {"t": "cmd", "c": {"a": "finish_forward"}},
+            {"t": "cmd", "c": {"a": "undo"}},
+        ]
+        await pilot.press("s")
+        await pilot.pause()
+        assert server.received() == [{"t": "cmd", "c": {"a": "train_step"}}]
+        await pilot.press("E")
+        await pilot.pause(0.1)
+        assert app.screen.__class__.__name__ == "EditScreen"
+        app.screen.query_one("#edit-lr").value = "0.5"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        edits = [m["c"]["edit"] for m in server.received() if "edit" in m.get("c", {})]
+        assert edits and edits[0]["lr"] == 0.5
+        assert app.stepper is not None and app.stepper.lesson.lr == 0.5
+        # t means nothing to the teacher, and is hidden from the footer.
+        assert app.check_action("toggle_follow", ()) is False
+        await pilot.press("p")
+        await pilot.pause(0.5)
+        await pilot.press("p")
+        runs = [m["c"] for m in server.received() if m["c"].get("a") == "next"]
+        assert runs and all(c["n"] >= 1 for c in runs)
+        # The same commands on a fresh stepper give the teacher's state exactly.
+        replayed = make_app()
+        assert replayed.stepper is not None
+        for command in (
+            {"a": "next"}, {"a": "finish_forward"}, {"a": "undo"},
+            {"a": "train_step"}, {"edit": edits[0]}, *runs,
+        ):
+            replayed.apply_command(command)
+        assert replayed.stepper.snapshot().params == app.stepper.snapshot().params
+        assert replayed.stepper.micro_steps == app.stepper.micro_steps
+
+
+async def test_a_student_follows_explores_and_rejoins() -> None:
+    app, server = classroom_app("student")
+    async with app.run_test(size=SIZE) as pilot:
+        server.send({"t": "class", "teacher": True, "students": 1})
+        await pilot.pause(0.1)
+        assert " following " in shown(app, StatusBar)
+        assert "You are following the teacher" in shown(app, MessageBar)
+        assert app.stepper is not None
+        # Own stepping keys change nothing while following, and say why.
+        for key in ("space", "f", "s", "e", "r", "Z", "E", "p"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert app.stepper.micro_steps == 0 and not app.stepper.modes.skip_zero
+        assert server.received() == []
+        assert "Press t to explore" in shown(app, MessageBar)
+        # The teacher's commands are applied.
+        server.send({"t": "cmd", "c": {"a": "finish_forward"}})
+        server.send({"t": "cmd", "c": {"a": "next", "n": 2}})
+        await pilot.pause(0.1)
+        assert app.stepper.phase is Phase.BACKWARD and app.stepper.snapshot().phase_step == 2
+        # t: explore alone; the teacher's commands are ignored; own keys work.
+        await pilot.press("t")
+        await pilot.pause()
+        assert server.received() == [{"t": "follow", "on": False}]
+        assert "exploring" in shown(app, StatusBar)
+        server.send({"t": "cmd", "c": {"a": "reset"}})
+        await pilot.press("B")
+        await pilot.pause(0.1)
+        assert app.stepper.phase is Phase.UPDATE
+        # t again: ask to follow; the server's sync replaces the lesson with the class's.
+        await pilot.press("t")
+        await pilot.pause()
+        assert server.received() == [{"t": "follow", "on": True}]
+        server.send({"t": "sync", "log": [{"a": "forward"}], "teacher": True, "students": 1})
+        await pilot.pause(0.1)
+        assert app.stepper.micro_steps == 1 and app.stepper.phase is Phase.FORWARD
+        assert " following " in shown(app, StatusBar)
+        assert "Following the teacher again" in shown(app, MessageBar)
+
+
+async def test_a_student_without_a_teacher_is_told_so() -> None:
+    app, server = classroom_app("student")
+    async with app.run_test(size=SIZE) as pilot:
+        server.send({"t": "class", "teacher": False, "students": 1})
+        await pilot.pause(0.1)
+        assert "following · no teacher yet" in shown(app, StatusBar)
+        server.ours.close()  # the server has gone
+        await pilot.pause(0.1)
+        assert "classroom server has closed" in shown(app, MessageBar)
+        await pilot.press("space")  # on their own now: keys work
+        await pilot.pause()
+        assert app.stepper is not None and app.stepper.micro_steps == 1
+
+
+async def test_outside_a_classroom_t_is_hidden_and_does_nothing() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.check_action("toggle_follow", ()) is False
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.stepper is not None and app.stepper.micro_steps == 0
+        assert "following" not in shown(app, StatusBar)
+
+
+def test_replay_reaches_the_same_state_as_stepping() -> None:
+    lesson = seed_lesson()
+    app = make_app(lesson)
+    app.replay([{"a": "finish_epoch"}, {"a": "skip_zero_mode"}, {"a": "next", "n": 17},
+                {"a": "undo"}, {"edit": {"lr": 0.02, "params": {"w": 1.5}}}, {"a": "train_step"}])
+    direct = Stepper(lesson)
+    direct.finish_epoch()
+    direct.toggle_skip_zero()
+    for _ in range(17):
+        direct.next()
+    direct.undo()
+    direct.edit(lr=0.02, params={"w": 1.5})
+    direct.train_step()
+    assert app.stepper is not None
+    assert app.stepper.snapshot().params == direct.snapshot().params
+    assert app.stepper.history() == direct.history()
