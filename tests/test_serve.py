@@ -359,6 +359,13 @@ def test_an_unreadable_host_key_is_refused(tmp_path: Path) -> None:
     assert code == 2 and "cannot read a private key" in err and "Traceback" not in err
 
 
+def test_a_malformed_authorized_keys_file_is_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "authorized_keys"
+    keys.write_text("this is not a key\n")
+    code, err = run_serve("--authorized-keys", str(keys), tmp_path=tmp_path)
+    assert code == 2 and "--authorized-keys: cannot read" in err and "Traceback" not in err
+
+
 def test_a_port_in_use_is_refused_before_listening(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

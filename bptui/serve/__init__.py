@@ -82,11 +82,13 @@ def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: s
 
 def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     """Serve ``lesson`` until Ctrl+C; returns the exit code (2 for a bad setting)."""
-    from .hostkey import fingerprint, load_host_key
+    from .hostkey import fingerprint, load_authorized_keys, load_host_key
     from .zygote import start_zygote
 
     try:
         key, key_path, made = load_host_key(options.host_key)
+        if options.authorized_keys is not None:
+            load_authorized_keys(options.authorized_keys)  # a bad file: one line, exit 2
         _check_port(options)
     except ServeError as error:
         print(f"bptui serve: error: {error}", file=sys.stderr)

@@ -56,3 +56,16 @@ def _read(path: Path, what: str) -> asyncssh.SSHKey:
 def fingerprint(key: asyncssh.SSHKey) -> str:
     """``SHA256:…``, as ``ssh`` shows it when it asks a student to trust the host."""
     return str(key.get_fingerprint("sha256"))
+
+
+def load_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
+    """The keys admitted by ``--authorized-keys`` (one line each, as in ``authorized_keys``)."""
+    try:
+        keys = asyncssh.read_authorized_keys(str(path))
+    except (OSError, ValueError, asyncssh.KeyImportError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise ServeError(
+            f"--authorized-keys: cannot read {path}: {reason} "
+            "(one public key per line, as in ~/.ssh/authorized_keys)"
+        ) from None
+    return keys
