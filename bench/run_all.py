@@ -30,7 +30,7 @@ BENCHMARKS = [
     ("engine", "bench_engine.py", ["--rounds", "2", "--epochs", "3334", "--profile-epochs", "1000"]),
     ("frame", "bench_first_frame.py", ["--rounds", "3"]),
     ("keys", "bench_keys.py", ["--presses", "30", "--no-profile"]),
-    ("serve", "bench_serve.py", ["--sizes", "1,10", "--seconds", "5"]),
+    ("serve", "bench_serve.py", ["--sizes", "1,10", "--seconds", "5", "--follow", "10"]),
 ]
 
 
