@@ -93,13 +93,24 @@ class EditScreen(ModalScreen["Edits | None"]):
             y=None if y == self.y else y,
         )
 
+    _dismissed = False
+    """Set once the form is dismissed: a second Enter in the same burst (a paste,
+    a busy app catching up) must not dismiss it again (Textual raises then)."""
+
+    def _close(self, edits: Edits | None) -> None:
+        if not self._dismissed:
+            self._dismissed = True
+            self.dismiss(edits)
+
     def _submit(self) -> None:
+        if self._dismissed:
+            return
         try:
             edits = self._read()
         except LessonError as error:
             self.query_one("#edit-error", Static).update(str(error))
             return
-        self.dismiss(edits)
+        self._close(edits)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._submit()
@@ -108,7 +119,7 @@ class EditScreen(ModalScreen["Edits | None"]):
         if event.button.id == "edit-apply":
             self._submit()
         else:
-            self.dismiss(None)
+            self._close(None)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._close(None)
