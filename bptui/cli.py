@@ -334,6 +334,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # runs at exit cost a third of a second and free nothing the OS would not.
         gc.freeze()
         return code
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal the app cannot read keys and would draw into a pipe.
+        print(
+            "bptui: error: the stepper needs a terminal (standard input and output); "
+            "for the numbers without one, use 'bptui trace' (see 'bptui trace --help')",
+            file=sys.stderr,
+        )
+        return 2
     from .app.main import run_app
 
     return run_app(lesson)

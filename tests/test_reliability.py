@@ -29,3 +29,33 @@ def test_two_enters_in_one_burst_submit_the_edit_form_once(launch) -> None:  # n
     assert "Traceback" not in screen and term.proc.poll() is None
     term.send(b"q")
     assert term.wait_exit(10) == 0
+
+
+@pytest.mark.parametrize("stdin", ["devnull", "pipe"])
+def test_without_a_terminal_the_stepper_says_so_and_points_at_trace(stdin: str) -> None:
+    done = subprocess.run(
+        bptui_command(), input=b"" if stdin == "pipe" else None,
+        stdin=subprocess.DEVNULL if stdin == "devnull" else None,
+        capture_output=True, timeout=30,
+    )
+    assert done.returncode == 2
+    assert b"needs a terminal" in done.stderr and b"bptui trace" in done.stderr
+    assert b"\x1b[" not in done.stdout  # no escape codes written into the pipe
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_restore_the_terminal(launch, sig: int) -> None:  # noqa: F811
+    term = launch()
+    term.wait_for(lambda t: "w.grad None" in t)
+    raw = bytearray()
+    original = term.stream.feed
+
+    def keep(data: bytes) -> None:
+        raw.extend(data)
+        original(data)
+
+    term.stream.feed = keep  # type: ignore[method-assign]
+    term.proc.send_signal(sig)
+    assert term.wait_exit(10) == 128 + sig
+    # Left the alternate screen and showed the cursor again, as q does.
+    assert b"\x1b[?1049l" in raw and b"\x1b[?25h" in raw

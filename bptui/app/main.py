@@ -600,8 +600,30 @@ class BptuiApp(App[int]):
         self._schedule_render()
 
 
+def exit_on_signals(app: App[Any]) -> None:
+    """SIGTERM and SIGHUP end ``app`` the way ``q`` does, so the terminal gets its
+    screen, cursor and mouse back (the default action killed the process mid-screen).
+
+    The exit code is 128 + the signal's number, as a shell reports a killed process.
+    """
+    import asyncio
+    import os
+    import signal
+
+    def leave(signum: int, _frame: object) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not running yet, or already done
+            os._exit(128 + signum)
+        loop.call_soon_threadsafe(lambda: app.exit(None, 128 + signum))
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, leave)
+
+
 def run_app(lesson: Lesson) -> int:
     """Run the stepper on ``lesson`` until the user quits; returns the exit code."""
     app = BptuiApp(lesson)
+    exit_on_signals(app)
     app.run()
     return app.return_code or 0

@@ -82,7 +82,7 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
 
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
     from ..app.classlink import ClassLink
-    from ..app.main import BptuiApp
+    from ..app.main import BptuiApp, exit_on_signals
     from ..lesson.engine import Stepper
     from .zygote import share_css
 
@@ -97,17 +97,8 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
         except (OSError, ConnectionError, ValueError):
             return 1
         app.replay(hello.get("log", []))
-
-    def end(*_: object) -> None:
-        # The class is over: leave the app the normal way, so the student's
-        # terminal gets its screen, cursor and mouse back.
-        import asyncio
-
-        try:
-            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
-        except RuntimeError:
-            os._exit(0)
-
-    signal.signal(signal.SIGTERM, end)
+    # The server ends a session with SIGTERM (the class is over, an idle
+    # timeout): the app leaves the normal way, restoring the student's terminal.
+    exit_on_signals(app)
     app.run()
     return app.return_code or 0
