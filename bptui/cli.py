@@ -7,10 +7,13 @@ checks every value before the torch import starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import os
 import sys
-from contextlib import nullcontext
+import tempfile
+from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
@@ -182,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         "md: a Markdown table for handouts",
     )
     trace.add_argument(
-        "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
+        "-o", "--output", metavar="FILE",
+        help="write to FILE instead of standard output (- is standard output); an existing "
+        "FILE is replaced only once the whole run has succeeded"
     )
     _add_serve_parser(commands)
     commands.add_parser(
@@ -235,6 +240,12 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     """The chosen lesson with the values given on the command line, all checked."""
     from .lesson.files import load_lesson
 
+    for given in (getattr(args, "lesson_file", None), getattr(args, "lesson", None)):
+        if given is not None and not given.strip():
+            raise LessonError(
+                "the lesson name is empty: give a built-in lesson (see 'bptui lessons') "
+                "or a .toml file"
+            )
     name = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
     if getattr(args, "lesson_file", None) and "lesson" in args:
         raise LessonError("give the lesson once: either LESSON or --lesson")
@@ -261,39 +272,132 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
 
 
 def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
+    """Write the trace to standard output or to ``-o FILE``.
+
+    A file is written beside its target under a temporary name and renamed into
+    place only when the whole run succeeded, so a run that fails or is
+    interrupted leaves an existing file as it was. Data is always UTF-8.
+    """
     from .trace import run_trace  # torch is imported here, not before
 
-    if args.output is not None and not args.output.strip():
-        print("bptui trace: error: -o needs a file name", file=sys.stderr)
+    output = args.output
+    if output is not None and not output.strip():
+        print("bptui trace: error: -o needs a file name (or - for standard output)", file=sys.stderr)
         return 2
-    if args.output:
-        try:
-            out = open(args.output, "w", encoding="utf-8", newline="")
-        except OSError as error:
-            reason = error.strerror or str(error)
-            print(f"bptui trace: error: cannot write {args.output}: {reason}", file=sys.stderr)
+    if output == "-":
+        output = None
+    if output is None:
+        if sys.stdout is None:
+            print("bptui trace: error: standard output is closed; use -o FILE", file=sys.stderr)
             return 2
-    else:
-        out = sys.stdout
+        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="",
+                               write_through=False)
+        try:
+            run_trace(lesson, out, args.format)
+            out.flush()
+        except BrokenPipeError:
+            # The reader stopped early (``bptui trace | head``): nothing is wrong.
+            _quiet_stdout()
+            return 0
+        except OSError as error:
+            _quiet_stdout()
+            print(f"bptui trace: error: cannot write to standard output: "
+                  f"{error.strerror or error}", file=sys.stderr)
+            return 1
+        finally:
+            out.detach()
+        return 0
+    return _trace_to_file(args, lesson, output)
+
+
+def _trace_to_file(args: argparse.Namespace, lesson: Lesson, output: str) -> int:
+    from .trace import run_trace
+
+    target = Path(output)
+    source = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
+    if source and Path(source).is_file() and target.exists() and Path(source).samefile(target):
+        print(f"bptui trace: error: -o {output} is the lesson file itself; "
+              "choose another name", file=sys.stderr)
+        return 2
+    replacing = target.is_file()
+    if target.exists() and not replacing:
+        # /dev/null, a terminal, a pipe: nothing to protect, written in place.
+        return _trace_in_place(args, lesson, output)
     try:
-        with out if args.output else nullcontext(out):
-            stepper = run_trace(lesson, out, args.format)
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
+            "w", encoding="utf-8", newline="", dir=target.parent or ".",
+            prefix=f".{target.name}.", suffix=".part", delete=False,
+        )
+    except OSError as error:
+        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
+              file=sys.stderr)
+        return 2
+    done = False
+    try:
+        with handle:
+            stepper = run_trace(lesson, handle, args.format)
+        mode = target.stat().st_mode & 0o7777 if replacing else 0o666 & ~_umask()
+        os.chmod(handle.name, mode)
+        os.replace(handle.name, target)
+        done = True
     except LessonError as error:  # found once torch runs the model (shapes)
         print(f"bptui trace: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # The reader stopped early (``bptui trace | head``): nothing is wrong.
-        # Point stdout at /dev/null so the interpreter's final flush stays quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    if args.output:
-        last = stepper.records[-1]
-        params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
-        print(
-            f"bptui trace: {last.step} steps written to {args.output}; final {params}",
-            file=sys.stderr,
-        )
+    except OSError as error:
+        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(handle.name)
+    _report(stepper, output, replaced=replacing)
     return 0
+
+
+def _trace_in_place(args: argparse.Namespace, lesson: Lesson, output: str) -> int:
+    from .trace import run_trace
+
+    try:
+        out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as error:
+        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
+              file=sys.stderr)
+        return 2
+    try:
+        with out:
+            stepper = run_trace(lesson, out, args.format)
+    except LessonError as error:
+        print(f"bptui trace: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    _report(stepper, output, replaced=False)
+    return 0
+
+
+def _report(stepper: Any, output: str, replaced: bool) -> None:
+    last = stepper.records[-1] if stepper.records else None
+    if last is None:
+        return
+    params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
+    note = " (replacing the file that was there)" if replaced else ""
+    print(f"bptui trace: {last.step} steps written to {output}{note}; final {params}",
+          file=sys.stderr)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _lessons() -> int:
@@ -309,16 +413,38 @@ def _lessons() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``bptui``; returns the exit code (2 for a bad command line)."""
+    """Run ``bptui``; returns the exit code (2 for a bad command line, 130 for Ctrl+C)."""
+    for stream in (sys.stdout, sys.stderr):
+        # Help and messages name ŷ and ∂: where the terminal cannot show them
+        # (PYTHONIOENCODING=ascii, LANG=C), a '?' beats a traceback.
+        if stream is not None and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="replace")
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("bptui: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(join_negative_values(leading_lesson(raw)))
     if args.command == "lessons":
         try:
-            return _lessons()
+            code = _lessons()
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            return code
         except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _quiet_stdout()
             return 0
+        except OSError as error:
+            _quiet_stdout()
+            print(f"bptui lessons: error: cannot write to standard output: "
+                  f"{error.strerror or error}", file=sys.stderr)
+            return 1
     try:
         lesson = lesson_from_args(args)
     except LessonError as error:

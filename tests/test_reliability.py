@@ -59,3 +59,107 @@ def test_sigterm_and_sighup_restore_the_terminal(launch, sig: int) -> None:  # n
     assert term.wait_exit(10) == 128 + sig
     # Left the alternate screen and showed the cursor again, as q does.
     assert b"\x1b[?1049l" in raw and b"\x1b[?25h" in raw
+
+
+def bptui(*args: str, **kwargs) -> subprocess.CompletedProcess[bytes]:  # type: ignore[no-untyped-def]
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run(
+        [*bptui_command(), *args], stderr=subprocess.PIPE, timeout=60, **kwargs
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[bytes], says: str) -> None:
+    err = done.stderr.decode()
+    assert "Traceback" not in err and says in err, err
+    assert len([line for line in err.splitlines() if "error" in line]) == 1
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "fifo", "big"])
+def test_lesson_files_must_be_small_regular_files(name: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    path = name
+    if name == "fifo":
+        path = str(tmp_path / "lesson.toml")
+        os.mkfifo(path)  # reading it would block forever
+    elif name == "big":
+        path = str(tmp_path / "big.toml")
+        with open(path, "wb") as f:
+            f.write(b"#" * (2 * 1024 * 1024))
+    done = bptui("trace", "--lesson", path)
+    assert done.returncode == 2
+    one_line_error(done, "larger than" if name == "big" else "not a regular file")
+
+
+def test_an_empty_lesson_name_is_an_error_not_the_default() -> None:
+    done = bptui("trace", "--lesson", "")
+    assert done.returncode == 2 and done.stdout == b""
+    one_line_error(done, "the lesson name is empty")
+
+
+def test_trace_output_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with open("/dev/full", "w") as full:
+        done = bptui("trace", "--epochs", "2", stdout=full)
+    assert done.returncode == 1
+    one_line_error(done, "cannot write to standard output: No space left on device")
+    done = bptui("trace", "--epochs", "2", "-o", "/dev/full")
+    assert done.returncode == 1
+    one_line_error(done, "cannot write /dev/full: No space left on device")
+    with open("/dev/full", "w") as full:
+        done = bptui("lessons", stdout=full)
+    assert done.returncode == 1
+    one_line_error(done, "bptui lessons: error: cannot write to standard output")
+    done = subprocess.run(" ".join([*bptui_command(), "trace", "--epochs", "1", ">&-"]),
+                          shell=True, capture_output=True, timeout=60)
+    assert done.returncode == 2
+    one_line_error(done, "standard output is closed")
+
+
+def test_trace_replaces_a_file_only_after_a_whole_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "trace.jsonl"
+    out.write_text("keep me\n")
+    out.chmod(0o640)
+    done = bptui("trace", "--epochs", "1", "-o", str(out))
+    assert done.returncode == 0 and b"replacing the file that was there" in done.stderr
+    assert out.read_text().count("\n") == 3 and oct(out.stat().st_mode & 0o777) == "0o640"
+    # -o - is standard output.
+    done = bptui("trace", "--epochs", "1", "-o", "-")
+    assert done.stdout.count(b"\n") == 3
+
+
+def test_trace_refuses_to_write_over_its_own_lesson_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bptui.lesson.files import builtin_path
+
+    lesson = tmp_path / "mine.toml"
+    lesson.write_text(builtin_path("affine").read_text())
+    before = lesson.read_text()
+    done = bptui("trace", str(lesson), "-o", str(lesson))
+    assert done.returncode == 2 and lesson.read_text() == before
+    one_line_error(done, "is the lesson file itself")
+
+
+def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    out = tmp_path / "long.jsonl"
+    out.write_text("keep me\n")
+    proc = subprocess.Popen([*bptui_command(), "trace", "--epochs", "100000", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)  # torch loaded, the run under way
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err and b"interrupted" in err
+    # The run was interrupted: the file that was there is untouched, no temporary left.
+    assert out.read_text() == "keep me\n" and list(tmp_path.iterdir()) == [out]
+
+
+def test_a_non_utf8_terminal_gets_replacement_characters_not_a_traceback() -> None:
+    import os
+
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    for args in (["lessons"], ["--help"], ["trace", "--help"]):
+        done = bptui(*args, env=env)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, args
+    done = bptui("trace", "--epochs", "1", "--format", "md", env=env)
+    assert done.returncode == 0 and "ŷ".encode() in done.stdout  # data is always UTF-8

@@ -240,10 +240,31 @@ def _all_finite(value: Any) -> bool:
     return _finite(value)
 
 
+#: Largest lesson file read (the built-in ones are under 1 KB).
+MAX_LESSON_BYTES = 1024 * 1024
+
+
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
-    """The TOML table of a lesson file and its text, or a :class:`LessonFileError`."""
+    """The TOML table of a lesson file and its text, or a :class:`LessonFileError`.
+
+    Only a regular file of at most :data:`MAX_LESSON_BYTES` is read: ``/dev/zero``
+    would be read until memory ran out, and a named pipe would block.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            if not path.exists():
+                raise LessonFileError(f"{path}: no such lesson file")
+            raise LessonFileError(
+                f"{path}: not a regular file; a lesson is a small .toml file "
+                "(see 'bptui lessons')"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_LESSON_BYTES + 1)
+        if len(data) > MAX_LESSON_BYTES:
+            raise LessonFileError(
+                f"{path}: larger than {MAX_LESSON_BYTES // 1024} KB; a lesson file is small"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise LessonFileError(f"{path}: no such lesson file") from None
     except (OSError, UnicodeDecodeError) as error:
