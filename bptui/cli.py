@@ -259,16 +259,52 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
         try:
             lr = float(args.lr)
         except ValueError:
-            raise LessonError(f"--lr: {args.lr!r} is not a number; use e.g. --lr 0.01") from None
+            raise LessonError(
+                f"--lr: {_shown(args.lr)} is not a number; use e.g. --lr 0.01"
+            ) from None
+        _check_float32(lr, "--lr")
+    for flag, values in (("--x", x), ("--y", y), ("--init", init and dict(init).values())):
+        for value in values or ():
+            if isinstance(value, float):
+                _check_float32(value, flag)
     epochs = None
     if "epochs" in args:
+        text = args.epochs.strip()
+        if text.isdigit() and len(text) > 9:
+            raise LessonError("--epochs: too large; at most 100,000 epochs in one run")
         try:
-            epochs = int(args.epochs)
+            epochs = int(text)
         except ValueError:
             raise LessonError(
-                f"--epochs: {args.epochs!r} is not a whole number; use e.g. --epochs 100"
+                f"--epochs: {_shown(args.epochs)} is not a whole number; use e.g. --epochs 100"
             ) from None
     return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs)
+
+
+def _shown(value: str, limit: int = 24) -> str:
+    """A value echoed in a message: quoted, and cut if long (5,000 digits help nobody)."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _check_float32(value: float, flag: str) -> None:
+    """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
+    import math
+    import struct
+
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        single = math.inf
+    if math.isfinite(value) and not math.isfinite(single):
+        raise LessonError(
+            f"{flag}: {value:g} is too large for float32, the precision torch computes in "
+            "(at most about 3.4e38)"
+        )
+    if value != 0 and single == 0:
+        raise LessonError(
+            f"{flag}: {value:g} is too small for float32, the precision torch computes in: "
+            "it would be 0"
+        )
 
 
 def _trace(args: argparse.Namespace, lesson: Lesson) -> int:

@@ -163,3 +163,22 @@ def test_a_non_utf8_terminal_gets_replacement_characters_not_a_traceback() -> No
         assert done.returncode == 0 and b"Traceback" not in done.stderr, args
     done = bptui("trace", "--epochs", "1", "--format", "md", env=env)
     assert done.returncode == 0 and "ŷ".encode() in done.stdout  # data is always UTF-8
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--lr", "1e-46"], "--lr: 1e-46 is too small for float32"),
+        (["--lr", "1e39"], "--lr: 1e+39 is too large for float32"),
+        (["--x", "1e39,1,2"], "--x: 1e+39 is too large for float32"),
+        (["--init", "w=1e-50"], "--init: 1e-50 is too small for float32"),
+        (["--epochs", "9" * 5000], "--epochs: too large"),
+        (["--lr", "x" * 300], "'xxxxxxxxxxxxxxxxxxxxxxxx…' is not a number"),
+    ],
+)
+def test_values_are_checked_in_float32_and_never_echoed_at_length(args, says, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bptui.cli import main
+
+    assert main(["trace", *args]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err) < 300
