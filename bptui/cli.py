@@ -102,19 +102,26 @@ _SERVE_OPTIONS = (
 )
 
 
-def _add_serve_parser(commands: Any) -> None:
-    serve = commands.add_parser(
-        "serve",
-        help="serve the lesson to a class over SSH (students need nothing installed)",
-        description=SERVE_DESCRIPTION,
-        epilog=SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def _add_lesson_command(commands: Any, name: str, **texts: str) -> argparse.ArgumentParser:
+    """A command that runs a lesson: ``bptui NAME [LESSON] [lesson options]``."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, formatter_class=argparse.RawDescriptionHelpFormatter, **texts
     )
-    serve.add_argument(
+    parser.add_argument(
         "lesson_file", nargs="?", metavar="LESSON",
         help="a built-in lesson name or a lesson file (same as --lesson)",
     )
-    _add_lesson_options(serve)
+    _add_lesson_options(parser)
+    return parser
+
+
+def _add_serve_parser(commands: Any) -> None:
+    serve = _add_lesson_command(
+        commands, "serve",
+        help="serve the lesson to a class over SSH (students need nothing installed)",
+        description=SERVE_DESCRIPTION,
+        epilog=SERVE_EPILOG,
+    )
     group = serve.add_argument_group("server")
     for flag, metavar, text in _SERVE_OPTIONS:
         group.add_argument(flag, metavar=metavar, help=text)
@@ -168,17 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bptui {__version__}")
     _add_lesson_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    trace = commands.add_parser(
-        "trace",
+    trace = _add_lesson_command(
+        commands, "trace",
         help="run the lesson headless and write every training step (jsonl, csv, md)",
         description=TRACE_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    trace.add_argument(
-        "lesson_file", nargs="?", metavar="LESSON",
-        help="a built-in lesson name or a lesson file (same as --lesson)",
-    )
-    _add_lesson_options(trace)
     trace.add_argument(
         "--format", choices=_FORMATS, default="jsonl",
         help="jsonl (default): one JSON object per line; csv: flat columns; "
@@ -271,7 +272,9 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     if "epochs" in args:
         text = args.epochs.strip()
         if text.isdigit() and len(text) > 9:
-            raise LessonError("--epochs: too large; at most 100,000 epochs in one run")
+            raise LessonError(
+                f"--epochs {_shown(text, 12)} is too large: at most 100,000 epochs in one run"
+            )
         try:
             epochs = int(text)
         except ValueError:
@@ -326,8 +329,14 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
         if sys.stdout is None:
             print("bptui trace: error: standard output is closed; use -o FILE", file=sys.stderr)
             return 2
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="",
-                               write_through=False)
+        binary = getattr(sys.stdout, "buffer", None)
+        # Data is UTF-8 whatever the locale says; a stdout without bytes (a test's
+        # StringIO) is written as text.
+        out = (
+            io.TextIOWrapper(binary, encoding="utf-8", newline="")
+            if binary is not None
+            else sys.stdout
+        )
         try:
             run_trace(lesson, out, args.format)
             out.flush()
@@ -341,7 +350,9 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
                   f"{error.strerror or error}", file=sys.stderr)
             return 1
         finally:
-            out.detach()
+            if out is not sys.stdout:
+                with contextlib.suppress(ValueError, OSError):
+                    out.detach()
         return 0
     return _trace_to_file(args, lesson, output)
 

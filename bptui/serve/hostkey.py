@@ -46,9 +46,8 @@ def _read(path: Path, what: str) -> asyncssh.SSHKey:
     try:
         return asyncssh.read_private_key(path)
     except (OSError, ValueError, asyncssh.KeyImportError) as error:
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise ServeError(
-            f"{what}: cannot read a private key from {path}: {reason} "
+            f"{what}: cannot read a private key from {path}: {_reason(error)} "
             "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
         ) from None
 
@@ -63,9 +62,12 @@ def load_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
     try:
         keys = asyncssh.read_authorized_keys(str(path))
     except (OSError, ValueError, asyncssh.KeyImportError) as error:
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise ServeError(
-            f"--authorized-keys: cannot read {path}: {reason} "
+            f"--authorized-keys: cannot read {path}: {_reason(error)} "
             "(one public key per line, as in ~/.ssh/authorized_keys)"
         ) from None
     return keys
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
