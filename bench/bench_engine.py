@@ -42,7 +42,7 @@ from _util import machine, median, print_machine, verdict, write_json  # noqa: E
 import torch  # noqa: E402
 
 from bptui.lesson.engine import Stepper  # noqa: E402
-from bptui.lesson.spec import seed_lesson  # noqa: E402
+from bptui.lesson import seed_lesson  # noqa: E402
 
 TARGET = 2.0
 EPOCHS = 33334  # x 3 samples = 100,002 training steps

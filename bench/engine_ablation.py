@@ -50,7 +50,7 @@ import torch  # noqa: E402
 from torch.autograd import Variable  # noqa: E402
 
 from bptui.lesson.engine import Stepper  # noqa: E402
-from bptui.lesson.spec import seed_lesson  # noqa: E402
+from bptui.lesson import seed_lesson  # noqa: E402
 
 pc = time.perf_counter
 KEYS = ("dloss/dr", "dr/dyhat", "dyhat/dw")

@@ -206,8 +206,8 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
         # Point stdout at /dev/null so the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    if args.output:
-        last = stepper.records[-1]
+    last = stepper.last_record()  # one record, not a list of every one
+    if args.output and last is not None:
         params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
         print(
             f"bptui trace: {last.step} steps written to {args.output}; final {params}",

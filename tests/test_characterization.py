@@ -118,3 +118,12 @@ def test_session_unchanged(name: str, lr: float | None) -> None:
 def test_trace_unchanged(name: str, lr: float | None, fmt: str) -> None:
     """``bptui trace`` writes the same bytes in every format."""
     _check(f"trace:{fmt}:" + _key(name, lr), trace_hash(name, fmt, lr))
+
+
+def test_last_record_is_the_last_of_records() -> None:
+    """``last_record()`` (what ``bptui trace -o`` reports) is ``records[-1]``, built alone."""
+    stepper = Stepper(load_lesson("affine").with_values(epochs=2))
+    assert stepper.last_record() is None
+    stepper.run_to_end()
+    assert stepper.last_record() == stepper.records[-1]
+    assert stepper.last_record().step == stepper.steps_done == 2 * stepper.lesson.n_samples

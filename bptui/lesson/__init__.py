@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from .snapshot import Kind, Message, Phase, Snapshot
-from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers, seed_lesson
+from .files import seed_lesson
+from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers
 
 __all__ = [
     "Action",

@@ -284,6 +284,11 @@ def load_lesson(name_or_path: str | None = None, overrides: Mapping[str, Any] | 
     return lesson_from_config(config, name, overrides=overrides, where=str(path), text=text)
 
 
+def seed_lesson() -> Lesson:
+    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD (``linear.toml``)."""
+    return load_lesson("linear")
+
+
 def describe_builtins() -> list[tuple[str, str, Path]]:
     """(name, title, path) of every built-in lesson, for ``bptui lessons``."""
     rows = []

@@ -333,9 +333,3 @@ def parse_init(text: str) -> dict[str, float]:
         result[name] = number
     return result
 
-
-def seed_lesson() -> Lesson:
-    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD (``linear.toml``)."""
-    from .files import load_lesson
-
-    return load_lesson("linear")
