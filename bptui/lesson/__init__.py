@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .snapshot import Kind, Message, Phase, Snapshot
 from .files import seed_lesson
+from .snapshot import Kind, Message, Phase, Snapshot
 from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers
 
 __all__ = [

@@ -50,11 +50,12 @@ def action_of(entry: Entry) -> Action:
     return entry.action if isinstance(entry, Edit) else entry
 
 
-def natural_action(phase: Phase, modes: Modes, sample: int, n_samples: int) -> Action:
-    """The micro-step that naturally comes next in ``phase`` (not DONE), in these modes."""
+def natural_action(phase: Phase, modes: Modes, sample: int, lesson: Lesson) -> Action:
+    """The micro-step that naturally comes next in ``phase`` (not DONE), in these modes,
+    at 0-based ``sample`` of ``lesson``."""
     if phase is Phase.ZERO and modes.skip_zero:
         return Action.NEXT_SAMPLE  # go on without zeroing
-    if phase is Phase.UPDATE and modes.batch and sample < n_samples - 1:
+    if phase is Phase.UPDATE and modes.batch and sample < lesson.n_samples - 1:
         return Action.NEXT_SAMPLE  # the update waits for the epoch's last sample
     # Identity tests, not a dict: hashing a plain Enum runs Python code, and this
     # is called for every micro-step of a long run.

@@ -66,7 +66,7 @@ class _Builder:
         self.nodes.append(Node(name, label, op, args))
         return name
 
-    def visit(self, node: ast.AST) -> str | float:
+    def visit(self, node: ast.AST) -> str | float:  # noqa: C901 - one case per node type
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -142,7 +142,8 @@ class Model:
 
     nodes: tuple[Node, ...]
     params: tuple[str, ...]
-    output: str | float
+    #: The node holding the prediction (always ``yhat``).
+    output: str
 
 
 def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
@@ -172,12 +173,10 @@ def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
     if isinstance(output, str) and nodes and nodes[-1].name == output:
         last = nodes[-1]
         nodes[-1] = Node("yhat", prediction_label, last.op, last.args)
-        output = "yhat"
     else:
         # The whole model is a single name or number (``w``): make ŷ a node anyway.
         nodes.append(Node("yhat", prediction_label, "mul", (output, 1.0)))
-        output = "yhat"
-    return Model(tuple(nodes), tuple(builder.params), output)
+    return Model(tuple(nodes), tuple(builder.params), "yhat")
 
 
 LOSSES = ("squared", "abs", "bce")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .expr import LOSSES, ModelError, loss_nodes, parse_model
 from .spec import Lesson, LessonError, Node, make_lesson
@@ -89,7 +90,7 @@ def _line_of(text: str, key: str, table: str | None = None) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-def lesson_from_config(
+def lesson_from_config(  # noqa: C901, PLR0912, PLR0915 - one check per key; to be split
     config: Mapping[str, Any],
     name: str,
     *,

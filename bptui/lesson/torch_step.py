@@ -54,7 +54,7 @@ def _torch_version() -> tuple[int, int]:
 # (``no_grad()`` costs 10× more) and the autograd engine itself. Both exist in
 # every torch 2.x; another major version falls back to the public calls.
 _PRIVATE = _torch_version()[0] == 2
-_set_grad_enabled: Callable[[bool], None] = (
+_set_grad_enabled: Callable[[bool], object] = (
     torch._C._set_grad_enabled if _PRIVATE else torch.set_grad_enabled
 )
 _is_grad_enabled: Callable[[], bool] = torch.is_grad_enabled
@@ -69,7 +69,7 @@ def run_backward(loss: torch.Tensor, seed: torch.Tensor) -> None:
     seed-trajectory test checks); the public call is the fallback.
     """
     if _ENGINE is None:  # pragma: no cover - a torch without the internal handle
-        loss.backward(seed)
+        loss.backward(seed)  # type: ignore[no-untyped-call]
         return
     _ENGINE.run_backward((loss,), (seed,), False, False, (), True, True)
 
@@ -85,7 +85,7 @@ def float32(values: Any) -> torch.Tensor:
 
 def plain(t: torch.Tensor) -> Value:
     """A tensor as plain Python: a float for one element, nested lists otherwise."""
-    return t.item() if t.numel() == 1 else t.tolist()  # type: ignore[no-any-return]
+    return t.item() if t.numel() == 1 else t.tolist()
 
 
 def finite(value: torch.Tensor | float) -> bool:
@@ -343,8 +343,8 @@ class TorchModel:
         mode = _is_grad_enabled()
         _set_grad_enabled(False)
         try:
-            passed = fn(upstream)  # type: ignore[misc]
-            local = passed if state.bwd == 0 else fn(ones)  # type: ignore[misc]
+            passed = fn(upstream)  # type: ignore[misc, operator]
+            local = passed if state.bwd == 0 else fn(ones)  # type: ignore[misc, operator]
         finally:
             _set_grad_enabled(mode)
         if not isinstance(passed, tuple):
@@ -379,7 +379,7 @@ class TorchModel:
     def backward_again(self, state: StepState) -> dict[str, MaybeValue]:
         """``loss.backward()`` a second time on the same graph (RuntimeError if freed)."""
         before = self.grads()
-        state.values[self.graph.loss].backward()
+        state.values[self.graph.loss].backward()  # type: ignore[no-untyped-call]
         state.grads_after = self.grads()
         return before
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from typing import TypeAlias
 
-#: A value as plain Python: a float, or nested lists of floats for a vector or matrix.
-Value: TypeAlias = "float | list[Value]"
+#: A value as plain Python: a float, or nested lists (from torch) or tuples (a
+#: lesson's data) of floats for a vector or matrix.
+Value: TypeAlias = "float | list[Value] | tuple[Value, ...]"
+#: A lesson's value as given: a number, or nested tuples for a vector or matrix.
+Data: TypeAlias = "float | tuple[Data, ...]"
 #: A value that may also be missing (a gradient before the first backward pass).
 MaybeValue: TypeAlias = "Value | None"
 

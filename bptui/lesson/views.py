@@ -65,8 +65,8 @@ class Views:
             epochs=lesson.epochs,
             sample=state.sample + 1,
             n_samples=lesson.n_samples,
-            x=state.x,  # type: ignore[arg-type]
-            y=state.y,  # type: ignore[arg-type]
+            x=state.x,
+            y=state.y,
             lr=lesson.lr,
             phase=phase,
             phase_step={Phase.FORWARD: state.fwd, Phase.BACKWARD: state.bwd}.get(phase, 0),
@@ -79,11 +79,11 @@ class Views:
             nodes=self._leaf_views(lesson, state, now.last) + self._op_views(lesson, state, now.last),
             chains=self._chain_views(lesson, state, factors),
             params=tuple(
-                ParamView(n, plain(p), None if p.grad is None else plain(p.grad))  # type: ignore[arg-type]
+                ParamView(n, plain(p), None if p.grad is None else plain(p.grad))
                 for n, p in model.params.items()
             ),
             loss=state.loss_value,
-            residual=residual,  # type: ignore[arg-type]
+            residual=residual,
             loss_grad_fn=(
                 type(loss_tensor.grad_fn).__name__
                 if loss_tensor is not None and loss_tensor.grad_fn is not None
@@ -107,9 +107,8 @@ class Views:
         )
 
     def _current_node(self, state: StepState, last: Action | None) -> str | None:
-        if last is Action.FORWARD and state.phase in (Phase.FORWARD, Phase.BACKWARD):
-            if state.fwd:
-                return self._graph.nodes[state.fwd - 1].name
+        if last is Action.FORWARD and state.phase in (Phase.FORWARD, Phase.BACKWARD) and state.fwd:
+            return self._graph.nodes[state.fwd - 1].name
         if last is Action.BACKWARD and state.bwd:
             return self._graph.backward_steps[state.bwd - 1].name
         return None
@@ -127,7 +126,7 @@ class Views:
                 views.append(
                     NodeView(
                         name, lesson.label(name), "param", None, None, (),
-                        plain(p), None if grad is None else plain(grad),  # type: ignore[arg-type]
+                        plain(p), None if grad is None else plain(grad),
                         "AccumulateGrad", True, touched,
                     )
                 )
@@ -138,8 +137,8 @@ class Views:
                 views.append(
                     NodeView(
                         name, lesson.label(name), "data", None, None, (),
-                        None if state.phase is Phase.DONE else value,  # type: ignore[arg-type]
-                        None if grad is None else plain(grad),  # type: ignore[arg-type]
+                        None if state.phase is Phase.DONE else value,
+                        None if grad is None else plain(grad),
                         "AccumulateGrad" if tracked else None, tracked, False,
                     )
                 )
@@ -164,8 +163,8 @@ class Views:
                     node.op,
                     OPS[node.op].symbol,
                     tuple(lesson.label(a) if isinstance(a, str) else format_number(a) for a in node.args),
-                    None if value is None else plain(value),  # type: ignore[arg-type]
-                    None if grad is None else plain(grad),  # type: ignore[arg-type]
+                    None if value is None else plain(value),
+                    None if grad is None else plain(grad),
                     grad_fn,
                     node.name in self._graph.needs_grad,
                     node.name == current,
@@ -203,7 +202,7 @@ class Views:
                 views.append(
                     FactorView(
                         node.name, arg, node.label, lesson.label(arg), formula,
-                        formula_value, value,  # type: ignore[arg-type]
+                        formula_value, value,
                     )
                 )
         return tuple(views)
@@ -222,7 +221,7 @@ class Views:
                 product = sum(math.prod(f.value for f in path) for path in paths)  # type: ignore[misc]
             grad = state.node_grads.get(name) if complete else None
             torch_grad = plain(grad) if grad is not None else None
-            param = self._model.params[name] if name in self._model.params else state.x_tensor
+            param = self._model.params.get(name, state.x_tensor)
             param_grad = None if param is None or param.grad is None else plain(param.grad)
             views.append(
                 ChainView(
@@ -230,8 +229,8 @@ class Views:
                     label=lesson.label(name),
                     paths=tuple(paths),
                     product=product,
-                    torch_grad=torch_grad,  # type: ignore[arg-type]
-                    param_grad=param_grad,  # type: ignore[arg-type]
+                    torch_grad=torch_grad,
+                    param_grad=param_grad,
                     loss_label=lesson.loss.label,
                     finite_diff=(
                         self._analysis.finite_difference(state, name)
