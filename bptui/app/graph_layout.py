@@ -114,7 +114,9 @@ def _place(blocks: dict[str, _Block]) -> dict[str, _Block]:
     return blocks
 
 
-def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> list[Text]:
+def _draw(  # noqa: C901, PLR0912, PLR0915 - one pass over the rows; to be split
+    nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool
+) -> list[Text]:
     blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
     layers: dict[int, list[_Block]] = {}
     for block in blocks.values():

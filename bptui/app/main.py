@@ -11,13 +11,11 @@ key repeat and fast autoplay never leave the screen behind.
 from __future__ import annotations
 
 import gc
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
@@ -26,6 +24,7 @@ from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
+from .keymap import BINDINGS, ENGINE_ACTIONS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .status import StatusBar
@@ -49,25 +48,6 @@ FULL_GC_EVERY = 20
 
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
-#: Actions that step the engine, each the name of a Stepper method.
-ENGINE_ACTIONS = {
-    "next": "next",
-    "undo": "undo",
-    "forward": "forward",
-    "finish_forward": "finish_forward",
-    "backward": "backward",
-    "finish_backward": "finish_backward",
-    "update": "update",
-    "zero": "zero",
-    "train_step": "train_step",
-    "finish_epoch": "finish_epoch",
-    "reset": "reset",
-    "skip_zero_mode": "toggle_skip_zero",
-    "batch_mode": "toggle_batch",
-    "sum_loss_mode": "toggle_sum_loss",
-}
-
-
 class BptuiApp(App[int]):
     """Step through one lesson's training loop, every number from torch."""
 
@@ -75,35 +55,10 @@ class BptuiApp(App[int]):
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = [
-        Binding("space,right,n", "next", "Next", tooltip="The next micro-step"),
-        Binding("left,backspace", "undo", "Undo", tooltip="Undo one micro-step"),
-        Binding("f", "forward", "Fwd", tooltip="Next forward micro-step"),
-        Binding("F", "finish_forward", "Fwd pass", show=False),
-        Binding("b", "backward", "Bwd", tooltip="Next backward micro-step"),
-        Binding("B", "finish_backward", "Bwd pass", show=False),
-        Binding("u", "update", "Update", tooltip="w.data = w.data - a * w.grad.data"),
-        Binding("z", "zero", "Zero", tooltip="w.grad.data.zero_()"),
-        Binding("s", "train_step", "Step", show=False),
-        Binding("e", "finish_epoch", "Epoch", show=False),
-        Binding("p", "autoplay", "Play", tooltip="Autoplay on/off"),
-        Binding("plus", "faster", "Faster", show=False),
-        Binding("minus", "slower", "Slower", show=False),
-        Binding("r", "reset", "Reset", show=False),
-        Binding("g", "cycle_plot", "Plot", show=False),
-        Binding("c", "cycle_chain", "Chain", show=False),
-        Binding("left_square_bracket", "scroll_graph(-12)", "Graph ←", show=False),
-        Binding("right_square_bracket", "scroll_graph(12)", "Graph →", show=False),
-        Binding("E", "edit", "Edit values", show=False),
-        Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
-        Binding("m", "batch_mode", "Batch mode", show=False),
-        Binding("l", "sum_loss_mode", "sum += l", show=False),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = list(BINDINGS)
     """Every key; the footer shows the common ones and `?` explains all."""
 
-    def __init__(self, lesson: Lesson, stepper: "Stepper | None" = None, ascii_only: bool = False):
+    def __init__(self, lesson: Lesson, stepper: Stepper | None = None, ascii_only: bool = False):
         super().__init__()
         self.lesson = lesson
         self.stepper: Stepper | None = stepper
@@ -114,9 +69,6 @@ class BptuiApp(App[int]):
         self._last_render = 0.0
         self._speed = 3
         self._autoplay: Any = None
-        self._curve_key: Any = None
-        self._curve: tuple[list[float], list[float]] = ([], [])
-        self._reference_run: Stepper | None = None
         self._keys_state: tuple[bool, bool, bool] | None = None
         self._plot_due = False
         self._text_panels: TextPanels | None = None
@@ -183,7 +135,7 @@ class BptuiApp(App[int]):
             return
         self.call_from_thread(self._engine_ready, stepper)
 
-    def _engine_ready(self, stepper: "Stepper") -> None:
+    def _engine_ready(self, stepper: Stepper) -> None:
         self.stepper = stepper
         # torch brings ~170,000 long-lived objects; without this, a full garbage
         # collection over them (0.1–0.2 s) lands on every tenth key or so.
@@ -276,46 +228,14 @@ class BptuiApp(App[int]):
             self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
 
     def _reference(self, snap: Snapshot) -> Reference | None:
-        """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
-
-        A second stepper on the same lesson, with the gradient zeroed after each
-        update, so the plot shows both trajectories side by side.
-        """
-        if not (snap.modes.skip_zero or snap.modes.batch):
-            self._reference_run = None
-            return None
-        from ..lesson.engine import Stepper
-
-        ref = self._reference_run
-        if ref is None or ref.steps_done > snap.steps_done:
-            ref = self._reference_run = Stepper(self.lesson)
-        while ref.steps_done < snap.steps_done and ref.train_step():
-            pass
-        label = "per-sample SGD" if snap.modes.batch else "with zeroing"
-        return (label, *ref.history())
+        """In skip-zero or batch mode: the plain per-sample run, as far as this one got."""
+        assert self.stepper is not None
+        return self.stepper.comparison(snap)
 
     def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
         """This sample's loss as a function of the first parameter, computed by torch."""
         assert self.stepper is not None
-        if snap.finished or not snap.params or not isinstance(snap.params[0].data, float):
-            return ([], [])
-        if self.stepper.lesson.vector_data:
-            return ([], [])
-        ws = [w for w in snap.history_w[-200:] if math.isfinite(w)]
-        current = snap.params[0].data
-        if not math.isfinite(current):
-            return ([], [])
-        ws.append(current)
-        lo, hi = min(ws), max(ws)
-        span = max(hi - lo, 0.5, abs(current) * 0.2)
-        lo, hi = lo - span * 0.25, hi + span * 0.25
-        key = (snap.epoch, snap.sample, round(lo, 6), round(hi, 6), snap.params[1:])
-        if key != self._curve_key:
-            grid = [lo + (hi - lo) * i / 60 for i in range(61)]
-            params = {p.name: p.data for p in snap.params}
-            losses = self.stepper.loss_curve(snap.params[0].name, grid, params)
-            self._curve_key, self._curve = key, (grid, losses)
-        return self._curve
+        return self.stepper.plot_curve(snap)
 
     # ------------------------------------------------------------- actions
 
@@ -326,10 +246,7 @@ class BptuiApp(App[int]):
             return None
         if action in ("faster", "slower") and self._autoplay is None:
             return None
-        if snap is not None and snap.finished and action in (
-            "next", "forward", "finish_forward", "backward", "finish_backward",
-            "update", "zero", "train_step", "finish_epoch", "autoplay",
-        ):
+        if snap is not None and snap.finished and action in STEPPING:
             return None
         return True
 
@@ -383,7 +300,7 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None:
             return
-        if snap.phase.value != "forward" or snap.phase_step:
+        if not self.stepper.can_edit():
             self.query_one(MessageBar).show(Message(
                 Kind.REFUSED,
                 "Values can change at the start of a training step: finish this one "
@@ -395,7 +312,7 @@ class BptuiApp(App[int]):
         lesson = self.stepper.lesson
         self.push_screen(EditScreen(snap, lesson.x, lesson.y), self._apply_edits)
 
-    def _apply_edits(self, edits: "Edits | None") -> None:
+    def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
             return
         try:
@@ -406,7 +323,6 @@ class BptuiApp(App[int]):
         except LessonError as error:
             self.query_one(MessageBar).show(Message(Kind.REFUSED, f"Not changed: {error}"))
             return
-        self._curve_key = None
         self._schedule_render()
 
     def action_scroll_graph(self, columns: int) -> None:
@@ -419,7 +335,8 @@ class BptuiApp(App[int]):
     def action_help(self) -> None:
         from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
 
-        self.push_screen(HelpScreen(self.lesson))
+        # The lesson as it is now: an edit changes its learning rate or data.
+        self.push_screen(HelpScreen(self.stepper.lesson if self.stepper else self.lesson))
 
     def action_autoplay(self) -> None:
         if self._autoplay is None:

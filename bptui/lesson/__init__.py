@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .files import seed_lesson
 from .snapshot import Kind, Message, Phase, Snapshot
@@ -35,6 +35,9 @@ __all__ = [
     "parse_numbers",
     "seed_lesson",
 ]
+
+if TYPE_CHECKING:  # loaded on first use (torch), but visible to the type checker
+    from .engine import Action, Stepper, StepRecord
 
 _ENGINE = {"Action", "StepRecord", "Stepper"}
 

@@ -1,0 +1,64 @@
+"""One keymap: the app's bindings, the help, README and the engine's sentences agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bptui.app.help import HELP
+from bptui.app.keymap import BY_ACTION, ENGINE_ACTIONS, KEYS, STEPPING, help_keys
+from bptui.app.main import BptuiApp
+from bptui.lesson import Stepper
+from bptui.lesson.teaching import LABELS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_key_table() -> set[str]:
+    """Every key named in the first column of README's ``| key | action |`` table."""
+    text = README.read_text(encoding="utf-8")
+    table = text.split("| key | action |", 1)[1].split("\n\n", 1)[0]
+    keys: set[str] = set()
+    for row in table.splitlines()[2:]:
+        keys.update(re.findall(r"`([^`]+)`", row.split("|")[1]))
+    return keys
+
+
+def test_readme_key_table_matches_the_keymap():
+    """README's key table names exactly the keys the app binds."""
+    bound = {label for key in KEYS for label in key.labels}
+    assert _readme_key_table() == bound
+
+
+def test_bindings_come_from_the_keymap():
+    """The app binds every key of the table to its action, and nothing else."""
+    bindings = {(b.key, b.action) for b in BptuiApp.BINDINGS}
+    assert bindings == {(key.keys, key.action) for key in KEYS}
+
+
+def test_engine_actions_are_stepper_methods():
+    """Each engine action names a public Stepper method."""
+    assert ENGINE_ACTIONS["skip_zero_mode"] == "toggle_skip_zero"
+    for method in ENGINE_ACTIONS.values():
+        assert callable(getattr(Stepper, method)), method
+    assert "undo" not in STEPPING and "next" in STEPPING
+
+
+def test_help_lists_every_key():
+    """The help's key list is built from the table and names every key."""
+    keys = help_keys()
+    assert keys in HELP
+    for key in KEYS:
+        for label in key.labels:
+            assert f"`{label}`" in keys, label
+
+
+def test_engine_sentences_name_the_apps_keys():
+    """The keys the engine's sentences mention are the keys the app binds to those actions."""
+    for action, label in LABELS.items():
+        if action.endswith("_option"):
+            continue
+        if action == "next_alt":
+            assert label in BY_ACTION["next"].labels[1:]
+        else:
+            assert label == BY_ACTION[action].labels[0], action
