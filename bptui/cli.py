@@ -10,8 +10,9 @@ import argparse
 import gc
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import nullcontext
-from typing import Sequence
+from typing import TextIO
 
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
@@ -186,9 +187,10 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
     if args.output is not None and not args.output.strip():
         print("bptui trace: error: -o needs a file name", file=sys.stderr)
         return 2
+    out: TextIO
     if args.output:
         try:
-            out = open(args.output, "w", encoding="utf-8", newline="")
+            out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
         except OSError as error:
             reason = error.strerror or str(error)
             print(f"bptui trace: error: cannot write {args.output}: {reason}", file=sys.stderr)

@@ -58,9 +58,7 @@ class LessonGraph:
     def node(self, name: str) -> Node:
         return self.nodes[self.index[name]]
 
-    def paths(
-        self, at: str, target: str, edge: Callable[[str, str], T]
-    ) -> list[tuple[T, ...]]:
+    def paths(self, at: str, target: str, edge: Callable[[str, str], T]) -> list[tuple[T, ...]]:
         """Every path of edges from ``at`` down to ``target`` (at most MAX_PATHS);
         ``edge(out, wrt)`` gives what a path holds for each step."""
         paths: list[tuple[T, ...]] = []
@@ -80,4 +78,3 @@ class LessonGraph:
 
         walk(at, ())
         return paths
-

@@ -308,7 +308,6 @@ class StepMachine:
         shown = [(n, plain(p)) for n, p in self.params.items()]
         return teaching.diverged(state.loss_value, shown, self.lesson.lr)
 
-
     #: Each micro-step's handler (edits have their own, with the edit's values).
     _HANDLERS: ClassVar[dict[Action, Callable[[StepMachine], bool]]] = {
         Action.FORWARD: _act_forward,

@@ -104,7 +104,9 @@ class Timeline:
         self.checkpoints = [checkpoint]
         self._step_seen = step
 
-    def logged(self, entry: Entry, step: object, at_start: bool, capture: Callable[[int], Checkpoint]) -> None:
+    def logged(
+        self, entry: Entry, step: object, at_start: bool, capture: Callable[[int], Checkpoint]
+    ) -> None:
         """Log a successful action that ended in training step ``step``.
 
         The rule for checkpoints: one is taken when an action has begun a new
@@ -120,7 +122,8 @@ class Timeline:
         self._step_seen = step
         self._since_checkpoint += 1
         if at_start and (
-            self._since_checkpoint >= CHECKPOINT_EVERY or action_of(entry) in (Action.RESET, Action.EDIT)
+            self._since_checkpoint >= CHECKPOINT_EVERY
+            or action_of(entry) in (Action.RESET, Action.EDIT)
         ):
             self._since_checkpoint = 0
             self.checkpoints.append(capture(len(self.log)))

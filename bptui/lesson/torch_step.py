@@ -411,7 +411,9 @@ class TorchModel:
     def saved(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Parameter values and gradients as nested lists (exact for float32)."""
         data = {n: p.detach().tolist() for n, p in self.params.items()}
-        grads = {n: (p.grad.tolist() if p.grad is not None else None) for n, p in self.params.items()}
+        grads = {
+            n: (p.grad.tolist() if p.grad is not None else None) for n, p in self.params.items()
+        }
         return data, grads
 
     def restore_loss_sum(self, value: float | None, kept_nodes: int) -> None:

@@ -76,7 +76,8 @@ class Views:
             }.get(phase, 1),
             micro_steps=len(timeline.log),
             steps_done=len(timeline.records),
-            nodes=self._leaf_views(lesson, state, now.last) + self._op_views(lesson, state, now.last),
+            nodes=self._leaf_views(lesson, state, now.last)
+            + self._op_views(lesson, state, now.last),
             chains=self._chain_views(lesson, state, factors),
             params=tuple(
                 ParamView(n, plain(p), None if p.grad is None else plain(p.grad))
@@ -125,9 +126,17 @@ class Views:
                 grad = state.node_grads.get(name)
                 views.append(
                     NodeView(
-                        name, lesson.label(name), "param", None, None, (),
-                        plain(p), None if grad is None else plain(grad),
-                        "AccumulateGrad", True, touched,
+                        name,
+                        lesson.label(name),
+                        "param",
+                        None,
+                        None,
+                        (),
+                        plain(p),
+                        None if grad is None else plain(grad),
+                        "AccumulateGrad",
+                        True,
+                        touched,
                     )
                 )
             else:
@@ -136,10 +145,17 @@ class Views:
                 grad = state.node_grads.get(name) if tracked else None
                 views.append(
                     NodeView(
-                        name, lesson.label(name), "data", None, None, (),
+                        name,
+                        lesson.label(name),
+                        "data",
+                        None,
+                        None,
+                        (),
                         None if state.phase is Phase.DONE else value,
                         None if grad is None else plain(grad),
-                        "AccumulateGrad" if tracked else None, tracked, False,
+                        "AccumulateGrad" if tracked else None,
+                        tracked,
+                        False,
                     )
                 )
         return tuple(views)
@@ -162,7 +178,10 @@ class Views:
                     "op",
                     node.op,
                     OPS[node.op].symbol,
-                    tuple(lesson.label(a) if isinstance(a, str) else format_number(a) for a in node.args),
+                    tuple(
+                        lesson.label(a) if isinstance(a, str) else format_number(a)
+                        for a in node.args
+                    ),
                     None if value is None else plain(value),
                     None if grad is None else plain(grad),
                     grad_fn,
@@ -186,14 +205,18 @@ class Views:
                 tracked = arg in graph.needs_grad
                 if not tracked and arg not in ("x", "y"):
                     continue
-                labels = [lesson.label(a) if isinstance(a, str) else format_number(a) for a in node.args]
+                labels = [
+                    lesson.label(a) if isinstance(a, str) else format_number(a) for a in node.args
+                ]
                 if node.op == "pow" and position == 0 and not isinstance(node.args[1], str):
                     formula = pow_formula(float(node.args[1]), labels[0])
                 else:
                     formula = info.formulas[position].format(*labels, out=node.label)
                 value = None
                 formula_value = None
-                if (node.name, position) in state.locals or (not tracked and node.name in reached_ops):
+                if (node.name, position) in state.locals or (
+                    not tracked and node.name in reached_ops
+                ):
                     if tracked:
                         value = plain(state.locals[(node.name, position)])
                     else:
@@ -201,8 +224,13 @@ class Views:
                     formula_value = self._analysis.formula_value(state, index, position)
                 views.append(
                     FactorView(
-                        node.name, arg, node.label, lesson.label(arg), formula,
-                        formula_value, value,
+                        node.name,
+                        arg,
+                        node.label,
+                        lesson.label(arg),
+                        formula,
+                        formula_value,
+                        value,
                     )
                 )
         return tuple(views)
