@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable, Iterator
 
 from . import teaching
-from .actions import Action, Edit, action_of
+from .actions import Action, Edit, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
 from .snapshot import History, Kind, Message, Modes, Phase, Snapshot
@@ -275,13 +275,21 @@ class Stepper(StepMachine):
     def _loop(
         self,
         more: Callable[[], bool],
-        next_action: Callable[[], Action],
+        action: Action | None = None,
         important: Message | None = None,
     ) -> Message | None:
-        """Take micro-steps while ``more()``; the last message worth showing (not mere
-        narration) is kept, so a teaching moment inside a run is not lost."""
-        while self._state.phase is not Phase.DONE and more():
-            if not self._do(next_action()):
+        """Take micro-steps (``action``, or each time the natural one) while ``more()``;
+        the last message worth showing (not mere narration) is kept, so a teaching
+        moment inside a run is not lost."""
+        while (state := self._state).phase is not Phase.DONE and more():
+            # The natural action without a call of _natural: this loop is the hot
+            # path of a long run (bench/bench_engine.py).
+            entry = (
+                action
+                if action is not None
+                else natural_action(state.phase, self._modes, state.sample, self.lesson)
+            )
+            if not self._do(entry):
                 break
             if self._message is not None and self._message.kind is not Kind.STEP:
                 important = self._message
@@ -289,7 +297,7 @@ class Stepper(StepMachine):
 
     def _repeat(self, more: Callable[[], bool], action: Action) -> bool:
         first = self._message if self._message and self._message.kind is not Kind.STEP else None
-        important = self._loop(more, lambda: action, first)
+        important = self._loop(more, action, first)
         if important is not None:
             self._message = important
         return True
@@ -298,5 +306,5 @@ class Stepper(StepMachine):
         if self._state.phase is Phase.DONE:
             self._message = teaching.finished(self.lesson.epochs)
             return False
-        self._message = self._loop(more, self._natural)
+        self._message = self._loop(more)
         return True

@@ -15,7 +15,7 @@ from typing import ClassVar
 import torch
 
 from . import teaching
-from .actions import Action, Edit, Entry, action_of, natural_action
+from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
 from .program import build_program
 from .snapshot import Message, Modes, Phase
@@ -55,13 +55,18 @@ class StepMachine:
 
     def _do(self, entry: Entry) -> bool:
         self._message = None
-        ok = self._act_edit(entry) if isinstance(entry, Edit) else self._HANDLERS[entry](self)
-        if not ok:
-            return False
-        action = action_of(entry)
-        self._last = action
-        state = self._state
-        self._timeline.logged(entry, state, state.fwd == 0, self._capture)
+        if isinstance(entry, Edit):
+            if not self._act_edit(entry):
+                return False
+            self._last = Action.EDIT
+        else:
+            if not self._HANDLERS[entry](self):
+                return False
+            self._last = entry
+        timeline, state = self._timeline, self._state
+        timeline.log.append(entry)
+        if state is not timeline.step_seen:  # the action began a new training step
+            timeline.began(entry, state, state.fwd == 0, self._capture)
         return True
 
     def _begin_sample(self, epoch: int, sample: int) -> None:
@@ -268,7 +273,7 @@ class StepMachine:
         timeline, py, keys = self._timeline, self._model.py, self._graph.factor_keys
         before = tuple(state.params_before.values())
         loss = state.loss_value
-        timeline.record(
+        timeline.records.append(
             (
                 state.epoch + 1,
                 state.sample + 1,
@@ -281,10 +286,11 @@ class StepMachine:
                 tuple(state.grads_after.values()),
                 tuple(map(py, self.params.values())),
                 loss,
-            ),
-            before[0] if isinstance(before[0], float) else math.nan,
-            loss,  # type: ignore[arg-type]
+            )
         )
+        # The plot's point: the first parameter (NaN for a vector) and the loss.
+        timeline.hist_w.append(before[0] if isinstance(before[0], float) else math.nan)
+        timeline.hist_loss.append(loss)  # type: ignore[arg-type]
 
     def _nonfinite_message(self) -> Message:
         """Why the loss is inf or NaN: an operation out of its range, or divergence."""

@@ -97,17 +97,18 @@ class Timeline:
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._since_checkpoint = 0
         #: The training step (its state object) the last logged action ended in.
-        self._step_seen: object = None
+        self.step_seen: object = None
 
     def start(self, checkpoint: Checkpoint, step: object) -> None:
         """The first checkpoint: the lesson's start, in its first training step."""
         self.checkpoints = [checkpoint]
-        self._step_seen = step
+        self.step_seen = step
 
-    def logged(
+    def began(
         self, entry: Entry, step: object, at_start: bool, capture: Callable[[int], Checkpoint]
     ) -> None:
-        """Log a successful action that ended in training step ``step``.
+        """The action ``entry``, just logged, began training step ``step`` (it is not
+        ``step_seen``, the step the last action ended in): maybe a checkpoint.
 
         The rule for checkpoints: one is taken when an action has begun a new
         training step (``step`` is not the one the last action ended in) and ended
@@ -116,10 +117,7 @@ class Timeline:
         to a step's start, so one taken after ``f`` that began a sample and ran its
         first op would lose that op; the next clean start takes it instead.
         """
-        self.log.append(entry)
-        if step is self._step_seen:
-            return
-        self._step_seen = step
+        self.step_seen = step
         self._since_checkpoint += 1
         if at_start and (
             self._since_checkpoint >= CHECKPOINT_EVERY
@@ -146,7 +144,7 @@ class Timeline:
         # of the old lists (see History), which must not change under them.
         self.hist_w = checkpoint.hist_w[: checkpoint.n_records]
         self.hist_loss = checkpoint.hist_loss[: checkpoint.n_records]
-        self._step_seen = step
+        self.step_seen = step
         self._since_checkpoint = 0
 
     def clear(self) -> None:
@@ -161,12 +159,6 @@ class Timeline:
     def layout(self, keys: tuple[str, ...]) -> tuple[str, ...]:
         """One shared tuple for each set of factor names, so rows hold no copies."""
         return self._layouts.setdefault(keys, keys)
-
-    def record(self, row: Row, w: float, loss: float) -> None:
-        """A finished training step (factor names from :meth:`layout`), and its point."""
-        self.records.append(row)
-        self.hist_w.append(w)
-        self.hist_loss.append(loss)
 
     def history(self) -> tuple[History, History]:
         """First parameter and loss of every finished step, as they are now."""
