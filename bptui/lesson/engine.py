@@ -26,7 +26,7 @@ from .snapshot import History, Kind, Message, Modes, Phase, Snapshot
 from .spec import Lesson, LessonError
 from .timeline import CHECKPOINT_EVERY, StepRecord
 from .torch_step import float32
-from .values import all_finite, format_plain, format_value
+from .values import Data, all_finite, format_plain, format_value
 from .views import Moment, Views
 
 __all__ = [
@@ -83,8 +83,8 @@ class Stepper(StepMachine):
         *,
         lr: float | None = None,
         params: dict[str, float] | None = None,
-        x: list[float] | None = None,
-        y: list[float] | None = None,
+        x: list[Data] | None = None,
+        y: list[Data] | None = None,
     ) -> bool:
         """Change the learning rate, parameter values or data from this step on.
 
