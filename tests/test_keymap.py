@@ -6,9 +6,16 @@ import re
 from pathlib import Path
 
 from bptui.app.help import HELP
-from bptui.app.keymap import BY_ACTION, ENGINE_ACTIONS, KEYS, STEPPING, help_keys
+from bptui.app.keymap import (
+    BY_ACTION,
+    ENGINE_ACTIONS,
+    ENGINE_LABELS,
+    KEYS,
+    STEPPING,
+    help_keys,
+)
 from bptui.app.main import BptuiApp
-from bptui.lesson import Stepper
+from bptui.lesson import Stepper, seed_lesson
 from bptui.lesson.teaching import LABELS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -54,11 +61,24 @@ def test_help_lists_every_key():
 
 
 def test_engine_sentences_name_the_apps_keys():
-    """The keys the engine's sentences mention are the keys the app binds to those actions."""
+    """The app hands the engine its keys: the labels its messages use come from the keymap
+    (and equal the engine's defaults, so a Stepper made without them says the same)."""
     for action, label in LABELS.items():
         if action.endswith("_option"):
             continue
-        if action == "next_alt":
-            assert label in BY_ACTION["next"].labels[1:]
-        else:
-            assert label == BY_ACTION[action].labels[0], action
+        assert ENGINE_LABELS[action] == label, action
+    assert ENGINE_LABELS["backward"] == BY_ACTION["backward"].labels[0] == "b"
+    assert ENGINE_LABELS["next_alt"] == "→"
+
+
+def test_labels_reach_the_engines_messages():
+    """Labels given to the Stepper are the ones its refusals and narration name."""
+    stepper = Stepper(seed_lesson(), labels={"backward": "⟨bwd⟩", "next": "⟨next⟩"})
+    assert "Press ⟨next⟩ (or →)" in stepper.snapshot().message.text
+    stepper.finish_forward()
+    assert not stepper.forward()
+    assert "Press ⟨bwd⟩ to start the backward pass" in stepper.message.text
+    default = Stepper(seed_lesson())
+    default.finish_forward()
+    default.forward()
+    assert "Press b to start the backward pass" in default.message.text

@@ -110,6 +110,13 @@ BINDINGS = [
 #: Actions that step the engine, each with the name of a Stepper method.
 ENGINE_ACTIONS = {key.action: key.engine for key in KEYS if key.engine}
 
+#: How the engine's messages name the keys (``Press b to ...``): each action's first key,
+#: and the second key of ``next`` for "space (or →)".
+ENGINE_LABELS = {
+    **{key.action: key.labels[0] for key in KEYS if key.action.isidentifier()},
+    "next_alt": BY_ACTION["next"].labels[1],
+}
+
 #: Actions with nothing to do once the lesson is finished (greyed in the footer).
 STEPPING = frozenset(key.action for key in KEYS if key.steps)
 

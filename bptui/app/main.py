@@ -24,7 +24,7 @@ from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
-from .keymap import BINDINGS, ENGINE_ACTIONS, STEPPING
+from .keymap import BINDINGS, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .status import StatusBar
@@ -129,7 +129,7 @@ class BptuiApp(App[int]):
         from ..lesson.engine import Stepper
 
         try:
-            stepper = Stepper(self.lesson)
+            stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
         except LessonError as error:  # found once torch runs the model (shapes)
             self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
             return

@@ -16,9 +16,8 @@ is deterministic, so the replay gives back the exact tensors.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
-from . import teaching
 from .actions import Action, Edit, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
@@ -43,10 +42,12 @@ __all__ = [
 class Stepper(StepMachine):
     """Drives one lesson. Actions return True when they changed the state."""
 
-    def __init__(self, lesson: Lesson) -> None:
-        super().__init__(lesson)
+    def __init__(self, lesson: Lesson, *, labels: Mapping[str, str] | None = None) -> None:
+        """``labels``: how the interface names the actions and options its messages
+        mention (``{"backward": "b", ...}``; see :data:`.teaching.LABELS`)."""
+        super().__init__(lesson, labels)
         self._analysis = Analysis(self._graph, self._model)
-        self._views = Views(self._graph, self._model, self._analysis)
+        self._views = Views(self._graph, self._model, self._analysis, self._say)
         self._comparison: Stepper | None = None
 
     # ------------------------------------------------------------------ actions
@@ -70,7 +71,7 @@ class Stepper(StepMachine):
     def next(self) -> bool:
         """The micro-step that naturally comes next (in the current modes)."""
         if self._state.phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         return self._do(self._natural())
 
@@ -106,7 +107,7 @@ class Stepper(StepMachine):
             for name, value in values.items()
             if float32([value]).item() != self.params[name].item()
         ]
-        text = teaching.edit_text(
+        text = self._say.edit_text(
             (self.lesson.lr, lesson.lr) if lesson.lr != self.lesson.lr else None,
             changed,
             lesson.x != self.lesson.x or lesson.y != self.lesson.y,
@@ -164,7 +165,7 @@ class Stepper(StepMachine):
         """Undo the last micro-step, restoring every tensor exactly."""
         timeline = self._timeline
         if not timeline.log:
-            self._message = teaching.nothing_to_undo()
+            self._message = self._say.nothing_to_undo()
             return False
         undone = action_of(timeline.log[-1])
         checkpoint, replay = timeline.rewind()
@@ -172,7 +173,7 @@ class Stepper(StepMachine):
         for entry in replay:
             if not self._do(entry):  # pragma: no cover - replay is deterministic
                 raise RuntimeError(f"replay of {action_of(entry).name} failed")
-        self._message = teaching.undone(undone.name.lower())
+        self._message = self._say.undone(undone.name.lower())
         return True
 
     # ----------------------------------------------------------------- queries
@@ -304,7 +305,7 @@ class Stepper(StepMachine):
 
     def _run_naturally(self, more: Callable[[], bool]) -> bool:
         if self._state.phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         self._message = self._loop(more)
         return True

@@ -9,17 +9,17 @@ worth a look. :class:`~.engine.Stepper` builds the public API on it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import torch
 
-from . import teaching
 from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
 from .program import build_program
 from .snapshot import Message, Modes, Phase
 from .spec import Lesson
+from .teaching import Teacher
 from .timeline import Checkpoint, Timeline
 from .torch_step import StepState, TorchModel, finite, plain
 from .values import Value, all_finite, nonzero
@@ -29,8 +29,9 @@ class StepMachine:
     """One lesson's run, advanced one micro-step at a time. Each step returns True
     when it changed the state; undo replays the log of these."""
 
-    def __init__(self, lesson: Lesson) -> None:
+    def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
+        self._say = Teacher(labels)
         self.program = build_program(lesson)
         self._graph = graph = LessonGraph(lesson)
         self._model = model = TorchModel(lesson, graph)
@@ -115,10 +116,10 @@ class StepMachine:
         state = self._state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         if phase is Phase.BACKWARD:
-            self._message = teaching.forward_during_backward(state.bwd > 0)
+            self._message = self._say.forward_during_backward(state.bwd > 0)
             return False
         if phase in (Phase.UPDATE, Phase.ZERO):
             self._act_next_sample()
@@ -140,41 +141,41 @@ class StepMachine:
         state = self._state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         if phase is Phase.FORWARD:
-            self._message = teaching.backward_before_loss()
+            self._message = self._say.backward_before_loss()
             return False
         if phase in (Phase.UPDATE, Phase.ZERO):
             try:
                 before = self._model.backward_again(state)
             except RuntimeError as error:
-                self._message = teaching.backward_twice(str(error))
+                self._message = self._say.backward_twice(str(error))
                 return False
-            self._message = teaching.accumulated(before, before, state.grads_after, again=True)
+            self._message = self._say.accumulated(before, before, state.grads_after, again=True)
             return True
         if self._model.backward_op(state):
             before = self._model.real_backward(state)
             accumulated = [n for n, v in before.items() if nonzero(v)]
             if accumulated and not self._modes.batch:
-                self._message = teaching.accumulated(accumulated, before, state.grads_after)
+                self._message = self._say.accumulated(accumulated, before, state.grads_after)
         return True
 
     def _act_update(self) -> bool:
         state = self._state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         params = self.params
         if not any([p.grad is not None for p in params.values()]):
-            self._message = teaching.update_without_grad(self.lesson.param_names[0])
+            self._message = self._say.update_without_grad(self.lesson.param_names[0])
             return False
         if phase in (Phase.FORWARD, Phase.BACKWARD):
-            self._message = teaching.update_before_backward(self._grads())
+            self._message = self._say.update_before_backward(self._grads())
             return False
         if phase is Phase.ZERO:
-            self._message = teaching.update_twice()
+            self._message = self._say.update_twice()
             return False
         was_finite = all([all_finite(v) for v in state.params_before.values()])
         self._model.update(self.lesson.lr)
@@ -183,47 +184,47 @@ class StepMachine:
             shown = [(n, plain(p)) for n, p in params.items()]
             loss_ok = state.loss_value is not None and math.isfinite(state.loss_value)
             if was_finite and not loss_ok:
-                self._message = teaching.updated_with_nan(shown)
+                self._message = self._say.updated_with_nan(shown)
             else:
-                self._message = teaching.diverged(state.loss_value, shown, self.lesson.lr)
+                self._message = self._say.diverged(state.loss_value, shown, self.lesson.lr)
         return True
 
     def _act_zero(self) -> bool:
         state = self._state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = teaching.finished(self.lesson.epochs)
+            self._message = self._say.finished(self.lesson.epochs)
             return False
         had = self._model.zero(state)
         if had is None:
-            self._message = teaching.zero_without_grad(self.lesson.param_names[0])
+            self._message = self._say.zero_without_grad(self.lesson.param_names[0])
             return False
         if phase is Phase.ZERO:
             self._end_step()
         elif had:
-            self._message = teaching.zeroed_early(before_update=phase is Phase.UPDATE)
+            self._message = self._say.zeroed_early(before_update=phase is Phase.UPDATE)
         return True
 
     def _act_edit(self, edit: Edit) -> bool:
         if not self.can_edit():
-            self._message = teaching.edit_mid_step()
+            self._message = self._say.edit_mid_step()
             return False
         self._set_lesson(edit.lesson)
         self._model.set_values({name: [value] for name, value in edit.params})
         self._begin_sample(self._state.epoch, min(self._state.sample, edit.lesson.n_samples - 1))
-        self._message = teaching.edited(edit.text)
+        self._message = self._say.edited(edit.text)
         return True
 
     def _act_next_sample(self) -> bool:
         """Leave this sample without the rest of its step (no update, or no zeroing)."""
         phase = self._state.phase
         if phase not in (Phase.UPDATE, Phase.ZERO):
-            self._message = teaching.next_sample_too_early()
+            self._message = self._say.next_sample_too_early()
             return False
         if self._modes.batch and phase is Phase.UPDATE:
-            skipped = teaching.batch_waits(self._grads(), self._state.sample + 1)
+            skipped = self._say.batch_waits(self._grads(), self._state.sample + 1)
         else:
-            skipped = teaching.skipped(phase, self._grads())
+            skipped = self._say.skipped(phase, self._grads())
         self._end_step()
         self._message = skipped
         return True
@@ -231,19 +232,19 @@ class StepMachine:
     def _act_skip_zero_mode(self) -> bool:
         modes = self._modes
         self._modes = Modes(not modes.skip_zero, modes.batch, modes.sum_loss)
-        self._message = teaching.skip_zero_mode(self._modes.skip_zero)
+        self._message = self._say.skip_zero_mode(self._modes.skip_zero)
         return True
 
     def _act_batch_mode(self) -> bool:
         modes = self._modes
         self._modes = Modes(modes.skip_zero, not modes.batch, modes.sum_loss)
-        self._message = teaching.batch_mode(self._modes.batch)
+        self._message = self._say.batch_mode(self._modes.batch)
         return True
 
     def _act_sum_loss_mode(self) -> bool:
         modes, model = self._modes, self._model
         self._modes = Modes(modes.skip_zero, modes.batch, not modes.sum_loss)
-        self._message = teaching.sum_loss_mode(self._modes.sum_loss, model.kept_nodes)
+        self._message = self._say.sum_loss_mode(self._modes.sum_loss, model.kept_nodes)
         if not self._modes.sum_loss:
             model.restore_loss_sum(None, 0)
         return True
@@ -256,7 +257,7 @@ class StepMachine:
         self._modes = Modes()
         self._model.restore_loss_sum(None, 0)
         self._begin_sample(0, 0)
-        self._message = teaching.reset_done()
+        self._message = self._say.reset_done()
         return True
 
     def _end_step(self) -> None:
@@ -305,14 +306,14 @@ class StepMachine:
             if node.op not in ("log", "div", "bce") and self._timeline.records:
                 # An overflow after training steps: the values grew step by step.
                 break
-            return teaching.out_of_range(
+            return self._say.out_of_range(
                 node.label,
                 node.op,
                 value.flatten()[0].item(),
                 [plain(a) if isinstance(a, torch.Tensor) else a for a in args],
             )
         shown = [(n, plain(p)) for n, p in self.params.items()]
-        return teaching.diverged(state.loss_value, shown, self.lesson.lr)
+        return self._say.diverged(state.loss_value, shown, self.lesson.lr)
 
     #: Each micro-step's handler (edits have their own, with the edit's values).
     _HANDLERS: ClassVar[dict[Action, Callable[[StepMachine], bool]]] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import teaching
 from .actions import Action
 from .analysis import Analysis
 from .graph import LessonGraph
@@ -14,6 +13,7 @@ from .ops import OPS, format_number, pow_formula
 from .program import Program, code_lines, op_source
 from .snapshot import ChainView, FactorView, Message, Modes, NodeView, ParamView, Phase, Snapshot
 from .spec import Lesson
+from .teaching import Teacher
 from .timeline import Timeline
 from .torch_step import StepState, TorchModel, plain
 from .values import float_or_nan
@@ -35,7 +35,10 @@ class Moment:
 class Views:
     """Builds snapshots of one stepper's model."""
 
-    def __init__(self, graph: LessonGraph, model: TorchModel, analysis: Analysis) -> None:
+    def __init__(
+        self, graph: LessonGraph, model: TorchModel, analysis: Analysis, say: Teacher
+    ) -> None:
+        self._say = say
         self._graph = graph
         self._model = model
         self._analysis = analysis
@@ -288,11 +291,11 @@ class Views:
     def _narration(self, lesson: Lesson, state: StepState, last: Action | None) -> Message | None:
         params = self._model.params
         if last is None:
-            return teaching.ready()
+            return self._say.ready()
         if last is Action.FORWARD and state.fwd:
             node = self._graph.nodes[state.fwd - 1]
             value = plain(state.values[node.name])
-            return teaching.forward_done(
+            return self._say.forward_done(
                 op_source(lesson, node.name), value, state.phase is Phase.BACKWARD
             )
         if last is Action.BACKWARD and state.phase is Phase.BACKWARD and state.bwd:
@@ -305,13 +308,13 @@ class Views:
                 for (name, pos) in state.locals
                 if name == node.name
             ]
-            return teaching.backward_through(node.label, grads)
+            return self._say.backward_through(node.label, grads)
         if last is Action.BACKWARD:
-            return teaching.backward_finished(
+            return self._say.backward_finished(
                 (n, None if p.grad is None else plain(p.grad)) for n, p in params.items()
             )
         if last is Action.UPDATE:
-            return teaching.updated_params((n, plain(p)) for n, p in params.items())
+            return self._say.updated_params((n, plain(p)) for n, p in params.items())
         if last is Action.ZERO:
-            return teaching.zeroed()
+            return self._say.zeroed()
         return None
