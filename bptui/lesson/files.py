@@ -199,10 +199,14 @@ class _Reader:
                 )
             if not _numbers(value):
                 raise self.fail(
-                    pname, f"init.{pname} must be a number (or a list of them), not {value!r}", "init"
+                    pname,
+                    f"init.{pname} must be a number (or a list of them), not {value!r}",
+                    "init",
                 )
             if not _all_finite(value):
-                raise self.fail(pname, f"init.{pname} must be a finite number, not {value!r}", "init")
+                raise self.fail(
+                    pname, f"init.{pname} must be a finite number, not {value!r}", "init"
+                )
         order = [p for p in init_table if p in model.params]
         order += [p for p in model.params if p not in order]
         return {
