@@ -1,22 +1,32 @@
 # Two commands on a fresh machine: `make run` and `make test`.
 # Both create .venv (once), install bptui with its test tools, then run.
+# `make check` adds the pinned linters: formatting, lint rules, types, import contracts.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHECK_STAMP := $(VENV)/.installed-check
+# What ruff formats and lints.
+SOURCES ?= bptui tests bench
 # torch is large: prefer the CPU-only build (about 200 MB instead of several GB).
 TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 
-.PHONY: run test trace bench clean install
+.PHONY: run test check trace bench clean install
 
 run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+check: $(CHECK_STAMP)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 trace: $(STAMP)
 	$(BIN)/bptui trace $(ARGS)
@@ -37,6 +47,10 @@ $(STAMP): pyproject.toml Makefile
 	  || $(BIN)/python -m pip install "torch>=2.2"
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $(STAMP)
+
+$(CHECK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[test,check]"
+	touch $(CHECK_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

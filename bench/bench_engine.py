@@ -32,17 +32,17 @@ import pstats
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import machine, median, print_machine, verdict, write_json  # noqa: E402
+import torch
+from _util import machine, median, print_machine, verdict, write_json
 
-import torch  # noqa: E402
-
-from bptui.lesson.engine import Stepper  # noqa: E402
-from bptui.lesson.spec import seed_lesson  # noqa: E402
+from bptui.lesson import seed_lesson
+from bptui.lesson.engine import Stepper
 
 TARGET = 2.0
 EPOCHS = 33334  # x 3 samples = 100,002 training steps
@@ -62,7 +62,7 @@ def seed_loop(epochs: int) -> tuple[float, int, list[float], list[float]]:
     gc.collect()
     start = pc()
     for _ in range(epochs):
-        for x, y in zip(x_data, y_data):
+        for x, y in zip(x_data, y_data, strict=False):
             l = (x * w - y) ** 2  # noqa: E741
             ws.append(w.item())
             ls.append(l.item())
@@ -87,7 +87,7 @@ def engine_run(epochs: int) -> tuple[float, float, Stepper]:
 def check_same(stepper: Stepper, ws: list[float], ls: list[float]) -> str:
     """The engine must record exactly the loop's numbers."""
     n = 0
-    for record, w, loss in zip(stepper.iter_records(), ws, ls):
+    for record, w, loss in zip(stepper.iter_records(), ws, ls, strict=False):
         if record.params["w"] != w or record.loss != loss:
             return f"DIFFERENT at step {record.step}: engine w={record.params['w']!r} " \
                    f"loss={record.loss!r}, loop w={w!r} loss={loss!r}"
@@ -159,10 +159,10 @@ def torch_costs() -> list[tuple[str, float]]:
 def micro_step_breakdown(epochs: int) -> tuple[int, dict[str, float], dict[str, float]]:
     """Wall time per micro-step kind, by wrapping the engine's action handlers.
 
-    Reads engine internals (``_HANDLERS``, ``_real_backward``, ``_record``):
-    if they change, the breakdown is skipped rather than wrong.
+    Reads engine internals (``Stepper._HANDLERS``, ``TorchModel.real_backward``,
+    ``Stepper._record``).
     """
-    from bptui.lesson import engine
+    from bptui.lesson import engine, torch_step
 
     acc: dict[str, float] = defaultdict(float)
     calls: Counter[str] = Counter()
@@ -178,22 +178,26 @@ def micro_step_breakdown(epochs: int) -> tuple[int, dict[str, float], dict[str, 
 
         return timed
 
-    handlers = dict(engine._HANDLERS)
-    methods = {m: getattr(engine.Stepper, m) for m in ("_real_backward", "_record")}
+    table = engine.Stepper._HANDLERS
+    handlers = dict(table)
+    real_backward = torch_step.TorchModel.real_backward
+    record = engine.Stepper._record
     try:
         for action, fn in handlers.items():
-            engine._HANDLERS[action] = wrap(action.name.lower(), fn)
-        engine.Stepper._real_backward = wrap("  of which loss.backward() + grads", methods["_real_backward"])
-        engine.Stepper._record = wrap("  of which the record", methods["_record"])
+            table[action] = wrap(action.name.lower(), fn)
+        torch_step.TorchModel.real_backward = wrap(  # type: ignore[method-assign]
+            "  of which loss.backward() + grads", real_backward
+        )
+        engine.Stepper._record = wrap("  of which the record", record)  # type: ignore[method-assign]
         stepper = Stepper(seed_lesson().with_values(epochs=epochs))
         gc.collect()
         start = pc()
         stepper.run_to_end()
         total = pc() - start
     finally:
-        engine._HANDLERS.update(handlers)
-        for m, fn in methods.items():
-            setattr(engine.Stepper, m, fn)
+        table.update(handlers)
+        torch_step.TorchModel.real_backward = real_backward  # type: ignore[method-assign]
+        engine.Stepper._record = record  # type: ignore[method-assign]
     steps = stepper.steps_done
     per_step = {k: v / steps * 1e6 for k, v in acc.items()}
     per_step["total (instrumented)"] = total / steps * 1e6

@@ -47,14 +47,14 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pyte
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import machine, median, print_machine, verdict, write_json  # noqa: E402
+from _util import machine, median, print_machine, verdict, write_json
 
 TARGET = 1.5
 COLS, ROWS = 80, 24

@@ -94,8 +94,8 @@ BareKeys().run()
 def child(profile_dir: str | None) -> int:
     """The app under test: bptui with a 30,000-step history (and, if asked, probes)."""
     from bptui.app.main import BptuiApp
+    from bptui.lesson import seed_lesson
     from bptui.lesson.engine import Stepper
-    from bptui.lesson.spec import seed_lesson
 
     lesson = seed_lesson().with_values(epochs=2 * EPOCHS_DONE)
     stepper = Stepper(lesson)

@@ -39,8 +39,8 @@ import asyncssh
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from _util import machine, print_machine, write_json  # noqa: E402
-from serve_client import Server, connect  # noqa: E402
+from _util import machine, print_machine, write_json
+from serve_client import Server, connect
 
 #: Targets from the classroom issue, for a class of 50 on this 2-core machine.
 TARGETS = {"join_p95_s": 2.0, "key_p95_ms": 150.0, "pss_per_student_mib": 40.0}
@@ -51,7 +51,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def pss_kib(pid: int) -> int:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import fmt_s, machine, median, print_machine, verdict, write_json  # noqa: E402
+from _util import fmt_s, machine, median, print_machine, verdict, write_json
 
 TARGET = 1.1
 OUTSIDE = "interpreter start + exit (wall - phases)"

@@ -38,19 +38,19 @@ import gc
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import machine, median, print_machine  # noqa: E402
-from bench_engine import seed_loop  # noqa: E402
+import torch
+from _util import machine, median, print_machine
+from bench_engine import seed_loop
+from torch.autograd import Variable
 
-import torch  # noqa: E402
-from torch.autograd import Variable  # noqa: E402
-
-from bptui.lesson.engine import Stepper  # noqa: E402
-from bptui.lesson.spec import seed_lesson  # noqa: E402
+from bptui.lesson import seed_lesson
+from bptui.lesson.engine import Stepper
 
 pc = time.perf_counter
 KEYS = ("dloss/dr", "dr/dyhat", "dyhat/dw")
@@ -152,7 +152,7 @@ def engine_direct_backward(epochs: int) -> float:
 def same_as_engine(records: list[Any]) -> bool:
     stepper = Stepper(seed_lesson().with_values(epochs=len(records) // 3))
     stepper.run_to_end()
-    for row, rec in zip(records, stepper.iter_records()):
+    for row, rec in zip(records, stepper.iter_records(), strict=False):
         mine = (row[4], row[5], row[7], row[8], row[9], row[10])
         theirs = (tuple(rec.params.values()), tuple(rec.nodes.values()),
                   tuple(rec.factors.values()), tuple(rec.grads.values()),

@@ -13,8 +13,9 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
@@ -140,10 +141,9 @@ def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
             "host", "port", "host_key", "max_sessions", "per_address", "idle_timeout",
             "password", "authorized_keys", "teacher_password", "color",
         )
-        if getattr(args, name) is not None
     }
     try:
-        options = parse_options(**given)
+        options = parse_options(given)
     except ServeError as error:
         print(f"bptui serve: error: {error}", file=sys.stderr)
         print("Run 'bptui serve --help' for every option.", file=sys.stderr)
@@ -350,9 +350,9 @@ def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
                   f"{error.strerror or error}", file=sys.stderr)
             return 1
         finally:
-            if out is not sys.stdout:
+            if isinstance(out, io.TextIOWrapper) and out is not sys.stdout:
                 with contextlib.suppress(ValueError, OSError):
-                    out.detach()
+                    out.detach()  # sys.stdout keeps its buffer
         return 0
     return _trace_to_file(args, lesson, output)
 
@@ -371,9 +371,8 @@ def _trace_to_file(args: argparse.Namespace, lesson: Lesson, output: str) -> int
         # /dev/null, a terminal, a pipe: nothing to protect, written in place.
         return _trace_in_place(args, lesson, output)
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
-            "w", encoding="utf-8", newline="", dir=target.parent or ".",
-            prefix=f".{target.name}.", suffix=".part", delete=False,
+        fd, partial = tempfile.mkstemp(
+            dir=target.parent or ".", prefix=f".{target.name}.", suffix=".part"
         )
     except OSError as error:
         print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
@@ -381,11 +380,11 @@ def _trace_to_file(args: argparse.Namespace, lesson: Lesson, output: str) -> int
         return 2
     done = False
     try:
-        with handle:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
             stepper = run_trace(lesson, handle, args.format)
         mode = target.stat().st_mode & 0o7777 if replacing else 0o666 & ~_umask()
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
+        os.chmod(partial, mode)
+        os.replace(partial, target)
         done = True
     except LessonError as error:  # found once torch runs the model (shapes)
         print(f"bptui trace: error: {error}", file=sys.stderr)
@@ -397,7 +396,7 @@ def _trace_to_file(args: argparse.Namespace, lesson: Lesson, output: str) -> int
     finally:
         if not done:
             with contextlib.suppress(OSError):
-                os.unlink(handle.name)
+                os.unlink(partial)
     _report(stepper, output, replaced=replacing)
     return 0
 
@@ -426,7 +425,7 @@ def _trace_in_place(args: argparse.Namespace, lesson: Lesson, output: str) -> in
 
 
 def _report(stepper: Any, output: str, replaced: bool) -> None:
-    last = stepper.records[-1] if stepper.records else None
+    last = stepper.last_record()  # one record, not a list of every one
     if last is None:
         return
     params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())

@@ -10,10 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import math
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .lesson.engine import StepRecord, Stepper, all_finite, format_plain, format_value
 from .lesson.spec import Lesson
+from .lesson.timeline import StepRecord
+from .lesson.values import all_finite, format_plain, format_value
+
+if TYPE_CHECKING:
+    from .lesson.engine import Stepper
 
 FORMATS = ("jsonl", "csv", "md")
 
@@ -118,6 +123,8 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
 
 def run_trace(lesson: Lesson, out: TextIO, fmt: str = "jsonl") -> Stepper:
     """Run ``lesson`` to its end and write its records to ``out``."""
+    from .lesson.engine import Stepper  # torch is imported here, when the run starts
+
     stepper = Stepper(lesson)
     stepper.run_to_end()
     records = stepper.iter_records()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -455,9 +456,9 @@ class _GatedStepper(Stepper):
 
     gate = threading.Event()
 
-    def __init__(self, lesson: Lesson) -> None:
+    def __init__(self, lesson: Lesson, **options: Any) -> None:
         assert self.gate.wait(20), "the test never opened the gate"
-        super().__init__(lesson)
+        super().__init__(lesson, **options)
 
 
 async def test_keys_pressed_while_torch_loads_are_applied_when_ready(

@@ -136,10 +136,10 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         "127.0.0.1", 2222, 100, 10,
     )
     assert options.idle_timeout == 60 and not options.classroom
-    assert parse_options(teacher_password="x").classroom
+    assert parse_options({"teacher_password": "x"}).classroom
     with pytest.raises(ServeError, match="not a whole number"):
-        parse_options(port="9" * 5000)
+        parse_options({"port": "9" * 5000})
     with pytest.raises(ServeError, match="control characters"):
-        parse_options(password="a\nb")
+        parse_options({"password": "a\nb"})
     with pytest.raises(ServeError, match="--host: empty"):
-        parse_options(host=" ")
+        parse_options({"host": " "})

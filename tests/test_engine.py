@@ -63,7 +63,7 @@ def oracle_records(lesson, zero_grad: bool = True):
     a = lesson.lr
     out = []
     for _ in range(lesson.epochs):
-        for x_val, y_val in zip(lesson.x, lesson.y):
+        for x_val, y_val in zip(lesson.x, lesson.y, strict=False):
             before = w.item()
             yhat = x_val * w
             r = yhat - y_val
@@ -124,7 +124,7 @@ def test_micro_steps_match_the_notes_loop_bit_for_bit(lesson):
     assert s.phase is Phase.DONE and not s.next()
     records = s.records
     assert len(records) == len(expected)
-    for record, (before, yhat, r, loss, _dr, _dyhat, grad, after, _dw) in zip(records, expected):
+    for record, (before, yhat, r, loss, _dr, _dyhat, grad, after, _dw) in zip(records, expected, strict=False):
         assert same(record.params["w"], before)
         assert same(record.loss, loss) and same(record.nodes["loss"], loss)
         assert same(record.nodes["yhat"], yhat) and same(record.nodes["r"], r)
@@ -144,8 +144,8 @@ def test_run_to_end_equals_stepping(lesson):
     got = [(r.params["w"], r.loss, r.grads["w"], r.params_after["w"]) for r in s.records]
     want = [(e[0], e[3], e[6], e[7]) for e in oracle_records(lesson)]
     assert len(got) == len(want)
-    for g, e in zip(got, want):
-        assert all(same(a, b) for a, b in zip(g, e)), (g, e)
+    for g, e in zip(got, want, strict=False):
+        assert all(same(a, b) for a, b in zip(g, e, strict=False)), (g, e)
 
 
 def test_seed_lesson_at_known_points():

@@ -58,6 +58,19 @@ def test_lesson_package_and_cli_are_cheap():
     assert_no_view_library(modules)
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["bptui.trace", "bptui.lesson.values", "bptui.lesson.teaching", "bptui.lesson.timeline",
+     "bptui.lesson.graph", "bptui.lesson.actions", "bptui.lesson.program", "bptui.lesson.files"],
+)
+def test_torch_free_modules(module):
+    """The trace writer and the engine's plain-value modules load without torch:
+    ``bptui trace`` pays for torch only when the run starts."""
+    modules = loaded_top_level_modules(f"import {module}")
+    assert "bptui" in modules
+    assert "torch" not in modules
+
+
 def test_engine_runs_without_view_library():
     """A whole engine run, snapshots included, still loads none of them."""
     modules = loaded_top_level_modules(

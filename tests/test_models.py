@@ -154,7 +154,7 @@ values = st.floats(-2.0, 2.0, width=32, allow_subnormal=False)
 @given(
     text=models,
     data=st.lists(st.tuples(values, values), min_size=1, max_size=3),
-    inits=st.fixed_dictionaries({p: values for p in PARAMS}),
+    inits=st.fixed_dictionaries(dict.fromkeys(PARAMS, values)),
     lr=st.sampled_from((0.001, 0.01, 0.05)),
 )
 def test_random_model_matches_torch_oracle(text, data, inits, lr):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_app import SIZE, make_app, message, press, shown, wait_for  # noqa: E402
+from test_app import SIZE, make_app, message, press, shown, wait_for
 
 from bptui.app.message import MessageBar
 from bptui.app.status import StatusBar
@@ -132,7 +132,9 @@ async def test_mode_keys_in_the_app():
         await wait_for(pilot, lambda: "no zero_()" in shown(app, StatusBar))
         await press(pilot, "l", "s", "s")
         await wait_for(pilot, lambda: "keeps" in shown(app, TensorPanel))
-        assert app._reference_run is not None and app._reference_run.steps_done == 2
+        reference = app.stepper.comparison(app.snapshot)
+        assert reference is not None and reference[0] == "with zeroing"
+        assert len(reference[1]) == len(reference[2]) == 2
         await press(pilot, "Z", "m")
         await wait_for(pilot, lambda: "batch" in shown(app, StatusBar))
         assert "per-sample" in message(app) or "Batch mode" in message(app)

@@ -17,8 +17,8 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pyte
 import pytest
@@ -80,7 +80,7 @@ class Terminal:
         """Read until ``condition(screen text)`` holds and the output has settled."""
         deadline = time.monotonic() + timeout
         while not condition(self.text()):
-            if time.monotonic() > deadline or not self.read(0.05) and self.proc.poll() is not None:
+            if time.monotonic() > deadline or (not self.read(0.05) and self.proc.poll() is not None):
                 raise AssertionError(f"timed out; the screen shows:\n{self.text()}")
         return self.settle()
 

@@ -9,7 +9,7 @@ After an intended change of the look, review the new pictures and store them wit
 from __future__ import annotations
 
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot

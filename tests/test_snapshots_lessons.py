@@ -9,12 +9,11 @@ changes with ``pytest tests/test_snapshots_lessons.py --snapshot-update``.
 from __future__ import annotations
 
 import pytest
+from test_snapshots import SIZES, after
 
 from bptui.app.main import BptuiApp
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
-
-from test_snapshots import SIZES, after
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ def accumulating_loop(epochs: int = 1) -> list[float]:
     w.requires_grad = True
     grads = []
     for _ in range(epochs):
-        for x_val, y_val in zip(x_data, y_data):
+        for x_val, y_val in zip(x_data, y_data, strict=False):
             l = (x_val * w - y_val) ** 2  # noqa: E741 - the note's name
             l.backward()
             grads.append(w.grad.item())

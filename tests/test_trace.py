@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 
@@ -81,7 +82,7 @@ def test_jsonl_keys_and_counters(two_epochs):
         assert row["nodes"]["loss"] == row["loss"]
         assert row["diverged"] is False
     # The parameters chain: each step starts where the last one ended.
-    for prev, row in zip(rows, rows[1:]):
+    for prev, row in itertools.pairwise(rows):
         assert row["params"]["w"] == prev["params_after"]["w"]
 
 
@@ -104,7 +105,7 @@ def test_csv_is_the_jsonl_flattened(two_epochs):
     lesson, rows = two_epochs
     table = list(csv.DictReader(io.StringIO(trace(lesson, "csv"))))
     assert len(table) == len(rows)
-    for row, cells in zip(rows, table):
+    for row, cells in zip(rows, table, strict=False):
         flat = flatten(row)
         assert list(cells) == [*flat, "diverged"]
         for key, value in flat.items():
@@ -126,7 +127,7 @@ def test_markdown_has_one_row_per_step(two_epochs):
     assert len(body) == len(rows) == 6
     heads = [c.strip() for c in header.strip("|").split("|")]
     assert heads[:5] == ["step", "epoch", "sample", "x", "y"] and "loss" in heads
-    for row, line in zip(rows, body):
+    for row, line in zip(rows, body, strict=False):
         assert line.count("|") == n
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[:3] == [str(row["step"]), str(row["epoch"]), str(row["sample"])]
@@ -162,7 +163,7 @@ def test_diverged_csv_and_markdown(diverged):
     lesson, rows = diverged
     table = list(csv.DictReader(io.StringIO(trace(lesson, "csv"))))
     assert [c["diverged"] for c in table] == [str(r["diverged"]) for r in rows]
-    for row, cells in zip(rows, table):
+    for row, cells in zip(rows, table, strict=False):
         for key, value in flatten(row).items():
             assert same(number(cells[key]), number(value)), key
     assert table[-1]["loss"] == "nan"

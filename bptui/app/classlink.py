@@ -15,10 +15,12 @@ torch: the server uses the same framing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Command = dict[str, Any]
 Msg = dict[str, Any]
@@ -147,10 +149,8 @@ class ClassLink:
 
     def send(self, message: Msg) -> None:
         """Send one message; a closed server is not an error (the class goes on locally)."""
-        try:
+        with contextlib.suppress(OSError):
             self.sock.sendall(encode(message))
-        except OSError:
-            pass
 
     def command(self, command: Command) -> None:
         """The teacher applied ``command``: pass it to the class."""

@@ -34,7 +34,7 @@ class CodePanel(LinePanel):
 
             source = "\n".join(snapshot.code)
             text = Syntax("", "python", theme="ansi_dark").highlight(source)
-            self._highlighted = text.split("\n", allow_blank=True)
+            self._highlighted = list(text.split("\n", allow_blank=True))
         # The same lines marked (most micro-steps): nothing to rebuild.
         self.redraw(source=(snapshot.code, snapshot.code_ran, snapshot.code_next))
 

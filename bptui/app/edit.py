@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ..lesson.snapshot import Snapshot
 from ..lesson.spec import LessonError, parse_numbers
+from ..lesson.values import Data
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,11 @@ class Edits:
 
     lr: float | None
     params: dict[str, float]
-    x: tuple[float, ...] | None
-    y: tuple[float, ...] | None
+    x: tuple[Data, ...] | None
+    y: tuple[Data, ...] | None
 
 
-def _numbers(values: tuple[float, ...]) -> str:
+def _numbers(values: tuple[Data, ...]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
@@ -37,7 +38,7 @@ class EditScreen(ModalScreen["Edits | None"]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, snapshot: Snapshot, x: tuple[float, ...], y: tuple[float, ...]) -> None:
+    def __init__(self, snapshot: Snapshot, x: tuple[Data, ...], y: tuple[Data, ...]) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.x = x

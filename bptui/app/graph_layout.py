@@ -105,8 +105,8 @@ def _place(blocks: dict[str, _Block]) -> dict[str, _Block]:
     for depth in sorted(layers):
         taken: set[int] = set()
         for i, block in enumerate(layers[depth]):
-            inputs = [blocks[n] for n in block.node.inputs if n is not None and n in blocks]
-            want = i if depth == 0 else round(sum(b.slot for b in inputs) / len(inputs) - 1e-9)
+            sources = [blocks[n] for n in block.node.inputs if n is not None and n in blocks]
+            want = i if depth == 0 else round(sum(b.slot for b in sources) / len(sources) - 1e-9)
             while want in taken:
                 want += 1
             block.slot = want
@@ -114,7 +114,9 @@ def _place(blocks: dict[str, _Block]) -> dict[str, _Block]:
     return blocks
 
 
-def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> list[Text]:
+def _draw(  # noqa: C901, PLR0912, PLR0915 - one pass over the rows; to be split
+    nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool
+) -> list[Text]:
     blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
     layers: dict[int, list[_Block]] = {}
     for block in blocks.values():
@@ -179,10 +181,10 @@ def _draw(nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool) -> 
         # One Text per row, its styled runs given as spans (append is slow per run).
         spans = []
         col = 0
-        for style, run in groupby(row_styles):
+        for run_style, run in groupby(row_styles):
             end = col + len(list(run))
-            if style:
-                spans.append(Span(col, end, style))
+            if run_style:
+                spans.append(Span(col, end, run_style))
             col = end
         line = Text("".join(row_chars), no_wrap=True, overflow="crop", spans=spans)
         line.rstrip()

@@ -9,8 +9,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from ..lesson.spec import Lesson
+from .keymap import help_keys
 
-HELP = """\
+_HELP = """\
 # bptui — backpropagation, one step at a time
 
 *↑ ↓ scroll this page; esc closes it.*
@@ -21,26 +22,7 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 
 ## Keys
 
-- `space` `→` `n` — next micro-step
-- `←` `backspace` — undo one micro-step (all the way back to the start)
-- `f` / `F` — next forward micro-step / finish the forward pass
-- `b` / `B` — next backward micro-step / finish the backward pass
-- `u` — update the weight: `w.data = w.data - a * w.grad.data`
-- `z` — zero the gradient: `w.grad.data.zero_()`
-- `s` — one whole training step
-- `e` — finish the epoch
-- `p` — autoplay on/off; `+` / `-` faster / slower
-- `r` — reset to the start (undo brings it back)
-- `E` — edit the learning rate, a parameter or the data (at the start of a step)
-- `g` — switch the plot: loss vs w, loss vs step
-- `c` — with several parameters: write out the next one's chain
-- `[` / `]` — scroll a graph wider than the terminal left / right
-- `Z` — skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)
-- `m` — batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)
-- `l` — the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive
-- `t` — in a class (`bptui serve` with a teacher): explore on your own, or follow the teacher again
-- `?` `F1` — this help (`esc` closes it)
-- `q` — quit
+{keys}
 
 Keys out of order are allowed where they teach something: `f` after the update
 skips zeroing, so the next backward **adds** to `w.grad`; `b` twice runs into
@@ -68,6 +50,9 @@ why there is nothing to update with. The message line explains each.
 Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
 `--epochs`) and `bptui trace` for the numbers without the interface.
 """
+
+
+HELP = _HELP.format(keys=help_keys())
 
 
 class HelpScreen(ModalScreen[None]):

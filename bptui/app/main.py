@@ -10,14 +10,13 @@ key repeat and fast autoplay never leave the screen behind.
 
 from __future__ import annotations
 
+import contextlib
 import gc
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static
 
@@ -26,6 +25,7 @@ from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .graph import GraphBox, GraphPanel
+from .keymap import BINDINGS, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .status import StatusBar
@@ -60,25 +60,6 @@ _REJOINED = "Following the teacher again, at their current step. Press t to expl
 
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
-#: Actions that step the engine, each the name of a Stepper method.
-ENGINE_ACTIONS = {
-    "next": "next",
-    "undo": "undo",
-    "forward": "forward",
-    "finish_forward": "finish_forward",
-    "backward": "backward",
-    "finish_backward": "finish_backward",
-    "update": "update",
-    "zero": "zero",
-    "train_step": "train_step",
-    "finish_epoch": "finish_epoch",
-    "reset": "reset",
-    "skip_zero_mode": "toggle_skip_zero",
-    "batch_mode": "toggle_batch",
-    "sum_loss_mode": "toggle_sum_loss",
-}
-
-
 class BptuiApp(App[int]):
     """Step through one lesson's training loop, every number from torch."""
 
@@ -86,41 +67,15 @@ class BptuiApp(App[int]):
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = [
-        Binding("space,right,n", "next", "Next", tooltip="The next micro-step"),
-        Binding("left,backspace", "undo", "Undo", tooltip="Undo one micro-step"),
-        Binding("f", "forward", "Fwd", tooltip="Next forward micro-step"),
-        Binding("F", "finish_forward", "Fwd pass", show=False),
-        Binding("b", "backward", "Bwd", tooltip="Next backward micro-step"),
-        Binding("B", "finish_backward", "Bwd pass", show=False),
-        Binding("u", "update", "Update", tooltip="w.data = w.data - a * w.grad.data"),
-        Binding("z", "zero", "Zero", tooltip="w.grad.data.zero_()"),
-        Binding("s", "train_step", "Step", show=False),
-        Binding("e", "finish_epoch", "Epoch", show=False),
-        Binding("p", "autoplay", "Play", tooltip="Autoplay on/off"),
-        Binding("plus", "faster", "Faster", show=False),
-        Binding("minus", "slower", "Slower", show=False),
-        Binding("r", "reset", "Reset", show=False),
-        Binding("g", "cycle_plot", "Plot", show=False),
-        Binding("c", "cycle_chain", "Chain", show=False),
-        Binding("left_square_bracket", "scroll_graph(-12)", "Graph ←", show=False),
-        Binding("right_square_bracket", "scroll_graph(12)", "Graph →", show=False),
-        Binding("E", "edit", "Edit values", show=False),
-        Binding("Z", "skip_zero_mode", "No-zero mode", show=False),
-        Binding("m", "batch_mode", "Batch mode", show=False),
-        Binding("l", "sum_loss_mode", "sum += l", show=False),
-        Binding("t", "toggle_follow", "Explore", tooltip="Explore alone, or follow the teacher again"),
-        Binding("question_mark,f1", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = list(BINDINGS)
     """Every key; the footer shows the common ones and `?` explains all."""
 
     def __init__(
         self,
         lesson: Lesson,
-        stepper: "Stepper | None" = None,
+        stepper: Stepper | None = None,
         ascii_only: bool = False,
-        link: "ClassLink | None" = None,
+        link: ClassLink | None = None,
     ):
         super().__init__()
         self.lesson = lesson
@@ -136,9 +91,6 @@ class BptuiApp(App[int]):
         self._last_render = 0.0
         self._speed = 3
         self._autoplay: Any = None
-        self._curve_key: Any = None
-        self._curve: tuple[list[float], list[float]] = ([], [])
-        self._reference_run: Stepper | None = None
         self._keys_state: tuple[bool, bool, bool] | None = None
         self._plot_due = False
         self._text_panels: TextPanels | None = None
@@ -205,13 +157,13 @@ class BptuiApp(App[int]):
         from ..lesson.engine import Stepper
 
         try:
-            stepper = Stepper(self.lesson)
+            stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
         except LessonError as error:  # found once torch runs the model (shapes)
             self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
             return
         self.call_from_thread(self._engine_ready, stepper)
 
-    def _engine_ready(self, stepper: "Stepper") -> None:
+    def _engine_ready(self, stepper: Stepper) -> None:
         self.stepper = stepper
         # torch brings ~170,000 long-lived objects; without this, a full garbage
         # collection over them (0.1–0.2 s) lands on every tenth key or so.
@@ -240,7 +192,7 @@ class BptuiApp(App[int]):
             self.link.command({"a": action})
         self._schedule_render()
 
-    def apply_command(self, command: "Command") -> None:
+    def apply_command(self, command: Command) -> None:
         """Run one classroom command on the stepper (no drawing: a replay may run many)."""
         assert self.stepper is not None
         self._note = None
@@ -249,13 +201,12 @@ class BptuiApp(App[int]):
             self.stepper.edit(
                 lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
             )
-            self._curve_key = None
             return
         method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
         for _ in range(int(command.get("n", 1))):
             method()
 
-    def replay(self, log: "list[Command]") -> None:
+    def replay(self, log: list[Command]) -> None:
         """Bring a fresh stepper to the class's state: every command of the class log."""
         for command in log:
             self.apply_command(command)
@@ -329,46 +280,14 @@ class BptuiApp(App[int]):
             self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
 
     def _reference(self, snap: Snapshot) -> Reference | None:
-        """In skip-zero or batch mode: the plain per-sample run, as far as this one got.
-
-        A second stepper on the same lesson, with the gradient zeroed after each
-        update, so the plot shows both trajectories side by side.
-        """
-        if not (snap.modes.skip_zero or snap.modes.batch):
-            self._reference_run = None
-            return None
-        from ..lesson.engine import Stepper
-
-        ref = self._reference_run
-        if ref is None or ref.steps_done > snap.steps_done:
-            ref = self._reference_run = Stepper(self.lesson)
-        while ref.steps_done < snap.steps_done and ref.train_step():
-            pass
-        label = "per-sample SGD" if snap.modes.batch else "with zeroing"
-        return (label, *ref.history())
+        """In skip-zero or batch mode: the plain per-sample run, as far as this one got."""
+        assert self.stepper is not None
+        return self.stepper.comparison(snap)
 
     def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
         """This sample's loss as a function of the first parameter, computed by torch."""
         assert self.stepper is not None
-        if snap.finished or not snap.params or not isinstance(snap.params[0].data, float):
-            return ([], [])
-        if self.stepper.lesson.vector_data:
-            return ([], [])
-        ws = [w for w in snap.history_w[-200:] if math.isfinite(w)]
-        current = snap.params[0].data
-        if not math.isfinite(current):
-            return ([], [])
-        ws.append(current)
-        lo, hi = min(ws), max(ws)
-        span = max(hi - lo, 0.5, abs(current) * 0.2)
-        lo, hi = lo - span * 0.25, hi + span * 0.25
-        key = (snap.epoch, snap.sample, round(lo, 6), round(hi, 6), snap.params[1:])
-        if key != self._curve_key:
-            grid = [lo + (hi - lo) * i / 60 for i in range(61)]
-            params = {p.name: p.data for p in snap.params}
-            losses = self.stepper.loss_curve(snap.params[0].name, grid, params)
-            self._curve_key, self._curve = key, (grid, losses)
-        return self._curve
+        return self.stepper.plot_curve(snap)
 
     # ------------------------------------------------------------- actions
 
@@ -382,10 +301,7 @@ class BptuiApp(App[int]):
         if action == "toggle_follow":
             # Only a student in a classroom with a teacher has anyone to follow.
             return self.link is not None and not self.link.is_teacher
-        if snap is not None and snap.finished and action in (
-            "next", "forward", "finish_forward", "backward", "finish_backward",
-            "update", "zero", "train_step", "finish_epoch", "autoplay",
-        ):
+        if snap is not None and snap.finished and action in STEPPING:
             return None
         return True
 
@@ -442,7 +358,7 @@ class BptuiApp(App[int]):
         if self._following():
             self._refuse_following()
             return
-        if snap.phase.value != "forward" or snap.phase_step:
+        if not self.stepper.can_edit():
             self.query_one(MessageBar).show(Message(
                 Kind.REFUSED,
                 "Values can change at the start of a training step: finish this one "
@@ -454,7 +370,7 @@ class BptuiApp(App[int]):
         lesson = self.stepper.lesson
         self.push_screen(EditScreen(snap, lesson.x, lesson.y), self._apply_edits)
 
-    def _apply_edits(self, edits: "Edits | None") -> None:
+    def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
             return
         command = {"edit": {
@@ -480,7 +396,8 @@ class BptuiApp(App[int]):
     def action_help(self) -> None:
         from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
 
-        self.push_screen(HelpScreen(self.lesson))
+        # The lesson as it is now: an edit changes its learning rate or data.
+        self.push_screen(HelpScreen(self.stepper.lesson if self.stepper else self.lesson))
 
     def action_autoplay(self) -> None:
         if self._following():
@@ -575,23 +492,20 @@ class BptuiApp(App[int]):
         else:
             link.set_following(True)  # the server answers with the class log ("sync")
 
-    def _on_class_message(self, message: "Msg") -> None:
+    def _on_class_message(self, message: Msg) -> None:
         """A message from the classroom server (called on the event loop)."""
         kind = message.get("t")
         link = self.link
         if link is None or self.stepper is None:
             return
         if kind == "cmd" and link.following and not link.is_teacher:
-            try:
+            # The teacher's app accepted it: the same lesson cannot refuse it.
+            with contextlib.suppress(LessonError):
                 self.apply_command(message["c"])
-            except LessonError:
-                pass  # the teacher's app accepted it: the same lesson cannot refuse it
         elif kind == "sync" and link.following:
             from ..lesson.engine import Stepper
 
-            self.stepper = Stepper(self.lesson)
-            self._reference_run = None
-            self._curve_key = None
+            self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
             self.replay(message.get("log", []))
             self._note = Message(Kind.STEP, _REJOINED)
         elif kind == "closed":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual_plotext import PlotextPlot
@@ -107,7 +107,7 @@ class LossPlot(LinePanel, PlotextPlot):
             return [Text("")]
         plt = self.plt
         plt.plotsize(width, height)
-        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+        plt._set_size(width, height)  # noqa: SLF001 - as PlotextPlot.render does (textual-plotext issue 5)
         plt.theme(self._get_plotext_theme_name(self.app.theme))
         return list(Text.from_ansi(plt.build()).split("\n", allow_blank=True))[:height]
 
@@ -123,7 +123,7 @@ class LossPlot(LinePanel, PlotextPlot):
         self._series_cache[name] = (xs, buckets, series)
         return series
 
-    def _replot(self) -> None:
+    def _replot(self) -> None:  # noqa: C901, PLR0915 - to be split
         plt = self.plt
         plt.clear_figure()
         snap = self._snapshot

@@ -13,10 +13,11 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .files import seed_lesson
 from .snapshot import Kind, Message, Phase, Snapshot
-from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers, seed_lesson
+from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers
 
 __all__ = [
     "Action",
@@ -34,6 +35,9 @@ __all__ = [
     "parse_numbers",
     "seed_lesson",
 ]
+
+if TYPE_CHECKING:  # loaded on first use (torch), but visible to the type checker
+    from .engine import Action, Stepper, StepRecord
 
 _ENGINE = {"Action", "StepRecord", "Stepper"}
 

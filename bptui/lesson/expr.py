@@ -67,45 +67,17 @@ class _Builder:
         return name
 
     def visit(self, node: ast.AST) -> str | float:
+        """A number, or the name of the value (leaf or new node) ``node`` computes."""
         if isinstance(node, ast.Constant):
-            value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _point(self.text, node, f"only numbers may appear, not {value!r}")
-            # The size first: float() of a huge integer (0xfff…) raises OverflowError.
-            if abs(value) > 1e12 or not math.isfinite(float(value)):
-                raise _point(self.text, node, "numbers must be finite and at most 1e12")
-            return float(value)
+            return self.constant(node)
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            inner = self.visit(node.operand)
-            if isinstance(node.op, ast.UAdd):
-                return inner
-            if isinstance(inner, float):
-                return -inner
-            return self.add("neg", (inner,))
+            return self.unary(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            op = _BINARY[type(node.op)]
-            left = self.visit(node.left)
-            right = self.visit(node.right)
-            if op == "pow" and isinstance(right, float) and abs(right) > MAX_EXPONENT:
-                raise _point(
-                    self.text, node.right, f"exponents are limited to ±{MAX_EXPONENT}"
-                )
-            if op == "pow" and not isinstance(right, float):
-                raise _point(self.text, node.right, "an exponent must be a number, e.g. x ** 2")
-            return self.add(op, (left, right))
+            return self.binary(node)
         if isinstance(node, ast.Call):
-            func = node.func
-            if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
-                shown = func.id if isinstance(func, ast.Name) else "this"
-                raise _point(
-                    self.text, func,
-                    f"{shown!s} cannot be called: the functions are {', '.join(FUNCTIONS)}",
-                )
-            if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-                raise _point(self.text, node, f"{func.id}() takes exactly one argument")
-            return self.add(func.id, (self.visit(node.args[0]),))
+            return self.call(node)
         kind = type(node).__name__
         why = {
             "Attribute": "attributes (a.b) are not allowed",
@@ -119,6 +91,46 @@ class _Builder:
         if isinstance(node, ast.BinOp):
             why = f"the operator {type(node.op).__name__} is not allowed: use + - * / **"
         raise _point(self.text, node, why)
+
+    def constant(self, node: ast.Constant) -> float:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _point(self.text, node, f"only numbers may appear, not {value!r}")
+        # The size first: float() of a huge integer (0xfff…) raises OverflowError.
+        if abs(value) > 1e12 or not math.isfinite(float(value)):
+            raise _point(self.text, node, "numbers must be finite and at most 1e12")
+        return float(value)
+
+    def unary(self, node: ast.UnaryOp) -> str | float:
+        inner = self.visit(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        if isinstance(inner, float):
+            return -inner
+        return self.add("neg", (inner,))
+
+    def binary(self, node: ast.BinOp) -> str:
+        op = _BINARY[type(node.op)]
+        left = self.visit(node.left)
+        right = self.visit(node.right)
+        if op == "pow" and isinstance(right, float) and abs(right) > MAX_EXPONENT:
+            raise _point(self.text, node.right, f"exponents are limited to ±{MAX_EXPONENT}")
+        if op == "pow" and not isinstance(right, float):
+            raise _point(self.text, node.right, "an exponent must be a number, e.g. x ** 2")
+        return self.add(op, (left, right))
+
+    def call(self, node: ast.Call) -> str:
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
+            shown = func.id if isinstance(func, ast.Name) else "this"
+            raise _point(
+                self.text,
+                func,
+                f"{shown!s} cannot be called: the functions are {', '.join(FUNCTIONS)}",
+            )
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise _point(self.text, node, f"{func.id}() takes exactly one argument")
+        return self.add(func.id, (self.visit(node.args[0]),))
 
     def name(self, node: ast.Name) -> str:
         name = node.id
@@ -142,7 +154,8 @@ class Model:
 
     nodes: tuple[Node, ...]
     params: tuple[str, ...]
-    output: str | float
+    #: The node holding the prediction (always ``yhat``).
+    output: str
 
 
 def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
@@ -172,12 +185,10 @@ def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
     if isinstance(output, str) and nodes and nodes[-1].name == output:
         last = nodes[-1]
         nodes[-1] = Node("yhat", prediction_label, last.op, last.args)
-        output = "yhat"
     else:
         # The whole model is a single name or number (``w``): make ŷ a node anyway.
         nodes.append(Node("yhat", prediction_label, "mul", (output, 1.0)))
-        output = "yhat"
-    return Model(tuple(nodes), tuple(builder.params), output)
+    return Model(tuple(nodes), tuple(builder.params), "yhat")
 
 
 LOSSES = ("squared", "abs", "bce")

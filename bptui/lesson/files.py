@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from .expr import LOSSES, ModelError, loss_nodes, parse_model
+from .expr import LOSSES, Model, ModelError, loss_nodes, parse_model
 from .spec import Lesson, LessonError, Node, make_lesson
 
 if sys.version_info >= (3, 11):
@@ -89,6 +90,158 @@ def _line_of(text: str, key: str, table: str | None = None) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
+class _Reader:
+    """Checks one lesson table key by key; each error names the file, the line and the key."""
+
+    def __init__(self, values: Mapping[str, Any], where: str, text: str, replaced: bool) -> None:
+        self.values = values
+        self.where = where
+        self.text = text
+        #: A model given on the command line replaces the file's: its extra
+        #: expressions and the initial values of parameters it lacks no longer apply.
+        self.replaced = replaced
+
+    def fail(self, key: str | None, message: str, table: str | None = None) -> LessonFileError:
+        line = _line_of(self.text, key, table) if key and self.text else None
+        where = self.where
+        prefix = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
+        return LessonFileError(prefix + message)
+
+    def check_keys(self, config: Mapping[str, Any]) -> None:
+        for key, value in config.items():
+            spec = _KEYS.get(key)
+            if spec is None:
+                known = ", ".join(sorted(_KEYS))
+                raise self.fail(key, f"unknown key {key!r} (known keys: {known})")
+            if isinstance(value, bool) and bool not in spec.kind:
+                raise self.fail(key, f"{key} must be {spec.what}, not {value!r}")
+            if not isinstance(value, spec.kind):
+                raise self.fail(
+                    key, f"{key} must be {spec.what}, not {type(value).__name__} {value!r}"
+                )
+        for key, spec in _KEYS.items():
+            if spec.required and key not in config:
+                raise self.fail(None, f"missing {key} ({spec.what})")
+
+    def loss(self) -> str:
+        loss = self.values.get("loss", "squared")
+        if loss not in (*LOSSES, "upstream"):
+            raise self.fail(
+                "loss", f"loss must be one of {', '.join(LOSSES)}, upstream; not {loss!r}"
+            )
+        return str(loss)
+
+    def model(self) -> Model:
+        try:
+            return parse_model(self.values["model"], self.values.get("prediction", "ŷ"))
+        except ModelError as error:
+            if self.replaced:
+                raise ModelError(f"--model: {error}") from None
+            raise self.fail("model", f"model: {error}") from None
+
+    def also_nodes(self, model: Model) -> list[Node]:
+        """The nodes of the extra expressions shown beside the model (``[also]``)."""
+        nodes = []
+        also = {} if self.replaced else self.values.get("also", {})
+        for i, (label, expression) in enumerate(also.items()):
+            if not isinstance(expression, str):
+                raise self.fail(label, f"also.{label} must be an expression string", "also")
+            try:
+                extra = parse_model(expression, label)
+            except ModelError as error:
+                raise self.fail(label, f"also.{label}: {error}", "also") from None
+            unknown = [p for p in extra.params if p not in model.params]
+            if unknown:
+                raise self.fail(
+                    label,
+                    f"also.{label} uses {', '.join(unknown)}, which the model does not have",
+                    "also",
+                )
+            rename = {n.name: f"also{i}_{n.name}" for n in extra.nodes}
+            for node in extra.nodes:
+                args = tuple(rename.get(a, a) if isinstance(a, str) else a for a in node.args)
+                shown = node.label if node.name == extra.output else f"{node.label}'"
+                nodes.append(Node(rename[node.name], shown, node.op, args))
+        return nodes
+
+    def loss_nodes(self, loss: str, model: Model) -> tuple[list[Node], str | None]:
+        """The loss part of the graph, and the residual node if the loss has one."""
+        values = self.values
+        if loss == "upstream":
+            upstream = values.get("upstream")
+            if upstream is None:
+                raise self.fail(
+                    None, 'loss = "upstream" needs upstream = <number> (∂L/∂z from above)'
+                )
+            if not _finite(upstream):
+                raise self.fail("upstream", "upstream must be a finite number")
+            return [Node("loss", "L", "mul", (model.output, float(upstream)))], None
+        vector = any(isinstance(v, list) for v in [*values["x"], *values["y"]])
+        try:
+            nodes = list(loss_nodes(loss, model.output, vector=vector))
+        except LessonError as error:
+            raise self.fail("loss", str(error)) from None
+        return nodes, ("r" if loss != "bce" else None)
+
+    def params(self, model: Model) -> dict[str, Any]:
+        """Initial values: in the order the init table lists them, then the rest in order
+        of appearance (the first one is the plot's horizontal axis)."""
+        init_table = self.values.get("init", {})
+        if self.replaced:
+            init_table = {k: v for k, v in init_table.items() if k in model.params}
+        for pname, value in init_table.items():
+            if pname not in model.params:
+                raise self.fail(
+                    pname,
+                    f"init.{pname}: the model has no parameter {pname!r} "
+                    f"(its parameters: {', '.join(model.params)})",
+                    "init",
+                )
+            if not _numbers(value):
+                raise self.fail(
+                    pname,
+                    f"init.{pname} must be a number (or a list of them), not {value!r}",
+                    "init",
+                )
+            if not _all_finite(value):
+                raise self.fail(
+                    pname, f"init.{pname} must be a finite number, not {value!r}", "init"
+                )
+        order = [p for p in init_table if p in model.params]
+        order += [p for p in model.params if p not in order]
+        return {
+            p: v if isinstance(v := init_table.get(p, DEFAULT_INIT), list) else float(v)
+            for p in order
+        }
+
+    def narration(self) -> dict[str, str]:
+        narration: dict[str, str] = self.values.get("narration", {})
+        for phase, line in narration.items():
+            if phase not in PHASES:
+                raise self.fail(
+                    phase, f"narration.{phase}: the phases are {', '.join(PHASES)}", "narration"
+                )
+            if not isinstance(line, str):
+                raise self.fail(phase, f"narration.{phase} must be a string", "narration")
+        return narration
+
+    def check_data_and_ranges(self) -> None:
+        values = self.values
+        for column in ("x", "y"):
+            for i, item in enumerate(values[column]):
+                if not _numbers(item):
+                    raise self.fail(
+                        column, f"{column}[{i}] must be a number (or a list of them), not {item!r}"
+                    )
+                if not _all_finite(item):
+                    raise self.fail(column, f"{column}[{i}] must be a finite number, not {item!r}")
+        # Range errors found later would name --lr and --epochs; in a file, name the key.
+        if not (_finite(values["lr"]) and values["lr"] > 0):
+            raise self.fail("lr", f"lr must be {_KEYS['lr'].what}, not {values['lr']!r}")
+        if values["epochs"] < 1:
+            raise self.fail("epochs", f"epochs must be at least 1, not {values['epochs']!r}")
+
+
 def lesson_from_config(
     config: Mapping[str, Any],
     name: str,
@@ -98,112 +251,17 @@ def lesson_from_config(
     text: str = "",
 ) -> Lesson:
     """Build and check a lesson from a TOML table (with command-line overrides on top)."""
-
-    def fail(key: str | None, message: str, table: str | None = None) -> LessonFileError:
-        line = _line_of(text, key, table) if key and text else None
-        prefix = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
-        return LessonFileError(prefix + message)
-
-    for key, value in config.items():
-        spec = _KEYS.get(key)
-        if spec is None:
-            known = ", ".join(sorted(_KEYS))
-            raise fail(key, f"unknown key {key!r} (known keys: {known})")
-        if isinstance(value, bool) and bool not in spec.kind:
-            raise fail(key, f"{key} must be {spec.what}, not {value!r}")
-        if not isinstance(value, spec.kind):
-            raise fail(key, f"{key} must be {spec.what}, not {type(value).__name__} {value!r}")
-    for key, spec in _KEYS.items():
-        if spec.required and key not in config:
-            raise fail(None, f"missing {key} ({spec.what})")
-
     values = {**config, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    loss = values.get("loss", "squared")
-    if loss not in (*LOSSES, "upstream"):
-        raise fail("loss", f"loss must be one of {', '.join(LOSSES)}, upstream; not {loss!r}")
-    try:
-        model = parse_model(values["model"], values.get("prediction", "ŷ"))
-    except ModelError as error:
-        if overrides and overrides.get("model"):
-            raise ModelError(f"--model: {error}") from None
-        raise fail("model", f"model: {error}") from None
-    nodes: list[Node] = list(model.nodes)
-    # A model given on the command line replaces the file's: its extra
-    # expressions and the initial values of parameters it lacks no longer apply.
-    replaced = bool(overrides and overrides.get("model"))
-    also = {} if replaced else values.get("also", {})
-    for i, (label, expression) in enumerate(also.items()):
-        if not isinstance(expression, str):
-            raise fail(label, f"also.{label} must be an expression string", "also")
-        try:
-            extra = parse_model(expression, label)
-        except ModelError as error:
-            raise fail(label, f"also.{label}: {error}", "also") from None
-        unknown = [p for p in extra.params if p not in model.params]
-        if unknown:
-            raise fail(
-                label, f"also.{label} uses {', '.join(unknown)}, which the model does not have",
-                "also",
-            )
-        rename = {n.name: f"also{i}_{n.name}" for n in extra.nodes}
-        for node in extra.nodes:
-            args = tuple(rename.get(a, a) if isinstance(a, str) else a for a in node.args)
-            shown = node.label if node.name == extra.output else f"{node.label}'"
-            nodes.append(Node(rename[node.name], shown, node.op, args))
-    if loss == "upstream":
-        upstream = values.get("upstream")
-        if upstream is None:
-            raise fail(None, "loss = \"upstream\" needs upstream = <number> (∂L/∂z from above)")
-        if not _finite(upstream):
-            raise fail("upstream", "upstream must be a finite number")
-        nodes.append(Node("loss", "L", "mul", (model.output, float(upstream))))
-        residual = None
-    else:
-        vector = any(isinstance(v, list) for v in [*values["x"], *values["y"]])
-        try:
-            nodes.extend(loss_nodes(loss, model.output, vector=vector))
-        except LessonError as error:
-            raise fail("loss", str(error)) from None
-        residual = "r" if loss != "bce" else None
-
-    init_table = values.get("init", {})
-    if replaced:
-        init_table = {k: v for k, v in init_table.items() if k in model.params}
-    for pname, value in init_table.items():
-        if pname not in model.params:
-            raise fail(pname, f"init.{pname}: the model has no parameter {pname!r} "
-                              f"(its parameters: {', '.join(model.params)})", "init")
-        if not _numbers(value):
-            raise fail(pname, f"init.{pname} must be a number (or a list of them), "
-                              f"not {value!r}", "init")
-        if not _all_finite(value):
-            raise fail(pname, f"init.{pname} must be a finite number, not {value!r}", "init")
-    # Parameters in the order the lesson's init table lists them, then the rest
-    # in order of appearance: the first one is the plot's horizontal axis.
-    order = [p for p in init_table if p in model.params]
-    order += [p for p in model.params if p not in order]
-    params = {
-        p: v if isinstance(v := init_table.get(p, DEFAULT_INIT), list) else float(v)
-        for p in order
-    }
-    narration = values.get("narration", {})
-    for phase, line in narration.items():
-        if phase not in PHASES:
-            raise fail(phase, f"narration.{phase}: the phases are {', '.join(PHASES)}", "narration")
-        if not isinstance(line, str):
-            raise fail(phase, f"narration.{phase} must be a string", "narration")
-    for column in ("x", "y"):
-        for i, item in enumerate(values[column]):
-            if not _numbers(item):
-                raise fail(column, f"{column}[{i}] must be a number (or a list of them), "
-                                   f"not {item!r}")
-            if not _all_finite(item):
-                raise fail(column, f"{column}[{i}] must be a finite number, not {item!r}")
-    # Range errors found later would name --lr and --epochs; in a file, name the key.
-    if not (_finite(values["lr"]) and values["lr"] > 0):
-        raise fail("lr", f"lr must be {_KEYS['lr'].what}, not {values['lr']!r}")
-    if values["epochs"] < 1:
-        raise fail("epochs", f"epochs must be at least 1, not {values['epochs']!r}")
+    read = _Reader(values, where, text, replaced=bool(overrides and overrides.get("model")))
+    read.check_keys(config)
+    loss = read.loss()
+    model = read.model()
+    nodes = [*model.nodes, *read.also_nodes(model)]
+    loss_part, residual = read.loss_nodes(loss, model)
+    nodes += loss_part
+    params = read.params(model)
+    narration = read.narration()
+    read.check_data_and_ranges()
     try:
         return make_lesson(
             name=name,
@@ -224,7 +282,7 @@ def lesson_from_config(
     except LessonFileError:
         raise
     except LessonError as error:
-        raise fail(None, str(error)) from None
+        raise read.fail(None, str(error)) from None
 
 
 def _numbers(value: Any) -> bool:
@@ -303,6 +361,11 @@ def load_lesson(name_or_path: str | None = None, overrides: Mapping[str, Any] | 
         name = path.stem
     config, text = read_config(path)
     return lesson_from_config(config, name, overrides=overrides, where=str(path), text=text)
+
+
+def seed_lesson() -> Lesson:
+    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD (``linear.toml``)."""
+    return load_lesson("linear")
 
 
 def describe_builtins() -> list[tuple[str, str, Path]]:

@@ -10,8 +10,8 @@ The formulas are never used in place of torch's numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # A local-derivative function gets the input values and the output value
 # (all plain floats) and returns one derivative per input.

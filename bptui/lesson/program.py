@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .actions import Action
 from .ops import OPS, format_number
 from .spec import Lesson
 
@@ -85,3 +86,18 @@ def op_source(lesson: Lesson, name: str) -> str:
         for a in node.args
     ]
     return f"{node.label} = {OPS[node.op].source.format(*shown)}"
+
+
+def code_lines(
+    program: Program, last: Action | None, upcoming: Action | None
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The lines the ``last`` micro-step ran, and those the ``upcoming`` one will run."""
+    by_action = {
+        Action.NEXT_SAMPLE: program.forward,
+        Action.FORWARD: program.forward,
+        Action.BACKWARD: program.backward,
+        Action.UPDATE: program.update,
+        Action.ZERO: program.zero,
+    }
+    ran = by_action.get(last, ()) if last is not None else ()
+    return ran, (by_action[upcoming] if upcoming is not None else ())

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import overload
 
+from .values import Value
+
 
 class Phase(enum.Enum):
     """Where a training step is. The natural order is the order of the members."""
@@ -64,9 +66,10 @@ class NodeView:
     symbol: str | None
     #: Labels of the inputs (constants as written, e.g. "2").
     args: tuple[str, ...]
-    value: float | None
+    #: A number, or nested lists for a vector or matrix; None until computed.
+    value: Value | None
     #: ∂loss/∂(this value), once the backward pass has reached it.
-    grad: float | None
+    grad: Value | None
     #: torch's backward node for this value: "MulBackward0", "AccumulateGrad", …
     grad_fn: str | None
     requires_grad: bool
@@ -87,7 +90,7 @@ class FactorView:
     #: The formula worked out on plain floats (the hand check).
     formula_value: float | None
     #: torch's number (from the op's own backward function); None until reached.
-    value: float | None
+    value: Value | None
 
     @property
     def name(self) -> str:
@@ -95,8 +98,8 @@ class FactorView:
 
     @property
     def agrees(self) -> bool | None:
-        if self.value is None or self.formula_value is None:
-            return None
+        if not isinstance(self.value, float) or self.formula_value is None:
+            return None  # not reached, or a vector (hand formulas are for numbers)
         return _close(self.value, self.formula_value)
 
 
@@ -111,9 +114,9 @@ class ChainView:
     product: float | None
     #: ∂loss/∂param as torch's backward functions passed it down: what backward()
     #: adds to ``param.grad`` for this sample (None until reached).
-    torch_grad: float | None
+    torch_grad: Value | None
     #: ``param.grad`` as torch holds it (differs from torch_grad when it accumulated).
-    param_grad: float | None
+    param_grad: Value | None
     #: A central finite difference of the loss, computed by torch in float64.
     finite_diff: float | None
     #: How the loss is shown ("loss"; "L" in the single-node lesson).
@@ -126,8 +129,10 @@ class ChainView:
 
     @property
     def agree(self) -> bool | None:
-        if self.product is None or self.torch_grad is None or self.finite_diff is None:
+        if self.product is None or self.finite_diff is None:
             return None
+        if not isinstance(self.torch_grad, float):
+            return None  # not reached yet (a finite difference is only taken for numbers)
         return _close(self.product, self.torch_grad) and _close(
             self.torch_grad, self.finite_diff, rel=1e-3, abs_=1e-4
         )
@@ -138,8 +143,8 @@ class ParamView:
     """What ``print(w)``, ``w.grad`` and friends would show, as floats."""
 
     name: str
-    data: float
-    grad: float | None
+    data: Value
+    grad: Value | None
     requires_grad: bool = True
     is_leaf: bool = True
 
@@ -203,8 +208,8 @@ class Snapshot:
     epochs: int
     sample: int  # 1-based
     n_samples: int
-    x: float
-    y: float
+    x: Value
+    y: Value
     lr: float
     phase: Phase
     phase_step: int  # micro-steps done in this phase
@@ -215,7 +220,7 @@ class Snapshot:
     chains: tuple[ChainView, ...]
     params: tuple[ParamView, ...]
     loss: float | None
-    residual: float | None
+    residual: Value | None
     loss_grad_fn: str | None
     graph_freed: bool
     code: tuple[str, ...]

@@ -9,17 +9,18 @@ report a bad value before paying for the torch import.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Union
 
 from .ops import OPS, PRECEDENCE, format_number
+from .values import Data
 
 #: Upper bounds that keep a run from hanging a classroom machine.
 MAX_SAMPLES = 10_000
 MAX_EPOCHS = 100_000
 MAX_STEPS = 1_000_000
 
-Arg = Union[str, float]
+Arg = str | float
 
 
 class LessonError(ValueError):
@@ -46,9 +47,10 @@ class Lesson:
 
     name: str
     title: str
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-    params: tuple[tuple[str, float], ...]
+    #: One value per sample: numbers, or vectors (the matrix lesson).
+    x: tuple[Data, ...]
+    y: tuple[Data, ...]
+    params: tuple[tuple[str, Data], ...]
     nodes: tuple[Node, ...]
     lr: float
     epochs: int
@@ -94,12 +96,12 @@ class Lesson:
     def with_values(
         self,
         *,
-        x: Iterable[float] | None = None,
-        y: Iterable[float] | None = None,
+        x: Iterable[Data] | None = None,
+        y: Iterable[Data] | None = None,
         init: Mapping[str, float] | None = None,
         lr: float | None = None,
         epochs: int | None = None,
-    ) -> "Lesson":
+    ) -> Lesson:
         """The same lesson with some values changed, validated again."""
         params = dict(self.params)
         for name, value in (init or {}).items():
@@ -165,7 +167,7 @@ def _finite(value: float, what: str) -> float:
     return number
 
 
-def _value(value: object, what: str) -> float | tuple:
+def _value(value: object, what: str) -> Data:
     """A number, or a vector or matrix of numbers (nested lists, as in a lesson file)."""
     if isinstance(value, (list, tuple)):
         if not value:
@@ -189,13 +191,14 @@ def _shape(value: object) -> tuple[int, ...]:
     return ()
 
 
-def make_lesson(
+def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     *,
     name: str,
     title: str,
-    x: Iterable[float],
-    y: Iterable[float],
-    params: Mapping[str, float],
+    x: Iterable[Data],
+    y: Iterable[Data],
+    #: Numbers, or nested lists or tuples of them (checked here).
+    params: Mapping[str, object],
     nodes: Iterable[Node],
     lr: float,
     epochs: int,
@@ -262,7 +265,7 @@ def make_lesson(
     )
 
 
-def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, float]) -> None:
+def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:
     if not nodes:
         raise LessonError("the lesson has no operations")
     known = {"x", "y", *params}
@@ -333,9 +336,3 @@ def parse_init(text: str) -> dict[str, float]:
         result[name] = number
     return result
 
-
-def seed_lesson() -> Lesson:
-    """The note's lesson: ŷ = x·w, r = ŷ − y, loss = r², per-sample SGD (``linear.toml``)."""
-    from .files import load_lesson
-
-    return load_lesson("linear")

@@ -77,11 +77,12 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
             os.environ.pop(name, None)
     for stream in (sys.__stdout__, sys.__stderr__):
         if stream is not None:
-            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+            stream.reconfigure(encoding="utf-8", errors="replace")
     from textual import constants
 
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
     from ..app.classlink import ClassLink
+    from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp, exit_on_signals
     from ..lesson.engine import Stepper
     from .zygote import share_css
@@ -89,7 +90,7 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
     link = None
     if link_fd is not None:
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
-    app = BptuiApp(lesson, Stepper(lesson), link=link)
+    app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), link=link)
     share_css(app)
     if link is not None:
         try:

@@ -8,6 +8,7 @@ says what was wrong and how to fix it (the command prints it, exit code 2).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,20 +72,31 @@ def _secret(value: str, flag: str) -> str:
     return value
 
 
-def parse_options(
-    *,
-    host: str = "127.0.0.1",
-    port: str = "2222",
-    host_key: str | None = None,
-    max_sessions: str = "100",
-    per_address: str = "10",
-    idle_timeout: str = "60",
-    password: str | None = None,
-    authorized_keys: str | None = None,
-    teacher_password: str | None = None,
-    color: str = "auto",
-) -> ServeOptions:
-    """Check every option given as text; raises :class:`ServeError`."""
+_OPTION_NAMES = frozenset({
+    "host", "port", "host_key", "max_sessions", "per_address", "idle_timeout",
+    "password", "authorized_keys", "teacher_password", "color",
+})
+
+
+def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions:
+    """Check every option given as text (missing ones take their defaults).
+
+    Raises :class:`ServeError`.
+    """
+    values = {name: value for name, value in (given or {}).items() if value is not None}
+    host = values.get("host", "127.0.0.1")
+    port = values.get("port", "2222")
+    host_key = values.get("host_key")
+    max_sessions = values.get("max_sessions", "100")
+    per_address = values.get("per_address", "10")
+    idle_timeout = values.get("idle_timeout", "60")
+    password = values.get("password")
+    authorized_keys = values.get("authorized_keys")
+    teacher_password = values.get("teacher_password")
+    color = values.get("color", "auto")
+    unknown = set(values) - _OPTION_NAMES
+    if unknown:
+        raise ServeError(f"unknown setting {sorted(unknown)[0]!r}")
     if not host.strip():
         raise ServeError("--host: empty; use 127.0.0.1 (this machine) or 0.0.0.0 (every network)")
     if password is not None and authorized_keys is not None:

@@ -316,6 +316,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._farewell: str | None = None
         self._finished = False
         self._reading = False
+        self._starting: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------ SSH requests
 
@@ -359,7 +360,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return
         self.server.sessions.add(self)
         self.server.per_address[self.address] += 1
-        asyncio.ensure_future(self._start_app())
+        self._starting = asyncio.ensure_future(self._start_app())
 
     async def _start_app(self) -> None:
         assert self._chan is not None
@@ -524,27 +525,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self._child_alive():
             self._signal(signal.SIGKILL)
         self._finished = True
-        loop = asyncio.get_running_loop()
         if self.server.classroom is not None and self._to_link is not None:
             self.server.classroom.leave(self)
-        for closer in (self._to_app, self._to_link):
-            if closer is not None:
-                closer.close()
-        if self._link is not None:
-            with contextlib.suppress(ValueError, OSError):
-                loop.remove_reader(self._link.fileno())
-            self._link.close()
-        if self._master is not None:
-            self._pause_reading()
-            with contextlib.suppress(ValueError, OSError):
-                loop.remove_reader(self._master)
-            os.close(self._master)
-            self._master = None
-        if self._pidfd is not None:
-            with contextlib.suppress(ValueError, OSError):
-                loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = None
+        self._release()
         if self in self.server.sessions:
             self.server.sessions.discard(self)
             self.server.per_address[self.address] -= 1
@@ -553,10 +536,29 @@ class Session(asyncssh.SSHServerSession[bytes]):
             log(f"leave {self.address} {_name(self.username)} ({self.role}, {self._counts()})")
         chan = self._chan
         if chan is not None and code is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the client may be gone already
                 if self._farewell:
                     chan.write(self._farewell.encode() + b"\r\n")
                 chan.exit(code)
+
+    def _release(self) -> None:
+        """Stop watching and close the pty, the classroom link and the pidfd."""
+        for outbox in (self._to_app, self._to_link):
+            if outbox is not None:
+                outbox.close()
+        self._pause_reading()
+        loop = asyncio.get_running_loop()
+        link = self._link.fileno() if self._link is not None else None
+        for fd in (link, self._master, self._pidfd):
+            if fd is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_reader(fd)
+        if self._link is not None:
+            self._link.close()
+        for fd in (self._master, self._pidfd):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._pidfd = None
 
     def _child_alive(self) -> bool:
         if self._pidfd is None:

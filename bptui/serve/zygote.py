@@ -111,12 +111,16 @@ def _warm_up(lesson: Lesson) -> None:
     torch.set_num_threads(1)
     with contextlib.suppress(RuntimeError):  # only settable before the first parallel op
         torch.set_num_interop_threads(1)
-    from ..app import chain, code, graph, message, plot, status, tensor  # noqa: F401
-    from ..app import edit, help  # noqa: F401  (loaded on first use otherwise)
+    import importlib
+
+    # The help and edit screens load on first use in the app: load them here once.
+    for name in ("chain", "code", "graph", "message", "plot", "status", "tensor", "edit", "help"):
+        importlib.import_module(f"bptui.app.{name}")
+    from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp  # noqa: F401
     from ..lesson.engine import Stepper
 
-    stepper = Stepper(lesson)  # LessonError: a shape torch refuses
+    stepper = Stepper(lesson, labels=ENGINE_LABELS)  # LessonError: a shape torch refuses
     stepper.finish_forward()
     stepper.finish_backward()
     stepper.snapshot()
@@ -136,11 +140,12 @@ def _run_app_once(lesson: Lesson) -> None:
     """
     import asyncio
 
+    from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp
     from ..lesson.engine import Stepper
 
     async def run() -> None:
-        app = BptuiApp(lesson, Stepper(lesson))
+        app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS))
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("space")
             await pilot.pause(0.2)
@@ -169,9 +174,42 @@ def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cove
     # Ctrl+C in the teacher's terminal reaches every process of its group: the
     # server handles it and ends the zygote in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    children: set[int] = set()
+    try:
+        _warm_up(lesson)
+    except LessonError as error:
+        socket.send_fds(sock, [json.dumps({"error": str(error)}).encode()], [])
+        return 0
+    except Exception as error:  # told to the server, which says it in one line
+        message = json.dumps({"error": f"{type(error).__name__}: {error}"})
+        socket.send_fds(sock, [message.encode()], [])
+        return 1
+    import gc
 
-    def reap(*_: object) -> None:
+    gc.collect()
+    gc.freeze()  # the collector would otherwise touch (and so copy) every shared page
+    children = _Children()
+    signal.signal(signal.SIGCHLD, children.reap)
+    signal.signal(signal.SIGTERM, children.end)
+    socket.send_fds(sock, [b'{"ready": true}'], [])
+    while True:
+        try:
+            request, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 4)
+        except OSError:
+            break
+        if not request:
+            break  # the server has gone
+        _fork_session(sock, json.loads(request), fds, lesson, children)
+    children.end()
+    return 0
+
+
+class _Children:
+    """The zygote's children: reaped as they end, told to end with the zygote."""
+
+    def __init__(self) -> None:
+        self.pids: set[int] = set()
+
+    def reap(self, *_: object) -> None:
         while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
@@ -179,54 +217,35 @@ def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cove
                 return
             if pid == 0:
                 return
-            children.discard(pid)
+            self.pids.discard(pid)
 
-    def stop(*_: object) -> None:
-        for pid in list(children):
+    def end(self, *_: object) -> None:
+        for pid in list(self.pids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGHUP)
         os._exit(0)
 
+
+def _fork_session(
+    sock: socket.socket, header: dict[str, Any], fds: list[int], lesson: Lesson,
+    children: _Children,
+) -> None:  # pragma: no cover - forked
+    """Fork one session's child and send the server its pid and a pidfd."""
+    # Hold SIGCHLD until the pidfd exists: a child reaped before pidfd_open
+    # could have its pid reused, and the server would watch a stranger.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    pid = os.fork()
+    if pid == 0:
+        sock.close()
+        from .child import run_child
+
+        os._exit(run_child(header, fds, lesson))
+    pidfd = os.pidfd_open(pid)
+    children.pids.add(pid)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    for fd in fds:
+        os.close(fd)
     try:
-        _warm_up(lesson)
-    except LessonError as error:
-        socket.send_fds(sock, [json.dumps({"error": str(error)}).encode()], [])
-        return 0
-    except Exception as error:  # noqa: BLE001 - told to the server, which says it in one line
-        socket.send_fds(sock, [json.dumps({"error": f"{type(error).__name__}: {error}"}).encode()], [])
-        return 1
-    import gc
-
-    gc.collect()
-    gc.freeze()  # the collector would otherwise touch (and so copy) every shared page
-    signal.signal(signal.SIGCHLD, reap)
-    signal.signal(signal.SIGTERM, stop)
-    socket.send_fds(sock, [b'{"ready": true}'], [])
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 4)
-        except OSError:
-            break
-        if not message:
-            break  # the server has gone
-        header = json.loads(message)
-        # Hold SIGCHLD until the pidfd exists: a child reaped before pidfd_open
-        # could have its pid reused, and the server would watch a stranger.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            from .child import run_child
-
-            os._exit(run_child(header, fds, lesson))
-        pidfd = os.pidfd_open(pid)
-        children.add(pid)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-        for fd in fds:
-            os.close(fd)
-        try:
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
-        finally:
-            os.close(pidfd)
-    stop()
-    return 0
+        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+    finally:
+        os.close(pidfd)

@@ -1,0 +1,148 @@
+"""Re-evaluating the model beside the training run: finite differences, loss
+curves and the hand formulas' values. None of it changes the run's tensors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .graph import LessonGraph
+from .ops import OPS
+from .snapshot import Snapshot
+from .torch_step import StepState, TorchModel, integral, plain
+from .values import Value
+
+#: Points of the plotted loss curve, and how many recent steps set its range.
+CURVE_POINTS = 61
+CURVE_HISTORY = 200
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        return float(value.item())
+    return float(value)
+
+
+class Analysis:
+    """float64 re-evaluations of one lesson's model, and torch's derivatives of single ops."""
+
+    def __init__(self, graph: LessonGraph, model: TorchModel) -> None:
+        self._graph = graph
+        self._model = model
+        self._fd_cache: dict[tuple[Any, ...], float] = {}
+        self._curve_key: tuple[Any, ...] | None = None
+        self._curve: tuple[list[float], list[float]] = ([], [])
+
+    def loss_curve(
+        self,
+        state: StepState,
+        name: str,
+        grid: list[float],
+        params: dict[str, float] | None = None,
+        x: float | None = None,
+        y: float | None = None,
+    ) -> list[float]:
+        """Loss of one sample as parameter ``name`` runs over ``grid`` (torch, float64)."""
+        x = state.x if x is None else x  # type: ignore[assignment]
+        y = state.y if y is None else y  # type: ignore[assignment]
+        base = params or {n: p.item() for n, p in self._model.params.items()}
+        values: dict[str, Any] = {
+            "x": torch.tensor(x, dtype=torch.float64),
+            "y": torch.tensor(y, dtype=torch.float64),
+        }
+        for pname, value in base.items():
+            values[pname] = torch.tensor([value], dtype=torch.float64)
+        values[name] = torch.tensor(grid, dtype=torch.float64)
+        fns = self._model.fns
+        with torch.no_grad():
+            for i, node in enumerate(self._graph.nodes):
+                args = [values[a] if isinstance(a, str) else integral(a) for a in node.args]
+                values[node.name] = fns[i](*args)
+            out = values[self._graph.loss].expand(len(grid))
+        return [float(v) for v in out.tolist()]
+
+    def finite_difference(self, state: StepState, name: str) -> float:
+        """(loss(v + h) − loss(v − h)) / 2h for a parameter (or the node lesson's x),
+        by torch in float64."""
+        params = {n: state.params_before.get(n, p.item()) for n, p in self._model.params.items()}
+        key = (name, state.x, state.y, tuple(params.items()))
+        cached = self._fd_cache.get(key)
+        if cached is not None:
+            return cached
+        first = next(iter(params))
+        x = float(state.x)  # type: ignore[arg-type]
+
+        def loss(shift: float) -> float:
+            if name == "x":
+                return self.loss_curve(state, first, [params[first]], params, x=x + shift)[0]  # type: ignore[list-item, arg-type]
+            shifted = {**params, name: params[name] + shift}  # type: ignore[operator]
+            return self.loss_curve(state, first, [shifted[first]], shifted)[0]  # type: ignore[list-item, arg-type]
+
+        h = 1e-6 * max(1.0, abs(x if name == "x" else params[name]))  # type: ignore[arg-type]
+        value = (loss(h) - loss(-h)) / (2 * h)
+        if len(self._fd_cache) > 256:
+            self._fd_cache.clear()
+        self._fd_cache[key] = value
+        return value
+
+    def formula_value(self, state: StepState, index: int, position: int) -> float | None:
+        """The hand formula of a local derivative, on torch's values (None for vectors)."""
+        node = self._graph.nodes[index]
+        inputs = [self._model.arg(state, index, i) for i in range(len(node.args))]
+        if state.values[node.name].numel() != 1 or any(
+            isinstance(a, torch.Tensor) and a.numel() != 1 for a in inputs
+        ):
+            return None  # hand formulas are for numbers; vectors are shown as torch has them
+        args = tuple(_as_float(a) for a in inputs)
+        out = state.values[node.name].item()
+        return OPS[node.op].derivative(args, out)[position]
+
+    def constant_local(self, state: StepState, index: int, position: int) -> Value | None:
+        """torch's derivative of one op with respect to a data input, at the current values.
+
+        None where torch does not differentiate with respect to that input (the
+        target of binary cross-entropy).
+        """
+        node = self._graph.nodes[index]
+        with torch.enable_grad():
+            leaves = []
+            for i in range(len(node.args)):
+                value = self._model.arg(state, index, i)
+                if isinstance(value, torch.Tensor):
+                    leaf = value.detach().clone()
+                else:
+                    leaf = torch.tensor(float(value), dtype=torch.float32)
+                leaf.requires_grad_(i == position)
+                leaves.append(leaf)
+            try:
+                out = self._model.fns[index](*leaves)
+                (grad,) = torch.autograd.grad(out.sum(), leaves[position])
+            except RuntimeError:
+                return None
+        return plain(grad)
+
+    def plot_curve(self, state: StepState, snap: Snapshot) -> tuple[list[float], list[float]]:
+        """The plotted loss curve of ``snap``'s sample: a grid of the first parameter
+        around its recent values, and the loss at each point (empty where there is none)."""
+        if snap.finished or not snap.params or not isinstance(snap.params[0].data, float):
+            return ([], [])
+        if isinstance(snap.x, (list, tuple)):
+            return ([], [])  # vector data: no single curve
+        ws = [w for w in snap.history_w[-CURVE_HISTORY:] if math.isfinite(w)]
+        current = snap.params[0].data
+        if not math.isfinite(current):
+            return ([], [])
+        ws.append(current)
+        lo, hi = min(ws), max(ws)
+        span = max(hi - lo, 0.5, abs(current) * 0.2)
+        lo, hi = lo - span * 0.25, hi + span * 0.25
+        key = (snap.epoch, snap.sample, snap.x, snap.y, round(lo, 6), round(hi, 6), snap.params[1:])
+        if key != self._curve_key:
+            steps = CURVE_POINTS - 1
+            grid = [lo + (hi - lo) * i / steps for i in range(CURVE_POINTS)]
+            params = {p.name: p.data for p in snap.params}
+            losses = self.loss_curve(state, snap.params[0].name, grid, params)  # type: ignore[arg-type]
+            self._curve_key, self._curve = key, (grid, losses)
+        return self._curve

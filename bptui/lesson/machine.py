@@ -1,0 +1,329 @@
+"""The rules of a training step: what each micro-step does, in order or out of it.
+
+:class:`StepMachine` holds the state of a lesson's run (the model's tensors,
+the step in progress, the modes, the timeline) and carries out one logged
+micro-step at a time, saying why when it refuses or when torch does something
+worth a look. :class:`~.engine.Stepper` builds the public API on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+import torch
+
+from .actions import Action, Edit, Entry, natural_action
+from .graph import LessonGraph
+from .program import build_program
+from .snapshot import Message, Modes, Phase
+from .spec import Lesson
+from .teaching import Teacher
+from .timeline import Checkpoint, Timeline
+from .torch_step import StepState, TorchModel, finite, plain
+from .values import Value, all_finite, nonzero
+
+
+class StepMachine:
+    """One lesson's run, advanced one micro-step at a time. Each step returns True
+    when it changed the state; undo replays the log of these."""
+
+    def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
+        self.lesson = lesson
+        self._say = Teacher(labels)
+        self.program = build_program(lesson)
+        self._graph = graph = LessonGraph(lesson)
+        self._model = model = TorchModel(lesson, graph)
+        #: The parameter tensors (the note's ``w``), shared with the model.
+        self.params: dict[str, torch.Tensor] = model.params
+        self._timeline = Timeline()
+        self._state = StepState(lesson, 0, 0)
+        self._modes = Modes()
+        self._last: Action | None = None
+        self._message: Message | None = None
+        self._timeline.start(self._capture(0), self._state)
+
+    def can_edit(self) -> bool:
+        """Values can change now: at the start of a training step."""
+        return self._state.phase is Phase.FORWARD and self._state.at_start
+
+    # ------------------------------------------------------------- micro-steps
+
+    def _natural(self) -> Action:
+        state = self._state
+        return natural_action(state.phase, self._modes, state.sample, self.lesson)
+
+    def _do(self, entry: Entry) -> bool:
+        self._message = None
+        if isinstance(entry, Edit):
+            if not self._act_edit(entry):
+                return False
+            self._last = Action.EDIT
+        else:
+            if not self._HANDLERS[entry](self):
+                return False
+            self._last = entry
+        timeline, state = self._timeline, self._state
+        timeline.log.append(entry)
+        if state is not timeline.step_seen:  # the action began a new training step
+            timeline.began(entry, state, state.fwd == 0, self._capture)
+        return True
+
+    def _begin_sample(self, epoch: int, sample: int) -> None:
+        self._state = StepState(self.lesson, epoch, sample, self._state.x_tensor)
+
+    def _set_lesson(self, lesson: Lesson) -> None:
+        if lesson is not self.lesson:
+            self.lesson = lesson
+            self.program = build_program(lesson)
+
+    def _capture(self, index: int) -> Checkpoint:
+        state, timeline, model = self._state, self._timeline, self._model
+        data, grads = model.saved()
+        return Checkpoint(
+            index=index,
+            epoch=state.epoch,
+            sample=state.sample,
+            phase=state.phase,
+            data=data,
+            grads=grads,
+            records=timeline.records,
+            n_records=len(timeline.records),
+            hist_w=timeline.hist_w,
+            hist_loss=timeline.hist_loss,
+            modes=self._modes,
+            lesson=self.lesson,
+            loss_sum=None if model.loss_sum is None else model.loss_sum.item(),
+            kept_nodes=model.kept_nodes,
+        )
+
+    def _restore(self, checkpoint: Checkpoint) -> None:
+        self._model.set_values(checkpoint.data, checkpoint.grads)
+        self._modes = checkpoint.modes
+        self._set_lesson(checkpoint.lesson)
+        self._model.restore_loss_sum(checkpoint.loss_sum, checkpoint.kept_nodes)
+        self._begin_sample(checkpoint.epoch, checkpoint.sample)
+        self._timeline.restored(checkpoint, self._state)
+        self._last = self._timeline.last_action()
+
+    def _grads(self) -> list[tuple[str, Value | None]]:
+        return [(n, None if p.grad is None else plain(p.grad)) for n, p in self.params.items()]
+
+    # The micro-steps. Each returns True if it changed the state.
+
+    def _act_forward(self) -> bool:
+        state = self._state
+        phase = state.phase
+        if phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        if phase is Phase.BACKWARD:
+            self._message = self._say.forward_during_backward(state.bwd > 0)
+            return False
+        if phase in (Phase.UPDATE, Phase.ZERO):
+            self._act_next_sample()
+            if self._state.phase is Phase.DONE:
+                return True
+            skipped = self._message
+            self._act_forward()
+            self._message = skipped
+            return True
+        out = self._model.forward_op(state)
+        if state.phase is Phase.BACKWARD:  # the loss is computed
+            if self._modes.sum_loss:
+                self._model.add_to_loss_sum(out)
+            if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
+                self._message = self._nonfinite_message()
+        return True
+
+    def _act_backward(self) -> bool:
+        state = self._state
+        phase = state.phase
+        if phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        if phase is Phase.FORWARD:
+            self._message = self._say.backward_before_loss()
+            return False
+        if phase in (Phase.UPDATE, Phase.ZERO):
+            try:
+                before = self._model.backward_again(state)
+            except RuntimeError as error:
+                self._message = self._say.backward_twice(str(error))
+                return False
+            self._message = self._say.accumulated(before, before, state.grads_after, again=True)
+            return True
+        if self._model.backward_op(state):
+            before = self._model.real_backward(state)
+            accumulated = [n for n, v in before.items() if nonzero(v)]
+            if accumulated and not self._modes.batch:
+                self._message = self._say.accumulated(accumulated, before, state.grads_after)
+        return True
+
+    def _act_update(self) -> bool:
+        state = self._state
+        phase = state.phase
+        if phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        params = self.params
+        if not any([p.grad is not None for p in params.values()]):
+            self._message = self._say.update_without_grad(self.lesson.param_names[0])
+            return False
+        if phase in (Phase.FORWARD, Phase.BACKWARD):
+            self._message = self._say.update_before_backward(self._grads())
+            return False
+        if phase is Phase.ZERO:
+            self._message = self._say.update_twice()
+            return False
+        was_finite = all([all_finite(v) for v in state.params_before.values()])
+        self._model.update(self.lesson.lr)
+        state.phase = Phase.ZERO
+        if not all([finite(p) for p in params.values()]):
+            shown = [(n, plain(p)) for n, p in params.items()]
+            loss_ok = state.loss_value is not None and math.isfinite(state.loss_value)
+            if was_finite and not loss_ok:
+                self._message = self._say.updated_with_nan(shown)
+            else:
+                self._message = self._say.diverged(state.loss_value, shown, self.lesson.lr)
+        return True
+
+    def _act_zero(self) -> bool:
+        state = self._state
+        phase = state.phase
+        if phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        had = self._model.zero(state)
+        if had is None:
+            self._message = self._say.zero_without_grad(self.lesson.param_names[0])
+            return False
+        if phase is Phase.ZERO:
+            self._end_step()
+        elif had:
+            self._message = self._say.zeroed_early(before_update=phase is Phase.UPDATE)
+        return True
+
+    def _act_edit(self, edit: Edit) -> bool:
+        if not self.can_edit():
+            self._message = self._say.edit_mid_step()
+            return False
+        self._set_lesson(edit.lesson)
+        self._model.set_values({name: [value] for name, value in edit.params})
+        self._begin_sample(self._state.epoch, min(self._state.sample, edit.lesson.n_samples - 1))
+        self._message = self._say.edited(edit.text)
+        return True
+
+    def _act_next_sample(self) -> bool:
+        """Leave this sample without the rest of its step (no update, or no zeroing)."""
+        phase = self._state.phase
+        if phase not in (Phase.UPDATE, Phase.ZERO):
+            self._message = self._say.next_sample_too_early()
+            return False
+        if self._modes.batch and phase is Phase.UPDATE:
+            skipped = self._say.batch_waits(self._grads(), self._state.sample + 1)
+        else:
+            skipped = self._say.skipped(phase, self._grads())
+        self._end_step()
+        self._message = skipped
+        return True
+
+    def _act_skip_zero_mode(self) -> bool:
+        modes = self._modes
+        self._modes = Modes(not modes.skip_zero, modes.batch, modes.sum_loss)
+        self._message = self._say.skip_zero_mode(self._modes.skip_zero)
+        return True
+
+    def _act_batch_mode(self) -> bool:
+        modes = self._modes
+        self._modes = Modes(modes.skip_zero, not modes.batch, modes.sum_loss)
+        self._message = self._say.batch_mode(self._modes.batch)
+        return True
+
+    def _act_sum_loss_mode(self) -> bool:
+        modes, model = self._modes, self._model
+        self._modes = Modes(modes.skip_zero, modes.batch, not modes.sum_loss)
+        self._message = self._say.sum_loss_mode(self._modes.sum_loss, model.kept_nodes)
+        if not self._modes.sum_loss:
+            model.restore_loss_sum(None, 0)
+        return True
+
+    def _act_reset(self) -> bool:
+        start = self._timeline.checkpoints[0]
+        self._set_lesson(start.lesson)
+        self._model.set_values(start.data, {})
+        self._timeline.clear()
+        self._modes = Modes()
+        self._model.restore_loss_sum(None, 0)
+        self._begin_sample(0, 0)
+        self._message = self._say.reset_done()
+        return True
+
+    def _end_step(self) -> None:
+        state = self._state
+        if state.loss_value is not None:
+            self._record(state)
+        sample = state.sample + 1
+        epoch = state.epoch
+        if sample == self.lesson.n_samples:
+            sample, epoch = 0, epoch + 1
+        self._begin_sample(epoch, sample)
+
+    def _record(self, state: StepState) -> None:
+        timeline, py, keys = self._timeline, self._model.py, self._graph.factor_keys
+        before = tuple(state.params_before.values())
+        loss = state.loss_value
+        timeline.records.append(
+            (
+                state.epoch + 1,
+                state.sample + 1,
+                state.x,
+                state.y,
+                before,
+                tuple(map(py, state.values.values())),
+                timeline.layout(tuple([keys[key] for key in state.locals])),
+                tuple(map(py, state.locals.values())),
+                tuple(state.grads_after.values()),
+                tuple(map(py, self.params.values())),
+                loss,
+            )
+        )
+        # The plot's point: the first parameter (NaN for a vector) and the loss.
+        timeline.hist_w.append(before[0] if isinstance(before[0], float) else math.nan)
+        timeline.hist_loss.append(loss)  # type: ignore[arg-type]
+
+    def _nonfinite_message(self) -> Message:
+        """Why the loss is inf or NaN: an operation out of its range, or divergence."""
+        state, model = self._state, self._model
+        for index, node in enumerate(self._graph.nodes):
+            value = state.values.get(node.name)
+            if value is None or bool(torch.isfinite(value).all()):
+                continue
+            args = [model.arg(state, index, i) for i in range(len(node.args))]
+            if not all(finite(a) for a in args):
+                break  # a non-finite input: the trouble started earlier (divergence)
+            if node.op not in ("log", "div", "bce") and self._timeline.records:
+                # An overflow after training steps: the values grew step by step.
+                break
+            return self._say.out_of_range(
+                node.label,
+                node.op,
+                value.flatten()[0].item(),
+                [plain(a) if isinstance(a, torch.Tensor) else a for a in args],
+            )
+        shown = [(n, plain(p)) for n, p in self.params.items()]
+        return self._say.diverged(state.loss_value, shown, self.lesson.lr)
+
+    #: Each micro-step's handler (edits have their own, with the edit's values).
+    _HANDLERS: ClassVar[dict[Action, Callable[[StepMachine], bool]]] = {
+        Action.FORWARD: _act_forward,
+        Action.BACKWARD: _act_backward,
+        Action.UPDATE: _act_update,
+        Action.ZERO: _act_zero,
+        Action.RESET: _act_reset,
+        Action.SKIP_ZERO_MODE: _act_skip_zero_mode,
+        Action.BATCH_MODE: _act_batch_mode,
+        Action.SUM_LOSS_MODE: _act_sum_loss_mode,
+        Action.NEXT_SAMPLE: _act_next_sample,
+    }

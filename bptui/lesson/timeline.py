@@ -1,0 +1,187 @@
+"""What has happened: finished steps' records, the plot's history, the undo log and
+the checkpoints undo restores from. No torch: a checkpoint holds plain numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .actions import Action, Entry, action_of
+from .snapshot import History, Modes, Phase
+from .spec import Lesson
+from .values import MaybeValue, Value
+
+#: Undo restores the last checkpoint and replays from it. One checkpoint every
+#: few training steps keeps long runs cheap while an undo replays at most a few
+#: dozen micro-steps (well under a millisecond each).
+CHECKPOINT_EVERY = 8
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One finished training step, as plain numbers (what ``bptui trace`` writes)."""
+
+    step: int
+    epoch: int
+    sample: int
+    x: Value
+    y: Value
+    #: Parameters when the loss was computed (what the note's ``ll_w`` records).
+    params: dict[str, Value]
+    nodes: dict[str, Value]
+    loss: float
+    #: Local derivatives keyed ``d<out>/d<wrt>``, e.g. ``dloss/dr``.
+    factors: dict[str, Value]
+    #: ``param.grad`` after this step's backward (accumulated if not zeroed).
+    grads: dict[str, MaybeValue]
+    params_after: dict[str, Value]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-ready data, keys in a stable order."""
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "sample": self.sample,
+            "x": self.x,
+            "y": self.y,
+            "loss": self.loss,
+            "params": self.params,
+            "grads": self.grads,
+            "params_after": self.params_after,
+            "nodes": self.nodes,
+            "factors": self.factors,
+        }
+
+
+#: A finished step as the engine keeps it: a flat tuple is a tenth of the memory
+#: of a record of dicts, which matters for a million-step trace. Fields:
+#: epoch, sample, x, y, params, node values, factor keys, factors, grads,
+#: params after, loss (the name tuples are shared between rows).
+Row = tuple[Any, ...]
+
+
+@dataclass
+class Checkpoint:
+    """The full state at the start of a training step, after ``index`` logged actions."""
+
+    index: int
+    epoch: int
+    sample: int
+    phase: Phase
+    #: Parameter values and gradients as nested lists of floats: exact for float32,
+    #: and cheaper to take than tensor clones (one is taken per training step).
+    data: dict[str, Any]
+    grads: dict[str, Any]
+    records: list[Row]
+    n_records: int
+    #: The plot's history lists (reset starts new ones; undoing it needs the old).
+    hist_w: list[float]
+    hist_loss: list[float]
+    modes: Modes
+    lesson: Lesson
+    #: The summed loss (sum_loss mode) as a number; its graphs cannot be saved.
+    loss_sum: float | None
+    kept_nodes: int
+
+
+class Timeline:
+    """Records, plot history, undo log and checkpoints of one stepper."""
+
+    def __init__(self) -> None:
+        self.records: list[Row] = []
+        self.hist_w: list[float] = []
+        self.hist_loss: list[float] = []
+        self.log: list[Entry] = []
+        self.checkpoints: list[Checkpoint] = []
+        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._since_checkpoint = 0
+        #: The training step (its state object) the last logged action ended in.
+        self.step_seen: object = None
+
+    def start(self, checkpoint: Checkpoint, step: object) -> None:
+        """The first checkpoint: the lesson's start, in its first training step."""
+        self.checkpoints = [checkpoint]
+        self.step_seen = step
+
+    def began(
+        self, entry: Entry, step: object, at_start: bool, capture: Callable[[int], Checkpoint]
+    ) -> None:
+        """The action ``entry``, just logged, began training step ``step`` (it is not
+        ``step_seen``, the step the last action ended in): maybe a checkpoint.
+
+        The rule for checkpoints: one is taken when an action has begun a new
+        training step (``step`` is not the one the last action ended in) and ended
+        at that step's clean start (``at_start``: no op of it run yet): every
+        CHECKPOINT_EVERY steps, and after a reset or an edit. A checkpoint restores
+        to a step's start, so one taken after ``f`` that began a sample and ran its
+        first op would lose that op; the next clean start takes it instead.
+        """
+        self.step_seen = step
+        self._since_checkpoint += 1
+        if at_start and (
+            self._since_checkpoint >= CHECKPOINT_EVERY
+            or action_of(entry) in (Action.RESET, Action.EDIT)
+        ):
+            self._since_checkpoint = 0
+            self.checkpoints.append(capture(len(self.log)))
+
+    def rewind(self) -> tuple[Checkpoint, list[Entry]]:
+        """Drop the last logged action: the checkpoint to restore and the entries to replay."""
+        target = len(self.log) - 1
+        while self.checkpoints[-1].index > target:
+            self.checkpoints.pop()
+        checkpoint = self.checkpoints[-1]
+        replay = self.log[checkpoint.index : target]
+        del self.log[checkpoint.index :]
+        return checkpoint, replay
+
+    def restored(self, checkpoint: Checkpoint, step: object) -> None:
+        """Records and history back to ``checkpoint``; ``step`` is the step now current."""
+        self.records = checkpoint.records
+        del self.records[checkpoint.n_records :]
+        # New lists from the checkpoint's prefix: snapshots taken since hold views
+        # of the old lists (see History), which must not change under them.
+        self.hist_w = checkpoint.hist_w[: checkpoint.n_records]
+        self.hist_loss = checkpoint.hist_loss[: checkpoint.n_records]
+        self.step_seen = step
+        self._since_checkpoint = 0
+
+    def clear(self) -> None:
+        """A reset: no records, new history lists (undo keeps the old ones)."""
+        self.records = []
+        self.hist_w = []
+        self.hist_loss = []
+
+    def last_action(self) -> Action | None:
+        return action_of(self.log[-1]) if self.log else None
+
+    def layout(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """One shared tuple for each set of factor names, so rows hold no copies."""
+        return self._layouts.setdefault(keys, keys)
+
+    def history(self) -> tuple[History, History]:
+        """First parameter and loss of every finished step, as they are now."""
+        n = len(self.hist_w)
+        return History(self.hist_w, n), History(self.hist_loss, n)
+
+    def iter_records(
+        self, names: tuple[str, ...], nodes: tuple[str, ...], start: int = 0
+    ) -> Iterator[StepRecord]:
+        """Records from index ``start`` on, built as they are read."""
+        records = self.records
+        for i in range(start, len(records)):
+            epoch, sample, x, y, before, values, keys, factors, grads, after, loss = records[i]
+            yield StepRecord(
+                step=i + 1,
+                epoch=epoch,
+                sample=sample,
+                x=x,
+                y=y,
+                params=dict(zip(names, before, strict=True)),
+                nodes=dict(zip(nodes, values, strict=True)),
+                loss=loss,
+                factors=dict(zip(keys, factors, strict=True)),
+                grads=dict(zip(names, grads, strict=True)),
+                params_after=dict(zip(names, after, strict=True)),
+            )
