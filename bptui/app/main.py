@@ -10,7 +10,6 @@ key repeat and fast autoplay never leave the screen behind.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,9 @@ from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
+from .follow import ClassroomApp
 from .graph import GraphBox, GraphPanel
-from .keymap import BINDINGS, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
+from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .status import StatusBar
@@ -33,7 +33,7 @@ from .tensor import TensorPanel
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
-    from .classlink import ClassLink, Command, Msg
+    from .classlink import ClassLink
     from .edit import Edits
 
 #: Smallest usable terminal; below it the app asks to be enlarged.
@@ -48,19 +48,9 @@ GC_THRESHOLD = 50_000
 #: Frames between full collections (a few ms each, after a frame, torch frozen).
 FULL_GC_EVERY = 20
 
-_FOLLOWING = (
-    "You are following the teacher: their steps appear here as they make them. "
-    "Press t to explore on your own."
-)
-_EXPLORING = (
-    "Exploring alone from the teacher's step: every key works here. "
-    "Press t to rejoin the teacher where they are now."
-)
-_REJOINED = "Following the teacher again, at their current step. Press t to explore alone."
-
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
-class BptuiApp(App[int]):
+class BptuiApp(ClassroomApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -116,12 +106,7 @@ class BptuiApp(App[int]):
 
     def on_mount(self) -> None:
         self._check_size()
-        if self.link is not None:
-            import asyncio
-
-            self.link.start(asyncio.get_running_loop(), self._on_class_message)
-            if not self.link.is_teacher:
-                self._note = Message(Kind.STEP, _FOLLOWING)
+        self._join_class()
         if self.stepper is None:
             # After the first paint: the import holds the GIL and would delay it.
             self.call_after_refresh(self._load_engine)
@@ -191,25 +176,6 @@ class BptuiApp(App[int]):
         if self.link is not None:
             self.link.command({"a": action})
         self._schedule_render()
-
-    def apply_command(self, command: Command) -> None:
-        """Run one classroom command on the stepper (no drawing: a replay may run many)."""
-        assert self.stepper is not None
-        self._note = None
-        if "edit" in command:
-            edit = command["edit"]
-            self.stepper.edit(
-                lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
-            )
-            return
-        method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
-        for _ in range(int(command.get("n", 1))):
-            method()
-
-    def replay(self, log: list[Command]) -> None:
-        """Bring a fresh stepper to the class's state: every command of the class log."""
-        for command in log:
-            self.apply_command(command)
 
     def _schedule_render(self) -> None:
         if self._render_timer is not None:
@@ -457,60 +423,6 @@ class BptuiApp(App[int]):
                 break
         if self.link is not None:
             self.link.command({"a": "next", "n": done})
-        self._schedule_render()
-
-    # ------------------------------------------------------------- classroom
-
-    def _following(self) -> bool:
-        """A student whose lesson is the teacher's: their stepping keys change nothing."""
-        return self.link is not None and not self.link.is_teacher and self.link.following
-
-    def _refuse_following(self) -> None:
-        self.query_one(MessageBar).show(Message(Kind.REFUSED, _FOLLOWING))
-
-    def _class_badge(self) -> str | None:
-        link = self.link
-        if link is None:
-            return None
-        if link.is_teacher:
-            n = link.students
-            return f"teacher · {n} student{'' if n == 1 else 's'}"
-        if not link.following:
-            return "exploring"
-        return "following" if link.teacher_present else "following · no teacher yet"
-
-    def action_toggle_follow(self) -> None:
-        """t: explore alone from the teacher's step, or rejoin the teacher."""
-        link = self.link
-        if link is None or link.is_teacher:
-            return
-        if link.following:
-            self._stop_autoplay()
-            link.set_following(False)
-            self._note = Message(Kind.STEP, _EXPLORING)
-            self._schedule_render()
-        else:
-            link.set_following(True)  # the server answers with the class log ("sync")
-
-    def _on_class_message(self, message: Msg) -> None:
-        """A message from the classroom server (called on the event loop)."""
-        kind = message.get("t")
-        link = self.link
-        if link is None or self.stepper is None:
-            return
-        if kind == "cmd" and link.following and not link.is_teacher:
-            # The teacher's app accepted it: the same lesson cannot refuse it.
-            with contextlib.suppress(LessonError):
-                self.apply_command(message["c"])
-        elif kind == "sync" and link.following:
-            from ..lesson.engine import Stepper
-
-            self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
-            self.replay(message.get("log", []))
-            self._note = Message(Kind.STEP, _REJOINED)
-        elif kind == "closed":
-            self.link = None
-            self._note = Message(Kind.REFUSED, "The classroom server has closed.")
         self._schedule_render()
 
 

@@ -107,7 +107,8 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
 
 
 async def _serve(options, lesson, zygote, key, where, printed_key) -> int:  # type: ignore[no-untyped-def]
-    from .server import ClassServer, log
+    from .server import ClassServer
+    from .session import log
 
     server = ClassServer(options, zygote, key)
     try:

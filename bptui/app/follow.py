@@ -1,0 +1,133 @@
+"""The app in a classroom: the teacher's commands out, a follower's in.
+
+:class:`ClassroomApp` is the base of the bptui app. Outside a classroom
+(``link`` is None) none of this does anything. In ``bptui serve`` with a
+teacher, the teacher's app sends every engine command it applies through its
+:class:`~bptui.app.classlink.ClassLink`; a following student's app applies the
+same commands to its own stepper, so every number stays torch's, computed in
+the student's own process. ``t`` switches a student between following and
+exploring alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+from ..lesson.snapshot import Kind, Message
+from ..lesson.spec import Lesson, LessonError
+from .keymap import ENGINE_ACTIONS, ENGINE_LABELS
+from .message import MessageBar
+
+if TYPE_CHECKING:
+    from ..lesson.engine import Stepper
+    from .classlink import ClassLink, Command, Msg
+
+_FOLLOWING = (
+    "You are following the teacher: their steps appear here as they make them. "
+    "Press t to explore on your own."
+)
+_EXPLORING = (
+    "Exploring alone from the teacher's step: every key works here. "
+    "Press t to rejoin the teacher where they are now."
+)
+_REJOINED = "Following the teacher again, at their current step. Press t to explore alone."
+
+
+class ClassroomApp(App[int]):
+    """Following and leading a class; the rest of the app is :class:`BptuiApp`."""
+
+    lesson: Lesson
+    stepper: Stepper | None
+    #: In a classroom (``bptui serve`` with a teacher): the line to the server.
+    link: ClassLink | None
+    #: A classroom note shown until the next step replaces it.
+    _note: Message | None
+
+    def _schedule_render(self) -> None:
+        raise NotImplementedError
+
+    def _stop_autoplay(self) -> None:
+        raise NotImplementedError
+
+    def _join_class(self) -> None:
+        """Start listening to the classroom server (on mount)."""
+        if self.link is None:
+            return
+        self.link.start(asyncio.get_running_loop(), self._on_class_message)
+        if not self.link.is_teacher:
+            self._note = Message(Kind.STEP, _FOLLOWING)
+
+    def apply_command(self, command: Command) -> None:
+        """Run one classroom command on the stepper (no drawing: a replay may run many)."""
+        assert self.stepper is not None
+        self._note = None
+        if "edit" in command:
+            edit = command["edit"]
+            self.stepper.edit(
+                lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
+            )
+            return
+        method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
+        for _ in range(int(command.get("n", 1))):
+            method()
+
+    def replay(self, log: list[Command]) -> None:
+        """Bring a fresh stepper to the class's state: every command of the class log."""
+        for command in log:
+            self.apply_command(command)
+
+    def _following(self) -> bool:
+        """A student whose lesson is the teacher's: their stepping keys change nothing."""
+        return self.link is not None and not self.link.is_teacher and self.link.following
+
+    def _refuse_following(self) -> None:
+        self.query_one(MessageBar).show(Message(Kind.REFUSED, _FOLLOWING))
+
+    def _class_badge(self) -> str | None:
+        link = self.link
+        if link is None:
+            return None
+        if link.is_teacher:
+            n = link.students
+            return f"teacher · {n} student{'' if n == 1 else 's'}"
+        if not link.following:
+            return "exploring"
+        return "following" if link.teacher_present else "following · no teacher yet"
+
+    def action_toggle_follow(self) -> None:
+        """t: explore alone from the teacher's step, or rejoin the teacher."""
+        link = self.link
+        if link is None or link.is_teacher:
+            return
+        if link.following:
+            self._stop_autoplay()
+            link.set_following(False)
+            self._note = Message(Kind.STEP, _EXPLORING)
+            self._schedule_render()
+        else:
+            link.set_following(True)  # the server answers with the class log ("sync")
+
+    def _on_class_message(self, message: Msg) -> None:
+        """A message from the classroom server (called on the event loop)."""
+        kind = message.get("t")
+        link = self.link
+        if link is None or self.stepper is None:
+            return
+        if kind == "cmd" and link.following and not link.is_teacher:
+            # The teacher's app accepted it: the same lesson cannot refuse it.
+            with contextlib.suppress(LessonError):
+                self.apply_command(message["c"])
+        elif kind == "sync" and link.following:
+            from ..lesson.engine import Stepper
+
+            self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
+            self.replay(message.get("log", []))
+            self._note = Message(Kind.STEP, _REJOINED)
+        elif kind == "closed":
+            self.link = None
+            self._note = Message(Kind.REFUSED, "The classroom server has closed.")
+        self._schedule_render()

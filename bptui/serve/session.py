@@ -1,0 +1,368 @@
+"""One SSH session: a terminal, the app behind it, and the bytes between them.
+
+The session asks the server for a child of the zygote on a pty of its own,
+copies the app's output to the client and the client's keys to the app,
+passes window-size changes on, and watches the child through a pidfd: a
+session whose child ends is closed, and a child whose connection drops is
+ended. In a classroom it is also a member of the class (see
+:mod:`bptui.serve.classroom`), with a Unix socket to its app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import termios
+import time
+from typing import TYPE_CHECKING, Any
+
+import asyncssh
+
+from ..app.classlink import FrameReader, encode
+from .options import TEACHER
+
+if TYPE_CHECKING:
+    from .server import ClassServer, Connection
+
+#: Seconds a child gets to leave its screen tidily before it is killed.
+GRACE = 2.0
+_READ = 65536
+
+
+def log(text: str) -> None:
+    """One line on the server's standard error, with the time."""
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+class Outbox:
+    """Non-blocking writes to a descriptor, buffered while it is full."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+        self._loop = loop
+        self._fd = fd
+        self._pending = bytearray()
+        self._waiting = False
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        self._pending += data
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            while self._pending:
+                sent = os.write(self._fd, self._pending)
+                del self._pending[:sent]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._pending.clear()
+        if self._pending and not self._waiting:
+            self._waiting = True
+            self._loop.add_writer(self._fd, self._writable)
+        elif not self._pending and self._waiting:
+            self._waiting = False
+            self._loop.remove_writer(self._fd)
+
+    def _writable(self) -> None:
+        self._flush()
+
+    def close(self) -> None:
+        if self._waiting:
+            self._loop.remove_writer(self._fd)
+            self._waiting = False
+        self.closed = True
+
+
+def clean_name(username: str) -> str:
+    """A user name fit for the log (what a client sends is not trusted)."""
+    clean = "".join(c for c in username if c.isprintable())[:32]
+    return clean or "-"
+
+
+class Session(asyncssh.SSHServerSession[bytes]):
+    """One student's (or the teacher's) terminal, and the app behind it."""
+
+    def __init__(self, server: ClassServer, connection: Connection) -> None:
+        self.server = server
+        self.address = connection.address
+        self.username = connection.username
+        options = server.options
+        self.role = "teacher" if options.classroom and self.username == TEACHER else "student"
+        self.following = False
+        self.last_active = time.monotonic()
+        self._chan: asyncssh.SSHServerChannel[bytes] | None = None
+        self._term: str | None = None
+        self._size = (80, 24)
+        self._master: int | None = None
+        self._to_app: Outbox | None = None
+        self._link: socket.socket | None = None
+        self._to_link: Outbox | None = None
+        self._link_reader = FrameReader()
+        self._pidfd: int | None = None
+        self._pid = 0
+        self._farewell: str | None = None
+        self._finished = False
+        self._reading = False
+        self._starting: asyncio.Future[None] | None = None
+
+    # ------------------------------------------------------------ SSH requests
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
+        self._chan = chan
+
+    def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any) -> bool:
+        self._term = term_type or "xterm-256color"
+        width, height = term_size[0], term_size[1]
+        self._size = (width or 80, height or 24)
+        return True
+
+    def shell_requested(self) -> bool:
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        log(f"refused {self.address} {clean_name(self.username)}: a command ({clean_name(command)})")
+        return False
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        log(f"refused {self.address} {clean_name(self.username)}: subsystem {clean_name(subsystem)}")
+        return False
+
+    def session_started(self) -> None:
+        assert self._chan is not None
+        if self._term is None:
+            port = self.server.options.port
+            self._chan.write(
+                b"bptui needs a terminal: connect with  ssh -t -p "
+                + str(port).encode()
+                + b" HOST  (without -T)\r\n"
+            )
+            log(f"refused {self.address} {clean_name(self.username)}: no terminal (ssh -T)")
+            self._chan.exit(1)
+            return
+        refusal = self.server.admit(self)
+        if refusal is not None:
+            self._chan.write(refusal.encode() + b"\r\n")
+            log(f"refused {self.address} {clean_name(self.username)}: {refusal}")
+            self._chan.exit(1)
+            return
+        self.server.sessions.add(self)
+        self.server.per_address[self.address] += 1
+        self._starting = asyncio.ensure_future(self._start_app())
+
+    async def _start_app(self) -> None:
+        assert self._chan is not None
+        master, slave = os.openpty()
+        _set_size(master, *self._size)
+        os.set_blocking(master, False)
+        fds = [slave]
+        theirs = None
+        if self.server.classroom is not None:
+            self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            fds.append(theirs.fileno())
+        env = self._chan.get_environment()
+        header = {
+            "term": self._term,
+            "color": self.server.options.color,
+            "colorterm": env.get("COLORTERM") if isinstance(env, dict) else None,
+            "role": self.role,
+        }
+        try:
+            self._pid, self._pidfd = await self.server.spawn(header, fds)
+        except OSError as error:
+            log(f"cannot start a session for {self.address}: {error}")
+            self._master = master
+            self._chan.write(b"The server could not start a lesson. Please tell the teacher.\r\n")
+            self.finish(code=1)
+            return
+        finally:
+            os.close(slave)
+            if theirs is not None:
+                theirs.close()
+        loop = asyncio.get_running_loop()
+        self._master = master
+        self._to_app = Outbox(loop, master)
+        self._resume_reading()
+        loop.add_reader(self._pidfd, self._child_ended)
+        if self._link is not None and self.server.classroom is not None:
+            self._link.setblocking(False)
+            self._to_link = Outbox(loop, self._link.fileno())
+            loop.add_reader(self._link.fileno(), self._link_readable)
+            self.server.classroom.join(self)
+        counts = self._counts()
+        log(f"join  {self.address} {clean_name(self.username)} ({self.role}, {counts})")
+        if self._farewell is not None:  # the class ended while this one started
+            self.end(self._farewell)
+
+    def _counts(self) -> str:
+        students = sum(1 for s in self.server.sessions if s.role != "teacher")
+        return f"{students} student{'s' if students != 1 else ''} connected"
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:
+        self.last_active = time.monotonic()
+        if self._to_app is not None:
+            self._to_app.write(data)
+
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
+        self._size = (width or 80, height or 24)
+        if self._master is not None:
+            with contextlib.suppress(OSError):
+                _set_size(self._master, *self._size)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def pause_writing(self) -> None:
+        # The student's connection is slow: stop reading the app until it drains.
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self._resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # The connection dropped (or closed): the app has no one to show itself to.
+        self._farewell = self._farewell or ""
+        self._signal(signal.SIGHUP)
+        self.finish(code=None)
+
+    # ------------------------------------------------------------ the app
+
+    def _pause_reading(self) -> None:
+        if self._reading and self._master is not None:
+            asyncio.get_running_loop().remove_reader(self._master)
+            self._reading = False
+
+    def _resume_reading(self) -> None:
+        if not self._reading and self._master is not None and not self._finished:
+            asyncio.get_running_loop().add_reader(self._master, self._app_output)
+            self._reading = True
+
+    def _app_output(self) -> None:
+        assert self._master is not None
+        try:
+            data = os.read(self._master, _READ)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the app has closed its terminal
+            data = b""
+        if not data:
+            self._pause_reading()
+            self.finish()
+            return
+        if self._chan is not None:
+            self._chan.write(data)
+
+    def _child_ended(self) -> None:
+        # Whatever the app wrote last is still in the pty: pass it on first.
+        if self._master is not None:
+            with contextlib.suppress(OSError):
+                while data := os.read(self._master, _READ):
+                    if self._chan is not None:
+                        self._chan.write(data)
+        self.finish()
+
+    def _link_readable(self) -> None:
+        assert self._link is not None
+        try:
+            data = self._link.recv(_READ)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self._link.fileno())
+            return
+        try:
+            messages = self._link_reader.feed(data)
+        except ValueError as error:
+            log(f"bad message from {self.address}'s app: {error}")
+            return
+        classroom = self.server.classroom
+        for message in messages:
+            if message.get("t") == "cmd":
+                self.last_active = time.monotonic()
+            if classroom is not None:
+                classroom.receive(self, message)
+
+    # The classroom's side of a member.
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._to_link is not None:
+            self._to_link.write(encode(message))
+
+    def touch(self) -> None:
+        self.last_active = time.monotonic()
+
+    def end(self, reason: str) -> None:
+        """Close the app tidily (its screen is restored), then say ``reason`` and close."""
+        self._farewell = reason
+        if self._pidfd is None:
+            return  # not started yet: _start_app ends it once it has
+        self._signal(signal.SIGTERM)
+        asyncio.get_running_loop().call_later(GRACE, self._signal, signal.SIGKILL)
+
+    def _signal(self, sig: int) -> None:
+        if self._pidfd is not None and not self._finished:
+            with contextlib.suppress(ProcessLookupError, OSError):
+                signal.pidfd_send_signal(self._pidfd, sig)
+
+    def finish(self, code: int | None = 0) -> None:
+        """The session is over: release everything, make sure the child is gone."""
+        if self._finished:
+            return
+        if self._child_alive():
+            self._signal(signal.SIGKILL)
+        self._finished = True
+        if self.server.classroom is not None and self._to_link is not None:
+            self.server.classroom.leave(self)
+        self._release()
+        if self in self.server.sessions:
+            self.server.sessions.discard(self)
+            self.server.per_address[self.address] -= 1
+            if self.server.per_address[self.address] <= 0:
+                del self.server.per_address[self.address]
+            log(f"leave {self.address} {clean_name(self.username)} ({self.role}, {self._counts()})")
+        chan = self._chan
+        if chan is not None and code is not None:
+            with contextlib.suppress(Exception):  # the client may be gone already
+                if self._farewell:
+                    chan.write(self._farewell.encode() + b"\r\n")
+                chan.exit(code)
+
+    def _release(self) -> None:
+        """Stop watching and close the pty, the classroom link and the pidfd."""
+        for outbox in (self._to_app, self._to_link):
+            if outbox is not None:
+                outbox.close()
+        self._pause_reading()
+        loop = asyncio.get_running_loop()
+        link = self._link.fileno() if self._link is not None else None
+        for fd in (link, self._master, self._pidfd):
+            if fd is not None:
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_reader(fd)
+        if self._link is not None:
+            self._link.close()
+        for fd in (self._master, self._pidfd):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._pidfd = None
+
+    def _child_alive(self) -> bool:
+        if self._pidfd is None:
+            return False
+        readable, _, _ = select.select([self._pidfd], [], [], 0)
+        return not readable
+
+
+def _set_size(fd: int, width: int, height: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
