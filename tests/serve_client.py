@@ -39,29 +39,32 @@ def make_host_key(directory: Path) -> Path:
 class Server:
     """``bptui serve`` in a subprocess, on a free port of 127.0.0.1."""
 
-    def __init__(self, directory: Path, *args: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, directory: Path, *args: str, timeout: float = 60.0, log_file: Path | None = None
+    ) -> None:
+        """``log_file``: the server's output goes to that file, as a teacher's log would."""
         env = dict(os.environ, XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)
+        out = open(log_file, "w") if log_file else subprocess.PIPE  # noqa: SIM115
         self.proc = subprocess.Popen(
             [*bptui_command(), "serve", "--port", "0", "--host-key", str(key), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-            start_new_session=True,
+            stdout=out, stderr=subprocess.PIPE, env=env, text=True, start_new_session=True,
+            stdin=subprocess.DEVNULL,
         )
         self.banner: list[str] = []
         self.port = 0
         deadline = time.monotonic() + timeout
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.banner.append(line.rstrip("\n"))
+        lines = _lines_of(self.proc.stdout if self.proc.stdout else log_file, deadline)
+        for line in lines:
+            self.banner.append(line)
             found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
             if found:
                 self.port = int(found.group(1))
             if "Ctrl+C ends the class" in line:
                 break
+        if log_file:
+            out.close()  # type: ignore[union-attr]
         if not self.port:
             self.proc.kill()
             _, err = self.proc.communicate(timeout=10)
@@ -90,6 +93,24 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             _, err = self.proc.communicate(timeout=5)
         return self.proc.returncode, err
+
+
+def _lines_of(source: object, deadline: float):  # type: ignore[no-untyped-def]
+    """Lines from a pipe, or from a file another process is writing, until ``deadline``."""
+    if hasattr(source, "readline"):
+        while time.monotonic() < deadline:
+            line = source.readline()  # type: ignore[attr-defined]
+            if not line:
+                return
+            yield line.rstrip("\n")
+        return
+    seen = 0
+    while time.monotonic() < deadline:
+        text = Path(str(source)).read_text() if Path(str(source)).exists() else ""
+        lines = text.splitlines()
+        yield from lines[seen:]
+        seen = len(lines)
+        time.sleep(0.1)
 
 
 def _children(pid: int) -> list[int]:

@@ -33,8 +33,8 @@ def first_value(text: str) -> bool:
 def server(tmp_path: Path):  # type: ignore[no-untyped-def]
     servers: list[Server] = []
 
-    def start(*args: str) -> Server:
-        s = Server(tmp_path, *args)
+    def start(*args: str, log_file: Path | None = None) -> Server:
+        s = Server(tmp_path, *args, log_file=log_file)
         servers.append(s)
         return s
 
@@ -67,6 +67,16 @@ async def test_a_session_renders_and_steps_the_lesson(server) -> None:  # type: 
     await student.press("q")
     assert await student.wait_closed() == 0
     await until(lambda: len(srv.pids()) == 1)  # only the zygote is left
+
+
+async def test_a_server_logging_to_a_file_serves_sessions(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Output to a file (as a teacher keeps a log): sessions still start and step."""
+    srv = server(log_file=tmp_path / "class.log")
+    student = await Student.join(srv.port)
+    await student.wait_for(lambda t: "w.grad None" in t)
+    await student.press(" ")
+    await student.wait_for(first_value)
+    student.close()
 
 
 async def test_window_size_changes_reach_the_app(server) -> None:  # type: ignore[no-untyped-def]

@@ -55,6 +55,22 @@ def _take_terminal(slave: int) -> None:
         os.close(slave)
 
 
+def _fresh_streams() -> None:
+    """New ``sys`` streams on the terminal, in UTF-8.
+
+    The inherited ones still describe the server's own streams: reconfiguring
+    one that was a log file fails on the terminal ("Illegal seek"), and their
+    encoding is the server's locale, not the student's terminal.
+    """
+    sys.stdin = sys.__stdin__ = open(  # noqa: SIM115 - the session's streams, for its life
+        0, encoding="utf-8", errors="replace", closefd=False
+    )
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = open(fd, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
 def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  # pragma: no cover
     """Run one session's app on the terminal in ``fds[0]``; returns its exit code.
 
@@ -75,9 +91,7 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
             os.environ[name] = value
         else:
             os.environ.pop(name, None)
-    for stream in (sys.__stdout__, sys.__stderr__):
-        if stream is not None:
-            stream.reconfigure(encoding="utf-8", errors="replace")
+    _fresh_streams()
     from textual import constants
 
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
