@@ -62,11 +62,10 @@ def _fresh_streams() -> None:
     one that was a log file fails on the terminal ("Illegal seek"), and their
     encoding is the server's locale, not the student's terminal.
     """
-    sys.stdin = sys.__stdin__ = open(  # noqa: SIM115 - the session's streams, for its life
-        0, encoding="utf-8", errors="replace", closefd=False
-    )
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        stream = open(fd, "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        stream = open(  # noqa: SIM115 - the session's streams, for its whole life
+            fd, "r" if fd == 0 else "w", encoding="utf-8", errors="replace", closefd=False
+        )
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
 
