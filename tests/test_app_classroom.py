@@ -136,7 +136,7 @@ async def test_a_student_without_a_teacher_is_told_so() -> None:
     async with app.run_test(size=SIZE) as pilot:
         server.send({"t": "class", "teacher": False, "students": 1})
         await pilot.pause(0.1)
-        assert "following · no teacher yet" in shown(app, StatusBar)
+        assert "waiting for the teacher" in shown(app, StatusBar)
         server.ours.close()  # the server has gone
         await pilot.pause(0.1)
         assert "classroom server has closed" in shown(app, MessageBar)

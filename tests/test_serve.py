@@ -253,10 +253,10 @@ async def test_follow_mode_mirrors_branches_and_rejoins(server) -> None:  # type
     with pytest.raises(asyncssh.PermissionDenied):
         await connect(srv.port, "teacher", password="wrong")
     student = await Student.join(srv.port, "ann")
-    await student.wait_for(lambda t: "following · no teacher yet" in t)
+    await student.wait_for(lambda t: "waiting for the teacher" in t)
     teacher = await Student.join(srv.port, "teacher", password="chalk")
     await teacher.wait_for(lambda t: "teacher · 1 student" in t)
-    await student.wait_for(lambda t: " following " in t and "no teacher" not in t)
+    await student.wait_for(lambda t: " following " in t and "waiting" not in t)
 
     # The student's own stepping keys change nothing while following.
     await student.press(" ")

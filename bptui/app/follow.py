@@ -96,7 +96,7 @@ class ClassroomApp(App[int]):
             return f"teacher · {n} student{'' if n == 1 else 's'}"
         if not link.following:
             return "exploring"
-        return "following" if link.teacher_present else "following · no teacher yet"
+        return "following" if link.teacher_present else "waiting for the teacher"
 
     def action_toggle_follow(self) -> None:
         """t: explore alone from the teacher's step, or rejoin the teacher."""

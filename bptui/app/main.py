@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
 from ..lesson.snapshot import Kind, Message, Snapshot
@@ -191,6 +192,11 @@ class BptuiApp(ClassroomApp):
         self._last_render = time.monotonic()
         if self.stepper is None:
             return
+        if self._text_panels is None and not self._find_panels():
+            # Not all mounted yet (a loaded machine can run this from on_mount
+            # before the nested panels are in the DOM): draw after the next refresh.
+            self.call_after_refresh(self._schedule_render)
+            return
         snap = self.stepper.snapshot()
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
@@ -219,12 +225,21 @@ class BptuiApp(ClassroomApp):
 
     def _panels(self) -> TextPanels:
         """The text panels, looked up once (a DOM query on every key adds up)."""
-        if self._text_panels is None:
+        if self._text_panels is None and not self._find_panels():
+            raise RuntimeError("the panels are not mounted yet")
+        assert self._text_panels is not None
+        return self._text_panels
+
+    def _find_panels(self) -> bool:
+        """Look the text panels up; False while some are not mounted yet."""
+        try:
             self._text_panels = (
                 self.query_one(StatusBar), self.query_one(GraphPanel), self.query_one(ChainPanel),
                 self.query_one(TensorPanel), self.query_one(CodePanel), self.query_one(MessageBar),
             )
-        return self._text_panels
+        except NoMatches:
+            return False
+        return True
 
     def _after_frame(self) -> None:
         # The frame has been handed to the driver's writer thread, which needs
