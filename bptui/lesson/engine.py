@@ -1457,6 +1457,8 @@ class Stepper:
         with torch.no_grad():
             for i, node in enumerate(self._nodes):
                 args = [values[a] if isinstance(a, str) else _integral(a) for a in node.args]
+                if self._needs_tensor[i] and not isinstance(args[0], torch.Tensor):
+                    args[0] = torch.tensor(float(args[0]), dtype=torch.float64)
                 values[node.name] = self._fns[i](*args)
             out = values[self._nodes[-1].name].expand(len(grid))
         return [float(v) for v in out.tolist()]
