@@ -124,18 +124,30 @@ def test_edit_changes_values_from_this_step_and_undo_restores_them():
 
 
 async def test_mode_keys_in_the_app():
-    """Z, m and l switch the modes: the status bar shows their badges, the tensor panel the
-    sum's kept nodes; in skip-zero mode the plot gets the zeroing run beside it."""
+    """Z, m and l switch the modes on and off: the status bar shows each one's badge only while
+    it is on, the tensor panel the sum's kept nodes; in skip-zero mode the plot gets the
+    zeroing run beside it."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "Z")
         await wait_for(pilot, lambda: "no zero_()" in shown(app, StatusBar))
+        assert app.snapshot.modes.skip_zero and message(app).startswith("Skip-zero mode on")
         await press(pilot, "l", "s", "s")
         await wait_for(pilot, lambda: "keeps" in shown(app, TensorPanel))
         assert app._reference_run is not None and app._reference_run.steps_done == 2
-        await press(pilot, "Z", "m")
-        await wait_for(pilot, lambda: "batch" in shown(app, StatusBar))
-        assert "per-sample" in message(app) or "Batch mode" in message(app)
+        await press(pilot, "Z")
+        await wait_for(pilot, lambda: "no zero_()" not in shown(app, StatusBar))
+        assert not app.snapshot.modes.skip_zero and message(app).startswith("Skip-zero mode off")
+        await press(pilot, "m")
+        await wait_for(pilot, lambda: " batch " in shown(app, StatusBar))
+        assert app.snapshot.modes.batch and message(app).startswith("Batch mode on")
+        await press(pilot, "m")
+        await wait_for(pilot, lambda: " batch " not in shown(app, StatusBar))
+        assert not app.snapshot.modes.batch and message(app).startswith("Batch mode off")
+        await press(pilot, "l")
+        await wait_for(pilot, lambda: "keeps" not in shown(app, TensorPanel))
+        assert not app.snapshot.modes.sum_loss and "freed" in message(app)
+        assert "sum += l" not in shown(app, StatusBar)
 
 
 async def test_edit_form_in_the_app():
