@@ -199,6 +199,9 @@ def test_derivatives_at_their_edges():
     base, exponent = OPS["pow"].derivative((-2.0, 2.0), 4.0)
     assert base == -4.0 and math.isnan(exponent)
     assert OPS["pow"].derivative((3.0, 0.0), 1.0)[0] == 0.0
+    # 0 ** 0 is 1 for every base, 0 included: torch's ∂/∂base is 0 there, not 0·0⁻¹.
+    assert OPS["pow"].derivative((0.0, 0.0), 1.0)[0] == 0.0
+    assert torch_derivatives("pow", (0.0, 0.0))[0][0] == 0.0
     assert OPS["pow"].derivative((0.0, -1.0), math.inf)[0] == math.inf
     assert math.isnan(OPS["pow"].derivative((-8.0, 1 / 3), math.nan)[0])
     # bce outside (0, 1) has no derivative with respect to the target.
