@@ -10,7 +10,9 @@ that a message could lose or garble most of its words unnoticed.)
 
 from __future__ import annotations
 
-from bptui.lesson import Kind, Stepper, seed_lesson
+import pytest
+
+from bptui.lesson import Kind, LessonError, Stepper, seed_lesson
 from bptui.lesson.files import load_lesson
 
 
@@ -174,3 +176,61 @@ def test_the_end_and_divergence():
     s.finish_backward()
     run(s, [("update", "DIVERGED", "Updated with a gradient that is not a number: now w = nan. "
              "Once a parameter is NaN every later step is NaN too; undo (←) or reset (r).")])
+
+
+def test_edits_say_exactly_what_changed_and_take_effect():
+    """Each kind of change is named alone; new data is what the next steps train on; a lesson
+    made shorter than the current sample goes on at its last sample; bad values are named."""
+    s = Stepper(seed_lesson())
+    s.train_step()
+    assert s.edit(params={"w": 3.0})
+    assert said(s) == ("TEACH", "Changed w 1.02 → 3. The history so far stays.")
+    assert s.edit(lr=0.05)
+    assert said(s) == ("TEACH", "Changed lr 0.01 → 0.05. The history so far stays.")
+    assert s.edit(y=[1.0, 1.0, 1.0])
+    assert said(s) == ("TEACH", "Changed the data. The history so far stays.")
+    assert s.edit(x=[5.0, 6.0, 7.0])
+    assert said(s) == ("TEACH", "Changed the data. The history so far stays.")
+    assert s.edit(params={"w": 3.0}, lr=0.05)
+    assert said(s) == ("TEACH", "Nothing changed. The history so far stays.")
+    s.train_step()
+    record = s.records[-1]
+    assert (record.x, record.y, record.params["w"]) == (6.0, 1.0, 3.0)
+    assert record.params_after["w"] == pytest.approx(3.0 - 0.05 * 2 * (6.0 * 3.0 - 1.0) * 6.0)
+    # At sample 3 of 3, data of two samples: the step goes on at the last of them.
+    assert s.edit(x=[1.0, 2.0], y=[2.0, 4.0])
+    snap = s.snapshot()
+    assert (snap.sample, snap.n_samples, snap.x, snap.y) == (2, 2, 2.0, 4.0)
+    for bad, why in (({"q": 1.0}, "unknown parameter 'q'"),
+                     ({"w": float("nan")}, "w must be a finite number")):
+        with pytest.raises(LessonError) as error:
+            s.edit(params=bad)
+        assert str(error.value) == why
+    with pytest.raises(LessonError) as error:
+        Stepper(load_lesson("matrix")).edit(params={"W": 1.0})
+    assert str(error.value) == "W is a matrix: change it in the lesson file"
+
+
+def test_vectors_in_messages():
+    """Gradients of vectors and matrices read as nested lists in the messages."""
+    s = Stepper(load_lesson("matrix"))
+    s.finish_forward()
+    s.finish_backward()
+    run(s, [
+        ("-", "STEP", "backward() finished: AccumulateGrad wrote W.grad = [[-2.4, -4.8, -7.2], "
+         "[0.8, 1.6, 2.4]], b.grad = [-2.4, 0.8]. Press u to update."),
+        ("forward", "TEACH", "Skipped the update: the parameters stay as they are, and W.grad = "
+         "[[-2.4, -4.8, -7.2], [0.8, 1.6, 2.4]], b.grad = [-2.4, 0.8] is kept (not zeroed), so "
+         "the next backward() adds to it."),
+    ])
+
+
+def test_a_finished_pass_keeps_its_narration_over_a_step_message():
+    """F in batch mode, where the next forward pass first leaves the sample with a batch note:
+    the message is the forward pass's narration (a step message does not outlive the run)."""
+    s = Stepper(seed_lesson())
+    s.toggle_batch()
+    s.finish_forward()
+    s.finish_backward()
+    run(s, [("finish_forward", "STEP", "Forward: loss = r ** 2 = 4. The forward pass is done: "
+             "press b for the backward pass.")])
