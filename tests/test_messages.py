@@ -166,6 +166,13 @@ def test_the_end_and_divergence():
                        "overshoots the minimum by more than the last, so the numbers grow until "
                        "they overflow float32. The learning rate 1 is too large for this data; "
                        "try a smaller --lr.")
+    s = Stepper(load_lesson("affine").with_values(lr=1.0))
+    while s.next() and said(s)[0] != Kind.DIVERGED.name:
+        pass
+    assert said(s) == ("DIVERGED", "Diverged: loss = inf, w = 1.738591e+19, b = 5.715591e+18. "
+                       "Each update overshoots the minimum by more than the last, so the "
+                       "numbers grow until they overflow float32. The learning rate 1 is too "
+                       "large for this data; try a smaller --lr.")
     lesson = load_lesson(None, overrides={"model": "log(x * w)"})
     s = Stepper(lesson.with_values(x=[-1.0, 2.0], y=[1.0, 2.0]))
     s.finish_forward()

@@ -168,3 +168,28 @@ async def test_edit_form_in_the_app():
         bar = lambda: " ".join(shown(app, MessageBar).split())  # noqa: E731
         await wait_for(pilot, lambda: "start of a training step" in bar())
         assert app.stepper.snapshot().phase is Phase.FORWARD
+
+
+def test_each_mode_switch_changes_only_its_own_mode_and_is_a_step():
+    """Every combination: toggling one mode leaves the other two as they were; each toggle is
+    a logged micro-step (it returns True, counts, and undo takes it back)."""
+    import itertools
+
+    toggles = ("toggle_skip_zero", "toggle_batch", "toggle_sum_loss")
+    fields = ("skip_zero", "batch", "sum_loss")
+    for start in itertools.product((False, True), repeat=3):
+        for which, field in zip(toggles, fields, strict=True):
+            stepper = Stepper(seed_lesson())
+            for on, toggle in zip(start, toggles, strict=True):
+                if on:
+                    assert getattr(stepper, toggle)() is True
+            before = stepper.modes
+            steps = stepper.micro_steps
+            assert getattr(stepper, which)() is True
+            after = stepper.modes
+            assert stepper.micro_steps == steps + 1
+            for name in fields:
+                assert getattr(after, name) is (
+                    (not getattr(before, name)) if name == field else getattr(before, name)
+                ), (start, which, name)
+            assert stepper.undo() and stepper.modes == before
