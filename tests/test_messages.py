@@ -241,3 +241,44 @@ def test_a_finished_pass_keeps_its_narration_over_a_step_message():
     s.finish_backward()
     run(s, [("finish_forward", "STEP", "Forward: loss = r ** 2 = 4. The forward pass is done: "
              "press b for the backward pass.")])
+
+
+@pytest.mark.parametrize(
+    ("model", "values", "text"),
+    [
+        ("w / x", {"x": [0.0, 1.0], "y": [1.0, 1.0]},
+         "ŷ = inf for inputs 1, 0: division by zero."),
+        ("exp(x * w)", {"x": [100.0, 1.0], "y": [1.0, 1.0]},
+         "ŷ = inf for inputs 100: float32 overflows above about 3.4e38."),
+        ("w ** 0.5", {"init": {"w": -1.0}},
+         "ŷ = nan for inputs -1, 0.5: the power is out of range (overflow, or a fractional "
+         "power of a negative number)."),
+        ("x * w", {"x": [1e30, 1.0], "y": [1.0, 1.0], "init": {"w": 1e30}},
+         "ŷ = inf for inputs 1e+30, 1e+30: the result is out of float32's range."),
+        ("log(w) + x", {"init": {"w": 0.0}},
+         "z1 = -inf for inputs 0: the logarithm is only defined for positive numbers."),
+    ],
+)
+def test_a_value_out_of_range_names_the_operation_and_its_inputs(model, values, text):
+    """The first forward pass whose loss is inf or NaN names the first operation that made it
+    and why, then says that torch carries on."""
+    lesson = load_lesson(None, overrides={"model": model}).with_values(**values)
+    s = Stepper(lesson)
+    s.finish_forward()
+    assert said(s) == ("DIVERGED", text + " torch does not stop: the NaN or inf flows on "
+                       "through the graph and the gradients. Change the data, the model or the "
+                       "initial values (--init).")
+
+
+def test_a_model_that_does_not_fit_the_datas_shapes(tmp_path):
+    """W is 2×3 but x has 4 numbers: a lesson error naming torch's first line of complaint."""
+    path = tmp_path / "bad.toml"
+    path.write_text('model = "W @ x + b"\nx = [[1.0, 2.0, 3.0, 4.0]]\ny = [[1.0, 0.0]]\n'
+                    "lr = 0.1\nepochs = 1\n[init]\nW = [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]\n"
+                    "b = [0.0, 0.0]\n", encoding="utf-8")
+    with pytest.raises(LessonError) as error:
+        Stepper(load_lesson(str(path)))
+    assert str(error.value) == (
+        "the model does not fit the data's shapes: size mismatch, got input (2), mat (2x3), "
+        "vec (4)"
+    )
