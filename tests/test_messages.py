@@ -229,7 +229,39 @@ def test_vectors_in_messages():
         ("forward", "TEACH", "Skipped the update: the parameters stay as they are, and W.grad = "
          "[[-2.4, -4.8, -7.2], [0.8, 1.6, 2.4]], b.grad = [-2.4, 0.8] is kept (not zeroed), so "
          "the next backward() adds to it."),
+        ("finish_forward", "STEP", "Forward: loss = torch.sum(r²) = 0.8199999. The forward "
+         "pass is done: press b for the backward pass."),
+        ("finish_backward", "TEACH", "The gradient was not zeroed, so backward() added to it: "
+         "W.grad was [[-2.4, -4.8, -7.2], [0.8, 1.6, 2.4]], now [[-2.4, -4.6, -7.4], "
+         "[0.8, -0.1999999, 4.2]]; b.grad was [-2.4, 0.8], now [-2.2, -0.9999999]. torch "
+         "accumulates gradients on purpose; call w.grad.data.zero_() after each update to start "
+         "every step from 0."),
     ])
+
+
+def test_reset_after_an_edit_brings_the_lessons_values_back():
+    """r after an edit: the lesson's own learning rate and data again, and its program text."""
+    s = Stepper(seed_lesson())
+    program = s.program.lines
+    s.edit(lr=0.5, x=[1.0, 1.0, 1.0])
+    assert s.program.lines != program
+    run(s, [("reset", "STEP", "Back to the start. (← undoes the reset.)")])
+    assert (s.lesson.lr, s.lesson.x) == (0.01, (1.0, 2.0, 3.0))
+    assert s.program.lines == program
+    s.train_step()
+    assert s.records[0].params_after == {"w": 1.0199999809265137}
+
+
+def test_a_logarithm_out_of_range_after_some_steps_is_still_named():
+    """After training steps a NaN from log is still the logarithm's fault, not divergence."""
+    lesson = load_lesson(None, overrides={"model": "log(x * w)"})
+    s = Stepper(lesson.with_values(x=[2.0, -1.0], y=[1.0, 1.0]))
+    s.train_step()
+    s.finish_forward()
+    assert said(s) == ("DIVERGED", "ŷ = nan for inputs -1.006137: the logarithm is only "
+                       "defined for positive numbers. torch does not stop: the NaN or inf flows "
+                       "on through the graph and the gradients. Change the data, the model or "
+                       "the initial values (--init).")
 
 
 def test_a_finished_pass_keeps_its_narration_over_a_step_message():
