@@ -193,3 +193,23 @@ def test_each_mode_switch_changes_only_its_own_mode_and_is_a_step():
                     (not getattr(before, name)) if name == field else getattr(before, name)
                 ), (start, which, name)
             assert stepper.undo() and stepper.modes == before
+
+
+def test_undo_in_sum_loss_mode_keeps_the_sum_across_checkpoints():
+    """Undo restores a checkpoint and replays from it: the summed loss and its node count come
+    back as they were at every step, also after many steps (several checkpoints)."""
+    from bptui.lesson.engine import CHECKPOINT_EVERY
+
+    stepper = Stepper(seed_lesson())
+    stepper.toggle_sum_loss()
+    seen = []
+    for _ in range(2 * CHECKPOINT_EVERY + 1):
+        stepper.train_step()
+        snap = stepper.snapshot()
+        seen.append((snap.micro_steps, snap.loss_sum, snap.kept_nodes))
+    assert seen[-1][1] > seen[0][1] > 0
+    for micro_steps, loss_sum, kept in reversed(seen[:-1]):
+        while stepper.micro_steps > micro_steps:
+            assert stepper.undo()
+        snap = stepper.snapshot()
+        assert (snap.loss_sum, snap.kept_nodes) == (loss_sum, kept), micro_steps
