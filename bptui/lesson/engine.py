@@ -1326,7 +1326,12 @@ class Stepper:
             isinstance(a, torch.Tensor) and a.numel() != 1 for a in inputs
         ):
             return None  # hand formulas are for numbers; vectors are shown as torch has them
-        args = tuple(_as_float(a) for a in inputs)
+        # A parameter as the loss was computed with it: after the update the tensor
+        # holds the new value, and torch's factors were computed with the old one.
+        args = tuple(
+            self._params_before.get(a, _as_float(v)) if isinstance(a, str) else _as_float(v)
+            for a, v in zip(node.args, inputs, strict=True)
+        )
         out = self._values[node.name].item()
         return OPS[node.op].derivative(args, out)[position]
 
@@ -1341,6 +1346,9 @@ class Stepper:
             leaves = []
             for i in range(len(node.args)):
                 value = self._arg(index, i)
+                before = self._params_before.get(node.args[i])  # see _formula_value
+                if isinstance(before, float):
+                    value = before
                 if isinstance(value, torch.Tensor):
                     value = value.detach()
                     leaf = value.clone()
