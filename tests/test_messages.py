@@ -104,6 +104,9 @@ def test_skipping_steps_and_accumulation():
         ("update", "STEP", "Updated: w = 1.1. Press z to zero the gradient."),
         ("forward", "TEACH", "Skipped zeroing the gradient: w.grad = -10 is kept, so the next "
          "backward() adds the new gradient to it. This is torch's accumulation."),
+        ("zero", "TEACH", "Zeroed the gradient before this sample's backward pass: the next "
+         "backward() starts from 0. This is what optimizer.zero_grad() at the top of a training "
+         "loop does."),
     ])
 
 

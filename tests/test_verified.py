@@ -118,6 +118,11 @@ def test_matrix_lesson_claims_no_hand_check():
     (snap,) = backward_passes(stepper, 1)
     assert all(f.value is not None and f.formula_value is None for f in snap.factors)
     assert all(f.agrees is None for f in snap.factors)
+    # torch's local derivatives as vectors and matrices, one number per element.
+    assert [(f.name, f.value) for f in snap.factors][:2] == [
+        ("∂loss/∂r²", [1.0, 1.0]), ("∂r²/∂r", [-2.4000000953674316, 0.800000011920929])
+    ]
+    assert snap.factors[6].value == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]  # ∂z1/∂W = xᵀ
     assert all(c.torch_grad is not None and c.verified is False for c in snap.chains)
 
 
@@ -195,6 +200,18 @@ def test_an_op_with_the_same_input_twice():
     lesson = load_lesson(None, overrides={"model": "x * w + (w - w)"}).with_values(epochs=1)
     (snap,) = list(backward_passes(Stepper(lesson), 1))
     assert_all_verified(snap)
+
+
+@pytest.mark.parametrize("function", ["sin", "cos"])
+def test_sin_and_cos_of_infinity_do_not_crash_the_snapshot(function):
+    """sin(x / a) at a = 0: torch's sin(inf) is NaN and the hand check says so, no ✓ and no
+    exception (math.cos(inf) raised in the snapshot after the backward pass)."""
+    lesson = load_lesson(None, overrides={"model": f"-({function}(x / a))"})
+    stepper = Stepper(lesson.with_values(x=[1.0], y=[0.0], init={"a": 0.0}, epochs=1))
+    (snap,) = list(backward_passes(stepper, 1))
+    (factor,) = [f for f in snap.factors if f.formula.endswith("z1")]
+    assert math.isnan(factor.formula_value) and factor.agrees is False
+    assert not snap.chains[0].verified
 
 
 # ------------------------------------------------------------------ in the app
