@@ -5,7 +5,7 @@ only the survivors again, against the test files given (default: the ones
 mutmut selects from), in one process: each mutant is switched on through
 ``MUTANT_UNDER_TEST``, which the mutated code reads on every call.
 
-    .venv/bin/python tests/recheck_survivors.py [MODULE_PREFIX] [-- TEST FILES...]
+    .venv/bin/python tests/recheck_survivors.py [MODULE_PREFIX | @NAMES_FILE] [-- TESTS...]
 
 Prints each survivor that the tests now kill or still miss, then the totals.
 Not a test module (pytest collects ``test_*.py`` only).
@@ -47,7 +47,11 @@ def main() -> int:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     files = files or config["pytest_add_cli_args_test_selection"]
-    names = survivors(prefix)
+    if prefix.startswith("@"):  # a file of mutant names, one a line (survivors among them)
+        wanted = set(Path(prefix[1:]).read_text().split())
+        names = [name for name in survivors("bptui.") if name in wanted]
+    else:
+        names = survivors(prefix)
     # The mutated package first on the path; the tests from the work tree (the newest).
     sys.path.insert(0, str(ROOT / "mutants"))
     sys.path.insert(1, str(ROOT / "tests"))
@@ -63,7 +67,8 @@ def main() -> int:
         os.environ["MUTANT_UNDER_TEST"] = name
         with contextlib.redirect_stdout(io.StringIO()):
             code = pytest.main(
-                [*(str(ROOT / f) for f in files), "-x", "-q", "-p", "no:cacheprovider",
+                [*(str(ROOT / f) if "::" not in f else str(ROOT) + "/" + f for f in files),
+                 "-x", "-q", "-p", "no:cacheprovider",
                  "-k", "not in_the_app"],
             )
         killed = code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
