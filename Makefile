@@ -14,7 +14,7 @@ TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 
-.PHONY: run test check trace bench clean install
+.PHONY: run test check trace bench mutate clean install
 
 run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
@@ -33,6 +33,18 @@ trace: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Mutation testing of bptui/lesson, bptui/trace.py and bptui/cli.py (config in
+# pyproject.toml, method and figures in TESTING.md). Slow: not part of `make test`
+# or CI. Bounded by MUTATE_TIMEOUT seconds; a run that is stopped resumes where it
+# was the next time. Pick mutants with ARGS, e.g. ARGS='"bptui.lesson.ops*"'.
+MUTATE_TIMEOUT ?= 7200
+MUTATE_CHILDREN ?= 2
+mutate: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[mutate]"
+	HYPOTHESIS_PROFILE=mutate OMP_NUM_THREADS=1 timeout $(MUTATE_TIMEOUT) \
+	  $(BIN)/mutmut run --max-children $(MUTATE_CHILDREN) $(ARGS) || test $$? = 124
+	$(BIN)/mutmut results
 
 install: $(STAMP)
 
@@ -53,4 +65,4 @@ $(CHECK_STAMP): $(STAMP)
 	touch $(CHECK_STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info mutants

@@ -112,6 +112,36 @@ def test_unwritable_output(tmp_path, capsys, where):
     assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "linear", "--lesson", "neuron"],
+        ["--lesson", "neuron", "trace", "linear"],
+        ["trace", "linear", "--lesson", "linear"],  # the same one twice is still twice
+    ],
+)
+def test_lesson_given_twice_is_refused(argv, capsys):
+    """LESSON and --lesson together: exit 2 and one line saying to give it once; no trace
+    of either lesson is written (before, ``trace linear --lesson neuron`` ran linear)."""
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    check_error(err, "bptui trace", "give the lesson once")
+
+
+@pytest.mark.parametrize(
+    ("argv", "lesson"),
+    [(["trace", "neuron"], "neuron"), (["--lesson", "neuron", "trace"], "neuron"),
+     (["trace", "--lesson", "affine"], "affine")],
+)
+def test_lesson_given_once_is_run(argv, lesson, capsys):
+    """Either way of naming the lesson alone runs that lesson."""
+    assert main([*argv, "--epochs", "1"]) == 0
+    first = rows(capsys.readouterr().out)[0]
+    assert list(first["params"]) == {"neuron": ["w", "b"], "affine": ["w", "b"]}[lesson]
+    assert ("z2" in first["nodes"]) is (lesson == "neuron")
+
+
 def test_unknown_format_is_a_usage_error(capsys):
     """argparse's own check of --format: exit 2, naming the choice, no traceback."""
     with pytest.raises(SystemExit) as exit_:

@@ -309,9 +309,31 @@ def test_finished_lesson_refuses_every_action():
 
 
 def test_checkpoint_interval_does_not_change_numbers():
-    """Long runs cross many undo checkpoints; the numbers stay the oracle's."""
+    """A run that crosses several undo checkpoints gives the oracle's numbers; undoing it
+    micro-step by micro-step back to the start, across every checkpoint, restores each
+    state it passed through exactly; running on from the middle gives the oracle's again."""
     lesson = seed_lesson().with_values(epochs=CHECKPOINT_EVERY + 2)
+    want = [e[7] for e in oracle_records(lesson)]
     s = Stepper(lesson)
+
+    def state():
+        snap = s.snapshot()
+        return (snap.micro_steps, snap.phase, snap.epoch, snap.sample, snap.steps_done,
+                snap.params, snap.loss, snap.nodes, tuple(snap.history_w))
+
+    states = [state()]
+    while s.next():
+        states.append(state())
+    assert [r.params_after["w"] for r in s.records] == want
+    assert len(want) >= 3 * CHECKPOINT_EVERY  # the run crosses three checkpoints or more
+    for expected in reversed(states[:-1]):
+        assert s.undo()
+        got = state()
+        assert got == expected, expected[0]
+    assert not s.undo() and s.micro_steps == 0
+    half = len(states) // 2 + 3  # mid-step, between two checkpoints
+    for _ in range(half):
+        s.next()
+    assert state() == states[half]
     s.run_to_end()
-    want = oracle_records(lesson)
-    assert [r.params_after["w"] for r in s.records] == [e[7] for e in want]
+    assert [r.params_after["w"] for r in s.records] == want

@@ -149,8 +149,7 @@ def params_in_order(text: str) -> tuple[str, ...]:
 values = st.floats(-2.0, 2.0, width=32, allow_subnormal=False)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much,
-                                                                  HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     text=models,
     data=st.lists(st.tuples(values, values), min_size=1, max_size=3),
@@ -173,17 +172,21 @@ def test_random_model_matches_torch_oracle(text, data, inits, lr):
     assert len(records) == len(data)
 
     tree = ast.parse(text, mode="eval")
+    checked = 0
     for record in records:
-        got = (*record.params.values(), record.nodes["yhat"], record.loss, *record.grads.values(),
-               *record.params_after.values())
-        assume(finite(*got))
+        # Which records to compare is decided by the oracle alone: an engine bug that
+        # gives NaN or inf where the oracle has a number fails the test, it is not skipped.
         single = oracle_step(tree, record.x, record.y, record.params, torch.float32)
         double = oracle_step(tree, record.x, record.y, record.params, torch.float64)
         yhat, loss, grads = single
-        assume(finite(yhat, loss, *grads.values()))
+        if not finite(yhat, loss, *grads.values()):
+            continue
         # Well conditioned: float32 rounding does not move the oracle's own result.
-        assume(close(yhat, double[0], 2e-6, 1e-12) and close(loss, double[1], 2e-6, 1e-12))
-        assume(all(close(grads[n], double[2][n], 2e-6, 1e-12) for n in grads))
+        if not (close(yhat, double[0], 2e-6, 1e-12) and close(loss, double[1], 2e-6, 1e-12)):
+            continue
+        if not all(close(grads[n], double[2][n], 2e-6, 1e-12) for n in grads):
+            continue
+        checked += 1
 
         where = f"{text!r} at x={record.x}, y={record.y}, params={record.params}"
         assert close(record.nodes["yhat"], yhat), where
@@ -194,6 +197,7 @@ def test_random_model_matches_torch_oracle(text, data, inits, lr):
         for name, before in record.params.items():
             step = torch.tensor([before]) - lr * torch.tensor([record.grads[name]])
             assert record.params_after[name] == step.item(), (name, where)
+    assume(checked)
 
 
 @pytest.mark.parametrize(

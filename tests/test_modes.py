@@ -124,20 +124,32 @@ def test_edit_changes_values_from_this_step_and_undo_restores_them():
 
 
 async def test_mode_keys_in_the_app():
-    """Z, m and l switch the modes: the status bar shows their badges, the tensor panel the
-    sum's kept nodes; in skip-zero mode the plot gets the zeroing run beside it."""
+    """Z, m and l switch the modes on and off: the status bar shows each one's badge only while
+    it is on, the tensor panel the sum's kept nodes; in skip-zero mode the plot gets the
+    zeroing run beside it."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "Z")
         await wait_for(pilot, lambda: "no zero_()" in shown(app, StatusBar))
+        assert app.snapshot.modes.skip_zero and message(app).startswith("Skip-zero mode on")
         await press(pilot, "l", "s", "s")
         await wait_for(pilot, lambda: "keeps" in shown(app, TensorPanel))
         reference = app.stepper.comparison(app.snapshot)
         assert reference is not None and reference[0] == "with zeroing"
         assert len(reference[1]) == len(reference[2]) == 2
-        await press(pilot, "Z", "m")
-        await wait_for(pilot, lambda: "batch" in shown(app, StatusBar))
-        assert "per-sample" in message(app) or "Batch mode" in message(app)
+        await press(pilot, "Z")
+        await wait_for(pilot, lambda: "no zero_()" not in shown(app, StatusBar))
+        assert not app.snapshot.modes.skip_zero and message(app).startswith("Skip-zero mode off")
+        await press(pilot, "m")
+        await wait_for(pilot, lambda: " batch " in shown(app, StatusBar))
+        assert app.snapshot.modes.batch and message(app).startswith("Batch mode on")
+        await press(pilot, "m")
+        await wait_for(pilot, lambda: " batch " not in shown(app, StatusBar))
+        assert not app.snapshot.modes.batch and message(app).startswith("Batch mode off")
+        await press(pilot, "l")
+        await wait_for(pilot, lambda: "keeps" not in shown(app, TensorPanel))
+        assert not app.snapshot.modes.sum_loss and "freed" in message(app)
+        assert "sum += l" not in shown(app, StatusBar)
 
 
 async def test_edit_form_in_the_app():
@@ -158,3 +170,48 @@ async def test_edit_form_in_the_app():
         bar = lambda: " ".join(shown(app, MessageBar).split())  # noqa: E731
         await wait_for(pilot, lambda: "start of a training step" in bar())
         assert app.stepper.snapshot().phase is Phase.FORWARD
+
+
+def test_each_mode_switch_changes_only_its_own_mode_and_is_a_step():
+    """Every combination: toggling one mode leaves the other two as they were; each toggle is
+    a logged micro-step (it returns True, counts, and undo takes it back)."""
+    import itertools
+
+    toggles = ("toggle_skip_zero", "toggle_batch", "toggle_sum_loss")
+    fields = ("skip_zero", "batch", "sum_loss")
+    for start in itertools.product((False, True), repeat=3):
+        for which, field in zip(toggles, fields, strict=True):
+            stepper = Stepper(seed_lesson())
+            for on, toggle in zip(start, toggles, strict=True):
+                if on:
+                    assert getattr(stepper, toggle)() is True
+            before = stepper.modes
+            steps = stepper.micro_steps
+            assert getattr(stepper, which)() is True
+            after = stepper.modes
+            assert stepper.micro_steps == steps + 1
+            for name in fields:
+                assert getattr(after, name) is (
+                    (not getattr(before, name)) if name == field else getattr(before, name)
+                ), (start, which, name)
+            assert stepper.undo() and stepper.modes == before
+
+
+def test_undo_in_sum_loss_mode_keeps_the_sum_across_checkpoints():
+    """Undo restores a checkpoint and replays from it: the summed loss and its node count come
+    back as they were at every step, also after many steps (several checkpoints)."""
+    from bptui.lesson.engine import CHECKPOINT_EVERY
+
+    stepper = Stepper(seed_lesson())
+    stepper.toggle_sum_loss()
+    seen = []
+    for _ in range(2 * CHECKPOINT_EVERY + 1):
+        stepper.train_step()
+        snap = stepper.snapshot()
+        seen.append((snap.micro_steps, snap.loss_sum, snap.kept_nodes))
+    assert seen[-1][1] > seen[0][1] > 0
+    for micro_steps, loss_sum, kept in reversed(seen[:-1]):
+        while stepper.micro_steps > micro_steps:
+            assert stepper.undo()
+        snap = stepper.snapshot()
+        assert (snap.loss_sum, snap.kept_nodes) == (loss_sum, kept), micro_steps

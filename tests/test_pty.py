@@ -142,12 +142,14 @@ def line_with(text: str, needle: str) -> str:
 
 
 def quit_cleanly(term: Terminal) -> None:
-    """q ends the process within a few seconds with exit code 0 and no traceback."""
+    """q ends the process with exit code 0 and no traceback.
+
+    How fast is not asserted (a loaded machine is slow); the generous wait only keeps a
+    process that ignores q from hanging the suite.
+    """
     term.send(b"q")
-    started = time.monotonic()
-    code = term.wait_exit(timeout=10)
+    code = term.wait_exit(timeout=60)
     assert code == 0, f"exit code {code}; the screen shows:\n{term.text()}"
-    assert time.monotonic() - started < 5
     assert "Traceback" not in term.text()
 
 

@@ -3,17 +3,33 @@
 The picture after ``F`` then ``b`` shows the lesson's graph as torch builds it
 (values, the first gradient, grad_fn names), the chain rule's first factor,
 the tensor panel for all its parameters, and the code line that ran. Review
-changes with ``pytest tests/test_snapshots_lessons.py --snapshot-update``.
+changes with ``pytest tests/test_snapshots_lessons.py --snapshot-update``, and
+look at each new picture before storing it.
+
+Three lessons' graphs are wider than 80 columns (two-layer, collapse, matrix): at
+80×24 the loss node and its gradient are off screen (to the right, and for
+two-layer and collapse below), so a picture would not show what the test is about. Those are checked by the screen's text
+instead: the first factor in the chain panel, and the graph's gradient once the
+graph is scrolled (``]``) to it.
 """
 
 from __future__ import annotations
 
 import pytest
-from test_snapshots import SIZES, after
+from test_app import make_app, press, shown, wait_for
+from test_snapshots import after
 
+from bptui.app.chain import ChainPanel
+from bptui.app.fmt import short
+from bptui.app.graph import GraphBox
 from bptui.app.main import BptuiApp
+from bptui.app.status import StatusBar
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
+
+#: Lessons whose graph is wider than an 80-column terminal.
+WIDE = ("two-layer", "collapse", "matrix")
+FITS = [name for name in builtin_names() if name not in WIDE]
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +38,46 @@ def _colour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
-@pytest.mark.parametrize("name", builtin_names())
-@pytest.mark.parametrize("size", SIZES)
+#: (size, lesson) pairs that have a picture: every lesson at 120×40, those that fit at 80×24.
+PICTURES = [
+    pytest.param(size, name, id=f"{size[0]}x{size[1]}-{name}")
+    for size in ((80, 24), (120, 40))
+    for name in builtin_names()
+    if size == (120, 40) or name not in WIDE
+]
+
+
+@pytest.mark.parametrize(("size", "name"), PICTURES)
 def test_first_backward_step(snap_compare, name: str, size: tuple[int, int]) -> None:
     """The lesson after its forward pass (F) and one backward micro-step (b): the loss
-    node's backward function has run, so the first gradient (∂loss/∂r, or ∂L/∂z for the
-    node lesson) shows in the graph and as the chain rule's first factor."""
+    node's backward function has run, so the first gradient (∂loss/∂r, ∂loss/∂r² in
+    matrix, ∂L/∂z in node) shows under its node in the graph and as the chain rule's
+    first factor; the tensor panel lists every parameter, the code marks l.backward()."""
     lesson = load_lesson(name)
     app = BptuiApp(lesson, stepper=Stepper(lesson))
     assert snap_compare(app, terminal_size=size, run_before=after("F", "b"))
+
+
+@pytest.mark.parametrize("name", WIDE)
+async def test_first_backward_step_of_a_wide_graph_at_80x24(name: str) -> None:
+    """A graph wider than 80 columns after F b: the chain panel shows the first factor's
+    number and the status BWD 1/n; the graph shows its top left part, without the
+    gradient, and scrolling right (]) and down brings the first gradient into view under
+    its node. (At this size the graph does not fit yet: a layout question of its own.)"""
+    app = make_app(load_lesson(name))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "F", "b")
+        snap = app.snapshot
+        (factor,) = [f for f in snap.factors if f.value is not None]
+        assert short(factor.value) in shown(app, ChainPanel)
+        assert f"BWD 1/{snap.phase_steps}" in shown(app, StatusBar)
+        gradient = f"∂ {short(snap.node(factor.wrt).grad)}"
+        box = app.query_one(GraphBox)
+        assert box.max_scroll_x > 0 and box.scroll_x == 0
+        assert gradient not in shown(app, GraphBox)
+        while box.scroll_x < box.max_scroll_x:
+            await pilot.press("right_square_bracket")
+            await pilot.pause(0.05)
+        # two-layer and collapse have more rows than fit, too: scroll down (the mouse wheel).
+        box.scroll_to(y=box.max_scroll_y, animate=False)
+        await wait_for(pilot, lambda: gradient in shown(app, GraphBox))

@@ -56,9 +56,13 @@ class Analysis:
             values[pname] = torch.tensor([value], dtype=torch.float64)
         values[name] = torch.tensor(grid, dtype=torch.float64)
         fns = self._model.fns
+        needs_tensor = self._model.needs_tensor
         with torch.no_grad():
             for i, node in enumerate(self._graph.nodes):
                 args = [values[a] if isinstance(a, str) else integral(a) for a in node.args]
+                if needs_tensor[i] and not isinstance(args[0], torch.Tensor):
+                    # An op of constants alone (``a * cos(0.5)``): torch needs a tensor.
+                    args[0] = torch.tensor(float(args[0]), dtype=torch.float64)
                 values[node.name] = fns[i](*args)
             out = values[self._graph.loss].expand(len(grid))
         return [float(v) for v in out.tolist()]
@@ -95,7 +99,12 @@ class Analysis:
             isinstance(a, torch.Tensor) and a.numel() != 1 for a in inputs
         ):
             return None  # hand formulas are for numbers; vectors are shown as torch has them
-        args = tuple(_as_float(a) for a in inputs)
+        # A parameter as the loss was computed with it: after the update the tensor
+        # holds the new value, and torch's factors were computed with the old one.
+        args = tuple(
+            _as_float(state.params_before.get(a, v)) if isinstance(a, str) else _as_float(v)
+            for a, v in zip(node.args, inputs, strict=True)
+        )
         out = state.values[node.name].item()
         return OPS[node.op].derivative(args, out)[position]
 
@@ -110,6 +119,10 @@ class Analysis:
             leaves = []
             for i in range(len(node.args)):
                 value = self._model.arg(state, index, i)
+                name = node.args[i]
+                before = state.params_before.get(name) if isinstance(name, str) else None
+                if isinstance(before, float):
+                    value = before  # see formula_value
                 if isinstance(value, torch.Tensor):
                     leaf = value.detach().clone()
                 else:

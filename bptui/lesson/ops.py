@@ -47,6 +47,14 @@ def _safe_div(a: float, b: float) -> float:
         return math.copysign(math.inf, a) if a else math.nan
 
 
+def _finite_or_nan(fn: Callable[[float], float]) -> Callable[[float], float]:
+    """``fn`` that gives NaN, as torch does, where math raises (``cos(inf)``)."""
+    return lambda v: fn(v) if math.isfinite(v) else math.nan
+
+
+_cos, _sin = _finite_or_nan(math.cos), _finite_or_nan(math.sin)
+
+
 def _pow_derivative(args: tuple[float, ...], out: float) -> tuple[float, ...]:
     base, exponent = args
     try:
@@ -82,9 +90,9 @@ OPS: dict[str, OpInfo] = {
         OpInfo("exp", 1, "exp", "exp", ("{out}",), lambda a, o: (o,), "torch.exp({0})"),
         OpInfo("log", 1, "ln", "log", ("1/{0}",), lambda a, o: (_safe_div(1.0, a[0]),),
                "torch.log({0})"),
-        OpInfo("sin", 1, "sin", "sin", ("cos {0}",), lambda a, o: (math.cos(a[0]),),
+        OpInfo("sin", 1, "sin", "sin", ("cos {0}",), lambda a, o: (_cos(a[0]),),
                "torch.sin({0})"),
-        OpInfo("cos", 1, "cos", "cos", ("−sin {0}",), lambda a, o: (-math.sin(a[0]),),
+        OpInfo("cos", 1, "cos", "cos", ("−sin {0}",), lambda a, o: (-_sin(a[0]),),
                "torch.cos({0})"),
         OpInfo("abs", 1, "|·|", "abs", ("sign {0}",),
                lambda a, o: (math.copysign(1.0, a[0]) if a[0] else 0.0,), "torch.abs({0})"),

@@ -220,7 +220,7 @@ class TorchModel:
         # So does a division of a number by a tensor: torch computes ``c / t`` as
         # ``t.reciprocal() * c``, two autograd nodes, and the backward micro-step
         # would find no DivBackward0 leading to the divisor.
-        self._needs_tensor = [
+        self.needs_tensor = [
             not any(is_tensor(a) for a in node.args)
             or (node.op == "div" and not is_tensor(node.args[0]))
             for node in nodes
@@ -295,7 +295,7 @@ class TorchModel:
                 args.append(state.y_arg)
             else:
                 args.append(payload)
-        if self._needs_tensor[index]:
+        if self.needs_tensor[index]:
             args[0] = torch.tensor(float(args[0]), dtype=torch.float32)
         return self.fns[index](*args)  # type: ignore[no-any-return]
 
