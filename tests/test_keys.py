@@ -50,6 +50,7 @@ KEY_TESTS = {
     "question_mark": "test_app::test_help_opens_and_escape_closes_it",
     "f1": "test_app::test_help_opens_and_escape_closes_it",
     "q": "test_app::test_q_quits_with_exit_code_0",
+    "t": "test_app_classroom::test_a_student_follows_explores_and_rejoins",
 }
 
 #: key → the action it must run (a key bound to another action fails here).
@@ -57,7 +58,7 @@ KEY_ACTIONS = {
     "space": "next", "right": "next", "n": "next", "left": "undo", "backspace": "undo",
     "f": "forward", "F": "finish_forward", "b": "backward", "B": "finish_backward",
     "u": "update", "z": "zero", "s": "train_step", "e": "finish_epoch", "p": "autoplay",
-    "plus": "faster", "minus": "slower", "r": "reset", "g": "cycle_plot", "c": "cycle_chain",
+    "plus": "faster", "minus": "slower", "r": "reset", "g": "cycle_plot", "c": "cycle_chain", "t": "toggle_follow",
     "left_square_bracket": "scroll_graph(-12)", "right_square_bracket": "scroll_graph(12)",
     "E": "edit", "Z": "skip_zero_mode", "m": "batch_mode", "l": "sum_loss_mode",
     "question_mark": "help", "f1": "help", "q": "quit",
