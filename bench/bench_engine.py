@@ -89,8 +89,10 @@ def check_same(stepper: Stepper, ws: list[float], ls: list[float]) -> str:
     n = 0
     for record, w, loss in zip(stepper.iter_records(), ws, ls, strict=False):
         if record.params["w"] != w or record.loss != loss:
-            return f"DIFFERENT at step {record.step}: engine w={record.params['w']!r} " \
-                   f"loss={record.loss!r}, loop w={w!r} loss={loss!r}"
+            return (
+                f"DIFFERENT at step {record.step}: engine w={record.params['w']!r} "
+                f"loss={record.loss!r}, loop w={w!r} loss={loss!r}"
+            )
         n += 1
     if n != len(ws) or stepper.steps_done != len(ws):
         return f"DIFFERENT lengths: engine {stepper.steps_done}, loop {len(ws)}"
@@ -219,7 +221,9 @@ def cprofile_top(epochs: int, top: int) -> tuple[int, list[tuple[str, float, flo
             where = func
         else:
             parts = Path(filename).parts
-            short = "/".join(parts[parts.index("bptui"):]) if "bptui" in parts else Path(filename).name
+            short = (
+                "/".join(parts[parts.index("bptui") :]) if "bptui" in parts else Path(filename).name
+            )
             where = f"{short}:{line}({func})"
         rows.append((where, ncalls / steps, tottime / steps * 1e6, cumtime / steps * 1e6))
     rows.sort(key=lambda r: -r[2])
@@ -241,15 +245,21 @@ def profile_engine(epochs: int) -> dict[str, Any]:
         print(f"micro-step breakdown unavailable (engine internals changed): {error!r}")
     else:
         out["micro_steps_us_per_step"] = per_step
-        print(f"wall time per training step by micro-step kind ({steps:,} steps; "
-              "the timing wrappers add ~1 µs per call):")
-        for name, us in sorted(per_step.items(), key=lambda kv: (kv[0].startswith("total"), -kv[1])):
+        print(
+            f"wall time per training step by micro-step kind ({steps:,} steps; "
+            "the timing wrappers add ~1 µs per call):"
+        )
+        for name, us in sorted(
+            per_step.items(), key=lambda kv: (kv[0].startswith("total"), -kv[1])
+        ):
             n = calls.get(name)
             print(f"  {us:7.1f} µs  {name}" + (f"  ({n:g} calls/step)" if n else ""))
     steps, rows = cprofile_top(epochs, 18)
     out["cprofile"] = rows
-    print(f"cProfile of run_to_end ({steps:,} steps; the profiler inflates Python-level "
-          "costs, and calls into grad_fn objects are counted in their caller):")
+    print(
+        f"cProfile of run_to_end ({steps:,} steps; the profiler inflates Python-level "
+        "costs, and calls into grad_fn objects are counted in their caller):"
+    )
     print(f"  {'calls/step':>10} {'own µs/step':>11} {'cum µs/step':>11}  function")
     for where, ncalls, tottime, cumtime in rows:
         print(f"  {ncalls:10.2f} {tottime:11.2f} {cumtime:11.2f}  {where}")
@@ -261,12 +271,21 @@ def profile_engine(epochs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="timed runs of each, interleaved (default 5)")
-    parser.add_argument("--epochs", type=int, default=EPOCHS,
-                        help=f"epochs per run, 3 steps each (default {EPOCHS})")
-    parser.add_argument("--profile-epochs", type=int, default=2000,
-                        help="epochs for the profile runs (default 2000)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="timed runs of each, interleaved (default 5)"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=EPOCHS,
+        help=f"epochs per run, 3 steps each (default {EPOCHS})",
+    )
+    parser.add_argument(
+        "--profile-epochs",
+        type=int,
+        default=2000,
+        help="epochs for the profile runs (default 2000)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="figures only")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     opts = parser.parse_args(argv)
@@ -275,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print("== bench_engine: engine per training step vs the raw seed loop, in process ==")
     print_machine(info)
-    print(f"torch threads: {torch.get_num_threads()}; {opts.epochs:,} epochs = "
-          f"{opts.epochs * 3:,} steps per run; {opts.rounds} rounds, interleaved")
+    print(
+        f"torch threads: {torch.get_num_threads()}; {opts.epochs:,} epochs = "
+        f"{opts.epochs * 3:,} steps per run; {opts.rounds} rounds, interleaved"
+    )
 
     # Warm-up: torch's first calls, the engine's caches, the branch predictors.
     seed_loop(300)
@@ -299,19 +320,25 @@ def main(argv: list[str] | None = None) -> int:
         if round_ == 0:
             check = check_same(stepper, ws, ls)
         del stepper, ws, ls
-        print(f"  round {round_ + 1}: seed loop {seed_us[-1]:6.1f} µs/step, "
-              f"engine {engine_us[-1]:6.1f} µs/step")
+        print(
+            f"  round {round_ + 1}: seed loop {seed_us[-1]:6.1f} µs/step, "
+            f"engine {engine_us[-1]:6.1f} µs/step"
+        )
 
     ratio = median(engine_us) / median(seed_us)
     print()
     print(f"engine vs seed loop: {check}")
     print(f"{'':<12} {'median':>12} {'min':>12}")
     print(f"{'seed loop':<12} {median(seed_us):8.1f} µs {min(seed_us):8.1f} µs   per step")
-    print(f"{'engine':<12} {median(engine_us):8.1f} µs {min(engine_us):8.1f} µs   per step "
-          f"(Stepper() itself: {median(build_ms):.2f} ms, not counted)")
-    print(f"ratio engine / seed loop: medians {ratio:.2f}x, minimums "
-          f"{min(engine_us) / min(seed_us):.2f}x; engine overhead "
-          f"{median(engine_us) - median(seed_us):.1f} µs/step")
+    print(
+        f"{'engine':<12} {median(engine_us):8.1f} µs {min(engine_us):8.1f} µs   per step "
+        f"(Stepper() itself: {median(build_ms):.2f} ms, not counted)"
+    )
+    print(
+        f"ratio engine / seed loop: medians {ratio:.2f}x, minimums "
+        f"{min(engine_us) / min(seed_us):.2f}x; engine overhead "
+        f"{median(engine_us) - median(seed_us):.1f} µs/step"
+    )
     print(verdict(ratio, TARGET))
 
     result: dict[str, Any] = {

@@ -63,7 +63,7 @@ WARMUP_TIMEOUT = 120.0  # the first run may compile every module into the cache
 
 pc = time.perf_counter
 
-BARE_APP = '''\
+BARE_APP = """\
 from textual.app import App
 from textual.widgets import Static
 
@@ -76,7 +76,7 @@ class Bare(App):
 
 
 Bare().run()
-'''
+"""
 BARE_MARK = "bare-label-ready"
 
 
@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="measured runs of each (default 7)")
     parser.add_argument(
-        "--inherit-env", action="store_true",
+        "--inherit-env",
+        action="store_true",
         help="run the apps with this environment unchanged (no bytecode cache)",
     )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
@@ -287,8 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     print("bench_first_frame: bptui's first frame and engine-ready time on an 80x24 pty")
     print_machine(info)
     print(
-        "bytecode: " + ("inherited environment" if args.inherit_env
-                        else "cached under PYTHONPYCACHEPREFIX (filled by the warm-up runs)")
+        "bytecode: "
+        + (
+            "inherited environment"
+            if args.inherit_env
+            else "cached under PYTHONPYCACHEPREFIX (filled by the warm-up runs)"
+        )
     )
     bptui = bptui_command()
     with tempfile.TemporaryDirectory() as tmp:
@@ -342,8 +347,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"runs: {len(firsts)} bptui, {len(bares)} bare, interleaved; {failures} failed")
     print(f"bptui first frame:  median {ms(f_med)}  (min {ms(min(firsts))}, max {ms(max(firsts))})")
-    for label, med, values in (("bptui with footer: ", ff_med, footers),
-                               ("bptui engine ready:", r_med, readies)):
+    for label, med, values in (
+        ("bptui with footer: ", ff_med, footers),
+        ("bptui engine ready:", r_med, readies),
+    ):
         print(f"{label} median {ms(med)}  (min {ms(min(values))}, max {ms(max(values))})")
     print(f"bare Textual app:   median {ms(b_med)}  (min {ms(min(bares))}, max {ms(max(bares))})")
     print(f"with-footer ratio bptui/bare: {ff_med / b_med:.2f}x (for information)")
@@ -366,8 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             "bptui_engine_ready_median_s": r_med,
             "bare_first_frame_median_s": b_med,
             "ratio": ratio,
-            "what": (f"first frame {f_med * 1000:.0f} ms vs bare {b_med * 1000:.0f} ms "
-                     f"(engine ready {r_med * 1000:.0f} ms; 80x24 pty)"),
+            "what": (
+                f"first frame {f_med * 1000:.0f} ms vs bare {b_med * 1000:.0f} ms "
+                f"(engine ready {r_med * 1000:.0f} ms; 80x24 pty)"
+            ),
             "target": TARGET,
             "met": ratio <= TARGET,
         },

@@ -67,7 +67,7 @@ PROFILE_PRESSES = 50
 
 pc = time.perf_counter
 
-BARE_APP = '''\
+BARE_APP = """\
 from textual.app import App
 from textual.widgets import Static
 
@@ -85,7 +85,7 @@ class BareKeys(App):
 
 
 BareKeys().run()
-'''
+"""
 
 
 # ---------------------------------------------------------------- child
@@ -149,8 +149,15 @@ def install_probes(out_dir: str) -> Any:
     timed(BptuiApp, "_loss_curve", "BptuiApp._loss_curve")
     import bptui.app.main as main_mod
 
-    for cls_name in ("StatusBar", "GraphPanel", "ChainPanel", "TensorPanel", "CodePanel",
-                     "LossPlot", "MessageBar"):
+    for cls_name in (
+        "StatusBar",
+        "GraphPanel",
+        "ChainPanel",
+        "TensorPanel",
+        "CodePanel",
+        "LossPlot",
+        "MessageBar",
+    ):
         cls = getattr(main_mod, cls_name, None)
         if cls is not None and "show" in vars(cls):
             timed(cls, "show", f"{cls_name}.show")
@@ -210,8 +217,13 @@ def install_probes(out_dir: str) -> Any:
         profiler.disable()
         profiler.dump_stats(os.path.join(out_dir, "keys.prof"))
         Path(out_dir, "timers.json").write_text(
-            json.dumps({"presses": min(state["presses"], PROFILE_PRESSES), "timers": timers,
-                        "timeline": timeline}),
+            json.dumps(
+                {
+                    "presses": min(state["presses"], PROFILE_PRESSES),
+                    "timers": timers,
+                    "timeline": timeline,
+                }
+            ),
             encoding="utf-8",
         )
 
@@ -277,8 +289,12 @@ class KeyTarget:
 
 
 def measure_latency(presses: int, env: dict[str, str], bare_argv: list[str]) -> dict[str, Any]:
-    bptui = KeyTarget("bptui", [sys.executable, __file__, "--child"], env,
-                      f"Epoch {EPOCHS_DONE + 1}/{2 * EPOCHS_DONE}")
+    bptui = KeyTarget(
+        "bptui",
+        [sys.executable, __file__, "--child"],
+        env,
+        f"Epoch {EPOCHS_DONE + 1}/{2 * EPOCHS_DONE}",
+    )
     bare = KeyTarget("bare", bare_argv, env, "presses 0")
     try:
         t0 = pc()
@@ -286,8 +302,9 @@ def measure_latency(presses: int, env: dict[str, str], bare_argv: list[str]) -> 
             if not target.wait_ready():
                 print(f"{target.name} did not become ready; screen:\n{target.app.text()}")
                 return {}
-        print(f"  both apps ready after {pc() - t0:.1f} s "
-              f"(bptui ran {3 * EPOCHS_DONE} steps first)")
+        print(
+            f"  both apps ready after {pc() - t0:.1f} s (bptui ran {3 * EPOCHS_DONE} steps first)"
+        )
         # A few unmeasured presses each: first-use costs (caches, imports on first key).
         for target in (bptui, bare):
             for _ in range(3):
@@ -313,21 +330,33 @@ def show_profile(out_dir: str) -> dict[str, Any]:
     presses = max(1, data["presses"])
     rows = []
     for name, values in data["timers"].items():
-        rows.append((sum(values) / presses, len(values) / presses, statistics.median(values),
-                     max(values), name))
+        rows.append(
+            (
+                sum(values) / presses,
+                len(values) / presses,
+                statistics.median(values),
+                max(values),
+                name,
+            )
+        )
     rows.sort(reverse=True)
-    print(f"\nwhere a frame's time goes in bptui (pty, 120x40, 30,000-step history, "
-          f"{presses} presses, timers on; nested rows overlap):")
+    print(
+        f"\nwhere a frame's time goes in bptui (pty, 120x40, 30,000-step history, "
+        f"{presses} presses, timers on; nested rows overlap):"
+    )
     print(f"  {'ms/press':>9} {'calls/press':>11} {'ms/call: median':>15} {'max':>7}  piece")
     for per_press, calls, med, top, name in rows:
         if per_press < 0.05e-3:
             continue
-        print(f"  {per_press * 1000:9.2f} {calls:11.1f} {med * 1000:15.2f} "
-              f"{top * 1000:7.2f}  {name}")
-    print("  (Screen._refresh_layout contains a _compositor_refresh, which contains the\n"
-          "   render_lines rows and App._display; LossPlot.show contains _finite and\n"
-          "   reduce_series; render_lines LossPlot contains LossPlot.render, which contains\n"
-          "   Plot.build)")
+        print(
+            f"  {per_press * 1000:9.2f} {calls:11.1f} {med * 1000:15.2f} {top * 1000:7.2f}  {name}"
+        )
+    print(
+        "  (Screen._refresh_layout contains a _compositor_refresh, which contains the\n"
+        "   render_lines rows and App._display; LossPlot.show contains _finite and\n"
+        "   reduce_series; render_lines LossPlot contains LossPlot.render, which contains\n"
+        "   Plot.build)"
+    )
 
     # Per press: from the key's action starting to the first and the last frame written.
     to_first: list[float] = []
@@ -345,18 +374,43 @@ def show_profile(out_dir: str) -> dict[str, Any]:
         else:
             outs.append(t)
     if to_first:
-        print(f"  inside the app, from the key's action to the frame written (medians): first "
-              f"{statistics.median(to_first) * 1000:.1f} ms, last "
-              f"{statistics.median(to_last) * 1000:.1f} ms; frames written per press: "
-              f"median {statistics.median(frames):g}, mean {statistics.mean(frames):.1f}")
+        print(
+            f"  inside the app, from the key's action to the frame written (medians): first "
+            f"{statistics.median(to_first) * 1000:.1f} ms, last "
+            f"{statistics.median(to_last) * 1000:.1f} ms; frames written per press: "
+            f"median {statistics.median(frames):g}, mean {statistics.mean(frames):.1f}"
+        )
 
     stats = pstats.Stats(str(Path(out_dir, "keys.prof")))
     # Event-loop idle waits and the plumbing every callback passes through.
-    skip = ("select", "poll", "_run_once", "run_forever", "run_until_complete", "sleep",
-            "wait", "acquire", "events.py", "_contextvars", "_callback.py", "message_pump.py",
-            "run_app", "run_async", "_process_messages", "bench_keys.py", "asyncio",
-            "timer.py", "(on_event)", "(_check_bindings)", "(_on_key)", "(run_action)",
-            "(_dispatch_action)", "(action_next)", "(_step)", "(_schedule_render)")
+    skip = (
+        "select",
+        "poll",
+        "_run_once",
+        "run_forever",
+        "run_until_complete",
+        "sleep",
+        "wait",
+        "acquire",
+        "events.py",
+        "_contextvars",
+        "_callback.py",
+        "message_pump.py",
+        "run_app",
+        "run_async",
+        "_process_messages",
+        "bench_keys.py",
+        "asyncio",
+        "timer.py",
+        "(on_event)",
+        "(_check_bindings)",
+        "(_on_key)",
+        "(run_action)",
+        "(_dispatch_action)",
+        "(action_next)",
+        "(_step)",
+        "(_schedule_render)",
+    )
     out: dict[str, Any] = {
         "action_to_first_frame_median_ms": statistics.median(to_first) * 1000 if to_first else None,
         "action_to_last_frame_median_ms": statistics.median(to_last) * 1000 if to_last else None,
@@ -370,17 +424,21 @@ def show_profile(out_dir: str) -> dict[str, Any]:
         pstats.Stats(str(Path(out_dir, "keys.prof")), stream=buf).sort_stats(key).print_stats(80)
         lines = buf.getvalue().splitlines()
         start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-        body = [line for line in lines[start + 1:] if line.strip()]
+        body = [line for line in lines[start + 1 :] if line.strip()]
         body = [line for line in body if not any(word in line.split(None, 5)[-1] for word in skip)]
-        print(f"\ncProfile, {PROFILE_PRESSES} presses, top 15 by {title} "
-              "(idle waits and event-loop plumbing left out; seconds are totals over all presses):")
+        print(
+            f"\ncProfile, {PROFILE_PRESSES} presses, top 15 by {title} "
+            "(idle waits and event-loop plumbing left out; seconds are totals over all presses):"
+        )
         print("  " + lines[start])
         for line in body[:15]:
             print("  " + line)
         out[f"cprofile_top_{key}"] = body[:15]
-    print("  (cProfile charges its own overhead to every call: loops of many small calls,\n"
-          "   such as _finite's math.isfinite per point, look costlier than they are;\n"
-          "   the timers above are the better guide to proportions)")
+    print(
+        "  (cProfile charges its own overhead to every call: loops of many small calls,\n"
+        "   such as _finite's math.isfinite per point, look costlier than they are;\n"
+        "   the timers above are the better guide to proportions)"
+    )
     total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
     out["cprofile_total_own_s"] = total
     return out
@@ -417,12 +475,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presses", type=int, default=100, help="measured presses per app")
     parser.add_argument("--no-profile", action="store_true", help="skip the profile")
-    parser.add_argument("--inherit-env", action="store_true",
-                        help="run the apps with this environment unchanged (no bytecode cache)")
+    parser.add_argument(
+        "--inherit-env",
+        action="store_true",
+        help="run the apps with this environment unchanged (no bytecode cache)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--no-latency", action="store_true", help="only the profile")
-    parser.add_argument("--keep-profile", metavar="DIR",
-                        help="keep the profile (keys.prof, timers.json) in DIR")
+    parser.add_argument(
+        "--keep-profile", metavar="DIR", help="keep the profile (keys.prof, timers.json) in DIR"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -433,12 +495,19 @@ def main(argv: list[str] | None = None) -> int:
     from bench_first_frame import child_env
 
     info = machine()
-    print(f"bench_keys: key -> updated frame at {COLS}x{ROWS} on a pty, "
-          f"{3 * EPOCHS_DONE}-step history in the plot")
+    print(
+        f"bench_keys: key -> updated frame at {COLS}x{ROWS} on a pty, "
+        f"{3 * EPOCHS_DONE}-step history in the plot"
+    )
     print_machine(info)
     env = child_env(args.inherit_env)
-    figures: dict[str, Any] = {"benchmark": "keys", "machine": info, "size": [COLS, ROWS],
-                               "history_steps": 3 * EPOCHS_DONE, "target": TARGET}
+    figures: dict[str, Any] = {
+        "benchmark": "keys",
+        "machine": info,
+        "size": [COLS, ROWS],
+        "history_steps": 3 * EPOCHS_DONE,
+        "target": TARGET,
+    }
     if not args.no_latency:
         latency(args, env, figures)
     if not args.no_profile:
@@ -460,25 +529,37 @@ def latency(args: argparse.Namespace, env: dict[str, str], figures: dict[str, An
     if not b.first or not r.first:
         print("no presses measured")
         return
-    print(f"\npresses measured: bptui {len(b.first)} ({b.missed} without a change), "
-          f"bare {len(r.first)} ({r.missed} without a change); alternating")
+    print(
+        f"\npresses measured: bptui {len(b.first)} ({b.missed} without a change), "
+        f"bare {len(r.first)} ({r.missed} without a change); alternating"
+    )
     print(f"  {'':18} {'first change p50':>17} {'p95':>9}   {'settled p50':>12} {'p95':>9}")
     for t in (b, r):
         p50, p95 = percentile(t.first, 0.5), percentile(t.first, 0.95)
         s50, s95 = percentile(t.settled, 0.5), percentile(t.settled, 0.95)
         print(f"  {t.name:18} {ms(p50):>17} {ms(p95):>9}   {ms(s50):>12} {ms(s95):>9}")
         figures[t.name] = {
-            "first_change_s": t.first, "settled_s": t.settled, "missed": t.missed,
-            "first_p50_s": p50, "first_p95_s": p95, "settled_p50_s": s50, "settled_p95_s": s95,
+            "first_change_s": t.first,
+            "settled_s": t.settled,
+            "missed": t.missed,
+            "first_p50_s": p50,
+            "first_p95_s": p95,
+            "settled_p50_s": s50,
+            "settled_p95_s": s95,
         }
     ratio = figures["bptui"]["first_p95_s"] / figures["bare"]["first_p95_s"]
     s_ratio = figures["bptui"]["settled_p95_s"] / figures["bare"]["settled_p95_s"]
     print(f"settled p95 ratio bptui/bare: {s_ratio:.2f}x (for information)")
     print(f"first-change p95 ratio bptui/bare: {ratio:.2f}x -> {verdict(ratio, TARGET)}")
     figures.update(
-        ratio=ratio, ratio_p95=ratio, settled_ratio_p95=s_ratio, met=ratio <= TARGET,
-        what=(f"key->frame p95 {figures['bptui']['first_p95_s'] * 1000:.0f} ms vs bare "
-              f"{figures['bare']['first_p95_s'] * 1000:.0f} ms (120x40, 30k history, pty)"),
+        ratio=ratio,
+        ratio_p95=ratio,
+        settled_ratio_p95=s_ratio,
+        met=ratio <= TARGET,
+        what=(
+            f"key->frame p95 {figures['bptui']['first_p95_s'] * 1000:.0f} ms vs bare "
+            f"{figures['bare']['first_p95_s'] * 1000:.0f} ms (120x40, 30k history, pty)"
+        ),
     )
 
 

@@ -153,8 +153,15 @@ async def run_class(server: Server, size: int, seconds: float, zygote_kib: int) 
 
 async def run_follow(directory: Path, size: int, presses: int) -> dict[str, float]:
     """A teacher and ``size`` followers: teacher's key to each follower's new frame."""
-    server = Server(directory, "--teacher-password", "bench", "--max-sessions", str(size),
-                    "--per-address", str(size + 1))
+    server = Server(
+        directory,
+        "--teacher-password",
+        "bench",
+        "--max-sessions",
+        str(size),
+        "--per-address",
+        str(size + 1),
+    )
     try:
         students = [Client(server.port, f"f{i}") for i in range(size)]
         await asyncio.gather(*(c.join(60) for c in students))
@@ -179,7 +186,9 @@ async def run_follow(directory: Path, size: int, presses: int) -> dict[str, floa
         for c in (*students, teacher):
             c.close()
         return {
-            "followers": size, "presses": presses, "frames": len(delays),
+            "followers": size,
+            "presses": presses,
+            "frames": len(delays),
             "follow_p50_ms": statistics.median(delays) if delays else float("nan"),
             "follow_p95_ms": pct(delays, 95),
             "follow_max_ms": max(delays) if delays else float("nan"),
@@ -190,8 +199,9 @@ async def run_follow(directory: Path, size: int, presses: int) -> dict[str, floa
 
 async def main_async(sizes: list[int], seconds: float) -> list[dict[str, float]]:
     with tempfile.TemporaryDirectory(prefix="bptui-bench-serve-") as tmp:
-        server = Server(Path(tmp), "--max-sessions", str(max(sizes)), "--per-address",
-                        str(max(sizes)))
+        server = Server(
+            Path(tmp), "--max-sessions", str(max(sizes)), "--per-address", str(max(sizes))
+        )
         try:
             zygote_kib = sum(pss_kib(pid) for pid in server.pids())
             print(f"zygote alone: PSS {zygote_kib / 1024:.1f} MiB")
@@ -218,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,50,100", help="class sizes, in order")
     parser.add_argument("--seconds", type=float, default=15.0, help="key pressing per size")
-    parser.add_argument("--follow", type=int, default=50,
-                        help="followers of one teacher in the follow-mode run (0: skip it)")
+    parser.add_argument(
+        "--follow",
+        type=int,
+        default=50,
+        help="followers of one teacher in the follow-mode run (0: skip it)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
     opts = parser.parse_args(argv)
     sizes = [int(s) for s in opts.sizes.split(",")]
@@ -250,11 +264,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{fifty['key_p95_ms'] / base['key_p95_ms']:.2f}x, join p95 "
         f"{fifty['join_p95_s'] / base['join_p95_s']:.2f}x"
     )
-    write_json(opts.json, {
-        "what": f"classroom of {int(fifty['students'])}, worst figure as a share of its target",
-        "ratio": budget, "target": 1.0, "met": budget <= 1, "results": results, "follow": follow,
-        "machine": info,
-    })
+    write_json(
+        opts.json,
+        {
+            "what": f"classroom of {int(fifty['students'])}, worst figure as a share of its target",
+            "ratio": budget,
+            "target": 1.0,
+            "met": budget <= 1,
+            "results": results,
+            "follow": follow,
+            "machine": info,
+        },
+    )
     return 0
 
 

@@ -41,7 +41,7 @@ TARGET = 1.1
 OUTSIDE = "interpreter start + exit (wall - phases)"
 
 # The note's program, minus matplotlib (import, plot and show).
-SEED_PROGRAM = '''\
+SEED_PROGRAM = """\
 import torch
 x_data = [1.0, 2.0, 3.0]
 y_data = [2.0, 4.0, 6.0]
@@ -64,11 +64,11 @@ for i in range(100):
         w.grad.data.zero_()           # zero the gradient
 print(ll_w)
 print(ll_loss)
-'''
+"""
 
 # The seed program again, with a clock read between its phases. The times go to
 # stderr as one line of "name=seconds" pairs; stdout (the two prints) to /dev/null.
-SEED_PHASES = '''\
+SEED_PHASES = """\
 import sys, time
 _t = [("start", time.perf_counter())]
 import torch
@@ -97,11 +97,11 @@ sys.stdout.flush()
 _t.append(("write output", time.perf_counter()))
 print("PHASES " + " ".join(f"{n.replace(' ', '_')}={b - a_:.6f}"
       for (_, a_), (n, b) in zip(_t, _t[1:])), file=sys.stderr)
-'''
+"""
 
 # What ``bptui trace -o FILE`` does (bptui/cli.py main and _trace, bptui/trace.py
 # run_trace), phase by phase, through bptui's own functions.
-TRACE_PHASES = '''\
+TRACE_PHASES = """\
 import sys, time
 _t = [("start", time.perf_counter())]
 import bptui.cli as cli
@@ -121,16 +121,18 @@ with open(args.output, "w", encoding="utf-8", newline="") as out:
 _t.append(("write output", time.perf_counter()))
 print("PHASES " + " ".join(f"{n.replace(' ', '_')}={b - a:.6f}"
       for (_, a), (n, b) in zip(_t, _t[1:])), file=sys.stderr)
-'''
+"""
 
 
-def run_child(cmd: list[str], cwd: str, stderr_path: str,
-              env: dict[str, str] | None = None) -> tuple[float, float, str]:
+def run_child(
+    cmd: list[str], cwd: str, stderr_path: str, env: dict[str, str] | None = None
+) -> tuple[float, float, str]:
     """Run one child to completion: (wall seconds, CPU seconds, its stderr)."""
     with open(stderr_path, "w+b") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err, env=env)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -165,12 +167,15 @@ def parse_phases(text: str) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=9,
-                        help="timed runs of each command, interleaved (default 9)")
-    parser.add_argument("--importtime-runs", type=int, default=2,
-                        help="-X importtime runs of each (default 2)")
-    parser.add_argument("--phase-runs", type=int, default=3,
-                        help="phase-timed runs of each (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="timed runs of each command, interleaved (default 9)"
+    )
+    parser.add_argument(
+        "--importtime-runs", type=int, default=2, help="-X importtime runs of each (default 2)"
+    )
+    parser.add_argument(
+        "--phase-runs", type=int, default=3, help="phase-timed runs of each (default 3)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     opts = parser.parse_args(argv)
 
@@ -216,14 +221,18 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(f"{'process':<16} {'median wall':>12} {'min wall':>10} {'median CPU':>11}")
         for name in names:
-            print(f"{name:<16} {fmt_s(median(wall[name])):>12} {fmt_s(min(wall[name])):>10} "
-                  f"{fmt_s(median(cpu[name])):>11}")
+            print(
+                f"{name:<16} {fmt_s(median(wall[name])):>12} {fmt_s(min(wall[name])):>10} "
+                f"{fmt_s(median(cpu[name])):>11}"
+            )
         ratio = median(wall["bptui trace"]) / median(wall["seed program"])
         ratio_min = min(wall["bptui trace"]) / min(wall["seed program"])
         ratio_cpu = median(cpu["bptui trace"]) / median(cpu["seed program"])
         extra = median(wall["bptui trace"]) - median(wall["seed program"])
-        print(f"ratio bptui trace / seed: medians {ratio:.3f}x, minimums {ratio_min:.3f}x, "
-              f"CPU medians {ratio_cpu:.3f}x; extra wall time {extra * 1000:+.0f} ms")
+        print(
+            f"ratio bptui trace / seed: medians {ratio:.3f}x, minimums {ratio_min:.3f}x, "
+            f"CPU medians {ratio_cpu:.3f}x; extra wall time {extra * 1000:+.0f} ms"
+        )
         print(verdict(ratio, TARGET))
 
         # Where the time goes (1): what bptui imports that the seed does not.
@@ -237,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             for mod, (self_us, _, _) in parsed.items():
                 seed_imp[mod].append(self_us)
             seed_torch.append(parsed.get("torch", (0, 0, 0))[1])
-            _, _, text = run_child([py, "-X", "importtime", *commands["bptui trace"][1:]],
-                                   tmp, err_path)
+            _, _, text = run_child(
+                [py, "-X", "importtime", *commands["bptui trace"][1:]], tmp, err_path
+            )
             for mod, (self_us, cum_us, _) in parse_importtime(text).items():
                 trace_imp[mod].append(self_us)
                 trace_cum[mod].append(cum_us)
@@ -246,13 +256,19 @@ def main(argv: list[str] | None = None) -> int:
         extra_total = sum(extra_mods.values())
         own = {m: v for m, v in extra_mods.items() if m.split(".")[0] == "bptui"}
         print()
-        print(f"-X importtime ({opts.importtime_runs} runs each, medians; importtime itself "
-              "adds overhead):")
-        print(f"  torch (cumulative): seed {median(seed_torch) / 1000:.0f} ms, "
-              f"bptui trace {median(trace_cum.get('torch', [0])) / 1000:.0f} ms")
-        print(f"  modules bptui trace imports and the seed does not: {len(extra_mods)}, "
-              f"{extra_total / 1000:.1f} ms in all (self times); bptui's own "
-              f"{len(own)} modules: {sum(own.values()) / 1000:.1f} ms")
+        print(
+            f"-X importtime ({opts.importtime_runs} runs each, medians; importtime itself "
+            "adds overhead):"
+        )
+        print(
+            f"  torch (cumulative): seed {median(seed_torch) / 1000:.0f} ms, "
+            f"bptui trace {median(trace_cum.get('torch', [0])) / 1000:.0f} ms"
+        )
+        print(
+            f"  modules bptui trace imports and the seed does not: {len(extra_mods)}, "
+            f"{extra_total / 1000:.1f} ms in all (self times); bptui's own "
+            f"{len(own)} modules: {sum(own.values()) / 1000:.1f} ms"
+        )
         print("  largest of them (self time):")
         for mod, us in sorted(extra_mods.items(), key=lambda kv: -kv[1])[:10]:
             print(f"    {us / 1000:6.1f} ms  {mod}")
@@ -272,17 +288,23 @@ def main(argv: list[str] | None = None) -> int:
                     if mod in own:
                         cached[mod].append(self_us)
             own_cached = sum(median(v) for v in cached.values()) / 1000
-            print(f"  PYTHONDONTWRITEBYTECODE is set, so bptui's modules are compiled on every "
-                  f"run; with cached bytecode they take {own_cached:.1f} ms "
-                  f"(vs {sum(own.values()) / 1000:.1f} ms)")
+            print(
+                f"  PYTHONDONTWRITEBYTECODE is set, so bptui's modules are compiled on every "
+                f"run; with cached bytecode they take {own_cached:.1f} ms "
+                f"(vs {sum(own.values()) / 1000:.1f} ms)"
+            )
 
         # Where the time goes (2): the phases of each process.
-        phases: dict[str, dict[str, list[float]]] = {"seed": defaultdict(list),
-                                                     "trace": defaultdict(list)}
+        phases: dict[str, dict[str, list[float]]] = {
+            "seed": defaultdict(list),
+            "trace": defaultdict(list),
+        }
         try:
             for _ in range(opts.phase_runs):
-                for who, cmd in (("seed", [py, os.path.join(tmp, "seed_phases.py")]),
-                                 ("trace", [py, os.path.join(tmp, "trace_phases.py"), out_path])):
+                for who, cmd in (
+                    ("seed", [py, os.path.join(tmp, "seed_phases.py")]),
+                    ("trace", [py, os.path.join(tmp, "trace_phases.py"), out_path]),
+                ):
                     w, _, text = run_child(cmd, tmp, err_path)
                     parsed = parse_phases(text)
                     for k, v in parsed.items():
@@ -294,21 +316,27 @@ def main(argv: list[str] | None = None) -> int:
             phases = {}
         if phases:
             print()
-            print(f"phases inside the process ({opts.phase_runs} fresh runs each, medians; "
-                  "fresh processes are not the timed ones above):")
+            print(
+                f"phases inside the process ({opts.phase_runs} fresh runs each, medians; "
+                "fresh processes are not the timed ones above):"
+            )
             for who, label in (("seed", "seed program"), ("trace", "bptui trace")):
                 total = sum(median(v) for v in phases[who].values())
                 print(f"  {label}: {total * 1000:.0f} ms")
                 for k, v in phases[who].items():
                     print(f"    {median(v) * 1000:8.1f} ms  {k}")
             start_cost = median(wall["python -c pass"])
-            print(f"  of the time outside the script, interpreter start is ~{start_cost * 1e3:.0f} ms "
-                  "(python -c pass); the rest is the interpreter's exit with torch loaded "
-                  "(module teardown and its final garbage collections)")
+            print(
+                f"  of the time outside the script, interpreter start is ~{start_cost * 1e3:.0f} ms "
+                "(python -c pass); the rest is the interpreter's exit with torch loaded "
+                "(module teardown and its final garbage collections)"
+            )
             seed_loop = median(phases["seed"]["300 training steps"])
             eng_loop = median(phases["trace"]["300 training steps (engine)"])
-            print(f"  the 300 training steps alone: engine {eng_loop * 1e3:.1f} ms, seed loop "
-                  f"{seed_loop * 1e3:.1f} ms (cold process: torch's first-call costs included)")
+            print(
+                f"  the 300 training steps alone: engine {eng_loop * 1e3:.1f} ms, seed loop "
+                f"{seed_loop * 1e3:.1f} ms (cold process: torch's first-call costs included)"
+            )
 
     result = {
         "name": "trace",
@@ -327,8 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         "extra_imports_ms": extra_total / 1000,
         "bptui_imports_ms": sum(own.values()) / 1000,
         "bptui_imports_cached_bytecode_ms": own_cached,
-        "phases_ms": {who: {k: median(v) * 1000 for k, v in d.items()}
-                      for who, d in phases.items()},
+        "phases_ms": {
+            who: {k: median(v) * 1000 for k, v in d.items()} for who, d in phases.items()
+        },
     }
     write_json(opts.json, result)
     return 0

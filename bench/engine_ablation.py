@@ -109,9 +109,21 @@ def fused(epochs: int, grad_fns: int = 5, direct: bool = False) -> tuple[float, 
             if not math.isfinite(w_after):  # the engine's divergence check
                 pass
             w.grad.data.zero_()
-            records.append((epoch + 1, sample + 1, x, y, (w_before,),
-                            (yhat.item(), r.item(), loss_value), KEYS, factors,
-                            (grad,), (w_after,), loss_value))
+            records.append(
+                (
+                    epoch + 1,
+                    sample + 1,
+                    x,
+                    y,
+                    (w_before,),
+                    (yhat.item(), r.item(), loss_value),
+                    KEYS,
+                    factors,
+                    (grad,),
+                    (w_after,),
+                    loss_value,
+                )
+            )
             hist_w.append(w_before)
             hist_loss.append(loss_value)
             log.extend((0, 0, 0, 1, 1, 1, 2, 3))
@@ -154,9 +166,14 @@ def same_as_engine(records: list[Any]) -> bool:
     stepper.run_to_end()
     for row, rec in zip(records, stepper.iter_records(), strict=False):
         mine = (row[4], row[5], row[7], row[8], row[9], row[10])
-        theirs = (tuple(rec.params.values()), tuple(rec.nodes.values()),
-                  tuple(rec.factors.values()), tuple(rec.grads.values()),
-                  tuple(rec.params_after.values()), rec.loss)
+        theirs = (
+            tuple(rec.params.values()),
+            tuple(rec.nodes.values()),
+            tuple(rec.factors.values()),
+            tuple(rec.grads.values()),
+            tuple(rec.params_after.values()),
+            rec.loss,
+        )
         if mine != theirs:
             return False
     return len(records) == stepper.steps_done
@@ -191,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{opts.epochs * 3:,} steps per run, {opts.rounds} rounds; µs per step:")
     print(f"  {'variant':<30} {'median':>7} {'ratio':>6} {'min':>7} {'ratio':>6}")
     for name, values in times.items():
-        print(f"  {name:<30} {median(values):7.1f} {median(values) / base:5.2f}x "
-              f"{min(values):7.1f} {min(values) / base_min:5.2f}x")
+        print(
+            f"  {name:<30} {median(values):7.1f} {median(values) / base:5.2f}x "
+            f"{min(values):7.1f} {min(values) / base_min:5.2f}x"
+        )
     checks = {
         "same torch work": fused(30)[1],
         "3 grad_fn calls": fused(30, 3)[1],
@@ -206,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     run_backward = Variable._execution_engine.run_backward
     ones = torch.ones(1)
     torch.Tensor.backward = lambda self, *a, **k: run_backward(  # type: ignore[method-assign]
-        (self,), (ones,), False, False, (), True, True)
+        (self,), (ones,), False, False, (), True, True
+    )
     try:
         patched = Stepper(seed_lesson().with_values(epochs=30))
         patched.run_to_end()

@@ -27,7 +27,11 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     # (name, script, extra arguments for --quick)
     ("trace", "bench_trace.py", ["--rounds", "3", "--importtime-runs", "1", "--phase-runs", "1"]),
-    ("engine", "bench_engine.py", ["--rounds", "2", "--epochs", "3334", "--profile-epochs", "1000"]),
+    (
+        "engine",
+        "bench_engine.py",
+        ["--rounds", "2", "--epochs", "3334", "--profile-epochs", "1000"],
+    ),
     ("frame", "bench_first_frame.py", ["--rounds", "3"]),
     ("keys", "bench_keys.py", ["--presses", "30", "--no-profile"]),
     ("serve", "bench_serve.py", ["--sizes", "1,10", "--seconds", "5", "--follow", "10"]),
@@ -66,21 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     if "trace" in results:
         r = results["trace"]
         med, mins = r["median_s"], r["min_s"]
-        print(f"trace   bptui trace {med['bptui trace']:.3f} s (min {mins['bptui trace']:.3f}) vs "
-              f"seed program {med['seed program']:.3f} s (min {mins['seed program']:.3f}), "
-              f"medians of {r['rounds']}: {r['ratio']:.3f}x; target <= {r['target']:g}x "
-              f"{'MET' if r['met'] else 'NOT MET'}")
+        print(
+            f"trace   bptui trace {med['bptui trace']:.3f} s (min {mins['bptui trace']:.3f}) vs "
+            f"seed program {med['seed program']:.3f} s (min {mins['seed program']:.3f}), "
+            f"medians of {r['rounds']}: {r['ratio']:.3f}x; target <= {r['target']:g}x "
+            f"{'MET' if r['met'] else 'NOT MET'}"
+        )
     if "engine" in results:
         r = results["engine"]
         med, mins = r["median_us"], r["min_us"]
-        print(f"engine  {med['engine']:.1f} µs/step (min {mins['engine']:.1f}) vs seed loop "
-              f"{med['seed loop']:.1f} µs/step (min {mins['seed loop']:.1f}), medians of "
-              f"{r['rounds']} x {r['steps']:,} steps: {r['ratio']:.2f}x; target <= "
-              f"{r['target']:g}x {'MET' if r['met'] else 'NOT MET'}")
+        print(
+            f"engine  {med['engine']:.1f} µs/step (min {mins['engine']:.1f}) vs seed loop "
+            f"{med['seed loop']:.1f} µs/step (min {mins['seed loop']:.1f}), medians of "
+            f"{r['rounds']} x {r['steps']:,} steps: {r['ratio']:.2f}x; target <= "
+            f"{r['target']:g}x {'MET' if r['met'] else 'NOT MET'}"
+        )
     for name, r in results.items():
         if name not in ("trace", "engine"):
-            print(f"{name:<7} {r.get('what', '')}: {r['ratio']:.2f}x; target <= "
-                  f"{r['target']:g}x {'MET' if r['met'] else 'NOT MET'}")
+            print(
+                f"{name:<7} {r.get('what', '')}: {r['ratio']:.2f}x; target <= "
+                f"{r['target']:g}x {'MET' if r['met'] else 'NOT MET'}"
+            )
     for name in skipped:
         print(f"{name:<7} skipped: its script is missing")
     for name in failed:

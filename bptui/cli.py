@@ -53,11 +53,19 @@ parameters after the update. Numbers are torch's float32 values, written exactly
 
 
 _LESSON_OPTIONS = (
-    ("--lesson", "NAME|FILE", "a built-in lesson (see 'bptui lessons') or a lesson file "
-     "(.toml); default: linear, the note's lesson"),
-    ("--model", "EXPR", "your own model over x and parameters, e.g. \"sigmoid(x*w + b)\"; "
-     f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in --init "
-     "start at 1.0"),
+    (
+        "--lesson",
+        "NAME|FILE",
+        "a built-in lesson (see 'bptui lessons') or a lesson file "
+        "(.toml); default: linear, the note's lesson",
+    ),
+    (
+        "--model",
+        "EXPR",
+        'your own model over x and parameters, e.g. "sigmoid(x*w + b)"; '
+        f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in --init "
+        "start at 1.0",
+    ),
     ("--x", "LIST", "inputs, comma-separated (default: 1,2,3)"),
     ("--y", "LIST", "targets, one per input (default: 2,4,6)"),
     ("--init", "NAME=VALUE,...", "initial parameter values (default: w=1.0)"),
@@ -83,20 +91,37 @@ then students type:  ssh -p 2222 HOST   (HOST: this machine's name or address)
 """
 
 _SERVE_OPTIONS = (
-    ("--host", "ADDR", "address to listen on (default 127.0.0.1: this machine only; "
-     "0.0.0.0 lets the class in)"),
+    (
+        "--host",
+        "ADDR",
+        "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 lets the class in)",
+    ),
     ("--port", "N", "port to listen on (default 2222; 0 picks a free one)"),
-    ("--host-key", "FILE", "the server's private host key (default: made once and kept "
-     "in ~/.local/share/bptui/)"),
+    (
+        "--host-key",
+        "FILE",
+        "the server's private host key (default: made once and kept in ~/.local/share/bptui/)",
+    ),
     ("--max-sessions", "N", "students at once (default 100); one more is told the class is full"),
-    ("--per-address", "N", "sessions from one address (default 10; raise it when the class "
-     "shares one address through NAT)"),
-    ("--idle-timeout", "MIN", "close a session after this many minutes without a key press "
-     "(default 60; following the teacher counts as active)"),
+    (
+        "--per-address",
+        "N",
+        "sessions from one address (default 10; raise it when the class "
+        "shares one address through NAT)",
+    ),
+    (
+        "--idle-timeout",
+        "MIN",
+        "close a session after this many minutes without a key press "
+        "(default 60; following the teacher counts as active)",
+    ),
     ("--password", "PW", "one shared class password (default: no password)"),
     ("--authorized-keys", "FILE", "admit only these public keys (an authorized_keys file)"),
-    ("--teacher-password", "PW", "enable follow mode: user 'teacher' with this password "
-     "drives every student's lesson"),
+    (
+        "--teacher-password",
+        "PW",
+        "enable follow mode: user 'teacher' with this password drives every student's lesson",
+    ),
 )
 
 
@@ -106,7 +131,9 @@ def _add_lesson_command(commands: Any, name: str, **texts: str) -> argparse.Argu
         name, formatter_class=argparse.RawDescriptionHelpFormatter, **texts
     )
     parser.add_argument(
-        "lesson_file", nargs="?", metavar="LESSON",
+        "lesson_file",
+        nargs="?",
+        metavar="LESSON",
         help="a built-in lesson name or a lesson file (same as --lesson)",
     )
     _add_lesson_options(parser)
@@ -115,7 +142,8 @@ def _add_lesson_command(commands: Any, name: str, **texts: str) -> argparse.Argu
 
 def _add_serve_parser(commands: Any) -> None:
     serve = _add_lesson_command(
-        commands, "serve",
+        commands,
+        "serve",
         help="serve the lesson to a class over SSH (students need nothing installed)",
         description=SERVE_DESCRIPTION,
         epilog=SERVE_EPILOG,
@@ -124,7 +152,9 @@ def _add_serve_parser(commands: Any) -> None:
     for flag, metavar, text in _SERVE_OPTIONS:
         group.add_argument(flag, metavar=metavar, help=text)
     group.add_argument(
-        "--color", choices=("auto", "truecolor", "256", "16", "none"), default="auto",
+        "--color",
+        choices=("auto", "truecolor", "256", "16", "none"),
+        default="auto",
         help="colour depth for every student: auto (from each client's TERM), or forced",
     )
 
@@ -135,8 +165,16 @@ def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
     given = {
         name: getattr(args, name)
         for name in (
-            "host", "port", "host_key", "max_sessions", "per_address", "idle_timeout",
-            "password", "authorized_keys", "teacher_password", "color",
+            "host",
+            "port",
+            "host_key",
+            "max_sessions",
+            "per_address",
+            "idle_timeout",
+            "password",
+            "authorized_keys",
+            "teacher_password",
+            "color",
         )
     }
     try:
@@ -156,7 +194,9 @@ def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
         # SUPPRESS: an option given before or after "trace" is set once, never reset.
         group.add_argument(flag, metavar=metavar, default=argparse.SUPPRESS, help=text)
     group.add_argument(
-        "--loss", choices=LOSSES, default=argparse.SUPPRESS,
+        "--loss",
+        choices=LOSSES,
+        default=argparse.SUPPRESS,
         help="squared (default): (ŷ − y)²; abs: |ŷ − y|; bce: binary cross-entropy",
     )
 
@@ -173,19 +213,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lesson_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     trace = _add_lesson_command(
-        commands, "trace",
+        commands,
+        "trace",
         help="run the lesson headless and write every training step (jsonl, csv, md)",
         description=TRACE_DESCRIPTION,
     )
     trace.add_argument(
-        "--format", choices=_FORMATS, default="jsonl",
+        "--format",
+        choices=_FORMATS,
+        default="jsonl",
         help="jsonl (default): one JSON object per line; csv: flat columns; "
         "md: a Markdown table for handouts",
     )
     trace.add_argument(
-        "-o", "--output", metavar="FILE",
+        "-o",
+        "--output",
+        metavar="FILE",
         help="write to FILE instead of standard output (- is standard output); an existing "
-        "FILE is replaced only once the whole run has succeeded"
+        "FILE is replaced only once the whole run has succeeded",
     )
     _add_serve_parser(commands)
     commands.add_parser(
@@ -356,8 +401,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         except OSError as error:
             quiet_stdout()
-            print(f"bptui lessons: error: cannot write to standard output: "
-                  f"{error.strerror or error}", file=sys.stderr)
+            print(
+                f"bptui lessons: error: cannot write to standard output: {error.strerror or error}",
+                file=sys.stderr,
+            )
             return 1
     try:
         lesson = lesson_from_args(args)

@@ -28,7 +28,9 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
     from .trace import run_trace  # torch is imported here, not before
 
     if output is not None and not output.strip():
-        print("bptui trace: error: -o needs a file name (or - for standard output)", file=sys.stderr)
+        print(
+            "bptui trace: error: -o needs a file name (or - for standard output)", file=sys.stderr
+        )
         return 2
     if output == "-":
         output = None
@@ -53,8 +55,10 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             return 0
         except OSError as error:
             quiet_stdout()
-            print(f"bptui trace: error: cannot write to standard output: "
-                  f"{error.strerror or error}", file=sys.stderr)
+            print(
+                f"bptui trace: error: cannot write to standard output: {error.strerror or error}",
+                file=sys.stderr,
+            )
             return 1
         finally:
             if isinstance(out, io.TextIOWrapper) and out is not sys.stdout:
@@ -69,8 +73,10 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
 
     target = Path(output)
     if source and Path(source).is_file() and target.exists() and Path(source).samefile(target):
-        print(f"bptui trace: error: -o {output} is the lesson file itself; "
-              "choose another name", file=sys.stderr)
+        print(
+            f"bptui trace: error: -o {output} is the lesson file itself; choose another name",
+            file=sys.stderr,
+        )
         return 2
     replacing = target.is_file()
     if target.exists() and not replacing:
@@ -81,8 +87,9 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
             dir=target.parent or ".", prefix=f".{target.name}.", suffix=".part"
         )
     except OSError as error:
-        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
-              file=sys.stderr)
+        print(
+            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
+        )
         return 2
     done = False
     try:
@@ -96,8 +103,9 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
         print(f"bptui trace: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
-              file=sys.stderr)
+        print(
+            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
+        )
         return 1
     finally:
         if not done:
@@ -113,8 +121,9 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
     try:
         out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as error:
-        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
-              file=sys.stderr)
+        print(
+            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
+        )
         return 2
     try:
         with out:
@@ -123,8 +132,9 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         print(f"bptui trace: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"bptui trace: error: cannot write {output}: {error.strerror or error}",
-              file=sys.stderr)
+        print(
+            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
+        )
         return 1
     _report(stepper, output, replaced=False)
     return 0
@@ -136,8 +146,9 @@ def _report(stepper: Any, output: str, replaced: bool) -> None:
         return
     params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
     note = " (replacing the file that was there)" if replaced else ""
-    print(f"bptui trace: {last.step} steps written to {output}{note}; final {params}",
-          file=sys.stderr)
+    print(
+        f"bptui trace: {last.step} steps written to {output}{note}; final {params}", file=sys.stderr
+    )
 
 
 def _umask() -> int:

@@ -17,7 +17,9 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 # No shrinking: a mutant is killed by the first failing example, and shrinking it
 # took minutes (mutmut counted such mutants as timeouts).
 settings.register_profile(
-    "mutate", derandomize=True, database=None,
+    "mutate",
+    derandomize=True,
+    database=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -25,7 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def survivors(prefix: str) -> list[str]:
     out = subprocess.run(
-        [str(ROOT / ".venv/bin/mutmut"), "results"], cwd=ROOT, capture_output=True, text=True,
+        [str(ROOT / ".venv/bin/mutmut"), "results"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     names = []
@@ -67,9 +70,15 @@ def main() -> int:
         os.environ["MUTANT_UNDER_TEST"] = name
         with contextlib.redirect_stdout(io.StringIO()):
             code = pytest.main(
-                [*(str(ROOT / f) if "::" not in f else str(ROOT) + "/" + f for f in files),
-                 "-x", "-q", "-p", "no:cacheprovider",
-                 "-k", "not in_the_app"],
+                [
+                    *(str(ROOT / f) if "::" not in f else str(ROOT) + "/" + f for f in files),
+                    "-x",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-k",
+                    "not in_the_app",
+                ],
             )
         killed = code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
         if not name:
@@ -79,8 +88,10 @@ def main() -> int:
         if not killed:
             still.append(name)
     os.environ.pop("MUTANT_UNDER_TEST", None)
-    print(f"{len(names)} survivors rechecked: {len(names) - len(still)} killed, "
-          f"{len(still)} still survive")
+    print(
+        f"{len(names)} survivors rechecked: {len(names) - len(still)} killed, "
+        f"{len(still)} still survive"
+    )
     return 0
 
 

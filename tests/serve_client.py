@@ -49,7 +49,11 @@ class Server:
         out = open(log_file, "w") if log_file else subprocess.PIPE  # noqa: SIM115
         self.proc = subprocess.Popen(
             [*bptui_command(), "serve", "--port", "0", "--host-key", str(key), *args],
-            stdout=out, stderr=subprocess.PIPE, env=env, text=True, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
             stdin=subprocess.DEVNULL,
         )
         self.banner: list[str] = []
@@ -126,9 +130,14 @@ async def connect(
     port: int, username: str = "student", password: str | None = None
 ) -> asyncssh.SSHClientConnection:
     return await asyncssh.connect(
-        "127.0.0.1", port, username=username, password=password, known_hosts=None,
-        client_keys=None, agent_path=None, preferred_auth="none,password"
-        if password is None else "password",
+        "127.0.0.1",
+        port,
+        username=username,
+        password=password,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+        preferred_auth="none,password" if password is None else "password",
     )
 
 
@@ -136,8 +145,11 @@ class Student:
     """One SSH session with a terminal, its screen decoded by pyte."""
 
     def __init__(
-        self, conn: asyncssh.SSHClientConnection, process: asyncssh.SSHClientProcess[bytes],
-        width: int, height: int,
+        self,
+        conn: asyncssh.SSHClientConnection,
+        process: asyncssh.SSHClientProcess[bytes],
+        width: int,
+        height: int,
     ) -> None:
         self.conn = conn
         self.process = process
@@ -149,8 +161,13 @@ class Student:
 
     @classmethod
     async def join(
-        cls, port: int, username: str = "student", password: str | None = None,
-        width: int = 80, height: int = 24, term: str = "xterm-256color",
+        cls,
+        port: int,
+        username: str = "student",
+        password: str | None = None,
+        width: int = 80,
+        height: int = 24,
+        term: str = "xterm-256color",
     ) -> Student:
         conn = await connect(port, username, password)
         process = await conn.create_process(

@@ -521,8 +521,20 @@ async def test_resize_to_odd_sizes_never_raises() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "s", "F", "b")
-        for width, height in [(73, 22), (200, 60), (30, 5), (72, 22), (71, 22), (72, 21),
-                              (120, 40), (81, 29), (81, 30), (1, 1), (140, 24), (80, 24)]:
+        for width, height in [
+            (73, 22),
+            (200, 60),
+            (30, 5),
+            (72, 22),
+            (71, 22),
+            (72, 21),
+            (120, 40),
+            (81, 29),
+            (81, 30),
+            (1, 1),
+            (140, 24),
+            (80, 24),
+        ]:
             await pilot.resize_terminal(width, height)
             await pilot.pause(0.05)
             if width == 200:

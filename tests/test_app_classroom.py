@@ -83,8 +83,12 @@ async def test_the_teachers_steps_edits_and_autoplay_are_sent() -> None:
         replayed = make_app()
         assert replayed.stepper is not None
         for command in (
-            {"a": "next"}, {"a": "finish_forward"}, {"a": "undo"},
-            {"a": "train_step"}, {"edit": edits[0]}, *runs,
+            {"a": "next"},
+            {"a": "finish_forward"},
+            {"a": "undo"},
+            {"a": "train_step"},
+            {"edit": edits[0]},
+            *runs,
         ):
             replayed.apply_command(command)
         assert replayed.stepper.snapshot().params == app.stepper.snapshot().params
@@ -158,8 +162,16 @@ async def test_outside_a_classroom_t_is_hidden_and_does_nothing() -> None:
 def test_replay_reaches_the_same_state_as_stepping() -> None:
     lesson = seed_lesson()
     app = make_app(lesson)
-    app.replay([{"a": "finish_epoch"}, {"a": "skip_zero_mode"}, {"a": "next", "n": 17},
-                {"a": "undo"}, {"edit": {"lr": 0.02, "params": {"w": 1.5}}}, {"a": "train_step"}])
+    app.replay(
+        [
+            {"a": "finish_epoch"},
+            {"a": "skip_zero_mode"},
+            {"a": "next", "n": 17},
+            {"a": "undo"},
+            {"edit": {"lr": 0.02, "params": {"w": 1.5}}},
+            {"a": "train_step"},
+        ]
+    )
     direct = Stepper(lesson)
     direct.finish_epoch()
     direct.toggle_skip_zero()

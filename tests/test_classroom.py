@@ -101,8 +101,10 @@ def test_a_bad_frame_is_an_error_not_a_hang() -> None:
 def test_the_link_reads_hello_and_keeps_what_came_with_it() -> None:
     ours, theirs = socket.socketpair()
     link = ClassLink(ours, "student")
-    theirs.sendall(encode({"t": "hello", "log": [], "teacher": True, "students": 3})
-                   + encode({"t": "cmd", "c": {"a": "forward"}}))
+    theirs.sendall(
+        encode({"t": "hello", "log": [], "teacher": True, "students": 3})
+        + encode({"t": "cmd", "c": {"a": "forward"}})
+    )
     hello = link.hello(timeout=5)
     assert hello["t"] == "hello" and link.teacher_present and link.students == 3
     assert link.following and not link.is_teacher
@@ -117,23 +119,38 @@ def test_the_link_reads_hello_and_keeps_what_came_with_it() -> None:
 @pytest.mark.parametrize(
     ("color", "term", "colorterm", "expected"),
     [
-        ("auto", "xterm-256color", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
+        (
+            "auto",
+            "xterm-256color",
+            None,
+            {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""},
+        ),
         ("auto", "xterm", "truecolor", {"TERM": "xterm", "COLORTERM": "truecolor", "NO_COLOR": ""}),
         ("truecolor", "xterm", None, {"TERM": "xterm", "COLORTERM": "truecolor", "NO_COLOR": ""}),
         ("256", "vt100", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
         ("16", "xterm-256color", None, {"TERM": "xterm-16color", "COLORTERM": "", "NO_COLOR": ""}),
         ("none", "xterm", None, {"TERM": "xterm", "COLORTERM": "", "NO_COLOR": "1"}),
-        ("auto", "\x1b]0;evil\x07", None, {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""}),
+        (
+            "auto",
+            "\x1b]0;evil\x07",
+            None,
+            {"TERM": "xterm-256color", "COLORTERM": "", "NO_COLOR": ""},
+        ),
     ],
 )
-def test_session_colour(color: str, term: str, colorterm: str | None, expected: dict[str, str]) -> None:
+def test_session_colour(
+    color: str, term: str, colorterm: str | None, expected: dict[str, str]
+) -> None:
     assert session_environment(term, color, colorterm) == expected
 
 
 def test_options_defaults_and_checks(tmp_path: Path) -> None:
     options = parse_options()
     assert (options.host, options.port, options.max_sessions, options.per_address) == (
-        "127.0.0.1", 2222, 100, 10,
+        "127.0.0.1",
+        2222,
+        100,
+        10,
     )
     assert options.idle_timeout == 60 and not options.classroom
     assert parse_options({"teacher_password": "x"}).classroom

@@ -131,8 +131,11 @@ def test_lesson_given_twice_is_refused(argv, capsys):
 
 @pytest.mark.parametrize(
     ("argv", "lesson"),
-    [(["trace", "neuron"], "neuron"), (["--lesson", "neuron", "trace"], "neuron"),
-     (["trace", "--lesson", "affine"], "affine")],
+    [
+        (["trace", "neuron"], "neuron"),
+        (["--lesson", "neuron", "trace"], "neuron"),
+        (["trace", "--lesson", "affine"], "affine"),
+    ],
 )
 def test_lesson_given_once_is_run(argv, lesson, capsys):
     """Either way of naming the lesson alone runs that lesson."""
@@ -196,7 +199,10 @@ def test_help_for_bptui_and_trace(capsys):
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bptui", *args],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -35,8 +35,9 @@ def f32(value: float) -> float:
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
 data = st.integers(1, 5).flatmap(
-    lambda n: st.tuples(st.lists(finite, min_size=n, max_size=n),
-                        st.lists(finite, min_size=n, max_size=n))
+    lambda n: st.tuples(
+        st.lists(finite, min_size=n, max_size=n), st.lists(finite, min_size=n, max_size=n)
+    )
 )
 lessons = st.builds(
     lambda xy, w0, lr, epochs: seed_lesson().with_values(
@@ -67,14 +68,25 @@ def oracle_records(lesson, zero_grad: bool = True):
             before = w.item()
             yhat = x_val * w
             r = yhat - y_val
-            l = r ** 2  # noqa: E741 - the note's name
+            l = r**2  # noqa: E741 - the note's name
             yhat.retain_grad()
             r.retain_grad()
             l.backward()
             grad = w.grad.item()
             w.data = w.data - a * w.grad.data
-            out.append((before, yhat.item(), r.item(), l.item(), r.grad.item(),
-                        yhat.grad.item(), grad, w.item(), passed[-1]))
+            out.append(
+                (
+                    before,
+                    yhat.item(),
+                    r.item(),
+                    l.item(),
+                    r.grad.item(),
+                    yhat.grad.item(),
+                    grad,
+                    w.item(),
+                    passed[-1],
+                )
+            )
             if zero_grad:
                 w.grad.data.zero_()
     return out
@@ -93,7 +105,9 @@ def test_micro_steps_match_the_notes_loop_bit_for_bit(lesson):
     expected = oracle_records(lesson)
     for step, (before, yhat, r, loss, dr, dyhat, grad, after, dw) in enumerate(expected):
         assert (s.phase, s.epoch, s.sample) == (
-            Phase.FORWARD, step // lesson.n_samples, step % lesson.n_samples
+            Phase.FORWARD,
+            step // lesson.n_samples,
+            step % lesson.n_samples,
         )
         for name, value in (("yhat", yhat), ("r", r), ("loss", loss)):
             assert s.next()
@@ -124,7 +138,9 @@ def test_micro_steps_match_the_notes_loop_bit_for_bit(lesson):
     assert s.phase is Phase.DONE and not s.next()
     records = s.records
     assert len(records) == len(expected)
-    for record, (before, yhat, r, loss, _dr, _dyhat, grad, after, _dw) in zip(records, expected, strict=False):
+    for record, (before, yhat, r, loss, _dr, _dyhat, grad, after, _dw) in zip(
+        records, expected, strict=False
+    ):
         assert same(record.params["w"], before)
         assert same(record.loss, loss) and same(record.nodes["loss"], loss)
         assert same(record.nodes["yhat"], yhat) and same(record.nodes["r"], r)
@@ -296,9 +312,19 @@ def test_finished_lesson_refuses_every_action():
     s = Stepper(seed_lesson().with_values(epochs=1))
     assert s.run_to_end()
     done = s.snapshot()
-    for act in (s.next, s.forward, s.backward, s.update, s.zero, s.finish_forward,
-                s.finish_backward, s.train_step, s.finish_epoch, s.run_to_end,
-                lambda: s.run_epochs(1)):
+    for act in (
+        s.next,
+        s.forward,
+        s.backward,
+        s.update,
+        s.zero,
+        s.finish_forward,
+        s.finish_backward,
+        s.train_step,
+        s.finish_epoch,
+        s.run_to_end,
+        lambda: s.run_epochs(1),
+    ):
         assert act() is False
         assert s.message is not None and s.message.kind is Kind.REFUSED
         assert "finished" in s.message.text
@@ -318,8 +344,17 @@ def test_checkpoint_interval_does_not_change_numbers():
 
     def state():
         snap = s.snapshot()
-        return (snap.micro_steps, snap.phase, snap.epoch, snap.sample, snap.steps_done,
-                snap.params, snap.loss, snap.nodes, tuple(snap.history_w))
+        return (
+            snap.micro_steps,
+            snap.phase,
+            snap.epoch,
+            snap.sample,
+            snap.steps_done,
+            snap.params,
+            snap.loss,
+            snap.nodes,
+            tuple(snap.history_w),
+        )
 
     states = [state()]
     while s.next():

@@ -31,7 +31,10 @@ def assert_no_view_library(modules: set[str]) -> None:
 def loaded_top_level_modules(body: str) -> set[str]:
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(body=body)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     return set(json.loads(proc.stdout.splitlines()[-1]))
@@ -60,8 +63,16 @@ def test_lesson_package_and_cli_are_cheap():
 
 @pytest.mark.parametrize(
     "module",
-    ["bptui.trace", "bptui.lesson.values", "bptui.lesson.teaching", "bptui.lesson.timeline",
-     "bptui.lesson.graph", "bptui.lesson.actions", "bptui.lesson.program", "bptui.lesson.files"],
+    [
+        "bptui.trace",
+        "bptui.lesson.values",
+        "bptui.lesson.teaching",
+        "bptui.lesson.timeline",
+        "bptui.lesson.graph",
+        "bptui.lesson.actions",
+        "bptui.lesson.program",
+        "bptui.lesson.files",
+    ],
 )
 def test_torch_free_modules(module):
     """The trace writer and the engine's plain-value modules load without torch:
@@ -101,7 +112,10 @@ def test_trace_command_importtime():
     """The real ``python -m bptui trace``, with ``-X importtime``: no textual import at all."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bptui", "trace", "--epochs", "1"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(proc.stdout.splitlines()) == 3

@@ -303,8 +303,12 @@ def test_trace_csv_param_columns(name, tmp_path):
     assert len(rows) == lesson.n_samples
     header = list(rows[0])
     for prefix in ("param", "grad", "param_after"):
-        columns = [c for c in header if c.startswith(prefix + "_") and
-                   (prefix != "param" or not c.startswith("param_after_"))]
+        columns = [
+            c
+            for c in header
+            if c.startswith(prefix + "_")
+            and (prefix != "param" or not c.startswith("param_after_"))
+        ]
         assert columns == [f"{prefix}_{n}" for n in lesson.param_names]
 
 
@@ -358,9 +362,23 @@ def test_trace_subprocess_builtin(tmp_path):
 
     out = tmp_path / "handout.md"
     result = subprocess.run(
-        [sys.executable, "-m", "bptui", "trace", "--lesson", "two-layer", "--epochs", "1",
-         "--format", "md", "-o", str(out)],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bptui",
+            "trace",
+            "--lesson",
+            "two-layer",
+            "--epochs",
+            "1",
+            "--format",
+            "md",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
@@ -380,7 +398,9 @@ def test_lessons_command_lists_every_builtin(capsys):
     assert [name for name, _, _ in rows] == builtin_names()
     for name, title, path in rows:
         assert title == load_lesson(name).title
-        assert any(line.split() and line.split()[0] == name and line.rstrip().endswith(title)
-                   for line in lines), name
+        assert any(
+            line.split() and line.split()[0] == name and line.rstrip().endswith(title)
+            for line in lines
+        ), name
         assert path.exists()
     assert str(rows[0][2].parent) in out

@@ -33,7 +33,9 @@ def oracle(lesson):
             b.data = b.data - lesson.lr * b.grad.data
             W.grad.data.zero_()
             b.grad.data.zero_()
-            rows.append((before, yhat.tolist(), loss.item(), grads, {"W": W.tolist(), "b": b.tolist()}))
+            rows.append(
+                (before, yhat.tolist(), loss.item(), grads, {"W": W.tolist(), "b": b.tolist()})
+            )
     return rows
 
 
@@ -67,7 +69,9 @@ def test_matrix_graph_shows_mm_and_add_with_matrix_gradients():
     w = snap.param("W")
     dyhat = snap.node("yhat").grad
     x = list(snap.x)
-    assert w.grad == [[torch.tensor(g, dtype=torch.float32).mul(xi).item() for xi in x] for g in dyhat]
+    assert w.grad == [
+        [torch.tensor(g, dtype=torch.float32).mul(xi).item() for xi in x] for g in dyhat
+    ]
     chain = next(c for c in snap.chains if c.param == "W")
     assert chain.torch_grad == w.grad and chain.finite_diff is None
 
@@ -85,15 +89,20 @@ def test_matrix_trace_writes_nested_lists(tmp_path, capsys):
     assert "param_W" in header and '"[[0.10000000149011612' in row
 
 
-@pytest.mark.parametrize("bad, why", [
-    ("x = [[1.0, 2.0], [1.0]]", "same shape"),
-    ("x = [[[1.0]], [[2.0]]]", "at most a matrix"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("x = [[1.0, 2.0], [1.0]]", "same shape"),
+        ("x = [[[1.0]], [[2.0]]]", "at most a matrix"),
+    ],
+)
 def test_bad_vector_data_is_refused(tmp_path, capsys, bad, why):
     """Ragged or too deep data in a lesson file is a clear error (exit 2), not a traceback."""
     path = tmp_path / "bad.toml"
-    path.write_text(f'model = "W @ x + b"\n{bad}\ny = [[1.0], [2.0]]\nlr = 0.1\nepochs = 1\n'
-                    '[init]\nW = [[1.0, 1.0]]\nb = [0.0]\n')
+    path.write_text(
+        f'model = "W @ x + b"\n{bad}\ny = [[1.0], [2.0]]\nlr = 0.1\nepochs = 1\n'
+        "[init]\nW = [[1.0, 1.0]]\nb = [0.0]\n"
+    )
     assert main(["trace", str(path)]) == 2
     err = capsys.readouterr().err
     assert why in err and "Traceback" not in err

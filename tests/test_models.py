@@ -40,8 +40,12 @@ FUNCS = {
     "sin": torch.sin,
     "cos": torch.cos,
 }
-BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-          ast.Div: operator.truediv}
+BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 
 
 def expressions(depth: int) -> st.SearchStrategy[str]:
@@ -103,8 +107,9 @@ def evaluate(node: ast.AST, env: dict[str, torch.Tensor], dtype: torch.dtype) ->
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         return evaluate(node.left, env, dtype) ** _exponent(node.right)
     if isinstance(node, ast.BinOp):
-        return BINARY[type(node.op)](evaluate(node.left, env, dtype),
-                                     evaluate(node.right, env, dtype))
+        return BINARY[type(node.op)](
+            evaluate(node.left, env, dtype), evaluate(node.right, env, dtype)
+        )
     if isinstance(node, ast.Call):
         return FUNCS[node.func.id](evaluate(node.args[0], env, dtype))
     raise AssertionError(f"the oracle does not know {ast.dump(node)}")
@@ -122,9 +127,7 @@ def oracle_step(tree, x, y, params, dtype):
     if not loss.requires_grad:  # pragma: no cover - every model has a parameter
         return None
     loss.sum().backward()
-    grads = {
-        n: (None if t.grad is None else t.grad.item()) for n, t in leaves.items()
-    }
+    grads = {n: (None if t.grad is None else t.grad.item()) for n, t in leaves.items()}
     return yhat.item(), loss.item(), grads
 
 
@@ -219,9 +222,11 @@ def test_random_model_matches_torch_oracle(text, data, inits, lr):
 def test_fixed_models_match_torch_oracle(text):
     """Hand-picked models, two epochs of SGD: every step equals the oracle to float32 rounding."""
     lesson = load_lesson(None, overrides={"model": text}).with_values(
-        x=[-1.0, 0.5, 2.0], y=[0.25, -0.5, 1.0],
+        x=[-1.0, 0.5, 2.0],
+        y=[0.25, -0.5, 1.0],
         init={p: 0.3 + 0.2 * i for i, p in enumerate(parse_model(text).params)},
-        lr=0.01, epochs=2,
+        lr=0.01,
+        epochs=2,
     )
     stepper = Stepper(lesson)
     stepper.run_to_end()
@@ -246,7 +251,7 @@ def test_number_divided_by_expression_steps_backward():
     assert div.op == "div" and div.args[0] == 1.0
     (factor,) = [f for f in snap.factors if f.out == "yhat"]
     t = 1.0 + math.exp(-0.5)
-    assert factor.value == pytest.approx(-1.0 / t ** 2, rel=1e-6)
+    assert factor.value == pytest.approx(-1.0 / t**2, rel=1e-6)
     assert factor.agrees
     (chain,) = snap.chains
     assert chain.product == pytest.approx(chain.torch_grad, rel=1e-6)
@@ -281,8 +286,23 @@ def read_jsonl(path):
 def test_trace_model_option(tmp_path, text, init, names):
     """bptui trace --model EXPR: param columns are named after the model's parameters."""
     out = tmp_path / "t.jsonl"
-    code = main(["trace", "--model", text, "--init", init, "--x", "-1,2", "--y", "0.5,1",
-                 "--epochs", "2", "-o", str(out)])
+    code = main(
+        [
+            "trace",
+            "--model",
+            text,
+            "--init",
+            init,
+            "--x",
+            "-1,2",
+            "--y",
+            "0.5,1",
+            "--epochs",
+            "2",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     rows = read_jsonl(out)
     assert len(rows) == 4

@@ -51,7 +51,9 @@ def test_skip_zero_mode_accumulates_exactly_as_torch():
     stepper.run_to_end()
     assert records_of(stepper) == plain_loop(lesson, zero=False)
     assert [r.grads["w"] for r in stepper.records[:3]] == [
-        -2.0, -9.84000015258789, -25.70880126953125
+        -2.0,
+        -9.84000015258789,
+        -25.70880126953125,
     ]
 
 

@@ -65,9 +65,23 @@ SOURCES = {
 }
 
 SYMBOLS = {
-    "mul": "×", "add": "+", "sub": "−", "div": "÷", "pow": "^", "neg": "−", "sigmoid": "σ",
-    "tanh": "tanh", "relu": "relu", "exp": "exp", "log": "ln", "sin": "sin", "cos": "cos",
-    "abs": "|·|", "matmul": "MM", "sum": "Σ", "bce": "BCE",
+    "mul": "×",
+    "add": "+",
+    "sub": "−",
+    "div": "÷",
+    "pow": "^",
+    "neg": "−",
+    "sigmoid": "σ",
+    "tanh": "tanh",
+    "relu": "relu",
+    "exp": "exp",
+    "log": "ln",
+    "sin": "sin",
+    "cos": "cos",
+    "abs": "|·|",
+    "matmul": "MM",
+    "sum": "Σ",
+    "bce": "BCE",
 }
 
 
@@ -95,7 +109,12 @@ def test_torch_names_resolve():
         assert callable(fn), info.name
     assert OPS["bce"].torch_name == "binary_cross_entropy"
     assert {n: OPS[n].torch_name for n in ("mul", "add", "sub", "div", "pow", "neg")} == {
-        "mul": "mul", "add": "add", "sub": "sub", "div": "div", "pow": "pow", "neg": "neg"
+        "mul": "mul",
+        "add": "add",
+        "sub": "sub",
+        "div": "div",
+        "pow": "pow",
+        "neg": "neg",
     }
 
 
@@ -112,7 +131,12 @@ def test_pow_formula_for_a_known_exponent():
 def test_format_number():
     """Literals as written: 2 not 2.0, 0.5, -3, and huge or non-finite values as repr."""
     assert [format_number(v) for v in (2.0, 0.5, -3.0, 0.0, 1e15, 1e14)] == [
-        "2", "0.5", "-3", "0", "1000000000000000.0", "100000000000000"
+        "2",
+        "0.5",
+        "-3",
+        "0",
+        "1000000000000000.0",
+        "100000000000000",
     ]
     assert format_number(math.inf) == "inf" and format_number(math.nan) == "nan"
 

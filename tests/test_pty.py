@@ -49,8 +49,13 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         try:
             self.proc = subprocess.Popen(
-                argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                start_new_session=True, close_fds=True,
+                argv,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
             )
         finally:
             os.close(slave)
@@ -80,7 +85,9 @@ class Terminal:
         """Read until ``condition(screen text)`` holds and the output has settled."""
         deadline = time.monotonic() + timeout
         while not condition(self.text()):
-            if time.monotonic() > deadline or (not self.read(0.05) and self.proc.poll() is not None):
+            if time.monotonic() > deadline or (
+                not self.read(0.05) and self.proc.poll() is not None
+            ):
                 raise AssertionError(f"timed out; the screen shows:\n{self.text()}")
         return self.settle()
 

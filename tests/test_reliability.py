@@ -34,9 +34,11 @@ def test_two_enters_in_one_burst_submit_the_edit_form_once(launch) -> None:  # n
 @pytest.mark.parametrize("stdin", ["devnull", "pipe"])
 def test_without_a_terminal_the_stepper_says_so_and_points_at_trace(stdin: str) -> None:
     done = subprocess.run(
-        bptui_command(), input=b"" if stdin == "pipe" else None,
+        bptui_command(),
+        input=b"" if stdin == "pipe" else None,
         stdin=subprocess.DEVNULL if stdin == "devnull" else None,
-        capture_output=True, timeout=30,
+        capture_output=True,
+        timeout=30,
     )
     assert done.returncode == 2
     assert b"needs a terminal" in done.stderr and b"bptui trace" in done.stderr
@@ -63,9 +65,7 @@ def test_sigterm_and_sighup_restore_the_terminal(launch, sig: int) -> None:  # n
 
 def bptui(*args: str, **kwargs) -> subprocess.CompletedProcess[bytes]:  # type: ignore[no-untyped-def]
     kwargs.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run(
-        [*bptui_command(), *args], stderr=subprocess.PIPE, timeout=60, **kwargs
-    )
+    return subprocess.run([*bptui_command(), *args], stderr=subprocess.PIPE, timeout=60, **kwargs)
 
 
 def one_line_error(done: subprocess.CompletedProcess[bytes], says: str) -> None:
@@ -109,8 +109,12 @@ def test_trace_output_errors_are_one_line(tmp_path) -> None:  # type: ignore[no-
         done = bptui("lessons", stdout=full)
     assert done.returncode == 1
     one_line_error(done, "bptui lessons: error: cannot write to standard output")
-    done = subprocess.run(" ".join([*bptui_command(), "trace", "--epochs", "1", ">&-"]),
-                          shell=True, capture_output=True, timeout=60)
+    done = subprocess.run(
+        " ".join([*bptui_command(), "trace", "--epochs", "1", ">&-"]),
+        shell=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     one_line_error(done, "standard output is closed")
 
@@ -143,8 +147,11 @@ def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) ->
 
     out = tmp_path / "long.jsonl"
     out.write_text("keep me\n")
-    proc = subprocess.Popen([*bptui_command(), "trace", "--epochs", "100000", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*bptui_command(), "trace", "--epochs", "100000", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     time.sleep(3)  # torch loaded, the run under way
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

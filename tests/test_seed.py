@@ -44,7 +44,10 @@ def cli_run() -> tuple[list[float], list[float]]:
     """``bptui trace`` as a user runs it: a separate process, JSON lines on stdout."""
     proc = subprocess.run(
         [sys.executable, "-m", "bptui", "trace"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -48,7 +48,8 @@ def after(
                 return False
             now = app.stepper.snapshot()
             drawn = (app.snapshot.micro_steps, app.snapshot.message) == (
-                now.micro_steps, now.message
+                now.micro_steps,
+                now.message,
             )
             return drawn and (until is None or until(app))
 

@@ -224,8 +224,18 @@ def test_actions_after_the_lesson_finished_are_refused():
     """At the end, every step is refused with a message; undo and reset still work."""
     s = Stepper(seed_lesson().with_values(epochs=1))
     s.run_to_end()
-    for act in (s.next, s.forward, s.backward, s.update, s.zero, s.train_step,
-                s.finish_epoch, s.run_to_end, s.finish_forward, s.finish_backward):
+    for act in (
+        s.next,
+        s.forward,
+        s.backward,
+        s.update,
+        s.zero,
+        s.train_step,
+        s.finish_epoch,
+        s.run_to_end,
+        s.finish_forward,
+        s.finish_backward,
+    ):
         assert_refused(s, act, Kind.REFUSED, "finished")
     assert s.undo() and s.phase is Phase.ZERO
     assert s.next() and s.phase is Phase.DONE

@@ -18,15 +18,33 @@ from bptui.cli import main
 from bptui.lesson import Stepper, seed_lesson
 from bptui.trace import run_trace
 
-KEYS = ["step", "epoch", "sample", "x", "y", "loss", "params", "grads", "params_after",
-        "nodes", "factors", "diverged"]
+KEYS = [
+    "step",
+    "epoch",
+    "sample",
+    "x",
+    "y",
+    "loss",
+    "params",
+    "grads",
+    "params_after",
+    "nodes",
+    "factors",
+    "diverged",
+]
 NESTED = ("params", "grads", "params_after", "nodes", "factors")
-CSV_PREFIX = {"params": "param", "grads": "grad", "params_after": "param_after",
-              "nodes": "node", "factors": "factor"}
+CSV_PREFIX = {
+    "params": "param",
+    "grads": "grad",
+    "params_after": "param_after",
+    "nodes": "node",
+    "factors": "factor",
+}
 
 
 def strict_json(line: str) -> dict:
     """Parse one line, refusing the non-standard NaN/Infinity tokens."""
+
     def refuse(token: str):
         raise AssertionError(f"non-standard JSON token {token}")
 
@@ -189,8 +207,7 @@ def test_output_file(tmp_path, capsys):
 
 def test_options_reach_the_trace(capsys):
     """Lesson options change the trace: data, initial w, learning rate, epochs."""
-    argv = ["trace", "--x", "-1,2", "--y", "3,0", "--init", "w=0.5", "--lr", "0.1",
-            "--epochs", "3"]
+    argv = ["trace", "--x", "-1,2", "--y", "3,0", "--init", "w=0.5", "--lr", "0.1", "--epochs", "3"]
     assert main(argv) == 0
     rows = [strict_json(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 6

@@ -27,22 +27,64 @@ from bptui.lesson.files import builtin_names, load_lesson
 
 #: The chain-rule factors of each built-in lesson, as the panel writes them.
 FACTORS = {
-    "linear": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂x", "w"),
-               ("∂ŷ/∂w", "x")],
-    "affine": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂z1", "1"),
-               ("∂ŷ/∂b", "1"), ("∂z1/∂x", "w"), ("∂z1/∂w", "x")],
-    "collapse": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂z3", "1"),
-                 ("∂ŷ/∂b2", "1"), ("∂z3/∂w2", "z2"), ("∂z3/∂z2", "w2"), ("∂z2/∂z1", "1"),
-                 ("∂z2/∂b1", "1"), ("∂z1/∂w1", "x"), ("∂z1/∂x", "w1")],
-    "matrix": [("∂loss/∂r²", "1"), ("∂r²/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"),
-               ("∂ŷ/∂z1", "1"), ("∂ŷ/∂b", "1"), ("∂z1/∂W", "xᵀ"), ("∂z1/∂x", "Wᵀ")],
-    "neuron": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂z2", "ŷ(1−ŷ)"),
-               ("∂z2/∂z1", "1"), ("∂z2/∂b", "1"), ("∂z1/∂x", "w"), ("∂z1/∂w", "x")],
+    "linear": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂x", "w"), ("∂ŷ/∂w", "x")],
+    "affine": [
+        ("∂loss/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z1", "1"),
+        ("∂ŷ/∂b", "1"),
+        ("∂z1/∂x", "w"),
+        ("∂z1/∂w", "x"),
+    ],
+    "collapse": [
+        ("∂loss/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z3", "1"),
+        ("∂ŷ/∂b2", "1"),
+        ("∂z3/∂w2", "z2"),
+        ("∂z3/∂z2", "w2"),
+        ("∂z2/∂z1", "1"),
+        ("∂z2/∂b1", "1"),
+        ("∂z1/∂w1", "x"),
+        ("∂z1/∂x", "w1"),
+    ],
+    "matrix": [
+        ("∂loss/∂r²", "1"),
+        ("∂r²/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z1", "1"),
+        ("∂ŷ/∂b", "1"),
+        ("∂z1/∂W", "xᵀ"),
+        ("∂z1/∂x", "Wᵀ"),
+    ],
+    "neuron": [
+        ("∂loss/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z2", "ŷ(1−ŷ)"),
+        ("∂z2/∂z1", "1"),
+        ("∂z2/∂b", "1"),
+        ("∂z1/∂x", "w"),
+        ("∂z1/∂w", "x"),
+    ],
     "node": [("∂L/∂z", "5"), ("∂z/∂x", "w"), ("∂z/∂w", "x")],
-    "two-layer": [("∂loss/∂r", "2r"), ("∂r/∂ŷ", "1"), ("∂r/∂y", "−1"), ("∂ŷ/∂z4", "1"),
-                  ("∂ŷ/∂b2", "1"), ("∂z4/∂w2", "z3"), ("∂z4/∂z3", "w2"),
-                  ("∂z3/∂z2", "z3(1−z3)"), ("∂z2/∂z1", "1"), ("∂z2/∂b1", "1"),
-                  ("∂z1/∂w1", "x"), ("∂z1/∂x", "w1")],
+    "two-layer": [
+        ("∂loss/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z4", "1"),
+        ("∂ŷ/∂b2", "1"),
+        ("∂z4/∂w2", "z3"),
+        ("∂z4/∂z3", "w2"),
+        ("∂z3/∂z2", "z3(1−z3)"),
+        ("∂z2/∂z1", "1"),
+        ("∂z2/∂b1", "1"),
+        ("∂z1/∂w1", "x"),
+        ("∂z1/∂x", "w1"),
+    ],
 }
 
 #: Lessons of plain numbers, whose every factor has a hand check.
@@ -120,7 +162,8 @@ def test_matrix_lesson_claims_no_hand_check():
     assert all(f.agrees is None for f in snap.factors)
     # torch's local derivatives as vectors and matrices, one number per element.
     assert [(f.name, f.value) for f in snap.factors][:2] == [
-        ("∂loss/∂r²", [1.0, 1.0]), ("∂r²/∂r", [-2.4000000953674316, 0.800000011920929])
+        ("∂loss/∂r²", [1.0, 1.0]),
+        ("∂r²/∂r", [-2.4000000953674316, 0.800000011920929]),
     ]
     assert snap.factors[6].value == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]  # ∂z1/∂W = xᵀ
     assert all(c.torch_grad is not None and c.verified is False for c in snap.chains)
@@ -144,8 +187,11 @@ def test_verified_needs_every_factor_not_only_the_product():
 # ------------------------------------------------------------------ random models
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(
     text=models,
     data=st.lists(st.tuples(values, values), min_size=1, max_size=3),
@@ -156,8 +202,11 @@ def test_random_models_verify(text, data, inits):
     float32 and float64 results agree), every factor agrees and every chain verifies."""
     lesson = load_lesson(None, overrides={"model": text})
     lesson = lesson.with_values(
-        x=[x for x, _ in data], y=[y for _, y in data],
-        init={p: inits[p] for p in lesson.param_names}, lr=0.001, epochs=1,
+        x=[x for x, _ in data],
+        y=[y for _, y in data],
+        init={p: inits[p] for p in lesson.param_names},
+        lr=0.001,
+        epochs=1,
     )
     # Known defect, pinned by test_an_op_with_the_same_input_twice below.
     assume(not any(len(n.args) == 2 and n.args[0] == n.args[1] for n in lesson.nodes))
@@ -169,10 +218,17 @@ def test_random_models_verify(text, data, inits):
         single = oracle_step(tree, snap.x, snap.y, params, torch.float32)
         double = oracle_step(tree, snap.x, snap.y, params, torch.float64)
         grads32, grads64 = single[2], double[2]
-        well = all(
-            g is not None and math.isfinite(g) and abs(g) < 1e4 and close(g, grads64[n], 1e-5, 1e-6)
-            for n, g in grads32.items()
-        ) and math.isfinite(single[1]) and close(single[1], double[1], 1e-5, 1e-9)
+        well = (
+            all(
+                g is not None
+                and math.isfinite(g)
+                and abs(g) < 1e4
+                and close(g, grads64[n], 1e-5, 1e-6)
+                for n, g in grads32.items()
+            )
+            and math.isfinite(single[1])
+            and close(single[1], double[1], 1e-5, 1e-9)
+        )
         # A parameter that an earlier step sent to inf: no finite difference exists there.
         well = well and all(math.isfinite(v) for v in params.values())
         if not well:
@@ -191,9 +247,13 @@ def test_functions_of_constants_verify(text):
         assert_all_verified(snap)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known defect: the chain's paths look factors up by (output, input name), so the two "
-    "edges of w - w share one factor and the product counts −1 twice"))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known defect: the chain's paths look factors up by (output, input name), so the two "
+        "edges of w - w share one factor and the product counts −1 twice"
+    ),
+)
 def test_an_op_with_the_same_input_twice():
     """x·w + (w − w): two paths from the − node to w, one through ∂/∂left = 1 and one through
     ∂/∂right = −1; their sum is torch's gradient."""

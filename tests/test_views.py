@@ -20,13 +20,18 @@ def test_the_notes_step_in_the_snapshot():
     s = Stepper(seed_lesson())
     snap = s.snapshot()
     assert [(n.name, n.label, n.kind, n.op, n.symbol) for n in snap.nodes] == [
-        ("x", "x", "data", None, None), ("w", "w", "param", None, None),
-        ("y", "y", "data", None, None), ("yhat", "ŷ", "op", "mul", "×"),
-        ("r", "r", "op", "sub", "−"), ("loss", "loss", "op", "pow", "^"),
+        ("x", "x", "data", None, None),
+        ("w", "w", "param", None, None),
+        ("y", "y", "data", None, None),
+        ("yhat", "ŷ", "op", "mul", "×"),
+        ("r", "r", "op", "sub", "−"),
+        ("loss", "loss", "op", "pow", "^"),
     ]
     assert [n.args for n in snap.nodes if n.kind == "op"] == [("x", "w"), ("ŷ", "y"), ("r", "2")]
     assert [n.inputs for n in snap.nodes if n.kind == "op"] == [
-        ("x", "w"), ("yhat", "y"), ("r", None)
+        ("x", "w"),
+        ("yhat", "y"),
+        ("r", None),
     ]
     assert (snap.phase, snap.phase_step, snap.phase_steps) == (Phase.FORWARD, 0, 3)
     assert snap.current_point is None and snap.loss_grad_fn is None
@@ -62,13 +67,16 @@ def test_labels_of_a_lesson_with_its_own_names():
     s.finish_backward()
     snap = s.snapshot()
     assert [(c.param, c.label, c.loss_label) for c in snap.chains] == [
-        ("w", "w", "L"), ("x", "x", "L")
+        ("w", "w", "L"),
+        ("x", "x", "L"),
     ]
     assert [(n.name, n.label) for n in snap.nodes if n.kind == "op"] == [
-        ("yhat", "z"), ("loss", "L")
+        ("yhat", "z"),
+        ("loss", "L"),
     ]
     assert [(n.label, n.kind) for n in snap.nodes if n.kind != "op"] == [
-        ("x", "data"), ("w", "param")
+        ("x", "data"),
+        ("w", "param"),
     ]
 
 

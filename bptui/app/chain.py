@@ -19,7 +19,9 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
     A chain wider than ``width`` continues in further groups of three rows.
     """
     if not chain.paths:
-        return [Text(f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}")]
+        return [
+            Text(f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}")
+        ]
     lines: list[Text] = []
     lead = f"∂{chain.loss_label}/∂{chain.label} = "
     pad = " " * (len(lead) - 2)
@@ -87,13 +89,14 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     if chain.torch_grad is None:
         return [Text("factors appear as backward reaches them", "dim")]
     if not isinstance(chain.torch_grad, float):
-        return [Text.assemble(
-            (f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD),
-            (" — torch's numbers are in the Tensor panel", "dim"),
-        )]
-    grad = Text.assemble(
-        (f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD)
-    )
+        return [
+            Text.assemble(
+                (f"{chain.label}.grad ", "bold"),
+                (short(chain.torch_grad), GRAD),
+                (" — torch's numbers are in the Tensor panel", "dim"),
+            )
+        ]
+    grad = Text.assemble((f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD))
     if chain.param_grad is not None and chain.param_grad != chain.torch_grad:
         grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))

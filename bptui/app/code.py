@@ -48,9 +48,10 @@ class CodePanel(LinePanel):
         # Narrow panel: start at the loop body, so its lines lose their indentation.
         body_start = min(marked, default=0)
         if marked and max(len(lines_all[i].strip()) for i in marked) + 2 + 4 > width:
-            body_start = min(body_start, next(
-                (i for i, line in enumerate(lines_all) if line.startswith("        ")), 0
-            ))
+            body_start = min(
+                body_start,
+                next((i for i, line in enumerate(lines_all) if line.startswith("        ")), 0),
+            )
         else:
             body_start = 0
         last = max(marked, default=len(self._code) - 1)

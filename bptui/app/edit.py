@@ -80,16 +80,18 @@ class EditScreen(ModalScreen["Edits | None"]):
                 raise LessonError(f"{what}: {text!r} is not a number") from None
 
         lr = number("edit-lr", "learning rate")
-        params = {
-            p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable
-        }
+        params = {p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable}
         x, y = self.x, self.y
         if self._data_editable:
             x = parse_numbers(self.query_one("#edit-x", Input).value, "x values")
             y = parse_numbers(self.query_one("#edit-y", Input).value, "y values")
         return Edits(
             lr=None if lr == self.snapshot.lr else lr,
-            params={n: v for n, v in params.items() if f"{v:.7g}" != f"{self.snapshot.param(n).data:.7g}"},
+            params={
+                n: v
+                for n, v in params.items()
+                if f"{v:.7g}" != f"{self.snapshot.param(n).data:.7g}"
+            },
             x=None if x == self.x else x,
             y=None if y == self.y else y,
         )

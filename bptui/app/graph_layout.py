@@ -21,9 +21,21 @@ from .fmt import short
 # Side bits of an edge cell, and the character for each combination.
 _N, _E, _S, _W = 1, 2, 4, 8
 _BOX = {
-    _E | _W: "─", _N | _S: "│", _S | _E: "┌", _S | _W: "┐", _N | _E: "└", _N | _W: "┘",
-    _N | _S | _E: "├", _N | _S | _W: "┤", _E | _W | _S: "┬", _E | _W | _N: "┴",
-    _N | _E | _S | _W: "┼", _E: "─", _W: "─", _N: "│", _S: "│",
+    _E | _W: "─",
+    _N | _S: "│",
+    _S | _E: "┌",
+    _S | _W: "┐",
+    _N | _E: "└",
+    _N | _W: "┘",
+    _N | _S | _E: "├",
+    _N | _S | _W: "┤",
+    _E | _W | _S: "┬",
+    _E | _W | _N: "┴",
+    _N | _E | _S | _W: "┼",
+    _E: "─",
+    _W: "─",
+    _N: "│",
+    _S: "│",
 }
 _ASCII = {bits: ("-" if ch == "─" else "|" if ch == "│" else "+") for bits, ch in _BOX.items()}
 
@@ -51,7 +63,11 @@ def _head(node: NodeView) -> str:
     value = "" if node.value is None else f"={short(node.value)}"
     if node.kind != "op":
         return f"{node.label}{value}"
-    consts = [a for a, i in zip(node.args, node.inputs or (None,) * len(node.args), strict=True) if i is None]
+    consts = [
+        a
+        for a, i in zip(node.args, node.inputs or (None,) * len(node.args), strict=True)
+        if i is None
+    ]
     symbol = node.symbol or "?"
     if node.op == "pow" and len(consts) == 1 and consts[0] in _SUPERSCRIPT:
         symbol = _SUPERSCRIPT[consts[0]]

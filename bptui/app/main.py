@@ -51,6 +51,7 @@ FULL_GC_EVERY = 20
 
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
+
 class BptuiApp(ClassroomApp):
     """Step through one lesson's training loop, every number from torch."""
 
@@ -200,8 +201,10 @@ class BptuiApp(ClassroomApp):
         snap = self.stepper.snapshot()
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
-        if self._autoplay is not None and snap.message is not None and (
-            snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED)
+        if (
+            self._autoplay is not None
+            and snap.message is not None
+            and (snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED))
         ):
             self._stop_autoplay()
         status, graph, chain, tensor, code, message = self._panels()
@@ -234,8 +237,12 @@ class BptuiApp(ClassroomApp):
         """Look the text panels up; False while some are not mounted yet."""
         try:
             self._text_panels = (
-                self.query_one(StatusBar), self.query_one(GraphPanel), self.query_one(ChainPanel),
-                self.query_one(TensorPanel), self.query_one(CodePanel), self.query_one(MessageBar),
+                self.query_one(StatusBar),
+                self.query_one(GraphPanel),
+                self.query_one(ChainPanel),
+                self.query_one(TensorPanel),
+                self.query_one(CodePanel),
+                self.query_one(MessageBar),
             )
         except NoMatches:
             return False
@@ -340,11 +347,13 @@ class BptuiApp(ClassroomApp):
             self._refuse_following()
             return
         if not self.stepper.can_edit():
-            self.query_one(MessageBar).show(Message(
-                Kind.REFUSED,
-                "Values can change at the start of a training step: finish this one "
-                "first (s), then press E.",
-            ))
+            self.query_one(MessageBar).show(
+                Message(
+                    Kind.REFUSED,
+                    "Values can change at the start of a training step: finish this one "
+                    "first (s), then press E.",
+                )
+            )
             return
         from .edit import EditScreen  # loaded when first used: not on the first frame's path
 
@@ -354,10 +363,14 @@ class BptuiApp(ClassroomApp):
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
             return
-        command = {"edit": {
-            "lr": edits.lr, "params": edits.params,
-            "x": list(edits.x) if edits.x else None, "y": list(edits.y) if edits.y else None,
-        }}
+        command = {
+            "edit": {
+                "lr": edits.lr,
+                "params": edits.params,
+                "x": list(edits.x) if edits.x else None,
+                "y": list(edits.y) if edits.y else None,
+            }
+        }
         try:
             self.apply_command(command)
         except LessonError as error:

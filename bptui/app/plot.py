@@ -18,7 +18,9 @@ Reference = tuple[str, History, History]
 VIEWS = 2
 
 
-def reduce_series(xs: Sequence[float], ys: Sequence[float], buckets: int) -> tuple[list[float], list[float]]:
+def reduce_series(
+    xs: Sequence[float], ys: Sequence[float], buckets: int
+) -> tuple[list[float], list[float]]:
     """Keep at most about 4 points per bucket (first, min, max, last in time order).
 
     A long history plotted whole would take plotext most of a second per frame;
@@ -88,7 +90,9 @@ class LossPlot(LinePanel, PlotextPlot):
         """Plot ``snapshot``'s history, this sample's ``curve`` and, if given, a
         ``reference`` run (label, w history, loss history) for comparison."""
         key = (
-            snapshot.history_w, snapshot.current_point, id(curve),
+            snapshot.history_w,
+            snapshot.current_point,
+            id(curve),
             None if reference is None else (reference[0], reference[1]),
             snapshot.params[0].name if snapshot.params else None,
         )
@@ -144,18 +148,29 @@ class LossPlot(LinePanel, PlotextPlot):
             cw, cl = _finite(*self._curve)
             roomy = self.size.height >= 12
             if cw:
-                plt.plot(cw, cl, color="blue", marker="braille",
-                         label="this sample's loss" if roomy else None)
+                plt.plot(
+                    cw,
+                    cl,
+                    color="blue",
+                    marker="braille",
+                    label="this sample's loss" if roomy else None,
+                )
             if self._reference is not None:
                 label, ref_w, ref_l = self._reference
                 fw, fl = _finite(ref_w, ref_l)
                 if fw:
                     rw, rl = reduce_series(fw, fl, buckets)
-                    plt.plot(rw, rl, color="magenta", marker="braille",
-                             label=label if roomy else None)
+                    plt.plot(
+                        rw, rl, color="magenta", marker="braille", label=label if roomy else None
+                    )
             if hw:
-                plt.plot(hw, hl, color="green", marker="braille",
-                         label="recorded (w, loss)" if roomy else None)
+                plt.plot(
+                    hw,
+                    hl,
+                    color="green",
+                    marker="braille",
+                    label="recorded (w, loss)" if roomy else None,
+                )
                 plt.scatter([hw[-1]], [hl[-1]], color="red", marker="●")
             plt.xlabel(param)
         else:

@@ -27,10 +27,18 @@ class TensorPanel(LinePanel):
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
-        self.redraw(source=(
-            snapshot.params, snapshot.loss, snapshot.residual, snapshot.loss_grad_fn,
-            snapshot.graph_freed, snapshot.modes.sum_loss, snapshot.loss_sum, snapshot.kept_nodes,
-        ))
+        self.redraw(
+            source=(
+                snapshot.params,
+                snapshot.loss,
+                snapshot.residual,
+                snapshot.loss_grad_fn,
+                snapshot.graph_freed,
+                snapshot.modes.sum_loss,
+                snapshot.loss_sum,
+                snapshot.kept_nodes,
+            )
+        )
 
     def build(self, width: int) -> list[Text]:
         snap = self._snapshot
@@ -43,8 +51,12 @@ class TensorPanel(LinePanel):
                 data = rows(param.data)
                 grad = rows(param.grad) if param.grad is not None else ["None"]
                 width = max(len(f"{param.name}.data"), *(len(r) for r in data))
-                lines.append(Text.assemble((f"{param.name}.data".ljust(width + 1), "bold"),
-                                           (f"{param.name}.grad", "bold")))
+                lines.append(
+                    Text.assemble(
+                        (f"{param.name}.data".ljust(width + 1), "bold"),
+                        (f"{param.name}.grad", "bold"),
+                    )
+                )
                 for i in range(max(len(data), len(grad))):
                     left = data[i] if i < len(data) else ""
                     right = grad[i] if i < len(grad) else ""
@@ -54,20 +66,26 @@ class TensorPanel(LinePanel):
             param = snap.params[0]
             lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
             grad_style = "bold magenta" if param.grad is not None else "dim"
-            lines.append(Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style)))
+            lines.append(
+                Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style))
+            )
         else:
             # One row per parameter: .data and .grad side by side.
             width = max(len(p.name) for p in snap.params)
             lines.append(Text(f"{'':<{width}} .data      .grad", "bold"))
             for param in snap.params:
                 grad_style = "bold magenta" if param.grad is not None else "dim"
-                lines.append(Text.assemble(
-                    (f"{param.name:<{width}} ", "bold"),
-                    f"{short(param.data, 6):<10} ",
-                    (short(param.grad, 6) if param.grad is not None else "None", grad_style),
-                ))
+                lines.append(
+                    Text.assemble(
+                        (f"{param.name:<{width}} ", "bold"),
+                        f"{short(param.data, 6):<10} ",
+                        (short(param.grad, 6) if param.grad is not None else "None", grad_style),
+                    )
+                )
         lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
-        grad_fn = Text.assemble(("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None")
+        grad_fn = Text.assemble(
+            ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
+        )
         if snap.graph_freed:
             grad_fn.append(" freed", "dim")
         lines.append(grad_fn)
@@ -76,10 +94,13 @@ class TensorPanel(LinePanel):
             sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
         lines.append(sample)
         if snap.modes.sum_loss:
-            lines.append(Text.assemble(
-                ("sum ", "bold"), short(snap.loss_sum),
-                (f"  keeps {snap.kept_nodes:,} nodes", "bold yellow"),
-            ))
+            lines.append(
+                Text.assemble(
+                    ("sum ", "bold"),
+                    short(snap.loss_sum),
+                    (f"  keeps {snap.kept_nodes:,} nodes", "bold yellow"),
+                )
+            )
         for line in lines:
             line.no_wrap = True
             line.overflow = "ellipsis"

@@ -23,7 +23,11 @@ MAX_EXPONENT = 16
 DATA = ("x", "y")
 
 _BINARY = {
-    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
     ast.MatMult: "matmul",
 }
 

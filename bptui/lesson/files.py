@@ -41,8 +41,8 @@ class _Key:
 _KEYS: dict[str, _Key] = {
     "title": _Key((str,), "a string"),
     "description": _Key((str,), "a string"),
-    "model": _Key((str,), "an expression such as \"x * w + b\"", required=True),
-    "prediction": _Key((str,), "a label such as \"ŷ\""),
+    "model": _Key((str,), 'an expression such as "x * w + b"', required=True),
+    "prediction": _Key((str,), 'a label such as "ŷ"'),
     "loss": _Key((str,), f"one of {', '.join(LOSSES)}, upstream"),
     "upstream": _Key((int, float), "a number"),
     "input_grad": _Key((bool,), "true or false"),
@@ -313,8 +313,7 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
             if not path.exists():
                 raise LessonFileError(f"{path}: no such lesson file")
             raise LessonFileError(
-                f"{path}: not a regular file; a lesson is a small .toml file "
-                "(see 'bptui lessons')"
+                f"{path}: not a regular file; a lesson is a small .toml file (see 'bptui lessons')"
             )
         with path.open("rb") as handle:
             data = handle.read(MAX_LESSON_BYTES + 1)
@@ -346,7 +345,9 @@ def builtin_path(name: str) -> Path:
     return LESSON_DIR / f"{name}.toml"
 
 
-def load_lesson(name_or_path: str | None = None, overrides: Mapping[str, Any] | None = None) -> Lesson:
+def load_lesson(
+    name_or_path: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Lesson:
     """A built-in lesson by name, or a lesson file by path, with overrides applied."""
     target = name_or_path or DEFAULT
     if target in builtin_names():

@@ -224,9 +224,7 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     if not xs:
         raise LessonError("the data is empty: give at least one x value, e.g. --x 1,2,3")
     if len(xs) != len(ys):
-        raise LessonError(
-            f"x has {len(xs)} values but y has {len(ys)}: give one y for every x"
-        )
+        raise LessonError(f"x has {len(xs)} values but y has {len(ys)}: give one y for every x")
     if len(xs) > MAX_SAMPLES:
         raise LessonError(f"{len(xs)} samples is too many: at most {MAX_SAMPLES:,}")
     lr = _finite(lr, "the learning rate (--lr)")
@@ -330,9 +328,10 @@ def parse_init(text: str) -> dict[str, float]:
         try:
             number = float(value)
         except ValueError:
-            raise LessonError(f"--init: the value of {name}, {value.strip()!r}, is not a number") from None
+            raise LessonError(
+                f"--init: the value of {name}, {value.strip()!r}, is not a number"
+            ) from None
         if not math.isfinite(number):
             raise LessonError(f"--init: the value of {name} must be finite, got {value.strip()!r}")
         result[name] = number
     return result
-

@@ -72,10 +72,20 @@ def _secret(value: str, flag: str) -> str:
     return value
 
 
-_OPTION_NAMES = frozenset({
-    "host", "port", "host_key", "max_sessions", "per_address", "idle_timeout",
-    "password", "authorized_keys", "teacher_password", "color",
-})
+_OPTION_NAMES = frozenset(
+    {
+        "host",
+        "port",
+        "host_key",
+        "max_sessions",
+        "per_address",
+        "idle_timeout",
+        "password",
+        "authorized_keys",
+        "teacher_password",
+        "color",
+    }
+)
 
 
 def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions:

@@ -30,9 +30,7 @@ from .zygote import Zygote
 class ClassServer:
     """Everything the running server knows: options, zygote, sessions, the class."""
 
-    def __init__(
-        self, options: ServeOptions, zygote: Zygote, host_key: asyncssh.SSHKey
-    ) -> None:
+    def __init__(self, options: ServeOptions, zygote: Zygote, host_key: asyncssh.SSHKey) -> None:
         self.options = options
         self.zygote = zygote
         self.host_key = host_key
@@ -185,9 +183,7 @@ class Connection(asyncssh.SSHServer):
 
     def password_auth_supported(self) -> bool:
         options = self.server.options
-        return options.password is not None or (
-            options.classroom and self.username == TEACHER
-        )
+        return options.password is not None or (options.classroom and self.username == TEACHER)
 
     def validate_password(self, username: str, password: str) -> bool:
         options = self.server.options

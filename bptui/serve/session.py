@@ -120,7 +120,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
         self._chan = chan
 
-    def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any) -> bool:
+    def pty_requested(
+        self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any
+    ) -> bool:
         self._term = term_type or "xterm-256color"
         width, height = term_size[0], term_size[1]
         self._size = (width or 80, height or 24)
@@ -130,11 +132,15 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     def exec_requested(self, command: str) -> bool:
-        log(f"refused {self.address} {clean_name(self.username)}: a command ({clean_name(command)})")
+        log(
+            f"refused {self.address} {clean_name(self.username)}: a command ({clean_name(command)})"
+        )
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log(f"refused {self.address} {clean_name(self.username)}: subsystem {clean_name(subsystem)}")
+        log(
+            f"refused {self.address} {clean_name(self.username)}: subsystem {clean_name(subsystem)}"
+        )
         return False
 
     def session_started(self) -> None:

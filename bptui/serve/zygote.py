@@ -227,7 +227,10 @@ class _Children:
 
 
 def _fork_session(
-    sock: socket.socket, header: dict[str, Any], fds: list[int], lesson: Lesson,
+    sock: socket.socket,
+    header: dict[str, Any],
+    fds: list[int],
+    lesson: Lesson,
     children: _Children,
 ) -> None:  # pragma: no cover - forked
     """Fork one session's child and send the server its pid and a pidfd."""
