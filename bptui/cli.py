@@ -160,23 +160,9 @@ def _add_serve_parser(commands: Any) -> None:
 
 
 def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
-    from .serve.options import ServeError, parse_options
+    from .serve.options import OPTION_NAMES, ServeError, parse_options
 
-    given = {
-        name: getattr(args, name)
-        for name in (
-            "host",
-            "port",
-            "host_key",
-            "max_sessions",
-            "per_address",
-            "idle_timeout",
-            "password",
-            "authorized_keys",
-            "teacher_password",
-            "color",
-        )
-    }
+    given = {name: getattr(args, name) for name in OPTION_NAMES}
     try:
         options = parse_options(given)
     except ServeError as error:

@@ -72,7 +72,8 @@ def _secret(value: str, flag: str) -> str:
     return value
 
 
-_OPTION_NAMES = frozenset(
+#: Every setting, as the command line's option names (``--host-key`` → ``host_key``).
+OPTION_NAMES = frozenset(
     {
         "host",
         "port",
@@ -104,7 +105,7 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     authorized_keys = values.get("authorized_keys")
     teacher_password = values.get("teacher_password")
     color = values.get("color", "auto")
-    unknown = set(values) - _OPTION_NAMES
+    unknown = set(values) - OPTION_NAMES
     if unknown:
         raise ServeError(f"unknown setting {sorted(unknown)[0]!r}")
     if not host.strip():
