@@ -20,9 +20,15 @@ import errno
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
+
+if TYPE_CHECKING:
+    from asyncssh import SSHKey
+
+    from .zygote import Zygote
 
 
 def _check_port(options: ServeOptions) -> None:
@@ -106,7 +112,9 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
         zygote.stop()
 
 
-async def _serve(options, lesson, zygote, key, where, printed_key) -> int:  # type: ignore[no-untyped-def]
+async def _serve(
+    options: ServeOptions, lesson: Lesson, zygote: Zygote, key: SSHKey, where: str, printed_key: str
+) -> int:
     from .server import ClassServer
     from .session import log
 

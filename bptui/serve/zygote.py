@@ -117,7 +117,6 @@ def _warm_up(lesson: Lesson) -> None:
     for name in ("chain", "code", "graph", "message", "plot", "status", "tensor", "edit", "help"):
         importlib.import_module(f"bptui.app.{name}")
     from ..app.keymap import ENGINE_LABELS
-    from ..app.main import BptuiApp  # noqa: F401
     from ..lesson.engine import Stepper
 
     stepper = Stepper(lesson, labels=ENGINE_LABELS)  # LessonError: a shape torch refuses
