@@ -49,6 +49,9 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
         try:
             run_trace(lesson, out, fmt)
             out.flush()
+        except LessonError as error:  # found once torch runs the model (shapes)
+            print(f"bptui trace: error: {error}", file=sys.stderr)
+            return 2
         except BrokenPipeError:
             # The reader stopped early (``bptui trace | head``): nothing is wrong.
             quiet_stdout()

@@ -189,3 +189,35 @@ def test_values_are_checked_in_float32_and_never_echoed_at_length(args, says, ca
     assert main(["trace", *args]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err) < 300
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--model", "w@x"], "@ multiplies a matrix by a vector"),
+        (["--model", "x@w"], "@ multiplies a matrix by a vector"),
+        (["--lesson", "matrix", "--x", "1,2", "--y", "1,2"], "does not fit the data's shapes"),
+        (["--model", "x*w", "--loss", "bce"], "needs a prediction between 0 and 1"),
+        (["--loss", "bce"], "end the model in sigmoid"),
+        (["--lesson", "neuron", "--loss", "bce", "--y", "0,1,2,1"], "y value #3 is 2"),
+    ],
+)
+def test_models_torch_would_refuse_are_refused_up_front(args, says, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A shape or loss torch raises on mid-run is one line before anything runs; a
+    model from the command line is not blamed on the built-in lesson's file."""
+    from bptui.cli import main
+
+    assert main(["trace", *args]) == 2
+    captured = capsys.readouterr()
+    assert says in captured.err and "Traceback" not in captured.err
+    assert "lessons/" not in captured.err.splitlines()[0] or "matrix" in args
+    assert captured.out == ""
+
+
+def test_bce_targets_are_checked_when_edited_too() -> None:
+    from bptui.lesson import LessonError
+    from bptui.lesson.files import load_lesson
+
+    lesson = load_lesson("neuron", {"loss": "bce"})
+    with pytest.raises(LessonError, match="targets between 0 and 1"):
+        lesson.with_values(y=(0.0, 1.0, 2.0, 1.0))

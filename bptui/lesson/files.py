@@ -282,6 +282,9 @@ def lesson_from_config(
     except LessonFileError:
         raise
     except LessonError as error:
+        if overrides and (overrides.get("model") or overrides.get("loss")):
+            # The model or loss came from the command line: the file is not to blame.
+            raise LessonError(str(error)) from None
         raise read.fail(None, str(error)) from None
 
 

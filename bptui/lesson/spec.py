@@ -244,6 +244,8 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     }
     node_list = tuple(nodes)
     _check_graph(node_list, checked_params)
+    _check_bce(node_list, ys)
+    _check_matmul(node_list, (*xs, *ys, *checked_params.values()))
     return Lesson(
         name=name,
         title=title,
@@ -261,6 +263,52 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
         input_grad=input_grad,
         loss_kind=loss_kind,
     )
+
+
+def _numbers(value: Data) -> Iterable[float]:
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _numbers(item)
+    else:
+        yield value
+
+
+def _check_bce(nodes: tuple[Node, ...], ys: tuple[Data, ...]) -> None:
+    """Binary cross-entropy takes a probability and a target, both between 0 and 1.
+
+    torch refuses anything else mid-run ("all elements of target should be
+    between 0 and 1"); here it is said up front, with what to do instead.
+    """
+    bce = [node for node in nodes if node.op == "bce"]
+    if not bce:
+        return
+    by_name = {node.name: node for node in nodes}
+    for node in bce:
+        prediction = by_name.get(node.args[0]) if isinstance(node.args[0], str) else None
+        if prediction is None or prediction.op != "sigmoid":
+            raise LessonError(
+                "binary cross-entropy (bce) needs a prediction between 0 and 1: end the "
+                "model in sigmoid(...), e.g. sigmoid(x*w + b), or use the squared loss"
+            )
+    for i, y in enumerate(ys):
+        for value in _numbers(y):
+            if not 0.0 <= value <= 1.0:
+                raise LessonError(
+                    f"binary cross-entropy (bce) needs targets between 0 and 1, but y value "
+                    f"#{i + 1} is {value:g}: use 0 and 1 as the classes, or the squared loss"
+                )
+
+
+def _check_matmul(nodes: tuple[Node, ...], values: tuple[Data, ...]) -> None:
+    """``@`` multiplies a matrix by a vector: with numbers only, torch raises a TypeError."""
+    if any(node.op == "matmul" for node in nodes) and not any(
+        isinstance(value, tuple) for value in values
+    ):
+        raise LessonError(
+            "@ multiplies a matrix by a vector, but every value in this lesson is a single "
+            "number: use * (e.g. x * w), or give vectors and a matrix in a lesson file "
+            "(see matrix.toml)"
+        )
 
 
 def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:

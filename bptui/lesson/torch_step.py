@@ -268,7 +268,7 @@ class TorchModel:
                     state.values[node.name] = self.compute(state, index)
             if state.values[self.graph.loss].numel() != 1:
                 raise LessonError("the loss must be a single number")
-        except RuntimeError as error:
+        except (RuntimeError, TypeError) as error:
             reason = str(error).splitlines()[0]
             raise LessonError(f"the model does not fit the data's shapes: {reason}") from None
 
