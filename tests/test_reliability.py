@@ -221,3 +221,26 @@ def test_bce_targets_are_checked_when_edited_too() -> None:
     lesson = load_lesson("neuron", {"loss": "bce"})
     with pytest.raises(LessonError, match="targets between 0 and 1"):
         lesson.with_values(y=(0.0, 1.0, 2.0, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('title = "Evil \\u001b]0;pwned\\u0007"', "title"),
+        ('description = "blink \\u001b[5m"', "description"),
+        ('prediction = "y\\u009b"', "prediction"),
+        ('[narration]\nforward = "x\\u007f"', "narration"),
+    ],
+)
+def test_control_characters_in_lesson_text_are_refused(toml: str, key: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ESC and friends in a lesson's text would reach every student's terminal raw."""
+    from bptui.lesson import LessonError
+    from bptui.lesson.files import load_lesson
+
+    base = 'model = "x * w"\nx = [1.0]\ny = [2.0]\nlr = 0.01\nepochs = 1\n'
+    path = tmp_path / "lesson.toml"
+    path.write_text(base + toml + "\n")
+    with pytest.raises(LessonError, match=f"{key} contains the control character"):
+        load_lesson(str(path))
+    path.write_text(base + 'description = "two lines\\nand\\ttabs are fine"\n')
+    assert "two lines" in load_lesson(str(path)).description

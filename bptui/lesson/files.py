@@ -56,6 +56,28 @@ _KEYS: dict[str, _Key] = {
 }
 
 
+def _control_character(key: object, value: object) -> str | None:
+    """The first control character in a key or any text below it (line breaks and tabs
+    are allowed), else None: ESC and the like would reach the terminal raw."""
+    if isinstance(value, dict):
+        for item_key, item in value.items():
+            found = _control_character(item_key, item)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _control_character("", item)
+            if found is not None:
+                return found
+    for text in (key, value):
+        if isinstance(text, str):
+            for char in text:
+                code = ord(char)
+                if (code < 32 and char not in "\n\t") or 127 <= code < 160:
+                    return char
+    return None
+
+
 class LessonFileError(LessonError):
     """A lesson file is wrong; the message starts with ``file:line:``."""
 
@@ -122,6 +144,15 @@ class _Reader:
         for key, spec in _KEYS.items():
             if spec.required and key not in config:
                 raise self.fail(None, f"missing {key} ({spec.what})")
+        for key, value in config.items():
+            bad = _control_character(key, value)
+            if bad is not None:
+                raise self.fail(
+                    key,
+                    f"{key} contains the control character U+{ord(bad):04X}: a lesson's text is "
+                    "shown in terminals, where it could change colours or the window's title; "
+                    "use printable text and line breaks only",
+                )
 
     def loss(self) -> str:
         loss = self.values.get("loss", "squared")
