@@ -244,3 +244,37 @@ def test_control_characters_in_lesson_text_are_refused(toml: str, key: str, tmp_
         load_lesson(str(path))
     path.write_text(base + 'description = "two lines\\nand\\ttabs are fine"\n')
     assert "two lines" in load_lesson(str(path)).description
+
+
+async def test_c_with_one_parameter_says_so() -> None:
+    from test_app import make_app, shown
+
+    from bptui.app.message import MessageBar
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert "one parameter" in " ".join(shown(app, MessageBar).split())
+
+
+async def test_e_after_the_lesson_ends_says_what_to_do() -> None:
+    from test_app import shown
+
+    from bptui.app.main import BptuiApp
+    from bptui.app.message import MessageBar
+    from bptui.lesson import seed_lesson
+    from bptui.lesson.engine import Stepper
+
+    lesson = seed_lesson().with_values(epochs=1)
+    stepper = Stepper(lesson)
+    stepper.run_to_end()
+    app = BptuiApp(lesson, stepper=stepper)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("E")
+        await pilot.pause()
+        bar = " ".join(shown(app, MessageBar).split())
+        assert "The lesson is finished" in bar and "r starts it again" in bar
+        assert app.screen.__class__.__name__ != "EditScreen"

@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
@@ -29,6 +29,7 @@ from .graph import GraphBox, GraphPanel
 from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
+from .signals import exit_on_signals
 from .status import StatusBar
 from .tensor import TensorPanel
 
@@ -346,6 +347,15 @@ class BptuiApp(ClassroomApp):
         if self._following():
             self._refuse_following()
             return
+        if snap.finished:
+            self.query_one(MessageBar).show(
+                Message(
+                    Kind.REFUSED,
+                    "The lesson is finished: there is no next step to change. "
+                    "r starts it again (and ← undoes that).",
+                )
+            )
+            return
         if not self.stepper.can_edit():
             self.query_one(MessageBar).show(
                 Message(
@@ -385,6 +395,16 @@ class BptuiApp(ClassroomApp):
         self.query_one(GraphBox).scroll_relative(x=columns, animate=False)
 
     def action_cycle_chain(self) -> None:
+        """c: write out the next parameter's chain (or say why there is no other)."""
+        snap = self.snapshot
+        if snap is not None and len(snap.chains) < 2:
+            text = (
+                "This lesson has one parameter: its chain rule is the one shown."
+                if snap.chains
+                else "The chain rule appears once the backward pass reaches a parameter (b)."
+            )
+            self.query_one(MessageBar).show(Message(Kind.STEP, text))
+            return
         self.query_one(ChainPanel).cycle()
 
     def action_help(self) -> None:
@@ -452,27 +472,6 @@ class BptuiApp(ClassroomApp):
         if self.link is not None:
             self.link.command({"a": "next", "n": done})
         self._schedule_render()
-
-
-def exit_on_signals(app: App[Any]) -> None:
-    """SIGTERM and SIGHUP end ``app`` the way ``q`` does, so the terminal gets its
-    screen, cursor and mouse back (the default action killed the process mid-screen).
-
-    The exit code is 128 + the signal's number, as a shell reports a killed process.
-    """
-    import asyncio
-    import os
-    import signal
-
-    def leave(signum: int, _frame: object) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # not running yet, or already done
-            os._exit(128 + signum)
-        loop.call_soon_threadsafe(lambda: app.exit(None, 128 + signum))
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, leave)
 
 
 def run_app(lesson: Lesson) -> int:

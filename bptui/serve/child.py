@@ -96,7 +96,8 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
     from ..app.classlink import ClassLink
     from ..app.keymap import ENGINE_LABELS
-    from ..app.main import BptuiApp, exit_on_signals
+    from ..app.main import BptuiApp
+    from ..app.signals import exit_on_signals
     from ..lesson.engine import Stepper
     from .zygote import share_css
 
