@@ -26,7 +26,7 @@ from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
 
 if TYPE_CHECKING:
-    from asyncssh import SSHKey
+    from asyncssh import SSHAuthorizedKeys, SSHKey
 
     from .zygote import Zygote
 
@@ -93,8 +93,12 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
 
     try:
         key, key_path, made = load_host_key(options.host_key)
-        if options.authorized_keys is not None:
-            load_authorized_keys(options.authorized_keys)  # a bad file: one line, exit 2
+        # Read once here (a bad file: one line, exit 2) and handed to the server as read.
+        keys = (
+            load_authorized_keys(options.authorized_keys)
+            if options.authorized_keys is not None
+            else None
+        )
         _check_port(options)
     except ServeError as error:
         print(f"bptui serve: error: {error}", file=sys.stderr)
@@ -107,18 +111,24 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
         return 2
     where = f"new, kept in {key_path}" if made else str(key_path)
     try:
-        return asyncio.run(_serve(options, lesson, zygote, key, where, fingerprint(key)))
+        return asyncio.run(_serve(options, lesson, zygote, key, keys, where, fingerprint(key)))
     finally:
         zygote.stop()
 
 
 async def _serve(
-    options: ServeOptions, lesson: Lesson, zygote: Zygote, key: SSHKey, where: str, printed_key: str
+    options: ServeOptions,
+    lesson: Lesson,
+    zygote: Zygote,
+    key: SSHKey,
+    keys: SSHAuthorizedKeys | None,
+    where: str,
+    printed_key: str,
 ) -> int:
     from .server import ClassServer
     from .session import log
 
-    server = ClassServer(options, zygote, key)
+    server = ClassServer(options, zygote, key, keys)
     try:
         port = await server.start()
     except OSError as error:

@@ -30,10 +30,18 @@ from .zygote import Zygote
 class ClassServer:
     """Everything the running server knows: options, zygote, sessions, the class."""
 
-    def __init__(self, options: ServeOptions, zygote: Zygote, host_key: asyncssh.SSHKey) -> None:
+    def __init__(
+        self,
+        options: ServeOptions,
+        zygote: Zygote,
+        host_key: asyncssh.SSHKey,
+        authorized_keys: asyncssh.SSHAuthorizedKeys | None = None,
+    ) -> None:
         self.options = options
         self.zygote = zygote
         self.host_key = host_key
+        #: The keys ``--authorized-keys`` admits, read (and checked) once at start.
+        self.authorized_keys = authorized_keys
         self.sessions: set[Session] = set()
         self.classroom = Classroom() if options.classroom else None
         self.per_address: Counter[str] = Counter()
@@ -56,9 +64,7 @@ class ClassServer:
             options.host,
             options.port,
             server_host_keys=[self.host_key],
-            authorized_client_keys=(
-                str(options.authorized_keys) if options.authorized_keys else None
-            ),
+            authorized_client_keys=self.authorized_keys,
             encoding=None,
             line_editor=False,
             agent_forwarding=False,
