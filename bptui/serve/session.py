@@ -68,13 +68,10 @@ class Outbox:
             self._pending.clear()
         if self._pending and not self._waiting:
             self._waiting = True
-            self._loop.add_writer(self._fd, self._writable)
+            self._loop.add_writer(self._fd, self._flush)
         elif not self._pending and self._waiting:
             self._waiting = False
             self._loop.remove_writer(self._fd)
-
-    def _writable(self) -> None:
-        self._flush()
 
     def close(self) -> None:
         if self._waiting:
