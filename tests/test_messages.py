@@ -241,7 +241,8 @@ def test_modes_edits_and_reset():
             (
                 "finish_backward",
                 "STEP",
-                "backward() finished: AccumulateGrad wrote w.grad = -9.84. Press u to update.",
+                "backward() finished: AccumulateGrad wrote w.grad = -9.84. Batch mode: the update "
+                "waits for the epoch's last sample; space goes on to the next sample.",
             ),
             (
                 "next",
