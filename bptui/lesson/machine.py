@@ -227,7 +227,7 @@ class StepMachine:
             self._message = self._say.next_sample_too_early()
             return False
         if self._modes.batch and phase is Phase.UPDATE:
-            skipped = self._say.batch_waits(self._grads(), self._state.sample + 1)
+            skipped = self._say.batch_waits(self._grads())
         else:
             skipped = self._say.skipped(phase, self._grads())
         self._end_step()

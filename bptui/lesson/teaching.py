@@ -201,16 +201,13 @@ class Teacher:
             )
         return Message(Kind.TEACH, text)
 
-    def batch_waits(self, grads: Iterable[tuple[str, MaybeValue]], samples: int) -> Message:
+    def batch_waits(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
+        # "The sum of samples 1–k" would be wrong after batch mode is switched on
+        # mid-epoch (the earlier samples' gradients were zeroed): say what is certain.
         return Message(
             Kind.STEP,
-            f"Batch mode: {listing(grads, '.grad')} holds "
-            + (
-                "sample 1's gradient"
-                if samples == 1
-                else f"the sum of samples 1–{samples}'s gradients"
-            )
-            + "; the update waits for the last sample of the epoch.",
+            f"Batch mode: {listing(grads, '.grad')} holds the gradients added up since it was "
+            "last zeroed; the update waits for the last sample of the epoch.",
         )
 
     def edit_text(
