@@ -53,7 +53,7 @@ def test_the_program_shown_in_each_mode_is_the_one_the_engine_runs(name: str, mo
     lesson = load_lesson(name).with_values(epochs=3)
     program = build_program(lesson, modes)
     scope: dict[str, object] = {}
-    exec(compile("\n".join(program.lines), "program", "exec"), scope)  # noqa: S102
+    exec(compile("\n".join(program.lines), "program", "exec"), scope)
     stepper = Stepper(lesson)
     for on, toggle in zip((modes.skip_zero, modes.batch, modes.sum_loss), TOGGLES, strict=True):
         if on:
