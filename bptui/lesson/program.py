@@ -102,11 +102,11 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
     update = tuple(range(len(lines), len(lines) + len(params)))
     lines += [indent + update_source(p) for p in params]
     if modes.batch:
-        lines[update[0]] += "  # once per epoch"
+        lines[update[0]] += "  # per epoch"
     zero = tuple(range(len(lines), len(lines) + len(params)))
     if modes.skip_zero:
         lines += [f"{indent}# {zero_source(p)}" for p in params]
-        lines[zero[0]] += "  # skipped: the gradient adds up"
+        lines[zero[0]] += "  # skipped"
     else:
         lines += [indent + zero_source(p) for p in params]
     return Program(tuple(lines), forward, backward, update, zero, sum_loss)
