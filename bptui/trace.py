@@ -107,6 +107,13 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
         f"{_plural(lesson.n_samples, 'sample')} per epoch; "
         f"loss = {lesson.expression()}\n\n"
     )
+    if lesson.narration:
+        # The lesson file's [narration]: one line for each phase of a training step.
+        said = dict(lesson.narration)
+        for phase in (p for p in ("forward", "backward", "update", "zero") if p in said):
+            text = said[phase]
+            out.write(f"- **{phase}**: {text}\n")
+        out.write("\n")
     out.write("| " + " | ".join(head) + " |\n")
     out.write("|" + "---:|" * len(head) + "\n")
     for r in records:

@@ -241,13 +241,14 @@ def test_modes_edits_and_reset():
             (
                 "finish_backward",
                 "STEP",
-                "backward() finished: AccumulateGrad wrote w.grad = -9.84. Press u to update.",
+                "backward() finished: AccumulateGrad wrote w.grad = -9.84. Batch mode: the update "
+                "waits for the epoch's last sample; space goes on to the next sample.",
             ),
             (
                 "next",
                 "STEP",
-                "Batch mode: w.grad = -9.84 holds the sum of samples 1–2's gradients; "
-                "the update waits for the last sample of the epoch.",
+                "Batch mode: w.grad = -9.84 holds the gradients added up since it was last "
+                "zeroed; the update waits for the last sample of the epoch.",
             ),
             (
                 "toggle_batch",
@@ -529,4 +530,56 @@ def test_a_model_that_does_not_fit_the_datas_shapes(tmp_path):
         Stepper(load_lesson(str(path)))
     assert str(error.value) == (
         "the model does not fit the data's shapes: size mismatch, got input (2), mat (2x3), vec (4)"
+    )
+
+
+def test_what_comes_next_is_the_modes_next_step():
+    """In skip-zero mode an update does not ask for z, and in batch mode a finished
+    backward pass before the epoch's last sample does not ask for u: each names
+    the step the mode takes instead."""
+    s = Stepper(seed_lesson())
+    s.toggle_skip_zero()
+    s.finish_forward()
+    s.finish_backward()
+    run(
+        s,
+        [
+            (
+                "update",
+                "STEP",
+                "Updated: w = 1.02. Skip-zero mode: the gradient is not zeroed; space goes on "
+                "to the next sample, whose backward() adds to it.",
+            ),
+            (
+                "toggle_skip_zero",
+                "TEACH",
+                "Skip-zero mode off: the gradient is zeroed after every update again.",
+            ),
+            ("zero", "STEP", "Gradient zeroed. Next sample: press space."),
+            (
+                "toggle_batch",
+                "TEACH",
+                "Batch mode on: backward() runs for every sample and the "
+                "gradients add up; one update per epoch uses the gradient of the summed loss "
+                "(full-batch gradient descent). The plot shows per-sample SGD for comparison.",
+            ),
+            (
+                "finish_forward",
+                "STEP",
+                "Forward: loss = r ** 2 = 3.8416. The forward pass is "
+                "done: press b for the backward pass.",
+            ),
+            (
+                "finish_backward",
+                "STEP",
+                "backward() finished: AccumulateGrad wrote w.grad = -7.84. Batch mode: the update "
+                "waits for the epoch's last sample; space goes on to the next sample.",
+            ),
+            (
+                "next",
+                "STEP",
+                "Batch mode: w.grad = -7.84 holds the gradients added up since it was last "
+                "zeroed; the update waits for the last sample of the epoch.",
+            ),
+        ],
     )

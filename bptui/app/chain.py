@@ -96,16 +96,31 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
                 (" — torch's numbers are in the Tensor panel", "dim"),
             )
         ]
-    grad = Text.assemble((f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD))
-    if chain.param_grad is not None and chain.param_grad != chain.torch_grad:
-        grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
+    accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
+    # This sample's gradient is w.grad only when nothing was there before it; else
+    # w.grad (as torch holds it, and as the Tensor panel shows it) gets its own line.
+    name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{chain.label}.grad "
+    grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
-    mark = Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD)
-    one = Text(" · ").join([grad, diff, mark])
-    if one.cell_len <= width:
-        return [one]
-    return [Text(" · ").join([grad, diff]), mark]
+    lines = []
+    for word in ("all agree", "agree") if agree else ("disagree",):
+        mark = Text(f"✓ {word}" if agree else f"✗ {word}", OK if agree else BAD)
+        one = Text(" · ").join([grad, diff, mark])
+        if one.cell_len <= width:
+            lines = [one]
+            break
+    if not lines:
+        lines = [Text(" · ").join([grad, diff]), mark]
+    if accumulated:
+        lines.append(
+            Text.assemble(
+                (f"{chain.label}.grad ", "bold"),
+                (short(chain.param_grad), GRAD),
+                (" = earlier grads + this sample's", "yellow"),
+            )
+        )
+    return lines
 
 
 class ChainPanel(LinePanel):

@@ -16,7 +16,9 @@ class CodePanel(LinePanel):
 
     ``▶`` marks the line the last micro-step ran (``l = loss(x_val, w, y_val)``,
     ``l.backward()``, the update, the zeroing); ``›`` the line that runs next.
-    The window scrolls to keep both in view.
+    The window scrolls to keep both in view, or where they are too far apart
+    for its height, the line that ran. The program is the one the training modes
+    run (see :func:`~bptui.lesson.program.build_program`).
     """
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -54,11 +56,15 @@ class CodePanel(LinePanel):
             )
         else:
             body_start = 0
-        last = max(marked, default=len(self._code) - 1)
-        end = min(len(self._code), max(last + 1, len(self._code)))
-        start = max(body_start, end - height)
-        if marked and min(marked) < start:
-            start = min(marked)
+        # The end of the program, moved to show the marked lines: all of them if
+        # they fit, else the lines the last step ran (the current line) first.
+        start = max(body_start, len(lines_all) - height)
+        if marked:
+            keep = marked if max(marked) - min(marked) < height else set(snap.code_ran) or marked
+            if min(keep) < start:
+                start = min(keep)
+            if max(keep) >= start + height:
+                start = max(keep) - height + 1
         lines = self._highlighted[start : start + height]
         indent = min(
             (len(s) - len(s.lstrip()) for s in self._code[start : start + height] if s.strip()),

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys
 
@@ -25,34 +26,81 @@ gradient**, then the next sample. Every number is computed by PyTorch.
 {keys}
 
 Keys out of order are allowed where they teach something: `f` after the update
-skips zeroing, so the next backward **adds** to `w.grad`; `b` twice runs into
+skips zeroing, so the next backward **adds** to `{p}.grad`; `b` twice runs into
 torch's "backward through the graph a second time" error; `u` before `b` shows
 why there is nothing to update with. The message line explains each.
 
 ## Panels
 
-- **Graph** — x, w, y → × → ŷ → − → r → ² → loss. Values appear as the forward
-  pass computes them; `∂` gradients (∂loss/∂node) as the backward pass reaches
+- **Graph** — {graph}. Values appear as the forward
+  pass computes them; `∂` gradients (∂{loss}/∂node) as the backward pass reaches
   them. Under each value: torch's backward node (`MulBackward0`, …;
-  `AccumulateGrad` writes `w.grad`). The node of the last step is highlighted.
-- **Chain rule** — ∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x: each
+  `AccumulateGrad` writes `{p}.grad`). The node of the last step is highlighted.
+- **Chain rule** — {chain}: each
   factor's formula and the number torch computed, then the product, checked
-  against torch's `w.grad` and a finite-difference estimate.
-- **Tensor** — `w.data`, `w.grad` (`None` before the first backward),
+  against torch's `{p}.grad` and a finite-difference estimate.{more}
+- **Tensor** — `{p}.data`, `{p}.grad` (`None` before the first backward),
   `requires_grad`, `is_leaf`, the loss's `grad_fn`; the residual and loss of
   the current sample.
-- **PyTorch** — the lesson's program. `▶` marks the line the last step ran,
-  `›` the line that runs next.
-- **Plot** — each step's (w, loss), as the note's program records them, this
-  sample's loss as a function of w, and the current point (red).
-- **Status** — epoch, sample (with its x and y), the phase, the learning rate.
+- **PyTorch** — the lesson's program, as the training modes (`Z`, `m`, `l`)
+  change it. `▶` marks the line the last step ran, `›` the line that runs next.
+- **Plot** — each step's ({p}, loss), as the note's program records them, this
+  sample's loss as a function of {p}, and the current point (red).
+- **Status** — epoch, sample (with its x and y), the phase, the learning rate,
+  and the training modes that are on.
 
 Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
 `--epochs`) and `bptui trace` for the numbers without the interface.
 """
 
 
-HELP = _HELP.format(keys=help_keys())
+#: The help of the note's lesson; the screen writes the running lesson's own.
+HELP = _HELP.format(
+    keys=help_keys(),
+    p="w",
+    loss="loss",
+    graph="x, w, y → × → ŷ → − → r → ² → loss",
+    chain="∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x",
+    more="",
+)
+
+_SUPERSCRIPT = {"2": "²", "3": "³"}
+
+
+def _op(node: NodeView) -> str:
+    consts = [a for a, i in zip(node.args, node.inputs, strict=False) if i is None]
+    if node.op == "pow" and len(consts) == 1 and consts[0] in _SUPERSCRIPT:
+        return _SUPERSCRIPT[consts[0]]
+    return (node.symbol or "?") + ",".join(consts)
+
+
+def lesson_help(snap: Snapshot) -> str:
+    """The help with the running lesson's graph, chain rule and first parameter."""
+    leaves = [n.label for n in snap.nodes if n.kind != "op"]
+    ops = [f"{_op(n)} → {n.label}" for n in snap.nodes if n.kind == "op"]
+    graph = " → ".join([", ".join(leaves), *ops])
+    if not snap.chains:
+        return HELP
+    chain = snap.chains[0]
+    lead = f"∂{chain.loss_label}/∂{chain.label}"
+    if chain.paths:
+        names = " + ".join(" · ".join(f.name for f in path) for path in chain.paths)
+        formulas = " + ".join(" · ".join(f.formula for f in path) for path in chain.paths)
+        written = f"{lead} = {names} = {formulas}"
+    else:
+        written = f"{lead} = 0 (the loss does not depend on {chain.label})"
+    more = ""
+    if len(snap.chains) > 1:
+        others = ", ".join(c.label for c in snap.chains[1:])
+        more = f" `c` writes out the next parameter's ({others})."
+    return _HELP.format(
+        keys=help_keys(),
+        p=snap.params[0].name if snap.params else chain.label,
+        loss=chain.loss_label,
+        graph=graph,
+        chain=written,
+        more=more,
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -62,12 +110,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
     ]
 
-    def __init__(self, lesson: Lesson | None = None) -> None:
+    def __init__(self, lesson: Lesson | None = None, snapshot: Snapshot | None = None) -> None:
+        """``snapshot``: the lesson as it runs (its graph and chain rule are described)."""
         super().__init__()
         self.lesson = lesson
+        self.snapshot = snapshot
 
     def compose(self) -> ComposeResult:
-        text = HELP
+        text = HELP if self.snapshot is None else lesson_help(self.snapshot)
         if self.lesson is not None:
             about = f"## This lesson: {self.lesson.title}\n\n"
             if self.lesson.description:
@@ -76,7 +126,7 @@ class HelpScreen(ModalScreen[None]):
                 f"`loss = {self.lesson.expression()}`, learning rate {self.lesson.lr:g}, "
                 f"{self.lesson.epochs} epochs over {self.lesson.n_samples} samples.\n\n"
             )
-            head, _, rest = HELP.partition("## Panels")
+            head, _, rest = text.partition("## Panels")
             text = head + about + "## Panels" + rest
         with VerticalScroll(id="help-body"):
             yield Markdown(text)

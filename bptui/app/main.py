@@ -214,7 +214,7 @@ class BptuiApp(ClassroomApp):
         chain.show(snap)
         tensor.show(snap)
         code.show(snap)
-        message.show(self._note or snap.message)
+        message.show(self._note or snap.message, None if self._note else snap.narration)
         if not self._plot_due:
             # The plot goes in the next frame: plotext takes 10-20 ms and the
             # loss curve runs the model 61 times, and the numbers should not
@@ -411,7 +411,8 @@ class BptuiApp(ClassroomApp):
         from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
 
         # The lesson as it is now: an edit changes its learning rate or data.
-        self.push_screen(HelpScreen(self.stepper.lesson if self.stepper else self.lesson))
+        lesson = self.stepper.lesson if self.stepper else self.lesson
+        self.push_screen(HelpScreen(lesson, self.snapshot))
 
     def action_autoplay(self) -> None:
         if self._following():

@@ -17,14 +17,21 @@ class MessageBar(LinePanel):
 
     The CSS classes ``-teach``, ``-refused`` and ``-diverged`` colour the bar so a
     student at the back of the room sees that something worth a look happened.
+    After a plain step's message comes the lesson file's ``[narration]`` line for
+    the step's phase, in italics; a teaching moment, a refusal or divergence is
+    shown alone.
     """
 
     _shown: Message | None = None
+    _narration: str | None = None
 
-    def show(self, message: Message | None) -> None:
-        if message == self._shown and self._shown is not None:
+    def show(self, message: Message | None, narration: str | None = None) -> None:
+        if message is None or message.kind is not Kind.STEP:
+            narration = None
+        if message == self._shown and narration == self._narration and self._shown is not None:
             return
         self._shown = message
+        self._narration = narration
         for kind in Kind:
             self.set_class(message is not None and message.kind is kind, f"-{kind.value}")
         self.redraw()
@@ -35,6 +42,10 @@ class MessageBar(LinePanel):
         return self._shown.text if self._shown else ""
 
     def build(self, width: int) -> list[Text]:
-        lines = list(Text(self.text).wrap(self.app.console, max(width, 1))) if self.text else []
+        text = Text(self.text)
+        if self._narration:
+            text.append("  " if self.text else "")
+            text.append(self._narration, "italic")
+        lines = list(text.wrap(self.app.console, max(width, 1))) if text else []
         lines += [Text() for _ in range(MIN_ROWS - len(lines))]
         return lines

@@ -14,25 +14,46 @@ _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 _SHORT = {Phase.FORWARD: "fwd", Phase.BACKWARD: "bwd", Phase.UPDATE: "upd", Phase.ZERO: "zero"}
 
 
+#: How much of the bar each narrower form keeps: (phases, short badges, x and y).
+#: Phases are "long", "short", "tight" (short, and close together) or "current"
+#: (only the phase the step is in).
+_FORMS = (
+    ("long", False, True),
+    ("short", False, True),
+    ("short", True, True),
+    ("tight", True, True),
+    ("current", True, True),
+    ("current", True, False),
+)
+
+#: Each training mode's badge, and its short form for a narrow bar.
+_BADGES = (("no zero_()", "no zero"), ("batch", "batch"), ("sum += l", "sum+=l"))
+
+
 def status_text(
     snap: Snapshot, autoplay: str | None = None, width: int = 200, badge: str | None = None
 ) -> Text:
     """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``.
 
-    Where that does not fit in ``width`` cells, the phases are abbreviated, and
-    then the sample's x and y (the graph shows them) are left out. ``badge``
-    (in a classroom: "following", "exploring", "teacher · 12 students") leads.
+    Where that does not fit in ``width`` cells, the phases are abbreviated, then
+    the mode badges, then only the current phase is named; the sample's x and y
+    are the last thing left out. ``badge`` (in a classroom: "following",
+    "exploring", "teacher · 12 students") leads.
     """
-    text = _status(snap, autoplay, badge, short_phases=False)
-    if text.cell_len > width:
-        text = _status(snap, autoplay, badge, short_phases=True)
-    if text.cell_len > width:
-        text = _status(snap, autoplay, badge, short_phases=True, data=False)
+    for phases, short_badges, data in _FORMS:
+        text = _status(snap, autoplay, badge, phases, short_badges, data)
+        if text.cell_len <= width:
+            break
     return text
 
 
 def _status(
-    snap: Snapshot, autoplay: str | None, badge: str | None, short_phases: bool, data: bool = True
+    snap: Snapshot,
+    autoplay: str | None,
+    badge: str | None,
+    phases: str,
+    short_badges: bool,
+    data: bool,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if badge:
@@ -46,10 +67,11 @@ def _status(
         if data:
             text.append(f" x={short(snap.x)} y={short(snap.y)}", "dim")
     text.append(" · ")
-    for i, phase in enumerate(_PHASES):
+    shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
+    for i, phase in enumerate(shown):
         if i:
-            text.append(" ▸ ", "dim")
-        name = _SHORT[phase] if short_phases else phase.value
+            text.append("▸" if phases == "tight" else " ▸ ", "dim")
+        name = phase.value if phases == "long" else _SHORT[phase]
         if phase is snap.phase:
             label = name.upper()
             if snap.phase_steps > 1:
@@ -57,15 +79,20 @@ def _status(
             text.append(label, "reverse bold")
         else:
             text.append(name, "dim")
+    if text.plain.endswith(" · "):  # finished: no phase is current
+        text.right_crop(3)
     text.append(f" · lr {snap.lr:g}")
-    for on, badge in (
-        (snap.modes.skip_zero, "no zero_()"),
-        (snap.modes.batch, "batch"),
-        (snap.modes.sum_loss, "sum += l"),
-    ):
-        if on:
-            text.append(" ")
-            text.append(f" {badge} ", "reverse yellow")
+    modes = snap.modes
+    on = [
+        names
+        for flag, names in zip((modes.skip_zero, modes.batch, modes.sum_loss), _BADGES, strict=True)
+        if flag
+    ]
+    # Short: one badge for all the modes that are on.
+    badges = ["·".join(short for _, short in on)] if short_badges and on else [b for b, _ in on]
+    for shown_badge in badges:
+        text.append(" ")
+        text.append(f" {shown_badge} ", "reverse yellow")
     if autoplay:
         text.append(f" · ▶ {autoplay}", "bold green")
     return text

@@ -12,7 +12,7 @@ import math
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -293,8 +293,12 @@ def lesson_from_config(
     params = read.params(model)
     narration = read.narration()
     read.check_data_and_ranges()
+    # A model or loss from the command line makes another lesson than the file's:
+    # its title, description and (for a new model) narration would describe the wrong one.
+    new_model = bool(overrides and overrides.get("model"))
+    new_loss = loss != config.get("loss", "squared")
     try:
-        return make_lesson(
+        lesson = make_lesson(
             name=name,
             title=values.get("title", name),
             x=values["x"],
@@ -310,6 +314,14 @@ def lesson_from_config(
             input_grad=bool(values.get("input_grad", False)),
             loss_kind=loss,
         )
+        if new_model or new_loss:
+            lesson = replace(
+                lesson,
+                title=_own_title(lesson, None if new_model else name),
+                description="",
+                narration=() if new_model else lesson.narration,
+            )
+        return lesson
     except LessonFileError:
         raise
     except LessonError as error:
@@ -317,6 +329,16 @@ def lesson_from_config(
             # The model or loss came from the command line: the file is not to blame.
             raise LessonError(str(error)) from None
         raise read.fail(None, str(error)) from None
+
+
+def _own_title(lesson: Lesson, base: str | None) -> str:
+    """``Your model: ŷ = x * w + b, squared loss``, or with ``base`` (a lesson whose
+    loss alone was changed) ``ŷ = x * w, abs loss (the linear lesson's model)``."""
+    prediction = lesson.prediction or lesson.loss.name
+    model = lesson.expression(prediction).replace("torch.", "")
+    loss = "upstream gradient" if lesson.loss_kind == "upstream" else f"{lesson.loss_kind} loss"
+    formula = f"{lesson.label(prediction)} = {model}, {loss}"
+    return f"Your model: {formula}" if base is None else f"{formula} (the {base} lesson's model)"
 
 
 def _numbers(value: Any) -> bool:

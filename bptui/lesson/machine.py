@@ -16,7 +16,7 @@ import torch
 
 from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
-from .program import build_program
+from .program import Program, build_program
 from .snapshot import Message, Modes, Phase
 from .spec import Lesson
 from .teaching import Teacher
@@ -32,7 +32,6 @@ class StepMachine:
     def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
         self._say = Teacher(labels)
-        self.program = build_program(lesson)
         self._graph = graph = LessonGraph(lesson)
         self._model = model = TorchModel(lesson, graph)
         #: The parameter tensors (the note's ``w``), shared with the model.
@@ -42,7 +41,18 @@ class StepMachine:
         self._modes = Modes()
         self._last: Action | None = None
         self._message: Message | None = None
+        #: The program as the lesson and modes it was written for last give it.
+        self._program = (lesson, self._modes, build_program(lesson))
         self._timeline.start(self._capture(0), self._state)
+
+    @property
+    def program(self) -> Program:
+        """The lesson as the PyTorch program the current modes run."""
+        lesson, modes, program = self._program
+        if lesson is not self.lesson or modes != self._modes:
+            program = build_program(self.lesson, self._modes)
+            self._program = (self.lesson, self._modes, program)
+        return program
 
     def can_edit(self) -> bool:
         """Values can change now: at the start of a training step."""
@@ -73,11 +83,6 @@ class StepMachine:
     def _begin_sample(self, epoch: int, sample: int) -> None:
         self._state = StepState(self.lesson, epoch, sample, self._state.x_tensor)
 
-    def _set_lesson(self, lesson: Lesson) -> None:
-        if lesson is not self.lesson:
-            self.lesson = lesson
-            self.program = build_program(lesson)
-
     def _capture(self, index: int) -> Checkpoint:
         state, timeline, model = self._state, self._timeline, self._model
         data, grads = model.saved()
@@ -101,7 +106,7 @@ class StepMachine:
     def _restore(self, checkpoint: Checkpoint) -> None:
         self._model.set_values(checkpoint.data, checkpoint.grads)
         self._modes = checkpoint.modes
-        self._set_lesson(checkpoint.lesson)
+        self.lesson = checkpoint.lesson
         self._model.restore_loss_sum(checkpoint.loss_sum, checkpoint.kept_nodes)
         self._begin_sample(checkpoint.epoch, checkpoint.sample)
         self._timeline.restored(checkpoint, self._state)
@@ -209,7 +214,7 @@ class StepMachine:
         if not self.can_edit():
             self._message = self._say.edit_mid_step()
             return False
-        self._set_lesson(edit.lesson)
+        self.lesson = edit.lesson
         self._model.set_values({name: [value] for name, value in edit.params})
         self._begin_sample(self._state.epoch, min(self._state.sample, edit.lesson.n_samples - 1))
         self._message = self._say.edited(edit.text)
@@ -222,7 +227,7 @@ class StepMachine:
             self._message = self._say.next_sample_too_early()
             return False
         if self._modes.batch and phase is Phase.UPDATE:
-            skipped = self._say.batch_waits(self._grads(), self._state.sample + 1)
+            skipped = self._say.batch_waits(self._grads())
         else:
             skipped = self._say.skipped(phase, self._grads())
         self._end_step()
@@ -251,7 +256,7 @@ class StepMachine:
 
     def _act_reset(self) -> bool:
         start = self._timeline.checkpoints[0]
-        self._set_lesson(start.lesson)
+        self.lesson = start.lesson
         self._model.set_values(start.data, {})
         self._timeline.clear()
         self._modes = Modes()

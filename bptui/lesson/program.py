@@ -1,7 +1,11 @@
 """The PyTorch program a lesson corresponds to, written out as source.
 
 The app shows this program beside the graph and highlights the line each step
-runs. For the seed lesson it is the note's own program (less the plotting).
+runs. For the seed lesson it is the note's own program (less the plotting). The
+training modes change the program, as they change what the engine runs: skip-zero
+leaves ``w.grad.data.zero_()`` out (commented), batch mode moves the update and
+the zeroing out of the loop over samples, and the sum-loss pitfall adds
+``sum += l``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 
 from .actions import Action
 from .ops import OPS, format_number
+from .snapshot import Modes
 from .spec import Lesson
 
 #: Names the data columns have inside the program, as in the note.
@@ -27,6 +32,8 @@ class Program:
     backward: tuple[int, ...]
     update: tuple[int, ...]
     zero: tuple[int, ...]
+    #: ``sum += l`` (the sum-loss pitfall's line), run as the loss is computed.
+    sum_loss: tuple[int, ...] = ()
 
 
 def _literal(value: object) -> str:
@@ -42,8 +49,19 @@ def _float_list(values: tuple[object, ...]) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-def build_program(lesson: Lesson) -> Program:
-    """Write ``lesson`` as the plain per-sample SGD loop of the note."""
+def update_source(param: str) -> str:
+    """The note's update of one parameter."""
+    return f"{param}.data = {param}.data - a * {param}.grad.data"
+
+
+def zero_source(param: str) -> str:
+    """The note's zeroing of one parameter's gradient."""
+    return f"{param}.grad.data.zero_()"
+
+
+def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
+    """Write ``lesson`` as the note's per-sample SGD loop, as ``modes`` change it."""
+    modes = modes or Modes()
     params = lesson.param_names
     args = ", ".join(["x_val", *params, "y_val"])
     lines = [
@@ -62,6 +80,10 @@ def build_program(lesson: Lesson) -> Program:
         f"def loss({args}):",
         f"    return {lesson.expression(names=SOURCE_NAMES)}",
         "",
+    ]
+    if modes.sum_loss:
+        lines.append("sum = 0")
+    lines += [
         f"for epoch in range({lesson.epochs}):",
         "    for x_val, y_val in zip(x_data, y_data):",
     ]
@@ -69,13 +91,25 @@ def build_program(lesson: Lesson) -> Program:
         lines.append("        x_val, y_val = torch.tensor(x_val), torch.tensor(y_val)")
     forward = (len(lines),)
     lines.append(f"        l = loss({args})")
+    sum_loss: tuple[int, ...] = ()
+    if modes.sum_loss:
+        sum_loss = (len(lines),)
+        lines.append("        sum += l  # keeps l's graph alive")
     backward = (len(lines),)
     lines.append("        l.backward()")
+    # Batch mode: one update (and zeroing) per epoch, after the loop over samples.
+    indent = "    " if modes.batch else "        "
     update = tuple(range(len(lines), len(lines) + len(params)))
-    lines += [f"        {p}.data = {p}.data - a * {p}.grad.data" for p in params]
+    lines += [indent + update_source(p) for p in params]
+    if modes.batch:
+        lines[update[0]] += "  # per epoch"
     zero = tuple(range(len(lines), len(lines) + len(params)))
-    lines += [f"        {p}.grad.data.zero_()" for p in params]
-    return Program(tuple(lines), forward, backward, update, zero)
+    if modes.skip_zero:
+        lines += [f"{indent}# {zero_source(p)}" for p in params]
+        lines[zero[0]] += "  # skipped"
+    else:
+        lines += [indent + zero_source(p) for p in params]
+    return Program(tuple(lines), forward, backward, update, zero, sum_loss)
 
 
 def op_source(lesson: Lesson, name: str) -> str:
@@ -89,9 +123,18 @@ def op_source(lesson: Lesson, name: str) -> str:
 
 
 def code_lines(
-    program: Program, last: Action | None, upcoming: Action | None
+    program: Program,
+    last: Action | None,
+    upcoming: Action | None,
+    *,
+    loss_computed: bool = False,
+    computes_loss: bool = False,
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The lines the ``last`` micro-step ran, and those the ``upcoming`` one will run."""
+    """The lines the ``last`` micro-step ran, and those the ``upcoming`` one will run.
+
+    ``loss_computed``: the last micro-step computed the loss (so ``sum += l`` ran
+    with it, in the sum-loss pitfall); ``computes_loss``: the upcoming one will.
+    """
     by_action = {
         Action.NEXT_SAMPLE: program.forward,
         Action.FORWARD: program.forward,
@@ -99,5 +142,11 @@ def code_lines(
         Action.UPDATE: program.update,
         Action.ZERO: program.zero,
     }
-    ran = by_action.get(last, ()) if last is not None else ()
-    return ran, (by_action[upcoming] if upcoming is not None else ())
+    # Going on to the next sample runs nothing yet: its forward pass is next.
+    ran = by_action.get(last, ()) if last not in (None, Action.NEXT_SAMPLE) else ()
+    following = by_action[upcoming] if upcoming is not None else ()
+    if loss_computed and last is Action.FORWARD:
+        ran += program.sum_loss
+    if computes_loss and upcoming is Action.FORWARD:
+        following += program.sum_loss
+    return ran, following

@@ -244,6 +244,8 @@ class Snapshot:
     #: nodes it keeps alive (counted in torch's graph as each loss was added).
     loss_sum: float | None = None
     kept_nodes: int = 0
+    #: The lesson file's ``[narration]`` line for the phase of this step, if it has one.
+    narration: str | None = None
 
     def node(self, name: str) -> NodeView:
         for node in self.nodes:

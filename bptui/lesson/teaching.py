@@ -201,11 +201,13 @@ class Teacher:
             )
         return Message(Kind.TEACH, text)
 
-    def batch_waits(self, grads: Iterable[tuple[str, MaybeValue]], samples: int) -> Message:
+    def batch_waits(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
+        # "The sum of samples 1–k" would be wrong after batch mode is switched on
+        # mid-epoch (the earlier samples' gradients were zeroed): say what is certain.
         return Message(
             Kind.STEP,
-            f"Batch mode: {listing(grads, '.grad')} holds the sum of samples 1–{samples}'s "
-            "gradients; the update waits for the last sample of the epoch.",
+            f"Batch mode: {listing(grads, '.grad')} holds the gradients added up since it was "
+            "last zeroed; the update waits for the last sample of the epoch.",
         )
 
     def edit_text(
@@ -317,17 +319,32 @@ class Teacher:
         parts = [f"{name} = {format_plain(value)}" for name, value in grads]
         return Message(Kind.STEP, f"Backward through {label}: " + ", ".join(parts) + ".")
 
-    def backward_finished(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
+    def backward_finished(
+        self, grads: Iterable[tuple[str, MaybeValue]], update_waits: bool = False
+    ) -> Message:
+        """``update_waits``: batch mode, before the epoch's last sample."""
+        then = (
+            f"Batch mode: the update waits for the epoch's last sample; {self._k['next']} "
+            "goes on to the next sample."
+            if update_waits
+            else f"Press {self._k['update']} to update."
+        )
         return Message(
             Kind.STEP,
-            f"backward() finished: AccumulateGrad wrote {listing(grads, '.grad')}. Press "
-            f"{self._k['update']} to update.",
+            f"backward() finished: AccumulateGrad wrote {listing(grads, '.grad')}. {then}",
         )
 
-    def updated_params(self, params: Iterable[tuple[str, Value]]) -> Message:
-        return Message(
-            Kind.STEP, f"Updated: {listing(params)}. Press {self._k['zero']} to zero the gradient."
+    def updated_params(
+        self, params: Iterable[tuple[str, Value]], zero_skipped: bool = False
+    ) -> Message:
+        """``zero_skipped``: skip-zero mode, where the gradient is kept."""
+        then = (
+            f"Skip-zero mode: the gradient is not zeroed; {self._k['next']} goes on to the "
+            "next sample, whose backward() adds to it."
+            if zero_skipped
+            else f"Press {self._k['zero']} to zero the gradient."
         )
+        return Message(Kind.STEP, f"Updated: {listing(params)}. {then}")
 
     def zeroed(self) -> Message:
         return Message(Kind.STEP, f"Gradient zeroed. Next sample: press {self._k['next']}.")

@@ -10,7 +10,7 @@ from .actions import Action
 from .analysis import Analysis
 from .graph import LessonGraph
 from .ops import OPS, format_number, pow_formula
-from .program import Program, code_lines, op_source
+from .program import Program, code_lines, op_source, update_source, zero_source
 from .snapshot import ChainView, FactorView, Message, Modes, NodeView, ParamView, Phase, Snapshot
 from .spec import Lesson
 from .teaching import Teacher
@@ -48,7 +48,14 @@ class Views:
         lesson, state, graph, model = now.lesson, now.state, self._graph, self._model
         phase = state.phase
         factors = self._factor_views(lesson, state)
-        ran, upcoming = code_lines(now.program, now.last, now.natural)
+        n_nodes = len(graph.nodes)
+        ran, upcoming = code_lines(
+            now.program,
+            now.last,
+            now.natural,
+            loss_computed=phase is Phase.BACKWARD and state.fwd == n_nodes and state.bwd == 0,
+            computes_loss=phase is Phase.FORWARD and state.fwd == n_nodes - 1,
+        )
         residual = None
         if lesson.residual and lesson.residual in state.values:
             residual = plain(state.values[lesson.residual])
@@ -98,7 +105,8 @@ class Views:
             code_ran=ran,
             code_next=upcoming,
             last_source=self._last_source(now),
-            message=now.message or self._narration(lesson, state, now.last),
+            message=now.message or self._narration(lesson, state, now.last, now.natural),
+            narration=_lesson_narration(lesson, phase, now.last),
             history_w=hw,
             history_loss=hl,
             current_point=current_point,
@@ -273,7 +281,7 @@ class Views:
         return tuple(views)
 
     def _last_source(self, now: Moment) -> str | None:
-        last, state, lesson, program = now.last, now.state, now.lesson, now.program
+        last, state, lesson = now.last, now.state, now.lesson
         if last is Action.FORWARD and state.fwd:
             return op_source(lesson, self._graph.nodes[state.fwd - 1].name)
         if last is Action.BACKWARD:
@@ -283,12 +291,14 @@ class Views:
                 return f"{type(fn).__name__}: ∂{lesson.loss.label}/∂{node.label} → its inputs"
             return "l.backward()"
         if last is Action.UPDATE:
-            return "; ".join(program.lines[i].strip() for i in program.update)
+            return "; ".join(update_source(p) for p in lesson.param_names)
         if last is Action.ZERO:
-            return "; ".join(program.lines[i].strip() for i in program.zero)
+            return "; ".join(zero_source(p) for p in lesson.param_names)
         return None
 
-    def _narration(self, lesson: Lesson, state: StepState, last: Action | None) -> Message | None:
+    def _narration(
+        self, lesson: Lesson, state: StepState, last: Action | None, natural: Action | None
+    ) -> Message | None:
         params = self._model.params
         if last is None:
             return self._say.ready()
@@ -311,10 +321,33 @@ class Views:
             return self._say.backward_through(node.label, grads)
         if last is Action.BACKWARD:
             return self._say.backward_finished(
-                (n, None if p.grad is None else plain(p.grad)) for n, p in params.items()
+                ((n, None if p.grad is None else plain(p.grad)) for n, p in params.items()),
+                update_waits=state.phase is Phase.UPDATE and natural is Action.NEXT_SAMPLE,
             )
         if last is Action.UPDATE:
-            return self._say.updated_params((n, plain(p)) for n, p in params.items())
+            return self._say.updated_params(
+                ((n, plain(p)) for n, p in params.items()),
+                zero_skipped=natural is Action.NEXT_SAMPLE,
+            )
         if last is Action.ZERO:
             return self._say.zeroed()
         return None
+
+
+#: The phase a micro-step belongs to, for the lesson's narration.
+_PHASE_OF = {
+    Action.FORWARD: Phase.FORWARD,
+    Action.BACKWARD: Phase.BACKWARD,
+    Action.UPDATE: Phase.UPDATE,
+    Action.ZERO: Phase.ZERO,
+}
+
+
+def _lesson_narration(lesson: Lesson, phase: Phase, last: Action | None) -> str | None:
+    """The lesson file's ``[narration]`` line for the phase of the last micro-step (or,
+    before any, and after a mode switch, an edit or going on to the next sample, for
+    the phase that comes next)."""
+    if not lesson.narration:
+        return None
+    shown = _PHASE_OF.get(last, phase) if last is not None else phase
+    return dict(lesson.narration).get(shown.value)
