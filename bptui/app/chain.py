@@ -36,12 +36,12 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
             for f in path
         ]
         groups: list[list[tuple[str, str, str, bool]]] = [[]]
-        used = len(lead)
+        used = len(lead) - 3  # the first column of a row has no " · " before it
         for col in cols:
             w = max(len(col[0]), len(col[1]), len(col[2])) + 3
             if groups[-1] and used + w > width:
                 groups.append([])
-                used = len(lead)
+                used = len(lead) - 3
             groups[-1].append(col)
             used += w
         for g, group in enumerate(groups):
@@ -73,9 +73,10 @@ def summary_line(chain: ChainView) -> Text:
         line.append("?", "dim")
         return line
     line.append(short(chain.torch_grad), GRAD)
-    if not isinstance(chain.torch_grad, float):
+    if not isinstance(chain.torch_grad, float) and not chain.elements:
         return line  # a vector or matrix: no single number to check
-    agree = chain.verified
+    # A vector or matrix is checked element by element.
+    agree = all(e.verified for e in chain.elements) if chain.elements else chain.verified
     line.append(" ✓" if agree else " ✗", OK if agree else BAD)
     return line
 
@@ -96,16 +97,21 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
                 (" — torch's numbers are in the Tensor panel", "dim"),
             )
         ]
-    grad = Text.assemble((f"{chain.label}.grad ", "bold"), (short(chain.torch_grad), GRAD))
+    base, bracket, index = chain.label.partition("[")  # an element: W.grad[1, 2]
+    grad = Text.assemble((f"{base}.grad{bracket}{index} ", "bold"), (short(chain.torch_grad), GRAD))
     if chain.param_grad is not None and chain.param_grad != chain.torch_grad:
         grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
-    mark = Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD)
-    one = Text(" · ").join([grad, diff, mark])
-    if one.cell_len <= width:
-        return [one]
-    return [Text(" · ").join([grad, diff]), mark]
+    for words in (("✓ all agree", "✗ disagree"), ("✓ agree", "✗ differ")):
+        mark = Text(words[0] if agree else words[1], OK if agree else BAD)
+        one = Text(" · ").join([grad, diff, mark])
+        if one.cell_len <= width:
+            return [one]
+    return [
+        Text(" · ").join([grad, diff]),
+        Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD),
+    ]
 
 
 class ChainPanel(LinePanel):
@@ -127,28 +133,50 @@ class ChainPanel(LinePanel):
         self._snapshot: Snapshot | None = None
         #: Which parameter's chain is written out in full (``c`` cycles).
         self.selected = 0
+        #: Which element of a vector or matrix parameter (``c`` steps through them first).
+        self.element = 0
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self.selected %= max(1, len(snapshot.chains))
-        self.redraw(source=(snapshot.chains, self.selected))
+        self.redraw(source=(snapshot.chains, self.selected, self.element))
 
     def cycle(self) -> None:
-        """Write out the next parameter's chain."""
+        """Write out the next element of a vector or matrix, or else the next parameter's chain."""
         if self._snapshot is not None and self._snapshot.chains:
-            self.selected = (self.selected + 1) % len(self._snapshot.chains)
-            self.redraw()
+            chains = self._snapshot.chains
+            if self.element + 1 < len(chains[self.selected % len(chains)].elements):
+                self.element += 1
+            else:
+                self.selected, self.element = (self.selected + 1) % len(chains), 0
+            self.redraw(source=(chains, self.selected, self.element))
+
+    def selection(self) -> tuple[str, int]:
+        """The parameter written out, and which of its elements (row-major)."""
+        if self._snapshot is None or not self._snapshot.chains:
+            return ("", 0)
+        chains = self._snapshot.chains
+        chain = chains[self.selected % len(chains)]
+        return (chain.param, self.element % max(1, len(chain.elements)))
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None or not self._snapshot.chains:
             return [Text("")]
         chains = self._snapshot.chains
         chain = chains[self.selected % len(chains)]
-        lines = chain_lines(chain, width) + check_lines(chain, width)
+        hint = "  (c: next)"
+        if chain.elements:
+            # One element's chain in numbers, then the whole matrix's form.
+            element = chain.elements[self.element % len(chain.elements)]
+            lines = chain_lines(element, width) + check_lines(element, width)
+            lines.append(Text(chain.form, "cyan"))
+            hint = "  (c: next element)"
+        else:
+            lines = chain_lines(chain, width) + check_lines(chain, width)
         others = [summary_line(c) for c in chains if c is not chain]
-        if others:
+        if others or chain.elements:
             row = Text("  ").join(others)
-            row.append("  (c: next)", "dim")
+            row.append(hint.lstrip() if not others else hint, "dim")
             lines.append(row)
         for line in lines:
             line.no_wrap = True

@@ -121,6 +121,11 @@ class ChainView:
     finite_diff: float | None
     #: How the loss is shown ("loss"; "L" in the single-node lesson).
     loss_label: str = "loss"
+    #: A vector or matrix parameter: one chain per element, ``∂loss/∂W[i,j] =
+    #: ∂loss/∂z1[i] · x[j]``, in row-major order (empty for a number).
+    elements: tuple[ChainView, ...] = ()
+    #: The whole gradient of a vector or matrix in one line: ``∂loss/∂W = (∂loss/∂z1) xᵀ``.
+    form: str = ""
 
     @property
     def verified(self) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .actions import Action
 from .analysis import Analysis
+from .elements import ElementChains
 from .graph import LessonGraph
 from .ops import OPS, format_number, pow_formula
 from .program import Program, code_lines, op_source
@@ -42,6 +43,7 @@ class Views:
         self._graph = graph
         self._model = model
         self._analysis = analysis
+        self._elements: ElementChains | None = None
 
     def snapshot(self, now: Moment, timeline: Timeline) -> Snapshot:
         """A frozen picture of the current state (plain floats only)."""
@@ -245,6 +247,8 @@ class Views:
         by_edge = {(f.out, f.wrt): f for f in factors}
         complete = state.fwd == len(graph.nodes) and state.bwd == len(graph.backward_steps)
         views = []
+        if self._elements is None or self._elements.lesson is not lesson:
+            self._elements = ElementChains(lesson, graph, self._model)
         for name in graph.chain_targets:
             paths = graph.paths(graph.loss, name, lambda out, wrt: by_edge[(out, wrt)])
             product: float | None = None
@@ -254,6 +258,7 @@ class Views:
             torch_grad = plain(grad) if grad is not None else None
             param = self._model.params.get(name, state.x_tensor)
             param_grad = None if param is None or param.grad is None else plain(param.grad)
+            elements = self._elements.chains(state, name, paths, torch_grad, param_grad)
             views.append(
                 ChainView(
                     param=name,
@@ -268,6 +273,8 @@ class Views:
                         if isinstance(torch_grad, float) and not lesson.vector_data
                         else None
                     ),
+                    elements=elements,
+                    form=self._elements.form(name, paths[0]) if elements else "",
                 )
             )
         return tuple(views)
