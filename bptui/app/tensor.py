@@ -126,7 +126,9 @@ class TensorPanel(LinePanel):
         if snap.graph_freed:
             grad_fn.append(" freed", "dim")
         lines.append(grad_fn)
-        sample = Text.assemble(("loss ", "bold"), full(snap.loss) if snap.loss is not None else "?")
+        sample = Text.assemble(
+            (f"{snap.loss_label} ", "bold"), full(snap.loss) if snap.loss is not None else "?"
+        )
         if snap.residual is not None:
             sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
         lines.append(sample)

@@ -111,6 +111,17 @@ class ElementChains:
         use = self._mapping(state, name, path)
         if use is None:
             return ()
+        # Worked out once per call, not once per element.
+        self._memo: dict[Index, list[tuple[str, float | None]]] = {}
+        self._local_memo: dict[Index, tuple[str, float | None]] = {}
+        grad = state.node_grads.get(use.consumer.name)
+        local = state.locals.get((use.consumer.name, use.position))
+        self._grad = None if grad is None else plain(grad)
+        self._local_value = None if local is None else plain(local)
+        self._params = {
+            n: state.params_before.get(n, plain(p)) for n, p in self._model.params.items()
+        }
+        self._fd_key = (repr(state.x), repr(state.y), repr(self._params))
         return tuple(
             self._element(state, name, use, index, torch_grad, param_grad)
             for index in grid(*(range(n) for n in param.shape))
@@ -163,12 +174,13 @@ class ElementChains:
         out_label = _indexed(consumer.label, out_index)
         label = _indexed(lesson.label(name), index)
         # Factor 1: the gradient torch passed down to the consumer's element.
-        grad = state.node_grads.get(consumer.name)
-        up_value = None if grad is None else _at(plain(grad), out_index)
-        parts = [
-            self._formula_at(state, node, node.args.index(factor.wrt), out_index)
-            for node, factor in self._upstream(path)
-        ]
+        up_value = _at(self._grad, out_index)
+        parts = self._memo.get(out_index)
+        if parts is None:  # the same for every element of a row: worked out once
+            parts = self._memo[out_index] = [
+                self._formula_at(state, node, node.args.index(factor.wrt), out_index)
+                for node, factor in self._upstream(path)
+            ]
         shown = [f for f, _ in parts if f != "1"]
         up_formula = "·".join(shown) if shown else "1"
         up_hand = None
@@ -178,9 +190,12 @@ class ElementChains:
             self._graph.loss, consumer.name, loss, out_label, up_formula, up_hand, up_value
         )
         # Factor 2: the consumer's own local derivative for this element.
-        local = state.locals.get((consumer.name, position))
-        local_value = None if local is None else _at(plain(local), index)
-        formula, hand = self._local(state, consumer, position, index)
+        local_value = _at(self._local_value, index)
+        key = index[-1:] if consumer.op == "matmul" else index
+        known = self._local_memo.get(key)
+        if known is None:  # a matmul's is the same for every row: worked out once
+            known = self._local_memo[key] = self._local(state, consumer, position, index)
+        formula, hand = known
         own = FactorView(
             consumer.name,
             name,
@@ -270,8 +285,8 @@ class ElementChains:
 
     def finite_difference(self, state: StepState, name: str, index: Index) -> float:
         """(loss(W[i,j] + h) − loss(W[i,j] − h)) / 2h, by torch in float64."""
-        params = {n: state.params_before.get(n, plain(p)) for n, p in self._model.params.items()}
-        key = (name, index, repr(state.x), repr(state.y), repr(params))
+        params = self._params
+        key = (name, index, *self._fd_key)
         cached = self._fd_cache.get(key)
         if cached is not None:
             return cached

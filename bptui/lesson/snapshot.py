@@ -249,6 +249,10 @@ class Snapshot:
     #: nodes it keeps alive (counted in torch's graph as each loss was added).
     loss_sum: float | None = None
     kept_nodes: int = 0
+    #: How the loss is named ("loss"; "L", a stand-in for the layers above, in the
+    #: single-node lesson) and whether the lesson has targets y at all.
+    loss_label: str = "loss"
+    has_target: bool = True
 
     def node(self, name: str) -> NodeView:
         for node in self.nodes:

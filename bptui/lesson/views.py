@@ -110,6 +110,8 @@ class Views:
             modes=now.modes,
             loss_sum=None if loss_sum is None else loss_sum.item(),
             kept_nodes=model.kept_nodes,
+            loss_label=lesson.loss.label,
+            has_target=lesson.loss_kind != "upstream",
         )
 
     def _current_node(self, state: StepState, last: Action | None) -> str | None:
@@ -303,7 +305,10 @@ class Views:
             node = self._graph.nodes[state.fwd - 1]
             value = plain(state.values[node.name])
             return self._say.forward_done(
-                op_source(lesson, node.name), value, state.phase is Phase.BACKWARD
+                op_source(lesson, node.name),
+                value,
+                state.phase is Phase.BACKWARD,
+                dict(lesson.notes).get(node.label, ""),
             )
         if last is Action.BACKWARD and state.phase is Phase.BACKWARD and state.bwd:
             node = self._graph.backward_steps[state.bwd - 1]
