@@ -264,7 +264,9 @@ class _Reader:
         for label, text in notes.items():
             if label not in labels:
                 raise self.fail(
-                    label, f"notes.{label}: no value is labelled {label!r} ({', '.join(labels)})"
+                    label,
+                    f"notes.{label}: no value is labelled {label!r} ({', '.join(labels)})",
+                    "notes",
                 )
             if not isinstance(text, str):
                 raise self.fail(label, f"notes.{label} must be a string", "notes")
