@@ -267,3 +267,28 @@ async def test_layer_lesson_steps_in_the_app(size):
         assert "✓" in shown(app, ChainPanel)
         await press(pilot, "u", "z", "space")
         assert app.snapshot.sample == 2
+
+
+async def test_a_long_element_is_shown_whole_on_two_lines():
+    """Later in training the element does not fit one line of the Tensor panel at 80×24:
+    its value and its gradient take a line each, still whole (float32's 7 digits)."""
+    app = make_app(load_lesson("matrix"))
+    async with app.run_test(size=SMALL) as pilot:
+        await press(pilot, "F", "B", "u", "z", "s", "s", "s", "F", "B")
+        param = app.snapshot.param("W")
+        text = shown(app, TensorPanel)
+        assert f"cut · W[0,0]={short(param.data[0][0], 7)}" in text, text
+        assert f"W.grad[0,0] {short(param.grad[0][0], 7)}" in text, text
+        assert len(short(param.grad[0][0], 7)) > 8  # long enough to need the two lines
+
+
+async def test_the_layer_element_chain_fits_the_small_screen():
+    """layer at 80×24: "∂loss/∂W1[0,0] =" takes a row of its own so the two factors, their
+    formulas, numbers, the check and the outer product all fit the chain panel."""
+    app = make_app(load_lesson("layer"))
+    async with app.run_test(size=SMALL) as pilot:
+        await press(pilot, "F", "B")
+        lines = [line.strip(" │") for line in shown(app, ChainPanel).splitlines()[1:]]
+        assert lines[0] == "∂loss/∂W1[0,0] ="
+        assert lines[1].startswith("∂loss/∂z1[0] · ∂z1[0]/∂W1[0,0]")
+        assert "✓" in lines[4] and "(∂loss/∂z1) xᵀ" in lines[5], lines

@@ -13,10 +13,12 @@ OK = "bold green"
 BAD = "bold red"
 
 
-def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
+def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> list[Text]:
     """Rows of aligned columns: the factors' names, their formulas, torch's numbers.
 
-    A chain wider than ``width`` continues in further groups of three rows.
+    A chain wider than ``width`` continues in further groups of three rows; with
+    ``lead_row`` (one element of a matrix) ``∂loss/∂W[1,2] =`` may take a row of its
+    own instead, where that keeps the factors on one.
     """
     if not chain.paths:
         return [
@@ -35,15 +37,13 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
             )
             for f in path
         ]
-        groups: list[list[tuple[str, str, str, bool]]] = [[]]
-        used = len(lead) - 3  # the first column of a row has no " · " before it
-        for col in cols:
-            w = max(len(col[0]), len(col[1]), len(col[2])) + 3
-            if groups[-1] and used + w > width:
-                groups.append([])
-                used = len(lead) - 3
-            groups[-1].append(col)
-            used += w
+        groups = _groups(cols, len(lead), width)
+        one_row = len(chain.paths) == 1 and len(_groups(cols, 2, width)) == 1
+        if lead_row and one_row and len(groups) > 1:
+            # One row fits once "∂loss/∂W1[0,0] =" stands on a row of its own.
+            lines.append(Text(lead.rstrip()))
+            lead, pad = "  ", ""
+            groups = _groups(cols, len(lead), width)
         for g, group in enumerate(groups):
             first = p == 0 and g == 0
             row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
@@ -64,6 +64,22 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
                 else:  # too narrow for it beside the factors: it goes on the next row
                     lines.append(Text.assemble(pad + "= ", (product, GRAD)))
     return lines
+
+
+def _groups(
+    cols: list[tuple[str, str, str, bool]], lead: int, width: int
+) -> list[list[tuple[str, str, str, bool]]]:
+    """The factors in rows of at most ``width`` cells after a lead of ``lead`` cells."""
+    groups: list[list[tuple[str, str, str, bool]]] = [[]]
+    used = lead - 3  # the first column of a row has no " · " before it
+    for col in cols:
+        w = max(len(col[0]), len(col[1]), len(col[2])) + 3
+        if groups[-1] and used + w > width:
+            groups.append([])
+            used = lead - 3
+        groups[-1].append(col)
+        used += w
+    return groups
 
 
 def summary_line(chain: ChainView) -> Text:
@@ -103,9 +119,13 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
         grad.append(f" (accumulated {short(chain.param_grad)})", "yellow")
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
-    for words in (("✓ all agree", "✗ disagree"), ("✓ agree", "✗ differ")):
+    for words, sep in (
+        (("✓ all agree", "✗ disagree"), " · "),
+        (("✓ agree", "✗ differ"), " · "),
+        (("✓", "✗"), " "),
+    ):
         mark = Text(words[0] if agree else words[1], OK if agree else BAD)
-        one = Text(" · ").join([grad, diff, mark])
+        one = Text(" · ").join([grad, diff]) + Text(sep) + mark
         if one.cell_len <= width:
             return [one]
     return [
@@ -168,7 +188,7 @@ class ChainPanel(LinePanel):
         if chain.elements:
             # One element's chain in numbers, then the whole matrix's form.
             element = chain.elements[self.element % len(chain.elements)]
-            lines = chain_lines(element, width) + check_lines(element, width)
+            lines = chain_lines(element, width, lead_row=True) + check_lines(element, width)
             lines.append(Text(chain.form, "cyan"))
             hint = "  (c: next element)"
         else:

@@ -65,8 +65,11 @@ class TensorPanel(LinePanel):
             return [Text.assemble(("cut · ", "yellow"), one)]
         if one.cell_len <= width:
             return [one]
+        first = Text.assemble((label, "bold"), f"={data}")
+        if first.cell_len + 6 <= width:
+            first = Text.assemble(("cut · ", "yellow"), first)
         return [
-            Text.assemble((label, "bold"), f"={data}"),
+            first,
             Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
         ]
 
