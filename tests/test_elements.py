@@ -19,6 +19,7 @@ from bptui.cli import main
 from bptui.lesson import Phase, Stepper
 from bptui.lesson.files import load_lesson
 from bptui.lesson.program import build_program
+from bptui.lesson.values import format_plain, format_value
 
 SMALL, LARGE = (80, 24), (120, 40)
 
@@ -38,6 +39,17 @@ def test_a_non_zero_value_never_reads_as_zero(digits):
             text = short(value, digits)
             assert float(text) != 0, (value, text)
             assert math.isclose(float(text), value, rel_tol=10.0 ** (1 - digits)), (value, text)
+
+
+def test_the_engines_sentences_keep_float32s_digits():
+    """The message line and the trace (values.format_value): 7 significant digits, so a
+    tiny non-zero value is never written 0."""
+    for exponent in range(-45, 39):
+        value = float(torch.tensor(3.6875 * 10.0**exponent, dtype=torch.float32))
+        if value == 0 or not math.isfinite(value):
+            continue
+        assert float(format_value(value)) == pytest.approx(value, rel=1e-6)
+        assert format_plain([value, -value]) == f"[{format_value(value)}, {format_value(-value)}]"
 
 
 def test_the_two_layer_loss_is_short_enough_to_read():
@@ -292,3 +304,21 @@ async def test_the_layer_element_chain_fits_the_small_screen():
         assert lines[0] == "∂loss/∂W1[0,0] ="
         assert lines[1].startswith("∂loss/∂z1[0] · ∂z1[0]/∂W1[0,0]")
         assert "✓" in lines[4] and "(∂loss/∂z1) xᵀ" in lines[5], lines
+
+
+def test_two_matrix_layers(tmp_path):
+    """W2 @ σ(W1 @ x + b1) + b2: the last layer's elements are checked one by one (b2, a
+    one-element vector, too); W1 reaches the loss through W2, a sum over outputs, and keeps
+    the vector form rather than a per-element product that would be wrong."""
+    path = tmp_path / "two.toml"
+    path.write_text(
+        'model = "W2 @ sigmoid(W1 @ x + b1) + b2"\n'
+        "x = [[1.0, 2.0], [0.5, -1.0]]\ny = [[1.0], [0.0]]\nlr = 0.1\nepochs = 2\n"
+        "[init]\nW1 = [[0.1, 0.2], [0.3, -0.1], [0.0, 0.5]]\nb1 = [0.0, 0.0, 0.0]\n"
+        "W2 = [[0.2, -0.3, 0.1]]\nb2 = [0.0]\n"
+    )
+    (snap,) = backward_passes(Stepper(load_lesson(str(path))), 1)
+    chains = {c.param: c for c in snap.chains}
+    assert [len(chains[p].elements) for p in ("W1", "b1", "W2", "b2")] == [0, 0, 3, 1]
+    assert all(e.verified for p in ("W2", "b2") for e in chains[p].elements)
+    assert chains["W2"].form == "∂loss/∂W2 = (∂loss/∂z4) z3ᵀ: an outer product"

@@ -105,7 +105,8 @@ class ElementChains:
         """One chain per element of parameter ``name`` (empty where it has no elements or
         its path is not element by element, e.g. through a second matrix)."""
         param = self._model.params.get(name)
-        if param is None or param.numel() == 1 or len(paths) != 1:
+        vector = param is not None and (param.numel() > 1 or self._lesson.vector_data)
+        if param is None or not vector or len(paths) != 1:
             return ()
         path = paths[0]
         use = self._mapping(state, name, path)
@@ -290,7 +291,10 @@ class ElementChains:
         cached = self._fd_cache.get(key)
         if cached is not None:
             return cached
-        base = {n: torch.tensor(v, dtype=torch.float64) for n, v in params.items()}
+        shapes = {n: p.shape for n, p in self._model.params.items()}
+        base = {
+            n: torch.tensor(v, dtype=torch.float64).reshape(shapes[n]) for n, v in params.items()
+        }
         centre = float(base[name][index].item())
         h = 1e-6 * max(1.0, abs(centre))
 
