@@ -8,6 +8,7 @@ the test of the loading path.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -414,7 +415,7 @@ async def test_too_large_learning_rate_diverges_without_crashing() -> None:
                 break
         assert bar.has_class("-diverged") and not bar.has_class("-teach")
         assert "inf" in shown(app, MessageBar)
-        assert "e+" in shown(app, TensorPanel)  # w.data has grown past 1e19
+        assert re.search(r"\de\d", shown(app, TensorPanel))  # w.data has grown past 1e19
         assert "lr 1" in shown(app, StatusBar)
         # Carry on into NaN: every panel keeps drawing.
         for key in ("e", "s", "space", "F", "B", "g", "g", "left", "e"):

@@ -148,8 +148,8 @@ def test_builtin_lesson_with_other_values_matches(name):
 
 def test_builtin_lessons_are_all_checked():
     """Every built-in lesson has an oracle here (a new lesson needs one)."""
-    # node and matrix have oracles of their own (here and in test_matrix.py).
-    assert set(builtin_names()) == set(ORACLES) | {"node", "matrix"}
+    # node, matrix and layer have oracles of their own (here and in test_matrix.py).
+    assert set(builtin_names()) == set(ORACLES) | {"node", "matrix", "layer"}
     assert builtin_names()[0] == "linear"
 
 

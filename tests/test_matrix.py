@@ -15,33 +15,41 @@ from bptui.lesson.snapshot import Phase
 
 def oracle(lesson):
     """The note's loop with W a matrix, b a vector and the loss summed over the outputs."""
-    init = dict(lesson.params)
-    W = torch.tensor(init["W"], dtype=torch.float32)
-    b = torch.tensor(init["b"], dtype=torch.float32)
+    (w_name, w_init), (b_name, b_init) = lesson.params
+    W = torch.tensor(w_init, dtype=torch.float32)
+    b = torch.tensor(b_init, dtype=torch.float32)
     W.requires_grad = True
     b.requires_grad = True
     rows = []
     for _ in range(lesson.epochs):
         for x_val, y_val in zip(lesson.x, lesson.y, strict=True):
             x_t, y_t = torch.tensor(x_val), torch.tensor(y_val)
-            before = {"W": W.tolist(), "b": b.tolist()}
+            before = {w_name: W.tolist(), b_name: b.tolist()}
             yhat = W @ x_t + b
             loss = torch.sum((yhat - y_t) ** 2)
             loss.backward()
-            grads = {"W": W.grad.tolist(), "b": b.grad.tolist()}
+            grads = {w_name: W.grad.tolist(), b_name: b.grad.tolist()}
             W.data = W.data - lesson.lr * W.grad.data
             b.data = b.data - lesson.lr * b.grad.data
             W.grad.data.zero_()
             b.grad.data.zero_()
             rows.append(
-                (before, yhat.tolist(), loss.item(), grads, {"W": W.tolist(), "b": b.tolist()})
+                (
+                    before,
+                    yhat.tolist(),
+                    loss.item(),
+                    grads,
+                    {w_name: W.tolist(), b_name: b.tolist()},
+                )
             )
     return rows
 
 
-def test_matrix_lesson_matches_plain_torch_bit_for_bit():
-    """Every step's W, b, ŷ, loss, gradients and update equal the plain torch loop exactly."""
-    lesson = load_lesson("matrix").with_values(epochs=5)
+@pytest.mark.parametrize("name", ["matrix", "layer"])
+def test_matrix_lesson_matches_plain_torch_bit_for_bit(name):
+    """Every step's W, b, ŷ, loss, gradients and update equal the plain torch loop exactly
+    (matrix: 3 inputs → 2 outputs; layer: the note's 5 inputs → 6 outputs)."""
+    lesson = load_lesson(name).with_values(epochs=5)
     stepper = Stepper(lesson)
     stepper.run_to_end()
     records = stepper.records

@@ -60,6 +60,16 @@ FACTORS = {
         ("∂z1/∂W", "xᵀ"),
         ("∂z1/∂x", "Wᵀ"),
     ],
+    "layer": [
+        ("∂loss/∂r²", "1"),
+        ("∂r²/∂r", "2r"),
+        ("∂r/∂ŷ", "1"),
+        ("∂r/∂y", "−1"),
+        ("∂ŷ/∂z1", "1"),
+        ("∂ŷ/∂b1", "1"),
+        ("∂z1/∂W1", "xᵀ"),
+        ("∂z1/∂x", "W1ᵀ"),
+    ],
     "neuron": [
         ("∂loss/∂r", "2r"),
         ("∂r/∂ŷ", "1"),
@@ -88,7 +98,7 @@ FACTORS = {
 }
 
 #: Lessons of plain numbers, whose every factor has a hand check.
-SCALAR = [name for name in builtin_names() if name != "matrix"]
+SCALAR = [name for name in builtin_names() if name not in ("matrix", "layer")]
 
 
 def test_every_builtin_lesson_is_listed():

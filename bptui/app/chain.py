@@ -13,10 +13,12 @@ OK = "bold green"
 BAD = "bold red"
 
 
-def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
+def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> list[Text]:
     """Rows of aligned columns: the factors' names, their formulas, torch's numbers.
 
-    A chain wider than ``width`` continues in further groups of three rows.
+    A chain wider than ``width`` continues in further groups of three rows; with
+    ``lead_row`` (one element of a matrix) ``∂loss/∂W[1,2] =`` may take a row of its
+    own instead, where that keeps the factors on one.
     """
     if not chain.paths:
         return [
@@ -35,15 +37,13 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
             )
             for f in path
         ]
-        groups: list[list[tuple[str, str, str, bool]]] = [[]]
-        used = len(lead)
-        for col in cols:
-            w = max(len(col[0]), len(col[1]), len(col[2])) + 3
-            if groups[-1] and used + w > width:
-                groups.append([])
-                used = len(lead)
-            groups[-1].append(col)
-            used += w
+        groups = _groups(cols, len(lead), width)
+        one_row = len(chain.paths) == 1 and len(_groups(cols, 2, width)) == 1
+        if lead_row and one_row and len(groups) > 1:
+            # One row fits once "∂loss/∂W1[0,0] =" stands on a row of its own.
+            lines.append(Text(lead.rstrip()))
+            lead, pad = "  ", ""
+            groups = _groups(cols, len(lead), width)
         for g, group in enumerate(groups):
             first = p == 0 and g == 0
             row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
@@ -66,6 +66,22 @@ def chain_lines(chain: ChainView, width: int = 200) -> list[Text]:
     return lines
 
 
+def _groups(
+    cols: list[tuple[str, str, str, bool]], lead: int, width: int
+) -> list[list[tuple[str, str, str, bool]]]:
+    """The factors in rows of at most ``width`` cells after a lead of ``lead`` cells."""
+    groups: list[list[tuple[str, str, str, bool]]] = [[]]
+    used = lead - 3  # the first column of a row has no " · " before it
+    for col in cols:
+        w = max(len(col[0]), len(col[1]), len(col[2])) + 3
+        if groups[-1] and used + w > width:
+            groups.append([])
+            used = lead - 3
+        groups[-1].append(col)
+        used += w
+    return groups
+
+
 def summary_line(chain: ChainView) -> Text:
     """One line for a parameter whose full chain is not on screen."""
     line = Text.assemble((f"∂{chain.loss_label}/∂{chain.label} ", "bold"))
@@ -73,9 +89,10 @@ def summary_line(chain: ChainView) -> Text:
         line.append("?", "dim")
         return line
     line.append(short(chain.torch_grad), GRAD)
-    if not isinstance(chain.torch_grad, float):
+    if not isinstance(chain.torch_grad, float) and not chain.elements:
         return line  # a vector or matrix: no single number to check
-    agree = chain.verified
+    # A vector or matrix is checked element by element.
+    agree = all(e.verified for e in chain.elements) if chain.elements else chain.verified
     line.append(" ✓" if agree else " ✗", OK if agree else BAD)
     return line
 
@@ -99,23 +116,32 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
     # This sample's gradient is w.grad only when nothing was there before it; else
     # w.grad (as torch holds it, and as the Tensor panel shows it) gets its own line.
-    name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{chain.label}.grad "
+    base, bracket, index = chain.label.partition("[")  # an element: W.grad[1, 2]
+    held = f"{base}.grad{bracket}{index}"
+    name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{held} "
     grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
-    lines = []
-    for word in ("all agree", "agree") if agree else ("disagree",):
-        mark = Text(f"✓ {word}" if agree else f"✗ {word}", OK if agree else BAD)
-        one = Text(" · ").join([grad, diff, mark])
+    lines: list[Text] = []
+    for words, sep in (
+        (("✓ all agree", "✗ disagree"), " · "),
+        (("✓ agree", "✗ differ"), " · "),
+        (("✓", "✗"), " "),
+    ):
+        mark = Text(words[0] if agree else words[1], OK if agree else BAD)
+        one = Text(" · ").join([grad, diff]) + Text(sep) + mark
         if one.cell_len <= width:
             lines = [one]
             break
     if not lines:
-        lines = [Text(" · ").join([grad, diff]), mark]
+        lines = [
+            Text(" · ").join([grad, diff]),
+            Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD),
+        ]
     if accumulated:
         lines.append(
             Text.assemble(
-                (f"{chain.label}.grad ", "bold"),
+                (f"{held} ", "bold"),
                 (short(chain.param_grad), GRAD),
                 (" = earlier grads + this sample's", "yellow"),
             )
@@ -142,28 +168,50 @@ class ChainPanel(LinePanel):
         self._snapshot: Snapshot | None = None
         #: Which parameter's chain is written out in full (``c`` cycles).
         self.selected = 0
+        #: Which element of a vector or matrix parameter (``c`` steps through them first).
+        self.element = 0
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self.selected %= max(1, len(snapshot.chains))
-        self.redraw(source=(snapshot.chains, self.selected))
+        self.redraw(source=(snapshot.chains, self.selected, self.element))
 
     def cycle(self) -> None:
-        """Write out the next parameter's chain."""
+        """Write out the next element of a vector or matrix, or else the next parameter's chain."""
         if self._snapshot is not None and self._snapshot.chains:
-            self.selected = (self.selected + 1) % len(self._snapshot.chains)
-            self.redraw()
+            chains = self._snapshot.chains
+            if self.element + 1 < len(chains[self.selected % len(chains)].elements):
+                self.element += 1
+            else:
+                self.selected, self.element = (self.selected + 1) % len(chains), 0
+            self.redraw(source=(chains, self.selected, self.element))
+
+    def selection(self) -> tuple[str, int]:
+        """The parameter written out, and which of its elements (row-major)."""
+        if self._snapshot is None or not self._snapshot.chains:
+            return ("", 0)
+        chains = self._snapshot.chains
+        chain = chains[self.selected % len(chains)]
+        return (chain.param, self.element % max(1, len(chain.elements)))
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None or not self._snapshot.chains:
             return [Text("")]
         chains = self._snapshot.chains
         chain = chains[self.selected % len(chains)]
-        lines = chain_lines(chain, width) + check_lines(chain, width)
+        hint = "  (c: next)"
+        if chain.elements:
+            # One element's chain in numbers, then the whole matrix's form.
+            element = chain.elements[self.element % len(chain.elements)]
+            lines = chain_lines(element, width, lead_row=True) + check_lines(element, width)
+            lines.append(Text(chain.form, "cyan"))
+            hint = "  (c: next element)"
+        else:
+            lines = chain_lines(chain, width) + check_lines(chain, width)
         others = [summary_line(c) for c in chains if c is not chain]
-        if others:
+        if others or chain.elements:
             row = Text("  ").join(others)
-            row.append("  (c: next)", "dim")
+            row.append(hint.lstrip() if not others else hint, "dim")
             lines.append(row)
         for line in lines:
             line.no_wrap = True

@@ -25,8 +25,26 @@ def short(value: object, digits: int = 5) -> str:
         return "nan"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    text = f"{value:.{digits}g}"
-    return "0" if text == "-0" else text
+    return number(value, digits)
+
+
+def number(value: float, digits: int = 5) -> str:
+    """``value`` in at most ``digits`` significant digits, in whichever of the plain and
+    the scientific form is shorter: ``0.0077356``, ``3.6875e-4``, ``1.2e5``.
+
+    A non-zero value never reads as 0: digits are significant, not decimal places.
+    """
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    plain = f"{value:.{digits}g}"
+    if "e" in plain or (value and abs(value) < 1e-3):
+        mantissa, _, exponent = f"{value:.{digits - 1}e}".partition("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        compact = f"{mantissa}e{int(exponent)}"
+        if "e" in plain or len(compact) < len(plain):
+            plain = compact
+    return "0" if plain == "-0" else plain
 
 
 def full(value: object) -> str:

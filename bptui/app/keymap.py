@@ -142,7 +142,10 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reset",), "reset to the start (undo brings it back)"),
     (("edit",), "edit the learning rate, a parameter or the data (at the start of a step)"),
     (("cycle_plot",), "switch the plot: loss vs w, loss vs step"),
-    (("cycle_chain",), "with several parameters: write out the next one's chain"),
+    (
+        ("cycle_chain",),
+        "write out the next element of a matrix or vector, then the next parameter's chain",
+    ),
     (
         ("scroll_graph(-12)", "scroll_graph(12)"),
         "scroll a graph wider than the terminal left / right",

@@ -397,7 +397,7 @@ class BptuiApp(ClassroomApp):
     def action_cycle_chain(self) -> None:
         """c: write out the next parameter's chain (or say why there is no other)."""
         snap = self.snapshot
-        if snap is not None and len(snap.chains) < 2:
+        if snap is not None and len(snap.chains) < 2 and not any(c.elements for c in snap.chains):
             text = (
                 "This lesson has one parameter: its chain rule is the one shown."
                 if snap.chains
@@ -406,6 +406,7 @@ class BptuiApp(ClassroomApp):
             self.query_one(MessageBar).show(Message(Kind.STEP, text))
             return
         self.query_one(ChainPanel).cycle()
+        self.query_one(TensorPanel).point_at(*self.query_one(ChainPanel).selection())
 
     def action_help(self) -> None:
         from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path

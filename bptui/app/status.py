@@ -65,7 +65,8 @@ def _status(
     else:
         text.append(f" · Sample {snap.sample}/{snap.n_samples}")
         if data:
-            text.append(f" x={short(snap.x)} y={short(snap.y)}", "dim")
+            target = f" y={short(snap.y)}" if snap.has_target else ""
+            text.append(f" x={short(snap.x)}{target}", "dim")
     text.append(" · ")
     shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
     for i, phase in enumerate(shown):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..lesson.snapshot import Snapshot
+from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
 from .lines import LinePanel
 
@@ -24,21 +24,76 @@ class TensorPanel(LinePanel):
         super().__init__(*args, **kwargs)
         self.border_title = "Tensor"
         self._snapshot: Snapshot | None = None
+        #: The element of a vector or matrix shown whole when the panel cuts it
+        #: (the chain panel's: ``c`` steps through them).
+        self._point: tuple[str, int] = ("", 0)
+
+    def point_at(self, name: str, element: int) -> None:
+        """Show element ``element`` (row-major) of parameter ``name`` if it is cut."""
+        self._point = (name, element)
+        self.redraw(source=self._source_of())
+
+    def _source_of(self) -> tuple[object, ...]:
+        snapshot = self._snapshot
+        if snapshot is None:
+            return (self._point,)
+        return (
+            snapshot.params,
+            snapshot.loss,
+            snapshot.residual,
+            snapshot.loss_grad_fn,
+            snapshot.graph_freed,
+            snapshot.modes.sum_loss,
+            snapshot.loss_sum,
+            snapshot.kept_nodes,
+            self._point,
+        )
+
+    def _element_lines(self, cut: list[ParamView], width: int) -> list[Text]:
+        """One element of a cut parameter, whole: ``cut · W[0,2] -0.1 grad -7.2``."""
+        name, element = self._point
+        param = next((p for p in cut if p.name == name), None)
+        if param is None:
+            param, element = cut[0], 0
+        index = _unravel(param.data, element)
+        label = f"{param.name}[{','.join(str(i) for i in index)}]"
+        data = full(_at(param.data, index))
+        grad = full(_at(param.grad, index)) if param.grad is not None else "None"
+        style = "bold magenta" if param.grad is not None else "dim"
+        one = Text.assemble((label, "bold"), f"={data}  ", ("grad ", "bold"), (grad, style))
+        if one.cell_len + 6 <= width:
+            return [Text.assemble(("cut · ", "yellow"), one)]
+        if one.cell_len <= width:
+            return [one]
+        first = Text.assemble((label, "bold"), f"={data}")
+        if first.cell_len + 6 <= width:
+            first = Text.assemble(("cut · ", "yellow"), first)
+        return [
+            first,
+            Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
+        ]
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
-        self.redraw(
-            source=(
-                snapshot.params,
-                snapshot.loss,
-                snapshot.residual,
-                snapshot.loss_grad_fn,
-                snapshot.graph_freed,
-                snapshot.modes.sum_loss,
-                snapshot.loss_sum,
-                snapshot.kept_nodes,
-            )
-        )
+        self.redraw(source=self._source_of())
+
+    def _vector_lines(self, snap: Snapshot, width: int) -> list[Text]:
+        """Vectors and matrices: .data and .grad side by side, a line per row, in
+        fewer digits where that makes them fit, else cut with … and one element
+        shown whole above them (c walks the elements in the chain panel)."""
+        lines: list[Text] = []
+        cut: list[ParamView] = []
+        for param in snap.params:
+            for digits in (4, 3):
+                block = _side_by_side(param, digits)
+                if all(line.cell_len <= width for line in block):
+                    break
+            else:
+                cut.append(param)
+            lines += block
+        if cut:
+            lines[:0] = self._element_lines(cut, width)
+        return lines
 
     def build(self, width: int) -> list[Text]:
         snap = self._snapshot
@@ -46,22 +101,7 @@ class TensorPanel(LinePanel):
             return [Text("")]
         lines: list[Text] = []
         if any(not is_number(p.data) for p in snap.params):
-            # Vectors and matrices: .data and .grad side by side, a line per row.
-            for param in snap.params:
-                data = rows(param.data)
-                grad = rows(param.grad) if param.grad is not None else ["None"]
-                width = max(len(f"{param.name}.data"), *(len(r) for r in data))
-                lines.append(
-                    Text.assemble(
-                        (f"{param.name}.data".ljust(width + 1), "bold"),
-                        (f"{param.name}.grad", "bold"),
-                    )
-                )
-                for i in range(max(len(data), len(grad))):
-                    left = data[i] if i < len(data) else ""
-                    right = grad[i] if i < len(grad) else ""
-                    style = "bold magenta" if param.grad is not None else "dim"
-                    lines.append(Text.assemble(left.ljust(width + 1), (right, style)))
+            lines += self._vector_lines(snap, width)
         elif len(snap.params) == 1:
             param = snap.params[0]
             lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
@@ -89,7 +129,9 @@ class TensorPanel(LinePanel):
         if snap.graph_freed:
             grad_fn.append(" freed", "dim")
         lines.append(grad_fn)
-        sample = Text.assemble(("loss ", "bold"), full(snap.loss) if snap.loss is not None else "?")
+        sample = Text.assemble(
+            (f"{snap.loss_label} ", "bold"), full(snap.loss) if snap.loss is not None else "?"
+        )
         if snap.residual is not None:
             sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
         lines.append(sample)
@@ -105,3 +147,39 @@ class TensorPanel(LinePanel):
             line.no_wrap = True
             line.overflow = "ellipsis"
         return lines
+
+
+def _side_by_side(param: ParamView, digits: int) -> list[Text]:
+    """``W.data`` and ``W.grad`` side by side, a line per row."""
+    data = rows(param.data, digits)
+    grad = rows(param.grad, digits) if param.grad is not None else ["None"]
+    width = max(len(f"{param.name}.data"), *(len(r) for r in data))
+    lines = [
+        Text.assemble(
+            (f"{param.name}.data".ljust(width + 1), "bold"), (f"{param.name}.grad", "bold")
+        )
+    ]
+    style = "bold magenta" if param.grad is not None else "dim"
+    for i in range(max(len(data), len(grad))):
+        left = data[i] if i < len(data) else ""
+        right = grad[i] if i < len(grad) else ""
+        lines.append(Text.assemble(left.ljust(width + 1), (right, style)))
+    return lines
+
+
+def _unravel(value: object, element: int) -> tuple[int, ...]:
+    """Row-major element number → index, for a vector or a matrix."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return ()
+    if isinstance(value[0], (list, tuple)):
+        columns = max(1, len(value[0]))
+        element %= len(value) * columns
+        return (element // columns, element % columns)
+    return (element % len(value),)
+
+
+def _at(value: object, index: tuple[int, ...]) -> object:
+    for i in index:
+        assert isinstance(value, (list, tuple))
+        value = value[i]
+    return value

@@ -53,6 +53,7 @@ _KEYS: dict[str, _Key] = {
     "init": _Key((dict,), "a table of name = number"),
     "narration": _Key((dict,), "a table with forward, backward, update, zero texts"),
     "also": _Key((dict,), "a table of label = expression"),
+    "notes": _Key((dict,), "a table of value label = text"),
 }
 
 
@@ -256,6 +257,21 @@ class _Reader:
                 raise self.fail(phase, f"narration.{phase} must be a string", "narration")
         return narration
 
+    def notes(self, nodes: list[Node]) -> dict[str, str]:
+        """A sentence per value, said when the forward pass computes it."""
+        notes: dict[str, str] = self.values.get("notes", {})
+        labels = [node.label for node in nodes]
+        for label, text in notes.items():
+            if label not in labels:
+                raise self.fail(
+                    label,
+                    f"notes.{label}: no value is labelled {label!r} ({', '.join(labels)})",
+                    "notes",
+                )
+            if not isinstance(text, str):
+                raise self.fail(label, f"notes.{label} must be a string", "notes")
+        return notes
+
     def check_data_and_ranges(self) -> None:
         values = self.values
         for column in ("x", "y"):
@@ -292,6 +308,7 @@ def lesson_from_config(
     nodes += loss_part
     params = read.params(model)
     narration = read.narration()
+    notes = read.notes(nodes)
     read.check_data_and_ranges()
     # A model or loss from the command line makes another lesson than the file's:
     # its title, description and (for a new model) narration would describe the wrong one.
@@ -311,6 +328,7 @@ def lesson_from_config(
             residual=residual,
             description=values.get("description", ""),
             narration=narration,
+            notes=notes,
             input_grad=bool(values.get("input_grad", False)),
             loss_kind=loss,
         )

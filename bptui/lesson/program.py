@@ -63,12 +63,14 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
     """Write ``lesson`` as the note's per-sample SGD loop, as ``modes`` change it."""
     modes = modes or Modes()
     params = lesson.param_names
-    args = ", ".join(["x_val", *params, "y_val"])
+    # The single-node lesson has no targets: its L stands for the layers above.
+    target = lesson.loss_kind != "upstream"
+    args = ", ".join(["x_val", *params, *(["y_val"] if target else [])])
     lines = [
         "import torch",
         "",
         f"x_data = {_float_list(lesson.x)}",
-        f"y_data = {_float_list(lesson.y)}",
+        *([f"y_data = {_float_list(lesson.y)}"] if target else []),
         f"a = {lesson.lr!r}  # learning rate",
     ]
     for name, value in lesson.params:
@@ -77,7 +79,8 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
         lines.append(f"{name}.requires_grad = True")
     lines += [
         "",
-        f"def loss({args}):",
+        f"def loss({args}):"
+        + ("" if target else f"  # {lesson.loss.label} stands for the layers above"),
         f"    return {lesson.expression(names=SOURCE_NAMES)}",
         "",
     ]
@@ -85,8 +88,10 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
         lines.append("sum = 0")
     lines += [
         f"for epoch in range({lesson.epochs}):",
-        "    for x_val, y_val in zip(x_data, y_data):",
+        "    for x_val, y_val in zip(x_data, y_data):" if target else "    for x_val in x_data:",
     ]
+    if lesson.input_grad:
+        lines.append("        x_val = torch.tensor([x_val], requires_grad=True)  # wants ∂L/∂x")
     if lesson.vector_data:
         lines.append("        x_val, y_val = torch.tensor(x_val), torch.tensor(y_val)")
     forward = (len(lines),)

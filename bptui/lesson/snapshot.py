@@ -121,6 +121,11 @@ class ChainView:
     finite_diff: float | None
     #: How the loss is shown ("loss"; "L" in the single-node lesson).
     loss_label: str = "loss"
+    #: A vector or matrix parameter: one chain per element, ``∂loss/∂W[i,j] =
+    #: ∂loss/∂z1[i] · x[j]``, in row-major order (empty for a number).
+    elements: tuple[ChainView, ...] = ()
+    #: The whole gradient of a vector or matrix in one line: ``∂loss/∂W = (∂loss/∂z1) xᵀ``.
+    form: str = ""
 
     @property
     def verified(self) -> bool:
@@ -246,6 +251,10 @@ class Snapshot:
     kept_nodes: int = 0
     #: The lesson file's ``[narration]`` line for the phase of this step, if it has one.
     narration: str | None = None
+    #: How the loss is named ("loss"; "L", a stand-in for the layers above, in the
+    #: single-node lesson) and whether the lesson has targets y at all.
+    loss_label: str = "loss"
+    has_target: bool = True
 
     def node(self, name: str) -> NodeView:
         for node in self.nodes:

@@ -64,6 +64,8 @@ class Lesson:
     description: str = ""
     #: Optional text shown in the app for each phase: (phase name, text).
     narration: tuple[tuple[str, str], ...] = ()
+    #: A sentence per value (by label), said when the forward pass computes it.
+    notes: tuple[tuple[str, str], ...] = ()
     #: Whether x is a tensor that requires grad (so torch computes ∂L/∂x).
     input_grad: bool = False
     #: How the loss was built: "squared", "abs", "bce" or "upstream".
@@ -125,6 +127,7 @@ class Lesson:
             residual=self.residual,
             description=self.description,
             narration=dict(self.narration),
+            notes=dict(self.notes),
             input_grad=self.input_grad,
             loss_kind=self.loss_kind,
         )
@@ -207,6 +210,7 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     residual: str | None = None,
     description: str = "",
     narration: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
     input_grad: bool = False,
     loss_kind: str = "squared",
 ) -> Lesson:
@@ -260,6 +264,7 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
         residual=residual,
         description=description,
         narration=tuple((narration or {}).items()),
+        notes=tuple((notes or {}).items()),
         input_grad=input_grad,
         loss_kind=loss_kind,
     )

@@ -306,13 +306,15 @@ class Teacher:
             "the forward pass.",
         )
 
-    def forward_done(self, source: str, value: Value, pass_done: bool) -> Message:
+    def forward_done(self, source: str, value: Value, pass_done: bool, note: str = "") -> Message:
+        """``note``: the lesson's sentence about this value (its ``[notes]``), if any."""
         tail = (
             f" The forward pass is done: press {self._k['backward']} for the backward pass."
             if pass_done
             else ""
         )
-        return Message(Kind.STEP, f"Forward: {source} = {format_plain(value)}.{tail}")
+        note = f" {note}" if note else ""
+        return Message(Kind.STEP, f"Forward: {source} = {format_plain(value)}.{note}{tail}")
 
     def backward_through(self, label: str, grads: Iterable[tuple[str, Value]]) -> Message:
         """``grads``: (∂loss/∂input's text, its value) for the node's inputs."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .actions import Action
 from .analysis import Analysis
+from .elements import ElementChains
 from .graph import LessonGraph
 from .ops import OPS, format_number, pow_formula
 from .program import Program, code_lines, op_source, update_source, zero_source
@@ -42,6 +43,7 @@ class Views:
         self._graph = graph
         self._model = model
         self._analysis = analysis
+        self._elements: ElementChains | None = None
 
     def snapshot(self, now: Moment, timeline: Timeline) -> Snapshot:
         """A frozen picture of the current state (plain floats only)."""
@@ -116,6 +118,8 @@ class Views:
             modes=now.modes,
             loss_sum=None if loss_sum is None else loss_sum.item(),
             kept_nodes=model.kept_nodes,
+            loss_label=lesson.loss.label,
+            has_target=lesson.loss_kind != "upstream",
         )
 
     def _current_node(self, state: StepState, last: Action | None) -> str | None:
@@ -253,6 +257,8 @@ class Views:
         by_edge = {(f.out, f.wrt): f for f in factors}
         complete = state.fwd == len(graph.nodes) and state.bwd == len(graph.backward_steps)
         views = []
+        if self._elements is None or self._elements.lesson is not lesson:
+            self._elements = ElementChains(lesson, graph, self._model)
         for name in graph.chain_targets:
             paths = graph.paths(graph.loss, name, lambda out, wrt: by_edge[(out, wrt)])
             product: float | None = None
@@ -262,6 +268,7 @@ class Views:
             torch_grad = plain(grad) if grad is not None else None
             param = self._model.params.get(name, state.x_tensor)
             param_grad = None if param is None or param.grad is None else plain(param.grad)
+            elements = self._elements.chains(state, name, paths, torch_grad, param_grad)
             views.append(
                 ChainView(
                     param=name,
@@ -276,6 +283,8 @@ class Views:
                         if isinstance(torch_grad, float) and not lesson.vector_data
                         else None
                     ),
+                    elements=elements,
+                    form=self._elements.form(name, paths[0]) if elements else "",
                 )
             )
         return tuple(views)
@@ -306,7 +315,10 @@ class Views:
             node = self._graph.nodes[state.fwd - 1]
             value = plain(state.values[node.name])
             return self._say.forward_done(
-                op_source(lesson, node.name), value, state.phase is Phase.BACKWARD
+                op_source(lesson, node.name),
+                value,
+                state.phase is Phase.BACKWARD,
+                dict(lesson.notes).get(node.label, ""),
             )
         if last is Action.BACKWARD and state.phase is Phase.BACKWARD and state.bwd:
             node = self._graph.backward_steps[state.bwd - 1]
