@@ -1,19 +1,29 @@
 """Lay out a small computational graph as lines of terminal text.
 
-Values sit in columns by depth (inputs left, the loss right). Each value is a
-block of up to three lines: ``label=value``, then ``∂ gradient`` once the
-backward pass reaches it, then torch's backward node (``MulBackward0``). Edges
-are drawn with box-drawing characters: every cell an edge passes through
-records which sides it connects, and the cell becomes the matching character,
-so crossings and joins come out right for any small DAG.
+Values sit in columns by depth (the loss right); a data value or parameter sits
+just left of the first operation that uses it. Each value is a block of one to
+three lines, by :class:`Mode`: ``label=value``, ``∂ gradient`` once the backward
+pass reaches it, and torch's backward node (``MulBackward0``).
+
+Where the blocks go depends on the graph's shape alone, so it is worked out
+once per shape (:func:`place`) and every step only writes the values in.
+Every value owns its row from its block to the last operation that reads it:
+no wire can run into another value's label, and an operation usually sits on
+the row of its first input, so a chain reads as one straight line. Each
+operation whose inputs come from other rows gets its own vertical bus, in the
+gap left of its column. A wire joins a bus with a ``┬ ┴ ┐ ┘ ├`` (never a
+``┼``); where a wire only passes a bus, the bus is drawn unbroken (``─│─``) so
+the two cannot be read as joined.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 
 from rich.text import Span, Text
+from textual.geometry import Region
 
 from ..lesson.snapshot import NodeView
 from .fmt import short
@@ -38,6 +48,8 @@ _BOX = {
     _S: "│",
 }
 _ASCII = {bits: ("-" if ch == "─" else "|" if ch == "│" else "+") for bits, ch in _BOX.items()}
+#: A wire passing a bus it does not join: the bus is drawn through it.
+_CROSS = 16
 
 _SUPERSCRIPT = {"2": "²", "3": "³"}
 
@@ -48,14 +60,189 @@ GRAD_FN = "dim"
 EDGE = "cyan"
 CURRENT = "reverse bold"
 
+#: The smallest column, so that columns move little as values appear.
+MIN_COLUMN = 6
 
-@dataclass
-class _Block:
-    node: NodeView
-    lines: list[tuple[str, str]]  # (text, style)
-    layer: int = 0
-    slot: int = 0
-    x: int = 0
+
+@dataclass(frozen=True)
+class Mode:
+    """How many rows a value takes, and whether torch's backward node is shown."""
+
+    rows: int
+    names: bool
+
+
+#: head / ∂ gradient / grad_fn: the full picture.
+FULL = Mode(3, True)
+#: head ∂ gradient / grad_fn.
+NAMES = Mode(2, True)
+#: head / ∂ gradient.
+PLAIN = Mode(2, False)
+#: head ∂ gradient, one row a value.
+ONE = Mode(1, False)
+
+
+def choose_mode(slots: int, height: int, names: bool | None) -> Mode:
+    """The fullest mode whose rows fit ``height``; the most compact if none does.
+
+    ``names`` None picks automatically; True or False keeps only the modes
+    that show (or hide) torch's backward nodes.
+    """
+    modes = {None: (FULL, NAMES, ONE), True: (FULL, NAMES), False: (PLAIN, ONE)}[names]
+    for mode in modes:
+        if slots * mode.rows <= height:
+            return mode
+    return modes[-1]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each value goes, from the graph's shape alone."""
+
+    #: Column (depth) of each value.
+    layer: dict[str, int]
+    #: Row slot of each value.
+    slot: dict[str, int]
+    #: Each operation with a vertical bus: its track in the gap left of its column (0 nearest).
+    track: dict[str, int]
+    #: Tracks in the gap left of each column.
+    tracks: tuple[int, ...]
+    slots: int
+
+
+Shape = tuple[tuple[str, str, tuple[str | None, ...]], ...]
+
+
+def shape(nodes: tuple[NodeView, ...]) -> Shape:
+    """What the placement depends on: names, kinds and inputs."""
+    return tuple((n.name, n.kind, n.inputs) for n in nodes)
+
+
+@lru_cache(maxsize=32)
+def place(graph: Shape) -> Placement:
+    """Give every value a column and a row slot, and every bus a track."""
+    names = [name for name, _, _ in graph]
+    known = set(names)
+    inputs = {name: [i for i in ins if i is not None and i in known] for name, _, ins in graph}
+    ops = [name for name, kind, _ in graph if kind == "op"]
+    layer, span = _layers(names, inputs, set(ops))
+    slot = _Rows(inputs, span).fill(names, ops)
+    track, tracks = _tracks(names, inputs, layer, slot)
+    return Placement(layer, slot, track, tracks, 1 + max(slot.values(), default=0))
+
+
+def _layers(
+    names: list[str], inputs: dict[str, list[str]], ops: set[str]
+) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """Each value's column: an operation one right of its deepest input, a leaf just left
+    of the first operation that reads it. And the half-columns it holds on its row
+    (2L is column L, 2L-1 the gap left of it): an operation from its gap, a leaf from its
+    column, each to the gap of the last operation that reads it."""
+    layer: dict[str, int] = {}
+    for name in names:  # nodes come in the order they are computed
+        layer[name] = 1 + max((layer.get(i, 0) for i in inputs[name]), default=-1)
+    users: dict[str, list[str]] = {name: [] for name in names}
+    for name in names:
+        for i in inputs[name]:
+            users[i].append(name)
+    for name in names:
+        if name not in ops and users[name]:
+            layer[name] = max(0, min(layer[u] for u in users[name]) - 1)
+    span = {
+        name: (
+            2 * layer[name] - (1 if name in ops else 0),
+            max((2 * layer[u] - 1 for u in users[name]), default=2 * layer[name]),
+        )
+        for name in names
+    }
+    return layer, span
+
+
+class _Rows:
+    """Row slots, each holding values whose stretches of the row do not overlap."""
+
+    def __init__(self, inputs: dict[str, list[str]], span: dict[str, tuple[int, int]]) -> None:
+        self.inputs, self.span = inputs, span
+        self.rows: list[list[str]] = []
+        self.slot: dict[str, int] = {}
+
+    def clash(self, a: str, b: str) -> bool:
+        (a0, a1), (b0, b1) = self.span[a], self.span[b]
+        if a1 < b0 or b1 < a0:
+            return False
+        # An input's wire may run straight into the operation it ends at.
+        return not ((a in self.inputs[b] and a1 == b0) or (b in self.inputs[a] and b1 == a0))
+
+    def free(self, name: str, s: int) -> bool:
+        return s >= len(self.rows) or not any(self.clash(name, o) for o in self.rows[s])
+
+    def take(self, name: str, s: int) -> None:
+        while len(self.rows) <= s:
+            self.rows.append([])
+        self.rows[s].append(name)
+        self.slot[name] = s
+
+    def fill(self, names: list[str], ops: list[str]) -> dict[str, int]:
+        """An operation on the row of its first placed input if it can (a chain is one
+        straight line), else the first free row; its new leaves as near it as they fit."""
+        slot = self.slot
+        for name in ops:
+            waiting = [i for i in self.inputs[name] if i not in slot]
+            wanted = [slot[i] for i in self.inputs[name] if i in slot]
+            s = next(
+                s
+                for s in [*wanted, *range(len(self.rows) + 1)]
+                if self.free(name, s) and (wanted or not waiting or self.free(waiting[0], s))
+            )
+            self.take(name, s)
+            for leaf in waiting:
+                if leaf not in slot:  # the same leaf twice (x*x) is placed once
+                    near = [t for d in range(len(self.rows) + 2) for t in (s + d, s - d)]
+                    self.take(leaf, next(t for t in near if t >= 0 and self.free(leaf, t)))
+        for name in names:  # values no operation reads
+            if name not in slot:
+                self.take(name, next(s for s in range(len(self.rows) + 1) if self.free(name, s)))
+        return slot
+
+
+def _tracks(
+    names: list[str], inputs: dict[str, list[str]], layer: dict[str, int], slot: dict[str, int]
+) -> tuple[dict[str, int], tuple[int, ...]]:
+    """A track for each bus: buses whose rows overlap in one gap get different tracks,
+    shorter buses nearer their column (so a wire into an operation rarely passes a bus)."""
+    buses = []
+    for name in names:
+        joins = {slot[name], *(slot[i] for i in inputs[name])}
+        if len(joins) > 1:
+            buses.append((name, min(joins), max(joins)))
+
+    def passed(name: str) -> int:
+        """How many buses of the same gap pass this operation's row without joining it:
+        its stub would cross them unless its track is nearer the column than theirs."""
+        row = slot[name]
+        return sum(
+            1
+            for other, low, high in buses
+            if other != name and layer[other] == layer[name] and low < row < high
+        )
+
+    track: dict[str, int] = {}
+    used: dict[int, list[tuple[int, int, int]]] = {}
+    for name, low, high in sorted(buses, key=lambda b: (-passed(b[0]), b[2] - b[1])):
+        taken = used.setdefault(layer[name], [])
+        k = 0
+        while any(t == k and not (b < low or high < a) for t, a, b in taken):
+            k += 1
+        taken.append((k, low, high))
+        track[name] = k
+    depth = max(layer.values(), default=0)
+    tracks = tuple(
+        1 + max((track[n] for n in track if layer[n] == d), default=0) for d in range(depth + 1)
+    )
+    return track, tracks
+
+
+Line = list[tuple[str, str]]
 
 
 def _head(node: NodeView) -> str:
@@ -76,122 +263,126 @@ def _head(node: NodeView) -> str:
     return f"{symbol} {node.label}{value}"
 
 
-def _block(node: NodeView, with_grad_fn: bool) -> _Block:
-    lines = [(_head(node), CURRENT if node.current else VALUE)]
-    if node.requires_grad:
-        lines.append((f"∂ {short(node.grad)}" if node.grad is not None else "", GRAD))
-        if with_grad_fn:
-            shown = node.grad_fn if (node.kind == "param" or node.value is not None) else None
-            lines.append((shown or "", GRAD_FN))
-    return _Block(node, lines)
+def _block(node: NodeView, mode: Mode) -> list[Line]:
+    """A value's lines in ``mode``, each a list of (text, style) runs."""
+    head = (_head(node), CURRENT if node.current else VALUE)
+    if not node.requires_grad:
+        return [[head]]
+    grad = f"∂ {short(node.grad)}" if node.grad is not None else ""
+    name = (node.grad_fn or "") if (node.kind == "param" or node.value is not None) else ""
+    if mode.rows == 1 or mode is NAMES:
+        first = [head, (" " + grad, GRAD)] if grad else [head]
+        return [first, [(name, GRAD_FN)]] if mode.names else [first]
+    return [[head], [(grad, GRAD)], [(name, GRAD_FN)]][: mode.rows]
 
 
-def layout(
-    nodes: tuple[NodeView, ...], width: int, height: int, ascii_only: bool = False
-) -> list[Text]:
-    """Draw ``nodes`` in at most ``width`` × ``height`` cells (best effort when smaller)."""
-    for with_grad_fn in (True, False):
-        if with_grad_fn and _rows(nodes, with_grad_fn) > height:
-            continue  # the number of rows depends on the graph's shape alone
-        lines = _draw(nodes, with_grad_fn, ascii_only)
-        if len(lines) <= height and max((len(t) for t in lines), default=0) <= width:
-            return lines
-    return lines
+def _width(line: Line) -> int:
+    return sum(len(text) for text, _ in line)
 
 
-def _rows(nodes: tuple[NodeView, ...], with_grad_fn: bool) -> int:
-    """How many rows :func:`_draw` takes, without drawing."""
-    blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
-    step = 3 if with_grad_fn else 2
-    return max(b.slot * step + len(b.lines) for b in blocks.values())
+@dataclass(frozen=True)
+class Drawing:
+    """The graph's lines, and where the current values are in them."""
+
+    lines: list[Text]
+    #: Where each value the last micro-step touched is.
+    focus: tuple[Region, ...]
+    #: The same, each with the inputs it reads.
+    around: tuple[Region, ...]
+    #: Each column's width: pass them back as ``floor`` so that columns never narrow.
+    widths: tuple[int, ...]
 
 
-def _place(blocks: dict[str, _Block]) -> dict[str, _Block]:
-    """Give each block its depth (layer) and vertical slot."""
-    order = list(blocks)
-    # Depth: leaves 0, an op one more than its deepest input.
-    for name in order:
-        block = blocks[name]
-        inputs = [i for i in block.node.inputs if i is not None and i in blocks]
-        block.layer = 1 + max((blocks[i].layer for i in inputs), default=-1) if inputs else 0
-    layers: dict[int, list[_Block]] = {}
-    for name in order:
-        layers.setdefault(blocks[name].layer, []).append(blocks[name])
-    # Vertical slots: leaves in order of use; an op at the middle of its inputs.
-    for depth in sorted(layers):
-        taken: set[int] = set()
-        for i, block in enumerate(layers[depth]):
-            sources = [blocks[n] for n in block.node.inputs if n is not None and n in blocks]
-            want = i if depth == 0 else round(sum(b.slot for b in sources) / len(sources) - 1e-9)
-            while want in taken:
-                want += 1
-            block.slot = want
-            taken.add(want)
-    return blocks
+def draw(
+    nodes: tuple[NodeView, ...],
+    mode: Mode,
+    ascii_only: bool = False,
+    floor: tuple[int, ...] = (),
+) -> Drawing:
+    """Draw ``nodes`` in ``mode``; columns at least ``floor`` wide."""
+    at = place(shape(nodes))
+    blocks = {node.name: _block(node, mode) for node in nodes}
+    widths = [MIN_COLUMN] * len(at.tracks)
+    for name, lines in blocks.items():
+        widths[at.layer[name]] = max(widths[at.layer[name]], *(_width(ln) for ln in lines))
+    if len(floor) == len(widths):
+        widths = [max(w, f) for w, f in zip(widths, floor, strict=True)]
+    xs = [0]
+    for d in range(1, len(widths)):
+        xs.append(xs[-1] + widths[d - 1] + 2 + 2 * at.tracks[d])
+    canvas = _Canvas(
+        xs[-1] + widths[-1],
+        max(at.slot[name] * mode.rows + len(lines) for name, lines in blocks.items()),
+    )
+    top = {name: at.slot[name] * mode.rows for name in blocks}
+    left = {name: xs[at.layer[name]] for name in blocks}
+    for node in nodes:
+        if node.kind == "op":
+            feeds = [i for i in node.inputs if i is not None and i in blocks]
+            bus = left[node.name] - 2 - 2 * at.track.get(node.name, 0)
+            ends = [(top[i], left[i] + _width(blocks[i][0]) + 1) for i in feeds]
+            canvas.wire(ends, bus, (top[node.name], left[node.name]))
+    chars, styles = canvas.cells(ascii_only)
+    focus, around = [], []
+    for node in nodes:
+        lines, x, y = blocks[node.name], left[node.name], top[node.name]
+        for i, line in enumerate(lines):
+            col = x
+            for text, style in line:
+                chars[y + i][col : col + len(text)] = text
+                styles[y + i][col : col + len(text)] = [style] * len(text)
+                col += len(text)
+        if node.current:
+            here = Region(x, y, max(_width(line) for line in lines), len(lines))
+            focus.append(here)
+            # With the inputs it reads (and, in the backward pass, sends gradients to).
+            feeds = [i for i in node.inputs if i is not None and i in blocks]
+            around.append(
+                Region.from_union(
+                    [here, *(Region(left[i], top[i], 1, len(blocks[i])) for i in feeds)]
+                )
+            )
+    return Drawing(_texts(chars, styles), tuple(focus), tuple(around), tuple(widths))
 
 
-def _draw(  # noqa: C901, PLR0912, PLR0915 - one pass over the rows; to be split
-    nodes: tuple[NodeView, ...], with_grad_fn: bool, ascii_only: bool
-) -> list[Text]:
-    blocks = _place({node.name: _block(node, with_grad_fn) for node in nodes})
-    layers: dict[int, list[_Block]] = {}
-    for block in blocks.values():
-        layers.setdefault(block.layer, []).append(block)
-    step = 3 if with_grad_fn else 2
-    gap = 4
-    x = 0
-    for depth in sorted(layers):
-        col_width = max(max(len(t) for t, _ in b.lines) for b in layers[depth])
-        col_width = max(col_width, 10 if depth else 6)
-        for block in layers[depth]:
-            block.x = x + (gap if depth else 0)
-        x += col_width + (gap if depth else 0)
-    total_w = x + 1
-    total_h = max(b.slot * step + len(b.lines) for b in blocks.values())
-    chars = [[" "] * total_w for _ in range(total_h)]
-    styles: list[list[str | None]] = [[None] * total_w for _ in range(total_h)]
-    bits = [[0] * total_w for _ in range(total_h)]
+class _Canvas:
+    """Edge cells: which sides each connects, and which are a bus passing a wire."""
 
-    def link(row: int, col: int, side: int) -> None:
-        if 0 <= row < total_h and 0 <= col < total_w:
-            bits[row][col] |= side
+    def __init__(self, width: int, height: int) -> None:
+        self.bits = [[0] * width for _ in range(height)]
 
-    for block in blocks.values():
-        if block.node.kind != "op":
-            continue
-        target_row = block.slot * step
-        bus = block.x - 2
-        for name in block.node.inputs:
-            if name is None or name not in blocks:
-                continue
-            source = blocks[name]
-            row = source.slot * step
-            start = source.x + len(source.lines[0][0]) + 1
+    def wire(self, sources: list[tuple[int, int]], bus: int, target: tuple[int, int]) -> None:
+        """Wires from each (row, first column) in ``sources`` to the ``bus`` column, down
+        or up it, and along ``target``'s row to its label at (row, column)."""
+        bits = self.bits
+        joins = {target[0]}
+        for row, start in sources:
             for col in range(start, bus):
-                link(row, col, _E | _W)
-            link(row, bus, _W)
-            low, high = sorted((row, target_row))
-            for r in range(low, high + 1):
-                if r > low:
-                    link(r, bus, _N)
-                if r < high:
-                    link(r, bus, _S)
-            link(target_row, bus, _E)
-        link(target_row, bus + 1, _E | _W)
+                bits[row][col] |= _E | _W
+            bits[row][bus] |= _W
+            joins.add(row)
+        low, high = min(joins), max(joins)
+        for r in range(low, high + 1):
+            bits[r][bus] |= (_N if r > low else 0) | (_S if r < high else 0)
+            if r not in joins:
+                bits[r][bus] |= _CROSS
+        bits[target[0]][bus] |= _E
+        for col in range(bus + 1, target[1]):
+            bits[target[0]][col] |= _E | _W
 
-    table = _ASCII if ascii_only else _BOX
-    for r in range(total_h):
-        for c in range(total_w):
-            if bits[r][c]:
-                chars[r][c] = table.get(bits[r][c], "+")
-                styles[r][c] = EDGE
-    for block in blocks.values():
-        for i, (text, style) in enumerate(block.lines):
-            row = block.slot * step + i
-            for j, ch in enumerate(text):
-                if block.x + j < total_w:
-                    chars[row][block.x + j] = ch
-                    styles[row][block.x + j] = style
+    def cells(self, ascii_only: bool) -> tuple[list[list[str]], list[list[str | None]]]:
+        table = _ASCII if ascii_only else _BOX
+        chars = [[" "] * len(row) for row in self.bits]
+        styles: list[list[str | None]] = [[None] * len(row) for row in self.bits]
+        for r, row in enumerate(self.bits):
+            for c, b in enumerate(row):
+                if b:
+                    chars[r][c] = table[_N | _S] if b & _CROSS else table.get(b, "+")
+                    styles[r][c] = EDGE
+        return chars, styles
+
+
+def _texts(chars: list[list[str]], styles: list[list[str | None]]) -> list[Text]:
     out = []
     for row_chars, row_styles in zip(chars, styles, strict=True):
         # One Text per row, its styled runs given as spans (append is slow per run).
