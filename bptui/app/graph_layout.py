@@ -208,29 +208,31 @@ class _Rows:
 def _tracks(
     names: list[str], inputs: dict[str, list[str]], layer: dict[str, int], slot: dict[str, int]
 ) -> tuple[dict[str, int], tuple[int, ...]]:
-    """A track for each bus: buses whose rows overlap in one gap get different tracks,
-    shorter buses nearer their column (so a wire into an operation rarely passes a bus)."""
-    buses = []
+    """A track for each bus: buses whose rows overlap in one gap get different tracks, and
+    an operation's bus is nearer its column than every other bus that reaches its row, so
+    the stub from its bus to its label meets no other bus (a wire that joined the stub
+    would seem to feed that bus's operation too)."""
+    spans = {}
     for name in names:
         joins = {slot[name], *(slot[i] for i in inputs[name])}
         if len(joins) > 1:
-            buses.append((name, min(joins), max(joins)))
-
-    def passed(name: str) -> int:
-        """How many buses of the same gap pass this operation's row without joining it:
-        its stub would cross them unless its track is nearer the column than theirs."""
-        row = slot[name]
-        return sum(
-            1
-            for other, low, high in buses
-            if other != name and layer[other] == layer[name] and low < row < high
-        )
-
+            spans[name] = (min(joins), max(joins))
+    # nearer[u]: the buses that must be nearer their column than u.
+    nearer: dict[str, list[str]] = {u: [] for u in spans}
+    for t in spans:
+        for u, (low, high) in spans.items():
+            if u != t and layer[u] == layer[t] and low <= slot[t] <= high:
+                nearer[u].append(t)
     track: dict[str, int] = {}
     used: dict[int, list[tuple[int, int, int]]] = {}
-    for name, low, high in sorted(buses, key=lambda b: (-passed(b[0]), b[2] - b[1])):
+    waiting = sorted(spans, key=lambda n: spans[n][1] - spans[n][0])
+    while waiting:
+        ready = [u for u in waiting if all(t in track for t in nearer[u])] or waiting[:1]
+        name = ready[0]
+        waiting.remove(name)
+        low, high = spans[name]
         taken = used.setdefault(layer[name], [])
-        k = 0
+        k = 1 + max((track[t] for t in nearer[name] if t in track), default=-1)
         while any(t == k and not (b < low or high < a) for t, a, b in taken):
             k += 1
         taken.append((k, low, high))
