@@ -325,13 +325,38 @@ def test_the_mode_is_the_fullest_that_fits() -> None:
     assert choose_mode(2, 7, False) is PLAIN
 
 
-def test_the_placement_is_worked_out_once_per_graph() -> None:
-    """Steps change values, not the graph's shape: the placement is computed once."""
+def test_the_placement_and_wires_are_worked_out_once_per_graph() -> None:
+    """Steps change values, not the graph's shape: the placement is computed once, and
+    the wires once per mode and column widths (columns only ever widen)."""
+    from bptui.app.graph_layout import _edges
+
     place.cache_clear()
     stepper = Stepper(load_lesson("collapse"))
-    for _ in range(15):
-        stepper.next()
-        draw(stepper.snapshot().nodes, ONE)
-    info = place.cache_info()
-    assert info.misses == 1 and info.hits == 14
+    floor: tuple[int, ...] = ()
+    misses = []
+    for _ in range(3):  # three training steps: forward, backward, update, zeroing
+        _edges.cache_clear()
+        for _ in range(22):
+            stepper.next()
+            floor = draw(stepper.snapshot().nodes, ONE, floor=floor).widths
+        misses.append(_edges.cache_info().misses)
+    assert place.cache_info().misses == 1
+    assert misses[-1] * 4 < misses[0] and misses[-1] < 22 / 4, misses  # columns settle
     assert place(shape(stepper.snapshot().nodes)).slots == 7
+
+
+async def test_a_resize_redraws_the_graph_for_its_new_room() -> None:
+    """collapse fits its box at 80×24 only one row a value; grown to 120×40 the box has
+    room for torch's names as well, and shrunk back the graph is one row a value again."""
+    app = make_app(load_lesson("collapse"))
+    async with app.run_test(size=SMALL) as pilot:
+        await press(pilot, "F", "B")
+        panel = app.query_one(GraphPanel)
+        assert panel.mode is ONE and "AccumulateGrad" not in graph_text(app)
+        await pilot.resize_terminal(*LARGE)
+        await wait_for(pilot, lambda: panel.mode is NAMES)
+        await wait_for(pilot, lambda: "AccumulateGrad" in graph_text(app))
+        await pilot.resize_terminal(*SMALL)
+        await wait_for(pilot, lambda: panel.mode is ONE)
+        touched = heads(app, current=True)
+        await wait_for(pilot, lambda: any(head in graph_text(app) for head in touched))

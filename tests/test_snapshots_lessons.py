@@ -15,7 +15,7 @@ instead: the first factor in the chain panel, and the graph's gradient on screen
 from __future__ import annotations
 
 import pytest
-from test_app import make_app, press, shown, wait_for
+from test_app import make_app, press, shown
 from test_snapshots import after
 
 from bptui.app.chain import ChainPanel

@@ -10,6 +10,7 @@ mouse scroll the rest into view, ``y`` shows or hides torch's backward nodes.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events, on
 from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
@@ -27,10 +28,8 @@ class GraphBox(ScrollableContainer, can_focus=False):
     """
 
     def on_resize(self) -> None:
-        # The room for the graph (the box's max-height) changes with the screen's size.
         for panel in self.query(GraphPanel):
-            panel.redraw()
-            panel.follow()
+            self.call_after_refresh(panel.follow)
 
     def update_title(self, names_hidden: bool) -> None:
         view = self.scrollable_content_region.size
@@ -74,11 +73,12 @@ class GraphPanel(LinePanel):
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        rows = len(self._lines)
         self.redraw()
         # Values appear and vanish with each step. The panel fills the box and
         # only ever widens, so nodes do not jump sideways, and the screen is laid
-        # out again only when the graph outgrows the panel.
-        if self._widen() > self.size.width:
+        # out again only when the graph outgrows the panel or changes its rows.
+        if self._widen() > self.size.width or len(self._lines) != rows:
             self.refresh(layout=True)
             self.call_after_refresh(self.follow)
         else:
@@ -87,6 +87,10 @@ class GraphPanel(LinePanel):
     def toggle_names(self) -> None:
         """Show torch's backward nodes if they are hidden, hide them if shown."""
         self.names = not (self.mode is not None and self.mode.names)
+        self.refit()
+
+    def refit(self) -> None:
+        """Draw again for the room the box has now (after y, or a resize of the screen)."""
         self.redraw()
         self.refresh(layout=True)
         self.call_after_refresh(self.follow)
@@ -150,6 +154,12 @@ class GraphPanel(LinePanel):
 
 class GraphKeys(App[int]):
     """The app's keys for the graph: scroll it, show or hide torch's backward nodes."""
+
+    @on(events.Resize)
+    def _refit_graph(self) -> None:
+        """The graph's room (its box's max-height) follows the screen's size class."""
+        for panel in self.query(GraphPanel):
+            self.call_after_refresh(panel.refit)
 
     def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
         """Scroll a graph larger than its box ([ ] sideways, { } up and down)."""

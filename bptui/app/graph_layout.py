@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import groupby
 
 from rich.text import Span, Text
 from textual.geometry import Region
@@ -99,6 +98,9 @@ def choose_mode(slots: int, height: int, names: bool | None) -> Mode:
 class Placement:
     """Where each value goes, from the graph's shape alone."""
 
+    #: The operations that read each value.
+    users: dict[str, list[str]]
+
     #: Column (depth) of each value.
     layer: dict[str, int]
     #: Row slot of each value.
@@ -110,25 +112,27 @@ class Placement:
     slots: int
 
 
-Shape = tuple[tuple[str, str, tuple[str | None, ...]], ...]
+Shape = tuple[tuple[str, str, tuple[str | None, ...], bool], ...]
 
 
 def shape(nodes: tuple[NodeView, ...]) -> Shape:
-    """What the placement depends on: names, kinds and inputs."""
-    return tuple((n.name, n.kind, n.inputs) for n in nodes)
+    """What the placement and the wires depend on: names, kinds, inputs, and which
+    values have a gradient (a row for it)."""
+    return tuple((n.name, n.kind, n.inputs, n.requires_grad) for n in nodes)
 
 
 @lru_cache(maxsize=32)
 def place(graph: Shape) -> Placement:
     """Give every value a column and a row slot, and every bus a track."""
-    names = [name for name, _, _ in graph]
+    names = [name for name, _, _, _ in graph]
     known = set(names)
-    inputs = {name: [i for i in ins if i is not None and i in known] for name, _, ins in graph}
-    ops = [name for name, kind, _ in graph if kind == "op"]
+    inputs = {name: [i for i in ins if i is not None and i in known] for name, _, ins, _ in graph}
+    ops = [name for name, kind, _, _ in graph if kind == "op"]
     layer, span = _layers(names, inputs, set(ops))
     slot = _Rows(inputs, span).fill(names, ops)
     track, tracks = _tracks(names, inputs, layer, slot)
-    return Placement(layer, slot, track, tracks, 1 + max(slot.values(), default=0))
+    users = {name: [u for u in ops if name in inputs[u]] for name in names}
+    return Placement(users, layer, slot, track, tracks, 1 + max(slot.values(), default=0))
 
 
 def _layers(
@@ -302,37 +306,34 @@ def draw(
     floor: tuple[int, ...] = (),
 ) -> Drawing:
     """Draw ``nodes`` in ``mode``; columns at least ``floor`` wide."""
-    at = place(shape(nodes))
+    key = shape(nodes)
+    at = place(key)
     blocks = {node.name: _block(node, mode) for node in nodes}
     widths = [MIN_COLUMN] * len(at.tracks)
     for name, lines in blocks.items():
         widths[at.layer[name]] = max(widths[at.layer[name]], *(_width(ln) for ln in lines))
     if len(floor) == len(widths):
         widths = [max(w, f) for w, f in zip(widths, floor, strict=True)]
-    xs = [0]
-    for d in range(1, len(widths)):
-        xs.append(xs[-1] + widths[d - 1] + 2 + 2 * at.tracks[d])
-    canvas = _Canvas(
-        xs[-1] + widths[-1],
-        max(at.slot[name] * mode.rows + len(lines) for name, lines in blocks.items()),
-    )
-    top = {name: at.slot[name] * mode.rows for name in blocks}
-    left = {name: xs[at.layer[name]] for name in blocks}
-    for node in nodes:
-        if node.kind == "op":
-            feeds = [i for i in node.inputs if i is not None and i in blocks]
-            bus = left[node.name] - 2 - 2 * at.track.get(node.name, 0)
-            ends = [(top[i], left[i] + _width(blocks[i][0]) + 1) for i in feeds]
-            canvas.wire(ends, bus, (top[node.name], left[node.name]))
-    chars, styles = canvas.cells(ascii_only)
+    xs = _columns(at, tuple(widths))
+    edges, edge_spans = _edges(key, mode.rows, tuple(widths), ascii_only)
+    chars = [list(row) for row in edges]
+    spans = [list(row) for row in edge_spans]
     focus, around = [], []
     for node in nodes:
-        lines, x, y = blocks[node.name], left[node.name], top[node.name]
+        lines, x, y = blocks[node.name], xs[at.layer[node.name]], at.slot[node.name] * mode.rows
+        if at.users[node.name]:  # its wire, from its label to the end of its column
+            start, end = (
+                x + _width(lines[0]) + 1,
+                xs[at.layer[node.name]] + widths[at.layer[node.name]] + 1,
+            )
+            chars[y][start:end] = ("-" if ascii_only else "─") * (end - start)
+            spans[y].append(Span(start, end, EDGE))
         for i, line in enumerate(lines):
             col = x
             for text, style in line:
                 chars[y + i][col : col + len(text)] = text
-                styles[y + i][col : col + len(text)] = [style] * len(text)
+                if text:
+                    spans[y + i].append(Span(col, col + len(text), style))
                 col += len(text)
         if node.current:
             here = Region(x, y, max(_width(line) for line in lines), len(lines))
@@ -341,61 +342,106 @@ def draw(
             feeds = [i for i in node.inputs if i is not None and i in blocks]
             around.append(
                 Region.from_union(
-                    [here, *(Region(left[i], top[i], 1, len(blocks[i])) for i in feeds)]
+                    [
+                        here,
+                        *(
+                            Region(xs[at.layer[i]], at.slot[i] * mode.rows, 1, len(blocks[i]))
+                            for i in feeds
+                        ),
+                    ]
                 )
             )
-    return Drawing(_texts(chars, styles), tuple(focus), tuple(around), tuple(widths))
+    texts = [_text("".join(row).rstrip(), tuple(sp)) for row, sp in zip(chars, spans, strict=True)]
+    return Drawing(texts, tuple(focus), tuple(around), tuple(widths))
+
+
+_TEXTS: dict[tuple[str, tuple[Span, ...]], Text] = {}
+
+
+def _text(plain: str, spans: tuple[Span, ...]) -> Text:
+    """One row as Text, its styled runs given as spans (append is slow per run). A step
+    changes a few rows: the others are the Text of the step before (Text() is not cheap)."""
+    key = (plain, spans)
+    text = _TEXTS.get(key)
+    if text is None:
+        if len(_TEXTS) > 1024:
+            _TEXTS.clear()
+        text = _TEXTS[key] = Text(plain, no_wrap=True, overflow="crop", spans=list(spans))
+    return text
+
+
+def _columns(at: Placement, widths: tuple[int, ...]) -> list[int]:
+    """Where each column starts: after the one before and the tracks of its gap."""
+    xs = [0]
+    for d in range(1, len(widths)):
+        xs.append(xs[-1] + widths[d - 1] + 2 + 2 * at.tracks[d])
+    return xs
+
+
+@lru_cache(maxsize=16)
+def _edges(
+    graph: Shape, rows: int, widths: tuple[int, ...], ascii_only: bool
+) -> tuple[tuple[str, ...], tuple[tuple[Span, ...], ...]]:
+    """The wires of a graph drawn with columns ``widths`` wide, each from the end of its
+    value's column on (what lies between a label and its column's end is drawn per step):
+    they change only when the graph, the mode or a column's width does."""
+    at = place(graph)
+    xs = _columns(at, widths)
+    top = {name: at.slot[name] * rows for name, _, _, _ in graph}
+    height = max(top[name] + (rows if grad else 1) for name, _, _, grad in graph)
+    canvas = _Canvas(height)
+    for name, kind, inputs, _ in graph:
+        if kind == "op":
+            x = xs[at.layer[name]]
+            feeds = [i for i in inputs if i is not None and i in top]
+            bus = x - 2 - 2 * at.track.get(name, 0)
+            ends = [(top[i], xs[at.layer[i]] + widths[at.layer[i]] + 1) for i in feeds]
+            canvas.wire(ends, bus, (top[name], x))
+    chars, spans = canvas.cells(xs[-1] + widths[-1], ascii_only)
+    return tuple("".join(row) for row in chars), tuple(tuple(row) for row in spans)
 
 
 class _Canvas:
     """Edge cells: which sides each connects, and which are a bus passing a wire."""
 
-    def __init__(self, width: int, height: int) -> None:
-        self.bits = [[0] * width for _ in range(height)]
+    def __init__(self, height: int) -> None:
+        self.bits: list[dict[int, int]] = [{} for _ in range(height)]
+
+    def link(self, row: int, col: int, sides: int) -> None:
+        cells = self.bits[row]
+        cells[col] = cells.get(col, 0) | sides
 
     def wire(self, sources: list[tuple[int, int]], bus: int, target: tuple[int, int]) -> None:
         """Wires from each (row, first column) in ``sources`` to the ``bus`` column, down
         or up it, and along ``target``'s row to its label at (row, column)."""
-        bits = self.bits
         joins = {target[0]}
         for row, start in sources:
             for col in range(start, bus):
-                bits[row][col] |= _E | _W
-            bits[row][bus] |= _W
+                self.link(row, col, _E | _W)
+            self.link(row, bus, _W)
             joins.add(row)
         low, high = min(joins), max(joins)
         for r in range(low, high + 1):
-            bits[r][bus] |= (_N if r > low else 0) | (_S if r < high else 0)
-            if r not in joins:
-                bits[r][bus] |= _CROSS
-        bits[target[0]][bus] |= _E
+            crossing = 0 if r in joins else _CROSS
+            self.link(r, bus, (_N if r > low else 0) | (_S if r < high else 0) | crossing)
+        self.link(target[0], bus, _E)
         for col in range(bus + 1, target[1]):
-            bits[target[0]][col] |= _E | _W
+            self.link(target[0], col, _E | _W)
 
-    def cells(self, ascii_only: bool) -> tuple[list[list[str]], list[list[str | None]]]:
+    def cells(self, width: int, ascii_only: bool) -> tuple[list[list[str]], list[list[Span]]]:
+        """Each row's characters, and the spans of its runs of edge cells."""
         table = _ASCII if ascii_only else _BOX
-        chars = [[" "] * len(row) for row in self.bits]
-        styles: list[list[str | None]] = [[None] * len(row) for row in self.bits]
-        for r, row in enumerate(self.bits):
-            for c, b in enumerate(row):
-                if b:
-                    chars[r][c] = table[_N | _S] if b & _CROSS else table.get(b, "+")
-                    styles[r][c] = EDGE
-        return chars, styles
-
-
-def _texts(chars: list[list[str]], styles: list[list[str | None]]) -> list[Text]:
-    out = []
-    for row_chars, row_styles in zip(chars, styles, strict=True):
-        # One Text per row, its styled runs given as spans (append is slow per run).
-        spans = []
-        col = 0
-        for run_style, run in groupby(row_styles):
-            end = col + len(list(run))
-            if run_style:
-                spans.append(Span(col, end, run_style))
-            col = end
-        line = Text("".join(row_chars), no_wrap=True, overflow="crop", spans=spans)
-        line.rstrip()
-        out.append(line)
-    return out
+        chars, spans = [], []
+        for cells in self.bits:
+            row = [" "] * width
+            runs: list[Span] = []
+            for col in sorted(cells):
+                b = cells[col]
+                row[col] = table[_N | _S] if b & _CROSS else table.get(b, "+")
+                if runs and runs[-1].end == col:
+                    runs[-1] = Span(runs[-1].start, col + 1, EDGE)
+                else:
+                    runs.append(Span(col, col + 1, EDGE))
+            chars.append(row)
+            spans.append(runs)
+        return chars, spans
