@@ -360,3 +360,15 @@ async def test_a_resize_redraws_the_graph_for_its_new_room() -> None:
         await wait_for(pilot, lambda: panel.mode is ONE)
         touched = heads(app, current=True)
         await wait_for(pilot, lambda: any(head in graph_text(app) for head in touched))
+
+
+async def test_affine_fits_80_columns_with_torch_names() -> None:
+    """The affine lesson's graph, grad_fn names and all, fits 80×24 without scrolling."""
+    app = make_app(load_lesson("affine"))
+    async with app.run_test(size=SMALL) as pilot:
+        await press(pilot, "F", "B")
+        box = app.query_one(GraphBox)
+        assert box.max_scroll_x == 0 and box.max_scroll_y == 0
+        text = graph_text(app)
+        assert "x=1 " in text and "PowBackward0" in text and "AccumulateGrad" in text
+        assert graph_title(app) == "Graph"
