@@ -588,10 +588,12 @@ async def test_brackets_scroll_a_wide_graph() -> None:
 
     app = make_app(load_lesson("two-layer"))
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, "F")
+        await press(pilot, "f")
         box = app.query_one(GraphBox)
-        assert box.max_scroll_x > 0 and box.scroll_x == 0
+        assert box.max_scroll_x > 0 and box.scroll_x == 0  # the first node is on the left
         await pilot.press("right_square_bracket")
         await wait_for(pilot, lambda: box.scroll_x > 0)
+        assert "w1=" not in shown(app, GraphBox)
         await pilot.press("left_square_bracket")
         await wait_for(pilot, lambda: box.scroll_x == 0)
+        assert "w1=" in shown(app, GraphBox)

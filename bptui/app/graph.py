@@ -1,23 +1,49 @@
-"""The graph panel: the computational graph with values and gradients."""
+"""The graph panel: the computational graph with values and gradients.
+
+The graph is drawn in the fullest :class:`~.graph_layout.Mode` whose rows fit
+the box (grad_fn names under each value when they fit, else one row a value),
+and the box follows the values the last micro-step touched, down and across, so
+the node being computed is always on screen; ``{`` ``}`` ``[`` ``]`` and the
+mouse scroll the rest into view, ``y`` shows or hides torch's backward nodes.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events, on
+from textual.app import App
 from textual.containers import ScrollableContainer
+from textual.geometry import Region
 
 from ..lesson.snapshot import Snapshot
-from .graph_layout import layout
+from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
-
-#: Above this many rows the graph drops its grad_fn lines before it scrolls.
-COMPACT_ROWS = 9
 
 
 class GraphBox(ScrollableContainer, can_focus=False):
-    """The frame around the graph: scrolls (with the mouse) when a lesson's graph is large.
+    """The frame around the graph: scrolls (keys, mouse) when a lesson's graph is large.
 
-    It never takes focus, so the arrow keys keep stepping the lesson.
+    It never takes focus, so the arrow keys keep stepping the lesson. Its title
+    says which keys reach what does not fit.
     """
+
+    def on_resize(self) -> None:
+        for panel in self.query(GraphPanel):
+            self.call_after_refresh(panel.follow)
+
+    def update_title(self, names_hidden: bool) -> None:
+        view = self.scrollable_content_region.size
+        content = self.virtual_size
+        hints = []
+        if content.height > view.height:
+            hints.append("{ } ↕")
+        if content.width > view.width:
+            hints.append("[ ] ↔")
+        if names_hidden:
+            hints.append("y grad_fn")
+        title = " · ".join(["Graph", *hints])
+        if self.border_title != title:
+            self.border_title = title
 
 
 class GraphPanel(LinePanel):
@@ -37,15 +63,70 @@ class GraphPanel(LinePanel):
         self._snapshot: Snapshot | None = None
         self._ascii = ascii_only
         self._width = 1
+        #: None: torch's backward nodes shown when they fit; True / False: as ``y`` chose.
+        self.names: bool | None = None
+        self._drawn: tuple[Shape, Mode] | None = None
+        self._floor: tuple[int, ...] = ()
+        self._focus: tuple[Region, ...] = ()
+        self._around: tuple[Region, ...] = ()
+        self.mode: Mode | None = None
 
     def show(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        rows = len(self._lines)
         self.redraw()
         # Values appear and vanish with each step. The panel fills the box and
         # only ever widens, so nodes do not jump sideways, and the screen is laid
-        # out again only when the graph outgrows the panel.
-        if self._widen() > self.size.width:
+        # out again only when the graph outgrows the panel or changes its rows.
+        if self._widen() > self.size.width or len(self._lines) != rows:
             self.refresh(layout=True)
+            self.call_after_refresh(self.follow)
+        else:
+            self.follow()
+
+    def toggle_names(self) -> None:
+        """Show torch's backward nodes if they are hidden, hide them if shown."""
+        self.names = not (self.mode is not None and self.mode.names)
+        self.refit()
+
+    def refit(self) -> None:
+        """Draw again for the room the box has now (after y, or a resize of the screen)."""
+        self.redraw()
+        self.refresh(layout=True)
+        self.call_after_refresh(self.follow)
+
+    def follow(self) -> None:
+        """Scroll the box to the values the last micro-step touched (all of them if
+        they fit, else the first), and say in its title what else is out of view."""
+        box = self.parent
+        if not isinstance(box, GraphBox):
+            return
+        if self._focus:
+            view = box.scrollable_content_region.size
+            for wanted in self._wanted():
+                if wanted.width <= view.width and wanted.height <= view.height:
+                    break
+            box.scroll_to_region(wanted, animate=False, immediate=True)
+        box.update_title(self.mode is not None and not self.mode.names)
+
+    def _wanted(self) -> list[Region]:
+        """What to bring into view, best first: the touched values with their inputs,
+        the values alone, the first value."""
+        return [
+            Region.from_union(list(self._around)),
+            Region.from_union(list(self._focus)),
+            self._focus[0],
+        ]
+
+    def _room(self) -> int:
+        """Rows the box can give the graph before it scrolls."""
+        box = self.parent
+        if not isinstance(box, GraphBox):
+            return 1_000
+        limit = box.styles.max_height
+        if limit is None or not limit.is_cells:
+            return 1_000
+        return max(1, int(limit.value) - box.styles.gutter.height)
 
     def _widen(self) -> int:
         lines = self._lines_at(0)
@@ -55,10 +136,35 @@ class GraphPanel(LinePanel):
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
             return [Text("Loading PyTorch…", style="dim")]
-        return layout(self._snapshot.nodes, 10_000, COMPACT_ROWS, self._ascii)
+        nodes = self._snapshot.nodes
+        key = shape(nodes)
+        mode = choose_mode(place(key).slots, self._room(), self.names)
+        if self._drawn != (key, mode):  # a new graph or mode: columns start afresh
+            self._drawn, self._floor, self._width, self.mode = (key, mode), (), 1, mode
+        drawing = draw(nodes, mode, self._ascii, self._floor)
+        self._floor, self._focus, self._around = drawing.widths, drawing.focus, drawing.around
+        return drawing.lines
 
     def _lines_at(self, width: int) -> list[Text]:
         return super()._lines_at(0)  # the graph is as wide as it is; the box scrolls
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
         return self._widen()
+
+
+class GraphKeys(App[int]):
+    """The app's keys for the graph: scroll it, show or hide torch's backward nodes."""
+
+    @on(events.Resize)
+    def _refit_graph(self) -> None:
+        """The graph's room (its box's max-height) follows the screen's size class."""
+        for panel in self.query(GraphPanel):
+            self.call_after_refresh(panel.refit)
+
+    def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
+        """Scroll a graph larger than its box ([ ] sideways, { } up and down)."""
+        self.query_one(GraphBox).scroll_relative(x=columns, y=rows, animate=False)
+
+    def action_graph_names(self) -> None:
+        """y: show or hide torch's backward node (grad_fn) under each value."""
+        self.query_one(GraphPanel).toggle_names()

@@ -92,6 +92,9 @@ KEYS: tuple[Key, ...] = (
     Key("cycle_chain", "c", ("c",), "Chain", show=False),
     Key("scroll_graph(-12)", "left_square_bracket", ("[",), "Graph ←", show=False),
     Key("scroll_graph(12)", "right_square_bracket", ("]",), "Graph →", show=False),
+    Key("scroll_graph(0,-3)", "left_curly_bracket", ("{",), "Graph ↑", show=False),
+    Key("scroll_graph(0,3)", "right_curly_bracket", ("}",), "Graph ↓", show=False),
+    Key("graph_names", "y", ("y",), "grad_fn", show=False),
     Key("edit", "E", ("E",), "Edit values", show=False),
     Key("skip_zero_mode", "Z", ("Z",), "No-zero mode", show=False, engine="toggle_skip_zero"),
     Key("batch_mode", "m", ("m",), "Batch mode", show=False, engine="toggle_batch"),
@@ -147,9 +150,11 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         "write out the next element of a matrix or vector, then the next parameter's chain",
     ),
     (
-        ("scroll_graph(-12)", "scroll_graph(12)"),
-        "scroll a graph wider than the terminal left / right",
+        ("scroll_graph(-12)", "scroll_graph(12)", "scroll_graph(0,-3)", "scroll_graph(0,3)"),
+        "scroll a graph larger than its box left / right / up / down "
+        "(it follows the node being computed by itself)",
     ),
+    (("graph_names",), "show or hide torch's backward node (`grad_fn`) under each value"),
     (
         ("skip_zero_mode",),
         "skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)",

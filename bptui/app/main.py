@@ -25,7 +25,7 @@ from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
 from .follow import ClassroomApp
-from .graph import GraphBox, GraphPanel
+from .graph import GraphBox, GraphKeys, GraphPanel
 from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
@@ -53,7 +53,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(ClassroomApp):
+class BptuiApp(GraphKeys, ClassroomApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -389,10 +389,6 @@ class BptuiApp(ClassroomApp):
         if self.link is not None:
             self.link.command(command)
         self._schedule_render()
-
-    def action_scroll_graph(self, columns: int) -> None:
-        """Scroll a graph wider than the terminal sideways ([ and ])."""
-        self.query_one(GraphBox).scroll_relative(x=columns, animate=False)
 
     def action_cycle_chain(self) -> None:
         """c: write out the next parameter's chain (or say why there is no other)."""
