@@ -1,0 +1,332 @@
+"""A line plot drawn as text, with every mark on the row its tick names.
+
+Each data row of the figure stands for one interval of the y axis, of a "nice"
+width (1, 2, 2.5 or 5 times a power of ten), and its tick is that interval's
+middle: a point is drawn (as a braille dot or a marker glyph) on the row whose
+interval contains it, so a point of loss 1.6 sits on the row labelled 1.6, not
+on whichever row a general-purpose plotting library rounded a tick to. Ticks
+are short for every magnitude (``1.2e38``, never 39 digits), and non-finite
+values are left out rather than drawn or crashed on.
+
+Layers are told apart by their glyph as well as their colour (a braille line,
+``•``, ``+``, ``●``), so the figure reads the same with ``NO_COLOR``. The axes
+carry titles: the y title above the ticks (or in the corner on a short figure),
+the x title at the end of the x axis. Pure layout: Rich ``Text`` lines, no widget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+
+#: Braille dot bits, indexed [row from the top 0-3][column 0-1].
+_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+#: Nice multipliers for a row's (or a tick's) step.
+_NICE = (1.0, 2.0, 2.5, 5.0)
+#: A figure this tall has a header row (y title and legend) above the data.
+HEADER_FROM = 7
+#: Ticks on every row up to this many rows, every other row above it.
+EVERY_ROW_UP_TO = 8
+AXIS = "dim"
+#: Significant digits after the first in a tick in exponent form.
+MAX_DIGITS = 5
+#: Values beyond this are not plotted (their differences would overflow).
+LARGEST = 1e300
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One series: a braille line through its points, or a glyph at each point."""
+
+    xs: Sequence[float]
+    ys: Sequence[float]
+    style: str
+    #: None: a braille line joining consecutive points; else this character at each point.
+    glyph: str | None = None
+    #: Legend text (long, and short for a narrow figure); empty: not in the legend.
+    label: str = ""
+    short: str = ""
+
+    @property
+    def key(self) -> str:
+        """What the legend shows for this layer's marks."""
+        return self.glyph or "⠒⠒"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Rows of the y axis: row ``k`` (from the bottom) holds ``[mid(k) - step/2, mid(k) + step/2)``."""
+
+    bottom: float  # the middle of the lowest row
+    step: float
+    rows: int
+
+    def mid(self, row: int) -> float:
+        return self.bottom + row * self.step
+
+    def dot(self, y: float) -> int:
+        """The braille dot row (4 a text row, from the bottom) of ``y``, clamped."""
+        d = math.floor((y - self.bottom) / self.step * 4 + 2)
+        return min(max(d, 0), self.rows * 4 - 1)
+
+
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``raw`` (> 0)."""
+    raw = max(raw, 1e-300)
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (*_NICE, 10.0):
+        if m * power >= raw * (1 - 1e-12):
+            return m * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def y_scale(lo: float, hi: float, rows: int) -> Scale:
+    """The finest nice row step with which ``rows`` rows hold [lo, hi].
+
+    Never finer than a ten-thousandth of the values: float32 noise on a loss
+    that has settled is drawn as the flat line it is, and ticks stay short.
+    """
+    if hi <= lo:
+        # One value (or none): rows a tenth of it apart, the value in a middle row.
+        step = nice_step(abs(lo) / 10 if lo else 1.0)
+        bottom = round(lo / step) * step - (rows // 2) * step
+        if lo >= 0 > bottom:  # a loss: no negative rows below a value of 0 or more
+            bottom = round(lo / step) * step - min(rows // 2, round(lo / step)) * step
+        return Scale(bottom, step, rows)
+    step = nice_step(max((hi - lo) / rows, max(abs(lo), abs(hi)) * 1e-4))
+    while True:
+        bottom = math.floor(lo / step + 0.5) * step
+        if math.floor((hi - bottom) / step + 0.5) <= rows - 1:
+            return Scale(bottom, step, rows)
+        step = nice_step(step * 1.0001)
+
+
+def labels(values: Sequence[float], step: float) -> list[str]:
+    """Tick labels, as short as tells them apart at ``step`` apart: ``0.25``, ``1.2e38``."""
+    big = max((abs(v) for v in values), default=0.0)
+    if big == 0:
+        return ["0" for _ in values]
+    first = math.floor(math.log10(step) + 1e-9)
+    extra = 1 if round(step / 10.0**first, 6) == 2.5 else 0
+    decimals = max(0, -first + extra)
+    if 1e-3 <= big < 1e6 and decimals <= 7:
+        return [f"{0.0 if v == 0 else v:.{decimals}f}" for v in values]
+    digits = min(MAX_DIGITS, max(0, math.floor(math.log10(big)) - first + extra))
+    return [_exp(v, digits) for v in values]
+
+
+def _exp(value: float, digits: int) -> str:
+    """``1.20e+38`` → ``1.2e38``; ``5.00e-07`` → ``5e-7``."""
+    if value == 0:
+        return "0"
+    mantissa, _, exponent = f"{value:.{digits}e}".partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    sign = "-" if exponent.startswith("-") else ""
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
+def _finite_range(values: Sequence[float]) -> tuple[float, float] | None:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    return min(finite), max(finite)
+
+
+def _x_ticks(lo: float, hi: float, columns: int) -> tuple[list[float], list[str]]:
+    """Nice x ticks in [lo, hi] with room for their labels on ``columns`` columns."""
+    if hi <= lo:
+        return [lo], labels([lo], nice_step(abs(lo) / 10 if lo else 1.0))
+    for count in range(max(2, columns // 6), 1, -1):
+        step = nice_step((hi - lo) / count)
+        first = math.ceil(lo / step - 1e-9)
+        ticks = [(first + i) * step for i in range(count + 2)]
+        ticks = [t for t in ticks if t <= hi + step * 1e-9]
+        texts = labels(ticks, step)
+        if sum(len(t) + 2 for t in texts) <= columns:
+            return ticks, texts
+    return [], []
+
+
+class _Canvas:
+    """Cells of the data area: a braille pattern or a glyph, and a style."""
+
+    def __init__(self, columns: int, scale: Scale, x_lo: float, x_hi: float) -> None:
+        self.columns, self.scale = columns, scale
+        self.x_lo, self.x_span = x_lo, x_hi - x_lo
+        rows = scale.rows
+        self.bits = [[0] * columns for _ in range(rows)]
+        self.glyph: list[list[str | None]] = [[None] * columns for _ in range(rows)]
+        self.style = [[""] * columns for _ in range(rows)]
+
+    def x_dot(self, x: float) -> int:
+        if self.x_span <= 0:
+            return self.columns  # the middle
+        d = math.floor((x - self.x_lo) / self.x_span * (self.columns * 2))
+        return min(max(d, 0), self.columns * 2 - 1)
+
+    def column(self, x: float) -> int:
+        return self.x_dot(x) // 2
+
+    def _cell(self, dx: int, dy: int) -> tuple[int, int]:
+        """(text row from the top, column) of a dot."""
+        return self.scale.rows - 1 - dy // 4, dx // 2
+
+    def dot(self, dx: int, dy: int, style: str) -> None:
+        row, col = self._cell(dx, dy)
+        self.bits[row][col] |= _DOTS[3 - dy % 4][dx % 2]
+        self.glyph[row][col] = None
+        self.style[row][col] = style
+
+    def mark(self, x: float, y: float, glyph: str, style: str) -> None:
+        row, col = self._cell(self.x_dot(x), self.scale.dot(y))
+        self.glyph[row][col] = glyph
+        self.style[row][col] = style
+
+    def line(self, xs: Sequence[float], ys: Sequence[float], style: str) -> None:
+        """Braille dots along the segments between consecutive finite points."""
+        last: tuple[int, int] | None = None
+        for x, y in zip(xs, ys, strict=False):
+            if not (math.isfinite(x) and math.isfinite(y)):
+                last = None
+                continue
+            here = (self.x_dot(x), self.scale.dot(y))
+            if last is None:
+                self.dot(*here, style)
+            else:
+                self._segment(last, here, style)
+            last = here
+
+    def _segment(self, a: tuple[int, int], b: tuple[int, int], style: str) -> None:
+        (x0, y0), (x1, y1) = a, b
+        n = max(abs(x1 - x0), abs(y1 - y0))
+        for i in range(1, n + 1):
+            self.dot(x0 + round((x1 - x0) * i / n), y0 + round((y1 - y0) * i / n), style)
+        if n == 0:
+            self.dot(x0, y0, style)
+
+    def row_text(self, row: int) -> Text:
+        """The row's cells, one span per run of one style."""
+        bits, glyphs, styles = self.bits[row], self.glyph[row], self.style[row]
+        chars = [
+            g if (g := glyphs[c]) is not None else (chr(0x2800 + bits[c]) if bits[c] else " ")
+            for c in range(self.columns)
+        ]
+        text = Text("".join(chars))
+        start = 0
+        for col in range(1, self.columns + 1):
+            if col == self.columns or styles[col] != styles[start]:
+                if styles[start]:
+                    text.stylize(styles[start], start, col)
+                start = col
+        return text
+
+
+def draw(
+    layers: Sequence[Layer], width: int, height: int, xlabel: str, ylabel: str = "loss"
+) -> list[Text]:
+    """The figure of ``layers`` in ``width`` × ``height`` cells, one ``Text`` a row."""
+    if width <= 0 or height <= 0:
+        return [Text("")]
+    xr = _finite_range(
+        [
+            x
+            for layer in layers
+            for x, y in zip(layer.xs, layer.ys, strict=False)
+            if math.isfinite(y)
+        ]
+    )
+    yr = _finite_range(
+        [
+            y
+            for layer in layers
+            for x, y in zip(layer.xs, layer.ys, strict=False)
+            if math.isfinite(x)
+        ]
+    )
+    header = height >= HEADER_FROM
+    rows = height - 1 - header
+    if xr is None or yr is None:
+        return _note("no finite loss to plot", height)
+    if max(map(abs, (*xr, *yr))) > LARGEST:
+        return _note("the values are too large to plot", height)
+    if rows < 1:
+        return _note("", height)
+    scale = y_scale(yr[0], yr[1], rows)
+    mids = [scale.mid(k) for k in range(rows)]
+    every = 1 if rows <= EVERY_ROW_UP_TO else 2
+    texts = labels(mids, scale.step)
+    ticks = [texts[k] if k % every == 0 else "" for k in range(rows)]
+    margin = max(len(t) for t in ticks)
+    if not header:
+        margin = max(margin, len(ylabel))
+    columns = width - margin - 1
+    if columns < 4:
+        return _note("too narrow to plot", height)
+    canvas = _Canvas(columns, scale, *xr)
+    for layer in layers:
+        if layer.glyph is None:
+            canvas.line(layer.xs, layer.ys, layer.style)
+        else:
+            for x, y in zip(layer.xs, layer.ys, strict=False):
+                if math.isfinite(x) and math.isfinite(y):
+                    canvas.mark(x, y, layer.glyph, layer.style)
+    lines = [_legend(layers, ylabel, width)] if header else []
+    for top in range(rows):
+        k = rows - 1 - top
+        line = Text(ticks[k].rjust(margin), style=AXIS)
+        line.append("┤" if ticks[k] else "│", AXIS)
+        line.append_text(canvas.row_text(top))
+        lines.append(line)
+    lines.append(_x_axis(canvas, xr, margin, "" if header else ylabel, xlabel))
+    return lines
+
+
+def _note(text: str, height: int) -> list[Text]:
+    return [Text(text, style="dim")] + [Text("") for _ in range(height - 1)]
+
+
+def _x_axis(
+    canvas: _Canvas, xr: tuple[float, float], margin: int, corner: str, xlabel: str
+) -> Text:
+    """``loss└──0.5────1.0───── w``: the axis, its ticks' labels on it, the x title at its end."""
+    columns = canvas.columns
+    room = columns - len(xlabel) - 1
+    cells = ["─"] * max(room, 0)
+    end = -2
+    for value, text in zip(*_x_ticks(xr[0], xr[1], room), strict=True):
+        start = max(canvas.column(value) - len(text) // 2, 0)
+        if start <= end + 1:
+            continue  # would touch the previous label
+        if start + len(text) > room:
+            break
+        cells[start : start + len(text)] = list(text)
+        end = start + len(text) - 1
+    line = Text(corner.rjust(margin), style=AXIS)
+    line.append("└" + "".join(cells), AXIS)
+    line.append(" " + xlabel if room >= 0 else "", "bold")
+    return line
+
+
+def _legend(layers: Sequence[Layer], ylabel: str, width: int) -> Text:
+    """The y title, then each labelled layer's glyph and name (short ones if long do not fit)."""
+    named = [layer for layer in layers if layer.label]
+    for short in (False, True):
+        parts = [
+            (layer.key, (layer.short or layer.label) if short else layer.label, layer.style)
+            for layer in named
+        ]
+        length = len(ylabel) + sum(2 + len(k) + 1 + len(t) for k, t, _ in parts)
+        if length <= width:
+            break
+    line = Text(ylabel, style="bold")
+    for key, label, style in parts:
+        if line.cell_len + 3 + len(key) + len(label) > width:
+            break
+        line.append("  ")
+        line.append(key, style)
+        line.append(" " + label)
+    return line
