@@ -136,12 +136,15 @@ def _finite_range(values: Sequence[float]) -> tuple[float, float] | None:
     return min(finite), max(finite)
 
 
-def _x_ticks(lo: float, hi: float, columns: int) -> tuple[list[float], list[str]]:
-    """Nice x ticks in [lo, hi] with room for their labels on ``columns`` columns."""
+def _x_ticks(lo: float, hi: float, columns: int, whole: bool) -> tuple[list[float], list[str]]:
+    """Nice x ticks in [lo, hi] with room for their labels on ``columns`` columns
+    (whole numbers only if ``whole``: steps are counted)."""
     if hi <= lo:
-        return [lo], labels([lo], nice_step(abs(lo) / 10 if lo else 1.0))
+        return [lo], labels([lo], 1.0 if whole else nice_step(abs(lo) / 10 if lo else 1.0))
     for count in range(max(2, columns // 6), 1, -1):
         step = nice_step((hi - lo) / count)
+        if whole:
+            step = max(step, 1.0)
         first = math.ceil(lo / step - 1e-9)
         ticks = [(first + i) * step for i in range(count + 2)]
         ticks = [t for t in ticks if t <= hi + step * 1e-9]
@@ -186,6 +189,14 @@ class _Canvas:
         self.glyph[row][col] = glyph
         self.style[row][col] = style
 
+    def plot(self, layer: Layer) -> None:
+        if layer.glyph is None:
+            self.line(layer.xs, layer.ys, layer.style)
+            return
+        for x, y in zip(layer.xs, layer.ys, strict=False):
+            if math.isfinite(x) and math.isfinite(y):
+                self.mark(x, y, layer.glyph, layer.style)
+
     def line(self, xs: Sequence[float], ys: Sequence[float], style: str) -> None:
         """Braille dots along the segments between consecutive finite points."""
         last: tuple[int, int] | None = None
@@ -226,27 +237,18 @@ class _Canvas:
 
 
 def draw(
-    layers: Sequence[Layer], width: int, height: int, xlabel: str, ylabel: str = "loss"
+    layers: Sequence[Layer],
+    width: int,
+    height: int,
+    xlabel: str,
+    ylabel: str = "loss",
+    whole_x: bool = False,
 ) -> list[Text]:
-    """The figure of ``layers`` in ``width`` × ``height`` cells, one ``Text`` a row."""
+    """The figure of ``layers`` in ``width`` × ``height`` cells, one ``Text`` a row;
+    ``whole_x``: the x values are counts (steps), ticked at whole numbers only."""
     if width <= 0 or height <= 0:
         return [Text("")]
-    xr = _finite_range(
-        [
-            x
-            for layer in layers
-            for x, y in zip(layer.xs, layer.ys, strict=False)
-            if math.isfinite(y)
-        ]
-    )
-    yr = _finite_range(
-        [
-            y
-            for layer in layers
-            for x, y in zip(layer.xs, layer.ys, strict=False)
-            if math.isfinite(x)
-        ]
-    )
+    xr, yr = _ranges(layers)
     header = height >= HEADER_FROM
     rows = height - 1 - header
     if xr is None or yr is None:
@@ -256,24 +258,16 @@ def draw(
     if rows < 1:
         return _note("", height)
     scale = y_scale(yr[0], yr[1], rows)
-    mids = [scale.mid(k) for k in range(rows)]
-    every = 1 if rows <= EVERY_ROW_UP_TO else 2
-    texts = labels(mids, scale.step)
-    ticks = [texts[k] if k % every == 0 else "" for k in range(rows)]
+    ticks = _y_ticks(scale)
     margin = max(len(t) for t in ticks)
     if not header:
         margin = max(margin, len(ylabel))
-    columns = width - margin - 1
+    columns = width - margin - 1 - len(xlabel) - 1  # the x title follows the x axis
     if columns < 4:
         return _note("too narrow to plot", height)
     canvas = _Canvas(columns, scale, *xr)
     for layer in layers:
-        if layer.glyph is None:
-            canvas.line(layer.xs, layer.ys, layer.style)
-        else:
-            for x, y in zip(layer.xs, layer.ys, strict=False):
-                if math.isfinite(x) and math.isfinite(y):
-                    canvas.mark(x, y, layer.glyph, layer.style)
+        canvas.plot(layer)
     lines = [_legend(layers, ylabel, width)] if header else []
     for top in range(rows):
         k = rows - 1 - top
@@ -281,8 +275,31 @@ def draw(
         line.append("┤" if ticks[k] else "│", AXIS)
         line.append_text(canvas.row_text(top))
         lines.append(line)
-    lines.append(_x_axis(canvas, xr, margin, "" if header else ylabel, xlabel))
+    lines.append(_x_axis(canvas, xr, margin, "" if header else ylabel, xlabel, whole_x))
     return lines
+
+
+def _ranges(
+    layers: Sequence[Layer],
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """The x and y ranges of the layers' finite points."""
+    points = [
+        (x, y)
+        for layer in layers
+        for x, y in zip(layer.xs, layer.ys, strict=False)
+        if math.isfinite(x) and math.isfinite(y)
+    ]
+    return _finite_range([x for x, _ in points]), _finite_range([y for _, y in points])
+
+
+def _y_ticks(scale: Scale) -> list[str]:
+    """Each row's tick label from the bottom: every row's on a short figure, else
+    every other row's, on the multiples of two steps (0.5, 1.0, … not 0.25, 0.75, …)."""
+    texts = labels([scale.mid(k) for k in range(scale.rows)], scale.step)
+    if scale.rows <= EVERY_ROW_UP_TO:
+        return texts
+    odd = round(scale.bottom / scale.step) % 2
+    return [texts[k] if (k + odd) % 2 == 0 else "" for k in range(scale.rows)]
 
 
 def _note(text: str, height: int) -> list[Text]:
@@ -290,24 +307,23 @@ def _note(text: str, height: int) -> list[Text]:
 
 
 def _x_axis(
-    canvas: _Canvas, xr: tuple[float, float], margin: int, corner: str, xlabel: str
+    canvas: _Canvas, xr: tuple[float, float], margin: int, corner: str, xlabel: str, whole: bool
 ) -> Text:
-    """``loss└──0.5────1.0───── w``: the axis, its ticks' labels on it, the x title at its end."""
+    """``loss└──0.5────1.0───── w``: the axis, its ticks' labels on it (each over its
+    own column, moved in at the ends), the x title after it."""
     columns = canvas.columns
-    room = columns - len(xlabel) - 1
-    cells = ["─"] * max(room, 0)
+    cells = ["─"] * columns
     end = -2
-    for value, text in zip(*_x_ticks(xr[0], xr[1], room), strict=True):
-        start = max(canvas.column(value) - len(text) // 2, 0)
-        if start <= end + 1:
-            continue  # would touch the previous label
-        if start + len(text) > room:
-            break
+    for value, text in zip(*_x_ticks(xr[0], xr[1], columns, whole), strict=True):
+        col = canvas.column(value)
+        start = min(max(col - len(text) // 2, col - len(text) + 1, 0), col, columns - len(text))
+        if start <= end + 1 or start < 0:
+            continue  # would touch the previous label, or cannot fit
         cells[start : start + len(text)] = list(text)
         end = start + len(text) - 1
     line = Text(corner.rjust(margin), style=AXIS)
     line.append("└" + "".join(cells), AXIS)
-    line.append(" " + xlabel if room >= 0 else "", "bold")
+    line.append(" " + xlabel, "bold")
     return line
 
 

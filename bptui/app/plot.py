@@ -124,7 +124,7 @@ class LossPlot(LinePanel):
         layers, xlabel = self._layers
         if not layers:
             return [Text("")]
-        return draw(layers, width, height, xlabel)
+        return draw(layers, width, height, xlabel, whole_x=xlabel == "step")
 
     def _series(
         self, name: str, xs: Sequence[float], ys: History, buckets: int
