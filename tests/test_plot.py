@@ -151,7 +151,8 @@ def test_axis_titles_on_a_short_figure_and_on_a_tall_one() -> None:
     layer = [Layer([1.0, 2.0, 3.0], [3.0, 2.0, 1.5], "green", label="loss of each step")]
     short = [line.plain for line in draw(layer, 40, 4, "step")]
     assert short[-1].startswith("loss└") and short[-1].endswith(" step")
-    tall = [line.plain for line in draw(layer, 40, 12, "w")]
+    tall = [line.plain for line in draw([*layer, Layer([], [], "red", "●", "gone")], 40, 12, "w")]
+    assert "gone" not in tall[0]  # a layer with nothing drawn is not in the legend
     assert (
         tall[0].startswith("loss  ⠒⠒ loss of each step")
         and re.fullmatch(r" *└[─0-9.]+ w", tall[-1]) is not None

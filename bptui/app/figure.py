@@ -24,6 +24,14 @@ from rich.text import Text
 
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+#: The bits of dots ``first``..``last`` (from the bottom) of a cell's column ``side``.
+_SPANS = tuple(
+    tuple(
+        tuple(sum(_DOTS[3 - d][side] for d in range(first, last + 1)) for last in range(4))
+        for first in range(4)
+    )
+    for side in range(2)
+)
 #: Nice multipliers for a row's (or a tick's) step.
 _NICE = (1.0, 2.0, 2.5, 5.0)
 #: A figure this tall has a header row (y title and legend) above the data.
@@ -178,12 +186,6 @@ class _Canvas:
         """(text row from the top, column) of a dot."""
         return self.scale.rows - 1 - dy // 4, dx // 2
 
-    def dot(self, dx: int, dy: int, style: str) -> None:
-        row, col = self._cell(dx, dy)
-        self.bits[row][col] |= _DOTS[3 - dy % 4][dx % 2]
-        self.glyph[row][col] = None
-        self.style[row][col] = style
-
     def mark(self, x: float, y: float, glyph: str, style: str) -> None:
         row, col = self._cell(self.x_dot(x), self.scale.dot(y))
         self.glyph[row][col] = glyph
@@ -206,18 +208,39 @@ class _Canvas:
                 continue
             here = (self.x_dot(x), self.scale.dot(y))
             if last is None:
-                self.dot(*here, style)
+                self._span(here[0], here[1], here[1], style)
             else:
                 self._segment(last, here, style)
             last = here
 
     def _segment(self, a: tuple[int, int], b: tuple[int, int], style: str) -> None:
-        (x0, y0), (x1, y1) = a, b
-        n = max(abs(x1 - x0), abs(y1 - y0))
-        for i in range(1, n + 1):
-            self.dot(x0 + round((x1 - x0) * i / n), y0 + round((y1 - y0) * i / n), style)
-        if n == 0:
-            self.dot(x0, y0, style)
+        """The dots of a segment, one dot column at a time, each a vertical span
+        (a steep segment costs a few cells per column, not one call per dot)."""
+        (x0, y0), (x1, y1) = (a, b) if a[0] <= b[0] else (b, a)
+        dx, dy = x1 - x0, y1 - y0
+        if dx == 0:
+            self._span(x0, y0 if dy >= 0 else y1, y1 if dy >= 0 else y0, style)
+            return
+        slope = dy / dx
+        for i in range(dx + 1):
+            ya = y0 + slope * (i - 0.5 if i else 0)
+            yb = y0 + slope * (i + 0.5 if i < dx else dx)
+            if ya > yb:
+                ya, yb = yb, ya
+            self._span(x0 + i, round(ya), round(yb), style)
+
+    def _span(self, x: int, lo: int, hi: int, style: str) -> None:
+        """Dots lo..hi (from the bottom) of dot column ``x``."""
+        col, spans, top = x >> 1, _SPANS[x & 1], self.scale.rows - 1
+        bits, glyph, styles = self.bits, self.glyph, self.style
+        for cell in range(lo >> 2, (hi >> 2) + 1):
+            base = cell * 4
+            row = top - cell
+            bits[row][col] |= spans[lo - base if lo > base else 0][
+                hi - base if hi < base + 3 else 3
+            ]
+            glyph[row][col] = None
+            styles[row][col] = style
 
     def row_text(self, row: int) -> Text:
         """The row's cells, one span per run of one style."""
@@ -329,7 +352,7 @@ def _x_axis(
 
 def _legend(layers: Sequence[Layer], ylabel: str, width: int) -> Text:
     """The y title, then each labelled layer's glyph and name (short ones if long do not fit)."""
-    named = [layer for layer in layers if layer.label]
+    named = [layer for layer in layers if layer.label and len(layer.xs)]
     for short in (False, True):
         parts = [
             (layer.key, (layer.short or layer.label) if short else layer.label, layer.style)
