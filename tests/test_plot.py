@@ -87,7 +87,8 @@ async def plotted(pilot: Pilot, app: BptuiApp) -> LossPlot:
 
 
 def test_nice_steps_and_short_labels() -> None:
-    assert [nice_step(v) for v in (0.7, 1.0, 1.1, 2.2, 3.0, 0.006)] == [1, 1, 2, 2.5, 5, 0.01]
+    assert [nice_step(v) for v in (0.7, 1.0, 1.1, 2.2, 3.5, 0.0055)] == [0.8, 1, 1.5, 2.5, 4, 0.006]
+    assert labels([0.15, 0.3], 0.15) == ["0.15", "0.30"]
     assert labels([0.0, 0.25, 0.5], 0.25) == ["0.00", "0.25", "0.50"]
     assert labels([1.0, 1.5, 2.0], 0.5) == ["1.0", "1.5", "2.0"]
     assert labels([0.0, 1e38, 2e38], 1e38) == ["0", "1e38", "2e38"]

@@ -1,7 +1,7 @@
 """A line plot drawn as text, with every mark on the row its tick names.
 
-Each data row of the figure stands for one interval of the y axis, of a "nice"
-width (1, 2, 2.5 or 5 times a power of ten), and its tick is that interval's
+Each data row of the figure stands for one interval of the y axis, of a round
+width (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), and its tick is that interval's
 middle: a point is drawn (as a braille dot or a marker glyph) on the row whose
 interval contains it, so a point of loss 1.6 sits on the row labelled 1.6, not
 on whichever row a general-purpose plotting library rounded a tick to. Ticks
@@ -32,8 +32,9 @@ _SPANS = tuple(
     )
     for side in range(2)
 )
-#: Nice multipliers for a row's (or a tick's) step.
-_NICE = (1.0, 2.0, 2.5, 5.0)
+#: Multipliers (of a power of ten) for a row's step, and for the x ticks' step.
+ROW_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+TICK_STEPS = (1.0, 2.0, 2.5, 5.0)
 #: A figure this tall has a header row (y title and legend) above the data.
 HEADER_FROM = 7
 #: Ticks on every row up to this many rows, every other row above it.
@@ -81,11 +82,13 @@ class Scale:
         return min(max(d, 0), self.rows * 4 - 1)
 
 
-def nice_step(raw: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``raw`` (> 0)."""
+def nice_step(raw: float, choices: tuple[float, ...] = ROW_STEPS) -> float:
+    """The smallest of ``choices`` times a power of ten that is at least ``raw`` (> 0).
+
+    Rows choose from many (few rows stay empty), x ticks from the roundest."""
     raw = max(raw, 1e-300)
     power = 10.0 ** math.floor(math.log10(raw))
-    for m in (*_NICE, 10.0):
+    for m in (*choices, 10.0):
         if m * power >= raw * (1 - 1e-12):
             return m * power
     return 10 * power  # pragma: no cover - the loop always returns
@@ -118,7 +121,8 @@ def labels(values: Sequence[float], step: float) -> list[str]:
     if big == 0:
         return ["0" for _ in values]
     first = math.floor(math.log10(step) + 1e-9)
-    extra = 1 if round(step / 10.0**first, 6) == 2.5 else 0
+    mantissa = step / 10.0**first
+    extra = 0 if abs(mantissa - round(mantissa)) < 1e-6 else 1  # 1.5, 2.5: one digit more
     decimals = max(0, -first + extra)
     if 1e-3 <= big < 1e6 and decimals <= 7:
         return [f"{0.0 if v == 0 else v:.{decimals}f}" for v in values]
@@ -148,9 +152,10 @@ def _x_ticks(lo: float, hi: float, columns: int, whole: bool) -> tuple[list[floa
     """Nice x ticks in [lo, hi] with room for their labels on ``columns`` columns
     (whole numbers only if ``whole``: steps are counted)."""
     if hi <= lo:
-        return [lo], labels([lo], 1.0 if whole else nice_step(abs(lo) / 10 if lo else 1.0))
+        one = 1.0 if whole else nice_step(abs(lo) / 10 if lo else 1.0, TICK_STEPS)
+        return [lo], labels([lo], one)
     for count in range(max(2, columns // 6), 1, -1):
-        step = nice_step((hi - lo) / count)
+        step = nice_step((hi - lo) / count, TICK_STEPS)
         if whole:
             step = max(step, 1.0)
         first = math.ceil(lo / step - 1e-9)
