@@ -1,8 +1,8 @@
 """A line plot drawn as text, with every mark on the row its tick names.
 
 Each data row of the figure stands for one interval of the y axis, of a round
-width (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), and its tick is that interval's
-middle: a point is drawn (as a braille dot or a marker glyph) on the row whose
+width (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten), and its tick is
+that interval's middle: a point is drawn (as a braille dot or a marker glyph) on the row whose
 interval contains it, so a point of loss 1.6 sits on the row labelled 1.6, not
 on whichever row a general-purpose plotting library rounded a tick to. Ticks
 are short for every magnitude (``1.2e38``, never 39 digits), and non-finite
