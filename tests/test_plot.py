@@ -126,6 +126,12 @@ def test_the_issues_rows_matrix_and_affine() -> None:
         row_holds([line.plain for line in draw(layers, 38, height, "step")], "●", now)
 
 
+def test_markers_are_drawn_over_lines() -> None:
+    """A marker layer listed before a line through the same cell still shows."""
+    layers = [Layer([2.0], [2.0], "magenta", "+"), Layer([1.0, 3.0], [1.0, 3.0], "green")]
+    assert "+" in "".join(line.plain for line in draw(layers, 30, 6, "step"))
+
+
 def test_a_scale_of_one_value_puts_it_in_a_row_and_no_loss_below_zero() -> None:
     scale = y_scale(0.0, 0.0, 5)
     assert scale.bottom == 0 and scale.dot(0.0) // 4 == 0

@@ -294,8 +294,8 @@ def draw(
     if columns < 4:
         return _note("too narrow to plot", height)
     canvas = _Canvas(columns, scale, *xr)
-    for layer in layers:
-        canvas.plot(layer)
+    for layer in sorted(layers, key=lambda layer: layer.glyph is not None):
+        canvas.plot(layer)  # lines first: a marker is never hidden under a line
     lines = [_legend(layers, ylabel, width)] if header else []
     for top in range(rows):
         k = rows - 1 - top
