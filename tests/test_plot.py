@@ -79,7 +79,13 @@ async def plotted(pilot: Pilot, app: BptuiApp) -> LossPlot:
             and plot._snapshot is not None
             and plot._snapshot.micro_steps == app.stepper.snapshot().micro_steps
         ),
+        timeout=30,  # generous: a busy shared machine, not a measurement
     )
+    # A new message can change the panels' heights: wait for the screen to settle.
+    before = None
+    while (now := plot_lines(app)) != before:
+        before = now
+        await pilot.pause(0.1)
     return plot
 
 
