@@ -17,8 +17,8 @@ press of ``space``:
                  differs from the screen before the key. In bptui this is the
                  key's frame: status, graph, chain rule, tensor, code and message.
                  The plot, when the key changed what it plots (a loss computed, a
-                 step finished), follows in a later frame by design (plotext and
-                 the loss curve take 10-20 ms; see ``BptuiApp._render_now``);
+                 step finished), follows in a later frame by design (the figure
+                 and the loss curve take a few ms; see ``BptuiApp._render_now``);
   settled      = to the arrival of the last chunk before the output has been
                  quiet for 100 ms (the whole update, however many writes,
                  including that plot frame).
@@ -31,8 +31,8 @@ first-change p95 ratio <= 3.
 
 Then (unless ``--no-profile``) a second bptui child on a pty, same history:
   - 50 presses with timers around the pieces of a frame (``Stepper.snapshot``,
-    ``_loss_curve``, each panel's ``show``, the plot's data reduction, plotext's
-    ``build``, ``render_lines`` per widget class, the compositor and the
+    ``_loss_curve``, each panel's ``show``, the plot's data reduction, the figure's
+    ``draw``, ``render_lines`` per widget class, the compositor and the
     terminal encoding in ``App._display``) and garbage-collection pauses,
     reported as ms per press, and when the frames went out after each key;
   - 50 more presses under cProfile (the top functions by own time and by
@@ -115,7 +115,6 @@ def install_probes(out_dir: str) -> Any:
     from textual.app import App
     from textual.screen import Screen
     from textual.widget import Widget
-    from textual_plotext.plot import Plot
 
     import bptui.app.plot as plot_mod
     from bptui.app.main import BptuiApp
@@ -163,8 +162,8 @@ def install_probes(out_dir: str) -> Any:
             timed(cls, "show", f"{cls_name}.show")
     timed(plot_mod, "reduce_series", "plot.reduce_series")
     timed(plot_mod, "_finite", "plot._finite")
-    timed(plot_mod.LossPlot, "render", "LossPlot.render (plotext build + Text.from_ansi)")
-    timed(Plot, "build", "plotext Plot.build")
+    timed(plot_mod.LossPlot, "build", "LossPlot.build (the figure's rows)")
+    timed(plot_mod, "draw", "figure.draw")
     timed(Widget, "render_lines")
     timed(Screen, "_compositor_refresh", "Screen._compositor_refresh")
     timed(Screen, "_refresh_layout", "Screen._refresh_layout")

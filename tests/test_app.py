@@ -577,8 +577,10 @@ async def test_large_terminal_shows_the_full_layout_from_the_first_frame() -> No
         await wait_for(pilot, lambda: drawn(app))
         await pilot.pause(0.1)
         assert "FORWARD 0/3 ▸ backward" in shown(app, StatusBar)
-        plot = shown(app, LossPlot)
-        assert "this sample's loss" in plot and "loss" in plot.splitlines()[-2]
+        rows = shown(app, LossPlot).splitlines()
+        # The legend, under the y axis's title; the x axis ends with its title.
+        assert rows[1].startswith("│loss  ⠒⠒ this sample's loss")
+        assert re.search(r"└[─0-9.]+ w│$", rows[-2])
 
 
 async def test_brackets_scroll_a_wide_graph() -> None:

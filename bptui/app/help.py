@@ -44,8 +44,11 @@ why there is nothing to update with. The message line explains each.
   the current sample.
 - **PyTorch** — the lesson's program, as the training modes (`Z`, `m`, `l`)
   change it. `▶` marks the line the last step ran, `›` the line that runs next.
-- **Plot** — each step's ({p}, loss), as the note's program records them, this
-  sample's loss as a function of {p}, and the current point (red).
+- **Plot** — each step's ({p}, loss) `•`, as the note's program records them,
+  this sample's loss as a function of {p} (the line `⠒⠒`), and the current point
+  `●` on it; in the training modes `+` marks the run compared with. Each row is
+  the loss range around its tick. `g` plots loss against the step instead, and
+  `v` enlarges the plot (then the graph).
 - **Status** — epoch, sample (with its x and y), the phase, the learning rate,
   and the training modes that are on.
 

@@ -89,6 +89,7 @@ KEYS: tuple[Key, ...] = (
     Key("slower", "minus", ("-",), "Slower", show=False),
     Key("reset", "r", ("r",), "Reset", show=False, engine="reset"),
     Key("cycle_plot", "g", ("g",), "Plot", show=False),
+    Key("cycle_zoom", "v", ("v",), "Enlarge", show=False),
     Key("cycle_chain", "c", ("c",), "Chain", show=False),
     Key("scroll_graph(-12)", "left_square_bracket", ("[",), "Graph ←", show=False),
     Key("scroll_graph(12)", "right_square_bracket", ("]",), "Graph →", show=False),
@@ -145,6 +146,7 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reset",), "reset to the start (undo brings it back)"),
     (("edit",), "edit the learning rate, a parameter or the data (at the start of a step)"),
     (("cycle_plot",), "switch the plot: loss vs w, loss vs step"),
+    (("cycle_zoom",), "enlarge the plot, then the graph, then back to the usual layout"),
     (
         ("cycle_chain",),
         "write out the next element of a matrix or vector, then the next parameter's chain",

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 
-from ..lesson.snapshot import Kind, Message, Snapshot
+from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
@@ -32,6 +32,7 @@ from .plot import LossPlot, Reference
 from .signals import exit_on_signals
 from .status import StatusBar
 from .tensor import TensorPanel
+from .zoom import cycle_zoom
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
@@ -216,7 +217,7 @@ class BptuiApp(GraphKeys, ClassroomApp):
         code.show(snap)
         message.show(self._note or snap.message, None if self._note else snap.narration)
         if not self._plot_due:
-            # The plot goes in the next frame: plotext takes 10-20 ms and the
+            # The plot goes in the next frame: the figure takes a few ms and the
             # loss curve runs the model 61 times, and the numbers should not
             # wait for either before they appear.
             self._plot_due = True
@@ -273,7 +274,7 @@ class BptuiApp(GraphKeys, ClassroomApp):
         assert self.stepper is not None
         return self.stepper.comparison(snap)
 
-    def _loss_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
+    def _loss_curve(self, snap: Snapshot) -> PlotCurve:
         """This sample's loss as a function of the first parameter, computed by torch."""
         assert self.stepper is not None
         return self.stepper.plot_curve(snap)
@@ -338,6 +339,9 @@ class BptuiApp(GraphKeys, ClassroomApp):
 
     def action_cycle_plot(self) -> None:
         self.query_one(LossPlot).cycle()
+
+    def action_cycle_zoom(self) -> None:
+        cycle_zoom(self.screen)
 
     def action_edit(self) -> None:
         """Open the form for lr, parameters and data (at the start of a training step)."""

@@ -1,14 +1,19 @@
-"""The plot panel: loss against w, as the note's program plots it (axes labelled right)."""
+"""The plot panel: loss against w, as the note's program plots it, or against the step.
+
+Drawn by :mod:`.figure`: every point on the row its tick names, axis titles,
+and layers told apart by glyph as well as colour.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import overload
 
 from rich.text import Text
-from textual_plotext import PlotextPlot
 
-from ..lesson.snapshot import History, Snapshot
+from ..lesson.snapshot import History, PlotCurve, Snapshot
+from .figure import Layer, draw
 from .lines import LinePanel
 
 #: A run to compare with: its label, and its first parameter's and loss's history.
@@ -16,6 +21,15 @@ Reference = tuple[str, History, History]
 
 #: Plot views, cycled with ``g``: loss against the first parameter, against the step.
 VIEWS = 2
+#: Below this many rows the panel's title says how to enlarge it.
+SMALL = 10
+#: Each layer's colour and glyph (a braille line where None): the glyphs differ, so
+#: the layers can be told apart without colour (NO_COLOR, a washed-out projector).
+CURVE = ("bright_blue", None)
+HISTORY_POINTS = ("bright_green", "•")
+HISTORY_LINE = ("bright_green", None)
+REFERENCE = ("magenta", "+")
+CURRENT = ("bold bright_red", "●")
 
 
 def reduce_series(
@@ -23,8 +37,8 @@ def reduce_series(
 ) -> tuple[list[float], list[float]]:
     """Keep at most about 4 points per bucket (first, min, max, last in time order).
 
-    A long history plotted whole would take plotext most of a second per frame;
-    this keeps the trajectory's shape and its extremes at a few hundred points.
+    A long history plotted whole would take most of a second per frame; this
+    keeps the trajectory's shape and its extremes at a few hundred points.
     """
     n = len(xs)
     if n <= buckets * 4:
@@ -52,15 +66,14 @@ def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list
     return [xs[i] for i in keep], [ys[i] for i in keep]
 
 
-class LossPlot(LinePanel, PlotextPlot):
+class LossPlot(LinePanel):
     """(w, loss) of every step so far, this sample's loss curve, and the current point.
 
     ``g`` switches to loss against step. Long histories are reduced before
-    plotting so a frame stays in the milliseconds. plotext draws the whole
-    figure, but the panel repaints only the rows that differ from the last
-    figure (a moved point changes a few), and it draws when :meth:`show` is
-    called rather than when the screen is next painted, so that work overlaps
-    the wait for the next frame.
+    plotting so a frame stays in the milliseconds. The figure is drawn when
+    :meth:`show` is called rather than when the screen is next painted, so that
+    work overlaps the wait for the next frame, and only its changed rows are
+    repainted (a moved point changes a few).
     """
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -68,23 +81,24 @@ class LossPlot(LinePanel, PlotextPlot):
         self.border_title = "Loss vs w"
         self.view = 0
         self._snapshot: Snapshot | None = None
-        self._curve: tuple[list[float], list[float]] = ([], [])
+        self._curve = PlotCurve()
         self._reference: Reference | None = None
         self._shown_key: object = None
         self._series_cache: dict[str, tuple[object, int, tuple[list[float], list[float]]]] = {}
+        self._layers: tuple[list[Layer], str] = ([], "w")
 
     def cycle(self) -> None:
         self.view = (self.view + 1) % VIEWS
         self._replot()
 
     def on_resize(self) -> None:
-        """Labels, legend and axes depend on the panel's size: replot at the new one."""
+        """The figure depends on the panel's size: replot at the new one."""
         self._replot()
 
     def show(
         self,
         snapshot: Snapshot,
-        curve: tuple[list[float], list[float]],
+        curve: PlotCurve,
         reference: Reference | None = None,
     ) -> None:
         """Plot ``snapshot``'s history, this sample's ``curve`` and, if given, a
@@ -105,31 +119,26 @@ class LossPlot(LinePanel, PlotextPlot):
         self._replot()
 
     def build(self, width: int) -> list[Text]:
-        """The figure as plotext draws it at the panel's size, a ``Text`` per row."""
+        """The figure at the panel's size, a ``Text`` per row."""
         height = self.content_size.height
-        if width <= 0 or height <= 0:
+        layers, xlabel = self._layers
+        if not layers:
             return [Text("")]
-        plt = self.plt
-        plt.plotsize(width, height)
-        plt._set_size(width, height)  # noqa: SLF001 - as PlotextPlot.render does (textual-plotext issue 5)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
-        return list(Text.from_ansi(plt.build()).split("\n", allow_blank=True))[:height]
+        return draw(layers, width, height, xlabel, whole_x=xlabel == "step")
 
     def _series(
-        self, name: str, xs: History, ys: History, buckets: int
+        self, name: str, xs: Sequence[float], ys: History, buckets: int
     ) -> tuple[list[float], list[float]]:
         """The finite points of a history, reduced to about four a column; kept while
         the history (an immutable view from the engine) and the width stay the same."""
         cached = self._series_cache.get(name)
-        if cached is not None and cached[1] == buckets and cached[0] == xs:
+        if cached is not None and cached[1] == buckets and cached[0] == ys:
             return cached[2]
         series = reduce_series(*_finite(xs, ys), buckets)
-        self._series_cache[name] = (xs, buckets, series)
+        self._series_cache[name] = (ys, buckets, series)
         return series
 
-    def _replot(self) -> None:  # noqa: C901, PLR0915 - to be split
-        plt = self.plt
-        plt.clear_figure()
+    def _replot(self) -> None:
         snap = self._snapshot
         if snap is None:
             self.redraw()
@@ -139,63 +148,73 @@ class LossPlot(LinePanel, PlotextPlot):
         param = snap.params[0].name if snap.params else "w"
         # Loss against a matrix has no picture: such lessons plot loss against step.
         view = self.view if snap.params and isinstance(snap.params[0].data, float) else 1
-        self.border_title = f"Loss vs {param}" if view == 0 else "Loss vs step"
+        title = f"Loss vs {param}" if view == 0 else "Loss vs step"
+        if self.content_size.height < SMALL:
+            title += " · v enlarges"
+        self.border_title = title
         if view == 0:
-            hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
-            if snap.current_point is not None and all(map(math.isfinite, snap.current_point)):
-                hw = [*hw, snap.current_point[0]]
-                hl = [*hl, snap.current_point[1]]
-            cw, cl = _finite(*self._curve)
-            roomy = self.size.height >= 12
-            if cw:
-                plt.plot(
-                    cw,
-                    cl,
-                    color="blue",
-                    marker="braille",
-                    label="this sample's loss" if roomy else None,
-                )
-            if self._reference is not None:
-                label, ref_w, ref_l = self._reference
-                fw, fl = _finite(ref_w, ref_l)
-                if fw:
-                    rw, rl = reduce_series(fw, fl, buckets)
-                    plt.plot(
-                        rw, rl, color="magenta", marker="braille", label=label if roomy else None
-                    )
-            if hw:
-                plt.plot(
-                    hw,
-                    hl,
-                    color="green",
-                    marker="braille",
-                    label="recorded (w, loss)" if roomy else None,
-                )
-                plt.scatter([hw[-1]], [hl[-1]], color="red", marker="●")
-            plt.xlabel(param)
+            self._layers = (self._against_w(snap, buckets), param)
         else:
-            steps = list(range(1, len(snap.history_loss) + 1))
-            losses = list(snap.history_loss)
-            if snap.current_point is not None:
-                steps.append(len(steps) + 1)
-                losses.append(snap.current_point[1])
-            if self._reference is not None:
-                label, _, ref_l = self._reference
-                fx, fy = _finite([float(i) for i in range(1, len(ref_l) + 1)], ref_l)
-                if fx:
-                    rx, ry = reduce_series(fx, fy, buckets)
-                    plt.plot(rx, ry, color="magenta", marker="braille", label=label)
-            xs, ys = _finite([float(s) for s in steps], losses)
-            if xs:
-                rx, ry = reduce_series(xs, ys, buckets)
-                plt.plot(rx, ry, color="green", marker="braille")
-                plt.scatter([xs[-1]], [ys[-1]], color="red", marker="●")
-            plt.xlabel("step")
-        plt.ylabel("loss")
-        if self.size.height < 12:
-            # Small panel: the title names the axes; every row goes to the data.
-            plt.xlabel("")
-            plt.ylabel("")
-            plt.xaxes(True, False)
-            plt.yaxes(True, False)
+            self._layers = (self._against_step(snap, buckets), "step")
         self.redraw()
+
+    def _reference_layer(self, xs: Sequence[float] | None, buckets: int) -> list[Layer]:
+        if self._reference is None:
+            return []
+        label, ref_w, ref_l = self._reference
+        name = "reference-w" if xs is None else "reference-step"
+        rx, ry = self._series(name, ref_w if xs is None else xs, ref_l, buckets)
+        return [Layer(rx, ry, *REFERENCE, label=label, short=label.split()[-1])]
+
+    def _against_w(self, snap: Snapshot, buckets: int) -> list[Layer]:
+        """The reference run, this sample's curve, every step's (w, loss), and the point."""
+        curve = self._curve
+        hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
+        layers = self._reference_layer(None, buckets)
+        layers.append(Layer(curve.ws, curve.losses, *CURVE, "this sample's loss", "sample"))
+        layers.append(Layer(hw, hl, *HISTORY_POINTS, "recorded (w, loss)", "steps"))
+        point = curve.point
+        if point is None and snap.current_point is not None:
+            point = snap.current_point
+        if point is not None:
+            layers.append(Layer([point[0]], [point[1]], *CURRENT, "now", "now"))
+        return layers
+
+    def _against_step(self, snap: Snapshot, buckets: int) -> list[Layer]:
+        """The reference run's loss, this run's loss at each step, and the current one."""
+        ref = self._reference
+        ref_steps = None if ref is None else _Steps(len(ref[2]))
+        layers = self._reference_layer(ref_steps, buckets)
+        xs, ys = self._series("steps", _Steps(len(snap.history_loss)), snap.history_loss, buckets)
+        layers.append(Layer(xs, ys, *HISTORY_LINE, "loss of each step", "loss"))
+        point: tuple[float, float] | None = None
+        if snap.current_point is not None:
+            point = (len(snap.history_loss) + 1.0, snap.current_point[1])
+        elif xs:
+            point = (xs[-1], ys[-1])
+        if point is not None:
+            layers.append(Layer([point[0]], [point[1]], *CURRENT, "now", "now"))
+        return layers
+
+
+class _Steps(Sequence[float]):
+    """1.0, 2.0, …, n: the step numbers of a history, without making the list."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return [float(i + 1) for i in range(*index.indices(self._n))]
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError(index)
+        return float(index + 1)

@@ -10,13 +10,14 @@ import torch
 
 from .graph import LessonGraph
 from .ops import OPS
-from .snapshot import Snapshot
+from .snapshot import PlotCurve, Snapshot
 from .torch_step import StepState, TorchModel, integral, plain
 from .values import Value
 
 #: Points of the plotted loss curve, and how many recent steps set its range.
 CURVE_POINTS = 61
 CURVE_HISTORY = 200
+NO_CURVE = PlotCurve()
 
 
 def _as_float(value: Any) -> float:
@@ -33,7 +34,7 @@ class Analysis:
         self._model = model
         self._fd_cache: dict[tuple[Any, ...], float] = {}
         self._curve_key: tuple[Any, ...] | None = None
-        self._curve: tuple[list[float], list[float]] = ([], [])
+        self._curve = NO_CURVE
 
     def loss_curve(
         self,
@@ -136,26 +137,52 @@ class Analysis:
                 return None
         return plain(grad)
 
-    def plot_curve(self, state: StepState, snap: Snapshot) -> tuple[list[float], list[float]]:
+    def plot_curve(self, state: StepState, snap: Snapshot) -> PlotCurve:
         """The plotted loss curve of ``snap``'s sample: a grid of the first parameter
-        around its recent values, and the loss at each point (empty where there is none)."""
+        around its recent values, the loss at each point, and the run's point on it.
+
+        Once the sample's loss is computed, the curve is taken at the parameters it
+        was computed with (after the update the tensors hold new ones, and with
+        several parameters the curve would move away from the point); before that,
+        at the current parameters, and the point is the curve's value at the current
+        first parameter. Either way the point lies on the curve drawn.
+        """
         if snap.finished or not snap.params or not isinstance(snap.params[0].data, float):
-            return ([], [])
+            return NO_CURVE
         if isinstance(snap.x, (list, tuple)):
-            return ([], [])  # vector data: no single curve
+            return NO_CURVE  # vector data: no single curve
+        first = snap.params[0].name
+        params: dict[str, Value] = {p.name: p.data for p in snap.params}
+        if snap.current_point is not None:
+            params.update(state.params_before)
+        current = params[first]
+        if not isinstance(current, float) or not math.isfinite(current):
+            return NO_CURVE
         ws = [w for w in snap.history_w[-CURVE_HISTORY:] if math.isfinite(w)]
-        current = snap.params[0].data
-        if not math.isfinite(current):
-            return ([], [])
         ws.append(current)
+        now = snap.params[0].data
+        if isinstance(now, float) and math.isfinite(now):
+            ws.append(now)  # after the update: where w went, too
         lo, hi = min(ws), max(ws)
         span = max(hi - lo, 0.5, abs(current) * 0.2)
         lo, hi = lo - span * 0.25, hi + span * 0.25
-        key = (snap.epoch, snap.sample, snap.x, snap.y, round(lo, 6), round(hi, 6), snap.params[1:])
+        key = (
+            snap.epoch,
+            snap.sample,
+            snap.x,
+            snap.y,
+            round(lo, 6),
+            round(hi, 6),
+            tuple(params.items()),
+            snap.current_point,
+        )
         if key != self._curve_key:
             steps = CURVE_POINTS - 1
             grid = [lo + (hi - lo) * i / steps for i in range(CURVE_POINTS)]
-            params = {p.name: p.data for p in snap.params}
-            losses = self.loss_curve(state, snap.params[0].name, grid, params)  # type: ignore[arg-type]
-            self._curve_key, self._curve = key, (grid, losses)
+            losses = self.loss_curve(state, first, [*grid, current], params)  # type: ignore[arg-type]
+            point = snap.current_point
+            if point is None or not all(map(math.isfinite, point)):
+                point = (current, losses[-1])
+            self._curve_key = key
+            self._curve = PlotCurve(tuple(grid), tuple(losses[:-1]), point)
         return self._curve

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from .actions import Action, Edit, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
-from .snapshot import History, Kind, Message, Modes, Phase, Snapshot
+from .snapshot import History, Kind, Message, Modes, Phase, PlotCurve, Snapshot
 from .spec import Lesson, LessonError
 from .timeline import CHECKPOINT_EVERY, StepRecord
 from .torch_step import float32
@@ -253,8 +253,9 @@ class Stepper(StepMachine):
         """Loss of one sample as parameter ``name`` runs over ``grid`` (torch, float64)."""
         return self._analysis.loss_curve(self._state, name, grid, params, x, y)
 
-    def plot_curve(self, snap: Snapshot) -> tuple[list[float], list[float]]:
-        """The loss curve to plot for ``snap``: the first parameter's grid and the losses."""
+    def plot_curve(self, snap: Snapshot) -> PlotCurve:
+        """The loss curve to plot for ``snap``: the first parameter's grid, the losses
+        and the run's point on the curve."""
         return self._analysis.plot_curve(self._state, snap)
 
     def comparison(self, snap: Snapshot) -> tuple[str, History, History] | None:

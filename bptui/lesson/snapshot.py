@@ -154,6 +154,18 @@ class ParamView:
     is_leaf: bool = True
 
 
+@dataclass(frozen=True)
+class PlotCurve:
+    """One sample's loss as a function of the first parameter, and where the run is on it."""
+
+    ws: tuple[float, ...] = ()
+    losses: tuple[float, ...] = ()
+    #: (w, loss) on this curve: once the forward pass has computed the sample's loss,
+    #: that loss (torch's) at the parameters it was computed with; before, the curve's
+    #: own value at the current parameters. None where there is no curve.
+    point: tuple[float, float] | None = None
+
+
 class History(Sequence[float]):
     """The first ``n`` values of a list the engine only ever appends to.
 
