@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
-from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers
+from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
 from .trace_io import quiet_stdout
 
 _FORMATS = ("jsonl", "csv", "md")
@@ -309,7 +309,9 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
             raise LessonError(
                 f"--epochs: {_shown(args.epochs)} is not a whole number; use e.g. --epochs 100"
             ) from None
-    return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs)
+    # The messages name an option only where it was given: a value from the file is the file's.
+    options = {key: f"--{key}" for key in ("lr", "epochs", "init") if key in args}
+    return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs, options=options)
 
 
 def _shown(value: str, limit: int = 24) -> str:
@@ -319,23 +321,9 @@ def _shown(value: str, limit: int = 24) -> str:
 
 def _check_float32(value: float, flag: str) -> None:
     """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
-    import math
-    import struct
-
-    try:
-        single = struct.unpack("f", struct.pack("f", value))[0]
-    except OverflowError:
-        single = math.inf
-    if math.isfinite(value) and not math.isfinite(single):
-        raise LessonError(
-            f"{flag}: {value:g} is too large for float32, the precision torch computes in "
-            "(at most about 3.4e38)"
-        )
-    if value != 0 and single == 0:
-        raise LessonError(
-            f"{flag}: {value:g} is too small for float32, the precision torch computes in: "
-            "it would be 0"
-        )
+    problem = float32_problem(value)
+    if problem is not None:
+        raise LessonError(f"{flag}: {problem}")
 
 
 def _trace(args: argparse.Namespace, lesson: Lesson) -> int:

@@ -196,7 +196,10 @@ def test_values_are_checked_in_float32_and_never_echoed_at_length(args, says, ca
     [
         (["--model", "w@x"], "@ multiplies a matrix by a vector"),
         (["--model", "x@w"], "@ multiplies a matrix by a vector"),
-        (["--lesson", "matrix", "--x", "1,2", "--y", "1,2"], "does not fit the data's shapes"),
+        (
+            ["--lesson", "matrix", "--x", "1,2", "--y", "1,2"],
+            "each x value must be a list of numbers",
+        ),
         (["--model", "x*w", "--loss", "bce"], "needs a prediction between 0 and 1"),
         (["--loss", "bce"], "end the model in sigmoid"),
         (["--lesson", "neuron", "--loss", "bce", "--y", "0,1,2,1"], "y value #3 is 2"),
