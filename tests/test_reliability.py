@@ -281,3 +281,52 @@ async def test_e_after_the_lesson_ends_says_what_to_do() -> None:
         bar = " ".join(shown(app, MessageBar).split())
         assert "The lesson is finished" in bar and "r starts it again" in bar
         assert app.screen.__class__.__name__ != "EditScreen"
+
+
+@pytest.mark.parametrize(
+    ("lesson_name", "field", "typed", "says"),
+    [
+        ("two-layer", "#edit-y", "0.1, 0.2", "x has 5 values but y has 2: give one y for every x"),
+        ("two-layer", "#edit-lr", "-1", "the learning rate must be greater than 0, got -1"),
+        ("two-layer", "#edit-lr", "1e39", "learning rate: 1e+39 is too large for float32"),
+        ("two-layer", "#edit-param-w2", "1e39", "w2: 1e+39 is too large for float32"),
+        ("two-layer", "#edit-x", "1, two", "x values: 'two' (item 2) is not a number"),
+        ("neuron", "#edit-y", "0, 1, 2, 1", "needs targets between 0 and 1, but y value #3 is 2"),
+    ],
+)
+async def test_the_edit_form_keeps_what_was_typed_and_says_why_where_it_is_seen(
+    lesson_name: str, field: str, typed: str, says: str
+) -> None:
+    """A bad value in the form of the largest lesson at 80×24: the form stays open with
+    everything typed, the reason is on screen (not below the form), it names the form's
+    field or the learning rate and never a command-line option; fixing it applies."""
+    from test_app import make_app, screen_text
+
+    from bptui.app.edit import EditScreen
+    from bptui.lesson.files import load_lesson
+
+    lesson = load_lesson(lesson_name, {"loss": "bce"} if lesson_name == "neuron" else None)
+    app = make_app(lesson)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("E")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, EditScreen)
+        before = form.query_one(field).value  # type: ignore[attr-defined]
+        form.query_one(field).value = typed  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is form
+        assert form.query_one(field).value == typed  # type: ignore[attr-defined]
+        error = str(form.query_one("#edit-error").render())
+        assert says in error and "--" not in error
+        widget = form.find_widget(form.query_one("#edit-error"))
+        assert widget.visible_region == widget.region and widget.region.bottom <= 24
+        on_screen = " ".join(screen_text(app, form.query_one("#edit-error")).split())
+        assert " ".join(says.split()) in on_screen
+        form.query_one(field).value = before  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, EditScreen)
+        assert app.stepper is not None and app.stepper.lesson.x == lesson.x
