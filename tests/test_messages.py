@@ -10,6 +10,8 @@ that a message could lose or garble most of its words unnoticed.)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bptui.lesson import Kind, LessonError, Stepper, seed_lesson
@@ -606,3 +608,15 @@ def test_an_interface_that_can_edit_points_at_its_edit_key():
         "Change the data, the model or the initial values (E changes the data and the "
         "parameters at the start of a step)."
     )
+
+
+def test_no_engine_sentence_names_a_command_line_option():
+    """The same sentences serve the app, where ``--lr`` means nothing: none names an option
+    (the app's own words for fixes come through its labels, e.g. ``edit``)."""
+    from pathlib import Path
+
+    from bptui.lesson import teaching
+
+    source = Path(teaching.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"--[a-z]", source)
+    assert not any(key.endswith("_option") for key in teaching.LABELS)

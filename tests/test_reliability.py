@@ -330,3 +330,34 @@ async def test_the_edit_form_keeps_what_was_typed_and_says_why_where_it_is_seen(
         await pilot.pause()
         assert not isinstance(app.screen, EditScreen)
         assert app.stepper is not None and app.stepper.lesson.x == lesson.x
+
+
+async def test_a_burst_of_down_keys_scrolls_the_help_all_the_way() -> None:
+    """Keys that arrive together (one read from the terminal) each move the help by a line:
+    Textual computed every deferred scroll's target from the same row, so a burst of 200 ↓
+    moved it one line. PageDown and ↑ bursts count whole too."""
+    from test_app import make_app
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        body = app.screen.query_one("#help-body")
+        assert body.max_scroll_y > 20
+
+        async def burst(key: str, times: int) -> None:
+            for _ in range(times):
+                app.post_message(events.Key(key, None))
+            for _ in range(50):
+                await pilot.pause(0.02)
+
+        await burst("down", 200)
+        assert body.scroll_y == body.max_scroll_y
+        await burst("up", 5)
+        assert body.scroll_y == body.max_scroll_y - 5
+        await burst("pageup", 20)
+        assert body.scroll_y == 0
+        await burst("pagedown", 20)
+        assert body.scroll_y == body.max_scroll_y

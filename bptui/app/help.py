@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from ..lesson.spec import Lesson
-from .keymap import help_keys
+from .keymap import help_keys, shown
 
 _HELP = """\
 # bptui — backpropagation, one step at a time
@@ -47,12 +47,39 @@ why there is nothing to update with. The message line explains each.
   sample's loss as a function of w, and the current point (red).
 - **Status** — epoch, sample (with its x and y), the phase, the learning rate.
 
-Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
-`--epochs`) and `bptui trace` for the numbers without the interface.
+Inside the app, {edit} changes the learning rate, the parameters and the data.
+To start another lesson or your own model, quit and run `bptui lessons` or
+`bptui --help`; `bptui trace` gives the numbers without the interface.
 """
 
 
-HELP = _HELP.format(keys=help_keys())
+HELP = _HELP.format(keys=help_keys(), edit=shown("edit"))
+
+
+class HelpBody(VerticalScroll):
+    """The help's scroller: every key of a burst counts.
+
+    Textual defers a key's scroll to after the next refresh and computes its target
+    when the key arrives, so keys that arrive together (a held ↓ over SSH, a busy
+    machine) all aimed at the same row and the page moved one line. Here each key
+    moves the target at once, so eighty ↓ go eighty lines.
+    """
+
+    def action_scroll_down(self) -> None:
+        self.scroll_to(y=self.scroll_target_y + 1, immediate=True)
+
+    def action_scroll_up(self) -> None:
+        self.scroll_to(y=self.scroll_target_y - 1, immediate=True)
+
+    def action_page_down(self) -> None:
+        self.scroll_to(
+            y=self.scroll_target_y + self.scrollable_content_region.height, immediate=True
+        )
+
+    def action_page_up(self) -> None:
+        self.scroll_to(
+            y=self.scroll_target_y - self.scrollable_content_region.height, immediate=True
+        )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -78,5 +105,5 @@ class HelpScreen(ModalScreen[None]):
             )
             head, _, rest = HELP.partition("## Panels")
             text = head + about + "## Panels" + rest
-        with VerticalScroll(id="help-body"):
+        with HelpBody(id="help-body"):
             yield Markdown(text)
