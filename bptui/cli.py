@@ -278,10 +278,17 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     name = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
     if getattr(args, "lesson_file", None) and "lesson" in args:
         raise LessonError("give the lesson once: either LESSON or --lesson")
-    overrides = {"model": getattr(args, "model", None), "loss": getattr(args, "loss", None)}
-    lesson = load_lesson(name, overrides)
     x = parse_numbers(args.x, "--x") if "x" in args else None
     y = parse_numbers(args.y, "--y") if "y" in args else None
+    # Data from the command line replaces the file's before the file's lesson is checked:
+    # bce's targets or @'s shapes are then checked on the data that will run.
+    overrides = {
+        "model": getattr(args, "model", None),
+        "loss": getattr(args, "loss", None),
+        "x": None if x is None else list(x),
+        "y": None if y is None else list(y),
+    }
+    lesson = load_lesson(name, overrides)
     init = parse_init(args.init) if "init" in args else None
     lr = None
     if "lr" in args:

@@ -323,8 +323,8 @@ def lesson_from_config(
     except LessonFileError:
         raise
     except LessonError as error:
-        if given & {"model", "loss"}:
-            # The model or loss came from the command line: the file is not to blame.
+        if given & {"model", "loss", "x", "y"}:
+            # The model, loss or data came from the command line: the file is not to blame.
             raise LessonError(str(error)) from None
         raise read.fail(None, str(error)) from None
 
