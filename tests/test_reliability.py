@@ -328,6 +328,8 @@ async def test_the_edit_form_keeps_what_was_typed_and_says_why_where_it_is_seen(
         assert form.query_one(field).value == typed  # type: ignore[attr-defined]
         error = str(form.query_one("#edit-error").render())
         assert says in error and "--" not in error
+        if field != "#edit-y":  # a value wrong by itself: its field gets the cursor
+            assert app.focused is form.query_one(field)
         widget = form.find_widget(form.query_one("#edit-error"))
         assert widget.visible_region == widget.region and widget.region.bottom <= 24
         on_screen = " ".join(screen_text(app, form.query_one("#edit-error")).split())

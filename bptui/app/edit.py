@@ -109,6 +109,8 @@ class EditScreen(ModalScreen["Edits | None"]):
                 raise FieldError(widget_id, str(error)) from None
 
         lr = number("edit-lr", "learning rate")
+        if lr <= 0:
+            raise FieldError("edit-lr", f"the learning rate must be greater than 0, got {lr:g}")
         params = {p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable}
         x, y = self.x, self.y
         if self._data_editable:
