@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
-from .lesson.spec import Lesson, LessonError, parse_init, parse_numbers
+from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
 from .trace_io import quiet_stdout
 
 _FORMATS = ("jsonl", "csv", "md")
@@ -278,10 +278,17 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     name = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
     if getattr(args, "lesson_file", None) and "lesson" in args:
         raise LessonError("give the lesson once: either LESSON or --lesson")
-    overrides = {"model": getattr(args, "model", None), "loss": getattr(args, "loss", None)}
-    lesson = load_lesson(name, overrides)
     x = parse_numbers(args.x, "--x") if "x" in args else None
     y = parse_numbers(args.y, "--y") if "y" in args else None
+    # Data from the command line replaces the file's before the file's lesson is checked:
+    # bce's targets or @'s shapes are then checked on the data that will run.
+    overrides = {
+        "model": getattr(args, "model", None),
+        "loss": getattr(args, "loss", None),
+        "x": None if x is None else list(x),
+        "y": None if y is None else list(y),
+    }
+    lesson = load_lesson(name, overrides)
     init = parse_init(args.init) if "init" in args else None
     lr = None
     if "lr" in args:
@@ -309,7 +316,9 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
             raise LessonError(
                 f"--epochs: {_shown(args.epochs)} is not a whole number; use e.g. --epochs 100"
             ) from None
-    return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs)
+    # The messages name an option only where it was given: a value from the file is the file's.
+    options = {key: f"--{key}" for key in ("lr", "epochs", "init") if key in args}
+    return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs, options=options)
 
 
 def _shown(value: str, limit: int = 24) -> str:
@@ -319,23 +328,9 @@ def _shown(value: str, limit: int = 24) -> str:
 
 def _check_float32(value: float, flag: str) -> None:
     """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
-    import math
-    import struct
-
-    try:
-        single = struct.unpack("f", struct.pack("f", value))[0]
-    except OverflowError:
-        single = math.inf
-    if math.isfinite(value) and not math.isfinite(single):
-        raise LessonError(
-            f"{flag}: {value:g} is too large for float32, the precision torch computes in "
-            "(at most about 3.4e38)"
-        )
-    if value != 0 and single == 0:
-        raise LessonError(
-            f"{flag}: {value:g} is too small for float32, the precision torch computes in: "
-            "it would be 0"
-        )
+    problem = float32_problem(value)
+    if problem is not None:
+        raise LessonError(f"{flag}: {problem}")
 
 
 def _trace(args: argparse.Namespace, lesson: Lesson) -> int:

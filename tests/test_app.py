@@ -441,15 +441,20 @@ async def test_autoplay_stops_when_the_loss_diverges() -> None:
 
 
 async def test_divergence_message_blames_the_learning_rate() -> None:
-    """The diverged message of a too-large --lr says the learning rate is the cause."""
-    app = make_app(seed_lesson().with_values(lr=1.0))
+    """The diverged message of a too-large learning rate says it is the cause and points at
+    the app's E to change it, not at a command-line option."""
+    from bptui.app.keymap import ENGINE_LABELS
+
+    lesson = seed_lesson().with_values(lr=1.0)
+    app = BptuiApp(lesson, stepper=Stepper(lesson, labels=ENGINE_LABELS))
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(20):
             await press(pilot, "e")
             if message_bar(app).has_class("-diverged"):
                 break
         text = message(app)
-        assert "learning rate" in text and "--lr" in text, text
+        assert "The learning rate 1 is too large for this data; try a smaller one (E " in text
+        assert "--" not in text, text
 
 
 # --------------------------------------------------------- loading torch

@@ -45,8 +45,8 @@ BAD = [
     (["--epochs", "0"], "got 0"),
     (["--epochs", "-3"], "got -3"),
     (["--epochs", "-1e3"], "'-1e3'"),
-    (["--epochs", "10000000"], "--epochs 10000000 is too large"),
-    (["--epochs", "400000"], "--epochs 400000 is too large"),  # 1.2 million steps
+    (["--epochs", "10000000"], "(--epochs) is 10000000, too large"),
+    (["--epochs", "400000"], "(--epochs) is 400000, too large"),  # 1.2 million steps
     (["--init", "b=1"], "'b'"),
     (["--init", "w=1,q=2"], "'q'"),
     (["--init", "w"], "'w'"),

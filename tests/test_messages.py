@@ -10,10 +10,13 @@ that a message could lose or garble most of its words unnoticed.)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bptui.lesson import Kind, LessonError, Stepper, seed_lesson
 from bptui.lesson.files import load_lesson
+from bptui.lesson.values import format_value
 
 
 def said(stepper: Stepper) -> tuple[str, str]:
@@ -317,7 +320,7 @@ def test_the_end_and_divergence():
         "Diverged: loss = inf, w = 3.349813e+19. Each update "
         "overshoots the minimum by more than the last, so the numbers grow until "
         "they overflow float32. The learning rate 1 is too large for this data; "
-        "try a smaller --lr.",
+        "try a smaller one.",
     )
     s = Stepper(load_lesson("affine").with_values(lr=1.0))
     while s.next() and said(s)[0] != Kind.DIVERGED.name:
@@ -327,7 +330,7 @@ def test_the_end_and_divergence():
         "Diverged: loss = inf, w = 1.738591e+19, b = 5.715591e+18. "
         "Each update overshoots the minimum by more than the last, so the "
         "numbers grow until they overflow float32. The learning rate 1 is too "
-        "large for this data; try a smaller --lr.",
+        "large for this data; try a smaller one.",
     )
     lesson = load_lesson(None, overrides={"model": "log(x * w)"})
     s = Stepper(lesson.with_values(x=[-1.0, 2.0], y=[1.0, 2.0]))
@@ -337,7 +340,7 @@ def test_the_end_and_divergence():
         "ŷ = nan for inputs -1: the logarithm is only defined for "
         "positive numbers. torch does not stop: the NaN or inf flows on through "
         "the graph and the gradients. Change the data, the model or the initial "
-        "values (--init).",
+        "values.",
     )
     s.finish_backward()
     run(
@@ -346,8 +349,8 @@ def test_the_end_and_divergence():
             (
                 "update",
                 "DIVERGED",
-                "Updated with a gradient that is not a number: now w = nan. "
-                "Once a parameter is NaN every later step is NaN too; undo (←) or reset (r).",
+                "Updated with a gradient that is not finite: now w = nan. "
+                "Once a parameter is NaN or inf, every later step is too; undo (←) or reset (r).",
             )
         ],
     )
@@ -452,7 +455,7 @@ def test_a_logarithm_out_of_range_after_some_steps_is_still_named():
         "ŷ = nan for inputs -1.006137: the logarithm is only "
         "defined for positive numbers. torch does not stop: the NaN or inf flows "
         "on through the graph and the gradients. Change the data, the model or "
-        "the initial values (--init).",
+        "the initial values.",
     )
 
 
@@ -513,7 +516,7 @@ def test_a_value_out_of_range_names_the_operation_and_its_inputs(model, values, 
         "DIVERGED",
         text + " torch does not stop: the NaN or inf flows on "
         "through the graph and the gradients. Change the data, the model or the "
-        "initial values (--init).",
+        "initial values.",
     )
 
 
@@ -583,3 +586,90 @@ def test_what_comes_next_is_the_modes_next_step():
             ),
         ],
     )
+
+
+def test_a_whole_step_names_the_cause_of_a_nan_not_the_learning_rate():
+    """s and e over a logarithm of a negative number say what F says (the logarithm), the
+    steps after it say the parameter is already NaN, and neither blames the learning rate."""
+    lesson = load_lesson(None, overrides={"model": "log(x * w)"}).with_values(init={"w": -1.0})
+    s = Stepper(lesson)
+    cause = (
+        "DIVERGED",
+        "ŷ = nan for inputs -1: the logarithm is only defined for positive numbers. torch "
+        "does not stop: the NaN or inf flows on through the graph and the gradients. Change "
+        "the data, the model or the initial values.",
+    )
+    still = (
+        "DIVERGED",
+        "w = nan since an earlier step: a parameter that is NaN or inf stays so in every "
+        "later update, whatever the loss. Undo (←) back to where it happened, or reset (r).",
+    )
+    run(s, [("train_step", *cause), ("train_step", *still), ("finish_epoch", *still)])
+    s = Stepper(lesson)
+    run(s, [("finish_epoch", *cause), ("finish_epoch", *still)])
+    # Division by zero: the next step's loss is finite (2 / inf = 0) but w stays inf.
+    lesson = load_lesson(None, overrides={"model": "x / w"}).with_values(init={"w": 0.0})
+    s = Stepper(lesson)
+    s.train_step()
+    assert "division by zero" in said(s)[1]
+    run(s, [("train_step", "DIVERGED", still[1].replace("nan", "inf", 1))])
+
+
+def test_a_gradient_out_of_range_is_not_blamed_on_the_learning_rate():
+    """√w at w = 0: the loss is finite, the derivative is not."""
+    lesson = load_lesson(None, overrides={"model": "w ** 0.5"}).with_values(init={"w": 0.0})
+    run(
+        Stepper(lesson),
+        [
+            (
+                "train_step",
+                "DIVERGED",
+                "The loss is finite but the gradient is not (w.grad = -inf): a local derivative "
+                "is out of range here (the chain rule shows which), so the update made w = inf. "
+                "Once a parameter is NaN or inf, every later step is too; undo (←) or reset (r).",
+            )
+        ],
+    )
+
+
+def test_the_divergence_message_quotes_the_values_as_they_are_now():
+    """After e, the message's loss and w are the ones the panels show, not those of the
+    step inside the run where the loss first overflowed."""
+    s = Stepper(seed_lesson().with_values(lr=1.0))
+    for _ in range(12):
+        s.finish_epoch()
+    w = s.snapshot().param("w").data
+    loss = s.records[-1].loss
+    assert said(s) == (
+        "DIVERGED",
+        f"Diverged: loss = {format_value(loss)}, w = {format_value(w)}. Each update overshoots "
+        "the minimum by more than the last, so the numbers grow until they overflow float32. "
+        "The learning rate 1 is too large for this data; try a smaller one.",
+    )
+    assert format_value(w) == "-8.064241e+24"  # the run went on past the overflow
+
+
+def test_an_interface_that_can_edit_points_at_its_edit_key():
+    """With an ``edit`` label (the app's E) the fixes name it; no sentence names an option."""
+    s = Stepper(seed_lesson().with_values(lr=1.0), labels={"edit": "E"})
+    s.run_to_end()
+    assert said(s)[1].endswith("try a smaller one (E changes it at the start of a step).")
+    lesson = load_lesson(None, overrides={"model": "log(x * w)"}).with_values(init={"w": -1.0})
+    s = Stepper(lesson, labels={"edit": "E"})
+    s.finish_forward()
+    assert said(s)[1].endswith(
+        "Change the data, the model or the initial values (E changes the data and the "
+        "parameters at the start of a step)."
+    )
+
+
+def test_no_engine_sentence_names_a_command_line_option():
+    """The same sentences serve the app, where ``--lr`` means nothing: none names an option
+    (the app's own words for fixes come through its labels, e.g. ``edit``)."""
+    from pathlib import Path
+
+    from bptui.lesson import teaching
+
+    source = Path(teaching.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"--[a-z]", source)
+    assert not any(key.endswith("_option") for key in teaching.LABELS)

@@ -203,7 +203,7 @@ def test_too_large_learning_rate_diverges_without_exceptions():
     t = Stepper(seed_lesson().with_values(lr=1.0, epochs=30))
     assert t.run_to_end()
     assert t.message.kind is Kind.DIVERGED and "Diverged" in t.message.text
-    assert "--lr" in t.message.text
+    assert "The learning rate 1 is too large for this data; try a smaller one." in t.message.text
 
 
 def test_diverged_message_when_the_loss_overflows():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -11,8 +12,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ..lesson.snapshot import Snapshot
-from ..lesson.spec import LessonError, parse_numbers
+from ..lesson.spec import Lesson, LessonError, float32_problem, parse_numbers
 from ..lesson.values import Data
+
+
+class FieldError(LessonError):
+    """A value of the form is wrong; ``field`` is the id of its input, if one is to blame."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -30,19 +39,23 @@ def _numbers(values: tuple[Data, ...]) -> str:
 
 
 class EditScreen(ModalScreen["Edits | None"]):
-    """A small form over the lesson; values are checked before it closes.
+    """A small form over the lesson; every value is checked before it closes.
 
+    The whole lesson is checked with the new values (the engine's own checks:
+    a y for every x, bce targets between 0 and 1, float32's range), so a bad
+    value keeps the form open with what was typed and a line naming the field.
     The change applies from the current training step on; the history so far
     stays, and ← undoes the change like any step.
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, snapshot: Snapshot, x: tuple[Data, ...], y: tuple[Data, ...]) -> None:
+    def __init__(self, snapshot: Snapshot, lesson: Lesson) -> None:
         super().__init__()
         self.snapshot = snapshot
-        self.x = x
-        self.y = y
+        self.lesson = lesson
+        self.x = x = lesson.x
+        self.y = y = lesson.y
         # Numbers only: vectors and matrices are changed in the lesson file.
         self._editable = [p for p in snapshot.params if isinstance(p.data, float)]
         self._data_editable = not any(isinstance(v, tuple) for v in (*x, *y))
@@ -51,6 +64,8 @@ class EditScreen(ModalScreen["Edits | None"]):
         snap = self.snapshot
         with VerticalScroll(id="edit-body"):
             yield Static("From this step on · enter applies · esc cancels", id="edit-title")
+            # Above the fields: seen at once however many fields a lesson has.
+            yield Static("", id="edit-error")
             with Grid(id="edit-grid"):
                 yield Label("learning rate")
                 yield Input(f"{snap.lr:g}", id="edit-lr")
@@ -62,7 +77,6 @@ class EditScreen(ModalScreen["Edits | None"]):
                     yield Input(_numbers(self.x), id="edit-x")
                     yield Label("y values")
                     yield Input(_numbers(self.y), id="edit-y")
-            yield Static("", id="edit-error")
             with Horizontal(id="edit-buttons"):
                 yield Button("Apply", variant="primary", id="edit-apply")
                 yield Button("Cancel", id="edit-cancel")
@@ -72,19 +86,41 @@ class EditScreen(ModalScreen["Edits | None"]):
         self.query_one("#edit-lr", Input).focus()
 
     def _read(self) -> Edits:
+        """The form's values, checked as the engine will check them, or a
+        :class:`FieldError` naming the field (as the form labels it) and why."""
+
         def number(widget_id: str, what: str) -> float:
             text = self.query_one(f"#{widget_id}", Input).value.strip()
             try:
-                return float(text)
+                value = float(text)
             except ValueError:
-                raise LessonError(f"{what}: {text!r} is not a number") from None
+                raise FieldError(widget_id, f"{what}: {text!r} is not a number") from None
+            if not math.isfinite(value):
+                raise FieldError(widget_id, f"{what} must be a finite number, not {text!r}")
+            problem = float32_problem(value, underflow=widget_id == "edit-lr")
+            if problem is not None:
+                raise FieldError(widget_id, f"{what}: {problem}")
+            return value
+
+        def numbers(widget_id: str, what: str) -> tuple[float, ...]:
+            try:
+                return parse_numbers(self.query_one(f"#{widget_id}", Input).value, what)
+            except LessonError as error:
+                raise FieldError(widget_id, str(error)) from None
 
         lr = number("edit-lr", "learning rate")
+        if lr <= 0:
+            raise FieldError("edit-lr", f"the learning rate must be greater than 0, got {lr:g}")
         params = {p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable}
         x, y = self.x, self.y
         if self._data_editable:
-            x = parse_numbers(self.query_one("#edit-x", Input).value, "x values")
-            y = parse_numbers(self.query_one("#edit-y", Input).value, "y values")
+            x = numbers("edit-x", "x values")
+            y = numbers("edit-y", "y values")
+        try:
+            # The engine's own checks of the whole lesson, before the form closes.
+            self.lesson.with_values(lr=lr, x=x, y=y)
+        except LessonError as error:
+            raise FieldError(None, str(error)) from None
         return Edits(
             lr=None if lr == self.snapshot.lr else lr,
             params={
@@ -110,8 +146,11 @@ class EditScreen(ModalScreen["Edits | None"]):
             return
         try:
             edits = self._read()
-        except LessonError as error:
-            self.query_one("#edit-error", Static).update(str(error))
+        except FieldError as error:
+            # The form stays open with everything typed; the field at fault gets the cursor.
+            self.query_one("#edit-error", Static).update(f"Not applied: {error}")
+            if error.field is not None:
+                self.query_one(f"#{error.field}", Input).focus()
             return
         self._close(edits)
 

@@ -10,7 +10,7 @@ from textual.widgets import Markdown
 
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
-from .keymap import help_keys
+from .keymap import help_keys, shown
 
 _HELP = """\
 # bptui — backpropagation, one step at a time
@@ -52,8 +52,9 @@ why there is nothing to update with. The message line explains each.
 - **Status** — epoch, sample (with its x and y), the phase, the learning rate,
   and the training modes that are on.
 
-Run `bptui --help` for lesson options (`--x`, `--y`, `--init`, `--lr`,
-`--epochs`) and `bptui trace` for the numbers without the interface.
+Inside the app, {edit} changes the learning rate, the parameters and the data.
+To start another lesson or your own model, quit and run `bptui lessons` or
+`bptui --help`; `bptui trace` gives the numbers without the interface.
 """
 
 
@@ -65,6 +66,7 @@ HELP = _HELP.format(
     graph="x, w, y → × → ŷ → − → r → ² → loss",
     chain="∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x",
     more="",
+    edit=shown("edit"),
 )
 
 _SUPERSCRIPT = {"2": "²", "3": "³"}
@@ -103,7 +105,34 @@ def lesson_help(snap: Snapshot) -> str:
         graph=graph,
         chain=written,
         more=more,
+        edit=shown("edit"),
     )
+
+
+class HelpBody(VerticalScroll):
+    """The help's scroller: every key of a burst counts.
+
+    Textual defers a key's scroll to after the next refresh and computes its target
+    when the key arrives, so keys that arrive together (a held ↓ over SSH, a busy
+    machine) all aimed at the same row and the page moved one line. Here each key
+    moves the target at once, so eighty ↓ go eighty lines.
+    """
+
+    def action_scroll_down(self) -> None:
+        self.scroll_to(y=self.scroll_target_y + 1, immediate=True)
+
+    def action_scroll_up(self) -> None:
+        self.scroll_to(y=self.scroll_target_y - 1, immediate=True)
+
+    def action_page_down(self) -> None:
+        self.scroll_to(
+            y=self.scroll_target_y + self.scrollable_content_region.height, immediate=True
+        )
+
+    def action_page_up(self) -> None:
+        self.scroll_to(
+            y=self.scroll_target_y - self.scrollable_content_region.height, immediate=True
+        )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -131,5 +160,5 @@ class HelpScreen(ModalScreen[None]):
             )
             head, _, rest = text.partition("## Panels")
             text = head + about + "## Panels" + rest
-        with VerticalScroll(id="help-body"):
+        with HelpBody(id="help-body"):
             yield Markdown(text)

@@ -372,7 +372,7 @@ class BptuiApp(GraphKeys, ClassroomApp):
         from .edit import EditScreen  # loaded when first used: not on the first frame's path
 
         lesson = self.stepper.lesson
-        self.push_screen(EditScreen(snap, lesson.x, lesson.y), self._apply_edits)
+        self.push_screen(EditScreen(snap, lesson), self._apply_edits)
 
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:

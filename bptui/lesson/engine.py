@@ -282,7 +282,10 @@ class Stepper(StepMachine):
     ) -> Message | None:
         """Take micro-steps (``action``, or each time the natural one) while ``more()``;
         the last message worth showing (not mere narration) is kept, so a teaching
-        moment inside a run is not lost."""
+        moment inside a run is not lost. The first divergence of a run is kept over
+        everything after it: it names the cause (a logarithm of a negative number, say),
+        and what follows (NaN parameters, NaN losses) is its consequence."""
+        again = self.refresher(important) if important is not None else None
         while (state := self._state).phase is not Phase.DONE and more():
             # The natural action without a call of _natural: this loop is the hot
             # path of a long run (bench/bench_engine.py).
@@ -293,8 +296,17 @@ class Stepper(StepMachine):
             )
             if not self._do(entry):
                 break
-            if self._message is not None and self._message.kind is not Kind.STEP:
-                important = self._message
+            message = self._message
+            if (
+                message is not None
+                and message.kind is not Kind.STEP
+                and (important is None or important.kind is not Kind.DIVERGED)
+            ):
+                important = message
+                again = self.refresher(message)
+        if again is not None and important is not self._message:
+            # Kept from earlier in the run: the values it quotes have moved on since.
+            return again()
         return important
 
     def _repeat(self, more: Callable[[], bool], action: Action) -> bool:

@@ -21,6 +21,9 @@ MAX_LENGTH = 300
 MAX_NODES = 30
 MAX_EXPONENT = 16
 DATA = ("x", "y")
+#: Names the graph gives its own values (the prediction, the residual, the loss and the
+#: intermediate results z1, z2, …): a parameter called so would be two things at once.
+RESERVED = ("yhat", "r", "sq", "loss")
 
 _BINARY = {
     ast.Add: "add",
@@ -147,6 +150,16 @@ class _Builder:
             raise _point(self.text, node, f"{name} is a function: write {name}(...)")
         if name.startswith("_") or not name.isidentifier() or not name.isascii():
             raise _point(self.text, node, f"{name!r} is not a parameter name (use e.g. w, b, w1)")
+        if name in RESERVED or (
+            name[:1] == "z" and name[1:2] in "123456789" and name[1:].isdigit()
+        ):
+            raise _point(
+                self.text,
+                node,
+                f"{name} is a reserved name: the graph names its own values "
+                f"{', '.join(RESERVED)} and z1, z2, …; call the parameter something else, "
+                "e.g. w, b or w1",
+            )
         if name not in self.params:
             self.params.append(name)
         return name

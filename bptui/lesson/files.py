@@ -116,10 +116,14 @@ def _line_of(text: str, key: str, table: str | None = None) -> int | None:
 class _Reader:
     """Checks one lesson table key by key; each error names the file, the line and the key."""
 
-    def __init__(self, values: Mapping[str, Any], where: str, text: str, replaced: bool) -> None:
+    def __init__(
+        self, values: Mapping[str, Any], where: str, text: str, replaced: bool, loss_given: bool
+    ) -> None:
         self.values = values
         self.where = where
         self.text = text
+        #: The loss came from the command line: the file's loss line is not to blame.
+        self.loss_given = loss_given
         #: A model given on the command line replaces the file's: its extra
         #: expressions and the initial values of parameters it lacks no longer apply.
         self.replaced = replaced
@@ -212,6 +216,11 @@ class _Reader:
         try:
             nodes = list(loss_nodes(loss, model.output, vector=vector))
         except LessonError as error:
+            if self.loss_given:
+                raise LessonError(
+                    f"--loss {loss}: this lesson's x and y are vectors, and with vectors "
+                    "the loss is squared (summed over the outputs); leave out --loss"
+                ) from None
             raise self.fail("loss", str(error)) from None
         return nodes, ("r" if loss != "bce" else None)
 
@@ -299,7 +308,8 @@ def lesson_from_config(
 ) -> Lesson:
     """Build and check a lesson from a TOML table (with command-line overrides on top)."""
     values = {**config, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    read = _Reader(values, where, text, replaced=bool(overrides and overrides.get("model")))
+    given = {k for k, v in (overrides or {}).items() if v is not None}
+    read = _Reader(values, where, text, replaced="model" in given, loss_given="loss" in given)
     read.check_keys(config)
     loss = read.loss()
     model = read.model()
@@ -343,8 +353,8 @@ def lesson_from_config(
     except LessonFileError:
         raise
     except LessonError as error:
-        if overrides and (overrides.get("model") or overrides.get("loss")):
-            # The model or loss came from the command line: the file is not to blame.
+        if given & {"model", "loss", "x", "y"}:
+            # The model, loss or data came from the command line: the file is not to blame.
             raise LessonError(str(error)) from None
         raise read.fail(None, str(error)) from None
 

@@ -43,6 +43,9 @@ class StepMachine:
         self._message: Message | None = None
         #: The program as the lesson and modes it was written for last give it.
         self._program = (lesson, self._modes, build_program(lesson))
+        #: The last divergence message and how to say it again with the values as
+        #: they are now (see :meth:`refresher`).
+        self._refresh: tuple[Message, Callable[[], Message]] | None = None
         self._timeline.start(self._capture(0), self._state)
 
     @property
@@ -186,13 +189,46 @@ class StepMachine:
         self._model.update(self.lesson.lr)
         state.phase = Phase.ZERO
         if not all([finite(p) for p in params.values()]):
-            shown = [(n, plain(p)) for n, p in params.items()]
-            loss_ok = state.loss_value is not None and math.isfinite(state.loss_value)
-            if was_finite and not loss_ok:
-                self._message = self._say.updated_with_nan(shown)
-            else:
-                self._message = self._say.diverged(state.loss_value, shown, self.lesson.lr)
+            self._message = self._update_not_finite(was_finite)
         return True
+
+    def _update_not_finite(self, was_finite: bool) -> Message:
+        """Why the update left a parameter inf or NaN: the cause, never a guess."""
+        state = self._state
+        shown = [(n, plain(p)) for n, p in self.params.items()]
+        if not was_finite:
+            return self._still_not_finite()
+        if state.loss_value is None or not math.isfinite(state.loss_value):
+            return self._say.updated_with_nan(shown)  # the forward pass said why
+        grads = self._grads()
+        if not all([g is None or all_finite(g) for _, g in grads]):
+            return self._say.gradient_not_finite(grads, shown)
+        return self._diverged()
+
+    def _still_not_finite(self) -> Message:
+        """This step began with a parameter already inf or NaN."""
+        message = self._say.still_not_finite(
+            [(n, plain(p)) for n, p in self.params.items() if not finite(p)]
+        )
+        self._refresh = (message, self._still_not_finite)
+        return message
+
+    def _diverged(self) -> Message:
+        """The learning rate's divergence, with the loss and parameters as they are now."""
+        state, records = self._state, self._timeline.records
+        loss = state.loss_value
+        if loss is None and records:
+            loss = records[-1][-1]  # between steps: the last step's loss
+        shown = [(n, plain(p)) for n, p in self.params.items()]
+        message = self._say.diverged(loss, shown, self.lesson.lr)
+        self._refresh = (message, self._diverged)
+        return message
+
+    def refresher(self, message: Message) -> Callable[[], Message] | None:
+        """How to say ``message`` again with the values as they are now, if it quotes
+        values that later micro-steps change (a divergence names the loss and parameters)."""
+        refresh = self._refresh
+        return refresh[1] if refresh is not None and refresh[0] is message else None
 
     def _act_zero(self) -> bool:
         state = self._state
@@ -301,6 +337,8 @@ class StepMachine:
     def _nonfinite_message(self) -> Message:
         """Why the loss is inf or NaN: an operation out of its range, or divergence."""
         state, model = self._state, self._model
+        if not all([all_finite(v) for v in state.params_before.values()]):
+            return self._still_not_finite()
         for index, node in enumerate(self._graph.nodes):
             value = state.values.get(node.name)
             if value is None or bool(torch.isfinite(value).all()):
@@ -317,8 +355,7 @@ class StepMachine:
                 value.flatten()[0].item(),
                 [plain(a) if isinstance(a, torch.Tensor) else a for a in args],
             )
-        shown = [(n, plain(p)) for n, p in self.params.items()]
-        return self._say.diverged(state.loss_value, shown, self.lesson.lr)
+        return self._diverged()
 
     #: Each micro-step's handler (edits have their own, with the edit's values).
     _HANDLERS: ClassVar[dict[Action, Callable[[StepMachine], bool]]] = {

@@ -9,6 +9,7 @@ report a bad value before paying for the torch import.
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -103,14 +104,20 @@ class Lesson:
         init: Mapping[str, float] | None = None,
         lr: float | None = None,
         epochs: int | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> Lesson:
-        """The same lesson with some values changed, validated again."""
+        """The same lesson with some values changed, validated again.
+
+        ``options``: how the caller's user names the values (``{"lr": "--lr"}`` on
+        the command line), for the messages; without it they name none.
+        """
         params = dict(self.params)
         for name, value in (init or {}).items():
             if name not in params:
                 known = ", ".join(params) or "none"
                 raise LessonError(
-                    f"unknown parameter {name!r} in --init: this lesson's parameters are {known}"
+                    f"unknown parameter {name!r}{_tag(options, 'init')}: this "
+                    f"lesson's parameters are {known}"
                 )
             params[name] = value
         return make_lesson(
@@ -130,6 +137,7 @@ class Lesson:
             notes=dict(self.notes),
             input_grad=self.input_grad,
             loss_kind=self.loss_kind,
+            options=options,
         )
 
     def expression(self, name: str | None = None, names: Mapping[str, str] | None = None) -> str:
@@ -158,7 +166,30 @@ class Lesson:
         return render(name or self.loss.name, 0, False)
 
 
-def _finite(value: float, what: str) -> float:
+def _tag(options: Mapping[str, str] | None, key: str) -> str:
+    """`` (--lr)``: the option or field a value came from, where the caller named one."""
+    given = (options or {}).get(key)
+    return f" ({given})" if given else ""
+
+
+def float32_problem(value: float, underflow: bool = True) -> str | None:
+    """Why torch's float32 cannot hold ``value`` (1e39 becomes inf; with ``underflow``,
+    1e-46 becoming 0 counts too, as for a learning rate), or None."""
+    try:
+        single = struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        single = math.inf
+    if math.isfinite(value) and not math.isfinite(single):
+        return (
+            f"{value:g} is too large for float32, the precision torch computes in "
+            "(at most about 3.4e38)"
+        )
+    if underflow and value != 0 and single == 0:
+        return f"{value:g} is too small for float32, the precision torch computes in: it would be 0"
+    return None
+
+
+def _finite(value: float, what: str, underflow: bool = False) -> float:
     try:
         number = float(value)
     except OverflowError:  # an integer too large for a float
@@ -167,6 +198,9 @@ def _finite(value: float, what: str) -> float:
         raise LessonError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(number):
         raise LessonError(f"{what} must be a finite number, got {value!r}")
+    problem = float32_problem(number, underflow)
+    if problem is not None:
+        raise LessonError(f"{what}: {problem}")
     return number
 
 
@@ -213,8 +247,13 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     notes: Mapping[str, str] | None = None,
     input_grad: bool = False,
     loss_kind: str = "squared",
+    options: Mapping[str, str] | None = None,
 ) -> Lesson:
-    """Check every value of a lesson and return it, or raise :class:`LessonError`."""
+    """Check every value of a lesson and return it, or raise :class:`LessonError`.
+
+    ``options`` names where the learning rate and the epochs came from
+    (``{"lr": "--lr", "epochs": "--epochs"}``), for the messages.
+    """
     xs = tuple(_value(v, f"x value #{i + 1}") for i, v in enumerate(x))
     ys = tuple(_value(v, f"y value #{i + 1}") for i, v in enumerate(y))
     for column, values in (("x", xs), ("y", ys)):
@@ -226,21 +265,23 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
                 "in all: a sample cannot be a matrix"
             )
     if not xs:
-        raise LessonError("the data is empty: give at least one x value, e.g. --x 1,2,3")
+        raise LessonError("the data is empty: give at least one x value and its y")
     if len(xs) != len(ys):
         raise LessonError(f"x has {len(xs)} values but y has {len(ys)}: give one y for every x")
     if len(xs) > MAX_SAMPLES:
         raise LessonError(f"{len(xs)} samples is too many: at most {MAX_SAMPLES:,}")
-    lr = _finite(lr, "the learning rate (--lr)")
+    rate = "the learning rate" + _tag(options, "lr")
+    lr = _finite(lr, rate, underflow=True)
     if lr <= 0:
-        raise LessonError(f"the learning rate (--lr) must be greater than 0, got {lr:g}")
+        raise LessonError(f"{rate} must be greater than 0, got {lr:g}")
+    count = "the number of epochs" + _tag(options, "epochs")
     if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise LessonError(f"the number of epochs (--epochs) must be a whole number, got {epochs!r}")
+        raise LessonError(f"{count} must be a whole number, got {epochs!r}")
     if epochs < 1:
-        raise LessonError(f"the number of epochs (--epochs) must be at least 1, got {epochs}")
+        raise LessonError(f"{count} must be at least 1, got {epochs}")
     if epochs > MAX_EPOCHS or epochs * len(xs) > MAX_STEPS:
         raise LessonError(
-            f"--epochs {epochs} is too large: at most {MAX_EPOCHS:,} epochs and "
+            f"{count} is {epochs}, too large: at most {MAX_EPOCHS:,} epochs and "
             f"{MAX_STEPS:,} training steps (epochs × samples) in one run"
         )
     checked_params = {
@@ -249,7 +290,7 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     node_list = tuple(nodes)
     _check_graph(node_list, checked_params)
     _check_bce(node_list, ys)
-    _check_matmul(node_list, (*xs, *ys, *checked_params.values()))
+    _check_matmul(node_list, (*xs, *ys, *checked_params.values()), {"x": xs, "y": ys})
     return Lesson(
         name=name,
         title=title,
@@ -304,16 +345,26 @@ def _check_bce(nodes: tuple[Node, ...], ys: tuple[Data, ...]) -> None:
                 )
 
 
-def _check_matmul(nodes: tuple[Node, ...], values: tuple[Data, ...]) -> None:
+def _check_matmul(
+    nodes: tuple[Node, ...], values: tuple[Data, ...], data: Mapping[str, tuple[Data, ...]]
+) -> None:
     """``@`` multiplies a matrix by a vector: with numbers only, torch raises a TypeError."""
-    if any(node.op == "matmul" for node in nodes) and not any(
-        isinstance(value, tuple) for value in values
-    ):
+    matmuls = [node for node in nodes if node.op == "matmul"]
+    if matmuls and not any(isinstance(value, tuple) for value in values):
         raise LessonError(
             "@ multiplies a matrix by a vector, but every value in this lesson is a single "
             "number: use * (e.g. x * w), or give vectors and a matrix in a lesson file "
             "(see matrix.toml)"
         )
+    for node in matmuls:
+        for arg in node.args:
+            column = data.get(arg) if isinstance(arg, str) else None
+            if column and not isinstance(column[0], tuple):
+                raise LessonError(
+                    f"the model multiplies a matrix by {arg} (@), so each {arg} value must be "
+                    f"a list of numbers, but {arg} value #1 is a single number: give vectors "
+                    "in a lesson file (see matrix.toml)"
+                )
 
 
 def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:
@@ -343,25 +394,40 @@ def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:
         raise LessonError("the loss does not depend on any parameter: there is nothing to learn")
 
 
-def parse_numbers(text: str, option: str) -> tuple[float, ...]:
-    """``"1, 2,-3"`` → ``(1.0, 2.0, -3.0)``, or a :class:`LessonError` naming the bad item."""
+def parse_numbers(text: str, what: str) -> tuple[float, ...]:
+    """``"1, 2,-3"`` → ``(1.0, 2.0, -3.0)``, or a :class:`LessonError` naming the bad item.
+
+    ``what`` names the numbers as the user knows them (``--x``, ``x values``).
+    """
     items = [item.strip() for item in text.split(",")]
     if items == [""]:
-        raise LessonError(f"{option} is empty: give comma-separated numbers, e.g. {option} 1,2,3")
+        raise LessonError(f"{what} is empty: give comma-separated numbers, e.g. 1,2,3")
     values = []
     for i, item in enumerate(items, 1):
         if not item:
-            raise LessonError(f"{option} has an empty item at position {i}: {text!r}")
+            raise LessonError(
+                f"{what} has an empty item at position {i}: {_cut(text)}; give comma-separated "
+                "numbers, e.g. 1,2,3"
+            )
         try:
             value = float(item)
         except ValueError:
             raise LessonError(
-                f"{option}: {item!r} (item {i}) is not a number; use e.g. {option} 1,2.5,-3"
+                f"{what}: {_cut(item)} (item {i}) is not a number; give comma-separated "
+                "numbers, e.g. 1,2.5,-3"
             ) from None
         if not math.isfinite(value):
-            raise LessonError(f"{option}: {item!r} (item {i}) is not a finite number")
+            raise LessonError(f"{what}: {_cut(item)} (item {i}) is not a finite number")
+        problem = float32_problem(value, underflow=False)
+        if problem is not None:
+            raise LessonError(f"{what}: {problem}")
         values.append(value)
     return tuple(values)
+
+
+def _cut(text: str, limit: int = 24) -> str:
+    """A value echoed in a message: quoted, and cut if long (5,000 digits help nobody)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def parse_init(text: str) -> dict[str, float]:

@@ -4,8 +4,9 @@ Nothing here sees a tensor: the engine passes numbers (floats, or nested lists
 for vectors and matrices) and names. Where a sentence tells the student what to
 do next, it names the action; the :class:`Teacher` spells it with the labels the
 interface gives it (the app passes its keymap's keys through ``Stepper(lesson,
-labels=...)``; :data:`LABELS` are the defaults). Another language replaces the
-words of this one module.
+labels=...)``; :data:`LABELS` are the defaults). No sentence names a command-line
+option: the same words serve the app, a REPL and the trace. Another language
+replaces the words of this one module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from .snapshot import Kind, Message, Phase
 from .values import MaybeValue, Value, format_plain, format_value
 
-#: How the interface names each action and option the sentences mention.
+#: How the interface names each action the sentences mention. An interface that can
+#: change the learning rate, parameters and data mid-lesson also gives ``edit`` (the
+#: app's ``E``), and the sentences about fixing a divergence then point at it.
 LABELS: Mapping[str, str] = {
     "next": "space",
     "next_alt": "→",
@@ -28,8 +31,6 @@ LABELS: Mapping[str, str] = {
     "zero": "z",
     "train_step": "s",
     "reset": "r",
-    "init_option": "--init",
-    "lr_option": "--lr",
 }
 
 #: Why an operation's result is not finite, by op.
@@ -260,6 +261,17 @@ class Teacher:
 
     # ---------------------------------------------------------------- divergence
 
+    def _edit_hint(self, what: str) -> str:
+        """`` (E changes it at the start of a step)`` where the interface can edit."""
+        edit = self._k.get("edit")
+        return f" ({edit} changes {what} at the start of a step)" if edit else ""
+
+    def _stuck(self) -> str:
+        return (
+            "Once a parameter is NaN or inf, every later step is too; undo "
+            f"({self._k['undo']}) or reset ({self._k['reset']})."
+        )
+
     def out_of_range(self, label: str, op: str, value: float, inputs: Iterable[Value]) -> Message:
         """An operation's result is inf or NaN for finite inputs: why, for that op."""
         reason = _OUT_OF_RANGE.get(op, "the result is out of float32's range")
@@ -268,26 +280,50 @@ class Teacher:
             Kind.DIVERGED,
             f"{label} = {format_value(value)} for inputs {shown}: {reason}. torch does not "
             "stop: the NaN or inf flows on through the graph and the gradients. Change the "
-            f"data, the model or the initial values ({self._k['init_option']}).",
+            "data, the model or the initial values"
+            + self._edit_hint("the data and the parameters")
+            + ".",
         )
 
     def diverged(
         self, loss: float | None, params: Iterable[tuple[str, Value]], lr: float
     ) -> Message:
+        """The values grew step by step until they overflowed: the learning rate."""
         shown = format_value(loss) if loss is not None else "?"
         return Message(
             Kind.DIVERGED,
             f"Diverged: loss = {shown}, {listing(params)}. Each update overshoots the minimum "
             "by more than the last, so the numbers grow until they overflow float32. The "
-            f"learning rate {lr:g} is too large for this data; try a smaller {self._k['lr_option']}.",
+            f"learning rate {lr:g} is too large for this data; try a smaller one"
+            + self._edit_hint("it")
+            + ".",
         )
 
     def updated_with_nan(self, params: Iterable[tuple[str, Value]]) -> Message:
+        """The loss was already NaN or inf (said at the forward pass); so is the gradient."""
         return Message(
             Kind.DIVERGED,
-            f"Updated with a gradient that is not a number: now {listing(params)}. Once a "
-            f"parameter is NaN every later step is NaN too; undo ({self._k['undo']}) or reset "
-            f"({self._k['reset']}).",
+            f"Updated with a gradient that is not finite: now {listing(params)}. " + self._stuck(),
+        )
+
+    def gradient_not_finite(
+        self, grads: Iterable[tuple[str, MaybeValue]], params: Iterable[tuple[str, Value]]
+    ) -> Message:
+        """The loss is finite but a local derivative is not (a square root at 0, say)."""
+        return Message(
+            Kind.DIVERGED,
+            f"The loss is finite but the gradient is not ({listing(grads, '.grad')}): a local "
+            "derivative is out of range here (the chain rule shows which), so the update made "
+            f"{listing(params)}. " + self._stuck(),
+        )
+
+    def still_not_finite(self, params: Iterable[tuple[str, Value]]) -> Message:
+        """A step that starts with a NaN or inf parameter: nothing new went wrong."""
+        return Message(
+            Kind.DIVERGED,
+            f"{listing(params)} since an earlier step: a parameter that is NaN or inf stays "
+            "so in every later update, whatever the loss. Undo "
+            f"({self._k['undo']}) back to where it happened, or reset ({self._k['reset']}).",
         )
 
     # ----------------------------------------------------------------- narration
