@@ -81,6 +81,11 @@ class LossPlot(LinePanel, PlotextPlot):
         """Labels, legend and axes depend on the panel's size: replot at the new one."""
         self._replot()
 
+    @property
+    def plotted(self) -> bool:
+        """Whether a snapshot has been plotted yet."""
+        return self._snapshot is not None
+
     def show(
         self,
         snapshot: Snapshot,
@@ -107,8 +112,8 @@ class LossPlot(LinePanel, PlotextPlot):
     def build(self, width: int) -> list[Text]:
         """The figure as plotext draws it at the panel's size, a ``Text`` per row."""
         height = self.content_size.height
-        if width <= 0 or height <= 0:
-            return [Text("")]
+        if width <= 0 or height <= 0 or self._snapshot is None:
+            return [Text("")]  # nothing to plot yet (a session's first frame): no empty axes
         plt = self.plt
         plt.plotsize(width, height)
         plt._set_size(width, height)  # noqa: SLF001 - as PlotextPlot.render does (textual-plotext issue 5)
