@@ -40,6 +40,7 @@ Usage: python bench/bench_join_cpu.py [--joins 12] [--size 80x24] [--lesson NAME
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import os
 import select
@@ -162,6 +163,68 @@ def one_join(
     }
 
 
+def one_burst(zygote: Any, size: tuple[int, int], n: int, quiet: float) -> dict[str, float]:
+    """``n`` sessions started at once: the CPU all of them had used when the median,
+    the 95th-percentile and the last one's lesson was on screen, and once all settled."""
+    header = {"term": "xterm-256color", "color": "auto", "colorterm": None, "role": "student"}
+    masters: dict[int, int] = {}  # master fd -> pid
+    pidfds = []
+    start = time.perf_counter()
+    for _ in range(n):
+        master, slave = os.openpty()
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        zygote.spawn(header, [slave])
+        answer, pidfd = zygote.answer(zygote.sock)
+        os.close(slave)
+        masters[master] = int(answer["pid"])
+        pidfds.append(pidfd)
+    seen = {fd: bytearray() for fd in masters}
+    ready: list[tuple[float, float]] = []  # (wall s, CPU of the whole class ms)
+    done: set[int] = set()
+    deadline = start + 120
+    try:
+        while time.perf_counter() < deadline:
+            readable, _, _ = select.select(list(masters), [], [], quiet)
+            if not readable and len(done) == n:
+                break
+            for fd in readable:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    masters.pop(fd)
+                    continue
+                seen[fd] += data
+                if fd not in done and READY in seen[fd]:
+                    done.add(fd)
+                    class_cpu = sum(cpu_ns(pid) for pid in masters.values()) / 1e6
+                    ready.append((time.perf_counter() - start, class_cpu))
+        settled = sum(cpu_ns(pid) for pid in masters.values()) / 1e6
+    finally:
+        for pid in masters.values():
+            os.kill(pid, signal.SIGTERM)
+        for pidfd in pidfds:
+            select.select([pidfd], [], [], 5)
+            os.close(pidfd)
+        for fd in seen:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    walls = [w for w, _ in ready]
+    cpus = [c for _, c in ready]
+    at = {q: min(len(ready) - 1, round(q / 100 * (len(ready) - 1))) for q in (50, 95)}
+    return {
+        "sessions": n,
+        "shown": len(ready),
+        "class_cpu_at_p50_ms": cpus[at[50]],
+        "class_cpu_at_p95_ms": cpus[at[95]],
+        "class_cpu_at_last_ms": cpus[-1],
+        "class_cpu_settled_ms": settled,
+        "wall_p50_s": walls[at[50]],
+        "wall_p95_s": walls[at[95]],
+    }
+
+
 def install_profiler(directory: Path) -> None:
     """Run every session child under cProfile, from its fork to its first plot drawn.
 
@@ -222,7 +285,7 @@ def compare(opts: argparse.Namespace) -> int:
                 out = Path(tmp) / f"{name}-{round_}.json"
                 command = [sys.executable, __file__, "--joins", str(opts.joins)]
                 command += ["--size", opts.size, "--quiet", str(opts.quiet), "--json", str(out)]
-                command += ["--keys", str(opts.keys)]
+                command += ["--keys", str(opts.keys), "--burst", str(opts.burst)]
                 if opts.lesson:
                     command += ["--lesson", opts.lesson]
                 if trees[name]:
@@ -232,26 +295,24 @@ def compare(opts: argparse.Namespace) -> int:
             print(
                 f"round {round_ + 1}/{opts.rounds} done, load {os.getloadavg()[0]:.2f}", flush=True
             )
-    figures = {}
+    figures: dict[str, dict[str, float]] = {}
     for name, found in runs.items():
-        first = [r["first_frame_cpu_ms"] for r in found]
-        settled = [r["settled_cpu_ms"] for r in found]
-        label = f"{name} ({trees[name] or 'this checkout'})"
-        print(f"\n{label}, {len(found)} joins:")
-        print(f"  CPU to the first frame (ms): {summary(first)}")
-        print(f"  CPU settled, plot drawn (ms): {summary(settled)}")
-        key_cpu = [k for r in found for k in r["key_cpu_ms"]]
+        print(f"\n{name} ({trees[name] or 'this checkout'}), {len(found)} runs, median (min):")
+        figures[name] = {}
+        for key, value in found[0].items():
+            if not isinstance(value, (int, float)) or key in ("bytes", "sessions", "shown"):
+                continue
+            values = [r[key] for r in found]
+            figures[name][key] = statistics.median(values)
+            print(f"  {key:28} {statistics.median(values):9.1f} ({min(values):.1f})")
+        key_cpu = [k for r in found for k in r.get("key_cpu_ms", [])]
         if key_cpu:
-            print(f"  CPU per key, frame and plot (ms): {summary(key_cpu)}")
-        figures[name] = {
-            "key_cpu_ms": statistics.median(key_cpu) if key_cpu else float("nan"),
-            "first_frame_cpu_ms": statistics.median(first),
-            "settled_cpu_ms": statistics.median(settled),
-            "first_frame_cpu_min_ms": min(first),
-            "settled_cpu_min_ms": min(settled),
-        }
-    for key in ("first_frame_cpu_ms", "settled_cpu_ms", "key_cpu_ms"):
-        print(f"this / other, {key} median: {figures['this'][key] / figures['other'][key]:.2f}")
+            figures[name]["key_cpu_ms"] = statistics.median(key_cpu)
+            print(f"  {'key_cpu_ms':28} {statistics.median(key_cpu):9.1f} ({min(key_cpu):.1f})")
+    print("\nthis / other, medians:")
+    for key, value in figures["this"].items():
+        if figures["other"].get(key):
+            print(f"  {key:28} {value / figures['other'][key]:.2f}")
     write_json(opts.json, {"what": "CPU per join, this against --compare", **figures})
     return 0
 
@@ -272,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument(
         "--keys", type=int, default=0, help="then press space this many times: CPU per key"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=0, help="start this many sessions at once, --joins times"
     )
     parser.add_argument("--compare", metavar="DIR", help="measure the bptui in DIR against this")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --compare")
@@ -294,6 +358,24 @@ def main(argv: list[str] | None = None) -> int:
     print_machine(info)
     zygote = start_zygote(lesson)
     runs = []
+    if opts.burst:
+        try:
+            one_join(zygote, (width, height), opts.quiet, 30.0)  # warm-up
+            for i in range(opts.joins):
+                r = one_burst(zygote, (width, height), opts.burst, opts.quiet)
+                runs.append(r)
+                print(
+                    f"burst {i + 1}: {r['shown']}/{r['sessions']} shown; the class had used "
+                    f"{r['class_cpu_at_p50_ms']:.0f} / {r['class_cpu_at_p95_ms']:.0f} / "
+                    f"{r['class_cpu_at_last_ms']:.0f} ms CPU at the median / p95 / last lesson "
+                    f"on screen, {r['class_cpu_settled_ms']:.0f} ms in all; wall p50 "
+                    f"{r['wall_p50_s']:.2f} s, p95 {r['wall_p95_s']:.2f} s",
+                    flush=True,
+                )
+        finally:
+            zygote.stop()
+        write_json(opts.json, {"what": "bursts", "runs": runs, "machine": info})
+        return 0
     try:
         for i in range(opts.joins + 1):
             r = one_join(zygote, (width, height), opts.quiet, 30.0, opts.keys)

@@ -20,7 +20,7 @@ from typing import Any
 #: Seconds between two looks at the other sessions.
 POLL = 0.05
 #: The longest a session puts its plot and footer off, from its start.
-MAX_WAIT = 4.0
+MAX_WAIT = 8.0
 
 _others_starting: Callable[[], bool] | None = None
 _on_first_frame: Callable[[], None] | None = None
