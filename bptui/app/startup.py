@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 #: Seconds between two looks at the other sessions.
-POLL = 0.05
+POLL = 0.25
 #: The longest a session puts its plot and footer off, from its start.
 MAX_WAIT = 8.0
 
