@@ -13,8 +13,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -29,8 +27,7 @@ from bptui.app.sizes import screen_classes
 from bptui.app.tensor import TensorPanel
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
-from bptui.serve import starting as queue
-from bptui.serve.starting import Starting
+from bptui.serve.zygote import Starting
 
 SIZE = (80, 24)
 
@@ -144,67 +141,6 @@ def test_a_forked_session_clears_its_slot_for_all_to_see() -> None:
         os._exit(0)
     os.waitpid(pid, 0)
     assert not starting.others()
-
-
-def test_sessions_start_in_turn_at_most_at_once_a_time(capsys: pytest.CaptureFixture[str]) -> None:
-    table = Starting(at_once=1)
-    first, second = table.take(), table.take()
-    table.wait_turn(first)  # a turn is free: through at once, and it says nothing
-    assert capsys.readouterr().out == ""
-    threading.Timer(0.3, table.done, (first,)).start()
-    began = time.monotonic()
-    table.wait_turn(second)  # its turn once the first one's frame is out
-    assert time.monotonic() - began >= 0.25
-    assert "the class is joining" in capsys.readouterr().out
-    table.done(second)
-    table.done(second)  # told twice: the turn goes back once
-    assert os.read(table.fds[0], 8) == b"t"
-
-
-def test_a_stuck_session_gives_its_turn_back_after_stuck_seconds(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(queue, "STUCK", 0.3)
-    table = Starting(at_once=1)
-    stuck, waiting = table.take(), table.take()
-    table.wait_turn(stuck)
-    began = time.monotonic()
-    table.wait_turn(waiting)
-    assert 0.25 <= time.monotonic() - began < 3
-    assert table.others()  # it still counts as starting for the plots and footers
-
-
-def test_a_session_ending_while_starting_gives_its_turn_back() -> None:
-    table = Starting(at_once=1)
-    ends, waiting = table.take(), table.take()
-    table.own(ends, 101)
-    table.wait_turn(ends)
-    table.ended(101)  # the zygote reaped it before its first frame
-    began = time.monotonic()
-    table.wait_turn(waiting)
-    assert time.monotonic() - began < 0.2
-
-
-def test_without_a_slot_a_session_does_not_queue() -> None:
-    table = Starting(at_once=0)
-    began = time.monotonic()
-    table.wait_turn(None)
-    assert time.monotonic() - began < 0.1
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="fork")
-def test_a_forked_session_passes_its_turn_on() -> None:
-    table = Starting(at_once=1)
-    first, second = table.take(), table.take()
-    table.wait_turn(first)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child: its first frame is out
-        table.done(first)
-        os._exit(0)
-    os.waitpid(pid, 0)
-    began = time.monotonic()
-    table.wait_turn(second)
-    assert time.monotonic() - began < 0.2
 
 
 # ------------------------------------------------------------- a cheaper start

@@ -16,12 +16,10 @@ import signal
 import socket
 import sys
 import termios
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ..lesson.spec import Lesson
-
-if TYPE_CHECKING:
-    from .starting import Starting
 
 #: The descriptor the classroom link is moved to (after stdin, stdout, stderr).
 LINK_FD = 3
@@ -73,28 +71,17 @@ def _fresh_streams() -> None:
         setattr(sys, f"__{name}__", stream)
 
 
-def _close_inherited(keep: set[int], also: tuple[int, ...] = ()) -> None:
-    """Close every descriptor above the three streams but ``keep`` and ``also``."""
-    start = LINK_FD
-    for fd in sorted(keep | set(also)):
-        if fd >= start:
-            os.closerange(start, fd)
-            start = fd + 1
-    os.closerange(start, os.sysconf("SC_OPEN_MAX"))
-
-
 def run_child(
     header: dict[str, Any],
     fds: list[int],
     lesson: Lesson,
-    crowd: tuple[Starting, int | None] | None = None,
+    crowd: tuple[Callable[[], bool], Callable[[], None]] | None = None,
 ) -> int:  # pragma: no cover
     """Run one session's app on the terminal in ``fds[0]``; returns its exit code.
 
-    ``crowd``: the table of starting sessions and this one's slot in it: the
-    session waits for its turn to start, and tells the table when its first
-    frame is out (see :mod:`bptui.serve.starting`). Runs in a forked process
-    (the tests reach it through a real ssh session).
+    ``crowd``: whether other sessions are starting, and what to call once this
+    one's first frame is out (see :mod:`bptui.app.startup`). Runs in a forked
+    process (the tests reach it through a real ssh session).
     """
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -103,7 +90,7 @@ def run_child(
     _take_terminal(slave)
     if link_fd is not None and link_fd != LINK_FD:
         os.dup2(link_fd, LINK_FD)
-    _close_inherited({LINK_FD} if link_fd is not None else set(), crowd[0].fds if crowd else ())
+    os.closerange(LINK_FD + 1 if link_fd is not None else LINK_FD, os.sysconf("SC_OPEN_MAX"))
     for name, value in session_environment(
         header.get("term", ""), header.get("color", "auto"), header.get("colorterm")
     ).items():
@@ -122,8 +109,6 @@ def run_child(
     from ..lesson.engine import Stepper
     from .zygote import share_css
 
-    if crowd is not None:
-        crowd[0].wait_turn(crowd[1])
     link = None
     if link_fd is not None:
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
@@ -141,7 +126,6 @@ def run_child(
     if crowd is not None:
         from ..app import startup
 
-        table, slot = crowd
-        startup.install(table.others, lambda: table.done(slot))
+        startup.install(*crowd)
     app.run()
     return app.return_code or 0

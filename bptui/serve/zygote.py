@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import signal
 import socket
@@ -25,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lesson.spec import Lesson, LessonError
-from .starting import Starting
 
 #: Largest request (a JSON header; the fds travel beside it).
 _MAX_REQUEST = 64 * 1024
@@ -207,6 +207,52 @@ def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cove
     return 0
 
 
+class Starting:
+    """Which sessions have not drawn their first frame yet, for every session to see.
+
+    One byte per session, 1 while it starts, in a page of memory the zygote
+    shares with all its children (an anonymous shared mapping survives fork).
+    The zygote sets a session's byte before forking it and clears it if the
+    session ends early; the session clears it once its first frame is out.
+    Meanwhile the others put their plots and footers off (see
+    :mod:`bptui.app.startup`), so a class joining at once sees its lessons sooner.
+    """
+
+    SLOTS = mmap.PAGESIZE
+
+    def __init__(self) -> None:
+        self.map = mmap.mmap(-1, self.SLOTS)
+        self._owner: dict[int, int] = {}  # slot -> pid, in the zygote
+
+    def take(self) -> int | None:
+        """A free slot, marked starting (None if every slot is taken: it does not wait)."""
+        slot = self.map.find(b"\0")
+        if slot < 0:
+            return None
+        self.map[slot] = 1
+        return slot
+
+    def own(self, slot: int | None, pid: int) -> None:
+        if slot is not None:
+            self._owner[slot] = pid
+
+    def ended(self, pid: int) -> None:
+        """``pid`` has ended: free its slot if it still holds one (it ended while starting)."""
+        for slot, owner in list(self._owner.items()):
+            if owner == pid:
+                del self._owner[slot]
+                self.map[slot] = 0
+
+    def done(self, slot: int | None) -> None:
+        """In the session: its first frame is out."""
+        if slot is not None:
+            self.map[slot] = 0
+
+    def others(self) -> bool:
+        """Whether a session is still starting (this one's slot is clear by then)."""
+        return self.map.find(b"\1") >= 0
+
+
 class _Children:
     """The zygote's children: reaped as they end, told to end with the zygote."""
 
@@ -250,7 +296,7 @@ def _fork_session(
         sock.close()
         from .child import run_child
 
-        os._exit(run_child(header, fds, lesson, (starting, slot)))
+        os._exit(run_child(header, fds, lesson, (starting.others, lambda: starting.done(slot))))
     pidfd = os.pidfd_open(pid)
     children.pids.add(pid)
     starting.own(slot, pid)
