@@ -23,8 +23,15 @@ cross-check). Reported per join:
 
 Joins run one after another (``--joins``, first one discarded as a warm-up),
 the child is ended with SIGTERM after each. Medians and min/max are printed.
-``--profile DIR`` runs every child under cProfile (from its fork to its exit)
-and writes ``DIR/child-N.prof``; the CPU figures then include the profiler.
+``--keys N`` then presses space N times in each session (0.25 s of silence
+between keys) and reports the CPU per key, frame and plot. ``--profile DIR``
+runs every child under cProfile (from its fork to the frame after its first
+plot) and writes ``DIR/child-PID.prof``; the CPU figures then include the profiler.
+
+``--burst N`` starts N sessions at once instead (``--joins`` times) and
+reports the CPU all of them had used when the median, the 95th-percentile and
+the last student's lesson arrived, and once all had settled: on an otherwise
+idle two-core machine, the wall time a class waits is about that CPU over two.
 
 ``--compare DIR`` measures the bptui in DIR (e.g. an older commit, from
 ``git archive OLD bptui | tar -x -C DIR``) against this one: ``--rounds``
@@ -33,7 +40,8 @@ order, ``--joins`` joins each, so a machine whose load changes disturbs both
 alike. The medians and minimums of the two are printed side by side.
 
 Usage: python bench/bench_join_cpu.py [--joins 12] [--size 80x24] [--lesson NAME]
-                                      [--profile DIR] [--compare DIR [--rounds 5]]
+                                      [--keys N] [--burst N] [--profile DIR]
+                                      [--compare DIR [--rounds 5]]
                                       [--json PATH]
 """
 
