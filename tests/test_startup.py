@@ -13,7 +13,8 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from textual.widgets._footer import FooterKey
@@ -62,44 +63,48 @@ def crowd(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
 # ------------------------------------------------------------- putting work off
 
 
+async def until(pilot: object, condition: Callable[[], object], timeout: float = 15.0) -> None:
+    """Let the app run until ``condition()`` holds (AssertionError after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
 async def test_while_others_start_the_numbers_come_first_then_plot_and_footer(crowd) -> None:  # type: ignore[no-untyped-def]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.4)
-        assert crowd["first_frames"] == 1
+        await until(pilot, lambda: crowd["first_frames"] == 1)
+        await pilot.pause(0.3)
         assert "w.grad" in shown(app, app.query_one(TensorPanel))
         assert not app.query_one(LossPlot).plotted
         assert not app.query(FooterKey)
         await pilot.press("space")  # a key meanwhile: its numbers show, the plot still waits
-        await pilot.pause(0.2)
-        assert "FWD 1/3" in shown(app, app.screen)
+        await until(pilot, lambda: "FWD 1/3" in shown(app, app.screen))
         assert not app.query_one(LossPlot).plotted
         crowd["others"] = False  # the rest of the class is in
-        await pilot.pause(0.4)
-        assert app.query_one(LossPlot).plotted
-        assert len(app.query(FooterKey)) > 3
-        assert "Next" in shown(app, app.query_one(KeyFooter))
+        await until(pilot, lambda: app.query_one(LossPlot).plotted and app.query(FooterKey))
+        await until(pilot, lambda: "Next" in shown(app, app.query_one(KeyFooter)))
         assert crowd["first_frames"] == 1  # told once
 
 
 async def test_a_session_waits_at_most_max_wait(crowd, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(startup, "MAX_WAIT", 0.5)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+        await until(pilot, lambda: crowd["first_frames"] == 1)
+        monkeypatch.setattr(startup, "MAX_WAIT", 0.5)
+        monkeypatch.setattr(startup, "_since", time.monotonic())
         assert not app.query_one(LossPlot).plotted
-        await pilot.pause(0.8)  # others still "starting" (a stuck one): drawn anyway
-        assert app.query_one(LossPlot).plotted
-        assert app.query(FooterKey)
+        # Others still "starting" (a stuck one): drawn anyway once the wait is over.
+        await until(pilot, lambda: app.query_one(LossPlot).plotted and app.query(FooterKey))
+        assert time.monotonic() - startup._since >= 0.5
 
 
 async def test_alone_nothing_is_put_off() -> None:
     assert not startup.waiting()  # nothing installed: the ordinary app
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
-        assert app.query_one(LossPlot).plotted
-        assert app.query(FooterKey)
+        await until(pilot, lambda: app.query_one(LossPlot).plotted and app.query(FooterKey))
 
 
 # ------------------------------------------------------------- the shared page
@@ -173,8 +178,7 @@ async def test_footer_keys_are_compact_before_they_mount(monkeypatch: pytest.Mon
     )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
-        assert app.query(FooterKey)
+        await until(pilot, lambda: app.query(FooterKey))
     assert had_it and all(had_it)
 
 
@@ -192,7 +196,7 @@ async def test_drawing_the_code_leaves_the_shared_lines_alone() -> None:
         before = [(line.plain, list(line.spans)) for line in highlight(code)]
         for _ in range(6):  # lines marked ▶ and › are restyled: on copies
             await pilot.press("space")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "FWD" not in shown(app, app.screen).split("\n")[0])
         assert [(line.plain, list(line.spans)) for line in highlight(code)] == before
 
 
@@ -202,18 +206,16 @@ async def test_no_collection_before_the_first_plot(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(gc, "collect", lambda *a: collections.append(a) or real(*a))
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
-        assert app.query_one(LossPlot).plotted
+        await until(pilot, lambda: app.query_one(LossPlot).plotted)
         assert collections == []  # the first plot: no collection
         await pilot.press("space")
-        await pilot.pause(0.3)
-        assert collections  # after a key's frame: collected as before
+        await until(pilot, lambda: collections)  # after a key's frame: collected as before
 
 
 async def test_no_empty_axes_are_drawn_before_there_is_something_to_plot(crowd) -> None:  # type: ignore[no-untyped-def]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
+        await until(pilot, lambda: crowd["first_frames"] == 1)
         plot = app.query_one(LossPlot)
         assert not plot.plotted
         assert [line.plain for line in plot.build(40)] == [""]
