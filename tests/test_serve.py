@@ -69,6 +69,19 @@ async def test_a_session_renders_and_steps_the_lesson(server) -> None:  # type: 
     await until(lambda: len(srv.pids()) == 1)  # only the zygote is left
 
 
+async def test_a_class_joining_at_once_gets_lessons_plots_and_keys(server) -> None:  # type: ignore[no-untyped-def]
+    # While others start, each session puts its plot and footer off: none is left without.
+    srv = server()
+    students = await asyncio.gather(*(Student.join(srv.port, f"s{i}") for i in range(4)))
+    for student in students:
+        await student.wait_for(lambda t: "w.grad None" in t and "┤" in t and "q Quit" in t)
+    await students[0].press(" ")
+    assert "FWD 1/3" in await students[0].wait_for(first_value)
+    for student in students:
+        student.close()
+    await until(lambda: len(srv.pids()) == 1)
+
+
 async def test_a_server_logging_to_a_file_serves_sessions(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Output to a file (as a teacher keeps a log): sessions still start and step."""
     srv = server(log_file=tmp_path / "class.log")

@@ -7,6 +7,11 @@ from rich.text import Text
 from ..lesson.snapshot import Snapshot
 from .lines import LinePanel
 
+#: Highlighted programs by source. Its lines are only ever copied (see ``build``),
+#: so every panel can share them; a ``bptui serve`` session inherits them from the
+#: zygote's warm-up instead of running pygments on joining.
+_HIGHLIGHTED: dict[tuple[str, ...], tuple[Text, ...]] = {}
+
 RAN = "reverse bold"
 NEXT = "underline"
 
@@ -32,11 +37,7 @@ class CodePanel(LinePanel):
         self._snapshot = snapshot
         if snapshot.code != self._code:
             self._code = snapshot.code
-            from rich.syntax import Syntax  # pygments: imported after the first frame
-
-            source = "\n".join(snapshot.code)
-            text = Syntax("", "python", theme="ansi_dark").highlight(source)
-            self._highlighted = list(text.split("\n", allow_blank=True))
+            self._highlighted = list(highlight(snapshot.code))
         # The same lines marked (most micro-steps): nothing to rebuild.
         self.redraw(source=(snapshot.code, snapshot.code_ran, snapshot.code_next))
 
@@ -87,3 +88,16 @@ class CodePanel(LinePanel):
             row.overflow = "ellipsis"
             out.append(row)
         return out
+
+
+def highlight(code: tuple[str, ...]) -> tuple[Text, ...]:
+    """The program's lines, syntax-highlighted (computed once per program)."""
+    lines = _HIGHLIGHTED.get(code)
+    if lines is None:
+        from rich.syntax import Syntax  # pygments: imported after the first frame
+
+        text = Syntax("", "python", theme="ansi_dark").highlight("\n".join(code))
+        if len(_HIGHLIGHTED) >= 32:  # edits change the program's numbers: keep it small
+            _HIGHLIGHTED.clear()
+        lines = _HIGHLIGHTED[code] = tuple(text.split("\n", allow_blank=True))
+    return lines

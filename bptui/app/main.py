@@ -18,18 +18,22 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static
+from textual.screen import Screen
+from textual.widgets import Static
 
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
+from . import startup
 from .chain import ChainPanel
 from .code import CodePanel
 from .follow import ClassroomApp
+from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
 from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .signals import exit_on_signals
+from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
 from .status import StatusBar
 from .tensor import TensorPanel
 from .zoom import cycle_zoom
@@ -39,8 +43,6 @@ if TYPE_CHECKING:
     from .classlink import ClassLink
     from .edit import Edits
 
-#: Smallest usable terminal; below it the app asks to be enlarged.
-MIN_WIDTH, MIN_HEIGHT = 72, 22
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
@@ -106,7 +108,7 @@ class BptuiApp(GraphKeys, ClassroomApp):
                 yield LossPlot(id="plot")
             yield MessageBar(id="message")
         yield Static(id="too-small")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._check_size()
@@ -125,13 +127,15 @@ class BptuiApp(GraphKeys, ClassroomApp):
         # This handler runs before App's own, so self.size is still the old size.
         self._check_size(event.size.width, event.size.height)
 
+    def get_default_screen(self) -> Screen[Any]:
+        classes = screen_classes(*self.size)  # before the first layout (see sizes.py)
+        return Screen(id="_default", classes=" ".join(n for n, on in classes.items() if on))
+
     def _check_size(self, width: int | None = None, height: int | None = None) -> None:
         if width is None or height is None:
             width, height = self.size
+        self.screen.update_classes(screen_classes(width, height))
         small = width < MIN_WIDTH or height < MIN_HEIGHT
-        self.screen.set_class(small, "-too-small")
-        self.screen.set_class(not small and height < 30, "-compact")
-        self.screen.set_class(width >= 110, "-wide")
         if small:
             self.query_one("#too-small", Static).update(
                 f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} "
@@ -255,19 +259,27 @@ class BptuiApp(GraphKeys, ClassroomApp):
         # the GIL to write it: the event loop idles for a moment first, or the
         # work below would hold the frame back by up to the interpreter's
         # 5 ms switch interval.
+        startup.first_frame_out()
         self.set_timer(AFTER_FRAME, self._show_plot)
 
     def _show_plot(self) -> None:
+        plot = next(iter(self.query(LossPlot)), None)
+        if plot is None:  # the app is closing (a test's short run, a session's end)
+            self._plot_due = False
+            return
+        if not plot.plotted and startup.put_off(self, self._show_plot):
+            return  # a class joining at once: every student's numbers before any plot
         self._plot_due = False
         # After the key's frame is out (see _engine_ready): the young generations
         # each time, and every so often all of them, since the frame's own timers
         # and messages are still alive here and die in the oldest generation
         # (~200 objects in cycles per key: without this, memory grew 3 MB/s in
         # autoplay until Python's own rule for a full collection caught up).
-        gc.collect(2 if gc.get_count()[2] >= FULL_GC_EVERY else 1)
+        if plot.plotted:  # not on the first plot, while a session starts: ~5 ms, little to free
+            gc.collect(2 if gc.get_count()[2] >= FULL_GC_EVERY else 1)
         snap = self.snapshot
         if snap is not None:
-            self.query_one(LossPlot).show(snap, self._loss_curve(snap), self._reference(snap))
+            plot.show(snap, self._loss_curve(snap), self._reference(snap))
 
     def _reference(self, snap: Snapshot) -> Reference | None:
         """In skip-zero or batch mode: the plain per-sample run, as far as this one got."""

@@ -95,6 +95,11 @@ class LossPlot(LinePanel):
         """The figure depends on the panel's size: replot at the new one."""
         self._replot()
 
+    @property
+    def plotted(self) -> bool:
+        """Whether a snapshot has been plotted yet."""
+        return self._snapshot is not None
+
     def show(
         self,
         snapshot: Snapshot,
@@ -122,8 +127,8 @@ class LossPlot(LinePanel):
         """The figure at the panel's size, a ``Text`` per row."""
         height = self.content_size.height
         layers, xlabel = self._layers
-        if not layers:
-            return [Text("")]
+        if width <= 0 or height <= 0 or not layers:
+            return [Text("")]  # nothing to plot yet (a session's first frame): no empty axes
         return draw(layers, width, height, xlabel, whole_x=xlabel == "step")
 
     def _series(

@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 import termios
+from collections.abc import Callable
 from typing import Any
 
 from ..lesson.spec import Lesson
@@ -70,10 +71,17 @@ def _fresh_streams() -> None:
         setattr(sys, f"__{name}__", stream)
 
 
-def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  # pragma: no cover
+def run_child(
+    header: dict[str, Any],
+    fds: list[int],
+    lesson: Lesson,
+    crowd: tuple[Callable[[], bool], Callable[[], None]] | None = None,
+) -> int:  # pragma: no cover
     """Run one session's app on the terminal in ``fds[0]``; returns its exit code.
 
-    Runs in a forked process (the tests reach it through a real ssh session).
+    ``crowd``: whether other sessions are starting, and what to call once this
+    one's first frame is out (see :mod:`bptui.app.startup`). Runs in a forked
+    process (the tests reach it through a real ssh session).
     """
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -115,5 +123,9 @@ def run_child(header: dict[str, Any], fds: list[int], lesson: Lesson) -> int:  #
     # The server ends a session with SIGTERM (the class is over, an idle
     # timeout): the app leaves the normal way, restoring the student's terminal.
     exit_on_signals(app)
+    if crowd is not None:
+        from ..app import startup
+
+        startup.install(*crowd)
     app.run()
     return app.return_code or 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import signal
 import socket
@@ -114,7 +115,10 @@ def _warm_up(lesson: Lesson) -> None:
     import importlib
 
     # The help and edit screens load on first use in the app: load them here once.
-    for name in ("chain", "code", "graph", "message", "plot", "status", "tensor", "edit", "help"):
+    for name in (
+        *("chain", "code", "graph", "message", "plot", "status", "tensor", "edit", "help"),
+        "classlink",  # a session's line to the class (child.py imports it)
+    ):
         importlib.import_module(f"bptui.app.{name}")
     from ..app.keymap import ENGINE_LABELS
     from ..lesson.engine import Stepper
@@ -145,7 +149,8 @@ def _run_app_once(lesson: Lesson) -> None:
 
     async def run() -> None:
         app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS))
-        async with app.run_test(size=(80, 24)) as pilot:
+        # With the tooltip and the notifications' rack, as a session's app has them.
+        async with app.run_test(size=(80, 24), tooltips=True, notifications=True) as pilot:
             await pilot.press("space")
             await pilot.pause(0.2)
         stylesheet = app.stylesheet
@@ -202,11 +207,58 @@ def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cove
     return 0
 
 
+class Starting:
+    """Which sessions have not drawn their first frame yet, for every session to see.
+
+    One byte per session, 1 while it starts, in a page of memory the zygote
+    shares with all its children (an anonymous shared mapping survives fork).
+    The zygote sets a session's byte before forking it and clears it if the
+    session ends early; the session clears it once its first frame is out.
+    Meanwhile the others put their plots and footers off (see
+    :mod:`bptui.app.startup`), so a class joining at once sees its lessons sooner.
+    """
+
+    SLOTS = mmap.PAGESIZE
+
+    def __init__(self) -> None:
+        self.map = mmap.mmap(-1, self.SLOTS)
+        self._owner: dict[int, int] = {}  # slot -> pid, in the zygote
+
+    def take(self) -> int | None:
+        """A free slot, marked starting (None if every slot is taken: it does not wait)."""
+        slot = self.map.find(b"\0")
+        if slot < 0:
+            return None
+        self.map[slot] = 1
+        return slot
+
+    def own(self, slot: int | None, pid: int) -> None:
+        if slot is not None:
+            self._owner[slot] = pid
+
+    def ended(self, pid: int) -> None:
+        """``pid`` has ended: free its slot if it still holds one (it ended while starting)."""
+        for slot, owner in list(self._owner.items()):
+            if owner == pid:
+                del self._owner[slot]
+                self.map[slot] = 0
+
+    def done(self, slot: int | None) -> None:
+        """In the session: its first frame is out."""
+        if slot is not None:
+            self.map[slot] = 0
+
+    def others(self) -> bool:
+        """Whether a session is still starting (this one's slot is clear by then)."""
+        return self.map.find(b"\1") >= 0
+
+
 class _Children:
     """The zygote's children: reaped as they end, told to end with the zygote."""
 
     def __init__(self) -> None:
         self.pids: set[int] = set()
+        self.starting = Starting()
 
     def reap(self, *_: object) -> None:
         while True:
@@ -217,6 +269,7 @@ class _Children:
             if pid == 0:
                 return
             self.pids.discard(pid)
+            self.starting.ended(pid)
 
     def end(self, *_: object) -> None:
         for pid in list(self.pids):
@@ -236,14 +289,17 @@ def _fork_session(
     # Hold SIGCHLD until the pidfd exists: a child reaped before pidfd_open
     # could have its pid reused, and the server would watch a stranger.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    starting = children.starting
+    slot = starting.take()
     pid = os.fork()
     if pid == 0:
         sock.close()
         from .child import run_child
 
-        os._exit(run_child(header, fds, lesson))
+        os._exit(run_child(header, fds, lesson, (starting.others, lambda: starting.done(slot))))
     pidfd = os.pidfd_open(pid)
     children.pids.add(pid)
+    starting.own(slot, pid)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     for fd in fds:
         os.close(fd)
