@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 
-from .actions import Action, Edit, action_of, natural_action
+from .actions import Action, Edit, Entry, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
 from .snapshot import History, Kind, Message, Modes, Phase, Snapshot
 from .spec import Lesson, LessonError
-from .timeline import CHECKPOINT_EVERY, StepRecord
+from .timeline import CHECKPOINT_EVERY, Checkpoint, Jump, StepRecord
 from .torch_step import float32
 from .values import Data, all_finite, format_plain, format_value
 from .views import Moment, Views
@@ -162,19 +162,109 @@ class Stepper(StepMachine):
         return self._run_naturally(lambda: True)
 
     def undo(self) -> bool:
-        """Undo the last micro-step, restoring every tensor exactly."""
+        """Undo the last micro-step, or the last jump as a whole, restoring every
+        tensor exactly."""
         timeline = self._timeline
+        if timeline.jumps and timeline.jumps[-1].at == len(timeline.log):
+            self._undo_jump()
+            return True
         if not timeline.log:
             self._message = self._say.nothing_to_undo()
             return False
         undone = action_of(timeline.log[-1])
-        checkpoint, replay = timeline.rewind()
+        self._replay(*timeline.rewind())
+        self._message = self._say.undone(undone.name.lower())
+        return True
+
+    # ------------------------------------------------------------- time travel
+
+    def undo_step(self) -> bool:
+        """Back to the start of this training step, or of the previous one when at a
+        step's start. One unit for :meth:`undo`."""
+        timeline = self._timeline
+        steps, here = len(timeline.records), len(timeline.log)
+        start = timeline.step_start(steps)
+        if here > start:
+            return self._jump_back(start, whole_step=True)
+        if steps == 0:
+            if here == 0:
+                self._message = self._say.nothing_to_undo()
+            else:
+                self._message = self._say.at_first_step(after_reset=True)
+            return False
+        return self._jump_back(timeline.step_start(steps - 1), whole_step=True)
+
+    def jump_to(self, step: int) -> bool:
+        """To the start of the step after ``step`` training steps (0: the lesson's start).
+
+        Backward, it restores the state of that moment of the run (as it was run,
+        since the last reset); forward, it takes every natural micro-step to get
+        there, exactly as stepping would. One unit for :meth:`undo`.
+        """
+        timeline = self._timeline
+        steps, here = len(timeline.records), len(timeline.log)
+        if step < 0:
+            self._message = self._say.no_such_step(step)
+            return False
+        if step < steps or (step == steps and here > timeline.step_start(steps)):
+            return self._jump_back(timeline.step_start(step))
+        if step == steps:
+            self._message = self._say.already_at_step(steps, self.phase is Phase.DONE)
+            return False
+        if self.phase is Phase.DONE:
+            self._message = self._say.no_such_step(step, steps)
+            return False
+        return self._jump_forward(lambda: len(timeline.records) < step, step)
+
+    def jump_to_start(self) -> bool:
+        """Home: the lesson's start (step 0), as one unit for :meth:`undo`."""
+        return self.jump_to(0)
+
+    def jump_to_epoch_end(self) -> bool:
+        """End: the rest of this epoch, as one unit for :meth:`undo`."""
+        if self.phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        epoch = self._state.epoch
+        return self._jump_forward(lambda: self._state.epoch == epoch, None)
+
+    def _jump_forward(self, more: Callable[[], bool], wanted: int | None) -> bool:
+        timeline = self._timeline
+        before = len(timeline.log)
+        self._message = self._loop(more)
+        if len(timeline.log) == before:
+            return False  # pragma: no cover - a step that is not done always has a micro-step
+        timeline.jumps.append(Jump(len(timeline.log), before, [], [], [], 0, []))
+        steps, done = len(timeline.records), self.phase is Phase.DONE
+        if wanted is not None and steps < wanted:
+            self._message = self._say.jump_stopped(steps, wanted)
+        elif self._message is None or self._message.kind is Kind.STEP:
+            self._message = self._say.jumped(steps, done)
+        return True
+
+    def _jump_back(self, target: int, whole_step: bool = False) -> bool:
+        checkpoint, replay, jump = self._timeline.cut(target)
+        self._replay(checkpoint, replay)
+        self._timeline.jumps.append(jump)
+        self._message = self._say.jumped(
+            len(self._timeline.records), self.phase is Phase.DONE, whole_step
+        )
+        return True
+
+    def _undo_jump(self) -> None:
+        timeline = self._timeline
+        jump = timeline.jumps.pop()
+        if jump.before < jump.at:  # forward: back to where it started
+            self._replay(*timeline.rewind(jump.before))
+        else:
+            self._replay(*timeline.uncut(jump))
+        self._message = self._say.jump_undone(len(timeline.records), self.phase is Phase.DONE)
+
+    def _replay(self, checkpoint: Checkpoint, replay: list[Entry]) -> None:
         self._restore(checkpoint)
         for entry in replay:
             if not self._do(entry):  # pragma: no cover - replay is deterministic
                 raise RuntimeError(f"replay of {action_of(entry).name} failed")
-        self._message = self._say.undone(undone.name.lower())
-        return True
 
     # ----------------------------------------------------------------- queries
 

@@ -287,6 +287,7 @@ class StepMachine:
                 tuple(state.grads_after.values()),
                 tuple(map(py, self.params.values())),
                 loss,
+                len(timeline.log) + 1,  # this micro-step is logged after it runs
             )
         )
         # The plot's point: the first parameter (NaN for a vector) and the loss.

@@ -57,8 +57,31 @@ class StepRecord:
 #: A finished step as the engine keeps it: a flat tuple is a tenth of the memory
 #: of a record of dicts, which matters for a million-step trace. Fields:
 #: epoch, sample, x, y, params, node values, factor keys, factors, grads,
-#: params after, loss (the name tuples are shared between rows).
+#: params after, loss (the name tuples are shared between rows), and the length
+#: of the undo log just after the micro-step that finished it (where a jump to
+#: this step lands).
 Row = tuple[Any, ...]
+
+
+@dataclass
+class Jump:
+    """A jump the undo key takes back as one unit: the log was ``before`` entries
+    long and is ``at`` long just after the jump.
+
+    A forward jump (``at > before``) is undone by going back to ``before``. A
+    backward jump (``at < before``) cut the log: what it cut (the entries, the
+    checkpoints after ``at``, and the records the restore dropped from the list
+    ``records``, kept from ``n_kept`` on) comes back when it is undone, so the
+    way back is a checkpoint restore and a short replay, however long the jump.
+    """
+
+    at: int
+    before: int
+    tail: list[Entry]
+    checkpoints: list[Checkpoint]
+    records: list[Row]
+    n_kept: int
+    kept: list[Row]
 
 
 @dataclass
@@ -94,6 +117,8 @@ class Timeline:
         self.hist_loss: list[float] = []
         self.log: list[Entry] = []
         self.checkpoints: list[Checkpoint] = []
+        #: Jumps (and whole-step undos) the undo key takes back as one, latest last.
+        self.jumps: list[Jump] = []
         self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._since_checkpoint = 0
         #: The training step (its state object) the last logged action ended in.
@@ -126,15 +151,57 @@ class Timeline:
             self._since_checkpoint = 0
             self.checkpoints.append(capture(len(self.log)))
 
-    def rewind(self) -> tuple[Checkpoint, list[Entry]]:
-        """Drop the last logged action: the checkpoint to restore and the entries to replay."""
-        target = len(self.log) - 1
+    def rewind(self, target: int | None = None) -> tuple[Checkpoint, list[Entry]]:
+        """Drop the logged actions from ``target`` on (the last one if None): the
+        checkpoint to restore and the entries to replay after it."""
+        if target is None:
+            target = len(self.log) - 1
         while self.checkpoints[-1].index > target:
             self.checkpoints.pop()
         checkpoint = self.checkpoints[-1]
         replay = self.log[checkpoint.index : target]
         del self.log[checkpoint.index :]
         return checkpoint, replay
+
+    def cut(self, target: int) -> tuple[Checkpoint, list[Entry], Jump]:
+        """A backward jump to log length ``target``: like :meth:`rewind`, and the
+        :class:`Jump` that keeps what was cut, to bring it back if it is undone."""
+        before = len(self.log)
+        tail = self.log[target:]
+        n = len(self.checkpoints)
+        while self.checkpoints[n - 1].index > target:
+            n -= 1
+        cut_off = self.checkpoints[n:]
+        checkpoint, replay = self.rewind(target)
+        records = checkpoint.records
+        kept = records[checkpoint.n_records :]
+        return (
+            checkpoint,
+            replay,
+            Jump(target, before, tail, cut_off, records, checkpoint.n_records, kept),
+        )
+
+    def uncut(self, jump: Jump) -> tuple[Checkpoint, list[Entry]]:
+        """Undo the backward ``jump`` (the log is back at ``jump.at``): the checkpoint
+        to restore and the entries to replay to be where the jump started."""
+        del jump.records[jump.n_kept :]
+        jump.records.extend(jump.kept)
+        self.log.extend(jump.tail)
+        self.checkpoints.extend(jump.checkpoints)
+        checkpoint = self.checkpoints[-1]
+        replay = self.log[checkpoint.index :]
+        del self.log[checkpoint.index :]
+        return checkpoint, replay
+
+    def step_start(self, n: int) -> int:
+        """The log length at which ``n`` training steps were first done (in the run
+        since the last reset): where a jump to step ``n`` lands."""
+        if n > 0:
+            return int(self.records[n - 1][11])
+        for i in range(len(self.log) - 1, -1, -1):
+            if action_of(self.log[i]) is Action.RESET:
+                return i + 1
+        return 0
 
     def restored(self, checkpoint: Checkpoint, step: object) -> None:
         """Records and history back to ``checkpoint``; ``step`` is the step now current."""
@@ -171,7 +238,7 @@ class Timeline:
         """Records from index ``start`` on, built as they are read."""
         records = self.records
         for i in range(start, len(records)):
-            epoch, sample, x, y, before, values, keys, factors, grads, after, loss = records[i]
+            epoch, sample, x, y, before, values, keys, factors, grads, after, loss, _ = records[i]
             yield StepRecord(
                 step=i + 1,
                 epoch=epoch,

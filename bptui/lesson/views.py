@@ -102,7 +102,7 @@ class Views:
             history_w=hw,
             history_loss=hl,
             current_point=current_point,
-            can_undo=bool(timeline.log),
+            can_undo=bool(timeline.log or timeline.jumps),
             finished=phase is Phase.DONE,
             factors=factors,
             modes=now.modes,
