@@ -24,8 +24,8 @@ from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from .chain import ChainPanel
 from .code import CodePanel
-from .follow import ClassroomApp
 from .graph import GraphBox, GraphPanel
+from .jump import TravelApp
 from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
@@ -53,7 +53,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(ClassroomApp):
+class BptuiApp(TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
