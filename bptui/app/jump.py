@@ -61,6 +61,7 @@ class JumpScreen(ModalScreen[int | None]):
         width: 100%; height: auto; padding: 0 1;
         background: $panel; border-top: solid $accent;
     }
+    #jump-input { border: none; height: 1; padding: 0 1; background: $boost; }
     #jump-error { color: $error; height: auto; }
     """
 
@@ -73,8 +74,8 @@ class JumpScreen(ModalScreen[int | None]):
         snap = self.snap
         with Vertical(id="jump-box"):
             yield Static(
-                f"Go to step (0 = the start, {last_step(snap):,} = the end; now "
-                f"{snap.steps_done:,} done) · enter goes · esc cancels",
+                f"Go to step: 0 = the start, {last_step(snap):,} = the end, now "
+                f"{snap.steps_done:,} · enter goes · esc cancels",
                 id="jump-title",
             )
             yield Input(placeholder="step number", id="jump-input")
