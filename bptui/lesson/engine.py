@@ -183,6 +183,9 @@ class Stepper(StepMachine):
         step's start. One unit for :meth:`undo`."""
         timeline = self._timeline
         steps, here = len(timeline.records), len(timeline.log)
+        if timeline.base:
+            self._message = self._say.nothing_to_undo()
+            return False
         start = timeline.step_start(steps)
         if here > start:
             return self._jump_back(start, whole_step=True)
@@ -203,7 +206,7 @@ class Stepper(StepMachine):
         """
         timeline = self._timeline
         steps, here = len(timeline.records), len(timeline.log)
-        if step < 0:
+        if step < 0 or timeline.base:
             self._message = self._say.no_such_step(step)
             return False
         if step < steps or (step == steps and here > timeline.step_start(steps)):
@@ -289,7 +292,7 @@ class Stepper(StepMachine):
 
     @property
     def steps_done(self) -> int:
-        return len(self._timeline.records)
+        return self._timeline.steps
 
     @property
     def message(self) -> Message | None:
@@ -306,12 +309,27 @@ class Stepper(StepMachine):
 
     def last_record(self) -> StepRecord | None:
         """The latest finished training step, if any (without building the others)."""
-        n = len(self._timeline.records)
+        n = self._timeline.steps
         return next(self.iter_records(n - 1), None) if n else None
 
     def history(self) -> tuple[History, History]:
         """First parameter and loss of every finished step, as they are now."""
         return self._timeline.history()
+
+    def stream_records(self) -> Iterator[StepRecord]:
+        """Run to the end, yielding each training step's record as it is finished.
+
+        Nothing is kept behind (memory stays flat however many steps: ``bptui
+        trace`` writes a million); so nothing of the run can be undone or jumped
+        back to afterwards. The last record stays for :meth:`last_record`.
+        """
+        timeline = self._timeline
+        while self._state.phase is not Phase.DONE:
+            start = timeline.steps
+            if not self.train_step():  # pragma: no cover - a step not done always runs
+                break
+            yield from self.iter_records(start)
+            timeline.forget()
 
     def snapshot(self) -> Snapshot:
         """A frozen picture of the current state (plain floats only)."""

@@ -123,6 +123,25 @@ class Timeline:
         self._since_checkpoint = 0
         #: The training step (its state object) the last logged action ended in.
         self.step_seen: object = None
+        #: Records dropped by :meth:`forget` (a streamed run keeps none behind it).
+        self.base = 0
+
+    @property
+    def steps(self) -> int:
+        """Training steps finished (recorded), forgotten ones included."""
+        return self.base + len(self.records)
+
+    def forget(self) -> None:
+        """Drop every record but the last, the plot's history with them, the undo
+        log and every checkpoint but the lesson's start: a run that streams its
+        records out keeps memory flat in the number of steps. Nothing before this
+        can be undone or jumped to afterwards."""
+        drop = len(self.records) - 1
+        if drop > 0:
+            # In place: the first checkpoint holds these very lists.
+            del self.records[:drop], self.hist_w[:drop], self.hist_loss[:drop]
+            self.base += drop
+        del self.log[:], self.checkpoints[1:], self.jumps[:]
 
     def start(self, checkpoint: Checkpoint, step: object) -> None:
         """The first checkpoint: the lesson's start, in its first training step."""
@@ -236,11 +255,11 @@ class Timeline:
         self, names: tuple[str, ...], nodes: tuple[str, ...], start: int = 0
     ) -> Iterator[StepRecord]:
         """Records from index ``start`` on, built as they are read."""
-        records = self.records
-        for i in range(start, len(records)):
+        records, base = self.records, self.base
+        for i in range(max(start - base, 0), len(records)):
             epoch, sample, x, y, before, values, keys, factors, grads, after, loss, _ = records[i]
             yield StepRecord(
-                step=i + 1,
+                step=base + i + 1,
                 epoch=epoch,
                 sample=sample,
                 x=x,

@@ -78,7 +78,7 @@ class Views:
                 Phase.BACKWARD: len(graph.backward_steps),
             }.get(phase, 1),
             micro_steps=len(timeline.log),
-            steps_done=len(timeline.records),
+            steps_done=timeline.steps,
             nodes=self._leaf_views(lesson, state, now.last)
             + self._op_views(lesson, state, now.last),
             chains=self._chain_views(lesson, state, factors),
