@@ -3,11 +3,13 @@ the checkpoints undo restores from. No torch: a checkpoint holds plain numbers."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import marshal
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
-from .actions import Action, Entry, action_of
+from .actions import Action, Edit, Entry, action_of
 from .snapshot import History, Modes, Phase
 from .spec import Lesson
 from .values import MaybeValue, Value
@@ -54,13 +56,67 @@ class StepRecord:
         }
 
 
-#: A finished step as the engine keeps it: a flat tuple is a tenth of the memory
-#: of a record of dicts, which matters for a million-step trace. Fields:
-#: epoch, sample, x, y, params, node values, factor keys, factors, grads,
-#: params after, loss (the name tuples are shared between rows), and the length
-#: of the undo log just after the micro-step that finished it (where a jump to
-#: this step lands).
-Row = tuple[Any, ...]
+#: A finished step as the engine keeps it: a flat tuple, packed by ``marshal``
+#: (floats as 8 exact bytes each: a float object and its pointer take 32, and a
+#: matrix's nested lists more). Fields: epoch, sample, x, y, params, node values,
+#: factor layout (an index into the timeline's shared name tuples), factors,
+#: grads, params after, loss, and the length of the undo log just after the
+#: micro-step that finished it (where a jump to this step lands).
+Row = bytes
+
+#: The undo log's byte for each action (an edit's values are kept beside it).
+_ACTIONS = tuple(Action)
+_RESET = bytes([Action.RESET])
+
+
+class Log:
+    """The undo log: one byte per micro-step (a list of references took eight),
+    with each edit's values kept by position. Indexing and slicing read like a
+    list of :data:`Entry`."""
+
+    __slots__ = ("_codes", "_edits")
+
+    def __init__(self) -> None:
+        self._codes = bytearray()
+        self._edits: dict[int, Edit] = {}
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def append(self, entry: Entry) -> None:
+        if isinstance(entry, Edit):
+            self._edits[len(self._codes)] = entry
+            self._codes.append(Action.EDIT)
+        else:
+            self._codes.append(entry)
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        for entry in entries:
+            self.append(entry)
+
+    def _entry(self, i: int) -> Entry:
+        code = self._codes[i]
+        return self._edits[i] if code == Action.EDIT else _ACTIONS[code]
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            return [self._entry(i) for i in range(*index.indices(len(self._codes)))]
+        return self._entry(index + len(self._codes) if index < 0 else index)
+
+    def __delitem__(self, index: slice) -> None:
+        """Only a tail (``del log[n:]``) is ever dropped."""
+        start = index.indices(len(self._codes))[0]
+        del self._codes[start:]
+        for i in [i for i in self._edits if i >= start]:
+            del self._edits[i]
+
+    def last_reset(self) -> int:
+        """Position of the last reset, or -1."""
+        return self._codes.rfind(_RESET)
 
 
 @dataclass
@@ -84,7 +140,7 @@ class Jump:
     kept: list[Row]
 
 
-@dataclass
+@dataclass(slots=True)
 class Checkpoint:
     """The full state at the start of a training step, after ``index`` logged actions."""
 
@@ -98,9 +154,9 @@ class Checkpoint:
     grads: dict[str, Any]
     records: list[Row]
     n_records: int
-    #: The plot's history lists (reset starts new ones; undoing it needs the old).
-    hist_w: list[float]
-    hist_loss: list[float]
+    #: The plot's history (reset starts new ones; undoing it needs the old).
+    hist_w: array[float]
+    hist_loss: array[float]
     modes: Modes
     lesson: Lesson
     #: The summed loss (sum_loss mode) as a number; its graphs cannot be saved.
@@ -113,13 +169,14 @@ class Timeline:
 
     def __init__(self) -> None:
         self.records: list[Row] = []
-        self.hist_w: list[float] = []
-        self.hist_loss: list[float] = []
-        self.log: list[Entry] = []
+        self.hist_w = array("d")
+        self.hist_loss = array("d")
+        self.log = Log()
         self.checkpoints: list[Checkpoint] = []
         #: Jumps (and whole-step undos) the undo key takes back as one, latest last.
         self.jumps: list[Jump] = []
-        self._layouts: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._layouts: dict[tuple[str, ...], int] = {}
+        self._layout_names: list[tuple[str, ...]] = []
         self._since_checkpoint = 0
         #: The training step (its state object) the last logged action ended in.
         self.step_seen: object = None
@@ -216,11 +273,8 @@ class Timeline:
         """The log length at which ``n`` training steps were first done (in the run
         since the last reset): where a jump to step ``n`` lands."""
         if n > 0:
-            return int(self.records[n - 1][11])
-        for i in range(len(self.log) - 1, -1, -1):
-            if action_of(self.log[i]) is Action.RESET:
-                return i + 1
-        return 0
+            return int(marshal.loads(self.records[n - 1])[11])
+        return self.log.last_reset() + 1
 
     def restored(self, checkpoint: Checkpoint, step: object) -> None:
         """Records and history back to ``checkpoint``; ``step`` is the step now current."""
@@ -236,15 +290,25 @@ class Timeline:
     def clear(self) -> None:
         """A reset: no records, new history lists (undo keeps the old ones)."""
         self.records = []
-        self.hist_w = []
-        self.hist_loss = []
+        self.hist_w = array("d")
+        self.hist_loss = array("d")
 
     def last_action(self) -> Action | None:
         return action_of(self.log[-1]) if self.log else None
 
-    def layout(self, keys: tuple[str, ...]) -> tuple[str, ...]:
-        """One shared tuple for each set of factor names, so rows hold no copies."""
-        return self._layouts.setdefault(keys, keys)
+    def layout(self, keys: tuple[str, ...]) -> int:
+        """The index of this set of factor names, so rows hold no copies."""
+        index = self._layouts.get(keys)
+        if index is None:
+            index = self._layouts[keys] = len(self._layout_names)
+            self._layout_names.append(keys)
+        return index
+
+    def add(self, row: tuple[Any, ...], w: float, loss: float) -> None:
+        """A finished step (see :data:`Row`) and its point on the plot."""
+        self.records.append(marshal.dumps(row))
+        self.hist_w.append(w)
+        self.hist_loss.append(loss)
 
     def history(self) -> tuple[History, History]:
         """First parameter and loss of every finished step, as they are now."""
@@ -255,9 +319,11 @@ class Timeline:
         self, names: tuple[str, ...], nodes: tuple[str, ...], start: int = 0
     ) -> Iterator[StepRecord]:
         """Records from index ``start`` on, built as they are read."""
-        records, base = self.records, self.base
+        records, base, layouts = self.records, self.base, self._layout_names
         for i in range(max(start - base, 0), len(records)):
-            epoch, sample, x, y, before, values, keys, factors, grads, after, loss, _ = records[i]
+            row = marshal.loads(records[i])
+            epoch, sample, x, y, before, values, layout, factors, grads, after, loss, _ = row
+            keys = layouts[layout]
             yield StepRecord(
                 step=base + i + 1,
                 epoch=epoch,
