@@ -237,7 +237,7 @@ class Stepper(StepMachine):
         self._message = self._loop(more)
         if len(timeline.log) == before:
             return False  # pragma: no cover - a step that is not done always has a micro-step
-        timeline.jumps.append(Jump(len(timeline.log), before, [], [], [], 0, []))
+        timeline.jumps.append(Jump(len(timeline.log), before, [], []))
         steps, done = len(timeline.records), self.phase is Phase.DONE
         if wanted is not None and steps < wanted:
             self._message = self._say.jump_stopped(steps, wanted)

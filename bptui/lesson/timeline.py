@@ -4,6 +4,7 @@ the checkpoints undo restores from. No torch: a checkpoint holds plain numbers."
 from __future__ import annotations
 
 import marshal
+import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -63,6 +64,86 @@ class StepRecord:
 #: grads, params after, loss, and the length of the undo log just after the
 #: micro-step that finished it (where a jump to this step lands).
 Row = bytes
+
+#: Rows packed together once this many are finished: a block of similar rows
+#: compresses ~5-30x (the seed lesson's 140-byte rows to ~5 bytes each).
+BLOCK = 512
+#: Checkpoints kept at full density (one every CHECKPOINT_EVERY steps) behind the
+#: newest; older ones are thinned to about one per OLD_SPACING logged actions, so
+#: a jump far back replays at most that many (tens of milliseconds).
+RECENT = 128
+OLD_SPACING = 512
+
+
+class Records:
+    """The finished steps' rows, in order: the newest as they are, older ones
+    packed into zlib-compressed blocks of :data:`BLOCK` rows. Reads like a list
+    of :data:`Row`; only a tail is ever dropped (undo), or all but the last
+    (a streamed run)."""
+
+    __slots__ = ("_blocks", "_cache", "_tail")
+
+    def __init__(self) -> None:
+        self._blocks: list[bytes] = []
+        self._tail: list[Row] = []
+        self._cache: tuple[bytes, tuple[Row, ...]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._blocks) * BLOCK + len(self._tail)
+
+    def _block(self, b: int) -> tuple[Row, ...]:
+        packed = self._blocks[b]
+        cache = self._cache
+        if cache is None or cache[0] is not packed:
+            cache = self._cache = (packed, marshal.loads(zlib.decompress(packed)))
+        return cache[1]
+
+    def __getitem__(self, i: int) -> Row:
+        if i < 0:
+            i += len(self)
+        b, r = divmod(i, BLOCK)
+        if b < len(self._blocks):
+            return self._block(b)[r]
+        return self._tail[i - len(self._blocks) * BLOCK]
+
+    def append(self, row: Row) -> None:
+        tail = self._tail
+        tail.append(row)
+        if len(tail) == BLOCK:
+            self._blocks.append(zlib.compress(marshal.dumps(tuple(tail)), 1))
+            self._tail = []
+
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` rows."""
+        sealed = len(self._blocks) * BLOCK
+        if n >= sealed:
+            del self._tail[n - sealed :]
+            return
+        b = n // BLOCK
+        rows = self._block(b)
+        del self._blocks[b:]
+        self._tail = list(rows[: n - b * BLOCK])
+
+    def copy(self) -> Records:
+        """A copy that shares the packed blocks (they never change)."""
+        other = Records()
+        other._blocks = self._blocks[:]
+        other._tail = self._tail[:]
+        return other
+
+    def become(self, other: Records) -> None:
+        """Hold exactly the rows of ``other`` (a :meth:`copy` of an earlier state)."""
+        self._blocks = other._blocks[:]
+        self._tail = other._tail[:]
+
+    def keep_last(self) -> int:
+        """Drop every row but the last; how many were dropped."""
+        n = len(self)
+        if n > 1:
+            last = self[n - 1]
+            self._blocks, self._tail = [], [last]
+        return max(n - 1, 0)
+
 
 #: The undo log's byte for each action (an edit's values are kept beside it).
 _ACTIONS = tuple(Action)
@@ -126,18 +207,17 @@ class Jump:
 
     A forward jump (``at > before``) is undone by going back to ``before``. A
     backward jump (``at < before``) cut the log: what it cut (the entries, the
-    checkpoints after ``at``, and the records the restore dropped from the list
-    ``records``, kept from ``n_kept`` on) comes back when it is undone, so the
-    way back is a checkpoint restore and a short replay, however long the jump.
+    checkpoints after ``at``, and ``records`` as it was, ``saved``) comes back
+    when it is undone, so the way back is a checkpoint restore and a short
+    replay, however long the jump.
     """
 
     at: int
     before: int
     tail: list[Entry]
     checkpoints: list[Checkpoint]
-    records: list[Row]
-    n_kept: int
-    kept: list[Row]
+    records: Records | None = None
+    saved: Records | None = None
 
 
 @dataclass(slots=True)
@@ -152,7 +232,7 @@ class Checkpoint:
     #: and cheaper to take than tensor clones (one is taken per training step).
     data: dict[str, Any]
     grads: dict[str, Any]
-    records: list[Row]
+    records: Records
     n_records: int
     #: The plot's history (reset starts new ones; undoing it needs the old).
     hist_w: array[float]
@@ -168,7 +248,7 @@ class Timeline:
     """Records, plot history, undo log and checkpoints of one stepper."""
 
     def __init__(self) -> None:
-        self.records: list[Row] = []
+        self.records = Records()
         self.hist_w = array("d")
         self.hist_loss = array("d")
         self.log = Log()
@@ -193,10 +273,9 @@ class Timeline:
         log and every checkpoint but the lesson's start: a run that streams its
         records out keeps memory flat in the number of steps. Nothing before this
         can be undone or jumped to afterwards."""
-        drop = len(self.records) - 1
+        drop = self.records.keep_last()  # in place: the first checkpoint holds it
         if drop > 0:
-            # In place: the first checkpoint holds these very lists.
-            del self.records[:drop], self.hist_w[:drop], self.hist_loss[:drop]
+            del self.hist_w[:drop], self.hist_loss[:drop]
             self.base += drop
         del self.log[:], self.checkpoints[1:], self.jumps[:]
 
@@ -226,6 +305,19 @@ class Timeline:
         ):
             self._since_checkpoint = 0
             self.checkpoints.append(capture(len(self.log)))
+            self._thin()
+
+    def _thin(self) -> None:
+        """Old history compacted: the checkpoint leaving the recent window stays
+        only if it is OLD_SPACING actions past the last old one kept (the first,
+        the lesson's start, always stays). Any subset of checkpoints restores
+        exactly; fewer only means longer replays far back."""
+        checkpoints = self.checkpoints
+        leaving = len(checkpoints) - RECENT - 1
+        if leaving >= 1 and (
+            checkpoints[leaving].index - checkpoints[leaving - 1].index < OLD_SPACING
+        ):
+            del checkpoints[leaving]
 
     def rewind(self, target: int | None = None) -> tuple[Checkpoint, list[Entry]]:
         """Drop the logged actions from ``target`` on (the last one if None): the
@@ -250,18 +342,13 @@ class Timeline:
         cut_off = self.checkpoints[n:]
         checkpoint, replay = self.rewind(target)
         records = checkpoint.records
-        kept = records[checkpoint.n_records :]
-        return (
-            checkpoint,
-            replay,
-            Jump(target, before, tail, cut_off, records, checkpoint.n_records, kept),
-        )
+        return checkpoint, replay, Jump(target, before, tail, cut_off, records, records.copy())
 
     def uncut(self, jump: Jump) -> tuple[Checkpoint, list[Entry]]:
         """Undo the backward ``jump`` (the log is back at ``jump.at``): the checkpoint
         to restore and the entries to replay to be where the jump started."""
-        del jump.records[jump.n_kept :]
-        jump.records.extend(jump.kept)
+        assert jump.records is not None and jump.saved is not None
+        jump.records.become(jump.saved)
         self.log.extend(jump.tail)
         self.checkpoints.extend(jump.checkpoints)
         checkpoint = self.checkpoints[-1]
@@ -279,7 +366,7 @@ class Timeline:
     def restored(self, checkpoint: Checkpoint, step: object) -> None:
         """Records and history back to ``checkpoint``; ``step`` is the step now current."""
         self.records = checkpoint.records
-        del self.records[checkpoint.n_records :]
+        self.records.truncate(checkpoint.n_records)
         # New lists from the checkpoint's prefix: snapshots taken since hold views
         # of the old lists (see History), which must not change under them.
         self.hist_w = checkpoint.hist_w[: checkpoint.n_records]
@@ -289,7 +376,7 @@ class Timeline:
 
     def clear(self) -> None:
         """A reset: no records, new history lists (undo keeps the old ones)."""
-        self.records = []
+        self.records = Records()
         self.hist_w = array("d")
         self.hist_loss = array("d")
 
