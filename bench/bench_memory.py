@@ -10,9 +10,10 @@ Baseline: ``bptui/`` as it was at ``--before`` (default 64f6447, before the
    50,000 epochs takes 500 natural micro-steps (``next()``, as autoplay does),
    then ``tracemalloc`` measures the memory still allocated after 20,000 more,
    divided by 20,000. Lessons: linear (the note's), two-layer, matrix.
-2. ``bptui trace`` of 1e5 steps (and with ``--million`` 1e6): the peak resident
-   set size of the child (``ru_maxrss`` from ``os.wait4``), its wall time, and
-   the SHA-256 of what it wrote (which must be the same before and after).
+2. ``bptui trace`` of 1e3 steps (the floor: torch and the interpreter), 1e5
+   (and with ``--million`` 1e6): the peak resident set size of the child
+   (``ru_maxrss`` from ``os.wait4``), its wall time, and the SHA-256 of what it
+   wrote (which must be the same before and after).
 3. Going back 10,000 training steps on the seed lesson after 12,000: before,
    only ``←`` (one undo per micro-step: the rate over 400 undos, times the
    micro-steps in 10,000 steps); now, one ``jump_to`` and one undo of it.
@@ -38,13 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import REPO, machine, print_machine, write_json
 
 HISTORY = """
-import gc, json, sys, tracemalloc
+import gc, json, sys, time, tracemalloc
 from bptui.lesson import Stepper
 from bptui.lesson.files import load_lesson
 name, n = sys.argv[1], int(sys.argv[2])
 s = Stepper(load_lesson(name).with_values(epochs=50_000))
 for _ in range(500):
     s.next()
+t = time.perf_counter()
+for _ in range(2000):
+    s.next()
+us = (time.perf_counter() - t) / 2000 * 1e6
 gc.collect()
 tracemalloc.start()
 before = tracemalloc.get_traced_memory()[0]
@@ -52,7 +57,7 @@ for _ in range(n):
     s.next()
 gc.collect()
 after = tracemalloc.get_traced_memory()[0]
-print(json.dumps({"bytes_per_micro_step": (after - before) / n, "steps": s.steps_done}))
+print(json.dumps({"bytes_per_micro_step": (after - before) / n, "us_per_micro_step": us}))
 """
 
 BACK = """
@@ -149,16 +154,20 @@ def main(argv: list[str] | None = None) -> int:
             row = {}
             for which, root in roots.items():
                 out, _, _ = child(root, ["-c", HISTORY, lesson, str(args.micro_steps)])
-                row[which] = json.loads(out)["bytes_per_micro_step"]
+                row[which] = json.loads(out)
             history[lesson] = row
+            b, n = row["before"], row["now"]
             print(
-                f"   {lesson:10} before {row['before']:7.1f} B   now {row['now']:7.1f} B   "
-                f"{row['before'] / row['now']:.1f}x less"
+                f"   {lesson:10} before {b['bytes_per_micro_step']:6.1f} B   "
+                f"now {n['bytes_per_micro_step']:5.1f} B   "
+                f"{b['bytes_per_micro_step'] / n['bytes_per_micro_step']:4.1f}x less"
+                f"   (a micro-step: {b['us_per_micro_step']:.0f} µs before, "
+                f"{n['us_per_micro_step']:.0f} µs now)"
             )
         results["history"] = history
 
         print("\n2. bptui trace: peak resident memory (whole process) and wall time")
-        sizes = [100_000] + ([1_000_000] if args.million else [])
+        sizes = [1_000, 100_000] + ([1_000_000] if args.million else [])
         traces = {}
         for steps in sizes:
             row = {}
