@@ -38,6 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import REPO, machine, print_machine, write_json
 
+#: Undo history per micro-step, now / before: at most half (the issue: "bound the memory").
+TARGET = 0.5
+
 HISTORY = """
 import gc, json, sys, time, tracemalloc
 from bptui.lesson import Stepper
@@ -201,6 +204,15 @@ def main(argv: list[str] | None = None) -> int:
             f"(← alone still {n['undo_per_s']:.0f} micro-steps/s)"
         )
         results["back"] = back
+    seed = history["linear"]
+    ratio = seed["now"]["bytes_per_micro_step"] / seed["before"]["bytes_per_micro_step"]
+    results.update(
+        what="undo history per micro-step, seed lesson, now / before",
+        ratio=ratio,
+        target=TARGET,
+        met=ratio <= TARGET,
+    )
+    print(f"\nundo history now / before (seed lesson): {ratio:.2f}x; target <= {TARGET:g}x")
     write_json(args.json, results)
     return 0
 
