@@ -307,7 +307,7 @@ class Teacher:
             return f"step {steps}, the end of the lesson"
         if steps == 0:
             return "step 0, the start of the lesson"
-        return f"step {steps} ({steps} training steps done)"
+        return f"step {steps} ({steps} training step{'' if steps == 1 else 's'} done)"
 
     def jumped(self, steps: int, finished: bool, whole_step: bool = False) -> Message:
         """A jump (or a whole-step undo) landed ``steps`` training steps in."""
