@@ -11,6 +11,11 @@ Undo replays: each successful micro-step is logged, the full state is saved at
 the start of a training step every few steps, and undoing restores the last
 saved state and replays the log up to one micro-step earlier. torch on the CPU
 is deterministic, so the replay gives back the exact tensors.
+
+Time travel works the same way: a jump back to step N (``jump_to``, ``undo_step``)
+restores the checkpoint nearest that moment and replays the few micro-steps after
+it, keeping what it cut so that one undo brings it all back; a jump forward takes
+the natural micro-steps, exactly as stepping does. Each jump is one unit for undo.
 """
 
 from __future__ import annotations
