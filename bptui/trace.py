@@ -133,8 +133,9 @@ def run_trace(lesson: Lesson, out: TextIO, fmt: str = "jsonl") -> Stepper:
     from .lesson.engine import Stepper  # torch is imported here, when the run starts
 
     stepper = Stepper(lesson)
-    stepper.run_to_end()
-    records = stepper.iter_records()
+    # Each record is written as soon as its step is done, and then forgotten:
+    # memory stays flat however many steps the run has.
+    records = stepper.stream_records()
     if fmt == "jsonl":
         write_jsonl(records, out)
     elif fmt == "csv":

@@ -55,6 +55,10 @@ KEY_TESTS = {
     "f1": "test_app::test_help_opens_and_escape_closes_it",
     "q": "test_app::test_q_quits_with_exit_code_0",
     "t": "test_app_classroom::test_a_student_follows_explores_and_rejoins",
+    "U": "test_jump_app::test_U_undoes_a_whole_training_step_and_left_brings_it_back",
+    "colon": "test_jump_app::test_colon_asks_for_a_step_and_goes_there",
+    "home": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
+    "end": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
 }
 
 #: key → the action it must run (a key bound to another action fails here).
@@ -92,6 +96,10 @@ KEY_ACTIONS = {
     "question_mark": "help",
     "f1": "help",
     "q": "quit",
+    "U": "undo_step",
+    "colon": "jump",
+    "home": "jump_start",
+    "end": "jump_end",
 }
 
 SIZE = (120, 40)

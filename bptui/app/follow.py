@@ -71,6 +71,9 @@ class ClassroomApp(App[int]):
                 lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
             )
             return
+        if "jump" in command:  # `:` and a step number
+            self.stepper.jump_to(int(command["jump"]))
+            return
         method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
         for _ in range(int(command.get("n", 1))):
             method()

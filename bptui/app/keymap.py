@@ -84,6 +84,18 @@ KEYS: tuple[Key, ...] = (
     Key("zero", "z", ("z",), "Zero", tooltip="w.grad.data.zero_()", engine="zero", steps=True),
     Key("train_step", "s", ("s",), "Step", show=False, engine="train_step", steps=True),
     Key("finish_epoch", "e", ("e",), "Epoch", show=False, engine="finish_epoch", steps=True),
+    Key("undo_step", "U", ("U",), "Undo step", show=False, engine="undo_step"),
+    Key("jump", "colon", (":",), "Go to step", show=False),
+    Key("jump_start", "home", ("Home",), "Start", show=False, engine="jump_to_start"),
+    Key(
+        "jump_end",
+        "end",
+        ("End",),
+        "End of epoch",
+        show=False,
+        engine="jump_to_epoch_end",
+        steps=True,
+    ),
     Key("autoplay", "p", ("p",), "Play", tooltip="Autoplay on/off", steps=True),
     Key("faster", "plus", ("+",), "Faster", show=False),
     Key("slower", "minus", ("-",), "Slower", show=False),
@@ -142,6 +154,20 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("zero",), "zero the gradient: `w.grad.data.zero_()`"),
     (("train_step",), "one whole training step"),
     (("finish_epoch",), "finish the epoch"),
+    (
+        ("undo_step",),
+        "undo a whole training step: back to this step's start (or the previous one's)",
+    ),
+    (
+        ("jump",),
+        "go to a step: type N (N training steps done; 0 is the start), enter; "
+        "back restores, forward computes every step",
+    ),
+    (
+        ("jump_start", "jump_end"),
+        "jump to the lesson's start / to the end of this epoch "
+        "({undo} undoes any of these four jumps at once)",
+    ),
     (("autoplay",), "autoplay on/off; {faster} / {slower} faster / slower"),
     (("reset",), "reset to the start (undo brings it back)"),
     (("edit",), "edit the learning rate, a parameter or the data (at the start of a step)"),

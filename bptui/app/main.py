@@ -26,9 +26,9 @@ from ..lesson.spec import Lesson, LessonError
 from . import startup
 from .chain import ChainPanel
 from .code import CodePanel
-from .follow import ClassroomApp
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
+from .jump import TravelApp
 from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
@@ -56,7 +56,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(GraphKeys, ClassroomApp):
+class BptuiApp(GraphKeys, TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"

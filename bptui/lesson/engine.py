@@ -11,6 +11,11 @@ Undo replays: each successful micro-step is logged, the full state is saved at
 the start of a training step every few steps, and undoing restores the last
 saved state and replays the log up to one micro-step earlier. torch on the CPU
 is deterministic, so the replay gives back the exact tensors.
+
+Time travel works the same way: a jump back to step N (``jump_to``, ``undo_step``)
+restores the checkpoint nearest that moment and replays the few micro-steps after
+it, keeping what it cut so that one undo brings it all back; a jump forward takes
+the natural micro-steps, exactly as stepping does. Each jump is one unit for undo.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 
-from .actions import Action, Edit, action_of, natural_action
+from .actions import Action, Edit, Entry, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
 from .snapshot import History, Kind, Message, Modes, Phase, PlotCurve, Snapshot
 from .spec import Lesson, LessonError
-from .timeline import CHECKPOINT_EVERY, StepRecord
+from .timeline import CHECKPOINT_EVERY, Checkpoint, Jump, StepRecord
 from .torch_step import float32
 from .values import Data, all_finite, format_plain, format_value
 from .views import Moment, Views
@@ -162,19 +167,112 @@ class Stepper(StepMachine):
         return self._run_naturally(lambda: True)
 
     def undo(self) -> bool:
-        """Undo the last micro-step, restoring every tensor exactly."""
+        """Undo the last micro-step, or the last jump as a whole, restoring every
+        tensor exactly."""
         timeline = self._timeline
+        if timeline.jumps and timeline.jumps[-1].at == len(timeline.log):
+            self._undo_jump()
+            return True
         if not timeline.log:
             self._message = self._say.nothing_to_undo()
             return False
         undone = action_of(timeline.log[-1])
-        checkpoint, replay = timeline.rewind()
+        self._replay(*timeline.rewind())
+        self._message = self._say.undone(undone.name.lower())
+        return True
+
+    # ------------------------------------------------------------- time travel
+
+    def undo_step(self) -> bool:
+        """Back to the start of this training step, or of the previous one when at a
+        step's start. One unit for :meth:`undo`."""
+        timeline = self._timeline
+        steps, here = len(timeline.records), len(timeline.log)
+        if timeline.base:
+            self._message = self._say.nothing_to_undo()
+            return False
+        start = timeline.step_start(steps)
+        if here > start:
+            return self._jump_back(start, whole_step=True)
+        if steps == 0:
+            if here == 0:
+                self._message = self._say.nothing_to_undo()
+            else:
+                self._message = self._say.at_first_step(after_reset=True)
+            return False
+        return self._jump_back(timeline.step_start(steps - 1), whole_step=True)
+
+    def jump_to(self, step: int) -> bool:
+        """To the start of the step after ``step`` training steps (0: the lesson's start).
+
+        Backward, it restores the state of that moment of the run (as it was run,
+        since the last reset); forward, it takes every natural micro-step to get
+        there, exactly as stepping would. One unit for :meth:`undo`.
+        """
+        timeline = self._timeline
+        steps, here = len(timeline.records), len(timeline.log)
+        if step < 0 or timeline.base:
+            self._message = self._say.no_such_step(step)
+            return False
+        if step < steps or (step == steps and here > timeline.step_start(steps)):
+            return self._jump_back(timeline.step_start(step))
+        if step == steps:
+            self._message = self._say.already_at_step(steps, self.phase is Phase.DONE)
+            return False
+        if self.phase is Phase.DONE:
+            self._message = self._say.no_such_step(step, steps)
+            return False
+        return self._jump_forward(lambda: len(timeline.records) < step, step)
+
+    def jump_to_start(self) -> bool:
+        """Home: the lesson's start (step 0), as one unit for :meth:`undo`."""
+        return self.jump_to(0)
+
+    def jump_to_epoch_end(self) -> bool:
+        """End: the rest of this epoch, as one unit for :meth:`undo`."""
+        if self.phase is Phase.DONE:
+            self._message = self._say.finished(self.lesson.epochs)
+            return False
+        epoch = self._state.epoch
+        return self._jump_forward(lambda: self._state.epoch == epoch, None)
+
+    def _jump_forward(self, more: Callable[[], bool], wanted: int | None) -> bool:
+        timeline = self._timeline
+        before = len(timeline.log)
+        self._message = self._loop(more)
+        if len(timeline.log) == before:
+            return False  # pragma: no cover - a step that is not done always has a micro-step
+        timeline.jumps.append(Jump(len(timeline.log), before, [], []))
+        steps, done = len(timeline.records), self.phase is Phase.DONE
+        if wanted is not None and steps < wanted:
+            self._message = self._say.jump_stopped(steps, wanted)
+        elif self._message is None or self._message.kind is Kind.STEP:
+            self._message = self._say.jumped(steps, done)
+        return True
+
+    def _jump_back(self, target: int, whole_step: bool = False) -> bool:
+        checkpoint, replay, jump = self._timeline.cut(target)
+        self._replay(checkpoint, replay)
+        self._timeline.jumps.append(jump)
+        self._message = self._say.jumped(
+            len(self._timeline.records), self.phase is Phase.DONE, whole_step
+        )
+        return True
+
+    def _undo_jump(self) -> None:
+        timeline = self._timeline
+        jump = timeline.jumps.pop()
+        if jump.before < jump.at:  # forward: back to where it started
+            self._replay(*timeline.rewind(jump.before))
+        else:
+            self._replay(*timeline.uncut(jump))
+        self._message = self._say.jump_undone(len(timeline.records), self.phase is Phase.DONE)
+
+    def _replay(self, checkpoint: Checkpoint, replay: list[Entry]) -> None:
         self._restore(checkpoint)
         for entry in replay:
             if not self._do(entry):  # pragma: no cover - replay is deterministic
                 raise RuntimeError(f"replay of {action_of(entry).name} failed")
-        self._message = self._say.undone(undone.name.lower())
-        return True
 
     # ----------------------------------------------------------------- queries
 
@@ -199,7 +297,7 @@ class Stepper(StepMachine):
 
     @property
     def steps_done(self) -> int:
-        return len(self._timeline.records)
+        return self._timeline.steps
 
     @property
     def message(self) -> Message | None:
@@ -216,12 +314,27 @@ class Stepper(StepMachine):
 
     def last_record(self) -> StepRecord | None:
         """The latest finished training step, if any (without building the others)."""
-        n = len(self._timeline.records)
+        n = self._timeline.steps
         return next(self.iter_records(n - 1), None) if n else None
 
     def history(self) -> tuple[History, History]:
         """First parameter and loss of every finished step, as they are now."""
         return self._timeline.history()
+
+    def stream_records(self) -> Iterator[StepRecord]:
+        """Run to the end, yielding each training step's record as it is finished.
+
+        Nothing is kept behind (memory stays flat however many steps: ``bptui
+        trace`` writes a million); so nothing of the run can be undone or jumped
+        back to afterwards. The last record stays for :meth:`last_record`.
+        """
+        timeline = self._timeline
+        while self._state.phase is not Phase.DONE:
+            start = timeline.steps
+            if not self.train_step():  # pragma: no cover - a step not done always runs
+                break
+            yield from self.iter_records(start)
+            timeline.forget()
 
     def snapshot(self) -> Snapshot:
         """A frozen picture of the current state (plain floats only)."""

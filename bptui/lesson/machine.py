@@ -315,24 +315,23 @@ class StepMachine:
         timeline, py, keys = self._timeline, self._model.py, self._graph.factor_keys
         before = tuple(state.params_before.values())
         loss = state.loss_value
-        timeline.records.append(
-            (
-                state.epoch + 1,
-                state.sample + 1,
-                state.x,
-                state.y,
-                before,
-                tuple(map(py, state.values.values())),
-                timeline.layout(tuple([keys[key] for key in state.locals])),
-                tuple(map(py, state.locals.values())),
-                tuple(state.grads_after.values()),
-                tuple(map(py, self.params.values())),
-                loss,
-            )
+        row = (
+            state.epoch + 1,
+            state.sample + 1,
+            state.x,
+            state.y,
+            before,
+            tuple(map(py, state.values.values())),
+            timeline.layout(tuple([keys[key] for key in state.locals])),
+            tuple(map(py, state.locals.values())),
+            tuple(state.grads_after.values()),
+            tuple(map(py, self.params.values())),
+            loss,
+            len(timeline.log) + 1,  # this micro-step is logged after it runs
         )
         # The plot's point: the first parameter (NaN for a vector) and the loss.
-        timeline.hist_w.append(before[0] if isinstance(before[0], float) else math.nan)
-        timeline.hist_loss.append(loss)  # type: ignore[arg-type]
+        first = before[0] if isinstance(before[0], float) else math.nan
+        timeline.add(row, first, loss)  # type: ignore[arg-type]
 
     def _nonfinite_message(self) -> Message:
         """Why the loss is inf or NaN: an operation out of its range, or divergence."""

@@ -178,8 +178,8 @@ class History(Sequence[float]):
 
     __slots__ = ("_items", "_n")
 
-    def __init__(self, items: list[float] | None = None, n: int | None = None) -> None:
-        self._items = [] if items is None else items
+    def __init__(self, items: Sequence[float] | None = None, n: int | None = None) -> None:
+        self._items: Sequence[float] = () if items is None else items
         self._n = len(self._items) if n is None else n
 
     def __len__(self) -> int:

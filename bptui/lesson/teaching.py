@@ -31,6 +31,8 @@ LABELS: Mapping[str, str] = {
     "zero": "z",
     "train_step": "s",
     "reset": "r",
+    "undo_step": "U",
+    "jump": ":",
 }
 
 #: Why an operation's result is not finite, by op.
@@ -334,6 +336,57 @@ class Teacher:
     def undone(self, action: str) -> Message:
         """``action``: the undone micro-step's name, e.g. ``forward``."""
         return Message(Kind.STEP, f"Undid one micro-step ({action}).")
+
+    # ------------------------------------------------------------- time travel
+
+    @staticmethod
+    def _at(steps: int, finished: bool) -> str:
+        if finished:
+            return f"step {steps}, the end of the lesson"
+        if steps == 0:
+            return "step 0, the start of the lesson"
+        return f"step {steps} ({steps} training step{'' if steps == 1 else 's'} done)"
+
+    def jumped(self, steps: int, finished: bool, whole_step: bool = False) -> Message:
+        """A jump (or a whole-step undo) landed ``steps`` training steps in."""
+        what = "Back to the start of a training step" if whole_step else "Jumped"
+        return Message(
+            Kind.STEP,
+            f"{what}: at {self._at(steps, finished)}. {self._k['undo']} undoes the jump at once.",
+        )
+
+    def jump_undone(self, steps: int, finished: bool) -> Message:
+        return Message(Kind.STEP, f"Undid the jump: back at {self._at(steps, finished)}.")
+
+    def jump_stopped(self, steps: int, wanted: int) -> Message:
+        return Message(
+            Kind.REFUSED,
+            f"The lesson ended at step {steps}, before step {wanted}. "
+            f"{self._k['undo']} undoes the jump.",
+        )
+
+    def no_such_step(self, wanted: int, last: int | None = None) -> Message:
+        """``last``: the lesson's last step, when it is finished."""
+        if last is not None:
+            return Message(
+                Kind.REFUSED, f"The lesson ends at step {last}: there is no step {wanted}."
+            )
+        return Message(
+            Kind.REFUSED,
+            f"There is no step {wanted}: step 0 is the start of the lesson and step N is "
+            "after N training steps.",
+        )
+
+    def already_at_step(self, steps: int, finished: bool) -> Message:
+        return Message(Kind.REFUSED, f"Already at {self._at(steps, finished)}.")
+
+    def at_first_step(self, after_reset: bool) -> Message:
+        tail = f" ({self._k['undo']} undoes the reset.)" if after_reset else ""
+        return Message(
+            Kind.REFUSED,
+            f"Already at the start of the first training step: no step for "
+            f"{self._k['undo_step']} to undo.{tail}",
+        )
 
     def ready(self) -> Message:
         return Message(

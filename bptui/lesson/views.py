@@ -87,7 +87,7 @@ class Views:
                 Phase.BACKWARD: len(graph.backward_steps),
             }.get(phase, 1),
             micro_steps=len(timeline.log),
-            steps_done=len(timeline.records),
+            steps_done=timeline.steps,
             nodes=self._leaf_views(lesson, state, now.last)
             + self._op_views(lesson, state, now.last),
             chains=self._chain_views(lesson, state, factors),
@@ -112,7 +112,7 @@ class Views:
             history_w=hw,
             history_loss=hl,
             current_point=current_point,
-            can_undo=bool(timeline.log),
+            can_undo=bool(timeline.log or timeline.jumps),
             finished=phase is Phase.DONE,
             factors=factors,
             modes=now.modes,

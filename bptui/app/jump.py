@@ -1,0 +1,141 @@
+"""Time travel in the app: U (a whole training step back), `:` (go to a step),
+Home (the lesson's start) and End (the rest of the epoch), each one unit for ←.
+
+The engine does the travelling (:meth:`~bptui.lesson.engine.Stepper.jump_to` and
+friends): a jump back restores a checkpoint, a jump forward computes every
+step. Each is one classroom command (``{"a": "undo_step"}``, ``{"jump": 12}``),
+so a following student's app makes the same jump on its own stepper.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from ..lesson.snapshot import Kind, Message, Snapshot
+from .follow import ClassroomApp
+from .message import MessageBar
+
+#: A jump forward computes every step on the event loop: at most this many at a
+#: time (a few seconds on the seed lesson), so a typo cannot freeze the app.
+MAX_FORWARD = 5_000
+
+
+def last_step(snap: Snapshot) -> int:
+    """The lesson's last step (epochs × samples, as the lesson is now)."""
+    return snap.epochs * snap.n_samples
+
+
+def read_step(text: str, snap: Snapshot) -> int | str:
+    """The step typed, or why it cannot be gone to (one line)."""
+    text = text.strip().replace(",", "").replace("_", "")
+    last = last_step(snap)
+    if not text:
+        return f"Type a step number from 0 (the start) to {last:,}, then enter; esc cancels."
+    if not text.isdigit() or len(text) > 9:
+        shown = text if len(text) <= 12 else text[:12] + "…"
+        return f"{shown!r} is not a step number: type a whole number from 0 to {last:,}."
+    step = int(text)
+    if step > last:
+        return f"The lesson has {last:,} training steps: type a number from 0 to {last:,}."
+    if step > snap.steps_done + MAX_FORWARD:
+        return (
+            f"A jump forward computes every step: at most {MAX_FORWARD:,} at a time "
+            f"(up to step {snap.steps_done + MAX_FORWARD:,} from here)."
+        )
+    return step
+
+
+class JumpScreen(ModalScreen[int | None]):
+    """A one-line prompt at the bottom: a step number, enter goes, esc cancels."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]  # type: ignore[assignment]
+    DEFAULT_CSS = """
+    JumpScreen { align: center bottom; }
+    #jump-box {
+        width: 100%; height: auto; padding: 0 1;
+        background: $panel; border-top: solid $accent;
+    }
+    #jump-input { border: none; height: 1; padding: 0 1; background: $boost; }
+    #jump-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, snap: Snapshot) -> None:
+        super().__init__()
+        self.snap = snap
+        self._done = False
+
+    def compose(self) -> ComposeResult:
+        snap = self.snap
+        with Vertical(id="jump-box"):
+            yield Static(
+                f"Go to step: 0 = the start, {last_step(snap):,} = the end, now "
+                f"{snap.steps_done:,} · enter goes · esc cancels",
+                id="jump-title",
+            )
+            yield Input(placeholder="step number", id="jump-input")
+            yield Static("", id="jump-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if self._done:  # a second enter in one burst (a paste)
+            return
+        step = read_step(event.value, self.snap)
+        if isinstance(step, str):
+            self.query_one("#jump-error", Static).update(step)
+            return
+        self._close(step)
+
+    def action_cancel(self) -> None:
+        self._close(None)
+
+    def _close(self, step: int | None) -> None:
+        if not self._done:
+            self._done = True
+            self.dismiss(step)
+
+
+class TravelApp(ClassroomApp):
+    """The time-travel keys; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
+
+    snapshot: Snapshot | None
+
+    def _step(self, action: str) -> None:
+        raise NotImplementedError
+
+    def action_undo_step(self) -> None:
+        self._step("undo_step")
+
+    def action_jump_start(self) -> None:
+        self._step("jump_start")
+
+    def action_jump_end(self) -> None:
+        self._step("jump_end")
+
+    def action_jump(self) -> None:
+        """`:`: ask for a step number, then go there."""
+        snap = self.snapshot
+        if self.stepper is None or snap is None:
+            return
+        if self._following():
+            self._refuse_following()
+            return
+        self.push_screen(JumpScreen(snap), self._jump_to)
+
+    def _jump_to(self, step: int | None) -> None:
+        if step is None or self.stepper is None:
+            if step is None:
+                self.query_one(MessageBar).show(Message(Kind.STEP, "No jump (cancelled)."))
+            return
+        command = {"jump": step}
+        self.apply_command(command)
+        if self.link is not None:
+            self.link.command(command)
+        self._schedule_render()

@@ -1,0 +1,148 @@
+"""The time-travel keys in the app: U, `:` (with its prompt), Home and End, each
+undone by one ←, sent to a class as commands a follower replays exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from test_app import make_app, press, shown, wait_for
+from test_app_classroom import SIZE, classroom_app
+
+from bptui.app.jump import MAX_FORWARD, JumpScreen
+from bptui.app.message import MessageBar
+from bptui.lesson import Phase, seed_lesson
+from bptui.lesson.engine import Stepper
+
+
+def same(a, b) -> bool:
+    """Two snapshots equal in every field but the message and can_undo."""
+    return repr(dataclasses.replace(a, message=None, can_undo=None)) == repr(
+        dataclasses.replace(b, message=None, can_undo=None)
+    )
+
+
+def after_steps(n: int) -> Stepper:
+    s = Stepper(seed_lesson())
+    for _ in range(n):
+        s.train_step()
+    return s
+
+
+async def test_U_undoes_a_whole_training_step_and_left_brings_it_back() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s", "s", "F", "b")
+        mid = app.snapshot
+        await press(pilot, "U")
+        snap = app.snapshot
+        assert snap.steps_done == 2 and snap.phase is Phase.FORWARD and snap.phase_step == 0
+        assert same(snap, after_steps(2).snapshot())
+        assert "Back to the start of a training step" in shown(app, MessageBar)
+        await press(pilot, "U")
+        assert same(app.snapshot, after_steps(1).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, after_steps(2).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, mid)
+        assert "Undid the jump" in shown(app, MessageBar)
+
+
+async def test_colon_asks_for_a_step_and_goes_there() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s", "f")
+        here = app.snapshot
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        assert "Go to step" in app.screen.query_one("#jump-title").render().plain  # type: ignore[attr-defined]
+        await pilot.press("2", "0", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+        await wait_for(pilot, lambda: app.snapshot.steps_done == 20)
+        assert same(app.snapshot, after_steps(20).snapshot())
+        assert "Jumped: at step 20" in shown(app, MessageBar)
+        await pilot.press("colon", "3", "enter")
+        await wait_for(pilot, lambda: app.snapshot.steps_done == 3)
+        assert same(app.snapshot, after_steps(3).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, after_steps(20).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, here)
+
+
+async def test_colon_refuses_bad_input_in_its_line_and_escape_cancels() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        steps = app.stepper.micro_steps
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        error = app.screen.query_one("#jump-error")
+        for typed, says in (
+            ("abc", "'abc' is not a step number"),
+            ("-3", "'-3' is not a step number"),
+            ("301", "The lesson has 300 training steps"),
+            ("", "Type a step number from 0"),
+        ):
+            app.screen.query_one("#jump-input").value = typed  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await pilot.pause(0.05)
+            assert isinstance(app.screen, JumpScreen)
+            assert says in error.render().plain  # type: ignore[attr-defined]
+        await pilot.press("enter", "enter")  # a burst: still one prompt, no crash
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+        await pilot.pause(0.05)
+        assert "No jump (cancelled)" in shown(app, MessageBar)
+        assert app.stepper.micro_steps == steps
+
+
+async def test_a_jump_forward_is_capped() -> None:
+    lesson = seed_lesson().with_values(epochs=10_000)
+    app = make_app(lesson)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        app.screen.query_one("#jump-input").value = str(MAX_FORWARD + 1)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause(0.05)
+        assert "at most 5,000 at a time" in app.screen.query_one("#jump-error").render().plain  # type: ignore[attr-defined]
+        assert app.stepper.micro_steps == 0
+
+
+async def test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s", "s", "s", "s", "F")
+        here = app.snapshot
+        await press(pilot, "home")
+        assert same(app.snapshot, Stepper(seed_lesson()).snapshot())
+        assert app.snapshot.can_undo and app.check_action("undo", ()) is True
+        await press(pilot, "left")
+        assert same(app.snapshot, here)
+        await press(pilot, "end")  # step 5 of 3-sample epochs: epoch 2 ends at step 6
+        assert same(app.snapshot, after_steps(6).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, here)
+
+
+async def test_the_teachers_jumps_are_sent_and_replay_exactly() -> None:
+    app, server = classroom_app("teacher")
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s", "s", "s", "f", "U", "end", "home", "left")
+        await pilot.press("colon", "1", "2", "enter")
+        await wait_for(pilot, lambda: app.snapshot.steps_done == 12)
+        await press(pilot, "U")
+        await pilot.pause()
+        commands = [m["c"] for m in server.received() if m.get("t") == "cmd"]
+        assert commands[4:] == [
+            {"a": "undo_step"},
+            {"a": "jump_end"},
+            {"a": "jump_start"},
+            {"a": "undo"},
+            {"jump": 12},
+            {"a": "undo_step"},
+        ]
+        follower = make_app()
+        follower.replay(commands)
+        assert same(follower.stepper.snapshot(), app.stepper.snapshot())
+        assert same(app.stepper.snapshot(), after_steps(11).snapshot())
