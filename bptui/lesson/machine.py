@@ -215,10 +215,10 @@ class StepMachine:
 
     def _diverged(self) -> Message:
         """The learning rate's divergence, with the loss and parameters as they are now."""
-        state, records = self._state, self._timeline.records
+        state, losses = self._state, self._timeline.hist_loss
         loss = state.loss_value
-        if loss is None and records:
-            loss = records[-1][-1]  # between steps: the last step's loss
+        if loss is None and losses:
+            loss = losses[-1]  # between steps: the last step's loss
         shown = [(n, plain(p)) for n, p in self.params.items()]
         message = self._say.diverged(loss, shown, self.lesson.lr)
         self._refresh = (message, self._diverged)
