@@ -282,3 +282,16 @@ async def test_divergence_in_the_app_keeps_ticks_short() -> None:
         ticks = [m[2] for line in plot_lines(app) if (m := AXIS.match(line)) and m[3] != "└"]
         assert ticks and max(map(len, ticks)) <= 6 and "e" in "".join(ticks), text
         assert not re.search(r"\d{7}", text), text
+
+
+async def test_the_node_lessons_plot_names_l_not_a_loss() -> None:
+    """node has no target: its L = 5·x·w stands for the layers above, so the plot's
+    title and axis say L, never "Loss"."""
+    app = make_app(load_lesson("node"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("F")
+        plot = await plotted(pilot, app)
+        assert str(plot.border_title).startswith("L vs w")
+        assert plot_lines(app)[-1].lstrip().startswith("L└") and "loss" not in "\n".join(
+            plot_lines(app)
+        )

@@ -129,7 +129,8 @@ class LossPlot(LinePanel):
         layers, xlabel = self._layers
         if width <= 0 or height <= 0 or not layers:
             return [Text("")]  # nothing to plot yet (a session's first frame): no empty axes
-        return draw(layers, width, height, xlabel, whole_x=xlabel == "step")
+        ylabel = self._snapshot.loss_label if self._snapshot is not None else "loss"
+        return draw(layers, width, height, xlabel, ylabel, whole_x=xlabel == "step")
 
     def _series(
         self, name: str, xs: Sequence[float], ys: History, buckets: int
@@ -153,7 +154,9 @@ class LossPlot(LinePanel):
         param = snap.params[0].name if snap.params else "w"
         # Loss against a matrix has no picture: such lessons plot loss against step.
         view = self.view if snap.params and isinstance(snap.params[0].data, float) else 1
-        title = f"Loss vs {param}" if view == 0 else "Loss vs step"
+        # The single-node lesson's L stands for the layers above it: not a loss.
+        name = "Loss" if snap.loss_label == "loss" else snap.loss_label
+        title = f"{name} vs {param}" if view == 0 else f"{name} vs step"
         if self.content_size.height < SMALL:
             title += " · v enlarges"
         self.border_title = title
@@ -176,8 +179,9 @@ class LossPlot(LinePanel):
         curve = self._curve
         hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
         layers = self._reference_layer(None, buckets)
-        layers.append(Layer(curve.ws, curve.losses, *CURVE, "this sample's loss", "sample"))
-        layers.append(Layer(hw, hl, *HISTORY_POINTS, "recorded (w, loss)", "steps"))
+        loss, param = snap.loss_label, snap.params[0].name if snap.params else "w"
+        layers.append(Layer(curve.ws, curve.losses, *CURVE, f"this sample's {loss}", "sample"))
+        layers.append(Layer(hw, hl, *HISTORY_POINTS, f"recorded ({param}, {loss})", "steps"))
         point = curve.point
         if point is None and snap.current_point is not None:
             point = snap.current_point
