@@ -57,13 +57,14 @@ class StepRecord:
         }
 
 
-#: A finished step as the engine keeps it: a flat tuple, packed by ``marshal``
-#: (floats as 8 exact bytes each: a float object and its pointer take 32, and a
-#: matrix's nested lists more). Fields: epoch, sample, x, y, params, node values,
-#: factor layout (an index into the timeline's shared name tuples), factors,
-#: grads, params after, loss, and the length of the undo log just after the
-#: micro-step that finished it (where a jump to this step lands).
-Row = bytes
+#: A finished step as the engine keeps it: a flat tuple of plain values. Fields:
+#: epoch, sample, x, y, params, node values, factor layout (an index into the
+#: timeline's shared name tuples), factors, grads, params after, loss, and the
+#: length of the undo log just after the micro-step that finished it (where a
+#: jump to this step lands). The newest rows stay tuples; a full block of them is
+#: packed by ``marshal`` (floats as 8 exact bytes each: a float object and its
+#: pointer take 32) and compressed, once per block rather than once per step.
+Row = tuple[Any, ...]
 
 #: Rows packed together once this many are finished: a block of similar rows
 #: compresses ~5-30x (the seed lesson's 140-byte rows to ~5 bytes each).
@@ -360,7 +361,7 @@ class Timeline:
         """The log length at which ``n`` training steps were first done (in the run
         since the last reset): where a jump to step ``n`` lands."""
         if n > 0:
-            return int(marshal.loads(self.records[n - 1])[11])
+            return int(self.records[n - 1][11])
         return self.log.last_reset() + 1
 
     def restored(self, checkpoint: Checkpoint, step: object) -> None:
@@ -393,7 +394,7 @@ class Timeline:
 
     def add(self, row: tuple[Any, ...], w: float, loss: float) -> None:
         """A finished step (see :data:`Row`) and its point on the plot."""
-        self.records.append(marshal.dumps(row))
+        self.records.append(row)
         self.hist_w.append(w)
         self.hist_loss.append(loss)
 
@@ -408,7 +409,7 @@ class Timeline:
         """Records from index ``start`` on, built as they are read."""
         records, base, layouts = self.records, self.base, self._layout_names
         for i in range(max(start - base, 0), len(records)):
-            row = marshal.loads(records[i])
+            row = records[i]
             epoch, sample, x, y, before, values, layout, factors, grads, after, loss, _ = row
             keys = layouts[layout]
             yield StepRecord(
