@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__
 from .lesson.expr import FUNCTIONS, LOSSES
 from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
-from .trace_io import quiet_stdout
+from .trace_io import cannot_write, quiet_stdout
 
 _FORMATS = ("jsonl", "csv", "md")
 _VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model", "--epochs")
@@ -382,10 +382,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         except OSError as error:
             quiet_stdout()
-            print(
-                f"bptui lessons: error: cannot write to standard output: {error.strerror or error}",
-                file=sys.stderr,
-            )
+            cannot_write("lessons", "to standard output", error)
             return 1
     try:
         lesson = lesson_from_args(args)

@@ -58,10 +58,7 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             return 0
         except OSError as error:
             quiet_stdout()
-            print(
-                f"bptui trace: error: cannot write to standard output: {error.strerror or error}",
-                file=sys.stderr,
-            )
+            cannot_write("trace", "to standard output", error)
             return 1
         finally:
             if isinstance(out, io.TextIOWrapper) and out is not sys.stdout:
@@ -90,9 +87,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
             dir=target.parent or ".", prefix=f".{target.name}.", suffix=".part"
         )
     except OSError as error:
-        print(
-            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
-        )
+        cannot_write("trace", output, error)
         return 2
     done = False
     try:
@@ -106,9 +101,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
         print(f"bptui trace: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(
-            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
-        )
+        cannot_write("trace", output, error)
         return 1
     finally:
         if not done:
@@ -124,9 +117,7 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
     try:
         out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as error:
-        print(
-            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
-        )
+        cannot_write("trace", output, error)
         return 2
     try:
         with out:
@@ -135,9 +126,7 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         print(f"bptui trace: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(
-            f"bptui trace: error: cannot write {output}: {error.strerror or error}", file=sys.stderr
-        )
+        cannot_write("trace", output, error)
         return 1
     _report(stepper, output, replaced=False)
     return 0
@@ -158,6 +147,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def cannot_write(command: str, where: str, error: OSError) -> None:
+    """The one-line message for an output that failed (a full disk, a closed pipe's
+    kin, a read-only file), e.g. ``bptui trace: error: cannot write out.md: …``."""
+    print(
+        f"bptui {command}: error: cannot write {where}: {error.strerror or error}", file=sys.stderr
+    )
 
 
 def quiet_stdout() -> None:
