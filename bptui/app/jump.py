@@ -110,15 +110,6 @@ class TravelApp(ClassroomApp):
     def _step(self, action: str) -> None:
         raise NotImplementedError
 
-    def action_undo_step(self) -> None:
-        self._step("undo_step")
-
-    def action_jump_start(self) -> None:
-        self._step("jump_start")
-
-    def action_jump_end(self) -> None:
-        self._step("jump_end")
-
     def action_jump(self) -> None:
         """`:`: ask for a step number, then go there."""
         snap = self.snapshot

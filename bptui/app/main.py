@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -24,12 +25,13 @@ from textual.widgets import Static
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from . import startup
+from .autoplay import FRAME, AutoplayKeys
 from .chain import ChainPanel
 from .code import CodePanel
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
 from .jump import TravelApp
-from .keymap import BINDINGS, ENGINE_LABELS, STEPPING
+from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .signals import exit_on_signals
@@ -43,9 +45,6 @@ if TYPE_CHECKING:
     from .classlink import ClassLink
     from .edit import Edits
 
-#: Autoplay speeds in micro-steps per second.
-SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
-FRAME = 1 / 30
 #: Idle time after a key's frame, for the terminal writer, before the plot is drawn.
 AFTER_FRAME = 0.003
 #: Allocations between automatic young collections once torch is loaded.
@@ -56,7 +55,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(GraphKeys, TravelApp):
+class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -85,8 +84,6 @@ class BptuiApp(GraphKeys, TravelApp):
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
-        self._speed = 3
-        self._autoplay: Any = None
         self._keys_state: tuple[bool, bool, bool] | None = None
         self._plot_due = False
         self._text_panels: TextPanels | None = None
@@ -307,48 +304,6 @@ class BptuiApp(GraphKeys, TravelApp):
             return None
         return True
 
-    def action_next(self) -> None:
-        self._step("next")
-
-    def action_undo(self) -> None:
-        self._step("undo")
-
-    def action_forward(self) -> None:
-        self._step("forward")
-
-    def action_finish_forward(self) -> None:
-        self._step("finish_forward")
-
-    def action_backward(self) -> None:
-        self._step("backward")
-
-    def action_finish_backward(self) -> None:
-        self._step("finish_backward")
-
-    def action_update(self) -> None:
-        self._step("update")
-
-    def action_zero(self) -> None:
-        self._step("zero")
-
-    def action_train_step(self) -> None:
-        self._step("train_step")
-
-    def action_finish_epoch(self) -> None:
-        self._step("finish_epoch")
-
-    def action_reset(self) -> None:
-        self._step("reset")
-
-    def action_skip_zero_mode(self) -> None:
-        self._step("skip_zero_mode")
-
-    def action_batch_mode(self) -> None:
-        self._step("batch_mode")
-
-    def action_sum_loss_mode(self) -> None:
-        self._step("sum_loss_mode")
-
     def action_cycle_plot(self) -> None:
         self.query_one(LossPlot).cycle()
 
@@ -427,65 +382,21 @@ class BptuiApp(GraphKeys, TravelApp):
         lesson = self.stepper.lesson if self.stepper else self.lesson
         self.push_screen(HelpScreen(lesson, self.snapshot))
 
-    def action_autoplay(self) -> None:
-        if self._following():
-            self._refuse_following()
-            return
-        if self._autoplay is None:
-            self._start_autoplay()
-        else:
-            self._stop_autoplay()
-        self._schedule_render()
 
-    def action_faster(self) -> None:
-        self._set_speed(self._speed + 1)
+def _engine_action(action: str) -> Callable[[BptuiApp], None]:
+    """The action of a key that steps the engine (``next``, ``undo``, ``reset``, …)."""
 
-    def action_slower(self) -> None:
-        self._set_speed(self._speed - 1)
+    def run(self: BptuiApp) -> None:
+        self._step(action)
 
-    # ------------------------------------------------------------- autoplay
+    run.__name__ = run.__qualname__ = f"action_{action}"
+    run.__doc__ = f"{' '.join(BY_ACTION[action].labels)}: {BY_ACTION[action].description}."
+    return run
 
-    def _autoplay_label(self) -> str | None:
-        if self._autoplay is None:
-            return None
-        return f"{SPEEDS[self._speed]}/s"
 
-    def _set_speed(self, speed: int) -> None:
-        self._speed = max(0, min(len(SPEEDS) - 1, speed))
-        if self._autoplay is not None:
-            self._stop_autoplay()
-            self._start_autoplay()
-        self._schedule_render()
-
-    def _start_autoplay(self) -> None:
-        rate = SPEEDS[self._speed]
-        interval = max(1 / rate, FRAME)
-        per_tick = max(1, round(rate * interval))
-        self._autoplay = self.set_interval(interval, lambda: self._autoplay_tick(per_tick))
-        self.refresh_bindings()
-
-    def _stop_autoplay(self) -> None:
-        if self._autoplay is not None:
-            self._autoplay.stop()
-            self._autoplay = None
-        self.refresh_bindings()
-
-    def _autoplay_tick(self, steps: int) -> None:
-        stepper = self.stepper
-        if stepper is None:
-            return
-        self._note = None
-        done = 0
-        for _ in range(steps):
-            done += 1
-            if not stepper.next():
-                break
-            message = stepper.message
-            if message is not None and message.kind is Kind.DIVERGED:
-                break
-        if self.link is not None:
-            self.link.command({"a": "next", "n": done})
-        self._schedule_render()
+# Textual finds a key's action by its method's name: one for each engine action in keymap.
+for _action in ENGINE_ACTIONS:
+    setattr(BptuiApp, f"action_{_action}", _engine_action(_action))
 
 
 def run_app(lesson: Lesson) -> int:
