@@ -14,7 +14,7 @@ TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 
-.PHONY: run test check trace bench mutate clean install
+.PHONY: run test check trace bench mutate clean install catalogues
 
 run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
@@ -47,6 +47,13 @@ mutate: $(STAMP)
 	$(BIN)/mutmut results
 
 install: $(STAMP)
+
+# Compile every translation (bptui/locale/<language>/LC_MESSAGES/<area>.po) to the
+# .mo bptui reads; the .mo files are committed, and a test checks they are current.
+catalogues: $(STAMP)
+	for po in bptui/locale/*/LC_MESSAGES/*.po; do \
+	  $(BIN)/pybabel compile --statistics -i "$$po" -o "$${po%.po}.mo" || exit 1; \
+	done
 
 $(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bptui needs Python 3.10 or newer; found " + sys.version.split()[0])'

@@ -22,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
+from ..i18n import _
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from . import startup
@@ -93,7 +94,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="main"):
-            yield StatusBar("Loading PyTorch…", id="status")
+            yield StatusBar(_("Loading PyTorch…"), id="status")
             with GraphBox(id="graph-box") as box:
                 box.border_title = "Graph"
                 yield GraphPanel(id="graph", ascii_only=self._ascii)
@@ -135,8 +136,10 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         if small:
             self.query_one("#too-small", Static).update(
-                f"Enlarge the terminal to at least {MIN_WIDTH}×{MIN_HEIGHT} "
-                f"(it is {width}×{height}).\n\nq quits."
+                _(
+                    "Enlarge the terminal to at least {min_width}×{min_height} "
+                    "(it is {width}×{height}).\n\nq quits."
+                ).format(min_width=MIN_WIDTH, min_height=MIN_HEIGHT, width=width, height=height)
             )
 
     # ------------------------------------------------------------- engine
