@@ -11,9 +11,11 @@ import contextlib
 import gc
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import __version__
+from .app.settings import Settings
 from .lesson.expr import FUNCTIONS, LOSSES
 from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
 from .trace_io import cannot_write, quiet_stdout
@@ -148,6 +150,7 @@ def _add_serve_parser(commands: Any) -> None:
         description=SERVE_DESCRIPTION,
         epilog=SERVE_EPILOG,
     )
+    _add_display_options(serve)
     group = serve.add_argument_group("server")
     for flag, metavar, text in _SERVE_OPTIONS:
         group.add_argument(flag, metavar=metavar, help=text)
@@ -171,7 +174,22 @@ def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
         return 2
     from .serve import run_serve
 
-    return run_serve(options, lesson)
+    return run_serve(replace(options, settings=settings_from_args(args)), lesson)
+
+
+def _add_display_options(parser: argparse.ArgumentParser) -> None:
+    """How the app looks and speaks: for ``bptui`` and for every student of ``bptui serve``.
+
+    Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
+    after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
+    """
+    parser.add_argument_group("display")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The display options given (see :func:`_add_display_options`), checked."""
+    del args  # no display option yet
+    return Settings()
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bptui {__version__}")
     _add_lesson_options(parser)
+    _add_display_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     trace = _add_lesson_command(
         commands,
@@ -409,4 +428,4 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     from .app.main import run_app
 
-    return run_app(lesson)
+    return run_app(lesson, settings_from_args(args))

@@ -35,6 +35,7 @@ from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
+from .settings import Settings
 from .signals import exit_on_signals
 from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
 from .status import StatusBar
@@ -70,7 +71,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         self,
         lesson: Lesson,
         stepper: Stepper | None = None,
-        ascii_only: bool = False,
+        settings: Settings | None = None,
         link: ClassLink | None = None,
     ):
         super().__init__()
@@ -81,7 +82,8 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         #: A classroom note shown until the next step replaces it.
         self._note: Message | None = None
         self.snapshot: Snapshot | None = None
-        self._ascii = ascii_only
+        #: How this session looks and speaks (--ascii, …; see settings.py).
+        self.settings = settings or Settings()
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
@@ -97,7 +99,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
             yield StatusBar(_("Loading PyTorch…"), id="status")
             with GraphBox(id="graph-box") as box:
                 box.border_title = "Graph"
-                yield GraphPanel(id="graph", ascii_only=self._ascii)
+                yield GraphPanel(id="graph", ascii_only=self.settings.ascii_only)
             with Horizontal(id="middle"):
                 yield ChainPanel(id="chain")
                 yield TensorPanel(id="tensor")
@@ -402,9 +404,9 @@ for _action in ENGINE_ACTIONS:
     setattr(BptuiApp, f"action_{_action}", _engine_action(_action))
 
 
-def run_app(lesson: Lesson) -> int:
+def run_app(lesson: Lesson, settings: Settings | None = None) -> int:
     """Run the stepper on ``lesson`` until the user quits; returns the exit code."""
-    app = BptuiApp(lesson)
+    app = BptuiApp(lesson, settings=settings)
     exit_on_signals(app)
     app.run()
     return app.return_code or 0

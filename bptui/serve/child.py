@@ -105,6 +105,7 @@ def run_child(
     from ..app.classlink import ClassLink
     from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp
+    from ..app.settings import Settings
     from ..app.signals import exit_on_signals
     from ..lesson.engine import Stepper
     from .zygote import share_css
@@ -112,7 +113,8 @@ def run_child(
     link = None
     if link_fd is not None:
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
-    app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), link=link)
+    settings = Settings.from_header(header.get("settings", {}))
+    app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     share_css(app)
     if link is not None:
         try:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..app.settings import Settings
 
 COLORS = ("auto", "truecolor", "256", "16", "none")
 #: The user name that is the teacher's, when the class has a teacher password.
@@ -36,6 +38,8 @@ class ServeOptions:
     authorized_keys: Path | None = None
     teacher_password: str | None = None
     color: str = "auto"
+    #: How every student's session looks and speaks (the same options as ``bptui``).
+    settings: Settings = field(default_factory=Settings)
 
     @property
     def classroom(self) -> bool:

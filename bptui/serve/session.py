@@ -178,6 +178,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             "color": self.server.options.color,
             "colorterm": env.get("COLORTERM") if isinstance(env, dict) else None,
             "role": self.role,
+            "settings": self.server.options.settings.to_header(),
         }
         try:
             self._pid, self._pidfd = await self.server.spawn(header, fds)
