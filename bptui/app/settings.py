@@ -18,6 +18,14 @@ class Settings:
 
     #: Every byte written is 7-bit ASCII (box drawing, ∂, ŷ, … spelled in ASCII).
     ascii_only: bool = False
+    #: The language spoken (a key of :data:`bptui.i18n.LANGUAGES`); ``L`` switches live.
+    language: str = "en"
+    #: The colour theme: ``dark``, ``light`` or ``projector``; ``T`` cycles live.
+    theme: str = "dark"
+    #: Predict-then-reveal: ask for each value before a step shows it; ``Q`` toggles.
+    quiz: bool = False
+    #: A file that gets one plain-words line per micro-step (screen readers, notes).
+    narrate: str | None = None
 
     def to_header(self) -> dict[str, Any]:
         """As plain JSON values, for a classroom session's header."""
