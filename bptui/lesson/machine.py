@@ -69,16 +69,18 @@ class StepMachine:
 
     def _do(self, entry: Entry) -> bool:
         self._message = None
+        timeline = self._timeline
         if isinstance(entry, Edit):
             if not self._act_edit(entry):
                 return False
             self._last = Action.EDIT
+            timeline.log.append(entry)
         else:
             if not self._HANDLERS[entry](self):
                 return False
             self._last = entry
-        timeline, state = self._timeline, self._state
-        timeline.log.append(entry)
+            timeline.log.codes.append(entry)  # Log.append's work, without its call
+        state = self._state
         if state is not timeline.step_seen:  # the action began a new training step
             timeline.began(entry, state, state.fwd == 0, self._capture)
         return True

@@ -156,10 +156,13 @@ class Log:
     with each edit's values kept by position. Indexing and slicing read like a
     list of :data:`Entry`."""
 
-    __slots__ = ("_codes", "_edits")
+    __slots__ = ("_codes", "_edits", "codes")
 
     def __init__(self) -> None:
         self._codes = bytearray()
+        #: The bytes themselves: the machine appends an action's code here directly,
+        #: one C call on the hot path of a long run instead of a Python method.
+        self.codes = self._codes
         self._edits: dict[int, Edit] = {}
 
     def __len__(self) -> int:
