@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from ..lesson.spec import Lesson
 
 
-def file_stem(lesson: str, when: float | None = None) -> str:
+def now() -> float:
+    """The time a file is named after (a function, so a test can set the clock)."""
+    return time.time()
+
+
+def file_stem(lesson: str, when: float) -> str:
     """``bptui-<lesson>-<YYYYmmdd-HHMMSS>``, the lesson's name made safe for a file name."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", lesson).strip("-.") or "lesson"
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
@@ -115,7 +120,7 @@ class HandoutKeys(App[int]):
         """x: the session so far as a Markdown handout in the current directory."""
         if self.stepper is None or self.snapshot is None or self._refuse_served():
             return
-        stem = file_stem(self.snapshot.lesson)
+        stem = file_stem(self.snapshot.lesson, now())
         text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_score())
         self._save(stem, ".md", text, _("Handout written: {file}"))
 
@@ -125,7 +130,10 @@ class HandoutKeys(App[int]):
             return
         lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
         self._save(
-            file_stem(lesson), ".svg", self.export_screenshot(), _("Screenshot saved: {file}")
+            file_stem(lesson, now()),
+            ".svg",
+            self.export_screenshot(),
+            _("Screenshot saved: {file}"),
         )
 
     def _save(self, stem: str, suffix: str, text: str, done: str) -> None:
