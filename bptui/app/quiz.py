@@ -91,14 +91,12 @@ def _update(before: Snapshot, after: Snapshot) -> Question | None:
         if old.name != new.name or old.data == new.data:
             continue
         if not (_scalar(new.data) and _scalar(old.data) and _scalar(old.grad)):
-            return None
+            continue  # a vector or matrix: the next parameter, if one is a number
         name = new.name
         how = "{p} = {p} − lr · {p}.grad = {old} − {lr} · ({grad}) = {new}".format(
             p=name, old=_num(old.data), lr=f"{after.lr:g}", grad=_num(old.grad), new=_num(new.data)
         )
-        prompt = _("Predict {p} after the update ({source})").format(
-            p=name, source=after.last_source or ""
-        )
+        prompt = _("Predict {p} after the update, {p} − lr · {p}.grad").format(p=name)
         return Question(after.micro_steps, name, prompt, float(new.data), how)  # type: ignore[arg-type]
     return None
 
@@ -117,11 +115,11 @@ def _backward(before: Snapshot, after: Snapshot) -> Question | None:
         old, new = before.node(wrt), after.node(wrt)
         if new.grad is None or new.grad == old.grad:
             continue
-        if not (_scalar(new.grad) and _scalar(out.grad)):
-            return None
         factor = next((f for f in after.factors if f.out == out.name and f.wrt == wrt), None)
-        if factor is None or not _scalar(factor.value):
-            return None
+        if factor is None or not (_scalar(new.grad) and _scalar(out.grad)):
+            continue  # a vector or matrix: the next input, if one is a number
+        if not _scalar(factor.value):
+            continue
         loss = after.loss_label
         name = f"∂{loss}/∂{new.label}"
         local = _num(factor.value)
@@ -193,11 +191,13 @@ def is_right(answer: float, value: float) -> bool:
 class QuizPrompt(Vertical):
     """The message line as a prompt: the question, the answer typed, and a hint."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "skip", "Skip", show=False)]  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "skip", "Skip")]  # type: ignore[assignment]
     DEFAULT_CSS = """
     QuizPrompt { dock: bottom; height: 2; padding: 0 1; background: $boost; display: none; }
     QuizPrompt Horizontal { height: 1; }
-    QuizPrompt #quiz-question { width: auto; text-style: bold; }
+    QuizPrompt #quiz-question {
+        width: auto; max-width: 80%; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     #quiz-answer { border: none; height: 1; padding: 0 1; width: 1fr; background: $surface; }
     QuizPrompt #quiz-hint { height: 1; color: $text-muted; }
     QuizPrompt.-error #quiz-hint { color: $error; }
@@ -246,6 +246,7 @@ class QuizKeys(App[int]):
     stepper: Stepper | None
     link: ClassLink | None
     settings: Settings
+    snapshot: Snapshot | None
     _note: Message | None
     #: On or off, once decided (None: from the settings when first needed).
     _quiz_on: bool | None = None
@@ -313,6 +314,9 @@ class QuizKeys(App[int]):
             return True  # a key that reached the app while a question is open: ignored
         if stepper is None or not self.quiz_on or action not in ASKING or self._following():
             return False
+        if self.snapshot is None:
+            return False  # keys pressed while PyTorch loaded: nothing drawn yet to keep
+
         before = stepper.snapshot()
         command = {"a": action}
         self.apply_command(command)
@@ -346,10 +350,11 @@ class QuizKeys(App[int]):
         else:
             answer = read_number(text)
             if answer is None:
-                shown = text.strip()[:12] or "…"
+                typed = text.strip()
+                shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
                 prompt.hint(
                     _(
-                        "“{typed}” is not a number: type one like -2, 0.5, 1e-3 or 2/3 (esc skips)."
+                        "“{typed}” is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips)."
                     ).format(typed=shown)
                 )
                 return
