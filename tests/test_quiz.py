@@ -190,7 +190,7 @@ async def test_a_non_number_is_refused_and_the_question_stays():
         await pilot.press(*"abc", "enter")
         await pilot.pause(0.1)
         assert asking(app)
-        assert "“abc” is not a number" in prompt_text(app)
+        assert '"abc" is not a number' in prompt_text(app)
         assert "ŷ=" not in shown(app, GraphPanel) and score(app) == "0/0"
         # The keys typed went to the answer, not to the app (no step, no undo).
         assert app.stepper is not None and app.stepper.micro_steps == 1
@@ -245,7 +245,8 @@ async def test_Q_turns_the_quiz_on_and_off():
 
 
 async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
-    """A student following the teacher sees the teacher's steps at once; the teacher's own
+    """A student following the teacher sees the teacher's steps at once, and is asked only
+    when exploring alone; the teacher's own
     session starts without the quiz, and with Q on its step reaches the class when the
     teacher's screen reveals it."""
     server = FakeServer("student")
@@ -256,6 +257,15 @@ async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
         server.send({"t": "cmd", "c": {"a": "next"}})
         await wait_for(pilot, lambda: drawn(app) and "ŷ=1" in shown(app, GraphPanel))
         assert not asking(app)
+        # Exploring alone (t): their own steps are asked, and news from the class
+        # (which redraws the status bar) does not reveal the step meanwhile.
+        await pilot.press("t")
+        await ask(pilot, app)
+        server.send({"t": "class", "teacher": True, "students": 2})
+        await pilot.pause(0.2)
+        assert "r=-1" not in shown(app, GraphPanel) and asking(app)
+        await answer(pilot, app, "-1")
+        assert "r=-1" in shown(app, GraphPanel) and score(app) == "1/1"
     teacher = FakeServer("teacher")
     app = quiz_app()
     app.link = teacher.link

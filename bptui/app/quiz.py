@@ -354,7 +354,7 @@ class QuizKeys(App[int]):
                 shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
                 prompt.hint(
                     _(
-                        "“{typed}” is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips)."
+                        '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
                     ).format(typed=shown)
                 )
                 return
