@@ -92,7 +92,7 @@ async def test_the_quiz_score_goes_in_the_handout(here: Path):
         await pilot.press("x")
         await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
         (written,) = here.iterdir()
-        assert "Quiz score (right/asked): quiz 1/1" in written.read_text(encoding="utf-8")
+        assert "Quiz: 1 right of 1 asked." in written.read_text(encoding="utf-8")
 
 
 async def test_a_directory_that_cannot_be_written_is_said_and_the_app_goes_on(here: Path):

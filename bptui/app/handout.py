@@ -58,7 +58,7 @@ def write_new(folder: Path, stem: str, suffix: str, text: str) -> Path:
     raise FileExistsError(f"{stem}{suffix} and 999 others exist")
 
 
-def handout_markdown(stepper: Stepper, snap: Snapshot, score: str | None = None) -> str:
+def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None = None) -> str:
     """The session so far: the trace's table of the training steps done, their chain-rule
     factors, where the session is now, and the quiz score."""
     from ..trace import write_markdown  # csv, json: not on the first frame's path
@@ -71,9 +71,9 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: str | None = None)
     if records and factors:
         out.write("\n## " + _("Chain-rule factors of each step") + "\n\n")
         for chain in snap.chains:
-            for path in chain.paths:
-                product = " · ".join(f.name for f in path)
-                out.write(f"- ∂{chain.loss_label}/∂{chain.label} = {product}\n")
+            # A sum over the paths from the loss to the parameter, each a product.
+            paths = " + ".join(" · ".join(f.name for f in path) for path in chain.paths)
+            out.write(f"- ∂{chain.loss_label}/∂{chain.label} = {paths}\n")
         out.write("\n| " + " | ".join([_("step"), *(f.name for f in factors)]) + " |\n")
         out.write("|" + "---:|" * (len(factors) + 1) + "\n")
         for record in records:
@@ -99,8 +99,12 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: str | None = None)
             )
         )
     out.write("\n")
-    if score:
-        out.write("\n" + _("Quiz score (right/asked): {score}").format(score=score) + "\n")
+    if score is not None:
+        right, asked = score
+        out.write(
+            "\n" + _("Quiz: {right} right of {asked} asked.").format(right=right, asked=asked)
+        )
+        out.write("\n")
     return out.getvalue()
 
 
@@ -114,14 +118,14 @@ class HandoutKeys(App[int]):
 
     if TYPE_CHECKING:  # given by the quiz mixin
 
-        def quiz_score(self) -> str | None: ...
+        def quiz_tally(self) -> tuple[int, int] | None: ...
 
     def action_handout(self) -> None:
         """x: the session so far as a Markdown handout in the current directory."""
         if self.stepper is None or self.snapshot is None or self._refuse_served():
             return
         stem = file_stem(self.snapshot.lesson, now())
-        text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_score())
+        text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_tally())
         self._save(stem, ".md", text, _("Handout written: {file}"))
 
     def action_svg_screenshot(self) -> None:

@@ -279,6 +279,13 @@ class QuizKeys(App[int]):
 
     def quiz_score(self) -> str | None:
         """``quiz 1/2`` for the status bar (right/asked so far), None with the quiz off."""
+        tally = self.quiz_tally()
+        if tally is None:
+            return None
+        return _("quiz {right}/{asked}").format(right=tally[0], asked=tally[1])
+
+    def quiz_tally(self) -> tuple[int, int] | None:
+        """(right, asked) so far, None with the quiz off and nothing asked."""
         stepper = self.stepper
         if stepper is not None:
             here = stepper.micro_steps
@@ -287,8 +294,7 @@ class QuizKeys(App[int]):
                 self._quiz_log = tuple(a for a in self._quiz_log if a[0] <= here)
         if not self.quiz_on and not self._quiz_log:
             return None
-        right = sum(1 for _position, ok in self._quiz_log if ok)
-        return _("quiz {right}/{asked}").format(right=right, asked=len(self._quiz_log))
+        return sum(1 for _position, ok in self._quiz_log if ok), len(self._quiz_log)
 
     def action_toggle_quiz(self) -> None:
         """Q: the quiz on or off (an open question is skipped)."""
