@@ -183,13 +183,18 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
     Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
     after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
     """
-    parser.add_argument_group("display")
+    display = parser.add_argument_group("display")
+    display.add_argument(
+        "--quiz",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="predict each value before a step shows it (Q toggles it in the app)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The display options given (see :func:`_add_display_options`), checked."""
-    del args  # no display option yet
-    return Settings()
+    return Settings(quiz=getattr(args, "quiz", False))
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:

@@ -59,6 +59,9 @@ KEY_TESTS = {
     "colon": "test_jump_app::test_colon_asks_for_a_step_and_goes_there",
     "home": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
     "end": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
+    "Q": "test_quiz::test_Q_turns_the_quiz_on_and_off",
+    "x": "test_handouts::test_x_writes_the_session_so_far_as_markdown",
+    "X": "test_handouts::test_x_never_overwrites_and_X_saves_an_svg",
 }
 
 #: key → the action it must run (a key bound to another action fails here).
@@ -100,6 +103,9 @@ KEY_ACTIONS = {
     "colon": "jump",
     "home": "jump_start",
     "end": "jump_end",
+    "Q": "toggle_quiz",
+    "x": "handout",
+    "X": "svg_screenshot",
 }
 
 SIZE = (120, 40)

@@ -119,6 +119,9 @@ KEYS: tuple[Key, ...] = (
         "Explore",
         tooltip="Explore alone, or follow the teacher again",
     ),
+    Key("toggle_quiz", "Q", ("Q",), "Quiz", show=False),
+    Key("handout", "x", ("x",), "Handout", show=False),
+    Key("svg_screenshot", "X", ("X",), "Screenshot", show=False),
     Key("help", "question_mark,f1", ("?", "F1"), "Help"),
     Key("quit", "q", ("q",), "Quit"),
 )
@@ -199,6 +202,17 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("toggle_follow",),
         "in a class (`bptui serve` with a teacher): explore on your own, "
         "or follow the teacher again",
+    ),
+    (
+        ("toggle_quiz",),
+        "quiz on/off: predict each value (node, gradient, updated weight) before a single "
+        "step shows it; enter checks, `esc` skips; vectors, matrices and keys that take "
+        "many steps are not asked",
+    ),
+    (
+        ("handout", "svg_screenshot"),
+        "write a Markdown handout of the session so far / an SVG screenshot "
+        "into the current directory",
     ),
     (("help",), "this help (`esc` closes it)"),
     (("quit",), "quit"),

@@ -31,10 +31,12 @@ from .chain import ChainPanel
 from .code import CodePanel
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
+from .handout import HandoutKeys
 from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
+from .quiz import QuizKeys, QuizPrompt
 from .settings import Settings
 from .signals import exit_on_signals
 from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
@@ -57,7 +59,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
+class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -107,6 +109,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
                 yield CodePanel(id="code")
                 yield LossPlot(id="plot")
             yield MessageBar(id="message")
+            yield QuizPrompt(id="quiz")
         yield Static(id="too-small")
         yield KeyFooter()
 
@@ -182,6 +185,8 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         if self.stepper is None:
             self._pending.append(action)
             return
+        if self.quiz_step(action):  # quiz mode: asks before the step is shown
+            return
         self.apply_command({"a": action})
         if self.link is not None:
             self.link.command({"a": action})
@@ -199,7 +204,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
     def _render_now(self) -> None:
         self._render_timer = None
         self._last_render = time.monotonic()
-        if self.stepper is None:
+        if self.stepper is None or self.quiz_holds():
             return
         if self._text_panels is None and not self._find_panels():
             # Not all mounted yet (a loaded machine can run this from on_mount
@@ -216,7 +221,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         ):
             self._stop_autoplay()
         status, graph, chain, tensor, code, message = self._panels()
-        status.show(snap, self._autoplay_label(), self._class_badge())
+        status.show(snap, self._autoplay_label(), self._class_badge(), self.quiz_score())
         graph.show(snap)
         chain.show(snap)
         tensor.show(snap)

@@ -31,17 +31,22 @@ _BADGES = (("no zero_()", "no zero"), ("batch", "batch"), ("sum += l", "sum+=l")
 
 
 def status_text(
-    snap: Snapshot, autoplay: str | None = None, width: int = 200, badge: str | None = None
+    snap: Snapshot,
+    autoplay: str | None = None,
+    width: int = 200,
+    badge: str | None = None,
+    quiz: str | None = None,
 ) -> Text:
     """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``.
 
     Where that does not fit in ``width`` cells, the phases are abbreviated, then
     the mode badges, then only the current phase is named; the sample's x and y
     are the last thing left out. ``badge`` (in a classroom: "following",
-    "exploring", "teacher · 12 students") leads.
+    "exploring", "teacher · 12 students") leads; ``quiz`` (the quiz's score, ``quiz 1/2``)
+    ends it.
     """
     for phases, short_badges, data in _FORMS:
-        text = _status(snap, autoplay, badge, phases, short_badges, data)
+        text = _status(snap, autoplay, badge, phases, short_badges, data, quiz)
         if text.cell_len <= width:
             break
     return text
@@ -54,6 +59,7 @@ def _status(
     phases: str,
     short_badges: bool,
     data: bool,
+    quiz: str | None = None,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if badge:
@@ -96,6 +102,8 @@ def _status(
         text.append(f" {shown_badge} ", "reverse yellow")
     if autoplay:
         text.append(f" · ▶ {autoplay}", "bold green")
+    if quiz:
+        text.append(f" · {quiz}", "bold")
     return text
 
 
@@ -105,17 +113,21 @@ class StatusBar(LinePanel):
     def __init__(self, loading: str = "", **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
         self._loading = loading
-        self._shown: tuple[Snapshot, str | None, str | None] | None = None
+        self._shown: tuple[Snapshot, str | None, str | None, str | None] | None = None
 
     def show(
-        self, snapshot: Snapshot, autoplay: str | None = None, badge: str | None = None
+        self,
+        snapshot: Snapshot,
+        autoplay: str | None = None,
+        badge: str | None = None,
+        quiz: str | None = None,
     ) -> None:
-        self._shown = (snapshot, autoplay, badge)
+        self._shown = (snapshot, autoplay, badge, quiz)
         self.redraw()
 
     def build(self, width: int) -> list[Text]:
         # Whether the phases are abbreviated depends on the width.
         if self._shown is None:
             return [Text(self._loading)]
-        snapshot, autoplay, badge = self._shown
-        return [status_text(snapshot, autoplay, width, badge)]
+        snapshot, autoplay, badge, quiz = self._shown
+        return [status_text(snapshot, autoplay, width, badge, quiz)]

@@ -115,6 +115,7 @@ def run_child(
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
     settings = Settings.from_header(header.get("settings", {}))
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
+    app.served = True  # x and X would write on the server: they say so instead
     share_css(app)
     if link is not None:
         try:

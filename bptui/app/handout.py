@@ -1,0 +1,172 @@
+"""Handouts: ``x`` writes the session so far as Markdown, ``X`` an SVG screenshot.
+
+Both go into the current directory as ``bptui-<lesson>-<YYYYmmdd-HHMMSS>.md`` (or
+``.svg``); an existing file is never overwritten (a second one in the same second
+gets ``-2``). The Markdown is ``bptui trace --format md``'s table of every training
+step done so far (:func:`bptui.trace.write_markdown`, from the stepper's own
+records), then each step's chain-rule factors, the chain each gradient is the
+product of, where the session is now and the quiz score. A directory that cannot be
+written gets one clear line on the message bar, and the lesson goes on.
+
+In a ``bptui serve`` session the files would land on the server, not on the
+student's computer: the keys say so and write nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+from ..i18n import _
+from ..lesson.snapshot import Kind, Message, Snapshot
+from ..lesson.values import format_plain
+from .message import MessageBar
+
+if TYPE_CHECKING:
+    from ..lesson.engine import Stepper
+    from ..lesson.spec import Lesson
+
+
+def now() -> float:
+    """The time a file is named after (a function, so a test can set the clock)."""
+    return time.time()
+
+
+def file_stem(lesson: str, when: float) -> str:
+    """``bptui-<lesson>-<YYYYmmdd-HHMMSS>``, the lesson's name made safe for a file name."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", lesson).strip("-.") or "lesson"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    return f"bptui-{safe}-{stamp}"
+
+
+def write_new(folder: Path, stem: str, suffix: str, text: str) -> Path:
+    """Write ``text`` to a new file ``<stem><suffix>`` in ``folder`` (``<stem>-2<suffix>``…
+    when that exists): never over an existing file. Raises OSError."""
+    for n in range(1, 1000):
+        path = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            with path.open("x", encoding="utf-8", newline="") as file:
+                file.write(text)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{stem}{suffix} and 999 others exist")
+
+
+def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None = None) -> str:
+    """The session so far: the trace's table of the training steps done, their chain-rule
+    factors, where the session is now, and the quiz score."""
+    from ..trace import write_markdown  # csv, json: not on the first frame's path
+
+    lesson: Lesson = stepper.lesson
+    out = io.StringIO()
+    write_markdown(stepper.iter_records(), out, lesson)
+    records = list(stepper.iter_records())
+    factors = [f for f in snap.factors if any(f"d{f.out}/d{f.wrt}" in r.factors for r in records)]
+    if records and factors:
+        out.write("\n## " + _("Chain-rule factors of each step") + "\n\n")
+        for chain in snap.chains:
+            # A sum over the paths from the loss to the parameter, each a product.
+            paths = " + ".join(" · ".join(f.name for f in path) for path in chain.paths)
+            out.write(f"- ∂{chain.loss_label}/∂{chain.label} = {paths}\n")
+        out.write("\n| " + " | ".join([_("step"), *(f.name for f in factors)]) + " |\n")
+        out.write("|" + "---:|" * (len(factors) + 1) + "\n")
+        for record in records:
+            cells = [str(record.step)]
+            cells += [format_plain(record.factors.get(f"d{f.out}/d{f.wrt}")) for f in factors]
+            out.write("| " + " | ".join(cells) + " |\n")
+    out.write("\n## " + _("Where the session is") + "\n\n")
+    if snap.finished:
+        out.write(
+            _("The lesson is finished: {steps} training steps.").format(steps=snap.steps_done)
+        )
+    else:
+        out.write(
+            _(
+                "{steps} training steps done; now epoch {epoch}, sample {sample}, {phase} "
+                "({micro} micro-steps since the start)."
+            ).format(
+                steps=snap.steps_done,
+                epoch=snap.epoch,
+                sample=snap.sample,
+                phase=snap.phase.value,
+                micro=snap.micro_steps,
+            )
+        )
+    out.write("\n")
+    if score is not None:
+        right, asked = score
+        out.write(
+            "\n" + _("Quiz: {right} right of {asked} asked.").format(right=right, asked=asked)
+        )
+        out.write("\n")
+    return out.getvalue()
+
+
+class HandoutKeys(App[int]):
+    """``x`` and ``X``; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
+
+    stepper: Stepper | None
+    snapshot: Snapshot | None
+    #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
+    served = False
+
+    if TYPE_CHECKING:  # given by the quiz mixin
+
+        def quiz_tally(self) -> tuple[int, int] | None: ...
+
+    def action_handout(self) -> None:
+        """x: the session so far as a Markdown handout in the current directory."""
+        if self.stepper is None or self.snapshot is None or self._refuse_served():
+            return
+        stem = file_stem(self.snapshot.lesson, now())
+        text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_tally())
+        self._save(stem, ".md", text, _("Handout written: {file}"))
+
+    def action_svg_screenshot(self) -> None:
+        """X: what the screen shows now, as an SVG file in the current directory."""
+        if self._refuse_served():
+            return
+        lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
+        self._save(
+            file_stem(lesson, now()),
+            ".svg",
+            self.export_screenshot(),
+            _("Screenshot saved: {file}"),
+        )
+
+    def _save(self, stem: str, suffix: str, text: str, done: str) -> None:
+        folder = "."
+        try:
+            folder = str(Path.cwd())
+            path = write_new(Path(folder), stem, suffix, text)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            self._say(
+                Kind.REFUSED,
+                _("Cannot write {file} in {folder}: {reason}. Nothing was saved.").format(
+                    file=stem + suffix, folder=folder, reason=reason
+                ),
+            )
+            return
+        self._say(Kind.STEP, done.format(file=path.name))
+
+    def _refuse_served(self) -> bool:
+        if self.served:
+            self._say(
+                Kind.REFUSED,
+                _(
+                    "This lesson runs on the classroom server: a file written now would be the "
+                    "server's, not yours. For a handout, run bptui on your own computer "
+                    "(bptui trace --format md writes the table too)."
+                ),
+            )
+        return self.served
+
+    def _say(self, kind: Kind, text: str) -> None:
+        self.query_one(MessageBar).show(Message(kind, text))

@@ -1,0 +1,395 @@
+"""Quiz mode (``--quiz``, ``Q``): predict each value before the step shows it.
+
+On a single micro-step (space, f, b, u) the app takes the step on the stepper as
+usual, then compares the new snapshot with the one before it. If the step revealed
+a number (a node's value, a gradient ∂loss/∂…, a parameter's updated value), the
+screen keeps showing the state before the step and the message line asks for a
+prediction. Enter checks it (right within 1%, or 1e-3 near zero), shows torch's
+number and, when it was wrong, how it is computed; Escape skips (not scored).
+Either way the step is then drawn. Every number is still torch's: the quiz only
+decides when it appears.
+
+What the quiz does not ask, by design: keys that run many micro-steps (F, B, s,
+e, autoplay, jumps) move on without questions; a vector or matrix value is shown
+without a question (the chain panel's ``c`` writes out its elements); a step that
+reveals nothing to compute (zeroing the gradient, a refused key) asks nothing. In
+a classroom, a student following the teacher is not asked (their screen keeps pace
+with the teacher's); exploring alone (``t``), their own steps are. The teacher's
+own session starts with the quiz off; ``Q`` turns it on (the room predicts aloud),
+and then each step reaches the class when the teacher's screen reveals it.
+
+The score counts the questions at or before the current point: each answer is kept
+with the micro-step it belongs to, and undoing (or jumping back past) that step
+un-asks it.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from ..i18n import _
+from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
+from .fmt import short
+from .message import MessageBar
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from ..lesson.engine import Stepper
+    from .classlink import ClassLink, Command
+
+#: The single micro-steps that may ask (the keys that run many never do).
+ASKING = frozenset({"next", "forward", "backward", "update"})
+#: Right within this relative error…
+RELATIVE = 0.01
+#: …or this absolute error (for values near zero).
+ABSOLUTE = 1e-3
+#: Minus signs a keyboard or an input method may give, read as ``-``.
+_MINUSES = {"\u2212": "-", "\u2013": "-", "\ufe63": "-", "\uff0d": "-"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One value a step revealed, to be predicted before it is shown."""
+
+    #: Micro-steps done once the step is taken (where the answer belongs, for undo).
+    position: int
+    #: What is asked, as the panels name it: ``ŷ``, ``∂loss/∂r``, ``w``.
+    name: str
+    #: The prompt: ``Predict ŷ = x_val * w``.
+    prompt: str
+    #: torch's number.
+    value: float
+    #: How it is computed, with the numbers: ``∂loss/∂ŷ = ∂loss/∂r · ∂r/∂ŷ = -2 · 1 = -2``.
+    how: str
+
+
+def _num(value: object) -> str:
+    return short(value, 6)
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def question_for(before: Snapshot, after: Snapshot) -> Question | None:
+    """The value the step from ``before`` to ``after`` revealed, if there is one to ask."""
+    if after.micro_steps <= before.micro_steps:
+        return None  # refused, or not a step forward
+    return _update(before, after) or _backward(before, after) or _forward(before, after)
+
+
+def _update(before: Snapshot, after: Snapshot) -> Question | None:
+    for old, new in zip(before.params, after.params, strict=False):
+        if old.name != new.name or old.data == new.data:
+            continue
+        if not (_scalar(new.data) and _scalar(old.data) and _scalar(old.grad)):
+            continue  # a vector or matrix: the next parameter, if one is a number
+        name = new.name
+        how = "{p} = {p} − lr · {p}.grad = {old} − {lr} · ({grad}) = {new}".format(
+            p=name, old=_num(old.data), lr=f"{after.lr:g}", grad=_num(old.grad), new=_num(new.data)
+        )
+        prompt = _("Predict {p} after the update, {p} − lr · {p}.grad").format(p=name)
+        return Question(after.micro_steps, name, prompt, float(new.data), how)  # type: ignore[arg-type]
+    return None
+
+
+def _current(after: Snapshot) -> NodeView | None:
+    return next((n for n in after.nodes if n.current and n.kind == "op"), None)
+
+
+def _backward(before: Snapshot, after: Snapshot) -> Question | None:
+    out = _current(after)
+    if out is None or out.grad is None:
+        return None
+    for wrt in out.inputs:
+        if wrt is None:
+            continue
+        old, new = before.node(wrt), after.node(wrt)
+        if new.grad is None or new.grad == old.grad:
+            continue
+        factor = next((f for f in after.factors if f.out == out.name and f.wrt == wrt), None)
+        if factor is None or not (_scalar(new.grad) and _scalar(out.grad)):
+            continue  # a vector or matrix: the next input, if one is a number
+        if not _scalar(factor.value):
+            continue
+        loss = after.loss_label
+        name = f"∂{loss}/∂{new.label}"
+        local = _num(factor.value)
+        formula = "" if factor.formula == local else f" = {factor.formula}"
+        if name == factor.name:  # through the loss itself: ∂loss/∂loss = 1
+            how = f"{name}{formula} = {_num(new.grad)}"
+        else:
+            up = f"∂{loss}/∂{out.label}"
+            start = f"{_num(old.grad)} + " if _scalar(old.grad) else ""
+            how = (
+                f"{name} = {start}{up} · {factor.name} = {start}{_num(out.grad)} · "
+                f"{factor.formula} = {start}{_num(out.grad)} · {local} = {_num(new.grad)}"
+                if formula
+                else f"{name} = {start}{up} · {factor.name} = {start}{_num(out.grad)} · "
+                f"{local} = {_num(new.grad)}"
+            )
+        prompt = _("Predict {name} (backward through {node})").format(name=name, node=out.label)
+        return Question(after.micro_steps, name, prompt, float(new.grad), how)  # type: ignore[arg-type]
+    return None
+
+
+def _forward(before: Snapshot, after: Snapshot) -> Question | None:
+    node = _current(after)
+    if node is None or node.value is None or node.grad is not None:
+        return None
+    if before.node(node.name).value is not None or not _scalar(node.value):
+        return None
+    source = after.last_source or node.label
+    inputs = ", ".join(
+        f"{after.node(name).label} = {_num(after.node(name).value)}"
+        for name in dict.fromkeys(node.inputs)
+        if name is not None
+    )
+    how = _("{source}, with {inputs}: {name} = {value}").format(
+        source=source, inputs=inputs, name=node.label, value=_num(node.value)
+    )
+    prompt = _("Predict {source}").format(source=source)
+    return Question(after.micro_steps, node.label, prompt, float(node.value), how)  # type: ignore[arg-type]
+
+
+def read_number(text: str) -> float | None:
+    """The number typed: ``-2``, ``0.5``, ``1e-3``, ``−2`` (a Unicode minus), ``2/3``,
+    full-width digits; None for anything else (never evaluated as code)."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    for minus, ascii_minus in _MINUSES.items():
+        text = text.replace(minus, ascii_minus)
+    text = text.replace(" ", "")
+    parts = text.split("/")
+    if not 1 <= len(parts) <= 2 or any("_" in p or not p for p in parts):
+        return None
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if not all(math.isfinite(n) for n in numbers):
+        return None
+    if len(numbers) == 2:
+        if numbers[1] == 0:
+            return None
+        return numbers[0] / numbers[1]
+    return numbers[0]
+
+
+def is_right(answer: float, value: float) -> bool:
+    """Within 1% of torch's number, or 1e-3 of it near zero."""
+    return abs(answer - value) <= max(RELATIVE * abs(value), ABSOLUTE)
+
+
+class QuizPrompt(Vertical):
+    """The message line as a prompt: the question, the answer typed, and a hint."""
+
+    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "skip", "Skip")]  # type: ignore[assignment]
+    DEFAULT_CSS = """
+    QuizPrompt { dock: bottom; height: 2; padding: 0 1; background: $boost; display: none; }
+    QuizPrompt Horizontal { height: 1; }
+    QuizPrompt #quiz-question {
+        width: auto; max-width: 80%; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    #quiz-answer { border: none; height: 1; padding: 0 1; width: 1fr; background: $surface; }
+    QuizPrompt #quiz-hint { height: 1; color: $text-muted; }
+    QuizPrompt.-error #quiz-hint { color: $error; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Static(id="quiz-question")
+            # Disabled while no question is open: it must never take the keys' focus.
+            yield Input(id="quiz-answer", disabled=True)
+        yield Static(id="quiz-hint")
+
+    def ask(self, question: Question) -> None:
+        self.query_one("#quiz-question", Static).update(f"{question.prompt} =")
+        answer = self.query_one(Input)
+        answer.value = ""
+        answer.disabled = False
+        self.hint(_("Type your prediction, enter checks it, esc skips."), error=False)
+        self.display = True
+        answer.focus()
+
+    def close(self) -> None:
+        self.query_one(Input).disabled = True
+        self.display = False
+
+    def hint(self, text: str, error: bool = True) -> None:
+        self.set_class(error, "-error")
+        self.query_one("#quiz-hint", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        app = self.app
+        if isinstance(app, QuizKeys):
+            app.quiz_answer(event.value)
+
+    def action_skip(self) -> None:
+        app = self.app
+        if isinstance(app, QuizKeys):
+            app.quiz_answer(None)
+
+
+class QuizKeys(App[int]):
+    """Quiz mode: ``Q`` and the questions; the rest of the app is
+    :class:`~bptui.app.main.BptuiApp`."""
+
+    stepper: Stepper | None
+    link: ClassLink | None
+    settings: Settings
+    snapshot: Snapshot | None
+    _note: Message | None
+    #: On or off, once decided (None: from the settings when first needed).
+    _quiz_on: bool | None = None
+    #: (position, right) of every question answered at or before the current point.
+    _quiz_log: tuple[tuple[int, bool], ...] = ()
+    #: The question on the message line, waiting for an answer.
+    _quiz_asking: Question | None = None
+    #: The step asked about, sent to the class (if this is the teacher) once revealed.
+    _quiz_sends: Command | None = None
+
+    if TYPE_CHECKING:  # given by the app and the classroom mixin
+
+        def apply_command(self, command: Command) -> None: ...
+        def _following(self) -> bool: ...
+        def _schedule_render(self) -> None: ...
+        def _stop_autoplay(self) -> None: ...
+
+    @property
+    def quiz_on(self) -> bool:
+        if self._quiz_on is None:
+            # The teacher's session starts without the quiz: the class sees each step
+            # as the teacher takes it (Q turns it on, for a room predicting aloud).
+            teacher = self.link is not None and self.link.is_teacher
+            self._quiz_on = self.settings.quiz and not teacher
+        return self._quiz_on
+
+    def quiz_holds(self) -> bool:
+        """A question is open: the screen keeps the state before the step."""
+        return self._quiz_asking is not None
+
+    def quiz_score(self) -> str | None:
+        """``quiz 1/2`` for the status bar (right/asked so far), None with the quiz off."""
+        tally = self.quiz_tally()
+        if tally is None:
+            return None
+        return _("quiz {right}/{asked}").format(right=tally[0], asked=tally[1])
+
+    def quiz_tally(self) -> tuple[int, int] | None:
+        """(right, asked) so far, None with the quiz off and nothing asked."""
+        stepper = self.stepper
+        if stepper is not None:
+            here = stepper.micro_steps
+            if any(position > here for position, _right in self._quiz_log):
+                # Undone, or jumped back past: those questions are un-asked.
+                self._quiz_log = tuple(a for a in self._quiz_log if a[0] <= here)
+        if not self.quiz_on and not self._quiz_log:
+            return None
+        return sum(1 for _position, ok in self._quiz_log if ok), len(self._quiz_log)
+
+    def action_toggle_quiz(self) -> None:
+        """Q: the quiz on or off (an open question is skipped)."""
+        if self._quiz_asking is not None:
+            self.quiz_answer(None)
+        self._quiz_on = not self.quiz_on
+        text = (
+            _(
+                "Quiz on: before a step shows a value, type your prediction and press enter "
+                "(esc skips). Q turns it off."
+            )
+            if self._quiz_on
+            else _("Quiz off: steps show their values at once. Q turns it on again.")
+        )
+        self._note = Message(Kind.STEP, text)
+        self._schedule_render()
+
+    def quiz_step(self, action: str) -> bool:
+        """Take a single micro-step and ask about what it reveals; False leaves the
+        step to the app (the quiz is off, or this step never asks)."""
+        stepper = self.stepper
+        if self._quiz_asking is not None:
+            return True  # a key that reached the app while a question is open: ignored
+        if stepper is None or not self.quiz_on or action not in ASKING or self._following():
+            return False
+        if self.snapshot is None:
+            return False  # keys pressed while PyTorch loaded: nothing drawn yet to keep
+
+        before = stepper.snapshot()
+        command = {"a": action}
+        self.apply_command(command)
+        question = question_for(before, stepper.snapshot())
+        if question is None:
+            self._send(command)
+            self._schedule_render()
+            return True
+        self._stop_autoplay()
+        self._quiz_asking, self._quiz_sends = question, command
+        self.query_one(MessageBar).display = False
+        self.query_one(QuizPrompt).ask(question)
+        return True
+
+    def _send(self, command: Command) -> None:
+        if self.link is not None:
+            self.link.command(command)
+
+    def quiz_answer(self, text: str | None) -> None:
+        """The answer typed (None: skipped): score it, then show the step."""
+        question = self._quiz_asking
+        if question is None:
+            return
+        prompt = self.query_one(QuizPrompt)
+        value = _num(question.value)
+        if text is None:
+            verdict = _("Skipped (not scored): {name} = {value}.").format(
+                name=question.name, value=value
+            )
+            kind = Kind.STEP
+        else:
+            answer = read_number(text)
+            if answer is None:
+                typed = text.strip()
+                shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
+                prompt.hint(
+                    _(
+                        '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
+                    ).format(typed=shown)
+                )
+                return
+            right = is_right(answer, question.value)
+            self._quiz_log = (
+                *(a for a in self._quiz_log if a[0] != question.position),
+                (question.position, right),
+            )
+            if right:
+                verdict = _("Right: {name} = {value} (you said {answer}).").format(
+                    name=question.name, value=value, answer=_num(answer)
+                )
+                kind = Kind.STEP
+            else:
+                verdict = _("Not quite: you said {answer}, torch says {how}.").format(
+                    answer=_num(answer), how=question.how
+                )
+                kind = Kind.TEACH
+        said = self.stepper.message if self.stepper is not None else None
+        if said is not None and said.kind in (Kind.TEACH, Kind.DIVERGED):
+            # A teaching moment or a divergence in the step: said after the verdict.
+            verdict, kind = f"{verdict}  {said.text}", said.kind
+        self._quiz_asking = None
+        if self._quiz_sends is not None:
+            # A teacher's step reaches the class when the teacher's screen reveals it.
+            self._send(self._quiz_sends)
+            self._quiz_sends = None
+        prompt.close()
+        self.query_one(MessageBar).display = True
+        self.set_focus(None)
+        self._note = Message(kind, verdict)
+        self._schedule_render()

@@ -1,0 +1,143 @@
+"""Handouts: x writes the session so far as Markdown, X an SVG screenshot, into the
+current directory as ``bptui-<lesson>-<YYYYmmdd-HHMMSS>.md`` / ``.svg``; never over an
+existing file; an unwritable directory gets one clear line and the app goes on."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from test_app import drawn, make_app, press, shown, wait_for
+
+from bptui.app import handout
+from bptui.app.message import MessageBar
+from bptui.lesson.files import load_lesson
+
+SIZE = (80, 24)
+#: 2026-11-30 12:34:56 in local time: every file of a test gets this stamp.
+CLOCK = time.mktime((2026, 11, 30, 12, 34, 56, 0, 0, -1))
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(handout, "now", lambda: CLOCK)
+    return tmp_path
+
+
+def test_file_names_are_the_lessons_and_the_time():
+    assert handout.file_stem("linear", CLOCK) == "bptui-linear-20261130-123456"
+    assert handout.file_stem("my lesson/../x", CLOCK) == "bptui-my-lesson-..-x-20261130-123456"
+    assert re.fullmatch(r"bptui-linear-\d{8}-\d{6}", handout.file_stem("linear", time.time()))
+
+
+async def test_x_writes_the_session_so_far_as_markdown(here: Path):
+    """Two training steps and part of a third: their numbers (the trace's table) and the
+    chain-rule factors of each, the quiz-free session's place, the file named on screen."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s", "s", "F")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
+        files = sorted(p.name for p in here.iterdir())
+        assert files == ["bptui-linear-20261130-123456.md"]
+        assert "bptui-linear-20261130-123456.md" in shown(app, MessageBar)
+        text = (here / files[0]).read_text(encoding="utf-8")
+        # The trace's Markdown: the lesson, then one row per step with its numbers.
+        assert text.startswith("# Linear model ŷ = x·w")
+        assert "| step | epoch | sample | x | y | w | ŷ | r | loss | w.grad | w after |" in text
+        assert "| 1 | 1 | 1 | 1 | 2 | 1 | 1 | -1 | 1 | -2 | 1.02 |" in text
+        assert "| 2 | 1 | 2 | 2 | 4 | 1.02 | 2.04 | -1.96 | 3.8416 | -7.84 | 1.0984 |" in text
+        assert "| 3 |" not in text  # the third step is not finished
+        # Each step's chain-rule factors, and the chain they make.
+        assert "- ∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w" in text
+        assert "| step | ∂loss/∂r | ∂r/∂ŷ | ∂ŷ/∂w |" in text
+        assert "| 1 | -2 | 1 | 1 |" in text and "| 2 | -3.92 | 1 | 2 |" in text
+        assert "2 training steps done; now epoch 1, sample 3, backward" in text
+        assert "Quiz" not in text
+
+
+async def test_x_never_overwrites_and_X_saves_an_svg(here: Path):
+    existing = here / "bptui-linear-20261130-123456.md"
+    existing.write_text("the teacher's notes\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
+        assert "bptui-linear-20261130-123456-2.md" in shown(app, MessageBar)
+        assert existing.read_text(encoding="utf-8") == "the teacher's notes\n"
+        assert "| 1 | 1 | 1 | 1 | 2 | 1 |" in (
+            here / "bptui-linear-20261130-123456-2.md"
+        ).read_text(encoding="utf-8")
+        await pilot.press("X")
+        await wait_for(pilot, lambda: "Screenshot saved" in shown(app, MessageBar))
+        svg = here / "bptui-linear-20261130-123456.svg"
+        assert svg.name in shown(app, MessageBar)
+        content = svg.read_text(encoding="utf-8")
+        assert content.lstrip().startswith("<svg") and "Epoch" in content
+
+
+async def test_the_quiz_score_goes_in_the_handout(here: Path):
+    from test_quiz import answer, ask, quiz_app
+
+    app = quiz_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: drawn(app))
+        await ask(pilot, app)
+        await answer(pilot, app, "1")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
+        (written,) = here.iterdir()
+        assert "Quiz: 1 right of 1 asked." in written.read_text(encoding="utf-8")
+
+
+async def test_a_directory_that_cannot_be_written_is_said_and_the_app_goes_on(here: Path):
+    gone = here / "gone"
+    gone.mkdir()
+    os.chdir(gone)
+    gone.rmdir()  # the current directory no longer exists: nothing can be written in it
+    app = make_app(load_lesson("two-layer"))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: "Cannot write" in shown(app, MessageBar))
+        line = " ".join(shown(app, MessageBar).split())
+        assert "Cannot write bptui-two-layer-20261130-123456.md" in line
+        assert "No such file or directory" in line and "Nothing was saved" in line
+        await pilot.press("X")
+        await wait_for(pilot, lambda: ".svg" in shown(app, MessageBar))
+        assert "Cannot write" in shown(app, MessageBar)
+        assert app.stepper is not None
+        steps = app.stepper.micro_steps
+        await press(pilot, "space")  # the lesson goes on
+        assert app.stepper.micro_steps == steps + 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
+async def test_a_read_only_directory_is_said(here: Path):
+    here.chmod(0o500)
+    try:
+        app = make_app()
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "space")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: "Cannot write" in shown(app, MessageBar))
+            assert "Permission denied" in " ".join(shown(app, MessageBar).split())
+    finally:
+        here.chmod(0o700)
+
+
+async def test_in_bptui_serve_x_and_X_say_the_file_would_be_the_servers(here: Path):
+    app = make_app()
+    app.served = True
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        for key in ("x", "X"):
+            app.query_one(MessageBar).show(None)
+            await pilot.press(key)
+            await wait_for(pilot, lambda: "classroom server" in shown(app, MessageBar))
+        assert list(here.iterdir()) == []
