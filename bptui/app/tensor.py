@@ -62,7 +62,7 @@ class TensorPanel(LinePanel):
         data = full(_at(param.data, index))
         grad = full(_at(param.grad, index)) if param.grad is not None else "None"
         style = "bold magenta" if param.grad is not None else "dim"
-        one = Text.assemble((label, "bold"), f"={data}  ", ("grad ", "bold"), (grad, style))
+        one = Text.assemble((label, "bold"), f"={data}  ", (_("grad") + " ", "bold"), (grad, style))
         cut_mark = _("cut") + " · "
         if one.cell_len + cell_len(cut_mark) <= width:
             return [Text.assemble((cut_mark, "yellow"), one)]
