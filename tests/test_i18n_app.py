@@ -137,6 +137,11 @@ async def test_the_help_and_the_edit_form_open_in_the_language_spoken() -> None:
         await press(pilot, "L", "question_mark")
         await wait_for(pilot, lambda: "反向传播，一步一步来" in screen_text(app))
         assert "下一个微步" in screen_text(app)
+        await pilot.press("L")  # over the help too: the help is written again
+        await wait_for(pilot, lambda: "backpropagation, one step at a time" in screen_text(app))
+        assert i18n.language() == "en"
+        await pilot.press("L")
+        await wait_for(pilot, lambda: "反向传播，一步一步来" in screen_text(app))
         await pilot.press("escape")
         await pilot.pause(0.1)
         await pilot.press("E")

@@ -152,6 +152,7 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "dismiss", N_("Close help")),
+        Binding("L", "switch_language", N_("Language"), show=False),
     ]
 
     def __init__(self, lesson: Lesson | None = None, snapshot: Snapshot | None = None) -> None:
@@ -159,6 +160,13 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.lesson = lesson
         self.snapshot = snapshot
+
+    async def action_switch_language(self) -> None:
+        """L over the help: the app speaks the next language, and the help is written again."""
+        switch = getattr(self.app, "action_switch_language", None)
+        if switch is not None:
+            switch()
+            await self.recompose()
 
     def compose(self) -> ComposeResult:
         text = note_help() if self.snapshot is None else lesson_help(self.snapshot)
