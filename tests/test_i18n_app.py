@@ -21,6 +21,8 @@ from bptui import i18n
 from bptui.app.chain import ChainPanel
 from bptui.app.code import CodePanel
 from bptui.app.graph import GraphBox
+from bptui.app.help import help_text
+from bptui.app.keymap import HELP_ROWS
 from bptui.app.main import BptuiApp
 from bptui.app.message import MessageBar
 from bptui.app.plot import LossPlot
@@ -173,6 +175,27 @@ async def test_L_is_personal_in_a_class() -> None:
         await pilot.press("L")
         await wait_for(pilot, lambda: "教师 · 2 名学生" in shown(teacher, StatusBar))
         assert server.received() == []  # the teacher's L is the teacher's alone
+
+
+def test_the_help_in_chinese_has_the_lesson_before_the_panels() -> None:
+    """The help's sections in Chinese: keys, this lesson, panels, with the running lesson's
+    own chain rule and every key's line translated."""
+    lesson = load_lesson("two-layer")
+    stepper = Stepper(lesson)
+    stepper.finish_forward()
+    stepper.finish_backward()
+    i18n.set_language("zh")
+    text = help_text(lesson, stepper.snapshot())
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings[0] == "# bptui — 反向传播，一步一步来", headings
+    assert headings[1:3] == ["## 按键", "## 本课：" + lesson.title]
+    assert headings[3] == "## 面板"
+    assert "- **链式法则** — ∂loss/∂w1 = " in text
+    assert "按 `c` 展开下一个参数（b1, w2, b2）的链式法则。" in text
+    assert "`L` — 切换语言" in text
+    keys = [line for line in text.splitlines() if line.startswith("- `")]
+    assert len(keys) == len(HELP_ROWS)
+    assert not [line for line in keys if english_prose(line, {"English"})], keys
 
 
 # ------------------------------------------------------- every lesson, both sizes

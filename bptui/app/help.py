@@ -121,6 +121,32 @@ def lesson_help(snap: Snapshot) -> str:
     )
 
 
+def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
+    """The help's Markdown in the current language: the running lesson's graph and chain
+    rule (else the note's), and before the panels, what the lesson is."""
+    text = note_help() if snapshot is None else lesson_help(snapshot)
+    if lesson is None:
+        return text
+    about = "## " + _("This lesson: {title}").format(title=lesson.title) + "\n\n"
+    if lesson.description:
+        about += lesson.description + "\n\n"
+    about += (
+        _(
+            "`loss = {expression}`, learning rate {lr}, {epochs} epochs over {samples} samples."
+        ).format(
+            expression=lesson.expression(),
+            lr=f"{lesson.lr:g}",
+            epochs=lesson.epochs,
+            samples=lesson.n_samples,
+        )
+        + "\n\n"
+    )
+    # Before the panels: the third section (title, keys, panels), whatever its language.
+    panels = "\n## " + text.split("\n## ")[2].split("\n", 1)[0]
+    head, _sep, rest = text.partition(panels)
+    return head + about + panels + rest
+
+
 class HelpBody(VerticalScroll):
     """The help's scroller: every key of a burst counts.
 
@@ -169,26 +195,5 @@ class HelpScreen(ModalScreen[None]):
             await self.recompose()
 
     def compose(self) -> ComposeResult:
-        text = note_help() if self.snapshot is None else lesson_help(self.snapshot)
-        if self.lesson is not None:
-            about = "## " + _("This lesson: {title}").format(title=self.lesson.title) + "\n\n"
-            if self.lesson.description:
-                about += self.lesson.description + "\n\n"
-            about += (
-                _(
-                    "`loss = {expression}`, learning rate {lr}, "
-                    "{epochs} epochs over {samples} samples."
-                ).format(
-                    expression=self.lesson.expression(),
-                    lr=f"{self.lesson.lr:g}",
-                    epochs=self.lesson.epochs,
-                    samples=self.lesson.n_samples,
-                )
-                + "\n\n"
-            )
-            # The lesson goes before the panels: the first second-level heading after the keys.
-            panels = "\n## " + text.split("\n## ")[2].split("\n", 1)[0]
-            head, _sep, rest = text.partition(panels)
-            text = head + about + panels + rest
         with HelpBody(id="help-body"):
-            yield Markdown(text)
+            yield Markdown(help_text(self.lesson, self.snapshot))
