@@ -60,6 +60,30 @@ def footer(app: BptuiApp) -> str:
     return shown(app, Footer)
 
 
+# ------------------------------------------------------------------ catalogues
+
+
+def test_the_apps_words_mean_one_thing_in_every_catalogue() -> None:
+    """All areas' catalogues are chained: a msgid the app uses that another area's
+    catalogue translates differently would show the other area's Chinese in the app
+    (a footer word, an axis title). Each msgid has one translation across them all."""
+    from babel.messages.pofile import read_po
+
+    folder = i18n.LOCALE_DIR / "zh" / "LC_MESSAGES"
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted(folder.glob("*.po")):
+        with po.open("rb") as file:
+            for message in read_po(file):
+                if not message.id or isinstance(message.id, tuple):
+                    continue
+                text = message.string if isinstance(message.string, str) else message.string[0]
+                if message.id in seen and seen[message.id][1] != text:
+                    clashes.append(f"{message.id!r}: {seen[message.id]} vs ({po.name}, {text!r})")
+                seen.setdefault(message.id, (po.name, text))
+    assert not clashes, "one English text, two Chinese ones:\n" + "\n".join(clashes)
+
+
 # ------------------------------------------------------------------ L, live
 
 
