@@ -18,6 +18,9 @@ from bptui import i18n
 PACKAGE = Path(i18n.__file__).resolve().parent
 CATALOGUES = sorted((i18n.LOCALE_DIR / "zh" / "LC_MESSAGES").glob("*.po"))
 FIELD = re.compile(r"{(\w*)[^{}]*}")
+#: What ``_`` may be given besides a literal: a constant marked with ``N_`` where it is
+#: defined (``_(TITLE)``, ``_(self.TITLE)``, ``_(NAMES[phase])``), found there.
+MARKED = (ast.Name, ast.Attribute, ast.Subscript)
 
 
 def wrapped_strings() -> dict[str, str]:
@@ -34,6 +37,8 @@ def wrapped_strings() -> dict[str, str]:
             where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
             count = 2 if name == "ngettext" else 1
             args = node.args[:count]
+            if name == "_" and len(args) == 1 and isinstance(args[0], MARKED):
+                continue
             if len(args) < count or not all(
                 isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args
             ):

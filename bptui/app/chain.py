@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..lesson.snapshot import ChainView, Snapshot
 from .fmt import short
 from .lines import LinePanel
@@ -11,6 +13,9 @@ from .lines import LinePanel
 GRAD = "bold magenta"
 OK = "bold green"
 BAD = "bold red"
+#: Whether the chain, torch and the finite difference agree (long form).
+ALL_AGREE = N_("✓ all agree")
+DISAGREE = N_("✗ disagree")
 
 
 def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> list[Text]:
@@ -22,11 +27,15 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
     """
     if not chain.paths:
         return [
-            Text(f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}")
+            Text(
+                _("∂{loss}/∂{param}: the loss does not depend on {param}").format(
+                    loss=chain.loss_label, param=chain.label
+                )
+            )
         ]
     lines: list[Text] = []
     lead = f"∂{chain.loss_label}/∂{chain.label} = "
-    pad = " " * (len(lead) - 2)
+    pad = " " * (cell_len(lead) - 2)
     for p, path in enumerate(chain.paths):
         cols = [
             (
@@ -37,33 +46,41 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
             )
             for f in path
         ]
-        groups = _groups(cols, len(lead), width)
+        groups = _groups(cols, cell_len(lead), width)
         one_row = len(chain.paths) == 1 and len(_groups(cols, 2, width)) == 1
         if lead_row and one_row and len(groups) > 1:
             # One row fits once "∂loss/∂W1[0,0] =" stands on a row of its own.
             lines.append(Text(lead.rstrip()))
             lead, pad = "  ", ""
-            groups = _groups(cols, len(lead), width)
+            groups = _groups(cols, cell_len(lead), width)
         for g, group in enumerate(groups):
             first = p == 0 and g == 0
             row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
             row2 = Text(pad + "= ")
             row3 = Text(pad + "= ")
             for i, (name, formula, number, known) in enumerate(group):
-                w = max(len(name), len(formula), len(number))
+                w = max(cell_len(name), cell_len(formula), cell_len(number))
                 sep = " · " if i else ""
-                row1.append(sep + name.center(w))
-                row2.append(sep + formula.center(w), "cyan")
-                row3.append(sep + number.center(w), GRAD if known else "dim")
+                row1.append(sep + _center(name, w))
+                row2.append(sep + _center(formula, w), "cyan")
+                row3.append(sep + _center(number, w), GRAD if known else "dim")
             lines += [row1, row2, row3]
             last = p == len(chain.paths) - 1 and g == len(groups) - 1
             if last and chain.product is not None:
                 product = short(chain.product)
-                if row3.cell_len + 3 + len(product) <= width:
+                if row3.cell_len + 3 + cell_len(product) <= width:
                     row3.append(f" = {product}", GRAD)
                 else:  # too narrow for it beside the factors: it goes on the next row
                     lines.append(Text.assemble(pad + "= ", (product, GRAD)))
     return lines
+
+
+def _center(text: str, width: int) -> str:
+    """``str.center`` (the same split of an odd margin) by terminal cells: a CJK
+    character takes two."""
+    room = max(0, width - cell_len(text))
+    left = room // 2 + (room & width & 1)
+    return " " * left + text + " " * (room - left)
 
 
 def _groups(
@@ -73,7 +90,7 @@ def _groups(
     groups: list[list[tuple[str, str, str, bool]]] = [[]]
     used = lead - 3  # the first column of a row has no " · " before it
     for col in cols:
-        w = max(len(col[0]), len(col[1]), len(col[2])) + 3
+        w = max(cell_len(col[0]), cell_len(col[1]), cell_len(col[2])) + 3
         if groups[-1] and used + w > width:
             groups.append([])
             used = lead - 3
@@ -104,13 +121,13 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     difference, and each hand formula against torch's local derivative.
     """
     if chain.torch_grad is None:
-        return [Text("factors appear as backward reaches them", "dim")]
+        return [Text(_("factors appear as backward reaches them"), "dim")]
     if not isinstance(chain.torch_grad, float):
         return [
             Text.assemble(
                 (f"{chain.label}.grad ", "bold"),
                 (short(chain.torch_grad), GRAD),
-                (" — torch's numbers are in the Tensor panel", "dim"),
+                (" — " + _("torch's numbers are in the Tensor panel"), "dim"),
             )
         ]
     accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
@@ -120,15 +137,16 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     held = f"{base}.grad{bracket}{index}"
     name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{held} "
     grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
-    diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
+    diff = Text.assemble(_("finite diff") + " ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
     lines: list[Text] = []
     for words, sep in (
-        (("✓ all agree", "✗ disagree"), " · "),
-        (("✓ agree", "✗ differ"), " · "),
+        ((ALL_AGREE, DISAGREE), " · "),
+        ((N_("✓ agree"), N_("✗ differ")), " · "),
         (("✓", "✗"), " "),
     ):
-        mark = Text(words[0] if agree else words[1], OK if agree else BAD)
+        word = words[0] if agree else words[1]
+        mark = Text(_(word), OK if agree else BAD)
         one = Text(" · ").join([grad, diff]) + Text(sep) + mark
         if one.cell_len <= width:
             lines = [one]
@@ -136,14 +154,14 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     if not lines:
         lines = [
             Text(" · ").join([grad, diff]),
-            Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD),
+            Text(_(ALL_AGREE) if agree else _(DISAGREE), OK if agree else BAD),
         ]
     if accumulated:
         lines.append(
             Text.assemble(
                 (f"{held} ", "bold"),
                 (short(chain.param_grad), GRAD),
-                (" = earlier grads + this sample's", "yellow"),
+                (" = " + _("earlier grads + this sample's"), "yellow"),
             )
         )
     return lines
@@ -161,10 +179,10 @@ class ChainPanel(LinePanel):
     DEFAULT_CSS = """
     ChainPanel { height: auto; }
     """
+    TITLE = N_("Chain rule")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.border_title = "Chain rule"
         self._snapshot: Snapshot | None = None
         #: Which parameter's chain is written out in full (``c`` cycles).
         self.selected = 0
@@ -199,13 +217,13 @@ class ChainPanel(LinePanel):
             return [Text("")]
         chains = self._snapshot.chains
         chain = chains[self.selected % len(chains)]
-        hint = "  (c: next)"
+        hint = "  " + _("(c: next)")
         if chain.elements:
             # One element's chain in numbers, then the whole matrix's form.
             element = chain.elements[self.element % len(chain.elements)]
             lines = chain_lines(element, width, lead_row=True) + check_lines(element, width)
             lines.append(Text(chain.form, "cyan"))
-            hint = "  (c: next element)"
+            hint = "  " + _("(c: next element)")
         else:
             lines = chain_lines(chain, width) + check_lines(chain, width)
         others = [summary_line(c) for c in chains if c is not chain]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..i18n import N_
 from ..lesson.snapshot import Snapshot
 from .lines import LinePanel
 
@@ -26,9 +27,10 @@ class CodePanel(LinePanel):
     run (see :func:`~bptui.lesson.program.build_program`).
     """
 
+    TITLE = N_("PyTorch")
+
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.border_title = "PyTorch"
         self._snapshot: Snapshot | None = None
         self._code: tuple[str, ...] = ()
         self._highlighted: list[Text] = []

@@ -11,6 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ..i18n import _
 from ..lesson.snapshot import Snapshot
 from ..lesson.spec import Lesson, LessonError, float32_problem, parse_numbers
 from ..lesson.values import Data
@@ -63,23 +64,23 @@ class EditScreen(ModalScreen["Edits | None"]):
     def compose(self) -> ComposeResult:
         snap = self.snapshot
         with VerticalScroll(id="edit-body"):
-            yield Static("From this step on · enter applies · esc cancels", id="edit-title")
+            yield Static(_("From this step on · enter applies · esc cancels"), id="edit-title")
             # Above the fields: seen at once however many fields a lesson has.
             yield Static("", id="edit-error")
             with Grid(id="edit-grid"):
-                yield Label("learning rate")
+                yield Label(_("learning rate"))
                 yield Input(f"{snap.lr:g}", id="edit-lr")
                 for param in self._editable:
                     yield Label(param.name)
                     yield Input(f"{param.data:.7g}", id=f"edit-param-{param.name}")
                 if self._data_editable:
-                    yield Label("x values")
+                    yield Label(_("x values"))
                     yield Input(_numbers(self.x), id="edit-x")
-                    yield Label("y values")
+                    yield Label(_("y values"))
                     yield Input(_numbers(self.y), id="edit-y")
             with Horizontal(id="edit-buttons"):
-                yield Button("Apply", variant="primary", id="edit-apply")
-                yield Button("Cancel", id="edit-cancel")
+                yield Button(_("Apply"), variant="primary", id="edit-apply")
+                yield Button(_("Cancel"), id="edit-cancel")
 
     def on_mount(self) -> None:
         """Start in the first field, ready to type (tab moves to the next)."""
@@ -94,9 +95,17 @@ class EditScreen(ModalScreen["Edits | None"]):
             try:
                 value = float(text)
             except ValueError:
-                raise FieldError(widget_id, f"{what}: {text!r} is not a number") from None
+                raise FieldError(
+                    widget_id,
+                    _("{what}: {text} is not a number").format(what=what, text=repr(text)),
+                ) from None
             if not math.isfinite(value):
-                raise FieldError(widget_id, f"{what} must be a finite number, not {text!r}")
+                raise FieldError(
+                    widget_id,
+                    _("{what} must be a finite number, not {text}").format(
+                        what=what, text=repr(text)
+                    ),
+                )
             problem = float32_problem(value, underflow=widget_id == "edit-lr")
             if problem is not None:
                 raise FieldError(widget_id, f"{what}: {problem}")
@@ -108,14 +117,17 @@ class EditScreen(ModalScreen["Edits | None"]):
             except LessonError as error:
                 raise FieldError(widget_id, str(error)) from None
 
-        lr = number("edit-lr", "learning rate")
+        lr = number("edit-lr", _("learning rate"))
         if lr <= 0:
-            raise FieldError("edit-lr", f"the learning rate must be greater than 0, got {lr:g}")
+            raise FieldError(
+                "edit-lr",
+                _("the learning rate must be greater than 0, got {lr}").format(lr=f"{lr:g}"),
+            )
         params = {p.name: number(f"edit-param-{p.name}", p.name) for p in self._editable}
         x, y = self.x, self.y
         if self._data_editable:
-            x = numbers("edit-x", "x values")
-            y = numbers("edit-y", "y values")
+            x = numbers("edit-x", _("x values"))
+            y = numbers("edit-y", _("y values"))
         try:
             # The engine's own checks of the whole lesson, before the form closes.
             self.lesson.with_values(lr=lr, x=x, y=y)
@@ -148,7 +160,9 @@ class EditScreen(ModalScreen["Edits | None"]):
             edits = self._read()
         except FieldError as error:
             # The form stays open with everything typed; the field at fault gets the cursor.
-            self.query_one("#edit-error", Static).update(f"Not applied: {error}")
+            self.query_one("#edit-error", Static).update(
+                _("Not applied: {error}").format(error=error)
+            )
             if error.field is not None:
                 self.query_one(f"#{error.field}", Input).focus()
             return

@@ -20,7 +20,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
+
+from ..i18n import _
 
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -134,7 +137,7 @@ def _exp(value: float, digits: int) -> str:
     """``1.20e+38`` → ``1.2e38``; ``5.00e-07`` → ``5e-7``."""
     if value == 0:
         return "0"
-    mantissa, _, exponent = f"{value:.{digits}e}".partition("e")
+    mantissa, _e, exponent = f"{value:.{digits}e}".partition("e")
     if "." in mantissa:
         mantissa = mantissa.rstrip("0").rstrip(".")
     sign = "-" if exponent.startswith("-") else ""
@@ -280,19 +283,19 @@ def draw(
     header = height >= HEADER_FROM
     rows = height - 1 - header
     if xr is None or yr is None:
-        return _note("no finite loss to plot", height)
+        return _note(_("no finite loss to plot"), height)
     if max(map(abs, (*xr, *yr))) > LARGEST:
-        return _note("the values are too large to plot", height)
+        return _note(_("the values are too large to plot"), height)
     if rows < 1:
         return _note("", height)
     scale = y_scale(yr[0], yr[1], rows)
     ticks = _y_ticks(scale)
     margin = max(len(t) for t in ticks)
     if not header:
-        margin = max(margin, len(ylabel))
-    columns = width - margin - 1 - len(xlabel) - 1  # the x title follows the x axis
+        margin = max(margin, cell_len(ylabel))
+    columns = width - margin - 1 - cell_len(xlabel) - 1  # the x title follows the x axis
     if columns < 4:
-        return _note("too narrow to plot", height)
+        return _note(_("too narrow to plot"), height)
     canvas = _Canvas(columns, scale, *xr)
     for layer in sorted(layers, key=lambda layer: layer.glyph is not None):
         canvas.plot(layer)  # lines first: a marker is never hidden under a line
@@ -317,7 +320,7 @@ def _ranges(
         for x, y in zip(layer.xs, layer.ys, strict=False)
         if math.isfinite(x) and math.isfinite(y)
     ]
-    return _finite_range([x for x, _ in points]), _finite_range([y for _, y in points])
+    return _finite_range([x for x, _y in points]), _finite_range([y for _x, y in points])
 
 
 def _y_ticks(scale: Scale) -> list[str]:
@@ -349,7 +352,7 @@ def _x_axis(
             continue  # would touch the previous label, or cannot fit
         cells[start : start + len(text)] = list(text)
         end = start + len(text) - 1
-    line = Text(corner.rjust(margin), style=AXIS)
+    line = Text(" " * (margin - cell_len(corner)) + corner, style=AXIS)
     line.append("└" + "".join(cells), AXIS)
     line.append(" " + xlabel, "bold")
     return line
@@ -363,12 +366,12 @@ def _legend(layers: Sequence[Layer], ylabel: str, width: int) -> Text:
             (layer.key, (layer.short or layer.label) if short else layer.label, layer.style)
             for layer in named
         ]
-        length = len(ylabel) + sum(2 + len(k) + 1 + len(t) for k, t, _ in parts)
+        length = cell_len(ylabel) + sum(2 + cell_len(k) + 1 + cell_len(t) for k, t, _s in parts)
         if length <= width:
             break
     line = Text(ylabel, style="bold")
     for key, label, style in parts:
-        if line.cell_len + 3 + len(key) + len(label) > width:
+        if line.cell_len + 3 + cell_len(key) + cell_len(label) > width:
             break
         line.append("  ")
         line.append(key, style)

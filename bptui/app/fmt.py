@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
+
 
 def short(value: object, digits: int = 5) -> str:
     """Compact form for the graph and plot labels: ``1.0984``, ``-2.705``, ``1.2e+05``;
@@ -18,6 +20,8 @@ def short(value: object, digits: int = 5) -> str:
         if value and isinstance(value[0], (list, tuple)):
             return f"{len(value)}×{len(value[0])}"
         if len(value) > 3:
+            # Notation, like 2×3 (not translated): the graph lays its text out on a
+            # grid of one-cell characters.
             return f"{len(value)}-vector"
         return "[" + ", ".join(short(v, 3) for v in value) + "]"
     assert isinstance(value, (int, float))
@@ -38,7 +42,7 @@ def number(value: float, digits: int = 5) -> str:
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     plain = f"{value:.{digits}g}"
     if "e" in plain or (value and abs(value) < 1e-3):
-        mantissa, _, exponent = f"{value:.{digits - 1}e}".partition("e")
+        mantissa, _e, exponent = f"{value:.{digits - 1}e}".partition("e")
         if "." in mantissa:
             mantissa = mantissa.rstrip("0").rstrip(".")
         compact = f"{mantissa}e{int(exponent)}"
@@ -60,7 +64,7 @@ def rows(value: object, digits: int = 4) -> list[str]:
         return [short(value, digits)]
     matrix = value if value and isinstance(value[0], (list, tuple)) else [value]
     cells = [[short(v, digits) for v in row] for row in matrix]
-    width = max(len(c) for row in cells for c in row)
+    width = max(cell_len(c) for row in cells for c in row)
     return ["[" + " ".join(c.rjust(width) for c in row) + "]" for row in cells]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
+from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import Kind, Message
 from ..lesson.spec import Lesson, LessonError
 from .keymap import ENGINE_ACTIONS, ENGINE_LABELS
@@ -26,15 +27,15 @@ if TYPE_CHECKING:
     from ..lesson.engine import Stepper
     from .classlink import ClassLink, Command, Msg
 
-_FOLLOWING = (
+_FOLLOWING = N_(
     "You are following the teacher: their steps appear here as they make them. "
     "Press t to explore on your own."
 )
-_EXPLORING = (
+_EXPLORING = N_(
     "Exploring alone from the teacher's step: every key works here. "
     "Press t to rejoin the teacher where they are now."
 )
-_REJOINED = "Following the teacher again, at their current step. Press t to explore alone."
+_REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
 
 
 class ClassroomApp(App[int]):
@@ -59,7 +60,7 @@ class ClassroomApp(App[int]):
             return
         self.link.start(asyncio.get_running_loop(), self._on_class_message)
         if not self.link.is_teacher:
-            self._note = Message(Kind.STEP, _FOLLOWING)
+            self._note = Message(Kind.STEP, _(_FOLLOWING))
 
     def apply_command(self, command: Command) -> None:
         """Run one classroom command on the stepper (no drawing: a replay may run many)."""
@@ -75,7 +76,7 @@ class ClassroomApp(App[int]):
             self.stepper.jump_to(int(command["jump"]))
             return
         method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
-        for _ in range(int(command.get("n", 1))):
+        for _time in range(int(command.get("n", 1))):
             method()
 
     def replay(self, log: list[Command]) -> None:
@@ -88,7 +89,7 @@ class ClassroomApp(App[int]):
         return self.link is not None and not self.link.is_teacher and self.link.following
 
     def _refuse_following(self) -> None:
-        self.query_one(MessageBar).show(Message(Kind.REFUSED, _FOLLOWING))
+        self.query_one(MessageBar).show(Message(Kind.REFUSED, _(_FOLLOWING)))
 
     def _class_badge(self) -> str | None:
         link = self.link
@@ -96,10 +97,10 @@ class ClassroomApp(App[int]):
             return None
         if link.is_teacher:
             n = link.students
-            return f"teacher · {n} student{'' if n == 1 else 's'}"
+            return ngettext("teacher · {n} student", "teacher · {n} students", n).format(n=n)
         if not link.following:
-            return "exploring"
-        return "following" if link.teacher_present else "waiting for the teacher"
+            return _("exploring")
+        return _("following") if link.teacher_present else _("waiting for the teacher")
 
     def action_toggle_follow(self) -> None:
         """t: explore alone from the teacher's step, or rejoin the teacher."""
@@ -109,7 +110,7 @@ class ClassroomApp(App[int]):
         if link.following:
             self._stop_autoplay()
             link.set_following(False)
-            self._note = Message(Kind.STEP, _EXPLORING)
+            self._note = Message(Kind.STEP, _(_EXPLORING))
             self._schedule_render()
         else:
             link.set_following(True)  # the server answers with the class log ("sync")
@@ -129,8 +130,8 @@ class ClassroomApp(App[int]):
 
             self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
             self.replay(message.get("log", []))
-            self._note = Message(Kind.STEP, _REJOINED)
+            self._note = Message(Kind.STEP, _(_REJOINED))
         elif kind == "closed":
             self.link = None
-            self._note = Message(Kind.REFUSED, "The classroom server has closed.")
+            self._note = Message(Kind.REFUSED, _("The classroom server has closed."))
         self._schedule_render()

@@ -4,7 +4,9 @@ Textual's ``Footer(compact=True)`` mounts each key and only then gives it the
 ``-compact`` class, which restyles every key a second time (nine restyles each
 time the footer is rebuilt: at start, and whenever a key is greyed out or
 back). Here each key carries the class from the start, so it looks the same and
-is styled once. And while a class is joining ``bptui serve`` at once, the
+is styled once. Each key's word and tooltip are English in the keymap and
+shown in the current language, so ``L`` rebuilds the footer in the other one.
+And while a class is joining ``bptui serve`` at once, the
 footer is built once the other students' lessons are on screen (see
 :mod:`bptui.app.startup`).
 """
@@ -17,6 +19,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from ..i18n import _
 from . import startup
 
 
@@ -45,4 +48,7 @@ class KeyFooter(Footer):
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 widget.set_class(self.compact, "-compact", update=False)
+                widget.description = _(widget.description)
+                if isinstance(widget.tooltip, str) and widget.tooltip:
+                    widget.tooltip = _(widget.tooltip)
             yield widget

@@ -15,9 +15,14 @@ from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 
+from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
+
+#: The graph's box title, and what the panel says until the engine is ready.
+TITLE = N_("Graph")
+LOADING = N_("Loading PyTorch…")
 
 
 class GraphBox(ScrollableContainer, can_focus=False):
@@ -41,7 +46,7 @@ class GraphBox(ScrollableContainer, can_focus=False):
             hints.append("[ ] ↔")
         if names_hidden:
             hints.append("y grad_fn")
-        title = " · ".join(["Graph", *hints])
+        title = " · ".join([_(TITLE), *hints])
         if self.border_title != title:
             self.border_title = title
 
@@ -135,7 +140,7 @@ class GraphPanel(LinePanel):
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
-            return [Text("Loading PyTorch…", style="dim")]
+            return [Text(_(LOADING), style="dim")]
         nodes = self._snapshot.nodes
         key = shape(nodes)
         mode = choose_mode(place(key).slots, self._room(), self.names)

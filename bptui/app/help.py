@@ -8,11 +8,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from ..i18n import N_, _
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys, shown
 
-_HELP = """\
+#: The help in English, with the lesson's own graph, chain and names as fields.
+_HELP = N_("""\
 # bptui — backpropagation, one step at a time
 
 *↑ ↓ scroll this page; esc closes it.*
@@ -55,19 +57,26 @@ why there is nothing to update with. The message line explains each.
 Inside the app, {edit} changes the learning rate, the parameters and the data.
 To start another lesson or your own model, quit and run `bptui lessons` or
 `bptui --help`; `bptui trace` gives the numbers without the interface.
-"""
+""")
 
 
-#: The help of the note's lesson; the screen writes the running lesson's own.
-HELP = _HELP.format(
-    keys=help_keys(),
-    p="w",
-    loss="loss",
-    graph="x, w, y → × → ŷ → − → r → ² → loss",
-    chain="∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x",
-    more="",
-    edit=shown("edit"),
-)
+def note_help(translate: bool = True) -> str:
+    """The help of the note's lesson, in the current language (or English); the screen
+    writes the running lesson's own (:func:`lesson_help`)."""
+    return (_(_HELP) if translate else _HELP).format(
+        keys=help_keys(translate),
+        p="w",
+        loss="loss",
+        graph="x, w, y → × → ŷ → − → r → ² → loss",
+        chain="∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w = 2r · 1 · x",
+        more="",
+        edit=shown("edit"),
+    )
+
+
+#: The help of the note's lesson in English, the source text (:func:`note_help` is
+#: in the language spoken).
+HELP = note_help(translate=False)
 
 _SUPERSCRIPT = {"2": "²", "3": "³"}
 
@@ -80,12 +89,13 @@ def _op(node: NodeView) -> str:
 
 
 def lesson_help(snap: Snapshot) -> str:
-    """The help with the running lesson's graph, chain rule and first parameter."""
+    """The help with the running lesson's graph, chain rule and first parameter, in the
+    current language."""
     leaves = [n.label for n in snap.nodes if n.kind != "op"]
     ops = [f"{_op(n)} → {n.label}" for n in snap.nodes if n.kind == "op"]
     graph = " → ".join([", ".join(leaves), *ops])
     if not snap.chains:
-        return HELP
+        return note_help()
     chain = snap.chains[0]
     lead = f"∂{chain.loss_label}/∂{chain.label}"
     if chain.paths:
@@ -93,12 +103,14 @@ def lesson_help(snap: Snapshot) -> str:
         formulas = " + ".join(" · ".join(f.formula for f in path) for path in chain.paths)
         written = f"{lead} = {names} = {formulas}"
     else:
-        written = f"{lead} = 0 (the loss does not depend on {chain.label})"
+        written = f"{lead} = 0 " + _("(the loss does not depend on {param})").format(
+            param=chain.label
+        )
     more = ""
     if len(snap.chains) > 1:
         others = ", ".join(c.label for c in snap.chains[1:])
-        more = f" `c` writes out the next parameter's ({others})."
-    return _HELP.format(
+        more = " " + _("`c` writes out the next parameter's ({others}).").format(others=others)
+    return _(_HELP).format(
         keys=help_keys(),
         p=snap.params[0].name if snap.params else chain.label,
         loss=chain.loss_label,
@@ -107,6 +119,32 @@ def lesson_help(snap: Snapshot) -> str:
         more=more,
         edit=shown("edit"),
     )
+
+
+def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
+    """The help's Markdown in the current language: the running lesson's graph and chain
+    rule (else the note's), and before the panels, what the lesson is."""
+    text = note_help() if snapshot is None else lesson_help(snapshot)
+    if lesson is None:
+        return text
+    about = "## " + _("This lesson: {title}").format(title=lesson.title) + "\n\n"
+    if lesson.description:
+        about += lesson.description + "\n\n"
+    about += (
+        _(
+            "`loss = {expression}`, learning rate {lr}, {epochs} epochs over {samples} samples."
+        ).format(
+            expression=lesson.expression(),
+            lr=f"{lesson.lr:g}",
+            epochs=lesson.epochs,
+            samples=lesson.n_samples,
+        )
+        + "\n\n"
+    )
+    # Before the panels: the third section (title, keys, panels), whatever its language.
+    panels = "\n## " + text.split("\n## ")[2].split("\n", 1)[0]
+    head, _sep, rest = text.partition(panels)
+    return head + about + panels + rest
 
 
 class HelpBody(VerticalScroll):
@@ -139,7 +177,8 @@ class HelpScreen(ModalScreen[None]):
     """The lesson, the keys and the panels explained; esc, q, ? or F1 closes it."""
 
     BINDINGS = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close help"),
+        Binding("escape,q,question_mark,f1", "dismiss", N_("Close help")),
+        Binding("L", "switch_language", N_("Language"), show=False),
     ]
 
     def __init__(self, lesson: Lesson | None = None, snapshot: Snapshot | None = None) -> None:
@@ -148,17 +187,13 @@ class HelpScreen(ModalScreen[None]):
         self.lesson = lesson
         self.snapshot = snapshot
 
+    async def action_switch_language(self) -> None:
+        """L over the help: the app speaks the next language, and the help is written again."""
+        switch = getattr(self.app, "action_switch_language", None)
+        if switch is not None:
+            switch()
+            await self.recompose()
+
     def compose(self) -> ComposeResult:
-        text = HELP if self.snapshot is None else lesson_help(self.snapshot)
-        if self.lesson is not None:
-            about = f"## This lesson: {self.lesson.title}\n\n"
-            if self.lesson.description:
-                about += self.lesson.description + "\n\n"
-            about += (
-                f"`loss = {self.lesson.expression()}`, learning rate {self.lesson.lr:g}, "
-                f"{self.lesson.epochs} epochs over {self.lesson.n_samples} samples.\n\n"
-            )
-            head, _, rest = text.partition("## Panels")
-            text = head + about + "## Panels" + rest
         with HelpBody(id="help-body"):
-            yield Markdown(text)
+            yield Markdown(help_text(self.lesson, self.snapshot))

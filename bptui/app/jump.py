@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from .follow import ClassroomApp
 from .message import MessageBar
@@ -36,18 +37,24 @@ def read_step(text: str, snap: Snapshot) -> int | str:
     text = text.strip().replace(",", "").replace("_", "")
     last = last_step(snap)
     if not text:
-        return f"Type a step number from 0 (the start) to {last:,}, then enter; esc cancels."
+        return _(
+            "Type a step number from 0 (the start) to {last}, then enter; esc cancels."
+        ).format(last=f"{last:,}")
     if not text.isdigit() or len(text) > 9:
         shown = text if len(text) <= 12 else text[:12] + "…"
-        return f"{shown!r} is not a step number: type a whole number from 0 to {last:,}."
+        return _("{text} is not a step number: type a whole number from 0 to {last}.").format(
+            text=repr(shown), last=f"{last:,}"
+        )
     step = int(text)
     if step > last:
-        return f"The lesson has {last:,} training steps: type a number from 0 to {last:,}."
-    if step > snap.steps_done + MAX_FORWARD:
-        return (
-            f"A jump forward computes every step: at most {MAX_FORWARD:,} at a time "
-            f"(up to step {snap.steps_done + MAX_FORWARD:,} from here)."
+        return _("The lesson has {last} training steps: type a number from 0 to {last}.").format(
+            last=f"{last:,}"
         )
+    if step > snap.steps_done + MAX_FORWARD:
+        return _(
+            "A jump forward computes every step: at most {most} at a time "
+            "(up to step {step} from here)."
+        ).format(most=f"{MAX_FORWARD:,}", step=f"{snap.steps_done + MAX_FORWARD:,}")
     return step
 
 
@@ -74,11 +81,13 @@ class JumpScreen(ModalScreen[int | None]):
         snap = self.snap
         with Vertical(id="jump-box"):
             yield Static(
-                f"Go to step: 0 = the start, {last_step(snap):,} = the end, now "
-                f"{snap.steps_done:,} · enter goes · esc cancels",
+                _(
+                    "Go to step: 0 = the start, {last} = the end, now {now} "
+                    "· enter goes · esc cancels"
+                ).format(last=f"{last_step(snap):,}", now=f"{snap.steps_done:,}"),
                 id="jump-title",
             )
-            yield Input(placeholder="step number", id="jump-input")
+            yield Input(placeholder=_("step number"), id="jump-input")
             yield Static("", id="jump-error")
 
     def on_mount(self) -> None:
@@ -123,7 +132,7 @@ class TravelApp(ClassroomApp):
     def _jump_to(self, step: int | None) -> None:
         if step is None or self.stepper is None:
             if step is None:
-                self.query_one(MessageBar).show(Message(Kind.STEP, "No jump (cancelled)."))
+                self.query_one(MessageBar).show(Message(Kind.STEP, _("No jump (cancelled).")))
             return
         command = {"jump": step}
         self.apply_command(command)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from ..i18n import N_, _
+
 
 @dataclass(frozen=True)
 class Key:
@@ -37,8 +39,8 @@ KEYS: tuple[Key, ...] = (
         "next",
         "space,right,n",
         ("space", "→", "n"),
-        "Next",
-        tooltip="The next micro-step",
+        N_("Next"),
+        tooltip=N_("The next micro-step"),
         engine="next",
         steps=True,
     ),
@@ -46,84 +48,106 @@ KEYS: tuple[Key, ...] = (
         "undo",
         "left,backspace",
         ("←", "backspace"),
-        "Undo",
-        tooltip="Undo one micro-step",
+        N_("Undo"),
+        tooltip=N_("Undo one micro-step"),
         engine="undo",
     ),
     Key(
         "forward",
         "f",
         ("f",),
-        "Fwd",
-        tooltip="Next forward micro-step",
+        N_("Fwd"),
+        tooltip=N_("Next forward micro-step"),
         engine="forward",
         steps=True,
     ),
-    Key("finish_forward", "F", ("F",), "Fwd pass", show=False, engine="finish_forward", steps=True),
+    Key(
+        "finish_forward",
+        "F",
+        ("F",),
+        N_("Fwd pass"),
+        show=False,
+        engine="finish_forward",
+        steps=True,
+    ),
     Key(
         "backward",
         "b",
         ("b",),
-        "Bwd",
-        tooltip="Next backward micro-step",
+        N_("Bwd"),
+        tooltip=N_("Next backward micro-step"),
         engine="backward",
         steps=True,
     ),
     Key(
-        "finish_backward", "B", ("B",), "Bwd pass", show=False, engine="finish_backward", steps=True
+        "finish_backward",
+        "B",
+        ("B",),
+        N_("Bwd pass"),
+        show=False,
+        engine="finish_backward",
+        steps=True,
     ),
     Key(
         "update",
         "u",
         ("u",),
-        "Update",
+        N_("Update"),
         tooltip="w.data = w.data - a * w.grad.data",
         engine="update",
         steps=True,
     ),
-    Key("zero", "z", ("z",), "Zero", tooltip="w.grad.data.zero_()", engine="zero", steps=True),
-    Key("train_step", "s", ("s",), "Step", show=False, engine="train_step", steps=True),
-    Key("finish_epoch", "e", ("e",), "Epoch", show=False, engine="finish_epoch", steps=True),
-    Key("undo_step", "U", ("U",), "Undo step", show=False, engine="undo_step"),
-    Key("jump", "colon", (":",), "Go to step", show=False),
-    Key("jump_start", "home", ("Home",), "Start", show=False, engine="jump_to_start"),
+    Key("zero", "z", ("z",), N_("Zero"), tooltip="w.grad.data.zero_()", engine="zero", steps=True),
+    Key("train_step", "s", ("s",), N_("Step"), show=False, engine="train_step", steps=True),
+    Key("finish_epoch", "e", ("e",), N_("Epoch"), show=False, engine="finish_epoch", steps=True),
+    Key("undo_step", "U", ("U",), N_("Undo step"), show=False, engine="undo_step"),
+    Key("jump", "colon", (":",), N_("Go to step"), show=False),
+    Key("jump_start", "home", ("Home",), N_("Start"), show=False, engine="jump_to_start"),
     Key(
         "jump_end",
         "end",
         ("End",),
-        "End of epoch",
+        N_("End of epoch"),
         show=False,
         engine="jump_to_epoch_end",
         steps=True,
     ),
-    Key("autoplay", "p", ("p",), "Play", tooltip="Autoplay on/off", steps=True),
-    Key("faster", "plus", ("+",), "Faster", show=False),
-    Key("slower", "minus", ("-",), "Slower", show=False),
-    Key("reset", "r", ("r",), "Reset", show=False, engine="reset"),
-    Key("cycle_plot", "g", ("g",), "Plot", show=False),
-    Key("cycle_zoom", "v", ("v",), "Enlarge", show=False),
-    Key("cycle_chain", "c", ("c",), "Chain", show=False),
-    Key("scroll_graph(-12)", "left_square_bracket", ("[",), "Graph ←", show=False),
-    Key("scroll_graph(12)", "right_square_bracket", ("]",), "Graph →", show=False),
-    Key("scroll_graph(0,-3)", "left_curly_bracket", ("{",), "Graph ↑", show=False),
-    Key("scroll_graph(0,3)", "right_curly_bracket", ("}",), "Graph ↓", show=False),
+    Key("autoplay", "p", ("p",), N_("Play"), tooltip=N_("Autoplay on/off"), steps=True),
+    Key("faster", "plus", ("+",), N_("Faster"), show=False),
+    Key("slower", "minus", ("-",), N_("Slower"), show=False),
+    Key("reset", "r", ("r",), N_("Reset"), show=False, engine="reset"),
+    Key("cycle_plot", "g", ("g",), N_("Plot"), show=False),
+    Key("cycle_zoom", "v", ("v",), N_("Enlarge"), show=False),
+    Key("cycle_chain", "c", ("c",), N_("Chain"), show=False),
+    Key("scroll_graph(-12)", "left_square_bracket", ("[",), N_("Graph ←"), show=False),
+    Key("scroll_graph(12)", "right_square_bracket", ("]",), N_("Graph →"), show=False),
+    Key("scroll_graph(0,-3)", "left_curly_bracket", ("{",), N_("Graph ↑"), show=False),
+    Key("scroll_graph(0,3)", "right_curly_bracket", ("}",), N_("Graph ↓"), show=False),
     Key("graph_names", "y", ("y",), "grad_fn", show=False),
-    Key("edit", "E", ("E",), "Edit values", show=False),
-    Key("skip_zero_mode", "Z", ("Z",), "No-zero mode", show=False, engine="toggle_skip_zero"),
-    Key("batch_mode", "m", ("m",), "Batch mode", show=False, engine="toggle_batch"),
+    Key("edit", "E", ("E",), N_("Edit values"), show=False),
+    Key("skip_zero_mode", "Z", ("Z",), N_("No-zero mode"), show=False, engine="toggle_skip_zero"),
+    Key("batch_mode", "m", ("m",), N_("Batch mode"), show=False, engine="toggle_batch"),
     Key("sum_loss_mode", "l", ("l",), "sum += l", show=False, engine="toggle_sum_loss"),
     Key(
         "toggle_follow",
         "t",
         ("t",),
-        "Explore",
-        tooltip="Explore alone, or follow the teacher again",
+        N_("Explore"),
+        tooltip=N_("Explore alone, or follow the teacher again"),
     ),
-    Key("toggle_quiz", "Q", ("Q",), "Quiz", show=False),
-    Key("handout", "x", ("x",), "Handout", show=False),
-    Key("svg_screenshot", "X", ("X",), "Screenshot", show=False),
-    Key("help", "question_mark,f1", ("?", "F1"), "Help"),
-    Key("quit", "q", ("q",), "Quit"),
+    Key("toggle_quiz", "Q", ("Q",), N_("Quiz"), show=False),
+    Key("handout", "x", ("x",), N_("Handout"), show=False),
+    Key("svg_screenshot", "X", ("X",), N_("Screenshot"), show=False),
+    Key(
+        "switch_language",
+        "L",
+        ("L",),
+        N_("Language"),
+        show=False,
+        tooltip=N_("English ↔ 中文"),
+    ),
+    Key("help", "question_mark,f1", ("?", "F1"), N_("Help")),
+    Key("quit", "q", ("q",), N_("Quit")),
 )
 
 BY_ACTION = {key.action: key for key in KEYS}
@@ -149,73 +173,89 @@ STEPPING = frozenset(key.action for key in KEYS if key.steps)
 #: The help screen's key list: the actions of each line, and what it says
 #: (``{action}`` stands for that action's keys).
 HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("next",), "next micro-step"),
-    (("undo",), "undo one micro-step (all the way back to the start)"),
-    (("forward", "finish_forward"), "next forward micro-step / finish the forward pass"),
-    (("backward", "finish_backward"), "next backward micro-step / finish the backward pass"),
-    (("update",), "update the weight: `w.data = w.data - a * w.grad.data`"),
-    (("zero",), "zero the gradient: `w.grad.data.zero_()`"),
-    (("train_step",), "one whole training step"),
-    (("finish_epoch",), "finish the epoch"),
+    (("next",), N_("next micro-step")),
+    (("undo",), N_("undo one micro-step (all the way back to the start)")),
+    (("forward", "finish_forward"), N_("next forward micro-step / finish the forward pass")),
+    (("backward", "finish_backward"), N_("next backward micro-step / finish the backward pass")),
+    (("update",), N_("update the weight: `w.data = w.data - a * w.grad.data`")),
+    (("zero",), N_("zero the gradient: `w.grad.data.zero_()`")),
+    (("train_step",), N_("one whole training step")),
+    (("finish_epoch",), N_("finish the epoch")),
     (
         ("undo_step",),
-        "undo a whole training step: back to this step's start (or the previous one's)",
+        N_("undo a whole training step: back to this step's start (or the previous one's)"),
     ),
     (
         ("jump",),
-        "go to a step: type N (N training steps done; 0 is the start), enter; "
-        "back restores, forward computes every step",
+        N_(
+            "go to a step: type N (N training steps done; 0 is the start), enter; "
+            "back restores, forward computes every step"
+        ),
     ),
     (
         ("jump_start", "jump_end"),
-        "jump to the lesson's start / to the end of this epoch "
-        "({undo} undoes any of these four jumps at once)",
+        N_(
+            "jump to the lesson's start / to the end of this epoch "
+            "({undo} undoes any of these four jumps at once)"
+        ),
     ),
-    (("autoplay",), "autoplay on/off; {faster} / {slower} faster / slower"),
-    (("reset",), "reset to the start (undo brings it back)"),
-    (("edit",), "edit the learning rate, a parameter or the data (at the start of a step)"),
-    (("cycle_plot",), "switch the plot: loss vs w, loss vs step"),
-    (("cycle_zoom",), "enlarge the plot, then the graph, then back to the usual layout"),
+    (("autoplay",), N_("autoplay on/off; {faster} / {slower} faster / slower")),
+    (("reset",), N_("reset to the start (undo brings it back)")),
+    (("edit",), N_("edit the learning rate, a parameter or the data (at the start of a step)")),
+    (("cycle_plot",), N_("switch the plot: loss vs w, loss vs step")),
+    (("cycle_zoom",), N_("enlarge the plot, then the graph, then back to the usual layout")),
     (
         ("cycle_chain",),
-        "write out the next element of a matrix or vector, then the next parameter's chain",
+        N_("write out the next element of a matrix or vector, then the next parameter's chain"),
     ),
     (
         ("scroll_graph(-12)", "scroll_graph(12)", "scroll_graph(0,-3)", "scroll_graph(0,3)"),
-        "scroll a graph larger than its box left / right / up / down "
-        "(it follows the node being computed by itself)",
+        N_(
+            "scroll a graph larger than its box left / right / up / down "
+            "(it follows the node being computed by itself)"
+        ),
     ),
-    (("graph_names",), "show or hide torch's backward node (`grad_fn`) under each value"),
+    (("graph_names",), N_("show or hide torch's backward node (`grad_fn`) under each value")),
     (
         ("skip_zero_mode",),
-        "skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)",
+        N_("skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)"),
     ),
     (
         ("batch_mode",),
-        "batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)",
+        N_("batch mode: accumulate over the epoch, update once (plot shows per-sample SGD)"),
     ),
     (
         ("sum_loss_mode",),
-        "the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive",
+        N_("the `sum += l` pitfall: sum the loss tensor and count the graph nodes it keeps alive"),
     ),
     (
         ("toggle_follow",),
-        "in a class (`bptui serve` with a teacher): explore on your own, "
-        "or follow the teacher again",
+        N_(
+            "in a class (`bptui serve` with a teacher): explore on your own, "
+            "or follow the teacher again"
+        ),
     ),
     (
         ("toggle_quiz",),
-        "quiz on/off: predict each value (node, gradient, updated weight) before a single "
-        "step shows it; enter checks, `esc` skips; vectors, matrices and keys that take "
-        "many steps are not asked",
+        N_(
+            "quiz on/off: predict each value (node, gradient, updated weight) before a single "
+            "step shows it; enter checks, `esc` skips; vectors, matrices and keys that take "
+            "many steps are not asked"
+        ),
     ),
     (
         ("handout", "svg_screenshot"),
-        "write a Markdown handout of the session so far / an SVG screenshot "
-        "into the current directory",
+        N_(
+            "write a Markdown handout of the session so far / an SVG screenshot "
+            "into the current directory"
+        ),
     ),
-    (("help",), "this help (`esc` closes it)"),
-    (("quit",), "quit"),
+    (("help",), N_("this help (`esc` closes it)")),
+    (
+        ("switch_language",),
+        N_("switch the language: English ↔ 中文 (every panel at once; only for you in a class)"),
+    ),
+    (("quit",), N_("quit")),
 )
 
 
@@ -224,11 +264,12 @@ def shown(action: str) -> str:
     return " ".join(f"`{label}`" for label in BY_ACTION[action].labels)
 
 
-def help_keys() -> str:
-    """The help screen's list of keys, one Markdown bullet per line of HELP_ROWS."""
+def help_keys(translate: bool = True) -> str:
+    """The help screen's list of keys, one Markdown bullet per line of HELP_ROWS,
+    in the current language (or in English)."""
     names = {key.action: shown(key.action) for key in KEYS if key.action.isidentifier()}
     lines = []
     for actions, text in HELP_ROWS:
         keys = " / ".join(shown(action) for action in actions)
-        lines.append(f"- {keys} — {text.format(**names)}")
+        lines.append(f"- {keys} — {(_(text) if translate else text).format(**names)}")
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..i18n import _
+
 _NOTHING = object()
 
 
@@ -32,8 +34,12 @@ class LinePanel(Widget):
     Subclasses implement :meth:`build` (the lines for a content width) and call
     :meth:`redraw` when what they show changes. The panel's height follows the
     number of lines; a change in that number is the only thing that relayouts
-    the screen.
+    the screen. A panel with a :attr:`TITLE` has it on its border, in the
+    language spoken; :meth:`retranslate` shows the panel in a new one (``L``).
     """
+
+    #: The border title, in English (marked with ``N_``; shown through ``_``).
+    TITLE: str | None = None
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -44,6 +50,14 @@ class LinePanel(Widget):
         self._strips: dict[int, Strip] = {}
         self._strips_for: tuple[int, Style] | None = None
         self._source: object = _NOTHING
+        if self.TITLE is not None:
+            self.border_title = _(self.TITLE)
+
+    def retranslate(self) -> None:
+        """Title and lines again, in the language spoken now."""
+        if self.TITLE is not None:
+            self.border_title = _(self.TITLE)
+        self.redraw()
 
     def build(self, width: int) -> list[Text]:
         """The lines to show at a content width of ``width`` cells."""

@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ..i18n import _
+from ..i18n import N_, _, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from . import startup
@@ -34,6 +34,7 @@ from .graph import GraphBox, GraphKeys, GraphPanel
 from .handout import HandoutKeys
 from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
+from .language import LanguageKeys
 from .message import MessageBar
 from .plot import LossPlot, Reference
 from .quiz import QuizKeys, QuizPrompt
@@ -59,7 +60,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
+class BptuiApp(LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -86,6 +87,7 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
         self.snapshot: Snapshot | None = None
         #: How this session looks and speaks (--ascii, …; see settings.py).
         self.settings = settings or Settings()
+        set_language(self.settings.language)  # L switches it (see language.py)
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
@@ -98,9 +100,9 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="main"):
-            yield StatusBar(_("Loading PyTorch…"), id="status")
+            yield StatusBar(N_("Loading PyTorch…"), id="status")
             with GraphBox(id="graph-box") as box:
-                box.border_title = "Graph"
+                box.border_title = _("Graph")
                 yield GraphPanel(id="graph", ascii_only=self.settings.ascii_only)
             with Horizontal(id="middle"):
                 yield ChainPanel(id="chain")
@@ -332,8 +334,10 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
             self.query_one(MessageBar).show(
                 Message(
                     Kind.REFUSED,
-                    "The lesson is finished: there is no next step to change. "
-                    "r starts it again (and ← undoes that).",
+                    _(
+                        "The lesson is finished: there is no next step to change. "
+                        "r starts it again (and ← undoes that)."
+                    ),
                 )
             )
             return
@@ -341,8 +345,10 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
             self.query_one(MessageBar).show(
                 Message(
                     Kind.REFUSED,
-                    "Values can change at the start of a training step: finish this one "
-                    "first (s), then press E.",
+                    _(
+                        "Values can change at the start of a training step: finish this one "
+                        "first (s), then press E."
+                    ),
                 )
             )
             return
@@ -365,7 +371,9 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
         try:
             self.apply_command(command)
         except LessonError as error:
-            self.query_one(MessageBar).show(Message(Kind.REFUSED, f"Not changed: {error}"))
+            self.query_one(MessageBar).show(
+                Message(Kind.REFUSED, _("Not changed: {error}").format(error=error))
+            )
             return
         if self.link is not None:
             self.link.command(command)
@@ -376,9 +384,9 @@ class BptuiApp(QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
         snap = self.snapshot
         if snap is not None and len(snap.chains) < 2 and not any(c.elements for c in snap.chains):
             text = (
-                "This lesson has one parameter: its chain rule is the one shown."
+                _("This lesson has one parameter: its chain rule is the one shown.")
                 if snap.chains
-                else "The chain rule appears once the backward pass reaches a parameter (b)."
+                else _("The chain rule appears once the backward pass reaches a parameter (b).")
             )
             self.query_one(MessageBar).show(Message(Kind.STEP, text))
             return

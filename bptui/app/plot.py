@@ -12,6 +12,7 @@ from typing import overload
 
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..lesson.snapshot import History, PlotCurve, Snapshot
 from .figure import Layer, draw
 from .lines import LinePanel
@@ -30,6 +31,8 @@ HISTORY_POINTS = ("bright_green", "•")
 HISTORY_LINE = ("bright_green", None)
 REFERENCE = ("magenta", "+")
 CURRENT = ("bold bright_red", "●")
+#: The names of the runs the engine compares with (its labels, shown translated).
+REFERENCE_NAMES = (N_("per-sample SGD"), N_("with zeroing"))
 
 
 def reduce_series(
@@ -78,14 +81,15 @@ class LossPlot(LinePanel):
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.border_title = "Loss vs w"
+        self.border_title = _("Loss vs {param}").format(param="w")
         self.view = 0
         self._snapshot: Snapshot | None = None
         self._curve = PlotCurve()
         self._reference: Reference | None = None
         self._shown_key: object = None
         self._series_cache: dict[str, tuple[object, int, tuple[list[float], list[float]]]] = {}
-        self._layers: tuple[list[Layer], str] = ([], "w")
+        #: The layers, the x axis's title, and whether x counts steps.
+        self._layers: tuple[list[Layer], str, bool] = ([], "w", False)
 
     def cycle(self) -> None:
         self.view = (self.view + 1) % VIEWS
@@ -93,6 +97,10 @@ class LossPlot(LinePanel):
 
     def on_resize(self) -> None:
         """The figure depends on the panel's size: replot at the new one."""
+        self._replot()
+
+    def retranslate(self) -> None:
+        """Title, legend and axis titles in the language spoken now."""
         self._replot()
 
     @property
@@ -126,11 +134,11 @@ class LossPlot(LinePanel):
     def build(self, width: int) -> list[Text]:
         """The figure at the panel's size, a ``Text`` per row."""
         height = self.content_size.height
-        layers, xlabel = self._layers
+        layers, xlabel, steps = self._layers
         if width <= 0 or height <= 0 or not layers:
             return [Text("")]  # nothing to plot yet (a session's first frame): no empty axes
         ylabel = self._snapshot.loss_label if self._snapshot is not None else "loss"
-        return draw(layers, width, height, xlabel, ylabel, whole_x=xlabel == "step")
+        return draw(layers, width, height, xlabel, ylabel, whole_x=steps)
 
     def _series(
         self, name: str, xs: Sequence[float], ys: History, buckets: int
@@ -147,6 +155,7 @@ class LossPlot(LinePanel):
     def _replot(self) -> None:
         snap = self._snapshot
         if snap is None:
+            self.border_title = _("Loss vs {param}").format(param="w")
             self.redraw()
             return
         # About two points per column (reduce_series keeps up to four per bucket).
@@ -155,15 +164,23 @@ class LossPlot(LinePanel):
         # Loss against a matrix has no picture: such lessons plot loss against step.
         view = self.view if snap.params and isinstance(snap.params[0].data, float) else 1
         # The single-node lesson's L stands for the layers above it: not a loss.
-        name = "Loss" if snap.loss_label == "loss" else snap.loss_label
-        title = f"{name} vs {param}" if view == 0 else f"{name} vs step"
+        if view == 0:
+            title = (
+                _("Loss vs {param}").format(param=param)
+                if snap.loss_label == "loss"
+                else _("{loss} vs {param}").format(loss=snap.loss_label, param=param)
+            )
+        elif snap.loss_label == "loss":
+            title = _("Loss vs step")
+        else:
+            title = _("{loss} vs step").format(loss=snap.loss_label)
         if self.content_size.height < SMALL:
-            title += " · v enlarges"
+            title += " · " + _("v enlarges")
         self.border_title = title
         if view == 0:
-            self._layers = (self._against_w(snap, buckets), param)
+            self._layers = (self._against_w(snap, buckets), param, False)
         else:
-            self._layers = (self._against_step(snap, buckets), "step")
+            self._layers = (self._against_step(snap, buckets), _("step"), True)
         self.redraw()
 
     def _reference_layer(self, xs: Sequence[float] | None, buckets: int) -> list[Layer]:
@@ -172,6 +189,7 @@ class LossPlot(LinePanel):
         label, ref_w, ref_l = self._reference
         name = "reference-w" if xs is None else "reference-step"
         rx, ry = self._series(name, ref_w if xs is None else xs, ref_l, buckets)
+        label = _(label)  # the engine's name for the run (REFERENCE_NAMES)
         return [Layer(rx, ry, *REFERENCE, label=label, short=label.split()[-1])]
 
     def _against_w(self, snap: Snapshot, buckets: int) -> list[Layer]:
@@ -180,13 +198,22 @@ class LossPlot(LinePanel):
         hw, hl = self._series("history", snap.history_w, snap.history_loss, buckets)
         layers = self._reference_layer(None, buckets)
         loss, param = snap.loss_label, snap.params[0].name if snap.params else "w"
-        layers.append(Layer(curve.ws, curve.losses, *CURVE, f"this sample's {loss}", "sample"))
-        layers.append(Layer(hw, hl, *HISTORY_POINTS, f"recorded ({param}, {loss})", "steps"))
+        layers.append(
+            Layer(
+                curve.ws,
+                curve.losses,
+                *CURVE,
+                _("this sample's {loss}").format(loss=loss),
+                _("sample"),
+            )
+        )
+        recorded = _("recorded ({param}, {loss})").format(param=param, loss=loss)
+        layers.append(Layer(hw, hl, *HISTORY_POINTS, recorded, _("steps")))
         point = curve.point
         if point is None and snap.current_point is not None:
             point = snap.current_point
         if point is not None:
-            layers.append(Layer([point[0]], [point[1]], *CURRENT, "now", "now"))
+            layers.append(Layer([point[0]], [point[1]], *CURRENT, _("now"), _("now")))
         return layers
 
     def _against_step(self, snap: Snapshot, buckets: int) -> list[Layer]:
@@ -195,14 +222,14 @@ class LossPlot(LinePanel):
         ref_steps = None if ref is None else _Steps(len(ref[2]))
         layers = self._reference_layer(ref_steps, buckets)
         xs, ys = self._series("steps", _Steps(len(snap.history_loss)), snap.history_loss, buckets)
-        layers.append(Layer(xs, ys, *HISTORY_LINE, "loss of each step", "loss"))
+        layers.append(Layer(xs, ys, *HISTORY_LINE, _("loss of each step"), _("loss")))
         point: tuple[float, float] | None = None
         if snap.current_point is not None:
             point = (len(snap.history_loss) + 1.0, snap.current_point[1])
         elif xs:
             point = (xs[-1], ys[-1])
         if point is not None:
-            layers.append(Layer([point[0]], [point[1]], *CURRENT, "now", "now"))
+            layers.append(Layer([point[0]], [point[1]], *CURRENT, _("now"), _("now")))
         return layers
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
 from .lines import LinePanel
@@ -11,7 +12,13 @@ from .lines import LinePanel
 _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 
 
-_SHORT = {Phase.FORWARD: "fwd", Phase.BACKWARD: "bwd", Phase.UPDATE: "upd", Phase.ZERO: "zero"}
+#: Each phase's name in the bar, and its short form for a narrow one.
+_NAMES = {
+    Phase.FORWARD: (N_("forward"), N_("fwd")),
+    Phase.BACKWARD: (N_("backward"), N_("bwd")),
+    Phase.UPDATE: (N_("update"), N_("upd")),
+    Phase.ZERO: (N_("zero"), N_("zero")),
+}
 
 
 #: How much of the bar each narrower form keeps: (phases, short badges, x and y).
@@ -27,7 +34,7 @@ _FORMS = (
 )
 
 #: Each training mode's badge, and its short form for a narrow bar.
-_BADGES = (("no zero_()", "no zero"), ("batch", "batch"), ("sum += l", "sum+=l"))
+_BADGES = ((N_("no zero_()"), N_("no zero")), (N_("batch"), N_("batch")), ("sum += l", "sum+=l"))
 
 
 def status_text(
@@ -37,7 +44,8 @@ def status_text(
     badge: str | None = None,
     quiz: str | None = None,
 ) -> Text:
-    """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``.
+    """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``,
+    in the current language.
 
     Where that does not fit in ``width`` cells, the phases are abbreviated, then
     the mode badges, then only the current phase is named; the sample's x and y
@@ -65,11 +73,12 @@ def _status(
     if badge:
         text.append(f" {badge} ", "reverse bold")
         text.append(" ")
-    text.append(f"Epoch {snap.epoch}/{snap.epochs}", "bold")
+    text.append(_("Epoch {epoch}/{epochs}").format(epoch=snap.epoch, epochs=snap.epochs), "bold")
     if snap.finished:
-        text.append("  finished", "bold green")
+        text.append("  " + _("finished"), "bold green")
     else:
-        text.append(f" · Sample {snap.sample}/{snap.n_samples}")
+        sample = _("Sample {sample}/{samples}").format(sample=snap.sample, samples=snap.n_samples)
+        text.append(" · " + sample)
         if data:
             target = f" y={short(snap.y)}" if snap.has_target else ""
             text.append(f" x={short(snap.x)}{target}", "dim")
@@ -78,7 +87,7 @@ def _status(
     for i, phase in enumerate(shown):
         if i:
             text.append("▸" if phases == "tight" else " ▸ ", "dim")
-        name = phase.value if phases == "long" else _SHORT[phase]
+        name = _(_NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
             label = name.upper()
             if snap.phase_steps > 1:
@@ -88,7 +97,7 @@ def _status(
             text.append(name, "dim")
     if text.plain.endswith(" · "):  # finished: no phase is current
         text.right_crop(3)
-    text.append(f" · lr {snap.lr:g}")
+    text.append(" · " + _("lr {lr}").format(lr=f"{snap.lr:g}"))
     modes = snap.modes
     on = [
         names
@@ -96,7 +105,11 @@ def _status(
         if flag
     ]
     # Short: one badge for all the modes that are on.
-    badges = ["·".join(short for _, short in on)] if short_badges and on else [b for b, _ in on]
+    badges = (
+        ["·".join(_(short) for _long, short in on)]
+        if short_badges and on
+        else [_(b) for b, _short in on]
+    )
     for shown_badge in badges:
         text.append(" ")
         text.append(f" {shown_badge} ", "reverse yellow")
@@ -111,6 +124,7 @@ class StatusBar(LinePanel):
     """Epoch, sample (with its x and y), the phase of the step, the learning rate."""
 
     def __init__(self, loading: str = "", **kwargs) -> None:  # type: ignore[no-untyped-def]
+        """``loading``: what the bar says until the engine is ready (English: shown translated)."""
         super().__init__(**kwargs)
         self._loading = loading
         self._shown: tuple[Snapshot, str | None, str | None, str | None] | None = None
@@ -128,6 +142,6 @@ class StatusBar(LinePanel):
     def build(self, width: int) -> list[Text]:
         # Whether the phases are abbreviated depends on the width.
         if self._shown is None:
-            return [Text(self._loading)]
+            return [Text(_(self._loading))]
         snapshot, autoplay, badge, quiz = self._shown
         return [status_text(snapshot, autoplay, width, badge, quiz)]

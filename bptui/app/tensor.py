@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
 from .lines import LinePanel
@@ -19,10 +21,10 @@ class TensorPanel(LinePanel):
     DEFAULT_CSS = """
     TensorPanel { height: auto; }
     """
+    TITLE = N_("Tensor")
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        self.border_title = "Tensor"
         self._snapshot: Snapshot | None = None
         #: The element of a vector or matrix shown whole when the panel cuts it
         #: (the chain panel's: ``c`` steps through them).
@@ -60,14 +62,15 @@ class TensorPanel(LinePanel):
         data = full(_at(param.data, index))
         grad = full(_at(param.grad, index)) if param.grad is not None else "None"
         style = "bold magenta" if param.grad is not None else "dim"
-        one = Text.assemble((label, "bold"), f"={data}  ", ("grad ", "bold"), (grad, style))
-        if one.cell_len + 6 <= width:
-            return [Text.assemble(("cut · ", "yellow"), one)]
+        one = Text.assemble((label, "bold"), f"={data}  ", (_("grad") + " ", "bold"), (grad, style))
+        cut_mark = _("cut") + " · "
+        if one.cell_len + cell_len(cut_mark) <= width:
+            return [Text.assemble((cut_mark, "yellow"), one)]
         if one.cell_len <= width:
             return [one]
         first = Text.assemble((label, "bold"), f"={data}")
-        if first.cell_len + 6 <= width:
-            first = Text.assemble(("cut · ", "yellow"), first)
+        if first.cell_len + cell_len(cut_mark) <= width:
+            first = Text.assemble((cut_mark, "yellow"), first)
         return [
             first,
             Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
@@ -111,13 +114,13 @@ class TensorPanel(LinePanel):
             )
         else:
             # One row per parameter: .data and .grad side by side.
-            width = max(len(p.name) for p in snap.params)
-            lines.append(Text(f"{'':<{width}} .data      .grad", "bold"))
+            names = max(cell_len(p.name) for p in snap.params)
+            lines.append(Text(f"{'':<{names}} .data      .grad", "bold"))
             for param in snap.params:
                 grad_style = "bold magenta" if param.grad is not None else "dim"
                 lines.append(
                     Text.assemble(
-                        (f"{param.name:<{width}} ", "bold"),
+                        (f"{param.name:<{names}} ", "bold"),
                         f"{short(param.data, 6):<10} ",
                         (short(param.grad, 6) if param.grad is not None else "None", grad_style),
                     )
@@ -127,7 +130,10 @@ class TensorPanel(LinePanel):
             ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
         )
         if snap.graph_freed:
-            grad_fn.append(" freed", "dim")
+            freed = _("freed")
+            # A space before it where there is room (a CJK word reads well without one).
+            space = " " if grad_fn.cell_len + 1 + cell_len(freed) <= width else ""
+            grad_fn.append(space + freed, "dim")
         lines.append(grad_fn)
         sample = Text.assemble(
             (f"{snap.loss_label} ", "bold"), full(snap.loss) if snap.loss is not None else "?"
@@ -140,7 +146,10 @@ class TensorPanel(LinePanel):
                 Text.assemble(
                     ("sum ", "bold"),
                     short(snap.loss_sum),
-                    (f"  keeps {snap.kept_nodes:,} nodes", "bold yellow"),
+                    (
+                        "  " + _("keeps {count} nodes").format(count=f"{snap.kept_nodes:,}"),
+                        "bold yellow",
+                    ),
                 )
             )
         for line in lines:
@@ -153,7 +162,7 @@ def _side_by_side(param: ParamView, digits: int) -> list[Text]:
     """``W.data`` and ``W.grad`` side by side, a line per row."""
     data = rows(param.data, digits)
     grad = rows(param.grad, digits) if param.grad is not None else ["None"]
-    width = max(len(f"{param.name}.data"), *(len(r) for r in data))
+    width = max(cell_len(f"{param.name}.data"), *(cell_len(r) for r in data))
     lines = [
         Text.assemble(
             (f"{param.name}.data".ljust(width + 1), "bold"), (f"{param.name}.grad", "bold")
