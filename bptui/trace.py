@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .i18n import N_, _, ngettext
+from .i18n import _ as translate
 from .lesson import words
 from .lesson.spec import Lesson
 from .lesson.timeline import StepRecord
@@ -127,7 +128,7 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
     if any(text for _phase, text in said):
         for phase, text in said:
             if text:
-                out.write(f"- **{_(_PHASE_NAMES[phase])}**: {text}\n")
+                out.write(f"- **{translate(_PHASE_NAMES[phase])}**: {text}\n")
         out.write("\n")
     diverged = _(" (diverged)")
     out.write("| " + " | ".join(head) + " |\n")

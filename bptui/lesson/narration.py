@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from ..i18n import N_, ngettext
+from ..i18n import N_, language, ngettext
 from ..i18n import _ as translate
 from .snapshot import Kind, Message, Saying
 from .values import MaybeValue, Value, format_plain
@@ -170,7 +170,9 @@ class Narrator:
 
         def spaced() -> str:
             text = note if isinstance(note, str) else note()
-            return f" {text}" if text else ""
+            if not text:
+                return ""
+            return text if language() == "zh" else f" {text}"  # no space after "。"
 
         return said(
             Kind.STEP,
