@@ -46,7 +46,7 @@ def split_words(config: Mapping[str, Any], fail: Fail) -> tuple[dict[str, Any], 
         )
         table, _dot, name = key.partition(".")
         if bad and not name:  # title.zh, description.zh
-            raise fail(table, _control(f"{table}.{lang}", bad), None)
+            raise fail(f"{table}.{lang}", _control(f"{table}.{lang}", bad), None)
         if bad:
             raise fail(name, _control(f"{table}.{lang}.{name}", bad), f"{table}.{lang}")
     return plain, words
@@ -57,9 +57,9 @@ def _split_text(plain: dict[str, Any], key: str, words: Words, fail: Fail) -> No
     value = plain[key]
     for lang, text in value.items():
         if lang not in LANGUAGES:
-            raise fail(key, _unknown(f"{key}.{lang}"), None)
+            raise fail(f"{key}.{lang}", _unknown(f"{key}.{lang}"), None)
         if not isinstance(text, str):
-            raise fail(key, _not_text(f"{key}.{lang}"), None)
+            raise fail(f"{key}.{lang}", _not_text(f"{key}.{lang}"), None)
         if lang != DEFAULT:
             words.append((lang, key, text))
     if DEFAULT in value:
