@@ -438,3 +438,26 @@ def test_the_json_and_csv_traces_keep_english_keys():
             english.setdefault(fmt, out.getvalue())
             assert out.getvalue() == english[fmt]
             assert not CJK.search(out.getvalue())
+
+
+def test_the_programs_comments_follow_the_language():
+    """The code panel's program has Chinese comments in Chinese, as the note's has, and is
+    written again when the language changes."""
+    stepper = Stepper(load_lesson("node"))
+    stepper.toggle_sum_loss()
+    english = stepper.program.lines
+    assert "a = 0.01  # learning rate" in english
+    i18n.set_language("zh")
+    chinese = stepper.program.lines
+    assert "a = 0.01  # 学习率" in chinese
+    assert "def loss(x_val, w):  # L 代表上面的各层" in chinese
+    assert "        sum += l  # l 的计算图一直不释放" in chinese
+    assert any(line.endswith("# 要求 ∂L/∂x") for line in chinese)
+    assert [line.split("  #")[0] for line in chinese] == [line.split("  #")[0] for line in english]
+    assert stepper.snapshot().code == chinese
+    stepper.toggle_sum_loss()
+    stepper.toggle_batch()
+    stepper.toggle_skip_zero()
+    comments = [line for line in stepper.program.lines if "#" in line]
+    assert any(line.endswith("# 每轮一次") for line in comments)
+    assert any(line.endswith("# 跳过了") for line in comments)
