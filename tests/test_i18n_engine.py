@@ -306,6 +306,9 @@ def test_the_builtin_lessons_speak_chinese():
     i18n.set_language("zh")
     titles = {name: title for name, title, _path in describe_builtins()}
     assert titles["linear"] == "线性模型 ŷ = x·w，平方损失（笔记里的例子）"
+    from bptui.lesson import words
+
+    assert words.description(load_lesson("linear")).startswith("笔记中的例子：ŷ = x·w")
     i18n.set_language("en")
     titles = {name: title for name, title, _path in describe_builtins()}
     assert titles["linear"] == "Linear model ŷ = x·w, squared loss (the note's lesson)"
