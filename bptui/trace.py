@@ -13,6 +13,9 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .i18n import N_, _, ngettext
+from .i18n import _ as translate
+from .lesson import words
 from .lesson.spec import Lesson
 from .lesson.timeline import StepRecord
 from .lesson.values import all_finite, format_plain, format_value
@@ -92,28 +95,42 @@ def write_csv(records: Iterable[StepRecord], out: TextIO) -> None:
         writer.writerow({k: _cell(v) for k, v in row.items()})
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+#: The phases of a training step, as the Markdown trace names them.
+_PHASE_NAMES = {
+    "forward": N_("forward"),
+    "backward": N_("backward"),
+    "update": N_("update"),
+    "zero": N_("zero"),
+}
 
 
 def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -> None:
+    """A Markdown table of the run, its headings and prose in the language spoken."""
     names = lesson.param_names
     nodes = [node for node in lesson.nodes if node.name != lesson.loss.name]
-    head = ["step", "epoch", "sample", "x", "y", *names, *(n.label for n in nodes), "loss"]
-    head += [f"{n}.grad" for n in names] + [f"{n} after" for n in names]
-    out.write(f"# {lesson.title}\n\n")
+    head = [_("step"), _("epoch"), _("sample"), "x", "y", *names, *(n.label for n in nodes)]
+    head += [_("loss"), *(f"{n}.grad" for n in names)]
+    head += [_("{name} after").format(name=n) for n in names]
+    out.write(f"# {words.title(lesson)}\n\n")
+    epochs = ngettext("{n} epoch", "{n} epochs", lesson.epochs).format(n=lesson.epochs)
+    samples = ngettext("{n} sample per epoch", "{n} samples per epoch", lesson.n_samples)
     out.write(
-        f"lr = {lesson.lr:g}, {_plural(lesson.epochs, 'epoch')}, "
-        f"{_plural(lesson.n_samples, 'sample')} per epoch; "
-        f"loss = {lesson.expression()}\n\n"
+        _("lr = {lr}, {epochs}, {samples}; loss = {loss}").format(
+            lr=f"{lesson.lr:g}",
+            epochs=epochs,
+            samples=samples.format(n=lesson.n_samples),
+            loss=lesson.expression(),
+        )
+        + "\n\n"
     )
-    if lesson.narration:
-        # The lesson file's [narration]: one line for each phase of a training step.
-        said = dict(lesson.narration)
-        for phase in (p for p in ("forward", "backward", "update", "zero") if p in said):
-            text = said[phase]
-            out.write(f"- **{phase}**: {text}\n")
+    # The lesson file's [narration]: one line for each phase of a training step.
+    said = [(p, words.narration(lesson, p)) for p in _PHASE_NAMES]
+    if any(text for _phase, text in said):
+        for phase, text in said:
+            if text:
+                out.write(f"- **{translate(_PHASE_NAMES[phase])}**: {text}\n")
         out.write("\n")
+    diverged = _(" (diverged)")
     out.write("| " + " | ".join(head) + " |\n")
     out.write("|" + "---:|" * len(head) + "\n")
     for r in records:
@@ -124,7 +141,7 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
         cells += [format_plain(r.grads[n]) for n in names]
         cells += [format_plain(r.params_after[n]) for n in names]
         if _diverged(r):
-            cells[-1] += " (diverged)"
+            cells[-1] += diverged
         out.write("| " + " | ".join(cells) + " |\n")
 
 

@@ -668,8 +668,9 @@ def test_no_engine_sentence_names_a_command_line_option():
     (the app's own words for fixes come through its labels, e.g. ``edit``)."""
     from pathlib import Path
 
-    from bptui.lesson import teaching
+    from bptui.lesson import narration, teaching
 
-    source = Path(teaching.__file__).read_text(encoding="utf-8")
-    assert not re.search(r"--[a-z]", source)
+    for module in (teaching, narration):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert not re.search(r"--[a-z]", source)
     assert not any(key.endswith("_option") for key in teaching.LABELS)

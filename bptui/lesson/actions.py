@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from .snapshot import Modes, Phase
+from .snapshot import Modes, Phase, Saying
 from .spec import Lesson
 
 
@@ -34,7 +34,8 @@ class Edit:
 
     lesson: Lesson
     params: tuple[tuple[str, float], ...]
-    text: str
+    #: What the edit changed, said in the language of the moment (see ``Teacher.edit_text``).
+    text: Saying
     action: Action = Action.EDIT
 
 

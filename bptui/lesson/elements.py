@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from ..i18n import _
 from .graph import LessonGraph
 from .ops import OPS, format_number, pow_formula
 from .snapshot import ChainView, FactorView
@@ -86,9 +87,13 @@ class ElementChains:
         if node.op == "matmul" and node.args[0] == name:
             other = node.args[1]
             shown = lesson.label(other) if isinstance(other, str) else format_number(other)
-            return f"∂{loss}/∂{local.wrt_label} = (∂{loss}/∂{local.out_label}) {shown}ᵀ: an outer product"
+            return _("∂{loss}/∂{wrt} = (∂{loss}/∂{out}) {other}ᵀ: an outer product").format(
+                loss=loss, wrt=local.wrt_label, out=local.out_label, other=shown
+            )
         if local.formula == "1":
-            return f"∂{loss}/∂{local.wrt_label} = ∂{loss}/∂{local.out_label}, element by element"
+            return _("∂{loss}/∂{wrt} = ∂{loss}/∂{out}, element by element").format(
+                loss=loss, wrt=local.wrt_label, out=local.out_label
+            )
         return (
             f"∂{loss}/∂{local.wrt_label}[i] = ∂{loss}/∂{local.out_label}[i]"
             f" · ∂{local.out_label}[i]/∂{local.wrt_label}[i]"
@@ -277,7 +282,7 @@ class ElementChains:
             # ∂(W·v)[i]/∂W[i,j] = v[j]: the other input's element j.
             other = node.args[1 - position]
             j = index[-1:]
-            tensors, _, _ = self._scalars(state, node, ())
+            tensors = self._scalars(state, node, ())[0]
             value = tensors[1 - position]
             label = self._lesson.label(other) if isinstance(other, str) else format_number(other)
             element = _at(plain(value), j) if isinstance(value, torch.Tensor) else float(value)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 
+from ..i18n import _
 from .actions import Action, Edit, Entry, action_of, natural_action
 from .analysis import Analysis
 from .machine import StepMachine
@@ -101,11 +102,13 @@ class Stepper(StepMachine):
         values = {}
         for name, value in (params or {}).items():
             if name not in self.params:
-                raise LessonError(f"unknown parameter {name!r}")
+                raise LessonError(_("unknown parameter {name!r}").format(name=name))
             if self.params[name].numel() != 1:
-                raise LessonError(f"{name} is a matrix: change it in the lesson file")
+                raise LessonError(
+                    _("{name} is a matrix: change it in the lesson file").format(name=name)
+                )
             if not math.isfinite(value):
-                raise LessonError(f"{name} must be a finite number")
+                raise LessonError(_("{name} must be a finite number").format(name=name))
             values[name] = float(value)
         changed = [
             (name, self.params[name].item(), value)
@@ -382,7 +385,7 @@ class Stepper(StepMachine):
             ref = self._comparison = Stepper(self._timeline.checkpoints[0].lesson)
         while ref.steps_done < snap.steps_done and ref.train_step():
             pass
-        label = "per-sample SGD" if snap.modes.batch else "with zeroing"
+        label = _("per-sample SGD") if snap.modes.batch else _("with zeroing")
         return (label, *ref.history())
 
     # ------------------------------------------------------- compound commands

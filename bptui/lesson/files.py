@@ -16,7 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..i18n import language
 from .expr import LOSSES, Model, ModelError, loss_nodes, parse_model
+from .file_words import check_note_labels, kept_words, split_words, title_in_language
 from .spec import Lesson, LessonError, Node, make_lesson
 
 if sys.version_info >= (3, 11):
@@ -307,6 +309,7 @@ def lesson_from_config(
     text: str = "",
 ) -> Lesson:
     """Build and check a lesson from a TOML table (with command-line overrides on top)."""
+    config, words = split_words(config, _Reader(config, where, text, False, False).fail)
     values = {**config, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     given = {k for k, v in (overrides or {}).items() if v is not None}
     read = _Reader(values, where, text, replaced="model" in given, loss_given="loss" in given)
@@ -319,6 +322,7 @@ def lesson_from_config(
     params = read.params(model)
     narration = read.narration()
     notes = read.notes(nodes)
+    check_note_labels(words, (node.label for node in nodes), read.fail)
     read.check_data_and_ranges()
     # A model or loss from the command line makes another lesson than the file's:
     # its title, description and (for a new model) narration would describe the wrong one.
@@ -342,12 +346,14 @@ def lesson_from_config(
             input_grad=bool(values.get("input_grad", False)),
             loss_kind=loss,
         )
+        lesson = replace(lesson, words=tuple(words))
         if new_model or new_loss:
             lesson = replace(
                 lesson,
                 title=_own_title(lesson, None if new_model else name),
                 description="",
                 narration=() if new_model else lesson.narration,
+                words=kept_words(lesson.words, new_model),
             )
         return lesson
     except LessonFileError:
@@ -457,6 +463,6 @@ def describe_builtins() -> list[tuple[str, str, Path]]:
     """(name, title, path) of every built-in lesson, for ``bptui lessons``."""
     rows = []
     for name in builtin_names():
-        config, _ = read_config(builtin_path(name))
-        rows.append((name, str(config.get("title", name)), builtin_path(name)))
+        config = read_config(builtin_path(name))[0]
+        rows.append((name, title_in_language(config, name, language()), builtin_path(name)))
     return rows

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import torch
 
+from ..i18n import language
 from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
 from .program import Program, build_program
@@ -41,8 +42,8 @@ class StepMachine:
         self._modes = Modes()
         self._last: Action | None = None
         self._message: Message | None = None
-        #: The program as the lesson and modes it was written for last give it.
-        self._program = (lesson, self._modes, build_program(lesson))
+        #: The program as the lesson, modes and language it was written for last give it.
+        self._program = (lesson, self._modes, language(), build_program(lesson))
         #: The last divergence message and how to say it again with the values as
         #: they are now (see :meth:`refresher`).
         self._refresh: tuple[Message, Callable[[], Message]] | None = None
@@ -51,10 +52,10 @@ class StepMachine:
     @property
     def program(self) -> Program:
         """The lesson as the PyTorch program the current modes run."""
-        lesson, modes, program = self._program
-        if lesson is not self.lesson or modes != self._modes:
+        lesson, modes, spoken, program = self._program
+        if lesson is not self.lesson or modes != self._modes or spoken != language():
             program = build_program(self.lesson, self._modes)
-            self._program = (self.lesson, self._modes, program)
+            self._program = (self.lesson, self._modes, language(), program)
         return program
 
     def can_edit(self) -> bool:

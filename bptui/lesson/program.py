@@ -5,13 +5,15 @@ runs. For the seed lesson it is the note's own program (less the plotting). The
 training modes change the program, as they change what the engine runs: skip-zero
 leaves ``w.grad.data.zero_()`` out (commented), batch mode moves the update and
 the zeroing out of the loop over samples, and the sum-loss pitfall adds
-``sum += l``.
+``sum += l``. Its comments are in the language spoken when it is written (as the
+note's program has Chinese ones).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..i18n import _
 from .actions import Action
 from .ops import OPS, format_number
 from .snapshot import Modes
@@ -45,7 +47,7 @@ def _literal(value: object) -> str:
 def _float_list(values: tuple[object, ...]) -> str:
     shown = [_literal(v) for v in values[:_MAX_LISTED]]
     if len(values) > _MAX_LISTED:
-        shown.append(f"...  # {len(values)} values")
+        shown.append("...  # " + _("{n} values").format(n=len(values)))
     return "[" + ", ".join(shown) + "]"
 
 
@@ -71,7 +73,7 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
         "",
         f"x_data = {_float_list(lesson.x)}",
         *([f"y_data = {_float_list(lesson.y)}"] if target else []),
-        f"a = {lesson.lr!r}  # learning rate",
+        f"a = {lesson.lr!r}  # " + _("learning rate"),
     ]
     for name, value in lesson.params:
         shown = _literal(value) if isinstance(value, tuple) else f"[{float(value)!r}]"
@@ -80,7 +82,11 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
     lines += [
         "",
         f"def loss({args}):"
-        + ("" if target else f"  # {lesson.loss.label} stands for the layers above"),
+        + (
+            ""
+            if target
+            else "  # " + _("{L} stands for the layers above").format(L=lesson.loss.label)
+        ),
         f"    return {lesson.expression(names=SOURCE_NAMES)}",
         "",
     ]
@@ -91,7 +97,9 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
         "    for x_val, y_val in zip(x_data, y_data):" if target else "    for x_val in x_data:",
     ]
     if lesson.input_grad:
-        lines.append("        x_val = torch.tensor([x_val], requires_grad=True)  # wants ∂L/∂x")
+        lines.append(
+            "        x_val = torch.tensor([x_val], requires_grad=True)  # " + _("wants ∂L/∂x")
+        )
     if lesson.vector_data:
         lines.append("        x_val, y_val = torch.tensor(x_val), torch.tensor(y_val)")
     forward = (len(lines),)
@@ -99,7 +107,7 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
     sum_loss: tuple[int, ...] = ()
     if modes.sum_loss:
         sum_loss = (len(lines),)
-        lines.append("        sum += l  # keeps l's graph alive")
+        lines.append("        sum += l  # " + _("keeps l's graph alive"))
     backward = (len(lines),)
     lines.append("        l.backward()")
     # Batch mode: one update (and zeroing) per epoch, after the loop over samples.
@@ -107,11 +115,11 @@ def build_program(lesson: Lesson, modes: Modes | None = None) -> Program:
     update = tuple(range(len(lines), len(lines) + len(params)))
     lines += [indent + update_source(p) for p in params]
     if modes.batch:
-        lines[update[0]] += "  # per epoch"
+        lines[update[0]] += "  # " + _("per epoch")
     zero = tuple(range(len(lines), len(lines) + len(params)))
     if modes.skip_zero:
         lines += [f"{indent}# {zero_source(p)}" for p in params]
-        lines[zero[0]] += "  # skipped"
+        lines[zero[0]] += "  # " + _("skipped")
     else:
         lines += [indent + zero_source(p) for p in params]
     return Program(tuple(lines), forward, backward, update, zero, sum_loss)

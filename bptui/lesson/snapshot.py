@@ -7,10 +7,10 @@ neither change the lesson by accident nor hold the autograd graph alive.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import overload
+from typing import TypeAlias, overload
 
 from .values import Value
 
@@ -49,10 +49,36 @@ class Modes:
     sum_loss: bool = False
 
 
-@dataclass(frozen=True)
+#: What a message says: its text, or how to say it (called each time it is shown, so
+#: a message already on the screen follows a change of language).
+Saying: TypeAlias = "str | Callable[[], str]"
+
+
 class Message:
-    kind: Kind
-    text: str
+    """A sentence of the engine (or the app) and what it is about. ``text`` is worked
+    out when it is read, in the language spoken then (see :mod:`bptui.i18n`)."""
+
+    __slots__ = ("_saying", "kind")
+
+    def __init__(self, kind: Kind, text: Saying) -> None:
+        self.kind = kind
+        self._saying = text
+
+    @property
+    def text(self) -> str:
+        saying = self._saying
+        return saying if isinstance(saying, str) else saying()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return self.kind is other.kind and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.text))
+
+    def __repr__(self) -> str:
+        return f"Message(kind={self.kind!r}, text={self.text!r})"
 
 
 @dataclass(frozen=True)

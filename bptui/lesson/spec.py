@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .ops import OPS, PRECEDENCE, format_number
 from .values import Data
@@ -71,6 +71,10 @@ class Lesson:
     input_grad: bool = False
     #: How the loss was built: "squared", "abs", "bce" or "upstream".
     loss_kind: str = "squared"
+    #: The lesson's own words in other languages than English: (language, key, text),
+    #: the key being title, description, narration.<phase> or notes.<label>. Read
+    #: them in the language spoken with :mod:`.words` (English where none is given).
+    words: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -120,7 +124,7 @@ class Lesson:
                     f"lesson's parameters are {known}"
                 )
             params[name] = value
-        return make_lesson(
+        lesson = make_lesson(
             name=self.name,
             title=self.title,
             x=self.x if x is None else x,
@@ -139,6 +143,7 @@ class Lesson:
             loss_kind=self.loss_kind,
             options=options,
         )
+        return replace(lesson, words=self.words)
 
     def expression(self, name: str | None = None, names: Mapping[str, str] | None = None) -> str:
         """The node ``name`` (default: the loss) written out as Python source."""

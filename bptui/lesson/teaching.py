@@ -5,16 +5,21 @@ for vectors and matrices) and names. Where a sentence tells the student what to
 do next, it names the action; the :class:`Teacher` spells it with the labels the
 interface gives it (the app passes its keymap's keys through ``Stepper(lesson,
 labels=...)``; :data:`LABELS` are the defaults). No sentence names a command-line
-option: the same words serve the app, a REPL and the trace. Another language
-replaces the words of this one module.
+option: the same words serve the app, a REPL and the trace. The sentences are
+English, marked for translation and said in the current language when shown
+(see :mod:`.narration`); the Chinese is in ``bptui/locale/zh/LC_MESSAGES/engine.po``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from .snapshot import Kind, Message, Phase
+from ..i18n import N_
+from .narration import Narrator, joined, listing, phrase, said
+from .snapshot import Kind, Message, Phase, Saying
 from .values import MaybeValue, Value, format_plain, format_value
+
+__all__ = ["LABELS", "Teacher", "listing"]
 
 #: How the interface names each action the sentences mention. An interface that can
 #: change the learning rate, parameters and data mid-lesson also gives ``edit`` (the
@@ -37,20 +42,15 @@ LABELS: Mapping[str, str] = {
 
 #: Why an operation's result is not finite, by op.
 _OUT_OF_RANGE = {
-    "log": "the logarithm is only defined for positive numbers",
-    "div": "division by zero",
-    "exp": "float32 overflows above about 3.4e38",
-    "pow": "the power is out of range (overflow, or a fractional power of a negative number)",
-    "bce": "binary cross-entropy needs a prediction between 0 and 1",
+    "log": N_("the logarithm is only defined for positive numbers"),
+    "div": N_("division by zero"),
+    "exp": N_("float32 overflows above about 3.4e38"),
+    "pow": N_("the power is out of range (overflow, or a fractional power of a negative number)"),
+    "bce": N_("binary cross-entropy needs a prediction between 0 and 1"),
 }
 
 
-def listing(values: Iterable[tuple[str, MaybeValue]], suffix: str = "") -> str:
-    """``w.grad = -2, b.grad = 1``: names with their values, missing ones left out."""
-    return ", ".join(f"{n}{suffix} = {format_plain(v)}" for n, v in values if v is not None)
-
-
-class Teacher:
+class Teacher(Narrator):
     """Every sentence of the engine. ``labels`` names the actions and options the
     sentences mention as the interface spells them (see :data:`LABELS`)."""
 
@@ -60,86 +60,122 @@ class Teacher:
     # ----------------------------------------------------------------- refusals
 
     def finished(self, epochs: int) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            f"The lesson is finished ({epochs} epochs). Press {self._k['reset']} to start "
-            f"again, or {self._k['undo']} to step back.",
+            N_(
+                "The lesson is finished ({epochs} epochs). Press {reset} to start again, or "
+                "{undo} to step back."
+            ),
+            epochs=epochs,
+            reset=self._k["reset"],
+            undo=self._k["undo"],
         )
 
     def forward_during_backward(self, started: bool) -> Message:
-        if not started:
-            text = (
-                "The forward pass is complete: the loss is computed. Press "
-                f"{self._k['backward']} to start the backward pass."
+        template = (
+            N_(
+                "The backward pass is half done: finish it ({backward} or {finish_backward}) "
+                "before the next forward pass."
             )
-        else:
-            text = (
-                f"The backward pass is half done: finish it ({self._k['backward']} or "
-                f"{self._k['finish_backward']}) before the next forward pass."
+            if started
+            else N_(
+                "The forward pass is complete: the loss is computed. Press {backward} to start "
+                "the backward pass."
             )
-        return Message(Kind.REFUSED, text)
+        )
+        k = self._k
+        return said(
+            Kind.REFUSED, template, backward=k["backward"], finish_backward=k["finish_backward"]
+        )
 
     def backward_before_loss(self) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            "There is no loss to differentiate yet: finish the forward pass first "
-            f"({self._k['forward']} or {self._k['finish_forward']}).",
+            N_(
+                "There is no loss to differentiate yet: finish the forward pass first "
+                "({forward} or {finish_forward})."
+            ),
+            forward=self._k["forward"],
+            finish_forward=self._k["finish_forward"],
         )
 
     def update_before_backward(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            f"This sample's gradient is not computed yet ({listing(grads, '.grad')} is left "
-            f"from before). Finish the forward and backward passes ({self._k['finish_forward']}, "
-            f"then {self._k['finish_backward']}), then update.",
+            N_(
+                "This sample's gradient is not computed yet ({grads} is left from before). "
+                "Finish the forward and backward passes ({finish_forward}, then "
+                "{finish_backward}), then update."
+            ),
+            grads=listing(grads, ".grad"),
+            finish_forward=self._k["finish_forward"],
+            finish_backward=self._k["finish_backward"],
         )
 
     def update_twice(self) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            f"The parameters were already updated with this gradient. Press {self._k['zero']} to "
-            f"zero the gradient, or {self._k['forward']} to go on without zeroing and watch it "
-            "accumulate.",
+            N_(
+                "The parameters were already updated with this gradient. Press {zero} to zero "
+                "the gradient, or {forward} to go on without zeroing and watch it accumulate."
+            ),
+            zero=self._k["zero"],
+            forward=self._k["forward"],
         )
 
     def zero_without_grad(self, first: str) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            f"{first}.grad is None: there is nothing to zero yet. torch creates "
-            f"{first}.grad in the first backward pass.",
+            N_(
+                "{first}.grad is None: there is nothing to zero yet. torch creates "
+                "{first}.grad in the first backward pass."
+            ),
+            first=first,
         )
 
     def edit_mid_step(self) -> Message:
-        return Message(
+        return said(
             Kind.REFUSED,
-            "Values can change at the start of a training step: finish this one "
-            f"first ({self._k['train_step']}), then edit.",
+            N_(
+                "Values can change at the start of a training step: finish this one first "
+                "({train_step}), then edit."
+            ),
+            train_step=self._k["train_step"],
         )
 
     def next_sample_too_early(self) -> Message:
-        return Message(Kind.REFUSED, "Finish this sample's forward and backward passes first.")
+        return said(Kind.REFUSED, N_("Finish this sample's forward and backward passes first."))
 
     def nothing_to_undo(self) -> Message:
-        return Message(Kind.REFUSED, "Nothing to undo: this is the start.")
+        return said(Kind.REFUSED, N_("Nothing to undo: this is the start."))
 
     # ------------------------------------------------------------ teaching moments
 
     def update_without_grad(self, first: str) -> Message:
-        return Message(
+        return said(
             Kind.TEACH,
-            f"{first}.grad is None: no backward pass has run yet, so there is no "
-            f"gradient to update with (in torch, `{first}.grad.data` fails: 'NoneType' "
-            f"object has no attribute 'data'). Run the forward pass ({self._k['forward']}) and "
-            f"the backward pass ({self._k['backward']}) first.",
+            N_(
+                "{first}.grad is None: no backward pass has run yet, so there is no gradient "
+                "to update with (in torch, `{first}.grad.data` fails: 'NoneType' object has "
+                "no attribute 'data'). Run the forward pass ({forward}) and the backward pass "
+                "({backward}) first."
+            ),
+            first=first,
+            forward=self._k["forward"],
+            backward=self._k["backward"],
         )
 
     def backward_twice(self, torch_error: str) -> Message:
         """``torch_error``: torch's RuntimeError for a second backward through a freed graph."""
         first = torch_error.split(". ")[0].strip()
-        return Message(
+        return said(
             Kind.TEACH,
-            f"torch: RuntimeError: {first}. backward() frees what the graph saved, so "
-            f"it runs once per graph; the next forward pass ({self._k['forward']}) builds a new one.",
+            N_(
+                "torch: RuntimeError: {error}. backward() frees what the graph saved, so it "
+                "runs once per graph; the next forward pass ({forward}) builds a new one."
+            ),
+            error=first,
+            forward=self._k["forward"],
         )
 
     def accumulated(
@@ -150,292 +186,245 @@ class Teacher:
         again: bool = False,
     ) -> Message:
         """The gradient was added to (not zeroed, or backward run twice on one graph)."""
-        parts = []
+        parts: list[Saying] = []
         for name in names:
             new = after.get(name)
             old = before.get(name)
             if new is None:
                 continue
             if not isinstance(new, float):
-                parts.append(f"{name}.grad was {format_plain(old)}, now {format_plain(new)}")
+                parts.append(
+                    phrase(
+                        N_("{name}.grad was {old}, now {new}"),
+                        name=name,
+                        old=format_plain(old),
+                        new=format_plain(new),
+                    )
+                )
                 continue
             base = old if isinstance(old, float) and old else 0.0  # as ``old or 0.0``
             parts.append(
-                f"{name}.grad = {format_value(base)} (old) + {format_value(new - base)} "
-                f"(this backward) = {format_value(new)}"
+                phrase(
+                    N_("{name}.grad = {old} (old) + {added} (this backward) = {new}"),
+                    name=name,
+                    old=format_value(base),
+                    added=format_value(new - base),
+                    new=format_value(new),
+                )
             )
-        lead = (
-            "backward() ran again on the same graph (it saved no values, so torch allowed "
-            "it) and added to the gradient: "
+        template = (
+            N_(
+                "backward() ran again on the same graph (it saved no values, so torch allowed "
+                "it) and added to the gradient: {parts}. torch accumulates gradients on "
+                "purpose; call w.grad.data.zero_() after each update to start every step from 0."
+            )
             if again
-            else "The gradient was not zeroed, so backward() added to it: "
+            else N_(
+                "The gradient was not zeroed, so backward() added to it: {parts}. torch "
+                "accumulates gradients on purpose; call w.grad.data.zero_() after each update "
+                "to start every step from 0."
+            )
         )
-        return Message(
-            Kind.TEACH,
-            lead + "; ".join(parts) + ". torch accumulates gradients on purpose; call "
-            "w.grad.data.zero_() after each update to start every step from 0.",
-        )
+        return said(Kind.TEACH, template, parts=joined("; ", parts))
 
     def zeroed_early(self, before_update: bool) -> Message:
         if before_update:
-            text = (
-                "The gradient was zeroed before the update: the update now has nothing to "
-                "move the parameters with (grad = 0), and this sample's step is lost."
+            return said(
+                Kind.TEACH,
+                N_(
+                    "The gradient was zeroed before the update: the update now has nothing to "
+                    "move the parameters with (grad = 0), and this sample's step is lost."
+                ),
             )
-        else:
-            text = (
-                "Zeroed the gradient before this sample's backward pass: the next "
-                "backward() starts from 0. This is what optimizer.zero_grad() at the top "
-                "of a training loop does."
-            )
-        return Message(Kind.TEACH, text)
+        return said(
+            Kind.TEACH,
+            N_(
+                "Zeroed the gradient before this sample's backward pass: the next backward() "
+                "starts from 0. This is what optimizer.zero_grad() at the top of a training "
+                "loop does."
+            ),
+        )
 
     def skipped(self, phase: Phase, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
-        shown = listing(grads, ".grad")
-        if phase is Phase.UPDATE:
-            text = (
-                f"Skipped the update: the parameters stay as they are, and {shown} is kept "
+        template = (
+            N_(
+                "Skipped the update: the parameters stay as they are, and {grads} is kept "
                 "(not zeroed), so the next backward() adds to it."
             )
-        else:
-            text = (
-                f"Skipped zeroing the gradient: {shown} is kept, so the next backward() "
-                "adds the new gradient to it. This is torch's accumulation."
+            if phase is Phase.UPDATE
+            else N_(
+                "Skipped zeroing the gradient: {grads} is kept, so the next backward() adds "
+                "the new gradient to it. This is torch's accumulation."
             )
-        return Message(Kind.TEACH, text)
+        )
+        return said(Kind.TEACH, template, grads=listing(grads, ".grad"))
 
     def batch_waits(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
         # "The sum of samples 1–k" would be wrong after batch mode is switched on
         # mid-epoch (the earlier samples' gradients were zeroed): say what is certain.
-        return Message(
+        return said(
             Kind.STEP,
-            f"Batch mode: {listing(grads, '.grad')} holds the gradients added up since it was "
-            "last zeroed; the update waits for the last sample of the epoch.",
+            N_(
+                "Batch mode: {grads} holds the gradients added up since it was last zeroed; "
+                "the update waits for the last sample of the epoch."
+            ),
+            grads=listing(grads, ".grad"),
         )
 
     def edit_text(
         self, lr: tuple[float, float] | None, params: Iterable[tuple[str, float, float]], data: bool
-    ) -> str:
+    ) -> Callable[[], str]:
         """What an edit changes: ``lr`` (old, new), ``params`` (name, old, new), ``data``."""
-        changes = []
+        changes: list[Saying] = []
         if lr is not None:
             changes.append(f"lr {lr[0]:g} → {lr[1]:g}")
         changes += [f"{n} {format_value(old)} → {format_value(new)}" for n, old, new in params]
         if data:
-            changes.append("the data")
-        return ("Changed " + ", ".join(changes) + ".") if changes else "Nothing changed."
+            changes.append(phrase(N_("the data")))
+        if not changes:
+            return phrase(N_("Nothing changed."))
+        return phrase(N_("Changed {changes}."), changes=joined(", ", changes))
 
-    def edited(self, text: str) -> Message:
-        return Message(Kind.TEACH, text + " The history so far stays.")
+    def edited(self, text: Saying) -> Message:
+        return said(Kind.TEACH, N_("{changes} The history so far stays."), changes=text)
 
     def skip_zero_mode(self, on: bool) -> Message:
-        return Message(
-            Kind.TEACH,
-            "Skip-zero mode on: the gradient is never zeroed, so every backward() adds to "
-            "it and the updates grow. The plot shows the run that zeroes, for comparison."
-            if on
-            else "Skip-zero mode off: the gradient is zeroed after every update again.",
+        if on:
+            return said(
+                Kind.TEACH,
+                N_(
+                    "Skip-zero mode on: the gradient is never zeroed, so every backward() adds "
+                    "to it and the updates grow. The plot shows the run that zeroes, for "
+                    "comparison."
+                ),
+            )
+        return said(
+            Kind.TEACH, N_("Skip-zero mode off: the gradient is zeroed after every update again.")
         )
 
     def batch_mode(self, on: bool) -> Message:
-        return Message(
-            Kind.TEACH,
-            "Batch mode on: backward() runs for every sample and the gradients add up; "
-            "one update per epoch uses the gradient of the summed loss (full-batch "
-            "gradient descent). The plot shows per-sample SGD for comparison."
-            if on
-            else "Batch mode off: one update per sample again (per-sample SGD).",
-        )
+        if on:
+            return said(
+                Kind.TEACH,
+                N_(
+                    "Batch mode on: backward() runs for every sample and the gradients add up; "
+                    "one update per epoch uses the gradient of the summed loss (full-batch "
+                    "gradient descent). The plot shows per-sample SGD for comparison."
+                ),
+            )
+        return said(Kind.TEACH, N_("Batch mode off: one update per sample again (per-sample SGD)."))
 
     def sum_loss_mode(self, on: bool, kept_nodes: int) -> Message:
         if on:
-            text = (
-                "The note's pitfall: `sum += l` adds the loss tensor, not its number, so "
-                "the sum's graph keeps every step's graph alive and memory only grows. "
-                "Watch the count in the tensor panel; `sum += l.item()` keeps a number."
+            return said(
+                Kind.TEACH,
+                N_(
+                    "The note's pitfall: `sum += l` adds the loss tensor, not its number, so the "
+                    "sum's graph keeps every step's graph alive and memory only grows. Watch the "
+                    "count in the tensor panel; `sum += l.item()` keeps a number."
+                ),
             )
-        else:
-            text = (
-                f"sum += l.item() again: the {kept_nodes:,} autograd nodes the sum "
-                "kept alive are freed."
-            )
-        return Message(Kind.TEACH, text)
+        return said(
+            Kind.TEACH,
+            N_(
+                "sum += l.item() again: the {kept_nodes:,} autograd nodes the sum kept alive "
+                "are freed."
+            ),
+            kept_nodes=kept_nodes,
+        )
 
     # ---------------------------------------------------------------- divergence
 
-    def _edit_hint(self, what: str) -> str:
+    def _edit_hint(self, whole: bool) -> Saying:
         """`` (E changes it at the start of a step)`` where the interface can edit."""
         edit = self._k.get("edit")
-        return f" ({edit} changes {what} at the start of a step)" if edit else ""
+        if not edit:
+            return ""
+        if whole:
+            return phrase(
+                N_(" ({edit} changes the data and the parameters at the start of a step)"),
+                edit=edit,
+            )
+        return phrase(N_(" ({edit} changes it at the start of a step)"), edit=edit)
 
-    def _stuck(self) -> str:
-        return (
-            "Once a parameter is NaN or inf, every later step is too; undo "
-            f"({self._k['undo']}) or reset ({self._k['reset']})."
+    def _stuck(self) -> Callable[[], str]:
+        return phrase(
+            N_(
+                "Once a parameter is NaN or inf, every later step is too; undo ({undo}) or reset ({reset})."
+            ),
+            undo=self._k["undo"],
+            reset=self._k["reset"],
         )
 
     def out_of_range(self, label: str, op: str, value: float, inputs: Iterable[Value]) -> Message:
         """An operation's result is inf or NaN for finite inputs: why, for that op."""
-        reason = _OUT_OF_RANGE.get(op, "the result is out of float32's range")
-        shown = ", ".join(format_plain(a) for a in inputs)
-        return Message(
+        reason = _OUT_OF_RANGE.get(op, N_("the result is out of float32's range"))
+        return said(
             Kind.DIVERGED,
-            f"{label} = {format_value(value)} for inputs {shown}: {reason}. torch does not "
-            "stop: the NaN or inf flows on through the graph and the gradients. Change the "
-            "data, the model or the initial values"
-            + self._edit_hint("the data and the parameters")
-            + ".",
+            N_(
+                "{label} = {value} for inputs {inputs}: {reason}. torch does not stop: the NaN "
+                "or inf flows on through the graph and the gradients. Change the data, the "
+                "model or the initial values{hint}."
+            ),
+            label=label,
+            value=format_value(value),
+            inputs=", ".join(format_plain(a) for a in inputs),
+            reason=phrase(reason),
+            hint=self._edit_hint(whole=True),
         )
 
     def diverged(
         self, loss: float | None, params: Iterable[tuple[str, Value]], lr: float
     ) -> Message:
         """The values grew step by step until they overflowed: the learning rate."""
-        shown = format_value(loss) if loss is not None else "?"
-        return Message(
+        return said(
             Kind.DIVERGED,
-            f"Diverged: loss = {shown}, {listing(params)}. Each update overshoots the minimum "
-            "by more than the last, so the numbers grow until they overflow float32. The "
-            f"learning rate {lr:g} is too large for this data; try a smaller one"
-            + self._edit_hint("it")
-            + ".",
+            N_(
+                "Diverged: loss = {loss}, {params}. Each update overshoots the minimum by more "
+                "than the last, so the numbers grow until they overflow float32. The learning "
+                "rate {lr} is too large for this data; try a smaller one{hint}."
+            ),
+            loss=format_value(loss) if loss is not None else "?",
+            params=listing(params),
+            lr=f"{lr:g}",
+            hint=self._edit_hint(whole=False),
         )
 
     def updated_with_nan(self, params: Iterable[tuple[str, Value]]) -> Message:
         """The loss was already NaN or inf (said at the forward pass); so is the gradient."""
-        return Message(
+        return said(
             Kind.DIVERGED,
-            f"Updated with a gradient that is not finite: now {listing(params)}. " + self._stuck(),
+            N_("Updated with a gradient that is not finite: now {params}. {stuck}"),
+            params=listing(params),
+            stuck=self._stuck(),
         )
 
     def gradient_not_finite(
         self, grads: Iterable[tuple[str, MaybeValue]], params: Iterable[tuple[str, Value]]
     ) -> Message:
         """The loss is finite but a local derivative is not (a square root at 0, say)."""
-        return Message(
+        return said(
             Kind.DIVERGED,
-            f"The loss is finite but the gradient is not ({listing(grads, '.grad')}): a local "
-            "derivative is out of range here (the chain rule shows which), so the update made "
-            f"{listing(params)}. " + self._stuck(),
+            N_(
+                "The loss is finite but the gradient is not ({grads}): a local derivative is "
+                "out of range here (the chain rule shows which), so the update made {params}. "
+                "{stuck}"
+            ),
+            grads=listing(grads, ".grad"),
+            params=listing(params),
+            stuck=self._stuck(),
         )
 
     def still_not_finite(self, params: Iterable[tuple[str, Value]]) -> Message:
         """A step that starts with a NaN or inf parameter: nothing new went wrong."""
-        return Message(
+        return said(
             Kind.DIVERGED,
-            f"{listing(params)} since an earlier step: a parameter that is NaN or inf stays "
-            "so in every later update, whatever the loss. Undo "
-            f"({self._k['undo']}) back to where it happened, or reset ({self._k['reset']}).",
+            N_(
+                "{params} since an earlier step: a parameter that is NaN or inf stays so in "
+                "every later update, whatever the loss. Undo ({undo}) back to where it "
+                "happened, or reset ({reset})."
+            ),
+            params=listing(params),
+            undo=self._k["undo"],
+            reset=self._k["reset"],
         )
-
-    # ----------------------------------------------------------------- narration
-
-    def reset_done(self) -> Message:
-        return Message(Kind.STEP, f"Back to the start. ({self._k['undo']} undoes the reset.)")
-
-    def undone(self, action: str) -> Message:
-        """``action``: the undone micro-step's name, e.g. ``forward``."""
-        return Message(Kind.STEP, f"Undid one micro-step ({action}).")
-
-    # ------------------------------------------------------------- time travel
-
-    @staticmethod
-    def _at(steps: int, finished: bool) -> str:
-        if finished:
-            return f"step {steps}, the end of the lesson"
-        if steps == 0:
-            return "step 0, the start of the lesson"
-        return f"step {steps} ({steps} training step{'' if steps == 1 else 's'} done)"
-
-    def jumped(self, steps: int, finished: bool, whole_step: bool = False) -> Message:
-        """A jump (or a whole-step undo) landed ``steps`` training steps in."""
-        what = "Back to the start of a training step" if whole_step else "Jumped"
-        return Message(
-            Kind.STEP,
-            f"{what}: at {self._at(steps, finished)}. {self._k['undo']} undoes the jump at once.",
-        )
-
-    def jump_undone(self, steps: int, finished: bool) -> Message:
-        return Message(Kind.STEP, f"Undid the jump: back at {self._at(steps, finished)}.")
-
-    def jump_stopped(self, steps: int, wanted: int) -> Message:
-        return Message(
-            Kind.REFUSED,
-            f"The lesson ended at step {steps}, before step {wanted}. "
-            f"{self._k['undo']} undoes the jump.",
-        )
-
-    def no_such_step(self, wanted: int, last: int | None = None) -> Message:
-        """``last``: the lesson's last step, when it is finished."""
-        if last is not None:
-            return Message(
-                Kind.REFUSED, f"The lesson ends at step {last}: there is no step {wanted}."
-            )
-        return Message(
-            Kind.REFUSED,
-            f"There is no step {wanted}: step 0 is the start of the lesson and step N is "
-            "after N training steps.",
-        )
-
-    def already_at_step(self, steps: int, finished: bool) -> Message:
-        return Message(Kind.REFUSED, f"Already at {self._at(steps, finished)}.")
-
-    def at_first_step(self, after_reset: bool) -> Message:
-        tail = f" ({self._k['undo']} undoes the reset.)" if after_reset else ""
-        return Message(
-            Kind.REFUSED,
-            f"Already at the start of the first training step: no step for "
-            f"{self._k['undo_step']} to undo.{tail}",
-        )
-
-    def ready(self) -> Message:
-        return Message(
-            Kind.STEP,
-            f"Ready. Press {self._k['next']} (or {self._k['next_alt']}) to compute the first node of "
-            "the forward pass.",
-        )
-
-    def forward_done(self, source: str, value: Value, pass_done: bool, note: str = "") -> Message:
-        """``note``: the lesson's sentence about this value (its ``[notes]``), if any."""
-        tail = (
-            f" The forward pass is done: press {self._k['backward']} for the backward pass."
-            if pass_done
-            else ""
-        )
-        note = f" {note}" if note else ""
-        return Message(Kind.STEP, f"Forward: {source} = {format_plain(value)}.{note}{tail}")
-
-    def backward_through(self, label: str, grads: Iterable[tuple[str, Value]]) -> Message:
-        """``grads``: (∂loss/∂input's text, its value) for the node's inputs."""
-        parts = [f"{name} = {format_plain(value)}" for name, value in grads]
-        return Message(Kind.STEP, f"Backward through {label}: " + ", ".join(parts) + ".")
-
-    def backward_finished(
-        self, grads: Iterable[tuple[str, MaybeValue]], update_waits: bool = False
-    ) -> Message:
-        """``update_waits``: batch mode, before the epoch's last sample."""
-        then = (
-            f"Batch mode: the update waits for the epoch's last sample; {self._k['next']} "
-            "goes on to the next sample."
-            if update_waits
-            else f"Press {self._k['update']} to update."
-        )
-        return Message(
-            Kind.STEP,
-            f"backward() finished: AccumulateGrad wrote {listing(grads, '.grad')}. {then}",
-        )
-
-    def updated_params(
-        self, params: Iterable[tuple[str, Value]], zero_skipped: bool = False
-    ) -> Message:
-        """``zero_skipped``: skip-zero mode, where the gradient is kept."""
-        then = (
-            f"Skip-zero mode: the gradient is not zeroed; {self._k['next']} goes on to the "
-            "next sample, whose backward() adds to it."
-            if zero_skipped
-            else f"Press {self._k['zero']} to zero the gradient."
-        )
-        return Message(Kind.STEP, f"Updated: {listing(params)}. {then}")
-
-    def zeroed(self) -> Message:
-        return Message(Kind.STEP, f"Gradient zeroed. Next sample: press {self._k['next']}.")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..i18n import _
+from . import words
 from .actions import Action
 from .analysis import Analysis
 from .elements import ElementChains
@@ -72,7 +74,7 @@ class Views:
         loss_sum = model.loss_sum
         return Snapshot(
             lesson=lesson.name,
-            title=lesson.title,
+            title=words.title(lesson),
             epoch=min(state.epoch, lesson.epochs - 1) + 1,
             epochs=lesson.epochs,
             sample=state.sample + 1,
@@ -297,7 +299,9 @@ class Views:
             if state.phase is Phase.BACKWARD and state.bwd:
                 node = self._graph.backward_steps[state.bwd - 1]
                 fn = state.values[node.name].grad_fn
-                return f"{type(fn).__name__}: ∂{lesson.loss.label}/∂{node.label} → its inputs"
+                return _("{grad_fn}: ∂{loss}/∂{value} → its inputs").format(
+                    grad_fn=type(fn).__name__, loss=lesson.loss.label, value=node.label
+                )
             return "l.backward()"
         if last is Action.UPDATE:
             return "; ".join(update_source(p) for p in lesson.param_names)
@@ -318,7 +322,7 @@ class Views:
                 op_source(lesson, node.name),
                 value,
                 state.phase is Phase.BACKWARD,
-                dict(lesson.notes).get(node.label, ""),
+                words.note(lesson, node.label),
             )
         if last is Action.BACKWARD and state.phase is Phase.BACKWARD and state.bwd:
             node = self._graph.backward_steps[state.bwd - 1]
@@ -359,7 +363,7 @@ def _lesson_narration(lesson: Lesson, phase: Phase, last: Action | None) -> str 
     """The lesson file's ``[narration]`` line for the phase of the last micro-step (or,
     before any, and after a mode switch, an edit or going on to the next sample, for
     the phase that comes next)."""
-    if not lesson.narration:
+    if not (lesson.narration or lesson.words):
         return None
     shown = _PHASE_OF.get(last, phase) if last is not None else phase
-    return dict(lesson.narration).get(shown.value)
+    return words.narration(lesson, shown.value)
