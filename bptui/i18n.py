@@ -10,7 +10,9 @@ chained, so an area adds its file without touching this module.
 The language can change while the app runs (``L``): :func:`_` looks the current
 language up on every call, so a string must be translated where it is shown,
 never once at import. A constant that is shown later is marked with :func:`N_`
-(for the extractor) and passed through :func:`_` when it is shown. Messages with
+(for the extractor) and passed through :func:`_` when it is shown. A short word
+whose Chinese depends on where it stands takes a context: :func:`pgettext` and
+:func:`NC_` (``msgctxt`` in the ``.po``). Messages with
 values use named fields, ``_("w is {w}").format(w=...)``, never f-strings: the
 translator may need the fields in another order.
 """
@@ -75,6 +77,18 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for ``n``, in the current language."""
     return _catalogue.ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` as meant in ``context``: a short word whose Chinese depends on
+    where it stands (the status bar's ``forward`` is 前向, the trace's 前向传播)."""
+    return _catalogue.pgettext(context, message)
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark ``message`` in ``context`` for translation; :func:`pgettext` translates it later."""
+    del context  # read by the extractor (tests/test_i18n.py), not at run time
+    return message
 
 
 def N_(message: str) -> str:

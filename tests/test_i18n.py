@@ -23,36 +23,41 @@ FIELD = re.compile(r"{(\w*)[^{}]*}")
 MARKED = (ast.Name, ast.Attribute, ast.Subscript)
 
 
-def wrapped_strings() -> dict[str, str]:
-    """Every message given to ``_``, ``N_`` or ``ngettext`` in bptui's code, with where."""
-    found: dict[str, str] = {}
+def wrapped_strings() -> dict[str | tuple[str, str], str]:
+    """Every message given to ``_``, ``N_`` or ``ngettext`` in bptui's code, with where;
+    one given to ``pgettext`` or ``NC_`` with its context, as ``(context, message)``."""
+    found: dict[str | tuple[str, str], str] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
             name = node.func.id
-            if name not in ("_", "N_", "ngettext"):
+            if name not in ("_", "N_", "ngettext", "pgettext", "NC_"):
                 continue
             where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
-            count = 2 if name == "ngettext" else 1
+            count = 1 if name in ("_", "N_") else 2
             args = node.args[:count]
-            if name == "_" and len(args) == 1 and isinstance(args[0], MARKED):
+            if name in ("_", "pgettext") and len(args) == count and isinstance(args[-1], MARKED):
                 continue
             if len(args) < count or not all(
                 isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args
             ):
                 found[f"<not a literal at {where}>"] = where
                 continue
-            for arg in args:
-                assert isinstance(arg, ast.Constant)
-                found.setdefault(arg.value, where)
+            texts = [a.value for a in args if isinstance(a, ast.Constant)]
+            if name in ("pgettext", "NC_"):
+                found.setdefault((texts[0], texts[1]), where)
+            else:
+                for text in texts:
+                    found.setdefault(text, where)
     return found
 
 
-def chinese() -> dict[str, str]:
-    """msgid → msgstr over every Chinese catalogue (plural forms: the one form)."""
-    messages: dict[str, str] = {}
+def chinese() -> dict[str | tuple[str, str], str]:
+    """msgid → msgstr over every Chinese catalogue (plural forms: the one form); a
+    message with a context is keyed ``(msgctxt, msgid)``."""
+    messages: dict[str | tuple[str, str], str] = {}
     for po in CATALOGUES:
         with po.open("rb") as file:
             catalogue = read_po(file)
@@ -62,7 +67,8 @@ def chinese() -> dict[str, str]:
             ids = message.id if isinstance(message.id, tuple) else (message.id,)
             text = message.string if isinstance(message.string, str) else message.string[0]
             for msgid in ids:
-                messages[msgid] = "" if message.fuzzy else text
+                key = msgid if message.context is None else (message.context, msgid)
+                messages[key] = "" if message.fuzzy else text
     return messages
 
 
@@ -84,7 +90,8 @@ def test_translations_keep_every_field():
     """``{w}`` in English must be ``{w}`` in Chinese, or ``.format`` fails at run time."""
     wrong = [
         f"{msgid!r} → {msgstr!r}"
-        for msgid, msgstr in chinese().items()
+        for key, msgstr in chinese().items()
+        for msgid in [key if isinstance(key, str) else key[1]]
         if msgstr and sorted(FIELD.findall(msgid)) != sorted(FIELD.findall(msgstr))
     ]
     assert not wrong, "translations whose {fields} differ from the English:\n" + "\n".join(wrong)

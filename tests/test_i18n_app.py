@@ -70,7 +70,7 @@ def test_the_apps_words_mean_one_thing_in_every_catalogue() -> None:
     from babel.messages.pofile import read_po
 
     folder = i18n.LOCALE_DIR / "zh" / "LC_MESSAGES"
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[tuple[str | None, str], tuple[str, str]] = {}
     clashes = []
     for po in sorted(folder.glob("*.po")):
         with po.open("rb") as file:
@@ -78,9 +78,10 @@ def test_the_apps_words_mean_one_thing_in_every_catalogue() -> None:
                 if not message.id or isinstance(message.id, tuple):
                     continue
                 text = message.string if isinstance(message.string, str) else message.string[0]
-                if message.id in seen and seen[message.id][1] != text:
-                    clashes.append(f"{message.id!r}: {seen[message.id]} vs ({po.name}, {text!r})")
-                seen.setdefault(message.id, (po.name, text))
+                key = (message.context, message.id)
+                if key in seen and seen[key][1] != text:
+                    clashes.append(f"{key!r}: {seen[key]} vs ({po.name}, {text!r})")
+                seen.setdefault(key, (po.name, text))
     assert not clashes, "one English text, two Chinese ones:\n" + "\n".join(clashes)
 
 

@@ -12,7 +12,7 @@ from typing import overload
 
 from rich.text import Text
 
-from ..i18n import N_, _
+from ..i18n import N_, _, pgettext
 from ..lesson.snapshot import History, PlotCurve, Snapshot
 from .figure import Layer, draw
 from .lines import LinePanel
@@ -204,7 +204,7 @@ class LossPlot(LinePanel):
                 curve.losses,
                 *CURVE,
                 _("this sample's {loss}").format(loss=loss),
-                _("sample"),
+                pgettext("plot", "sample"),
             )
         )
         recorded = _("recorded ({param}, {loss})").format(param=param, loss=loss)

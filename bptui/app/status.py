@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..i18n import N_, _
+from ..i18n import N_, NC_, _, pgettext
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
 from .lines import LinePanel
@@ -14,10 +14,10 @@ _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 
 #: Each phase's name in the bar, and its short form for a narrow one.
 _NAMES = {
-    Phase.FORWARD: (N_("forward"), N_("fwd")),
-    Phase.BACKWARD: (N_("backward"), N_("bwd")),
-    Phase.UPDATE: (N_("update"), N_("upd")),
-    Phase.ZERO: (N_("zero"), N_("zero")),
+    Phase.FORWARD: (NC_("phase", "forward"), NC_("phase", "fwd")),
+    Phase.BACKWARD: (NC_("phase", "backward"), NC_("phase", "bwd")),
+    Phase.UPDATE: (NC_("phase", "update"), NC_("phase", "upd")),
+    Phase.ZERO: (NC_("phase", "zero"), NC_("phase", "zero")),
 }
 
 
@@ -87,7 +87,7 @@ def _status(
     for i, phase in enumerate(shown):
         if i:
             text.append("▸" if phases == "tight" else " ▸ ", "dim")
-        name = _(_NAMES[phase][0 if phases == "long" else 1])
+        name = pgettext("phase", _NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
             label = name.upper()
             if snap.phase_steps > 1:
