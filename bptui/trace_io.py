@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .i18n import _
 from .lesson.spec import Lesson, LessonError
 
 
@@ -29,14 +30,15 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
 
     if output is not None and not output.strip():
         print(
-            "bptui trace: error: -o needs a file name (or - for standard output)", file=sys.stderr
+            _("bptui trace: error: -o needs a file name (or - for standard output)"),
+            file=sys.stderr,
         )
         return 2
     if output == "-":
         output = None
     if output is None:
         if sys.stdout is None:
-            print("bptui trace: error: standard output is closed; use -o FILE", file=sys.stderr)
+            print(_("bptui trace: error: standard output is closed; use -o FILE"), file=sys.stderr)
             return 2
         binary = getattr(sys.stdout, "buffer", None)
         # Data is UTF-8 whatever the locale says; a stdout without bytes (a test's
@@ -50,7 +52,7 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             run_trace(lesson, out, fmt)
             out.flush()
         except LessonError as error:  # found once torch runs the model (shapes)
-            print(f"bptui trace: error: {error}", file=sys.stderr)
+            print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
             return 2
         except BrokenPipeError:
             # The reader stopped early (``bptui trace | head``): nothing is wrong.
@@ -58,7 +60,7 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             return 0
         except OSError as error:
             quiet_stdout()
-            cannot_write("trace", "to standard output", error)
+            cannot_write("trace", _("to standard output"), error)
             return 1
         finally:
             if isinstance(out, io.TextIOWrapper) and out is not sys.stdout:
@@ -74,7 +76,9 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     target = Path(output)
     if source and Path(source).is_file() and target.exists() and Path(source).samefile(target):
         print(
-            f"bptui trace: error: -o {output} is the lesson file itself; choose another name",
+            _(
+                "bptui trace: error: -o {file} is the lesson file itself; choose another name"
+            ).format(file=output),
             file=sys.stderr,
         )
         return 2
@@ -98,7 +102,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
         os.replace(partial, target)
         done = True
     except LessonError as error:  # found once torch runs the model (shapes)
-        print(f"bptui trace: error: {error}", file=sys.stderr)
+        print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
         return 2
     except OSError as error:
         cannot_write("trace", output, error)
@@ -123,7 +127,7 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         with out:
             stepper = run_trace(lesson, out, fmt)
     except LessonError as error:
-        print(f"bptui trace: error: {error}", file=sys.stderr)
+        print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
         return 2
     except OSError as error:
         cannot_write("trace", output, error)
@@ -137,10 +141,14 @@ def _report(stepper: Any, output: str, replaced: bool) -> None:
     if last is None:
         return
     params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
-    note = " (replacing the file that was there)" if replaced else ""
-    print(
-        f"bptui trace: {last.step} steps written to {output}{note}; final {params}", file=sys.stderr
+    text = (
+        _(
+            "bptui trace: {steps} steps written to {file} (replacing the file that was there); final {params}"
+        )
+        if replaced
+        else _("bptui trace: {steps} steps written to {file}; final {params}")
     )
+    print(text.format(steps=last.step, file=output, params=params), file=sys.stderr)
 
 
 def _umask() -> int:
@@ -153,7 +161,10 @@ def cannot_write(command: str, where: str, error: OSError) -> None:
     """The one-line message for an output that failed (a full disk, a closed pipe's
     kin, a read-only file), e.g. ``bptui trace: error: cannot write out.md: …``."""
     print(
-        f"bptui {command}: error: cannot write {where}: {error.strerror or error}", file=sys.stderr
+        _("bptui {command}: error: cannot write {where}: {reason}").format(
+            command=command, where=where, reason=error.strerror or error
+        ),
+        file=sys.stderr,
     )
 
 
