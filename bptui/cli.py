@@ -286,11 +286,13 @@ def _check_float32(value: float, flag: str) -> None:
         raise LessonError(f"{flag}: {problem}")
 
 
-def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
+def _trace(args: argparse.Namespace, lesson: Lesson, language: str) -> int:
+    """A trace is UTF-8 data whatever the terminal shows: its words are in the
+    language asked for (``--lang zh`` on an ASCII terminal too)."""
     from .trace_io import write_trace
 
     source = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
-    return write_trace(lesson, args.format, args.output, source)
+    return write_trace(lesson, args.format, args.output, source, language)
 
 
 def _lessons() -> int:
@@ -363,7 +365,7 @@ def _speak(raw: Sequence[str]) -> bool:
         print(_("{prog}: error: {message}").format(prog="bptui", message=error), file=sys.stderr)
         return False
     spoken, note = cli_lang.choose(requested)
-    if note is not None:
+    if note is not None and "trace" not in raw:  # a trace's data is Chinese all the same
         print(note, file=sys.stderr)
     i18n.set_language(spoken)
     return True
@@ -397,9 +399,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "serve":
         return _serve(args, lesson, settings)
     if args.command == "trace":
-        # A trace is UTF-8 data whatever the terminal shows: it is written in the language asked.
-        i18n.set_language(settings.language)
-        code = _trace(args, lesson)
+        code = _trace(args, lesson, settings.language)
         # torch leaves ~170,000 objects for the collector; the collections Python
         # runs at exit cost a third of a second and free nothing the OS would not.
         gc.freeze()

@@ -14,19 +14,22 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import i18n
 from .i18n import _
 from .lesson.spec import Lesson, LessonError
 
 
-def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None) -> int:
+def write_trace(
+    lesson: Lesson, fmt: str, output: str | None, source: str | None, language: str | None = None
+) -> int:
     """Write the trace to standard output or to ``output``; the exit code.
 
     ``source`` is the lesson file given, if any (it is never overwritten). A
     file is written beside its target under a temporary name and renamed into
     place only when the whole run succeeded, so a run that fails or is
-    interrupted leaves an existing file as it was. Data is always UTF-8.
+    interrupted leaves an existing file as it was. Data is always UTF-8, written in
+    ``language`` (default: the one spoken), whatever the terminal can show.
     """
-    from .trace import run_trace  # torch is imported here, not before
 
     if output is not None and not output.strip():
         print(
@@ -49,7 +52,7 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             else sys.stdout
         )
         try:
-            run_trace(lesson, out, fmt)
+            _run(lesson, out, fmt, language)
             out.flush()
         except LessonError as error:  # found once torch runs the model (shapes)
             print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
@@ -67,12 +70,12 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
                 with contextlib.suppress(ValueError, OSError):
                     out.detach()  # sys.stdout keeps its buffer
         return 0
-    return _trace_to_file(lesson, fmt, output, source)
+    return _trace_to_file(lesson, fmt, output, source, language)
 
 
-def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) -> int:
-    from .trace import run_trace
-
+def _trace_to_file(
+    lesson: Lesson, fmt: str, output: str, source: str | None, language: str | None
+) -> int:
     target = Path(output)
     if source and Path(source).is_file() and target.exists() and Path(source).samefile(target):
         print(
@@ -85,7 +88,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     replacing = target.is_file()
     if target.exists() and not replacing:
         # /dev/null, a terminal, a pipe: nothing to protect, written in place.
-        return _trace_in_place(lesson, fmt, output)
+        return _trace_in_place(lesson, fmt, output, language)
     try:
         fd, partial = tempfile.mkstemp(
             dir=target.parent or ".", prefix=f".{target.name}.", suffix=".part"
@@ -96,7 +99,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     done = False
     try:
         with open(fd, "w", encoding="utf-8", newline="") as handle:
-            stepper = run_trace(lesson, handle, fmt)
+            stepper = _run(lesson, handle, fmt, language)
         mode = target.stat().st_mode & 0o7777 if replacing else 0o666 & ~_umask()
         os.chmod(partial, mode)
         os.replace(partial, target)
@@ -115,9 +118,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     return 0
 
 
-def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
-    from .trace import run_trace
-
+def _trace_in_place(lesson: Lesson, fmt: str, output: str, language: str | None) -> int:
     try:
         out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as error:
@@ -125,7 +126,7 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         return 2
     try:
         with out:
-            stepper = run_trace(lesson, out, fmt)
+            stepper = _run(lesson, out, fmt, language)
     except LessonError as error:
         print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
         return 2
@@ -134,6 +135,19 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         return 1
     _report(stepper, output, replaced=False)
     return 0
+
+
+def _run(lesson: Lesson, out: Any, fmt: str, language: str | None) -> Any:
+    """The run, its words (Markdown headings …) in the data's language; messages
+    about it stay in the language the terminal is spoken to in."""
+    from .trace import run_trace  # torch is imported here, not before
+
+    spoken = i18n.language()
+    i18n.set_language(language or spoken)
+    try:
+        return run_trace(lesson, out, fmt)
+    finally:
+        i18n.set_language(spoken)
 
 
 def _report(stepper: Any, output: str, replaced: bool) -> None:
