@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from ..i18n import _
 from .graph import LessonGraph
 from .ops import OPS
 from .snapshot import Phase
@@ -267,10 +268,12 @@ class TorchModel:
                 for index, node in enumerate(self.graph.nodes):
                     state.values[node.name] = self.compute(state, index)
             if state.values[self.graph.loss].numel() != 1:
-                raise LessonError("the loss must be a single number")
+                raise LessonError(_("the loss must be a single number"))
         except (RuntimeError, TypeError) as error:
             reason = str(error).splitlines()[0]
-            raise LessonError(f"the model does not fit the data's shapes: {reason}") from None
+            raise LessonError(
+                _("the model does not fit the data's shapes: {reason}").format(reason=reason)
+            ) from None
 
     def arg(self, state: StepState, node_index: int, position: int) -> Any:
         """The value an op gets as its input ``position``."""
@@ -428,7 +431,7 @@ class TorchModel:
         index = self.graph.index[node.name]
         used: set[int] = set()
         pairs = []
-        for slot, (next_fn, _) in enumerate(fn.next_functions):
+        for slot, (next_fn, _input) in enumerate(fn.next_functions):
             if next_fn is None:
                 continue
             for position, arg in enumerate(node.args):
