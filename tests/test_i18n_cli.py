@@ -177,6 +177,29 @@ def test_argparse_errors_in_chinese(argv, says, capsys):
     assert "：错误：" in err and says in err, err
 
 
+def test_the_stepper_without_a_terminal_says_so_in_chinese(capsys):
+    assert main(["--lang", "zh"]) == 2  # standard input and output are not a terminal here
+    err = capsys.readouterr().err
+    assert err.startswith("bptui：错误：单步演示需要终端") and "'bptui trace'" in err
+
+
+def test_a_port_in_use_is_refused_in_chinese(tmp_path, capsys):
+    import socket
+
+    import asyncssh
+
+    key = tmp_path / "key"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--lang", "zh", "--port", str(port), "--host-key", str(key)]
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (f"bptui serve：错误：127.0.0.1 上的端口 {port} 已被占用；请用 --port 换一个\n")
+
+
 def test_trace_write_errors_in_chinese(tmp_path, capsys):
     target = tmp_path / "missing" / "out.md"
     assert main(["trace", "--lang", "zh", "--epochs", "1", "-o", str(target)]) == 2
