@@ -397,6 +397,20 @@ def test_carets_stay_under_the_part_after_wide_characters(model, pointed):
     assert chinese(str(caught.value).split("\n")[0])
 
 
+@pytest.mark.parametrize(
+    ("model", "char", "plain"), [("x＊w", "＊", "*"), ("sigmoid（x*w)", "（", "(")]
+)
+def test_a_full_width_character_is_named_with_what_to_type(model, char, plain):
+    for language, says in (
+        ("en", f"{char} is a full-width character: type {plain} instead"),
+        ("zh", f"{char} 是全角字符：请输入半角的 {plain}"),
+    ):
+        i18n.set_language(language)
+        with pytest.raises(ModelError) as caught:
+            parse_model(model)
+        assert says in str(caught.value).split("\n")[0]
+
+
 def test_cells_counts_wide_and_combining_characters():
     assert cells("abc") == 3 and cells("重量") == 4 and cells("ŷ") == 1 and cells("＊") == 2
     for text in ("x * 重量 + b", "（ŷ − y）²", "ｗ"):

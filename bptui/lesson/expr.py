@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -222,6 +223,20 @@ class Model:
     output: str
 
 
+def _reason(error: SyntaxError) -> str:
+    """Python's reason, with the common ones said in the current language. A full-width
+    character (＊ （ ，, typed with a Chinese input method in full-width mode) is named
+    with the character to type instead."""
+    found = re.fullmatch(r"invalid character '(.)' \(U\+[0-9A-F]+\)", error.msg)
+    if found:
+        plain = unicodedata.normalize("NFKC", found.group(1))
+        if plain != found.group(1) and plain.isascii():
+            return _("{char} is a full-width character: type {plain} instead").format(
+                char=found.group(1), plain=plain
+            )
+    return _("invalid syntax") if error.msg == "invalid syntax" else error.msg
+
+
 def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
     """Translate ``text`` into operations, or raise :class:`ModelError` saying why not."""
     text = text.strip()
@@ -235,7 +250,7 @@ def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
         col = max((error.offset or 1) - 1, 0)
-        why = _("the model is not a valid expression: {reason}").format(reason=error.msg)
+        why = _("the model is not a valid expression: {reason}").format(reason=_reason(error))
         raise ModelError(f"{why}\n    {text}\n    {' ' * cells(text[:col])}^") from None
     except (RecursionError, MemoryError, ValueError):
         raise ModelError(_("the model is nested too deeply")) from None
