@@ -283,7 +283,7 @@ def _check_float32(value: float, flag: str) -> None:
     """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
     problem = float32_problem(value)
     if problem is not None:
-        raise LessonError(f"{flag}: {problem}")
+        raise LessonError(_("{what}: {problem}").format(what=flag, problem=problem))
 
 
 def _trace(args: argparse.Namespace, lesson: Lesson, language: str) -> int:

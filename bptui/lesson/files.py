@@ -142,8 +142,12 @@ class _Reader:
             return parse_model(self.values["model"], self.values.get("prediction", "ŷ"))
         except ModelError as error:
             if self.replaced:
-                raise ModelError(f"--model: {error}") from None
-            raise self.fail("model", f"model: {error}") from None
+                raise ModelError(
+                    _("{what}: {problem}").format(what="--model", problem=error)
+                ) from None
+            raise self.fail(
+                "model", _("{what}: {problem}").format(what="model", problem=error)
+            ) from None
 
     def also_nodes(self, model: Model) -> list[Node]:
         """The nodes of the extra expressions shown beside the model (``[also]``)."""
@@ -159,7 +163,11 @@ class _Reader:
             try:
                 extra = parse_model(expression, label)
             except ModelError as error:
-                raise self.fail(label, f"also.{label}: {error}", "also") from None
+                raise self.fail(
+                    label,
+                    _("{what}: {problem}").format(what=f"also.{label}", problem=error),
+                    "also",
+                ) from None
             unknown = [p for p in extra.params if p not in model.params]
             if unknown:
                 raise self.fail(

@@ -48,7 +48,7 @@ def parse_numbers(text: str, what: str) -> tuple[float, ...]:
             )
         problem = float32_problem(value, underflow=False)
         if problem is not None:
-            raise LessonError(f"{what}: {problem}")
+            raise LessonError(_("{what}: {problem}").format(what=what, problem=problem))
         values.append(value)
     return tuple(values)
 

@@ -208,7 +208,7 @@ def _finite(value: float, what: str, underflow: bool = False) -> float:
         )
     problem = float32_problem(number, underflow)
     if problem is not None:
-        raise LessonError(f"{what}: {problem}")
+        raise LessonError(_("{what}: {problem}").format(what=what, problem=problem))
     return number
 
 
