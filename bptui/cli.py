@@ -14,129 +14,38 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_lang, i18n
 from .app.settings import Settings
+from .cli_text import (
+    DESCRIPTION,
+    EPILOG,
+    LESSON_OPTIONS,
+    SERVE_DESCRIPTION,
+    SERVE_EPILOG,
+    SERVE_OPTIONS,
+    TRACE_DESCRIPTION,
+)
+from .i18n import _
 from .lesson.expr import FUNCTIONS, LOSSES
-from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
+from .lesson.numbers import parse_init, parse_numbers
+from .lesson.spec import Lesson, LessonError, float32_problem
 from .trace_io import cannot_write, quiet_stdout
 
 _FORMATS = ("jsonl", "csv", "md")
 _VALUE_OPTIONS = ("--x", "--y", "--init", "--lr", "--model", "--epochs")
 _COMMANDS = ("trace", "lessons", "serve")
 
-DESCRIPTION = """\
-Step through backpropagation live, on a real PyTorch tensor.
-
-Without a command, bptui opens the stepper: the computational graph, the chain
-rule, the tensor, the PyTorch code and a plot of loss against w, all updated one
-micro-step at a time from the keyboard (press ? inside for help).
-The default lesson is the note's: y_hat = x*w, loss = (x*w - y)^2, x = 1,2,3,
-y = 2,4,6, w = 1.0, learning rate 0.01, 100 epochs."""
-
-EPILOG = """\
-examples:
-  bptui                          open the stepper on the default lesson
-  bptui --lr 0.25                watch a learning rate that is too large diverge
-  bptui --x -1,2,4 --y 3,0,-6 --init w=0.5
-  bptui lessons                  list the built-in lessons
-  bptui --lesson neuron --loss bce
-  bptui my-lesson.toml           a lesson file (copy one from 'bptui lessons')
-  bptui --model "tanh(x*w + b)" --init w=0.5,b=0
-  bptui trace > trace.jsonl      every training step as JSON lines
-  bptui trace --format md -o handout.md
-  bptui serve --host 0.0.0.0     a whole class over SSH: students type ssh -p 2222 HOST
-"""
-
-TRACE_DESCRIPTION = """\
-Run the lesson without the interface and write one record per training step:
-the step, epoch and sample (1-based), x and y, the parameters before the update,
-every node's value, the loss, each local derivative, the gradients, and the
-parameters after the update. Numbers are torch's float32 values, written exactly."""
-
-
-_LESSON_OPTIONS = (
-    (
-        "--lesson",
-        "NAME|FILE",
-        "a built-in lesson (see 'bptui lessons') or a lesson file "
-        "(.toml); default: linear, the note's lesson",
-    ),
-    (
-        "--model",
-        "EXPR",
-        'your own model over x and parameters, e.g. "sigmoid(x*w + b)"; '
-        f"functions: {', '.join(FUNCTIONS)}; operators + - * / **. Parameters not in --init "
-        "start at 1.0",
-    ),
-    ("--x", "LIST", "inputs, comma-separated (default: 1,2,3)"),
-    ("--y", "LIST", "targets, one per input (default: 2,4,6)"),
-    ("--init", "NAME=VALUE,...", "initial parameter values (default: w=1.0)"),
-    ("--lr", "RATE", "learning rate, greater than 0 (default: 0.01)"),
-    ("--epochs", "N", "passes over the data (default: 100)"),
-)
-
-
-SERVE_DESCRIPTION = """\
-Serve the lesson to a whole class over SSH. Students need nothing installed:
-each types  ssh -p 2222 HOST  and gets the stepper in their own terminal, their
-own lesson computed by torch on this machine. With --teacher-password, the
-user name 'teacher' logs in with that password and every student follows the
-teacher's steps live; a student presses t to explore alone and t again to
-rejoin. Ctrl+C ends the class."""
-
-SERVE_EPILOG = """\
-examples:
-  bptui serve --host 0.0.0.0                     an open class on port 2222
-  bptui serve --host 0.0.0.0 --teacher-password s3cret --lesson affine
-  bptui serve --host 0.0.0.0 --password backprop --max-sessions 40
-then students type:  ssh -p 2222 HOST   (HOST: this machine's name or address)
-"""
-
-_SERVE_OPTIONS = (
-    (
-        "--host",
-        "ADDR",
-        "address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 lets the class in)",
-    ),
-    ("--port", "N", "port to listen on (default 2222; 0 picks a free one)"),
-    (
-        "--host-key",
-        "FILE",
-        "the server's private host key (default: made once and kept in ~/.local/share/bptui/)",
-    ),
-    ("--max-sessions", "N", "students at once (default 100); one more is told the class is full"),
-    (
-        "--per-address",
-        "N",
-        "sessions from one address (default 10; raise it when the class "
-        "shares one address through NAT)",
-    ),
-    (
-        "--idle-timeout",
-        "MIN",
-        "close a session after this many minutes without a key press "
-        "(default 60; following the teacher counts as active)",
-    ),
-    ("--password", "PW", "one shared class password (default: no password)"),
-    ("--authorized-keys", "FILE", "admit only these public keys (an authorized_keys file)"),
-    (
-        "--teacher-password",
-        "PW",
-        "enable follow mode: user 'teacher' with this password drives every student's lesson",
-    ),
-)
-
 
 def _add_lesson_command(commands: Any, name: str, **texts: str) -> argparse.ArgumentParser:
     """A command that runs a lesson: ``bptui NAME [LESSON] [lesson options]``."""
     parser: argparse.ArgumentParser = commands.add_parser(
-        name, formatter_class=argparse.RawDescriptionHelpFormatter, **texts
+        name, formatter_class=cli_lang.HelpFormatter, **texts
     )
     parser.add_argument(
         "lesson_file",
         nargs="?",
         metavar="LESSON",
-        help="a built-in lesson name or a lesson file (same as --lesson)",
+        help=_("a built-in lesson name or a lesson file (same as --lesson)"),
     )
     _add_lesson_options(parser)
     return parser
@@ -146,35 +55,34 @@ def _add_serve_parser(commands: Any) -> None:
     serve = _add_lesson_command(
         commands,
         "serve",
-        help="serve the lesson to a class over SSH (students need nothing installed)",
-        description=SERVE_DESCRIPTION,
-        epilog=SERVE_EPILOG,
+        help=_("serve the lesson to a class over SSH (students need nothing installed)"),
+        description=i18n._(SERVE_DESCRIPTION),
+        epilog=i18n._(SERVE_EPILOG),
     )
     _add_display_options(serve)
-    group = serve.add_argument_group("server")
-    for flag, metavar, text in _SERVE_OPTIONS:
-        group.add_argument(flag, metavar=metavar, help=text)
+    group = serve.add_argument_group(_("server"))
+    for flag, metavar, text in SERVE_OPTIONS:
+        group.add_argument(flag, metavar=metavar, help=i18n._(text))
     group.add_argument(
         "--color",
         choices=("auto", "truecolor", "256", "16", "none"),
         default="auto",
-        help="colour depth for every student: auto (from each client's TERM), or forced",
+        help=_("colour depth for every student: auto (from each client's TERM), or forced"),
     )
 
 
-def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
+def _serve(args: argparse.Namespace, lesson: Lesson, settings: Settings) -> int:
     from .serve.options import OPTION_NAMES, ServeError, parse_options
 
     given = {name: getattr(args, name) for name in OPTION_NAMES}
     try:
         options = parse_options(given)
     except ServeError as error:
-        print(f"bptui serve: error: {error}", file=sys.stderr)
-        print("Run 'bptui serve --help' for every option.", file=sys.stderr)
+        _error("bptui serve", str(error))
         return 2
     from .serve import run_serve
 
-    return run_serve(replace(options, settings=settings_from_args(args)), lesson)
+    return run_serve(replace(options, settings=settings), lesson)
 
 
 def _add_display_options(parser: argparse.ArgumentParser) -> None:
@@ -183,72 +91,93 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
     Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
     after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
     """
-    display = parser.add_argument_group("display")
-    display.add_argument(
+    group = parser.add_argument_group(_("display"))
+    cli_lang.add_option(group)
+    group.add_argument(
         "--quiz",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="predict each value before a step shows it (Q toggles it in the app)",
+        help=_("predict each value before a step shows it (Q toggles it in the app)"),
     )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The display options given (see :func:`_add_display_options`), checked."""
-    return Settings(quiz=getattr(args, "quiz", False))
+    """The display options given (see :func:`_add_display_options`), checked.
+
+    Without ``--lang``, the language is the one the command line speaks (the locale's).
+    """
+    language = cli_lang.checked(args.language) if "language" in args else i18n.language()
+    return Settings(language=language, quiz=getattr(args, "quiz", False))
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("lesson")
-    for flag, metavar, text in _LESSON_OPTIONS:
+    group = parser.add_argument_group(_("lesson"))
+    for flag, metavar, text in LESSON_OPTIONS:
         # SUPPRESS: an option given before or after "trace" is set once, never reset.
-        group.add_argument(flag, metavar=metavar, default=argparse.SUPPRESS, help=text)
+        shown = i18n._(text).format(functions=", ".join(FUNCTIONS))
+        group.add_argument(flag, metavar=metavar, default=argparse.SUPPRESS, help=shown)
     group.add_argument(
         "--loss",
         choices=LOSSES,
         default=argparse.SUPPRESS,
-        help="squared (default): (ŷ − y)²; abs: |ŷ − y|; bce: binary cross-entropy",
+        help=_("squared (default): (ŷ − y)²; abs: |ŷ − y|; bce: binary cross-entropy"),
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line, shared by ``main`` and the tests."""
+    """The whole command line, shared by ``main`` and the tests, in the current language."""
+    cli_lang.route_argparse()
     parser = argparse.ArgumentParser(
         prog="bptui",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=i18n._(DESCRIPTION),
+        epilog=i18n._(EPILOG),
+        formatter_class=cli_lang.HelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"bptui {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"bptui {__version__}",
+        help=_("show program's version number and exit"),
+    )
     _add_lesson_options(parser)
     _add_display_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     trace = _add_lesson_command(
         commands,
         "trace",
-        help="run the lesson headless and write every training step (jsonl, csv, md)",
-        description=TRACE_DESCRIPTION,
+        help=_("run the lesson headless and write every training step (jsonl, csv, md)"),
+        description=i18n._(TRACE_DESCRIPTION),
     )
+    cli_lang.add_option(trace)
     trace.add_argument(
         "--format",
         choices=_FORMATS,
         default="jsonl",
-        help="jsonl (default): one JSON object per line; csv: flat columns; "
-        "md: a Markdown table for handouts",
+        help=_(
+            "jsonl (default): one JSON object per line; csv: flat columns; "
+            "md: a Markdown table for handouts"
+        ),
     )
     trace.add_argument(
         "-o",
         "--output",
         metavar="FILE",
-        help="write to FILE instead of standard output (- is standard output); an existing "
-        "FILE is replaced only once the whole run has succeeded",
+        help=_(
+            "write to FILE instead of standard output (- is standard output); an existing "
+            "FILE is replaced only once the whole run has succeeded"
+        ),
     )
     _add_serve_parser(commands)
-    commands.add_parser(
+    lessons = commands.add_parser(
         "lessons",
-        help="list the built-in lessons, with the file each one is in",
-        description="List the built-in lessons. Each is a TOML file: copy one, edit it, "
-        "and run it with 'bptui FILE'.",
+        formatter_class=cli_lang.HelpFormatter,
+        help=_("list the built-in lessons, with the file each one is in"),
+        description=_(
+            "List the built-in lessons. Each is a TOML file: copy one, edit it, "
+            "and run it with 'bptui FILE'."
+        ),
     )
+    cli_lang.add_option(lessons)
     return parser
 
 
@@ -296,12 +225,14 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     for given in (getattr(args, "lesson_file", None), getattr(args, "lesson", None)):
         if given is not None and not given.strip():
             raise LessonError(
-                "the lesson name is empty: give a built-in lesson (see 'bptui lessons') "
-                "or a .toml file"
+                _(
+                    "the lesson name is empty: give a built-in lesson (see 'bptui lessons') "
+                    "or a .toml file"
+                )
             )
     name = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
     if getattr(args, "lesson_file", None) and "lesson" in args:
-        raise LessonError("give the lesson once: either LESSON or --lesson")
+        raise LessonError(_("give the lesson once: either LESSON or --lesson"))
     x = parse_numbers(args.x, "--x") if "x" in args else None
     y = parse_numbers(args.y, "--y") if "y" in args else None
     # Data from the command line replaces the file's before the file's lesson is checked:
@@ -320,7 +251,7 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
             lr = float(args.lr)
         except ValueError:
             raise LessonError(
-                f"--lr: {_shown(args.lr)} is not a number; use e.g. --lr 0.01"
+                _("--lr: {value} is not a number; use e.g. --lr 0.01").format(value=_shown(args.lr))
             ) from None
         _check_float32(lr, "--lr")
     for flag, values in (("--x", x), ("--y", y), ("--init", init and dict(init).values())):
@@ -332,13 +263,17 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
         text = args.epochs.strip()
         if text.isdigit() and len(text) > 9:
             raise LessonError(
-                f"--epochs {_shown(text, 12)} is too large: at most 100,000 epochs in one run"
+                _("--epochs {value} is too large: at most 100,000 epochs in one run").format(
+                    value=_shown(text, 12)
+                )
             )
         try:
             epochs = int(text)
         except ValueError:
             raise LessonError(
-                f"--epochs: {_shown(args.epochs)} is not a whole number; use e.g. --epochs 100"
+                _("--epochs: {value} is not a whole number; use e.g. --epochs 100").format(
+                    value=_shown(args.epochs)
+                )
             ) from None
     # The messages name an option only where it was given: a value from the file is the file's.
     options = {key: f"--{key}" for key in ("lr", "epochs", "init") if key in args}
@@ -354,26 +289,60 @@ def _check_float32(value: float, flag: str) -> None:
     """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
     problem = float32_problem(value)
     if problem is not None:
-        raise LessonError(f"{flag}: {problem}")
+        raise LessonError(_("{what}: {problem}").format(what=flag, problem=problem))
 
 
-def _trace(args: argparse.Namespace, lesson: Lesson) -> int:
+def _trace(args: argparse.Namespace, lesson: Lesson, language: str) -> int:
+    """A trace is UTF-8 data whatever the terminal shows: its words are in the
+    language asked for (``--lang zh`` on an ASCII terminal too)."""
     from .trace_io import write_trace
 
     source = getattr(args, "lesson_file", None) or getattr(args, "lesson", None)
-    return write_trace(lesson, args.format, args.output, source)
+    return write_trace(lesson, args.format, args.output, source, language)
 
 
 def _lessons() -> int:
+    """``bptui lessons``: a reader that stops early (``| head``) is no error."""
+    try:
+        code = _list_lessons()
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        quiet_stdout()
+        return 0
+    except OSError as error:
+        quiet_stdout()
+        cannot_write("lessons", _("to standard output"), error)
+        return 1
+
+
+def _list_lessons() -> int:
     from .lesson.files import describe_builtins
 
     rows = describe_builtins()
-    width = max(len(name) for name, _, _ in rows)
-    for name, title, _ in rows:
+    width = max(len(name) for name, _title, _path in rows)
+    for name, title, _path in rows:
         print(f"  {name:<{width}}  {title}")
-    print(f"\nRun one with 'bptui --lesson NAME'. They are TOML files in {rows[0][2].parent}:")
-    print(f"copy one (cp {rows[0][2]} my-lesson.toml), edit it, and run 'bptui my-lesson.toml'.")
+    folder, first = rows[0][2].parent, rows[0][2]
+    print()
+    print(
+        _("Run one with 'bptui --lesson NAME'. They are TOML files in {folder}:").format(
+            folder=folder
+        )
+    )
+    print(
+        _("copy one (cp {file} my-lesson.toml), edit it, and run 'bptui my-lesson.toml'.").format(
+            file=first
+        )
+    )
     return 0
+
+
+def _error(prog: str, message: str) -> None:
+    """``prog: error: message`` and where to find every option, on standard error."""
+    print(_("{prog}: error: {message}").format(prog=prog, message=message), file=sys.stderr)
+    print(_("Run '{prog} --help' for every option.").format(prog=prog), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -387,38 +356,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:
-        print("bptui: interrupted", file=sys.stderr)
+        print(_("bptui: interrupted"), file=sys.stderr)
         return 130
 
 
+def _speak(raw: Sequence[str]) -> bool:
+    """Choose the language before argparse speaks (``--lang``, else the locale);
+    False after a one-line error for a bad ``--lang``."""
+    i18n.set_language(cli_lang.choose(None)[0])  # the locale's, for a bad --lang
+    wanted = cli_lang.given(raw)
+    try:
+        requested = None if wanted is None else cli_lang.checked(wanted)
+    except cli_lang.LanguageError as error:
+        print(_("{prog}: error: {message}").format(prog="bptui", message=error), file=sys.stderr)
+        return False
+    spoken, note = cli_lang.choose(requested)
+    if note is not None and "trace" not in raw:  # a trace's data is Chinese all the same
+        print(note, file=sys.stderr)
+    i18n.set_language(spoken)
+    return True
+
+
+def _parse(raw: list[str]) -> tuple[argparse.Namespace, Settings] | None:
+    """The command line read, in its language; None after a one-line error."""
+    if not _speak(raw):
+        return None
+    args = build_parser().parse_args(join_negative_values(leading_lesson(raw)))
+    try:
+        return args, settings_from_args(args)
+    except cli_lang.LanguageError as error:
+        print(_("{prog}: error: {message}").format(prog="bptui", message=error), file=sys.stderr)
+        return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
-    raw = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(join_negative_values(leading_lesson(raw)))
+    parsed = _parse(list(sys.argv[1:] if argv is None else argv))
+    if parsed is None:
+        return 2
+    args, settings = parsed
     if args.command == "lessons":
-        try:
-            code = _lessons()
-            if sys.stdout is not None:
-                sys.stdout.flush()
-            return code
-        except BrokenPipeError:
-            quiet_stdout()
-            return 0
-        except OSError as error:
-            quiet_stdout()
-            cannot_write("lessons", "to standard output", error)
-            return 1
+        return _lessons()
     try:
         lesson = lesson_from_args(args)
     except LessonError as error:
         prog = f"bptui {args.command}" if args.command in ("trace", "serve") else "bptui"
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        print(f"Run '{prog} --help' for every option.", file=sys.stderr)
+        _error(prog, str(error))
         return 2
     if args.command == "serve":
-        return _serve(args, lesson)
+        return _serve(args, lesson, settings)
     if args.command == "trace":
-        code = _trace(args, lesson)
+        code = _trace(args, lesson, settings.language)
         # torch leaves ~170,000 objects for the collector; the collections Python
         # runs at exit cost a third of a second and free nothing the OS would not.
         gc.freeze()
@@ -426,11 +413,14 @@ def _main(argv: Sequence[str] | None) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # Without a terminal the app cannot read keys and would draw into a pipe.
         print(
-            "bptui: error: the stepper needs a terminal (standard input and output); "
-            "for the numbers without one, use 'bptui trace' (see 'bptui trace --help')",
+            _(
+                "bptui: error: the stepper needs a terminal (standard input and output); "
+                "for the numbers without one, use 'bptui trace' (see 'bptui trace --help')"
+            ),
             file=sys.stderr,
         )
         return 2
     from .app.main import run_app
 
-    return run_app(lesson, settings_from_args(args))
+    # The app draws on this terminal: it speaks what the terminal can show.
+    return run_app(lesson, replace(settings, language=i18n.language()))

@@ -14,28 +14,34 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import i18n
 from .i18n import _
 from .lesson.spec import Lesson, LessonError
 
 
-def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None) -> int:
+def write_trace(
+    lesson: Lesson, fmt: str, output: str | None, source: str | None, language: str | None = None
+) -> int:
     """Write the trace to standard output or to ``output``; the exit code.
 
     ``source`` is the lesson file given, if any (it is never overwritten). A
     file is written beside its target under a temporary name and renamed into
     place only when the whole run succeeded, so a run that fails or is
-    interrupted leaves an existing file as it was. Data is always UTF-8.
+    interrupted leaves an existing file as it was. Data is always UTF-8, written in
+    ``language`` (default: the one spoken), whatever the terminal can show.
     """
-    from .trace import run_trace  # torch is imported here, not before
 
     if output is not None and not output.strip():
-        _error(_("-o needs a file name (or - for standard output)"))
+        print(
+            _("bptui trace: error: -o needs a file name (or - for standard output)"),
+            file=sys.stderr,
+        )
         return 2
     if output == "-":
         output = None
     if output is None:
         if sys.stdout is None:
-            _error(_("standard output is closed; use -o FILE"))
+            print(_("bptui trace: error: standard output is closed; use -o FILE"), file=sys.stderr)
             return 2
         binary = getattr(sys.stdout, "buffer", None)
         # Data is UTF-8 whatever the locale says; a stdout without bytes (a test's
@@ -46,10 +52,10 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
             else sys.stdout
         )
         try:
-            run_trace(lesson, out, fmt)
+            _run(lesson, out, fmt, language)
             out.flush()
         except LessonError as error:  # found once torch runs the model (shapes)
-            _error(str(error))
+            print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
             return 2
         except BrokenPipeError:
             # The reader stopped early (``bptui trace | head``): nothing is wrong.
@@ -64,22 +70,25 @@ def write_trace(lesson: Lesson, fmt: str, output: str | None, source: str | None
                 with contextlib.suppress(ValueError, OSError):
                     out.detach()  # sys.stdout keeps its buffer
         return 0
-    return _trace_to_file(lesson, fmt, output, source)
+    return _trace_to_file(lesson, fmt, output, source, language)
 
 
-def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) -> int:
-    from .trace import run_trace
-
+def _trace_to_file(
+    lesson: Lesson, fmt: str, output: str, source: str | None, language: str | None
+) -> int:
     target = Path(output)
     if source and Path(source).is_file() and target.exists() and Path(source).samefile(target):
-        _error(
-            _("-o {output} is the lesson file itself; choose another name").format(output=output)
+        print(
+            _(
+                "bptui trace: error: -o {file} is the lesson file itself; choose another name"
+            ).format(file=output),
+            file=sys.stderr,
         )
         return 2
     replacing = target.is_file()
     if target.exists() and not replacing:
         # /dev/null, a terminal, a pipe: nothing to protect, written in place.
-        return _trace_in_place(lesson, fmt, output)
+        return _trace_in_place(lesson, fmt, output, language)
     try:
         fd, partial = tempfile.mkstemp(
             dir=target.parent or ".", prefix=f".{target.name}.", suffix=".part"
@@ -90,13 +99,13 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     done = False
     try:
         with open(fd, "w", encoding="utf-8", newline="") as handle:
-            stepper = run_trace(lesson, handle, fmt)
+            stepper = _run(lesson, handle, fmt, language)
         mode = target.stat().st_mode & 0o7777 if replacing else 0o666 & ~_umask()
         os.chmod(partial, mode)
         os.replace(partial, target)
         done = True
     except LessonError as error:  # found once torch runs the model (shapes)
-        _error(str(error))
+        print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
         return 2
     except OSError as error:
         cannot_write("trace", output, error)
@@ -109,9 +118,7 @@ def _trace_to_file(lesson: Lesson, fmt: str, output: str, source: str | None) ->
     return 0
 
 
-def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
-    from .trace import run_trace
-
+def _trace_in_place(lesson: Lesson, fmt: str, output: str, language: str | None) -> int:
     try:
         out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as error:
@@ -119,9 +126,9 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
         return 2
     try:
         with out:
-            stepper = run_trace(lesson, out, fmt)
+            stepper = _run(lesson, out, fmt, language)
     except LessonError as error:
-        _error(str(error))
+        print(_("bptui trace: error: {message}").format(message=error), file=sys.stderr)
         return 2
     except OSError as error:
         cannot_write("trace", output, error)
@@ -130,24 +137,32 @@ def _trace_in_place(lesson: Lesson, fmt: str, output: str) -> int:
     return 0
 
 
+def _run(lesson: Lesson, out: Any, fmt: str, language: str | None) -> Any:
+    """The run, its words (Markdown headings …) in the data's language; messages
+    about it stay in the language the terminal is spoken to in."""
+    from .trace import run_trace  # torch is imported here, not before
+
+    spoken = i18n.language()
+    i18n.set_language(language or spoken)
+    try:
+        return run_trace(lesson, out, fmt)
+    finally:
+        i18n.set_language(spoken)
+
+
 def _report(stepper: Any, output: str, replaced: bool) -> None:
     last = stepper.last_record()  # one record, not a list of every one
     if last is None:
         return
     params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
-    said = (
-        _("{steps} steps written to {output} (replacing the file that was there); final {params}")
+    text = (
+        _(
+            "bptui trace: {steps} steps written to {file} (replacing the file that was there); final {params}"
+        )
         if replaced
-        else _("{steps} steps written to {output}; final {params}")
+        else _("bptui trace: {steps} steps written to {file}; final {params}")
     )
-    print(
-        "bptui trace: " + said.format(steps=last.step, output=output, params=params),
-        file=sys.stderr,
-    )
-
-
-def _error(message: str) -> None:
-    print(f"bptui trace: error: {message}", file=sys.stderr)
+    print(text.format(steps=last.step, file=output, params=params), file=sys.stderr)
 
 
 def _umask() -> int:
@@ -159,8 +174,12 @@ def _umask() -> int:
 def cannot_write(command: str, where: str, error: OSError) -> None:
     """The one-line message for an output that failed (a full disk, a closed pipe's
     kin, a read-only file), e.g. ``bptui trace: error: cannot write out.md: …``."""
-    reason = _("cannot write {where}: {reason}").format(where=where, reason=error.strerror or error)
-    print(f"bptui {command}: error: {reason}", file=sys.stderr)
+    print(
+        _("bptui {command}: error: cannot write {where}: {reason}").format(
+            command=command, where=where, reason=error.strerror or error
+        ),
+        file=sys.stderr,
+    )
 
 
 def quiet_stdout() -> None:

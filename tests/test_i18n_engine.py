@@ -472,13 +472,11 @@ def test_bptui_traces_own_messages_are_chinese(tmp_path, capsys):
     lesson = seed_lesson().with_values(epochs=1)
     i18n.set_language("zh")
     assert write_trace(lesson, "csv", " ", None) == 2
-    assert capsys.readouterr().err == (
-        "bptui trace: error: -o 需要一个文件名（或用 - 表示标准输出）\n"
-    )
+    assert capsys.readouterr().err == "bptui trace：错误：-o 需要文件名（或用 - 表示标准输出）\n"
     out = tmp_path / "run.csv"
     assert write_trace(lesson, "csv", str(out), None) == 0
-    assert capsys.readouterr().err.startswith(f"bptui trace: 已把 3 步写入 {out}；最终 w = ")
+    assert capsys.readouterr().err.startswith(f"bptui trace：已把 3 步写入 {out}；最终 w = ")
     assert write_trace(lesson, "csv", str(out), None) == 0
-    assert "（替换了原来的文件）" in capsys.readouterr().err
+    assert "（替换了原有文件）" in capsys.readouterr().err
     assert write_trace(lesson, "csv", str(tmp_path / "no" / "such" / "dir.csv"), None) == 2
     assert "无法写入 " in capsys.readouterr().err

@@ -12,8 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from ..i18n import _
+from ..lesson.numbers import parse_numbers
 from ..lesson.snapshot import Snapshot
-from ..lesson.spec import Lesson, LessonError, float32_problem, parse_numbers
+from ..lesson.spec import Lesson, LessonError, float32_problem
 from ..lesson.values import Data
 
 

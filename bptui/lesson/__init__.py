@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .files import seed_lesson
+from .numbers import parse_init, parse_numbers
 from .snapshot import Kind, Message, Phase, Snapshot
-from .spec import Lesson, LessonError, Node, make_lesson, parse_init, parse_numbers
+from .spec import Lesson, LessonError, Node, make_lesson
 
 __all__ = [
     "Action",

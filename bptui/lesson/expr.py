@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import ast
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
+from .. import i18n
+from ..i18n import N_, _
 from .spec import LessonError, Node
 
 FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "sin", "cos", "abs", "sum")
@@ -39,10 +43,35 @@ class ModelError(LessonError):
     """A model expression was refused; the message points at the part."""
 
 
+#: Why a kind of syntax is refused (translated where it is said).
+_REFUSED = {
+    "Attribute": N_("attributes (a.b) are not allowed"),
+    "Subscript": N_("indexing (a[i]) is not allowed"),
+    "Lambda": N_("lambdas are not allowed"),
+    "Compare": N_("comparisons are not allowed"),
+    "BoolOp": N_("and/or are not allowed"),
+    "IfExp": N_("if-expressions are not allowed"),
+    "NamedExpr": N_("assignments are not allowed"),
+}
+
+
+def cells(text: str) -> int:
+    """How many terminal cells ``text`` takes: a wide (CJK, full-width) character takes 2."""
+    return sum(
+        0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        for char in text
+    )
+
+
 def _point(text: str, node: ast.AST, why: str) -> ModelError:
+    # The parser counts columns in UTF-8 bytes; the caret goes under the characters,
+    # two cells for each wide one (x＊w typed with a Chinese input method).
+    raw = text.encode("utf-8")
     col = getattr(node, "col_offset", 0) or 0
     end = getattr(node, "end_col_offset", col + 1) or col + 1
-    caret = " " * col + "^" * max(1, end - col)
+    before = raw[:col].decode("utf-8", "replace")
+    under = raw[col:end].decode("utf-8", "replace")
+    caret = " " * cells(before) + "^" * max(1, cells(under))
     return ModelError(f"{why}\n    {text}\n    {caret}")
 
 
@@ -66,8 +95,10 @@ class _Builder:
     def add(self, op: str, args: tuple[str | float, ...]) -> str:
         if len(self.nodes) >= MAX_NODES:
             raise ModelError(
-                f"the model is too large: at most {MAX_NODES} operations, so the graph "
-                "stays readable"
+                _(
+                    "the model is too large: at most {limit} operations, so the graph "
+                    "stays readable"
+                ).format(limit=MAX_NODES)
             )
         name, label = self.fresh()
         self.nodes.append(Node(name, label, op, args))
@@ -86,26 +117,27 @@ class _Builder:
         if isinstance(node, ast.Call):
             return self.call(node)
         kind = type(node).__name__
-        why = {
-            "Attribute": "attributes (a.b) are not allowed",
-            "Subscript": "indexing (a[i]) is not allowed",
-            "Lambda": "lambdas are not allowed",
-            "Compare": "comparisons are not allowed",
-            "BoolOp": "and/or are not allowed",
-            "IfExp": "if-expressions are not allowed",
-            "NamedExpr": "assignments are not allowed",
-        }.get(kind, f"this is not allowed in a model ({kind})")
+        refused = _REFUSED.get(kind)
+        why = (
+            i18n._(refused)
+            if refused
+            else _("this is not allowed in a model ({kind})").format(kind=kind)
+        )
         if isinstance(node, ast.BinOp):
-            why = f"the operator {type(node.op).__name__} is not allowed: use + - * / **"
+            why = _("the operator {op} is not allowed: use + - * / **").format(
+                op=type(node.op).__name__
+            )
         raise _point(self.text, node, why)
 
     def constant(self, node: ast.Constant) -> float:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _point(self.text, node, f"only numbers may appear, not {value!r}")
+            raise _point(
+                self.text, node, _("only numbers may appear, not {value}").format(value=repr(value))
+            )
         # The size first: float() of a huge integer (0xfff…) raises OverflowError.
         if abs(value) > 1e12 or not math.isfinite(float(value)):
-            raise _point(self.text, node, "numbers must be finite and at most 1e12")
+            raise _point(self.text, node, _("numbers must be finite and at most 1e12"))
         return float(value)
 
     def unary(self, node: ast.UnaryOp) -> str | float:
@@ -121,22 +153,30 @@ class _Builder:
         left = self.visit(node.left)
         right = self.visit(node.right)
         if op == "pow" and isinstance(right, float) and abs(right) > MAX_EXPONENT:
-            raise _point(self.text, node.right, f"exponents are limited to ±{MAX_EXPONENT}")
+            raise _point(
+                self.text,
+                node.right,
+                _("exponents are limited to ±{limit}").format(limit=MAX_EXPONENT),
+            )
         if op == "pow" and not isinstance(right, float):
-            raise _point(self.text, node.right, "an exponent must be a number, e.g. x ** 2")
+            raise _point(self.text, node.right, _("an exponent must be a number, e.g. x ** 2"))
         return self.add(op, (left, right))
 
     def call(self, node: ast.Call) -> str:
         func = node.func
         if not isinstance(func, ast.Name) or func.id not in FUNCTIONS:
-            shown = func.id if isinstance(func, ast.Name) else "this"
+            shown = func.id if isinstance(func, ast.Name) else _("this")
             raise _point(
                 self.text,
                 func,
-                f"{shown!s} cannot be called: the functions are {', '.join(FUNCTIONS)}",
+                _("{name} cannot be called: the functions are {functions}").format(
+                    name=shown, functions=", ".join(FUNCTIONS)
+                ),
             )
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise _point(self.text, node, f"{func.id}() takes exactly one argument")
+            raise _point(
+                self.text, node, _("{name}() takes exactly one argument").format(name=func.id)
+            )
         return self.add(func.id, (self.visit(node.args[0]),))
 
     def name(self, node: ast.Name) -> str:
@@ -145,20 +185,28 @@ class _Builder:
             self.uses_x = True
             return name
         if name == "y":
-            raise _point(self.text, node, "the model cannot use y: y is the target it predicts")
+            raise _point(self.text, node, _("the model cannot use y: y is the target it predicts"))
         if name in FUNCTIONS:
-            raise _point(self.text, node, f"{name} is a function: write {name}(...)")
+            raise _point(
+                self.text, node, _("{name} is a function: write {name}(...)").format(name=name)
+            )
         if name.startswith("_") or not name.isidentifier() or not name.isascii():
-            raise _point(self.text, node, f"{name!r} is not a parameter name (use e.g. w, b, w1)")
+            raise _point(
+                self.text,
+                node,
+                _("{name} is not a parameter name (use e.g. w, b, w1)").format(name=repr(name)),
+            )
         if name in RESERVED or (
             name[:1] == "z" and name[1:2] in "123456789" and name[1:].isdigit()
         ):
             raise _point(
                 self.text,
                 node,
-                f"{name} is a reserved name: the graph names its own values "
-                f"{', '.join(RESERVED)} and z1, z2, …; call the parameter something else, "
-                "e.g. w, b or w1",
+                _(
+                    "{name} is a reserved name: the graph names its own values "
+                    "{reserved} and z1, z2, …; call the parameter something else, "
+                    "e.g. w, b or w1"
+                ).format(name=name, reserved=", ".join(RESERVED)),
             )
         if name not in self.params:
             self.params.append(name)
@@ -175,29 +223,48 @@ class Model:
     output: str
 
 
+def _reason(error: SyntaxError) -> str:
+    """Python's reason, with the common ones said in the current language. A full-width
+    character (＊ （ ，, typed with a Chinese input method in full-width mode) is named
+    with the character to type instead."""
+    found = re.fullmatch(r"invalid character '(.)' \(U\+[0-9A-F]+\)", error.msg)
+    if found:
+        plain = unicodedata.normalize("NFKC", found.group(1))
+        if plain != found.group(1) and plain.isascii():
+            return _("{char} is a full-width character: type {plain} instead").format(
+                char=found.group(1), plain=plain
+            )
+    return _("invalid syntax") if error.msg == "invalid syntax" else error.msg
+
+
 def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
     """Translate ``text`` into operations, or raise :class:`ModelError` saying why not."""
     text = text.strip()
     if not text:
-        raise ModelError("the model is empty: write an expression such as x * w + b")
+        raise ModelError(_("the model is empty: write an expression such as x * w + b"))
     if len(text) > MAX_LENGTH:
-        raise ModelError(f"the model is too long: at most {MAX_LENGTH} characters")
+        raise ModelError(
+            _("the model is too long: at most {limit} characters").format(limit=MAX_LENGTH)
+        )
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
         col = max((error.offset or 1) - 1, 0)
-        raise ModelError(
-            f"the model is not a valid expression: {error.msg}\n    {text}\n    {' ' * col}^"
-        ) from None
+        why = _("the model is not a valid expression: {reason}").format(reason=_reason(error))
+        raise ModelError(f"{why}\n    {text}\n    {' ' * cells(text[:col])}^") from None
     except (RecursionError, MemoryError, ValueError):
-        raise ModelError("the model is nested too deeply") from None
+        raise ModelError(_("the model is nested too deeply")) from None
     builder = _Builder(text, taken=set(DATA))
     try:
         output = builder.visit(tree.body)
     except RecursionError:
-        raise ModelError("the model is nested too deeply") from None
+        raise ModelError(_("the model is nested too deeply")) from None
     if not builder.params:
-        raise ModelError(f"the model {text!r} has no parameters to learn: use a name such as w")
+        raise ModelError(
+            _("the model {text} has no parameters to learn: use a name such as w").format(
+                text=repr(text)
+            )
+        )
     nodes = builder.nodes
     if isinstance(output, str) and nodes and nodes[-1].name == output:
         last = nodes[-1]
@@ -220,11 +287,15 @@ def loss_nodes(loss: str, prediction: str = "yhat", vector: bool = False) -> tup
             Node("loss", "loss", "sum", ("sq",)),
         )
     if vector:
-        raise LessonError("with vector data the loss is squared (summed over the outputs)")
+        raise LessonError(_("with vector data the loss is squared (summed over the outputs)"))
     if loss == "squared":
         return (Node("r", "r", "sub", (prediction, "y")), Node("loss", "loss", "pow", ("r", 2.0)))
     if loss == "abs":
         return (Node("r", "r", "sub", (prediction, "y")), Node("loss", "loss", "abs", ("r",)))
     if loss == "bce":
         return (Node("loss", "loss", "bce", (prediction, "y")),)
-    raise LessonError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+    raise LessonError(
+        _("unknown loss {loss}: choose one of {losses}").format(
+            loss=repr(loss), losses=", ".join(LOSSES)
+        )
+    )

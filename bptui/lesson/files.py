@@ -9,22 +9,18 @@ with the file, the key and its line.
 from __future__ import annotations
 
 import math
-import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..i18n import language
+from .. import i18n
+from ..i18n import N_, _, language
 from .expr import LOSSES, Model, ModelError, loss_nodes, parse_model
 from .file_words import check_note_labels, kept_words, split_words, title_in_language
 from .spec import Lesson, LessonError, Node, make_lesson
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from .toml_io import LessonFileError as LessonFileError
+from .toml_io import control_character, line_of, read_config
 
 LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons"
 DEFAULT = "linear"
@@ -41,48 +37,22 @@ class _Key:
 
 
 _KEYS: dict[str, _Key] = {
-    "title": _Key((str,), "a string"),
-    "description": _Key((str,), "a string"),
-    "model": _Key((str,), 'an expression such as "x * w + b"', required=True),
-    "prediction": _Key((str,), 'a label such as "ŷ"'),
-    "loss": _Key((str,), f"one of {', '.join(LOSSES)}, upstream"),
-    "upstream": _Key((int, float), "a number"),
-    "input_grad": _Key((bool,), "true or false"),
-    "x": _Key((list,), "a list of numbers", required=True),
-    "y": _Key((list,), "a list of numbers", required=True),
-    "lr": _Key((int, float), "a number greater than 0", required=True),
-    "epochs": _Key((int,), "a whole number", required=True),
-    "init": _Key((dict,), "a table of name = number"),
-    "narration": _Key((dict,), "a table with forward, backward, update, zero texts"),
-    "also": _Key((dict,), "a table of label = expression"),
-    "notes": _Key((dict,), "a table of value label = text"),
+    "title": _Key((str,), N_("a string")),
+    "description": _Key((str,), N_("a string")),
+    "model": _Key((str,), N_('an expression such as "x * w + b"'), required=True),
+    "prediction": _Key((str,), N_('a label such as "ŷ"')),
+    "loss": _Key((str,), N_("one of squared, abs, bce, upstream")),
+    "upstream": _Key((int, float), N_("a number")),
+    "input_grad": _Key((bool,), N_("true or false")),
+    "x": _Key((list,), N_("a list of numbers"), required=True),
+    "y": _Key((list,), N_("a list of numbers"), required=True),
+    "lr": _Key((int, float), N_("a number greater than 0"), required=True),
+    "epochs": _Key((int,), N_("a whole number"), required=True),
+    "init": _Key((dict,), N_("a table of name = number")),
+    "narration": _Key((dict,), N_("a table with forward, backward, update, zero texts")),
+    "also": _Key((dict,), N_("a table of label = expression")),
+    "notes": _Key((dict,), N_("a table of value label = text")),
 }
-
-
-def _control_character(key: object, value: object) -> str | None:
-    """The first control character in a key or any text below it (line breaks and tabs
-    are allowed), else None: ESC and the like would reach the terminal raw."""
-    if isinstance(value, dict):
-        for item_key, item in value.items():
-            found = _control_character(item_key, item)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for item in value:
-            found = _control_character("", item)
-            if found is not None:
-                return found
-    for text in (key, value):
-        if isinstance(text, str):
-            for char in text:
-                code = ord(char)
-                if (code < 32 and char not in "\n\t") or 127 <= code < 160:
-                    return char
-    return None
-
-
-class LessonFileError(LessonError):
-    """A lesson file is wrong; the message starts with ``file:line:``."""
 
 
 def _finite(value: int | float) -> bool:
@@ -91,28 +61,6 @@ def _finite(value: int | float) -> bool:
         return math.isfinite(value)
     except OverflowError:
         return False
-
-
-_HEADER = re.compile(r'^[ \t]*\[[ \t]*"?([^"\]\n]*?)"?[ \t]*\]', re.MULTILINE)
-
-
-def _line_of(text: str, key: str, table: str | None = None) -> int | None:
-    """The line setting ``key``: a top-level key, or one in ``[table]``."""
-    headers = list(_HEADER.finditer(text))
-    start, end = 0, (headers[0].start() if headers else len(text))
-    if table is not None:
-        start = end = 0
-        for i, header in enumerate(headers):
-            if header.group(1) == table:
-                start = header.end()
-                end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
-                break
-    # Only spaces before the key: \s would reach back over blank lines.
-    pattern = re.compile(rf'^[ \t]*"?{re.escape(key)}"?[ \t]*=', re.MULTILINE)
-    match = pattern.search(text, start, end)
-    if match is None and table is None:
-        match = re.search(rf"^[ \t]*\[{re.escape(key)}\]", text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 class _Reader:
@@ -131,7 +79,7 @@ class _Reader:
         self.replaced = replaced
 
     def fail(self, key: str | None, message: str, table: str | None = None) -> LessonFileError:
-        line = _line_of(self.text, key, table) if key and self.text else None
+        line = line_of(self.text, key, table) if key and self.text else None
         where = self.where
         prefix = f"{where}:{line}: " if where and line else f"{where}: " if where else ""
         return LessonFileError(prefix + message)
@@ -141,31 +89,52 @@ class _Reader:
             spec = _KEYS.get(key)
             if spec is None:
                 known = ", ".join(sorted(_KEYS))
-                raise self.fail(key, f"unknown key {key!r} (known keys: {known})")
+                raise self.fail(
+                    key,
+                    _("unknown key {key} (known keys: {known})").format(key=repr(key), known=known),
+                )
             if isinstance(value, bool) and bool not in spec.kind:
-                raise self.fail(key, f"{key} must be {spec.what}, not {value!r}")
+                raise self.fail(
+                    key,
+                    _("{key} must be {what}, not {value}").format(
+                        key=key, what=i18n._(spec.what), value=repr(value)
+                    ),
+                )
             if not isinstance(value, spec.kind):
                 raise self.fail(
-                    key, f"{key} must be {spec.what}, not {type(value).__name__} {value!r}"
+                    key,
+                    _("{key} must be {what}, not {type} {value}").format(
+                        key=key,
+                        what=i18n._(spec.what),
+                        type=type(value).__name__,
+                        value=repr(value),
+                    ),
                 )
         for key, spec in _KEYS.items():
             if spec.required and key not in config:
-                raise self.fail(None, f"missing {key} ({spec.what})")
+                raise self.fail(
+                    None, _("missing {key} ({what})").format(key=key, what=i18n._(spec.what))
+                )
         for key, value in config.items():
-            bad = _control_character(key, value)
+            bad = control_character(key, value)
             if bad is not None:
                 raise self.fail(
                     key,
-                    f"{key} contains the control character U+{ord(bad):04X}: a lesson's text is "
-                    "shown in terminals, where it could change colours or the window's title; "
-                    "use printable text and line breaks only",
+                    _(
+                        "{key} contains the control character {code}: a lesson's text is "
+                        "shown in terminals, where it could change colours or the window's title; "
+                        "use printable text and line breaks only"
+                    ).format(key=key, code=f"U+{ord(bad):04X}"),
                 )
 
     def loss(self) -> str:
         loss = self.values.get("loss", "squared")
         if loss not in (*LOSSES, "upstream"):
             raise self.fail(
-                "loss", f"loss must be one of {', '.join(LOSSES)}, upstream; not {loss!r}"
+                "loss",
+                _("loss must be one of {losses}, upstream; not {loss}").format(
+                    losses=", ".join(LOSSES), loss=repr(loss)
+                ),
             )
         return str(loss)
 
@@ -174,8 +143,12 @@ class _Reader:
             return parse_model(self.values["model"], self.values.get("prediction", "ŷ"))
         except ModelError as error:
             if self.replaced:
-                raise ModelError(f"--model: {error}") from None
-            raise self.fail("model", f"model: {error}") from None
+                raise ModelError(
+                    _("{what}: {problem}").format(what="--model", problem=error)
+                ) from None
+            raise self.fail(
+                "model", _("{what}: {problem}").format(what="model", problem=error)
+            ) from None
 
     def also_nodes(self, model: Model) -> list[Node]:
         """The nodes of the extra expressions shown beside the model (``[also]``)."""
@@ -183,16 +156,26 @@ class _Reader:
         also = {} if self.replaced else self.values.get("also", {})
         for i, (label, expression) in enumerate(also.items()):
             if not isinstance(expression, str):
-                raise self.fail(label, f"also.{label} must be an expression string", "also")
+                raise self.fail(
+                    label,
+                    _("also.{label} must be an expression string").format(label=label),
+                    "also",
+                )
             try:
                 extra = parse_model(expression, label)
             except ModelError as error:
-                raise self.fail(label, f"also.{label}: {error}", "also") from None
+                raise self.fail(
+                    label,
+                    _("{what}: {problem}").format(what=f"also.{label}", problem=error),
+                    "also",
+                ) from None
             unknown = [p for p in extra.params if p not in model.params]
             if unknown:
                 raise self.fail(
                     label,
-                    f"also.{label} uses {', '.join(unknown)}, which the model does not have",
+                    _("also.{label} uses {names}, which the model does not have").format(
+                        label=label, names=", ".join(unknown)
+                    ),
                     "also",
                 )
             rename = {n.name: f"also{i}_{n.name}" for n in extra.nodes}
@@ -209,10 +192,10 @@ class _Reader:
             upstream = values.get("upstream")
             if upstream is None:
                 raise self.fail(
-                    None, 'loss = "upstream" needs upstream = <number> (∂L/∂z from above)'
+                    None, _('loss = "upstream" needs upstream = <number> (∂L/∂z from above)')
                 )
             if not _finite(upstream):
-                raise self.fail("upstream", "upstream must be a finite number")
+                raise self.fail("upstream", _("upstream must be a finite number"))
             return [Node("loss", "L", "mul", (model.output, float(upstream)))], None
         vector = any(isinstance(v, list) for v in [*values["x"], *values["y"]])
         try:
@@ -220,8 +203,10 @@ class _Reader:
         except LessonError as error:
             if self.loss_given:
                 raise LessonError(
-                    f"--loss {loss}: this lesson's x and y are vectors, and with vectors "
-                    "the loss is squared (summed over the outputs); leave out --loss"
+                    _(
+                        "--loss {loss}: this lesson's x and y are vectors, and with vectors "
+                        "the loss is squared (summed over the outputs); leave out --loss"
+                    ).format(loss=loss)
                 ) from None
             raise self.fail("loss", str(error)) from None
         return nodes, ("r" if loss != "bce" else None)
@@ -236,19 +221,26 @@ class _Reader:
             if pname not in model.params:
                 raise self.fail(
                     pname,
-                    f"init.{pname}: the model has no parameter {pname!r} "
-                    f"(its parameters: {', '.join(model.params)})",
+                    _(
+                        "init.{name}: the model has no parameter {quoted} (its parameters: {known})"
+                    ).format(name=pname, quoted=repr(pname), known=", ".join(model.params)),
                     "init",
                 )
             if not _numbers(value):
                 raise self.fail(
                     pname,
-                    f"init.{pname} must be a number (or a list of them), not {value!r}",
+                    _("init.{name} must be a number (or a list of them), not {value}").format(
+                        name=pname, value=repr(value)
+                    ),
                     "init",
                 )
             if not _all_finite(value):
                 raise self.fail(
-                    pname, f"init.{pname} must be a finite number, not {value!r}", "init"
+                    pname,
+                    _("init.{name} must be a finite number, not {value}").format(
+                        name=pname, value=repr(value)
+                    ),
+                    "init",
                 )
         order = [p for p in init_table if p in model.params]
         order += [p for p in model.params if p not in order]
@@ -262,10 +254,18 @@ class _Reader:
         for phase, line in narration.items():
             if phase not in PHASES:
                 raise self.fail(
-                    phase, f"narration.{phase}: the phases are {', '.join(PHASES)}", "narration"
+                    phase,
+                    _("narration.{phase}: the phases are {phases}").format(
+                        phase=phase, phases=", ".join(PHASES)
+                    ),
+                    "narration",
                 )
             if not isinstance(line, str):
-                raise self.fail(phase, f"narration.{phase} must be a string", "narration")
+                raise self.fail(
+                    phase,
+                    _("narration.{phase} must be a string").format(phase=phase),
+                    "narration",
+                )
         return narration
 
     def notes(self, nodes: list[Node]) -> dict[str, str]:
@@ -276,11 +276,15 @@ class _Reader:
             if label not in labels:
                 raise self.fail(
                     label,
-                    f"notes.{label}: no value is labelled {label!r} ({', '.join(labels)})",
+                    _("notes.{label}: no value is labelled {quoted} ({labels})").format(
+                        label=label, quoted=repr(label), labels=", ".join(labels)
+                    ),
                     "notes",
                 )
             if not isinstance(text, str):
-                raise self.fail(label, f"notes.{label} must be a string", "notes")
+                raise self.fail(
+                    label, _("notes.{label} must be a string").format(label=label), "notes"
+                )
         return notes
 
     def check_data_and_ranges(self) -> None:
@@ -289,15 +293,31 @@ class _Reader:
             for i, item in enumerate(values[column]):
                 if not _numbers(item):
                     raise self.fail(
-                        column, f"{column}[{i}] must be a number (or a list of them), not {item!r}"
+                        column,
+                        _("{item} must be a number (or a list of them), not {value}").format(
+                            item=f"{column}[{i}]", value=repr(item)
+                        ),
                     )
                 if not _all_finite(item):
-                    raise self.fail(column, f"{column}[{i}] must be a finite number, not {item!r}")
+                    raise self.fail(
+                        column,
+                        _("{item} must be a finite number, not {value}").format(
+                            item=f"{column}[{i}]", value=repr(item)
+                        ),
+                    )
         # Range errors found later would name --lr and --epochs; in a file, name the key.
         if not (_finite(values["lr"]) and values["lr"] > 0):
-            raise self.fail("lr", f"lr must be {_KEYS['lr'].what}, not {values['lr']!r}")
+            raise self.fail(
+                "lr",
+                _("{key} must be {what}, not {value}").format(
+                    key="lr", what=i18n._(_KEYS["lr"].what), value=repr(values["lr"])
+                ),
+            )
         if values["epochs"] < 1:
-            raise self.fail("epochs", f"epochs must be at least 1, not {values['epochs']!r}")
+            raise self.fail(
+                "epochs",
+                _("epochs must be at least 1, not {value}").format(value=repr(values["epochs"])),
+            )
 
 
 def lesson_from_config(
@@ -388,43 +408,6 @@ def _all_finite(value: Any) -> bool:
     return _finite(value)
 
 
-#: Largest lesson file read (the built-in ones are under 1 KB).
-MAX_LESSON_BYTES = 1024 * 1024
-
-
-def read_config(path: Path) -> tuple[dict[str, Any], str]:
-    """The TOML table of a lesson file and its text, or a :class:`LessonFileError`.
-
-    Only a regular file of at most :data:`MAX_LESSON_BYTES` is read: ``/dev/zero``
-    would be read until memory ran out, and a named pipe would block.
-    """
-    try:
-        if not path.is_file():
-            if not path.exists():
-                raise LessonFileError(f"{path}: no such lesson file")
-            raise LessonFileError(
-                f"{path}: not a regular file; a lesson is a small .toml file (see 'bptui lessons')"
-            )
-        with path.open("rb") as handle:
-            data = handle.read(MAX_LESSON_BYTES + 1)
-        if len(data) > MAX_LESSON_BYTES:
-            raise LessonFileError(
-                f"{path}: larger than {MAX_LESSON_BYTES // 1024} KB; a lesson file is small"
-            )
-        text = data.decode("utf-8")
-    except FileNotFoundError:
-        raise LessonFileError(f"{path}: no such lesson file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise LessonFileError(f"{path}: cannot read it ({error})") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as error:
-        # The parser says "(at line N, column M)"; lead with file:N: like every other error.
-        found = re.search(r"at line (\d+)", str(error))
-        where = f"{path}:{found.group(1)}" if found else str(path)
-        raise LessonFileError(f"{where}: not valid TOML: {error}") from None
-
-
 def builtin_names() -> list[str]:
     """The built-in lessons, the default first."""
     names = sorted(p.stem for p in LESSON_DIR.glob("*.toml"))
@@ -446,8 +429,10 @@ def load_lesson(
         path = Path(target)
         if path.suffix != ".toml" and not path.exists():
             raise LessonError(
-                f"no lesson called {target!r}: the built-in lessons are "
-                f"{', '.join(builtin_names())} (or give a .toml file)"
+                _(
+                    "no lesson called {name}: the built-in lessons are {names} "
+                    "(or give a .toml file)"
+                ).format(name=repr(target), names=", ".join(builtin_names()))
             )
         name = path.stem
     config, text = read_config(path)

@@ -13,6 +13,7 @@ import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from ..i18n import _
 from .ops import OPS, PRECEDENCE, format_number
 from .values import Data
 
@@ -118,10 +119,11 @@ class Lesson:
         params = dict(self.params)
         for name, value in (init or {}).items():
             if name not in params:
-                known = ", ".join(params) or "none"
+                known = ", ".join(params) or _("none")
                 raise LessonError(
-                    f"unknown parameter {name!r}{_tag(options, 'init')}: this "
-                    f"lesson's parameters are {known}"
+                    _(
+                        "unknown parameter {name}{option}: this lesson's parameters are {known}"
+                    ).format(name=repr(name), option=_tag(options, "init"), known=known)
                 )
             params[name] = value
         lesson = make_lesson(
@@ -185,12 +187,14 @@ def float32_problem(value: float, underflow: bool = True) -> str | None:
     except OverflowError:
         single = math.inf
     if math.isfinite(value) and not math.isfinite(single):
-        return (
-            f"{value:g} is too large for float32, the precision torch computes in "
+        return _(
+            "{value} is too large for float32, the precision torch computes in "
             "(at most about 3.4e38)"
-        )
+        ).format(value=f"{value:g}")
     if underflow and value != 0 and single == 0:
-        return f"{value:g} is too small for float32, the precision torch computes in: it would be 0"
+        return _(
+            "{value} is too small for float32, the precision torch computes in: it would be 0"
+        ).format(value=f"{value:g}")
     return None
 
 
@@ -200,12 +204,16 @@ def _finite(value: float, what: str, underflow: bool = False) -> float:
     except OverflowError:  # an integer too large for a float
         number = math.inf
     except (TypeError, ValueError):
-        raise LessonError(f"{what} must be a number, got {value!r}") from None
+        raise LessonError(
+            _("{what} must be a number, got {value}").format(what=what, value=repr(value))
+        ) from None
     if not math.isfinite(number):
-        raise LessonError(f"{what} must be a finite number, got {value!r}")
+        raise LessonError(
+            _("{what} must be a finite number, got {value}").format(what=what, value=repr(value))
+        )
     problem = float32_problem(number, underflow)
     if problem is not None:
-        raise LessonError(f"{what}: {problem}")
+        raise LessonError(_("{what}: {problem}").format(what=what, problem=problem))
     return number
 
 
@@ -213,16 +221,18 @@ def _value(value: object, what: str) -> Data:
     """A number, or a vector or matrix of numbers (nested lists, as in a lesson file)."""
     if isinstance(value, (list, tuple)):
         if not value:
-            raise LessonError(f"{what} is an empty list")
+            raise LessonError(_("{what} is an empty list").format(what=what))
         items = tuple(_value(v, what) for v in value)
         shapes = {_shape(i) for i in items}
         if len(shapes) != 1:
-            raise LessonError(f"{what}: the rows have different lengths")
+            raise LessonError(_("{what}: the rows have different lengths").format(what=what))
         if len(_shape(items)) > 2:
-            raise LessonError(f"{what}: at most a matrix (a list of lists)")
+            raise LessonError(_("{what}: at most a matrix (a list of lists)").format(what=what))
         return items
     if isinstance(value, bool):
-        raise LessonError(f"{what} must be a number, got {value!r}")
+        raise LessonError(
+            _("{what} must be a number, got {value}").format(what=what, value=repr(value))
+        )
     return _finite(value, what)  # type: ignore[arg-type]
 
 
@@ -259,38 +269,64 @@ def make_lesson(  # noqa: PLR0913 - keyword-only: one per field of Lesson
     ``options`` names where the learning rate and the epochs came from
     (``{"lr": "--lr", "epochs": "--epochs"}``), for the messages.
     """
-    xs = tuple(_value(v, f"x value #{i + 1}") for i, v in enumerate(x))
-    ys = tuple(_value(v, f"y value #{i + 1}") for i, v in enumerate(y))
+    xs = tuple(_value(v, _("x value #{n}").format(n=i + 1)) for i, v in enumerate(x))
+    ys = tuple(_value(v, _("y value #{n}").format(n=i + 1)) for i, v in enumerate(y))
     for column, values in (("x", xs), ("y", ys)):
         if len({_shape(v) for v in values}) > 1:
-            raise LessonError(f"every {column} value must have the same shape")
+            raise LessonError(
+                _("every {column} value must have the same shape").format(column=column)
+            )
         if values and len(_shape(values[0])) > 1:
             raise LessonError(
-                f"each {column} value is a number or a list of numbers, at most a matrix "
-                "in all: a sample cannot be a matrix"
+                _(
+                    "each {column} value is a number or a list of numbers, at most a matrix "
+                    "in all: a sample cannot be a matrix"
+                ).format(column=column)
             )
     if not xs:
-        raise LessonError("the data is empty: give at least one x value and its y")
+        raise LessonError(_("the data is empty: give at least one x value and its y"))
     if len(xs) != len(ys):
-        raise LessonError(f"x has {len(xs)} values but y has {len(ys)}: give one y for every x")
+        raise LessonError(
+            _("x has {nx} values but y has {ny}: give one y for every x").format(
+                nx=len(xs), ny=len(ys)
+            )
+        )
     if len(xs) > MAX_SAMPLES:
-        raise LessonError(f"{len(xs)} samples is too many: at most {MAX_SAMPLES:,}")
-    rate = "the learning rate" + _tag(options, "lr")
+        raise LessonError(
+            _("{n} samples is too many: at most {limit}").format(
+                n=len(xs), limit=f"{MAX_SAMPLES:,}"
+            )
+        )
+    rate = _("the learning rate") + _tag(options, "lr")
     lr = _finite(lr, rate, underflow=True)
     if lr <= 0:
-        raise LessonError(f"{rate} must be greater than 0, got {lr:g}")
-    count = "the number of epochs" + _tag(options, "epochs")
+        raise LessonError(
+            _("{what} must be greater than 0, got {value}").format(what=rate, value=f"{lr:g}")
+        )
+    count = _("the number of epochs") + _tag(options, "epochs")
     if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise LessonError(f"{count} must be a whole number, got {epochs!r}")
+        raise LessonError(
+            _("{what} must be a whole number, got {value}").format(what=count, value=repr(epochs))
+        )
     if epochs < 1:
-        raise LessonError(f"{count} must be at least 1, got {epochs}")
+        raise LessonError(
+            _("{what} must be at least 1, got {value}").format(what=count, value=epochs)
+        )
     if epochs > MAX_EPOCHS or epochs * len(xs) > MAX_STEPS:
         raise LessonError(
-            f"{count} is {epochs}, too large: at most {MAX_EPOCHS:,} epochs and "
-            f"{MAX_STEPS:,} training steps (epochs × samples) in one run"
+            _(
+                "{what} is {epochs}, too large: at most {max_epochs} epochs and "
+                "{max_steps} training steps (epochs × samples) in one run"
+            ).format(
+                what=count,
+                epochs=epochs,
+                max_epochs=f"{MAX_EPOCHS:,}",
+                max_steps=f"{MAX_STEPS:,}",
+            )
         )
     checked_params = {
-        pname: _value(value, f"the initial value of {pname}") for pname, value in params.items()
+        pname: _value(value, _("the initial value of {name}").format(name=pname))
+        for pname, value in params.items()
     }
     node_list = tuple(nodes)
     _check_graph(node_list, checked_params)
@@ -338,15 +374,19 @@ def _check_bce(nodes: tuple[Node, ...], ys: tuple[Data, ...]) -> None:
         prediction = by_name.get(node.args[0]) if isinstance(node.args[0], str) else None
         if prediction is None or prediction.op != "sigmoid":
             raise LessonError(
-                "binary cross-entropy (bce) needs a prediction between 0 and 1: end the "
-                "model in sigmoid(...), e.g. sigmoid(x*w + b), or use the squared loss"
+                _(
+                    "binary cross-entropy (bce) needs a prediction between 0 and 1: end the "
+                    "model in sigmoid(...), e.g. sigmoid(x*w + b), or use the squared loss"
+                )
             )
     for i, y in enumerate(ys):
         for value in _numbers(y):
             if not 0.0 <= value <= 1.0:
                 raise LessonError(
-                    f"binary cross-entropy (bce) needs targets between 0 and 1, but y value "
-                    f"#{i + 1} is {value:g}: use 0 and 1 as the classes, or the squared loss"
+                    _(
+                        "binary cross-entropy (bce) needs targets between 0 and 1, but y value "
+                        "#{n} is {value}: use 0 and 1 as the classes, or the squared loss"
+                    ).format(n=i + 1, value=f"{value:g}")
                 )
 
 
@@ -357,38 +397,54 @@ def _check_matmul(
     matmuls = [node for node in nodes if node.op == "matmul"]
     if matmuls and not any(isinstance(value, tuple) for value in values):
         raise LessonError(
-            "@ multiplies a matrix by a vector, but every value in this lesson is a single "
-            "number: use * (e.g. x * w), or give vectors and a matrix in a lesson file "
-            "(see matrix.toml)"
+            _(
+                "@ multiplies a matrix by a vector, but every value in this lesson is a single "
+                "number: use * (e.g. x * w), or give vectors and a matrix in a lesson file "
+                "(see matrix.toml)"
+            )
         )
     for node in matmuls:
         for arg in node.args:
             column = data.get(arg) if isinstance(arg, str) else None
             if column and not isinstance(column[0], tuple):
                 raise LessonError(
-                    f"the model multiplies a matrix by {arg} (@), so each {arg} value must be "
-                    f"a list of numbers, but {arg} value #1 is a single number: give vectors "
-                    "in a lesson file (see matrix.toml)"
+                    _(
+                        "the model multiplies a matrix by {arg} (@), so each {arg} value must be "
+                        "a list of numbers, but {arg} value #1 is a single number: give vectors "
+                        "in a lesson file (see matrix.toml)"
+                    ).format(arg=arg)
                 )
 
 
 def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:
     if not nodes:
-        raise LessonError("the lesson has no operations")
+        raise LessonError(_("the lesson has no operations"))
     known = {"x", "y", *params}
     for node in nodes:
         if node.op not in OPS:
-            raise LessonError(f"unknown operation {node.op!r} in node {node.name!r}")
+            raise LessonError(
+                _("unknown operation {op} in node {node}").format(
+                    op=repr(node.op), node=repr(node.name)
+                )
+            )
         if len(node.args) != OPS[node.op].arity:
             raise LessonError(
-                f"{node.op} takes {OPS[node.op].arity} inputs, node {node.name!r} has "
-                f"{len(node.args)}"
+                _("{op} takes {arity} inputs, node {node} has {count}").format(
+                    op=node.op,
+                    arity=OPS[node.op].arity,
+                    node=repr(node.name),
+                    count=len(node.args),
+                )
             )
         for arg in node.args:
             if isinstance(arg, str) and arg not in known:
-                raise LessonError(f"node {node.name!r} uses {arg!r} before it is defined")
+                raise LessonError(
+                    _("node {node} uses {arg} before it is defined").format(
+                        node=repr(node.name), arg=repr(arg)
+                    )
+                )
         if node.name in known:
-            raise LessonError(f"the name {node.name!r} is used twice")
+            raise LessonError(_("the name {name} is used twice").format(name=repr(node.name)))
         known.add(node.name)
     # The loss must depend on a parameter, or there is nothing to learn.
     depends = set(params)
@@ -396,66 +452,4 @@ def _check_graph(nodes: tuple[Node, ...], params: Mapping[str, Data]) -> None:
         if any(isinstance(a, str) and a in depends for a in node.args):
             depends.add(node.name)
     if nodes[-1].name not in depends:
-        raise LessonError("the loss does not depend on any parameter: there is nothing to learn")
-
-
-def parse_numbers(text: str, what: str) -> tuple[float, ...]:
-    """``"1, 2,-3"`` → ``(1.0, 2.0, -3.0)``, or a :class:`LessonError` naming the bad item.
-
-    ``what`` names the numbers as the user knows them (``--x``, ``x values``).
-    """
-    items = [item.strip() for item in text.split(",")]
-    if items == [""]:
-        raise LessonError(f"{what} is empty: give comma-separated numbers, e.g. 1,2,3")
-    values = []
-    for i, item in enumerate(items, 1):
-        if not item:
-            raise LessonError(
-                f"{what} has an empty item at position {i}: {_cut(text)}; give comma-separated "
-                "numbers, e.g. 1,2,3"
-            )
-        try:
-            value = float(item)
-        except ValueError:
-            raise LessonError(
-                f"{what}: {_cut(item)} (item {i}) is not a number; give comma-separated "
-                "numbers, e.g. 1,2.5,-3"
-            ) from None
-        if not math.isfinite(value):
-            raise LessonError(f"{what}: {_cut(item)} (item {i}) is not a finite number")
-        problem = float32_problem(value, underflow=False)
-        if problem is not None:
-            raise LessonError(f"{what}: {problem}")
-        values.append(value)
-    return tuple(values)
-
-
-def _cut(text: str, limit: int = 24) -> str:
-    """A value echoed in a message: quoted, and cut if long (5,000 digits help nobody)."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
-def parse_init(text: str) -> dict[str, float]:
-    """``"w=1.0,b=-2"`` → ``{"w": 1.0, "b": -2.0}``."""
-    result: dict[str, float] = {}
-    for item in (part.strip() for part in text.split(",")):
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise LessonError(
-                f"--init: {item!r} is not name=value; use e.g. --init w=1.0 or --init w=1,b=0"
-            )
-        if not name.isidentifier():
-            raise LessonError(f"--init: {name!r} is not a parameter name")
-        if name in result:
-            raise LessonError(f"--init gives {name} twice")
-        try:
-            number = float(value)
-        except ValueError:
-            raise LessonError(
-                f"--init: the value of {name}, {value.strip()!r}, is not a number"
-            ) from None
-        if not math.isfinite(number):
-            raise LessonError(f"--init: the value of {name} must be finite, got {value.strip()!r}")
-        result[name] = number
-    return result
+        raise LessonError(_("the loss does not depend on any parameter: there is nothing to learn"))

@@ -22,6 +22,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
+from ..i18n import _
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
 
@@ -38,8 +39,12 @@ def _check_port(options: ServeOptions) -> None:
     try:
         infos = socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise ServeError(f"--host: cannot use {options.host!r}: {error.strerror}") from None
-    for family, kind, proto, _, address in infos[:1]:
+        raise ServeError(
+            _("--host: cannot use {host}: {reason}").format(
+                host=repr(options.host), reason=error.strerror
+            )
+        ) from None
+    for family, kind, proto, _name, address in infos[:1]:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -51,12 +56,20 @@ def _check_port(options: ServeOptions) -> None:
 def _bind_error(options: ServeOptions, error: OSError) -> str:
     where = f"{options.host}:{options.port}"
     if error.errno == errno.EADDRINUSE:
-        return f"port {options.port} is in use on {options.host}; choose another with --port"
+        return _("port {port} is in use on {host}; choose another with --port").format(
+            port=options.port, host=options.host
+        )
     if error.errno == errno.EACCES:
-        return f"not allowed to listen on {where} (ports below 1024 need root); try --port 2222"
+        return _(
+            "not allowed to listen on {where} (ports below 1024 need root); try --port 2222"
+        ).format(where=where)
     if error.errno == errno.EADDRNOTAVAIL:
-        return f"{options.host} is not an address of this machine; try --host 0.0.0.0"
-    return f"cannot listen on {where}: {error.strerror or error}"
+        return _("{host} is not an address of this machine; try --host 0.0.0.0").format(
+            host=options.host
+        )
+    return _("cannot listen on {where}: {reason}").format(
+        where=where, reason=error.strerror or error
+    )
 
 
 def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: str) -> str:
@@ -67,23 +80,33 @@ def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: s
     target = f"ssh {port_flag}{host}"
     lines = [
         f"bptui serve: {lesson.title}",
-        f"  listening on {options.host}:{port}, up to {options.max_sessions} students",
-        f"  host key {key} ({where})",
-        f"  students type:  {target}",
+        _("  listening on {address}, up to {count} students").format(
+            address=f"{options.host}:{port}", count=options.max_sessions
+        ),
+        _("  host key {key} ({where})").format(key=key, where=where),
+        _("  students type:  {command}").format(command=target),
     ]
     if options.password is not None:
-        lines.append("  access: the class password (--password)")
+        lines.append(_("  access: the class password (--password)"))
     elif options.authorized_keys is not None:
-        lines.append(f"  access: keys in {options.authorized_keys}")
+        lines.append(_("  access: keys in {file}").format(file=options.authorized_keys))
     else:
-        lines.append("  access: open (any user name, no password)")
+        lines.append(_("  access: open (any user name, no password)"))
     if options.classroom:
-        lines.append(f"  teacher types:  ssh {port_flag}teacher@{host}  (the teacher password)")
-        lines.append("  students follow the teacher's steps; t explores alone")
+        lines.append(
+            _("  teacher types:  {command}  (the teacher password)").format(
+                command=f"ssh {port_flag}teacher@{host}"
+            )
+        )
+        lines.append(_("  students follow the teacher's steps; t explores alone"))
     if options.host in ("127.0.0.1", "localhost", "::1"):
-        lines.append("  only this machine can connect: use --host 0.0.0.0 to let the class in")
-    lines.append("  Ctrl+C ends the class.")
+        lines.append(_("  only this machine can connect: use --host 0.0.0.0 to let the class in"))
+    lines.append(_("  Ctrl+C ends the class."))
     return "\n".join(lines)
+
+
+def _error(message: str) -> None:
+    print(_("bptui serve: error: {message}").format(message=message), file=sys.stderr)
 
 
 def run_serve(options: ServeOptions, lesson: Lesson) -> int:
@@ -101,15 +124,15 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
         )
         _check_port(options)
     except ServeError as error:
-        print(f"bptui serve: error: {error}", file=sys.stderr)
+        _error(str(error))
         return 2
     # The zygote is forked before any thread or event loop exists here.
     try:
         zygote = start_zygote(lesson)
     except LessonError as error:
-        print(f"bptui serve: error: {error}", file=sys.stderr)
+        _error(str(error))
         return 2
-    where = f"new, kept in {key_path}" if made else str(key_path)
+    where = _("new, kept in {path}").format(path=key_path) if made else str(key_path)
     try:
         return asyncio.run(_serve(options, lesson, zygote, key, keys, where, fingerprint(key)))
     finally:
@@ -132,7 +155,7 @@ async def _serve(
     try:
         port = await server.start()
     except OSError as error:
-        print(f"bptui serve: error: {_bind_error(options, error)}", file=sys.stderr)
+        _error(_bind_error(options, error))
         zygote.stop()
         return 2
     print(_banner(options, lesson, port, printed_key, where), flush=True)

@@ -107,6 +107,7 @@ def run_child(
     from ..app.main import BptuiApp
     from ..app.settings import Settings
     from ..app.signals import exit_on_signals
+    from ..i18n import set_language
     from ..lesson.engine import Stepper
     from .zygote import share_css
 
@@ -114,6 +115,7 @@ def run_child(
     if link_fd is not None:
         link = ClassLink(socket.socket(fileno=LINK_FD), header.get("role", "student"))
     settings = Settings.from_header(header.get("settings", {}))
+    set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     app.served = True  # x and X would write on the server: they say so instead
     share_css(app)

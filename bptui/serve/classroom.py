@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..app.classlink import Command, merge
+from ..i18n import N_
 
-TAKEN_OVER = "Another teacher session has taken over the class."
+TAKEN_OVER = N_("Another teacher session has taken over the class.")
 
 
 class Member(Protocol):

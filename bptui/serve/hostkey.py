@@ -12,6 +12,7 @@ from pathlib import Path
 
 import asyncssh
 
+from ..i18n import _
 from .options import ServeError, data_dir
 
 KEY_NAME = "ssh_host_ed25519_key"
@@ -26,7 +27,7 @@ def load_host_key(path: Path | None) -> tuple[asyncssh.SSHKey, Path, bool]:
         return _read(path, "--host-key"), path, False
     kept = data_dir() / KEY_NAME
     if kept.exists():
-        return _read(kept, "the kept host key"), kept, False
+        return _read(kept, _("the kept host key")), kept, False
     key = asyncssh.generate_private_key("ssh-ed25519", comment="bptui host key")
     try:
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -36,8 +37,10 @@ def load_host_key(path: Path | None) -> tuple[asyncssh.SSHKey, Path, bool]:
             out.write(key.export_private_key())
     except OSError as error:
         raise ServeError(
-            f"cannot keep the host key in {kept}: {error.strerror or error}; "
-            "give one with --host-key FILE (ssh-keygen -t ed25519 -f FILE -N '')"
+            _(
+                "cannot keep the host key in {path}: {reason}; "
+                "give one with --host-key FILE (ssh-keygen -t ed25519 -f FILE -N '')"
+            ).format(path=kept, reason=error.strerror or error)
         ) from None
     return key, kept, True
 
@@ -47,8 +50,10 @@ def _read(path: Path, what: str) -> asyncssh.SSHKey:
         return asyncssh.read_private_key(path)
     except (OSError, ValueError, asyncssh.KeyImportError) as error:
         raise ServeError(
-            f"{what}: cannot read a private key from {path}: {_reason(error)} "
-            "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
+            _(
+                "{what}: cannot read a private key from {path}: {reason} "
+                "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
+            ).format(what=what, path=path, reason=_reason(error))
         ) from None
 
 
@@ -63,8 +68,10 @@ def load_authorized_keys(path: Path) -> asyncssh.SSHAuthorizedKeys:
         keys = asyncssh.read_authorized_keys(str(path))
     except (OSError, ValueError, asyncssh.KeyImportError) as error:
         raise ServeError(
-            f"--authorized-keys: cannot read {path}: {_reason(error)} "
-            "(one public key per line, as in ~/.ssh/authorized_keys)"
+            _(
+                "--authorized-keys: cannot read {path}: {reason} "
+                "(one public key per line, as in ~/.ssh/authorized_keys)"
+            ).format(path=path, reason=_reason(error))
         ) from None
     return keys
 

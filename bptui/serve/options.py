@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..app.settings import Settings
+from ..i18n import _
 
 COLORS = ("auto", "truecolor", "256", "16", "none")
 #: The user name that is the teacher's, when the class has a teacher password.
@@ -52,27 +53,37 @@ def _whole(value: str, flag: str, low: int, high: int) -> int:
         number = int(value)
     except ValueError:
         raise ServeError(
-            f"{flag}: {value[:40]!r} is not a whole number; use e.g. {flag} {low + 1}"
+            _("{flag}: {value} is not a whole number; use e.g. {flag} {example}").format(
+                flag=flag, value=repr(value[:40]), example=low + 1
+            )
         ) from None
     if not low <= number <= high:
-        raise ServeError(f"{flag}: {number} is out of range; use {low} to {high}")
+        raise ServeError(
+            _("{flag}: {number} is out of range; use {low} to {high}").format(
+                flag=flag, number=number, low=low, high=high
+            )
+        )
     return number
 
 
 def _readable(value: str, flag: str) -> Path:
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ServeError(f"{flag}: {value} is not a file")
+        raise ServeError(_("{flag}: {file} is not a file").format(flag=flag, file=value))
     if not os.access(path, os.R_OK):
-        raise ServeError(f"{flag}: cannot read {value} (permission denied)")
+        raise ServeError(
+            _("{flag}: cannot read {file} (permission denied)").format(flag=flag, file=value)
+        )
     return path
 
 
 def _secret(value: str, flag: str) -> str:
     if not value:
-        raise ServeError(f"{flag}: the password is empty; give one, e.g. {flag} backprop")
+        raise ServeError(
+            _("{flag}: the password is empty; give one, e.g. {flag} backprop").format(flag=flag)
+        )
     if any(ord(c) < 32 for c in value):
-        raise ServeError(f"{flag}: the password contains control characters")
+        raise ServeError(_("{flag}: the password contains control characters").format(flag=flag))
     return value
 
 
@@ -111,22 +122,29 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     color = values.get("color", "auto")
     unknown = set(values) - OPTION_NAMES
     if unknown:
-        raise ServeError(f"unknown setting {sorted(unknown)[0]!r}")
+        raise ServeError(_("unknown setting {name}").format(name=repr(sorted(unknown)[0])))
     if not host.strip():
-        raise ServeError("--host: empty; use 127.0.0.1 (this machine) or 0.0.0.0 (every network)")
+        raise ServeError(
+            _("--host: empty; use 127.0.0.1 (this machine) or 0.0.0.0 (every network)")
+        )
     if password is not None and authorized_keys is not None:
-        raise ServeError("give either --password or --authorized-keys, not both")
+        raise ServeError(_("give either --password or --authorized-keys, not both"))
     try:
         minutes = float(idle_timeout)
     except ValueError:
         raise ServeError(
-            f"--idle-timeout: {idle_timeout[:40]!r} is not a number of minutes; "
-            "use e.g. --idle-timeout 60"
+            _(
+                "--idle-timeout: {value} is not a number of minutes; use e.g. --idle-timeout 60"
+            ).format(value=repr(idle_timeout[:40]))
         ) from None
     if not 0 < minutes <= 7 * 24 * 60:
-        raise ServeError("--idle-timeout: give minutes greater than 0 (at most a week)")
+        raise ServeError(_("--idle-timeout: give minutes greater than 0 (at most a week)"))
     if color not in COLORS:
-        raise ServeError(f"--color: {color!r} is not one of {', '.join(COLORS)}")
+        raise ServeError(
+            _("--color: {value} is not one of {choices}").format(
+                value=repr(color), choices=", ".join(COLORS)
+            )
+        )
     options = ServeOptions(
         host=host.strip(),
         port=_whole(port, "--port", 0, 65535),
@@ -147,7 +165,7 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     )
     if options.password is not None and options.password == options.teacher_password:
         raise ServeError(
-            "--password and --teacher-password are the same: students could log in as teacher"
+            _("--password and --teacher-password are the same: students could log in as teacher")
         )
     return options
 

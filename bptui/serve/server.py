@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncssh
 
+from ..i18n import N_
 from .classroom import Classroom
 from .options import TEACHER, ServeOptions
 from .session import GRACE, Session, clean_name, log
@@ -80,8 +81,9 @@ class ClassServer:
         sockets = self._acceptor.sockets
         return int(sockets[0].getsockname()[1]) if sockets else options.port
 
-    async def stop(self, reason: str = "The class has ended. Thank you for joining!") -> None:
-        """Stop listening, end every session with ``reason``, end the zygote."""
+    async def stop(self, reason: str = N_("The class has ended. Thank you for joining!")) -> None:
+        """Stop listening, end every session with ``reason`` (said in each student's
+        language), end the zygote."""
         self._closing = True
         if self._acceptor is not None:
             self._acceptor.close()
@@ -102,23 +104,20 @@ class ClassServer:
 
     # ---------------------------------------------------------------- sessions
 
-    def admit(self, session: Session) -> str | None:
-        """Why ``session`` may not start now, or None when it may."""
+    def admit(self, session: Session) -> tuple[str, dict[str, Any]] | None:
+        """Why ``session`` may not start now (a message marked with ``N_`` and its
+        fields, said in the student's language and logged in English), or None."""
         if self._closing:
-            return "The class is ending."
+            return N_("The class is ending."), {}
         if session.role == "teacher":
             return None
         students = sum(1 for s in self.sessions if s.role != "teacher")
         if students >= self.options.max_sessions:
-            return (
-                f"The class is full ({self.options.max_sessions} students). "
-                "Try again later, or ask your teacher."
-            )
+            full = N_("The class is full ({count} students). Try again later, or ask your teacher.")
+            return full, {"count": self.options.max_sessions}
         if self.per_address[session.address] >= self.options.per_address:
-            return (
-                f"Too many sessions from {session.address} "
-                f"({self.options.per_address}). Close one and try again."
-            )
+            crowded = N_("Too many sessions from {address} ({count}). Close one and try again.")
+            return crowded, {"address": session.address, "count": self.options.per_address}
         return None
 
     async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
@@ -161,10 +160,17 @@ class ClassServer:
             for session in list(self.sessions):
                 if now - session.last_active > limit:
                     minutes = self.options.idle_timeout
-                    session.end(
-                        f"Closed after {minutes:g} minute{'s' if minutes != 1 else ''} "
-                        "without a key press. Connect again to go on."
+                    idle = (
+                        N_(
+                            "Closed after {minutes} minute without a key press. Connect again to go on."
+                        )
+                        if minutes == 1
+                        else N_(
+                            "Closed after {minutes} minutes without a key press. "
+                            "Connect again to go on."
+                        )
                     )
+                    session.end(idle, minutes=f"{minutes:g}")
 
 
 class Connection(asyncssh.SSHServer):

@@ -21,11 +21,15 @@ import struct
 import sys
 import termios
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from .. import i18n
 from ..app.classlink import FrameReader, encode
+from ..i18n import N_
 from .options import TEACHER
 
 if TYPE_CHECKING:
@@ -80,6 +84,31 @@ class Outbox:
         self.closed = True
 
 
+def client_language(env: Mapping[str, str], default: str) -> str:
+    """The language a student's ssh client asks for with the locale it sends
+    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``; OpenSSH sends them with ``SendEnv``),
+    else ``default`` (the server's ``--lang`` or locale). A Chinese locale in a
+    charset other than UTF-8 (``zh_CN.GBK``) gets English: the app writes UTF-8."""
+    sent = {name: str(env[name]) for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)}
+    if not sent:
+        return default
+    language = i18n.from_environment(sent)
+    decisive = next(sent[n] for n in ("LC_ALL", "LC_MESSAGES", "LANG") if n in sent)
+    charset = decisive.partition(".")[2].partition("@")[0].lower().replace("-", "")
+    return i18n.DEFAULT if language != i18n.DEFAULT and charset not in ("", "utf8") else language
+
+
+def say(language: str, message: str, **fields: Any) -> str:
+    """``message`` (marked with ``N_``) in ``language``, its fields filled in: the
+    server speaks to each student in theirs."""
+    spoken = i18n.language()
+    try:
+        i18n.set_language(language)
+        return i18n._(message).format(**fields)
+    finally:
+        i18n.set_language(spoken)
+
+
 def clean_name(username: str) -> str:
     """A user name fit for the log (what a client sends is not trusted)."""
     clean = "".join(c for c in username if c.isprintable())[:32]
@@ -96,6 +125,8 @@ class Session(asyncssh.SSHServerSession[bytes]):
         options = server.options
         self.role = "teacher" if options.classroom and self.username == TEACHER else "student"
         self.following = False
+        #: The student's language: their ssh client's locale, else the server's.
+        self.language = options.settings.language
         self.last_active = time.monotonic()
         self._chan: asyncssh.SSHServerChannel[bytes] | None = None
         self._term: str | None = None
@@ -106,7 +137,6 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._to_link: Outbox | None = None
         self._link_reader = FrameReader()
         self._pidfd: int | None = None
-        self._pid = 0
         self._farewell: str | None = None
         self._finished = False
         self._reading = False
@@ -142,20 +172,19 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def session_started(self) -> None:
         assert self._chan is not None
+        self.language = client_language(self._chan.get_environment(), self.language)
         if self._term is None:
             port = self.server.options.port
-            self._chan.write(
-                b"bptui needs a terminal: connect with  ssh -t -p "
-                + str(port).encode()
-                + b" HOST  (without -T)\r\n"
-            )
+            hint = N_("bptui needs a terminal: connect with  ssh -t -p {port} HOST  (without -T)")
+            self._chan.write(say(self.language, hint, port=port).encode() + b"\r\n")
             log(f"refused {self.address} {clean_name(self.username)}: no terminal (ssh -T)")
             self._chan.exit(1)
             return
         refusal = self.server.admit(self)
         if refusal is not None:
-            self._chan.write(refusal.encode() + b"\r\n")
-            log(f"refused {self.address} {clean_name(self.username)}: {refusal}")
+            message, fields = refusal
+            self._chan.write(say(self.language, message, **fields).encode() + b"\r\n")
+            log(f"refused {self.address} {clean_name(self.username)}: {message.format(**fields)}")
             self._chan.exit(1)
             return
         self.server.sessions.add(self)
@@ -173,19 +202,21 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             fds.append(theirs.fileno())
         env = self._chan.get_environment()
+        settings = replace(self.server.options.settings, language=self.language)
         header = {
             "term": self._term,
             "color": self.server.options.color,
-            "colorterm": env.get("COLORTERM") if isinstance(env, dict) else None,
+            "colorterm": env.get("COLORTERM") if isinstance(env, Mapping) else None,
             "role": self.role,
-            "settings": self.server.options.settings.to_header(),
+            "settings": settings.to_header(),
         }
         try:
-            self._pid, self._pidfd = await self.server.spawn(header, fds)
+            _pid, self._pidfd = await self.server.spawn(header, fds)  # watched by its pidfd
         except OSError as error:
             log(f"cannot start a session for {self.address}: {error}")
             self._master = master
-            self._chan.write(b"The server could not start a lesson. Please tell the teacher.\r\n")
+            sorry = N_("The server could not start a lesson. Please tell the teacher.")
+            self._chan.write(say(self.language, sorry).encode() + b"\r\n")
             self.finish(code=1)
             return
         finally:
@@ -205,7 +236,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         counts = self._counts()
         log(f"join  {self.address} {clean_name(self.username)} ({self.role}, {counts})")
         if self._farewell is not None:  # the class ended while this one started
-            self.end(self._farewell)
+            self._farewell_now()
 
     def _counts(self) -> str:
         students = sum(1 for s in self.server.sessions if s.role != "teacher")
@@ -306,9 +337,13 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def touch(self) -> None:
         self.last_active = time.monotonic()
 
-    def end(self, reason: str) -> None:
-        """Close the app tidily (its screen is restored), then say ``reason`` and close."""
-        self._farewell = reason
+    def end(self, reason: str, **fields: Any) -> None:
+        """Close the app tidily (its screen is restored), then say ``reason`` (English,
+        marked with ``N_``; said in the student's language) and close."""
+        self._farewell = say(self.language, reason, **fields) if reason else reason
+        self._farewell_now()
+
+    def _farewell_now(self) -> None:
         if self._pidfd is None:
             return  # not started yet: _start_app ends it once it has
         self._signal(signal.SIGTERM)

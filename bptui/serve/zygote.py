@@ -25,6 +25,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import _
 from ..lesson.spec import Lesson, LessonError
 
 #: Largest request (a JSON header; the fds travel beside it).
@@ -94,10 +95,12 @@ def start_zygote(lesson: Lesson, timeout: float = 120.0) -> Zygote:
     theirs.close()
     ours.settimeout(timeout)
     try:
-        ready, _ = Zygote.answer(ours)
+        ready, _fds = Zygote.answer(ours)
     except (OSError, ConnectionError, ValueError) as error:
         Zygote(pid, ours).stop()
-        raise LessonError(f"the lesson could not be prepared: {error}") from None
+        raise LessonError(
+            _("the lesson could not be prepared: {reason}").format(reason=error)
+        ) from None
     ours.settimeout(None)
     if "error" in ready:
         Zygote(pid, ours).stop()
