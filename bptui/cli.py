@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import __version__
+from . import __version__, glyphs
 from .app.settings import Settings
 from .lesson.expr import FUNCTIONS, LOSSES
 from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
@@ -183,13 +184,34 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
     Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
     after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
     """
-    parser.add_argument_group("display")
+    group = parser.add_argument_group("display")
+    group.add_argument(
+        "--ascii",
+        action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,
+        help="write only 7-bit ASCII (borders, arrows, d for the partial sign, y_hat, "
+        "sigmoid), in English; default: on when the locale is not UTF-8 (LANG=C, "
+        "ISO-8859-1), for 'serve' decided per student from their ssh's LANG or TERM",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The display options given (see :func:`_add_display_options`), checked."""
-    del args  # no display option yet
-    return Settings()
+    """The display options given (see :func:`_add_display_options`), checked.
+
+    ``--ascii`` not given: on where this terminal's locale is not UTF-8 (see
+    :func:`bptui.glyphs.utf8_locale`). For ``bptui serve`` use :func:`ascii_given`:
+    each student's terminal decides, not the server's.
+    """
+    ascii_only = ascii_given(args)
+    if ascii_only is None:
+        encoding = getattr(sys.stdout, "encoding", None)
+        ascii_only = not glyphs.utf8_locale(os.environ, encoding)
+    return Settings(ascii_only=ascii_only)
+
+
+def ascii_given(args: argparse.Namespace) -> bool | None:
+    """``--ascii`` (True), ``--no-ascii`` (False), or neither (None: the terminal decides)."""
+    return getattr(args, "ascii", None)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -379,16 +401,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stream is not None and hasattr(stream, "reconfigure"):
             with contextlib.suppress(ValueError, OSError):
                 stream.reconfigure(errors="replace")
+    raw = list(sys.argv[1:] if argv is None else argv)
+    saved = sys.stdout, sys.stderr
+    if _plain_terminal(raw):
+        # Every message, --help, errors, 'bptui lessons': 7-bit ASCII, like the app.
+        sys.stdout, sys.stderr = (_AsciiStream(s) if s is not None else s for s in saved)
     try:
-        return _main(argv)
+        return _main(raw, saved[0])
     except KeyboardInterrupt:
         print("bptui: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _plain_terminal(argv: list[str]) -> bool:
+    """Whether bptui writes only ASCII (before the command line is parsed: for its errors)."""
+    given = [arg for arg in argv if arg in ("--ascii", "--no-ascii")]
+    if given:
+        return given[-1] == "--ascii"  # the last one given wins, as argparse has it
+    return not glyphs.utf8_locale(os.environ, getattr(sys.stdout, "encoding", None))
+
+
+class _AsciiStream:
+    """A text stream that writes what it is given in 7-bit ASCII (see bptui.glyphs)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(glyphs.to_ascii(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _main(raw: list[str], stdout: Any) -> int:
     parser = build_parser()
-    raw = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(join_negative_values(leading_lesson(raw)))
     if args.command == "lessons":
         try:
@@ -413,6 +462,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "serve":
         return _serve(args, lesson)
     if args.command == "trace":
+        sys.stdout = stdout  # the trace's records as they are (ŷ and all): they are data
         code = _trace(args, lesson)
         # torch leaves ~170,000 objects for the collector; the collections Python
         # runs at exit cost a third of a second and free nothing the OS would not.

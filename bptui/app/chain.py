@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..glyphs import shown
 from ..lesson.snapshot import ChainView, Snapshot
 from .fmt import short
 from .lines import LinePanel
@@ -22,15 +23,19 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
     """
     if not chain.paths:
         return [
-            Text(f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}")
+            Text(
+                shown(
+                    f"∂{chain.loss_label}/∂{chain.label}: the loss does not depend on {chain.label}"
+                )
+            )
         ]
     lines: list[Text] = []
-    lead = f"∂{chain.loss_label}/∂{chain.label} = "
+    lead = shown(f"∂{chain.loss_label}/∂{chain.label} = ")
     pad = " " * (len(lead) - 2)
     for p, path in enumerate(chain.paths):
         cols = [
             (
-                f.name,
+                shown(f.name),
                 f.formula if f.value is not None else "?",
                 short(f.value) if f.value is not None else "?",
                 f.value is not None,
@@ -46,12 +51,12 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
             groups = _groups(cols, len(lead), width)
         for g, group in enumerate(groups):
             first = p == 0 and g == 0
-            row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
+            row1 = Text(lead if first else pad + ("+ " if g == 0 else shown("· ")))
             row2 = Text(pad + "= ")
             row3 = Text(pad + "= ")
             for i, (name, formula, number, known) in enumerate(group):
                 w = max(len(name), len(formula), len(number))
-                sep = " · " if i else ""
+                sep = shown(" · ") if i else ""
                 row1.append(sep + name.center(w))
                 row2.append(sep + formula.center(w), "cyan")
                 row3.append(sep + number.center(w), GRAD if known else "dim")
@@ -84,7 +89,7 @@ def _groups(
 
 def summary_line(chain: ChainView) -> Text:
     """One line for a parameter whose full chain is not on screen."""
-    line = Text.assemble((f"∂{chain.loss_label}/∂{chain.label} ", "bold"))
+    line = Text.assemble((shown(f"∂{chain.loss_label}/∂{chain.label} "), "bold"))
     if chain.torch_grad is None:
         line.append("?", "dim")
         return line
@@ -93,7 +98,7 @@ def summary_line(chain: ChainView) -> Text:
         return line  # a vector or matrix: no single number to check
     # A vector or matrix is checked element by element.
     agree = all(e.verified for e in chain.elements) if chain.elements else chain.verified
-    line.append(" ✓" if agree else " ✗", OK if agree else BAD)
+    line.append(shown(" ✓" if agree else " ✗"), OK if agree else BAD)
     return line
 
 
@@ -110,7 +115,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
             Text.assemble(
                 (f"{chain.label}.grad ", "bold"),
                 (short(chain.torch_grad), GRAD),
-                (" — torch's numbers are in the Tensor panel", "dim"),
+                (shown(" — torch's numbers are in the Tensor panel"), "dim"),
             )
         ]
     accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
@@ -118,7 +123,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     # w.grad (as torch holds it, and as the Tensor panel shows it) gets its own line.
     base, bracket, index = chain.label.partition("[")  # an element: W.grad[1, 2]
     held = f"{base}.grad{bracket}{index}"
-    name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{held} "
+    name = shown(f"∂{chain.loss_label}/∂{chain.label} ") if accumulated else f"{held} "
     grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
     diff = Text.assemble("finite diff ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
@@ -128,15 +133,15 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
         (("✓ agree", "✗ differ"), " · "),
         (("✓", "✗"), " "),
     ):
-        mark = Text(words[0] if agree else words[1], OK if agree else BAD)
-        one = Text(" · ").join([grad, diff]) + Text(sep) + mark
+        mark = Text(shown(words[0] if agree else words[1]), OK if agree else BAD)
+        one = Text(shown(" · ")).join([grad, diff]) + Text(shown(sep)) + mark
         if one.cell_len <= width:
             lines = [one]
             break
     if not lines:
         lines = [
-            Text(" · ").join([grad, diff]),
-            Text("✓ all agree" if agree else "✗ disagree", OK if agree else BAD),
+            Text(shown(" · ")).join([grad, diff]),
+            Text(shown("✓ all agree" if agree else "✗ disagree"), OK if agree else BAD),
         ]
     if accumulated:
         lines.append(

@@ -11,6 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from ..glyphs import shown
 from ..lesson.snapshot import Snapshot
 from ..lesson.spec import Lesson, LessonError, float32_problem, parse_numbers
 from ..lesson.values import Data
@@ -63,7 +64,7 @@ class EditScreen(ModalScreen["Edits | None"]):
     def compose(self) -> ComposeResult:
         snap = self.snapshot
         with VerticalScroll(id="edit-body"):
-            yield Static("From this step on · enter applies · esc cancels", id="edit-title")
+            yield Static(shown("From this step on · enter applies · esc cancels"), id="edit-title")
             # Above the fields: seen at once however many fields a lesson has.
             yield Static("", id="edit-error")
             with Grid(id="edit-grid"):
@@ -148,7 +149,7 @@ class EditScreen(ModalScreen["Edits | None"]):
             edits = self._read()
         except FieldError as error:
             # The form stays open with everything typed; the field at fault gets the cursor.
-            self.query_one("#edit-error", Static).update(f"Not applied: {error}")
+            self.query_one("#edit-error", Static).update(shown(f"Not applied: {error}"))
             if error.field is not None:
                 self.query_one(f"#{error.field}", Input).focus()
             return

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 
+from ..glyphs import shown
 from ..lesson.snapshot import Snapshot
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
@@ -41,7 +42,7 @@ class GraphBox(ScrollableContainer, can_focus=False):
             hints.append("[ ] ↔")
         if names_hidden:
             hints.append("y grad_fn")
-        title = " · ".join(["Graph", *hints])
+        title = shown(" · ".join(["Graph", *hints]))
         if self.border_title != title:
             self.border_title = title
 
@@ -135,7 +136,7 @@ class GraphPanel(LinePanel):
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
-            return [Text("Loading PyTorch…", style="dim")]
+            return [Text(shown("Loading PyTorch…"), style="dim")]
         nodes = self._snapshot.nodes
         key = shape(nodes)
         mode = choose_mode(place(key).slots, self._room(), self.names)

@@ -24,6 +24,7 @@ from functools import lru_cache
 from rich.text import Span, Text
 from textual.geometry import Region
 
+from ..glyphs import shown
 from ..lesson.snapshot import NodeView
 from .fmt import short
 
@@ -263,7 +264,7 @@ def _head(node: NodeView) -> str:
     ]
     symbol = node.symbol or "?"
     if node.op == "pow" and len(consts) == 1 and consts[0] in _SUPERSCRIPT:
-        symbol = _SUPERSCRIPT[consts[0]]
+        symbol = shown(_SUPERSCRIPT[consts[0]])
     elif consts:
         symbol = symbol + ",".join(consts)
     return f"{symbol} {node.label}{value}"
@@ -274,7 +275,7 @@ def _block(node: NodeView, mode: Mode) -> list[Line]:
     head = (_head(node), CURRENT if node.current else VALUE)
     if not node.requires_grad:
         return [[head]]
-    grad = f"∂ {short(node.grad)}" if node.grad is not None else ""
+    grad = shown(f"∂ {short(node.grad)}") if node.grad is not None else ""
     name = (node.grad_fn or "") if (node.kind == "param" or node.value is not None) else ""
     if mode.rows == 1 or mode is NAMES:
         first = [head, (" " + grad, GRAD)] if grad else [head]

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from .. import glyphs
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys, shown
@@ -161,4 +162,7 @@ class HelpScreen(ModalScreen[None]):
             head, _, rest = text.partition("## Panels")
             text = head + about + "## Panels" + rest
         with HelpBody(id="help-body"):
-            yield Markdown(text)
+            page = Markdown(glyphs.shown(text))
+            if glyphs.ascii_only():
+                page.BULLETS = ["- ", "* ", "+ "]  # Textual's are "•" "▪" "‣"
+            yield page

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..glyphs import glyph, shown
 from ..lesson.snapshot import Kind, Message, Snapshot
 from .follow import ClassroomApp
 from .message import MessageBar
@@ -38,7 +39,7 @@ def read_step(text: str, snap: Snapshot) -> int | str:
     if not text:
         return f"Type a step number from 0 (the start) to {last:,}, then enter; esc cancels."
     if not text.isdigit() or len(text) > 9:
-        shown = text if len(text) <= 12 else text[:12] + "…"
+        shown = text if len(text) <= 12 else text[:12] + glyph("…", "...")
         return f"{shown!r} is not a step number: type a whole number from 0 to {last:,}."
     step = int(text)
     if step > last:
@@ -74,8 +75,10 @@ class JumpScreen(ModalScreen[int | None]):
         snap = self.snap
         with Vertical(id="jump-box"):
             yield Static(
-                f"Go to step: 0 = the start, {last_step(snap):,} = the end, now "
-                f"{snap.steps_done:,} · enter goes · esc cancels",
+                shown(
+                    f"Go to step: 0 = the start, {last_step(snap):,} = the end, now "
+                    f"{snap.steps_done:,} · enter goes · esc cancels"
+                ),
                 id="jump-title",
             )
             yield Input(placeholder="step number", id="jump-input")
@@ -89,7 +92,7 @@ class JumpScreen(ModalScreen[int | None]):
             return
         step = read_step(event.value, self.snap)
         if isinstance(step, str):
-            self.query_one("#jump-error", Static).update(step)
+            self.query_one("#jump-error", Static).update(shown(step))
             return
         self._close(step)
 

@@ -22,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
+from .. import glyphs
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
@@ -34,6 +35,7 @@ from .graph import GraphBox, GraphKeys, GraphPanel
 from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
+from .plainterm import PlainTerminal
 from .plot import LossPlot, Reference
 from .settings import Settings
 from .signals import exit_on_signals
@@ -57,7 +59,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
+class BptuiApp(GraphKeys, AutoplayKeys, PlainTerminal, TravelApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -84,6 +86,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
         self.snapshot: Snapshot | None = None
         #: How this session looks and speaks (--ascii, …; see settings.py).
         self.settings = settings or Settings()
+        self.plain_terminal()
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
@@ -206,7 +209,7 @@ class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
             # before the nested panels are in the DOM): draw after the next refresh.
             self.call_after_refresh(self._schedule_render)
             return
-        snap = self.stepper.snapshot()
+        snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
         if (

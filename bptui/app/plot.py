@@ -12,6 +12,7 @@ from typing import overload
 
 from rich.text import Text
 
+from .. import glyphs
 from ..lesson.snapshot import History, PlotCurve, Snapshot
 from .figure import Layer, draw
 from .lines import LinePanel
@@ -158,7 +159,7 @@ class LossPlot(LinePanel):
         name = "Loss" if snap.loss_label == "loss" else snap.loss_label
         title = f"{name} vs {param}" if view == 0 else f"{name} vs step"
         if self.content_size.height < SMALL:
-            title += " · v enlarges"
+            title += glyphs.shown(" · v enlarges")
         self.border_title = title
         if view == 0:
             self._layers = (self._against_w(snap, buckets), param)

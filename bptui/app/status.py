@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from .. import glyphs
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
 from .lines import LinePanel
@@ -56,22 +57,25 @@ def _status(
     data: bool,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
+    dot = glyphs.shown(" · ")
     if badge:
-        text.append(f" {badge} ", "reverse bold")
+        text.append(glyphs.shown(f" {badge} "), "reverse bold")
         text.append(" ")
     text.append(f"Epoch {snap.epoch}/{snap.epochs}", "bold")
     if snap.finished:
         text.append("  finished", "bold green")
     else:
-        text.append(f" · Sample {snap.sample}/{snap.n_samples}")
+        text.append(f"{dot}Sample {snap.sample}/{snap.n_samples}")
         if data:
             target = f" y={short(snap.y)}" if snap.has_target else ""
             text.append(f" x={short(snap.x)}{target}", "dim")
-    text.append(" · ")
+    text.append(dot)
     shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
     for i, phase in enumerate(shown):
         if i:
-            text.append("▸" if phases == "tight" else " ▸ ", "dim")
+            text.append(
+                glyphs.glyph("▸", ">") if phases == "tight" else glyphs.glyph(" ▸ ", " > "), "dim"
+            )
         name = phase.value if phases == "long" else _SHORT[phase]
         if phase is snap.phase:
             label = name.upper()
@@ -80,9 +84,9 @@ def _status(
             text.append(label, "reverse bold")
         else:
             text.append(name, "dim")
-    if text.plain.endswith(" · "):  # finished: no phase is current
+    if text.plain.endswith(dot):  # finished: no phase is current
         text.right_crop(3)
-    text.append(f" · lr {snap.lr:g}")
+    text.append(f"{dot}lr {snap.lr:g}")
     modes = snap.modes
     on = [
         names
@@ -90,12 +94,16 @@ def _status(
         if flag
     ]
     # Short: one badge for all the modes that are on.
-    badges = ["·".join(short for _, short in on)] if short_badges and on else [b for b, _ in on]
+    badges = (
+        [glyphs.shown("·").join(short for _, short in on)]
+        if short_badges and on
+        else [b for b, _ in on]
+    )
     for shown_badge in badges:
         text.append(" ")
         text.append(f" {shown_badge} ", "reverse yellow")
     if autoplay:
-        text.append(f" · ▶ {autoplay}", "bold green")
+        text.append(glyphs.shown(f" · ▶ {autoplay}"), "bold green")
     return text
 
 
@@ -116,6 +124,6 @@ class StatusBar(LinePanel):
     def build(self, width: int) -> list[Text]:
         # Whether the phases are abbreviated depends on the width.
         if self._shown is None:
-            return [Text(self._loading)]
+            return [Text(glyphs.shown(self._loading))]
         snapshot, autoplay, badge = self._shown
         return [status_text(snapshot, autoplay, width, badge)]

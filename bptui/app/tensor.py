@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..glyphs import shown
 from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
 from .lines import LinePanel
@@ -62,12 +63,12 @@ class TensorPanel(LinePanel):
         style = "bold magenta" if param.grad is not None else "dim"
         one = Text.assemble((label, "bold"), f"={data}  ", ("grad ", "bold"), (grad, style))
         if one.cell_len + 6 <= width:
-            return [Text.assemble(("cut · ", "yellow"), one)]
+            return [Text.assemble((shown("cut · "), "yellow"), one)]
         if one.cell_len <= width:
             return [one]
         first = Text.assemble((label, "bold"), f"={data}")
         if first.cell_len + 6 <= width:
-            first = Text.assemble(("cut · ", "yellow"), first)
+            first = Text.assemble((shown("cut · "), "yellow"), first)
         return [
             first,
             Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
@@ -122,7 +123,7 @@ class TensorPanel(LinePanel):
                         (short(param.grad, 6) if param.grad is not None else "None", grad_style),
                     )
                 )
-        lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
+        lines.append(Text(shown("requires_grad ✓  is_leaf ✓"), "dim"))
         grad_fn = Text.assemble(
             ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
         )
