@@ -175,7 +175,10 @@ def _serve(args: argparse.Namespace, lesson: Lesson) -> int:
         return 2
     from .serve import run_serve
 
-    return run_serve(replace(options, settings=settings_from_args(args)), lesson)
+    # Each student's terminal decides ASCII unless --ascii or --no-ascii says (not this one's).
+    asked = ascii_given(args)
+    settings = replace(settings_from_args(args), ascii_only=asked is True)
+    return run_serve(replace(options, settings=settings, ascii_per_student=asked is None), lesson)
 
 
 def _add_display_options(parser: argparse.ArgumentParser) -> None:
@@ -403,9 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stream.reconfigure(errors="replace")
     raw = list(sys.argv[1:] if argv is None else argv)
     saved = sys.stdout, sys.stderr
-    if _plain_terminal(raw):
-        # Every message, --help, errors, 'bptui lessons': 7-bit ASCII, like the app.
+    plain = _plain_terminal(raw)
+    if plain:
+        # Every message, --help, errors, 'bptui lessons': 7-bit ASCII and English, like
+        # the app (which takes its own ASCII mode from its settings).
         sys.stdout, sys.stderr = (_AsciiStream(s) if s is not None else s for s in saved)
+        glyphs.set_ascii(True)
     try:
         return _main(raw, saved[0])
     except KeyboardInterrupt:
@@ -413,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         sys.stdout, sys.stderr = saved
+        if plain:
+            glyphs.set_ascii(False)
 
 
 def _plain_terminal(argv: list[str]) -> bool:
@@ -463,6 +471,7 @@ def _main(raw: list[str], stdout: Any) -> int:
         return _serve(args, lesson)
     if args.command == "trace":
         sys.stdout = stdout  # the trace's records as they are (ŷ and all): they are data
+        glyphs.set_ascii(False)
         code = _trace(args, lesson)
         # torch leaves ~170,000 objects for the collector; the collections Python
         # runs at exit cost a third of a second and free nothing the OS would not.

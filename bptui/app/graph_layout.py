@@ -24,7 +24,7 @@ from functools import lru_cache
 from rich.text import Span, Text
 from textual.geometry import Region
 
-from ..glyphs import shown
+from ..glyphs import ascii_only, shown
 from ..lesson.snapshot import NodeView
 from .fmt import short
 
@@ -267,6 +267,8 @@ def _head(node: NodeView) -> str:
         symbol = shown(_SUPERSCRIPT[consts[0]])
     elif consts:
         symbol = symbol + ",".join(consts)
+    if ascii_only() and symbol in ("-", "+"):  # else it would read as a wire's - or +
+        symbol = f"({symbol})"
     return f"{symbol} {node.label}{value}"
 
 

@@ -21,11 +21,14 @@ import struct
 import sys
 import termios
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from .. import glyphs
 from ..app.classlink import FrameReader, encode
+from ..app.settings import Settings
 from .options import TEACHER
 
 if TYPE_CHECKING:
@@ -162,6 +165,14 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self.server.per_address[self.address] += 1
         self._starting = asyncio.ensure_future(self._start_app())
 
+    def _settings(self, env: dict[str, str]) -> Settings:
+        """The class's settings, in ASCII for a terminal that cannot show UTF-8: the
+        client's LANG or LC_ALL when its ssh sends them (SendEnv), else its TERM."""
+        options = self.server.options
+        if options.ascii_per_student and not glyphs.utf8_client(env, self._term or ""):
+            return replace(options.settings, ascii_only=True)
+        return options.settings
+
     async def _start_app(self) -> None:
         assert self._chan is not None
         master, slave = os.openpty()
@@ -172,13 +183,14 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None:
             self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             fds.append(theirs.fileno())
-        env = self._chan.get_environment()
+        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
+        env = dict(self._chan.get_environment())
         header = {
             "term": self._term,
             "color": self.server.options.color,
-            "colorterm": env.get("COLORTERM") if isinstance(env, dict) else None,
+            "colorterm": env.get("COLORTERM"),
             "role": self.role,
-            "settings": self.server.options.settings.to_header(),
+            "settings": self._settings(env).to_header(),
         }
         try:
             self._pid, self._pidfd = await self.server.spawn(header, fds)
