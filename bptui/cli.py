@@ -405,22 +405,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(ValueError, OSError):
                 stream.reconfigure(errors="replace")
     raw = list(sys.argv[1:] if argv is None else argv)
-    saved = sys.stdout, sys.stderr
-    plain = _plain_terminal(raw)
-    if plain:
-        # Every message, --help, errors, 'bptui lessons': 7-bit ASCII and English, like
-        # the app (which takes its own ASCII mode from its settings).
-        sys.stdout, sys.stderr = (_AsciiStream(s) if s is not None else s for s in saved)
-        glyphs.set_ascii(True)
-    try:
-        return _main(raw, saved[0])
-    except KeyboardInterrupt:
-        print("bptui: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        sys.stdout, sys.stderr = saved
-        if plain:
-            glyphs.set_ascii(False)
+    stdout = sys.stdout
+    # Not UTF-8 (or --ascii): --help, errors, 'bptui lessons' in ASCII and English, like the app.
+    with glyphs.ascii_output(_plain_terminal(raw)):
+        try:
+            return _main(raw, stdout)
+        except KeyboardInterrupt:
+            print("bptui: interrupted", file=sys.stderr)
+            return 130
 
 
 def _plain_terminal(argv: list[str]) -> bool:
@@ -429,19 +421,6 @@ def _plain_terminal(argv: list[str]) -> bool:
     if given:
         return given[-1] == "--ascii"  # the last one given wins, as argparse has it
     return not glyphs.utf8_locale(os.environ, getattr(sys.stdout, "encoding", None))
-
-
-class _AsciiStream:
-    """A text stream that writes what it is given in 7-bit ASCII (see bptui.glyphs)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return int(self._stream.write(glyphs.to_ascii(text)))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
 
 
 def _main(raw: list[str], stdout: Any) -> int:

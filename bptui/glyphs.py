@@ -17,9 +17,12 @@ command line uses it before the app loads.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import re
+import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -108,11 +111,18 @@ def ascii_only() -> bool:
     return _ascii
 
 
+#: ``80×24``, ``{width}×{height}``: a size, ``80x24``, not a product.
+_SIZE = re.compile(r"(?<=[\d}])×(?=[\d{])")
+
+
 def to_ascii(text: str) -> str:
-    """``text`` in 7-bit ASCII: by :data:`TABLE`, else without accents (``é`` → ``e``),
-    else ``?``. ASCII text comes back as it is (the common case costs one check)."""
+    """``text`` in 7-bit ASCII: by :data:`TABLE` (``×`` between two numbers is a size:
+    ``x``), else without accents (``é`` → ``e``), else ``?``. ASCII text comes back as it
+    is (the common case costs one check)."""
     if text.isascii():
         return text
+    if "×" in text:
+        text = _SIZE.sub("x", text)
     return "".join(_char(ch) for ch in text)
 
 
@@ -162,6 +172,37 @@ def _plain(item: Any) -> Any:
     if isinstance(item, list) and any(isinstance(part, str | tuple | list) for part in item):
         return [_plain(part) for part in item]
     return item  # numbers, enums, None, histories
+
+
+class AsciiStream:
+    """A text stream that writes what it is given in 7-bit ASCII."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(to_ascii(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def ascii_output(on: bool) -> Iterator[None]:
+    """With ``on``: ASCII mode, and ``sys.stdout`` and ``sys.stderr`` written in ASCII,
+    while it lasts (the command line's messages before the app starts)."""
+    if not on:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (AsciiStream(s) if s is not None else s for s in saved)
+    was = _ascii
+    set_ascii(True)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        set_ascii(was)
 
 
 # ------------------------------------------------------------- which terminals

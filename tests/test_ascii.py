@@ -48,7 +48,8 @@ def _plain_after() -> Iterator[None]:
         ("✓ all agree", "ok all agree"),
         ("✗ disagree", "x disagree"),
         ("Loading PyTorch…", "Loading PyTorch..."),
-        ("2×3", "2*3"),
+        ("x×w", "x*w"),
+        ("2×3 matrix; at least {width}×{height}", "2x3 matrix; at least {width}x{height}"),
         ("▶ l.backward()", "> l.backward()"),
         ("› w.grad.data.zero_()", "> w.grad.data.zero_()"),
         ("fwd ▸ bwd", "fwd > bwd"),
@@ -237,7 +238,8 @@ def _screen(app: BptuiApp) -> str:
 
 
 async def _walk(pilot: Pilot, net: SafetyNet) -> list[str]:
-    """Press the walk's keys; every screen's characters go through ``net``."""
+    """Press the walk's keys, then make the window too small; every screen's characters
+    go through ``net``. Returns the keys after which it replaced something."""
     app = pilot.app
     assert isinstance(app, BptuiApp)
     seen = []
@@ -252,6 +254,12 @@ async def _walk(pilot: Pilot, net: SafetyNet) -> list[str]:
         net.clean(_screen(app))
         if net.replaced != before:
             seen.append(key)
+    await pilot.resize_terminal(50, 15)  # the "enlarge the terminal" screen
+    await pilot.pause(0.1)
+    before = net.replaced
+    net.clean(_screen(app))
+    if net.replaced != before:
+        seen.append("50x15")
     return seen
 
 
@@ -296,7 +304,7 @@ async def test_ascii_mode_speaks_english_and_says_so() -> None:
             "Enlarge the terminal to at least {min_width}×{min_height} "
             "(it is {width}×{height}).\n\nq quits."
         )
-        assert text.startswith("Enlarge the terminal to at least {min_width}*{min_height}")
+        assert text.startswith("Enlarge the terminal to at least {min_width}x{min_height}")
     glyphs.set_ascii(False)
     assert i18n._("Enlarge the terminal to at least {min_width}×{min_height} "
                   "(it is {width}×{height}).\n\nq quits.").startswith("请")  # fmt: skip
