@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
+import functools
 import re
 import sys
 import unicodedata
@@ -152,26 +154,43 @@ def plain(tree: T) -> T:
     return _plain(tree) if _ascii else tree
 
 
+#: Types that hold no text: passed over at once (a snapshot is walked on every frame).
+_NO_TEXT = (float, int, bool, type(None), enum.Enum)
+#: Each dataclass's fields that ``replace`` takes, looked up once.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(item: Any) -> Any:
+    if isinstance(item, _NO_TEXT):
+        return item
     if isinstance(item, str):
-        return to_ascii(item)
+        return item if item.isascii() else _spelled(item)
     if isinstance(item, tuple):
         parts = tuple(_plain(part) for part in item)
-        same = all(a is b for a, b in zip(parts, item, strict=True))
-        return item if same else (type(item)(*parts) if hasattr(item, "_fields") else parts)
-    if dataclasses.is_dataclass(item) and not isinstance(item, type):
-        changed = {}
-        for f in dataclasses.fields(item):
-            if not f.init:
-                continue
-            value = getattr(item, f.name)
-            new = _plain(value)
-            if new is not value:
-                changed[f.name] = new
-        return dataclasses.replace(item, **changed) if changed else item
-    if isinstance(item, list) and any(isinstance(part, str | tuple | list) for part in item):
-        return [_plain(part) for part in item]
-    return item  # numbers, enums, None, histories
+        if all(a is b for a, b in zip(parts, item, strict=True)):
+            return item
+        return type(item)(*parts) if hasattr(item, "_fields") else parts
+    if isinstance(item, list):
+        parts_list = [_plain(part) for part in item]
+        return item if all(a is b for a, b in zip(parts_list, item, strict=True)) else parts_list
+    names = _FIELDS.get(type(item))
+    if names is None:
+        if not dataclasses.is_dataclass(item) or isinstance(item, type):
+            return item  # histories and other sequences of numbers
+        names = _FIELDS[type(item)] = tuple(f.name for f in dataclasses.fields(item) if f.init)
+    changed = {}
+    for name in names:
+        value = getattr(item, name)
+        new = _plain(value)
+        if new is not value:
+            changed[name] = new
+    return dataclasses.replace(item, **changed) if changed else item
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelled(text: str) -> str:
+    """:func:`to_ascii`, remembered: a snapshot's labels and sentences come back each frame."""
+    return to_ascii(text)
 
 
 class AsciiStream:
