@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from test_app import drawn, make_app, wait_for
+from textual.drivers.headless_driver import HeadlessDriver
 from textual.pilot import Pilot
 
 from bptui import cli, glyphs, i18n
 from bptui.app.main import BptuiApp
 from bptui.app.message import MessageBar
-from bptui.app.plainterm import ENGLISH_ONLY, SafetyNet
+from bptui.app.plainterm import ENGLISH_ONLY, NET, SafetyNet, ascii_driver
 from bptui.app.settings import Settings
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
@@ -308,3 +309,23 @@ async def test_ascii_mode_speaks_english_and_says_so() -> None:
     glyphs.set_ascii(False)
     assert i18n._("Enlarge the terminal to at least {min_width}×{min_height} "
                   "(it is {width}×{height}).\n\nq quits.").startswith("请")  # fmt: skip
+
+
+def test_the_app_writes_through_the_safety_net_in_ascii_mode_only() -> None:
+    """The driver the app will start with passes every write through the net."""
+
+    class Recording:
+        def write(self, data: str) -> None:
+            self.written = data
+
+    net = ascii_driver(Recording)()  # type: ignore[arg-type]
+    before = NET.replaced
+    net.write("\x1b[1mx─y\x1b[0m")
+    assert net.written == "\x1b[1mx-y\x1b[0m" and NET.replaced == before + 1  # type: ignore[attr-defined]
+    assert ascii_driver(HeadlessDriver) is HeadlessDriver  # tests draw nothing to a terminal
+
+    lesson = load_lesson("linear")
+    plain = BptuiApp(lesson, Stepper(lesson), Settings(ascii_only=True))
+    assert plain.driver_class.__name__.startswith("Ascii") and plain.has_class("-ascii")
+    fancy = BptuiApp(lesson, Stepper(lesson), Settings())
+    assert not fancy.driver_class.__name__.startswith("Ascii") and not glyphs.ascii_only()
