@@ -121,8 +121,13 @@ def to_ascii(text: str) -> str:
     """``text`` in 7-bit ASCII: by :data:`TABLE` (``×`` between two numbers is a size:
     ``x``), else without accents (``é`` → ``e``), else ``?``. ASCII text comes back as it
     is (the common case costs one check)."""
-    if text.isascii():
-        return text
+    return text if text.isascii() else _spelled(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _spelled(text: str) -> str:
+    """:func:`to_ascii` of a text that is not ASCII, remembered: a snapshot's labels and
+    sentences, and the strings of ``_()``, come back on every frame."""
     if "×" in text:
         text = _SIZE.sub("x", text)
     return "".join(_char(ch) for ch in text)
@@ -185,12 +190,6 @@ def _plain(item: Any) -> Any:
         if new is not value:
             changed[name] = new
     return dataclasses.replace(item, **changed) if changed else item
-
-
-@functools.lru_cache(maxsize=4096)
-def _spelled(text: str) -> str:
-    """:func:`to_ascii`, remembered: a snapshot's labels and sentences come back each frame."""
-    return to_ascii(text)
 
 
 class AsciiStream:
