@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from . import __version__, cli_lang, i18n
+from . import __version__, cli_lang, glyphs, i18n
 from .app.settings import Settings
 from .cli_text import (
     DESCRIPTION,
@@ -82,7 +83,10 @@ def _serve(args: argparse.Namespace, lesson: Lesson, settings: Settings) -> int:
         return 2
     from .serve import run_serve
 
-    return run_serve(replace(options, settings=settings), lesson)
+    # Each student's terminal decides ASCII unless --ascii or --no-ascii says (not this one's).
+    asked = ascii_given(args)
+    settings = replace(settings, ascii_only=asked is True)
+    return run_serve(replace(options, settings=settings, ascii_per_student=asked is None), lesson)
 
 
 def _add_display_options(parser: argparse.ArgumentParser) -> None:
@@ -99,15 +103,37 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help=_("predict each value before a step shows it (Q toggles it in the app)"),
     )
+    group.add_argument(
+        "--ascii",
+        action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,
+        help=_(
+            "write only 7-bit ASCII (borders, arrows, d for the partial sign, y_hat, "
+            "sigmoid), in English; default: on when the locale is not UTF-8 (LANG=C, "
+            "ISO-8859-1), for 'serve' decided per student from their ssh's LANG or TERM"
+        ),
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The display options given (see :func:`_add_display_options`), checked.
 
     Without ``--lang``, the language is the one the command line speaks (the locale's).
+    ``--ascii`` not given: on where this terminal's locale is not UTF-8 (see
+    :func:`bptui.glyphs.utf8_locale`). For ``bptui serve`` use :func:`ascii_given`:
+    each student's terminal decides, not the server's.
     """
     language = cli_lang.checked(args.language) if "language" in args else i18n.language()
-    return Settings(language=language, quiz=getattr(args, "quiz", False))
+    ascii_only = ascii_given(args)
+    if ascii_only is None:
+        encoding = getattr(sys.stdout, "encoding", None)
+        ascii_only = not glyphs.utf8_locale(os.environ, encoding)
+    return Settings(language=language, quiz=getattr(args, "quiz", False), ascii_only=ascii_only)
+
+
+def ascii_given(args: argparse.Namespace) -> bool | None:
+    """``--ascii`` (True), ``--no-ascii`` (False), or neither (None: the terminal decides)."""
+    return getattr(args, "ascii", None)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -353,11 +379,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stream is not None and hasattr(stream, "reconfigure"):
             with contextlib.suppress(ValueError, OSError):
                 stream.reconfigure(errors="replace")
-    try:
-        return _main(argv)
-    except KeyboardInterrupt:
-        print(_("bptui: interrupted"), file=sys.stderr)
-        return 130
+    raw = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout
+    # Not UTF-8 (or --ascii): --help, errors, 'bptui lessons' in ASCII and English, like the app.
+    with glyphs.ascii_output(_plain_terminal(raw)):
+        try:
+            return _main(raw, stdout)
+        except KeyboardInterrupt:
+            print(_("bptui: interrupted"), file=sys.stderr)
+            return 130
+
+
+def _plain_terminal(argv: list[str]) -> bool:
+    """Whether bptui writes only ASCII (before the command line is parsed: for its errors)."""
+    given = [arg for arg in argv if arg in ("--ascii", "--no-ascii")]
+    if given:
+        return given[-1] == "--ascii"  # the last one given wins, as argparse has it
+    return not glyphs.utf8_locale(os.environ, getattr(sys.stdout, "encoding", None))
 
 
 def _speak(raw: Sequence[str]) -> bool:
@@ -389,8 +427,8 @@ def _parse(raw: list[str]) -> tuple[argparse.Namespace, Settings] | None:
         return None
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    parsed = _parse(list(sys.argv[1:] if argv is None else argv))
+def _main(raw: list[str], stdout: Any) -> int:
+    parsed = _parse(raw)
     if parsed is None:
         return 2
     args, settings = parsed
@@ -405,6 +443,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "serve":
         return _serve(args, lesson, settings)
     if args.command == "trace":
+        sys.stdout = stdout  # the trace's records as they are (ŷ and all): they are data
+        glyphs.set_ascii(False)
         code = _trace(args, lesson, settings.language)
         # torch leaves ~170,000 objects for the collector; the collections Python
         # runs at exit cost a third of a second and free nothing the OS would not.

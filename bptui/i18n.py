@@ -24,6 +24,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import glyphs
+
 #: The languages bptui speaks, by code: English is the source text.
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文"}
 DEFAULT = "en"
@@ -70,18 +72,27 @@ def next_language() -> str:
 
 
 def _(message: str) -> str:
-    """``message`` in the current language (itself when there is no translation)."""
+    """``message`` in the current language (itself when there is no translation).
+
+    In ASCII mode (:mod:`bptui.glyphs`) always English, spelled in ASCII: Chinese
+    cannot be written in 7-bit ASCII."""
+    if glyphs.ascii_only():
+        return glyphs.to_ascii(message)
     return _catalogue.gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form for ``n``, in the current language."""
+    if glyphs.ascii_only():
+        return glyphs.to_ascii(singular if n == 1 else plural)
     return _catalogue.ngettext(singular, plural, n)
 
 
 def pgettext(context: str, message: str) -> str:
     """``message`` as meant in ``context``: a short word whose Chinese depends on
     where it stands (the status bar's ``forward`` is 前向, the trace's 前向传播)."""
+    if glyphs.ascii_only():
+        return glyphs.to_ascii(message)
     return _catalogue.pgettext(context, message)
 
 

@@ -18,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
 
+from bptui import glyphs
 from bptui.app.chain import ChainPanel
 from bptui.app.code import CodePanel
 from bptui.app.fmt import full
@@ -64,7 +65,7 @@ def drawn(app: BptuiApp) -> bool:
     """The last frame shows the engine's current state (drawing is throttled)."""
     if app.stepper is None or app.snapshot is None:
         return False
-    now = app.stepper.snapshot()
+    now = glyphs.plain(app.stepper.snapshot())  # as drawn: in ASCII mode, in ASCII
     return app.snapshot.micro_steps == now.micro_steps and app.snapshot.message == now.message
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
+from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import ChainView, Snapshot
 from .fmt import short
@@ -34,12 +35,12 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
             )
         ]
     lines: list[Text] = []
-    lead = f"∂{chain.loss_label}/∂{chain.label} = "
+    lead = shown(f"∂{chain.loss_label}/∂{chain.label} = ")
     pad = " " * (cell_len(lead) - 2)
     for p, path in enumerate(chain.paths):
         cols = [
             (
-                f.name,
+                shown(f.name),
                 f.formula if f.value is not None else "?",
                 short(f.value) if f.value is not None else "?",
                 f.value is not None,
@@ -55,12 +56,12 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
             groups = _groups(cols, cell_len(lead), width)
         for g, group in enumerate(groups):
             first = p == 0 and g == 0
-            row1 = Text(lead if first else pad + ("+ " if g == 0 else "· "))
+            row1 = Text(lead if first else pad + ("+ " if g == 0 else shown("· ")))
             row2 = Text(pad + "= ")
             row3 = Text(pad + "= ")
             for i, (name, formula, number, known) in enumerate(group):
                 w = max(cell_len(name), cell_len(formula), cell_len(number))
-                sep = " · " if i else ""
+                sep = shown(" · ") if i else ""
                 row1.append(sep + _center(name, w))
                 row2.append(sep + _center(formula, w), "cyan")
                 row3.append(sep + _center(number, w), GRAD if known else "dim")
@@ -101,7 +102,7 @@ def _groups(
 
 def summary_line(chain: ChainView) -> Text:
     """One line for a parameter whose full chain is not on screen."""
-    line = Text.assemble((f"∂{chain.loss_label}/∂{chain.label} ", "bold"))
+    line = Text.assemble((shown(f"∂{chain.loss_label}/∂{chain.label} "), "bold"))
     if chain.torch_grad is None:
         line.append("?", "dim")
         return line
@@ -110,7 +111,7 @@ def summary_line(chain: ChainView) -> Text:
         return line  # a vector or matrix: no single number to check
     # A vector or matrix is checked element by element.
     agree = all(e.verified for e in chain.elements) if chain.elements else chain.verified
-    line.append(" ✓" if agree else " ✗", OK if agree else BAD)
+    line.append(shown(" ✓" if agree else " ✗"), OK if agree else BAD)
     return line
 
 
@@ -127,7 +128,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
             Text.assemble(
                 (f"{chain.label}.grad ", "bold"),
                 (short(chain.torch_grad), GRAD),
-                (" — " + _("torch's numbers are in the Tensor panel"), "dim"),
+                (shown(" — ") + _("torch's numbers are in the Tensor panel"), "dim"),
             )
         ]
     accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
@@ -135,7 +136,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     # w.grad (as torch holds it, and as the Tensor panel shows it) gets its own line.
     base, bracket, index = chain.label.partition("[")  # an element: W.grad[1, 2]
     held = f"{base}.grad{bracket}{index}"
-    name = f"∂{chain.loss_label}/∂{chain.label} " if accumulated else f"{held} "
+    name = shown(f"∂{chain.loss_label}/∂{chain.label} ") if accumulated else f"{held} "
     grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
     diff = Text.assemble(_("finite diff") + " ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
@@ -146,14 +147,14 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
         (("✓", "✗"), " "),
     ):
         word = words[0] if agree else words[1]
-        mark = Text(_(word), OK if agree else BAD)
-        one = Text(" · ").join([grad, diff]) + Text(sep) + mark
+        mark = Text(shown(_(word)), OK if agree else BAD)
+        one = Text(shown(" · ")).join([grad, diff]) + Text(shown(sep)) + mark
         if one.cell_len <= width:
             lines = [one]
             break
     if not lines:
         lines = [
-            Text(" · ").join([grad, diff]),
+            Text(shown(" · ")).join([grad, diff]),
             Text(_(ALL_AGREE) if agree else _(DISAGREE), OK if agree else BAD),
         ]
     if accumulated:

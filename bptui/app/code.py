@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..glyphs import glyph
 from ..i18n import N_
 from ..lesson.snapshot import Snapshot
 from .lines import LinePanel
@@ -78,10 +79,10 @@ class CodePanel(LinePanel):
             index = start + offset
             body = line[indent:] if indent else line.copy()
             if index in snap.code_ran:
-                row = Text("▶ ", "bold")
+                row = Text(glyph("▶ ", "> "), "bold")
                 body.stylize(RAN)
             elif index in snap.code_next:
-                row = Text("› ", "dim")
+                row = Text(glyph("› ", "> "), "dim")
                 body.stylize(NEXT)
             else:
                 row = Text("  ")

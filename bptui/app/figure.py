@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
+from ..glyphs import ascii_only, glyph, shown
 from ..i18n import _
 
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
@@ -35,6 +36,23 @@ _SPANS = tuple(
     )
     for side in range(2)
 )
+#: Each braille cell's character, by its dot bits.
+_BRAILLE = tuple(chr(0x2800 + bits) for bits in range(256))
+
+
+def _ascii_dot(bits: int) -> str:
+    """A braille cell in ASCII: ``'`` ``-`` ``.`` by where its dots are, ``|`` if steep."""
+    rows = [r for r in range(4) if bits & (_DOTS[r][0] | _DOTS[r][1])]
+    if not rows:
+        return " "
+    if rows[-1] - rows[0] >= 2:
+        return "|"
+    middle = (rows[0] + rows[-1]) / 2
+    return "'" if middle < 1 else "-" if middle <= 2 else "."
+
+
+#: Each braille cell in ASCII mode (see :func:`_ascii_dot`).
+_ASCII_DOTS = tuple(_ascii_dot(bits) for bits in range(256))
 #: Multipliers (of a power of ten) for a row's step, and for the x ticks' step.
 ROW_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 TICK_STEPS = (1.0, 2.0, 2.5, 5.0)
@@ -65,7 +83,7 @@ class Layer:
     @property
     def key(self) -> str:
         """What the legend shows for this layer's marks."""
-        return self.glyph or "⠒⠒"
+        return shown(self.glyph) if self.glyph else glyph("⠒⠒", "--")
 
 
 @dataclass(frozen=True)
@@ -205,7 +223,7 @@ class _Canvas:
             return
         for x, y in zip(layer.xs, layer.ys, strict=False):
             if math.isfinite(x) and math.isfinite(y):
-                self.mark(x, y, layer.glyph, layer.style)
+                self.mark(x, y, shown(layer.glyph), layer.style)
 
     def line(self, xs: Sequence[float], ys: Sequence[float], style: str) -> None:
         """Braille dots along the segments between consecutive finite points."""
@@ -253,8 +271,9 @@ class _Canvas:
     def row_text(self, row: int) -> Text:
         """The row's cells, one span per run of one style."""
         bits, glyphs, styles = self.bits[row], self.glyph[row], self.style[row]
+        dots = _ASCII_DOTS if ascii_only() else _BRAILLE
         chars = [
-            g if (g := glyphs[c]) is not None else (chr(0x2800 + bits[c]) if bits[c] else " ")
+            g if (g := glyphs[c]) is not None else (dots[bits[c]] if bits[c] else " ")
             for c in range(self.columns)
         ]
         text = Text("".join(chars))
@@ -303,7 +322,7 @@ def draw(
     for top in range(rows):
         k = rows - 1 - top
         line = Text(ticks[k].rjust(margin), style=AXIS)
-        line.append("┤" if ticks[k] else "│", AXIS)
+        line.append(glyph("┤", "+") if ticks[k] else glyph("│", "|"), AXIS)
         line.append_text(canvas.row_text(top))
         lines.append(line)
     lines.append(_x_axis(canvas, xr, margin, "" if header else ylabel, xlabel, whole_x))
@@ -343,7 +362,7 @@ def _x_axis(
     """``loss└──0.5────1.0───── w``: the axis, its ticks' labels on it (each over its
     own column, moved in at the ends), the x title after it."""
     columns = canvas.columns
-    cells = ["─"] * columns
+    cells = [glyph("─", "-")] * columns
     end = -2
     for value, text in zip(*_x_ticks(xr[0], xr[1], columns, whole), strict=True):
         col = canvas.column(value)
@@ -353,7 +372,7 @@ def _x_axis(
         cells[start : start + len(text)] = list(text)
         end = start + len(text) - 1
     line = Text(" " * (margin - cell_len(corner)) + corner, style=AXIS)
-    line.append("└" + "".join(cells), AXIS)
+    line.append(glyph("└", "+") + "".join(cells), AXIS)
     line.append(" " + xlabel, "bold")
     return line
 

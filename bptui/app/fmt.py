@@ -10,6 +10,8 @@ import math
 
 from rich.cells import cell_len
 
+from ..glyphs import glyph
+
 
 def short(value: object, digits: int = 5) -> str:
     """Compact form for the graph and plot labels: ``1.0984``, ``-2.705``, ``1.2e+05``;
@@ -18,7 +20,7 @@ def short(value: object, digits: int = 5) -> str:
         return "?"
     if isinstance(value, (list, tuple)):
         if value and isinstance(value[0], (list, tuple)):
-            return f"{len(value)}×{len(value[0])}"
+            return f"{len(value)}{glyph('×', 'x')}{len(value[0])}"  # a shape: 2x3
         if len(value) > 3:
             # Notation, like 2×3 (not translated): the graph lays its text out on a
             # grid of one-cell characters.

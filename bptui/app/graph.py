@@ -15,6 +15,7 @@ from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 
+from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
@@ -46,7 +47,7 @@ class GraphBox(ScrollableContainer, can_focus=False):
             hints.append("[ ] ↔")
         if names_hidden:
             hints.append("y grad_fn")
-        title = " · ".join([_(TITLE), *hints])
+        title = shown(" · ".join([_(TITLE), *hints]))
         if self.border_title != title:
             self.border_title = title
 

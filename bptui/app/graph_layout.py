@@ -24,6 +24,7 @@ from functools import lru_cache
 from rich.text import Span, Text
 from textual.geometry import Region
 
+from ..glyphs import ascii_only, shown
 from ..lesson.snapshot import NodeView
 from .fmt import short
 
@@ -263,9 +264,11 @@ def _head(node: NodeView) -> str:
     ]
     symbol = node.symbol or "?"
     if node.op == "pow" and len(consts) == 1 and consts[0] in _SUPERSCRIPT:
-        symbol = _SUPERSCRIPT[consts[0]]
+        symbol = shown(_SUPERSCRIPT[consts[0]])
     elif consts:
         symbol = symbol + ",".join(consts)
+    if ascii_only() and symbol in ("-", "+"):  # else it would read as a wire's - or +
+        symbol = f"({symbol})"
     return f"{symbol} {node.label}{value}"
 
 
@@ -274,7 +277,7 @@ def _block(node: NodeView, mode: Mode) -> list[Line]:
     head = (_head(node), CURRENT if node.current else VALUE)
     if not node.requires_grad:
         return [[head]]
-    grad = f"∂ {short(node.grad)}" if node.grad is not None else ""
+    grad = shown(f"∂ {short(node.grad)}") if node.grad is not None else ""
     name = (node.grad_fn or "") if (node.kind == "param" or node.value is not None) else ""
     if mode.rows == 1 or mode is NAMES:
         first = [head, (" " + grad, GRAD)] if grad else [head]

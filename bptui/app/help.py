@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from .. import glyphs
 from ..i18n import N_, _
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
@@ -196,4 +197,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with HelpBody(id="help-body"):
-            yield Markdown(help_text(self.lesson, self.snapshot))
+            page = Markdown(glyphs.shown(help_text(self.lesson, self.snapshot)))
+            if glyphs.ascii_only():
+                page.BULLETS = ["- ", "* ", "+ "]  # Textual's are "•" "▪" "‣"
+            yield page

@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..glyphs import glyph, shown
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from .follow import ClassroomApp
@@ -41,7 +42,7 @@ def read_step(text: str, snap: Snapshot) -> int | str:
             "Type a step number from 0 (the start) to {last}, then enter; esc cancels."
         ).format(last=f"{last:,}")
     if not text.isdigit() or len(text) > 9:
-        shown = text if len(text) <= 12 else text[:12] + "…"
+        shown = text if len(text) <= 12 else text[:12] + glyph("…", "...")
         return _("{text} is not a step number: type a whole number from 0 to {last}.").format(
             text=repr(shown), last=f"{last:,}"
         )
@@ -98,7 +99,7 @@ class JumpScreen(ModalScreen[int | None]):
             return
         step = read_step(event.value, self.snap)
         if isinstance(step, str):
-            self.query_one("#jump-error", Static).update(step)
+            self.query_one("#jump-error", Static).update(shown(step))
             return
         self._close(step)
 

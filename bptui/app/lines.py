@@ -18,6 +18,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from ..glyphs import ascii_only
 from ..i18n import _
 
 _NOTHING = object()
@@ -126,6 +127,9 @@ class LinePanel(Widget):
         if line.cell_len > width:
             line = line.copy()
             line.truncate(width, overflow="ellipsis")
+            if ascii_only():  # "..." in place of the "…" that says the line goes on
+                line.right_crop(min(3, line.cell_len))
+                line.append("..."[: width - line.cell_len])
         console = self.app.console
         # Text.render leaves out the line's own base style when it has no spans.
         base = style + console.get_style(line.style) if line.style else style

@@ -22,6 +22,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
+from .. import glyphs
 from ..i18n import N_, _, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
@@ -36,6 +37,7 @@ from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .language import LanguageKeys
 from .message import MessageBar
+from .plainterm import PlainTerminal
 from .plot import LossPlot, Reference
 from .quiz import QuizKeys, QuizPrompt
 from .settings import Settings
@@ -60,7 +62,9 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, TravelApp):
+class BptuiApp(
+    LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, PlainTerminal, TravelApp
+):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"
@@ -88,6 +92,7 @@ class BptuiApp(LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, Tra
         #: How this session looks and speaks (--ascii, …; see settings.py).
         self.settings = settings or Settings()
         set_language(self.settings.language)  # L switches it (see language.py)
+        self.plain_terminal()
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
@@ -213,7 +218,7 @@ class BptuiApp(LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, Tra
             # before the nested panels are in the DOM): draw after the next refresh.
             self.call_after_refresh(self._schedule_render)
             return
-        snap = self.stepper.snapshot()
+        snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
         if (

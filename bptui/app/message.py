@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..glyphs import shown
 from ..lesson.snapshot import Kind, Message
 from .lines import LinePanel
 
@@ -42,10 +43,10 @@ class MessageBar(LinePanel):
         return self._shown.text if self._shown else ""
 
     def build(self, width: int) -> list[Text]:
-        text = Text(self.text)
+        text = Text(shown(self.text))  # ASCII mode: before wrapping measures it
         if self._narration:
             text.append("  " if self.text else "")
-            text.append(self._narration, "italic")
+            text.append(shown(self._narration), "italic")
         lines = list(text.wrap(self.app.console, max(width, 1))) if text else []
         lines += [Text() for _ in range(MIN_ROWS - len(lines))]
         return lines

@@ -12,6 +12,7 @@ from typing import overload
 
 from rich.text import Text
 
+from .. import glyphs
 from ..i18n import N_, _, pgettext
 from ..lesson.snapshot import History, PlotCurve, Snapshot
 from .figure import Layer, draw
@@ -175,7 +176,7 @@ class LossPlot(LinePanel):
         else:
             title = _("{loss} vs step").format(loss=snap.loss_label)
         if self.content_size.height < SMALL:
-            title += " · " + _("v enlarges")
+            title += glyphs.shown(" · ") + _("v enlarges")
         self.border_title = title
         if view == 0:
             self._layers = (self._against_w(snap, buckets), param, False)

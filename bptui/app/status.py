@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from .. import glyphs
 from ..i18n import N_, NC_, _, pgettext
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
@@ -70,23 +71,26 @@ def _status(
     quiz: str | None = None,
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
+    dot = glyphs.shown(" · ")
     if badge:
-        text.append(f" {badge} ", "reverse bold")
+        text.append(glyphs.shown(f" {badge} "), "reverse bold")
         text.append(" ")
     text.append(_("Epoch {epoch}/{epochs}").format(epoch=snap.epoch, epochs=snap.epochs), "bold")
     if snap.finished:
         text.append("  " + _("finished"), "bold green")
     else:
         sample = _("Sample {sample}/{samples}").format(sample=snap.sample, samples=snap.n_samples)
-        text.append(" · " + sample)
+        text.append(dot + sample)
         if data:
             target = f" y={short(snap.y)}" if snap.has_target else ""
             text.append(f" x={short(snap.x)}{target}", "dim")
-    text.append(" · ")
+    text.append(dot)
     shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
     for i, phase in enumerate(shown):
         if i:
-            text.append("▸" if phases == "tight" else " ▸ ", "dim")
+            text.append(
+                glyphs.glyph("▸", ">") if phases == "tight" else glyphs.glyph(" ▸ ", " > "), "dim"
+            )
         name = pgettext("phase", _NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
             label = name.upper()
@@ -95,9 +99,9 @@ def _status(
             text.append(label, "reverse bold")
         else:
             text.append(name, "dim")
-    if text.plain.endswith(" · "):  # finished: no phase is current
+    if text.plain.endswith(dot):  # finished: no phase is current
         text.right_crop(3)
-    text.append(" · " + _("lr {lr}").format(lr=f"{snap.lr:g}"))
+    text.append(dot + _("lr {lr}").format(lr=f"{snap.lr:g}"))
     modes = snap.modes
     on = [
         names
@@ -106,7 +110,7 @@ def _status(
     ]
     # Short: one badge for all the modes that are on.
     badges = (
-        ["·".join(_(short) for _long, short in on)]
+        [glyphs.shown("·").join(_(short) for _long, short in on)]
         if short_badges and on
         else [_(b) for b, _short in on]
     )
@@ -114,9 +118,9 @@ def _status(
         text.append(" ")
         text.append(f" {shown_badge} ", "reverse yellow")
     if autoplay:
-        text.append(f" · ▶ {autoplay}", "bold green")
+        text.append(glyphs.shown(f" · ▶ {autoplay}"), "bold green")
     if quiz:
-        text.append(f" · {quiz}", "bold")
+        text.append(dot + quiz, "bold")
     return text
 
 

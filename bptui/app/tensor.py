@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
+from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
@@ -63,7 +64,7 @@ class TensorPanel(LinePanel):
         grad = full(_at(param.grad, index)) if param.grad is not None else "None"
         style = "bold magenta" if param.grad is not None else "dim"
         one = Text.assemble((label, "bold"), f"={data}  ", (_("grad") + " ", "bold"), (grad, style))
-        cut_mark = _("cut") + " · "
+        cut_mark = _("cut") + shown(" · ")
         if one.cell_len + cell_len(cut_mark) <= width:
             return [Text.assemble((cut_mark, "yellow"), one)]
         if one.cell_len <= width:
@@ -125,7 +126,7 @@ class TensorPanel(LinePanel):
                         (short(param.grad, 6) if param.grad is not None else "None", grad_style),
                     )
                 )
-        lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
+        lines.append(Text(shown("requires_grad ✓  is_leaf ✓"), "dim"))
         grad_fn = Text.assemble(
             ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
         )

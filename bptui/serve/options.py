@@ -41,6 +41,9 @@ class ServeOptions:
     color: str = "auto"
     #: How every student's session looks and speaks (the same options as ``bptui``).
     settings: Settings = field(default_factory=Settings)
+    #: Neither ``--ascii`` nor ``--no-ascii`` given: each student's terminal decides
+    #: whether their session writes only ASCII (see :func:`bptui.glyphs.utf8_client`).
+    ascii_per_student: bool = True
 
     @property
     def classroom(self) -> bool:

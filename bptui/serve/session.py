@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from .. import i18n
+from .. import glyphs, i18n
 from ..app.classlink import FrameReader, encode
+from ..app.settings import Settings
 from ..i18n import N_
 from .options import TEACHER
 
@@ -191,6 +192,14 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self.server.per_address[self.address] += 1
         self._starting = asyncio.ensure_future(self._start_app())
 
+    def _settings(self, env: dict[str, str]) -> Settings:
+        """The class's settings, in ASCII for a terminal that cannot show UTF-8: the
+        client's LANG or LC_ALL when its ssh sends them (SendEnv), else its TERM."""
+        options = self.server.options
+        if options.ascii_per_student and not glyphs.utf8_client(env, self._term or ""):
+            return replace(options.settings, ascii_only=True)
+        return options.settings
+
     async def _start_app(self) -> None:
         assert self._chan is not None
         master, slave = os.openpty()
@@ -201,12 +210,16 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None:
             self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             fds.append(theirs.fileno())
-        env = self._chan.get_environment()
-        settings = replace(self.server.options.settings, language=self.language)
+        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
+        env = dict(self._chan.get_environment())
+        settings = self._settings(env)
+        if settings.ascii_only:
+            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
+        settings = replace(settings, language=self.language)
         header = {
             "term": self._term,
             "color": self.server.options.color,
-            "colorterm": env.get("COLORTERM") if isinstance(env, Mapping) else None,
+            "colorterm": env.get("COLORTERM"),
             "role": self.role,
             "settings": settings.to_header(),
         }
