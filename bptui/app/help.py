@@ -10,6 +10,7 @@ from textual.widgets import Markdown
 
 from .. import glyphs
 from ..i18n import N_, _
+from ..lesson import words
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys, shown
@@ -128,9 +129,9 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
     text = note_help() if snapshot is None else lesson_help(snapshot)
     if lesson is None:
         return text
-    about = "## " + _("This lesson: {title}").format(title=lesson.title) + "\n\n"
+    about = "## " + _("This lesson: {title}").format(title=words.title(lesson)) + "\n\n"
     if lesson.description:
-        about += lesson.description + "\n\n"
+        about += words.description(lesson) + "\n\n"
     about += (
         _(
             "`loss = {expression}`, learning rate {lr}, {epochs} epochs over {samples} samples."

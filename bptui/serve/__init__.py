@@ -23,6 +23,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..i18n import _
+from ..lesson import words
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
 
@@ -79,7 +80,7 @@ def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: s
     port_flag = f"-p {port} " if port != 22 else ""
     target = f"ssh {port_flag}{host}"
     lines = [
-        f"bptui serve: {lesson.title}",
+        f"bptui serve: {words.title(lesson)}",
         _("  listening on {address}, up to {count} students").format(
             address=f"{options.host}:{port}", count=options.max_sessions
         ),
