@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import __version__
-from .app.settings import Settings
+from .app.settings import THEMES, Settings
 from .lesson.expr import FUNCTIONS, LOSSES
 from .lesson.spec import Lesson, LessonError, float32_problem, parse_init, parse_numbers
 from .trace_io import cannot_write, quiet_stdout
@@ -183,13 +183,55 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
     Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
     after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
     """
-    parser.add_argument_group("display")
+    group = parser.add_argument_group("display")
+    group.add_argument(
+        "--theme",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="colours: dark (default), light (a white background) or projector "
+        "(high contrast, bold values); T cycles them in the app",
+    )
+    group.add_argument(
+        "--narrate",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="append each step in plain words to FILE, a line a step "
+        "(for screen readers and notes; tail -f FILE follows)",
+    )
+
+
+class SettingsError(ValueError):
+    """A display option the app cannot take (one line)."""
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The display options given (see :func:`_add_display_options`), checked."""
-    del args  # no display option yet
-    return Settings()
+    from .i18n import _
+
+    values: dict[str, Any] = {}
+    if "theme" in args:
+        if args.theme not in THEMES:
+            raise SettingsError(
+                _("--theme: {theme} is not a theme; choose one of {themes}").format(
+                    theme=_shown(args.theme), themes=", ".join(THEMES)
+                )
+            )
+        values["theme"] = args.theme
+    if "narrate" in args:
+        if getattr(args, "command", None) == "serve":
+            raise SettingsError(
+                _(
+                    "--narrate is for bptui on your own machine: a classroom server would "
+                    "write the file on the server, not where the students are"
+                )
+            )
+        from .app.narrate import cannot_narrate
+
+        problem = cannot_narrate(args.narrate)
+        if problem is not None:
+            raise SettingsError(problem)
+        values["narrate"] = args.narrate
+    return Settings(**values)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -405,7 +447,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 1
     try:
         lesson = lesson_from_args(args)
-    except LessonError as error:
+        settings_from_args(args)  # checked before anything starts
+    except (LessonError, SettingsError) as error:
         prog = f"bptui {args.command}" if args.command in ("trace", "serve") else "bptui"
         print(f"{prog}: error: {error}", file=sys.stderr)
         print(f"Run '{prog} --help' for every option.", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..lesson.snapshot import Snapshot
+from . import palette
 from .lines import LinePanel
 
 #: Highlighted programs by source. Its lines are only ever copied (see ``build``),
@@ -12,8 +13,7 @@ from .lines import LinePanel
 #: zygote's warm-up instead of running pygments on joining.
 _HIGHLIGHTED: dict[tuple[str, ...], tuple[Text, ...]] = {}
 
-RAN = "reverse bold"
-NEXT = "underline"
+RAN, NEXT = palette.RAN, palette.NEXT
 
 
 class CodePanel(LinePanel):
@@ -76,10 +76,10 @@ class CodePanel(LinePanel):
             index = start + offset
             body = line[indent:] if indent else line.copy()
             if index in snap.code_ran:
-                row = Text("▶ ", "bold")
+                row = Text("▶ ", palette.LABEL)
                 body.stylize(RAN)
             elif index in snap.code_next:
-                row = Text("› ", "dim")
+                row = Text("› ", palette.HINT)
                 body.stylize(NEXT)
             else:
                 row = Text("  ")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from . import palette
+
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 #: The bits of dots ``first``..``last`` (from the bottom) of a cell's column ``side``.
@@ -39,7 +41,7 @@ TICK_STEPS = (1.0, 2.0, 2.5, 5.0)
 HEADER_FROM = 7
 #: Ticks on every row up to this many rows, every other row above it.
 EVERY_ROW_UP_TO = 8
-AXIS = "dim"
+AXIS = palette.AXIS
 #: Significant digits after the first in a tick in exponent form.
 MAX_DIGITS = 5
 #: Values beyond this are not plotted (their differences would overflow).
@@ -331,7 +333,7 @@ def _y_ticks(scale: Scale) -> list[str]:
 
 
 def _note(text: str, height: int) -> list[Text]:
-    return [Text(text, style="dim")] + [Text("") for _ in range(height - 1)]
+    return [Text(text, style=palette.HINT)] + [Text("") for _ in range(height - 1)]
 
 
 def _x_axis(
@@ -351,7 +353,7 @@ def _x_axis(
         end = start + len(text) - 1
     line = Text(corner.rjust(margin), style=AXIS)
     line.append("└" + "".join(cells), AXIS)
-    line.append(" " + xlabel, "bold")
+    line.append(" " + xlabel, palette.LABEL)
     return line
 
 
@@ -366,7 +368,7 @@ def _legend(layers: Sequence[Layer], ylabel: str, width: int) -> Text:
         length = len(ylabel) + sum(2 + len(k) + 1 + len(t) for k, t, _ in parts)
         if length <= width:
             break
-    line = Text(ylabel, style="bold")
+    line = Text(ylabel, style=palette.LABEL)
     for key, label, style in parts:
         if line.cell_len + 3 + len(key) + len(label) > width:
             break

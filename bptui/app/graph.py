@@ -16,6 +16,7 @@ from textual.containers import ScrollableContainer
 from textual.geometry import Region
 
 from ..lesson.snapshot import Snapshot
+from . import palette
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
 
@@ -135,7 +136,7 @@ class GraphPanel(LinePanel):
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
-            return [Text("Loading PyTorch…", style="dim")]
+            return [Text("Loading PyTorch…", style=palette.HINT)]
         nodes = self._snapshot.nodes
         key = shape(nodes)
         mode = choose_mode(place(key).slots, self._room(), self.names)

@@ -119,6 +119,7 @@ KEYS: tuple[Key, ...] = (
         "Explore",
         tooltip="Explore alone, or follow the teacher again",
     ),
+    Key("cycle_theme", "T", ("T",), "Theme", show=False),
     Key("help", "question_mark,f1", ("?", "F1"), "Help"),
     Key("quit", "q", ("q",), "Quit"),
 )
@@ -200,6 +201,7 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         "in a class (`bptui serve` with a teacher): explore on your own, "
         "or follow the teacher again",
     ),
+    (("cycle_theme",), "colour theme: dark, light, projector (`--theme` at start)"),
     (("help",), "this help (`esc` closes it)"),
     (("quit",), "quit"),
 )

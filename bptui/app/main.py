@@ -31,10 +31,10 @@ from .chain import ChainPanel
 from .code import CodePanel
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
-from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .message import MessageBar
 from .plot import LossPlot, Reference
+from .rooms import NarratedApp, ThemeKeys
 from .settings import Settings
 from .signals import exit_on_signals
 from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
@@ -57,7 +57,7 @@ FULL_GC_EVERY = 20
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(GraphKeys, AutoplayKeys, TravelApp):
+class BptuiApp(ThemeKeys, GraphKeys, AutoplayKeys, NarratedApp):
     """Step through one lesson's training loop, every number from torch."""
 
     CSS_PATH = "app.tcss"

@@ -7,6 +7,7 @@ from rich.text import Text
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
 from .lines import LinePanel
+from .palette import BADGE, CURRENT, HINT, LABEL, PLAY
 
 _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 
@@ -57,29 +58,29 @@ def _status(
 ) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     if badge:
-        text.append(f" {badge} ", "reverse bold")
+        text.append(f" {badge} ", CURRENT)
         text.append(" ")
-    text.append(f"Epoch {snap.epoch}/{snap.epochs}", "bold")
+    text.append(f"Epoch {snap.epoch}/{snap.epochs}", LABEL)
     if snap.finished:
-        text.append("  finished", "bold green")
+        text.append("  finished", PLAY)
     else:
         text.append(f" · Sample {snap.sample}/{snap.n_samples}")
         if data:
             target = f" y={short(snap.y)}" if snap.has_target else ""
-            text.append(f" x={short(snap.x)}{target}", "dim")
+            text.append(f" x={short(snap.x)}{target}", HINT)
     text.append(" · ")
     shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
     for i, phase in enumerate(shown):
         if i:
-            text.append("▸" if phases == "tight" else " ▸ ", "dim")
+            text.append("▸" if phases == "tight" else " ▸ ", HINT)
         name = phase.value if phases == "long" else _SHORT[phase]
         if phase is snap.phase:
             label = name.upper()
             if snap.phase_steps > 1:
                 label += f" {snap.phase_step}/{snap.phase_steps}"
-            text.append(label, "reverse bold")
+            text.append(label, CURRENT)
         else:
-            text.append(name, "dim")
+            text.append(name, HINT)
     if text.plain.endswith(" · "):  # finished: no phase is current
         text.right_crop(3)
     text.append(f" · lr {snap.lr:g}")
@@ -93,9 +94,9 @@ def _status(
     badges = ["·".join(short for _, short in on)] if short_badges and on else [b for b, _ in on]
     for shown_badge in badges:
         text.append(" ")
-        text.append(f" {shown_badge} ", "reverse yellow")
+        text.append(f" {shown_badge} ", BADGE)
     if autoplay:
-        text.append(f" · ▶ {autoplay}", "bold green")
+        text.append(f" · ▶ {autoplay}", PLAY)
     return text
 
 

@@ -7,6 +7,7 @@ from rich.text import Text
 from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
 from .lines import LinePanel
+from .palette import GRAD, HINT, LABEL, UNKNOWN, WARN, WARN_BOLD
 
 
 class TensorPanel(LinePanel):
@@ -59,18 +60,18 @@ class TensorPanel(LinePanel):
         label = f"{param.name}[{','.join(str(i) for i in index)}]"
         data = full(_at(param.data, index))
         grad = full(_at(param.grad, index)) if param.grad is not None else "None"
-        style = "bold magenta" if param.grad is not None else "dim"
-        one = Text.assemble((label, "bold"), f"={data}  ", ("grad ", "bold"), (grad, style))
+        style = GRAD if param.grad is not None else UNKNOWN
+        one = Text.assemble((label, LABEL), f"={data}  ", ("grad ", LABEL), (grad, style))
         if one.cell_len + 6 <= width:
-            return [Text.assemble(("cut · ", "yellow"), one)]
+            return [Text.assemble(("cut · ", WARN), one)]
         if one.cell_len <= width:
             return [one]
-        first = Text.assemble((label, "bold"), f"={data}")
+        first = Text.assemble((label, LABEL), f"={data}")
         if first.cell_len + 6 <= width:
-            first = Text.assemble(("cut · ", "yellow"), first)
+            first = Text.assemble(("cut · ", WARN), first)
         return [
             first,
-            Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
+            Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", LABEL), (grad, style)),
         ]
 
     def show(self, snapshot: Snapshot) -> None:
@@ -104,43 +105,43 @@ class TensorPanel(LinePanel):
             lines += self._vector_lines(snap, width)
         elif len(snap.params) == 1:
             param = snap.params[0]
-            lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
-            grad_style = "bold magenta" if param.grad is not None else "dim"
+            lines.append(Text.assemble((f"{param.name}.data ", LABEL), full(param.data)))
+            grad_style = GRAD if param.grad is not None else UNKNOWN
             lines.append(
-                Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style))
+                Text.assemble((f"{param.name}.grad ", LABEL), (full(param.grad), grad_style))
             )
         else:
             # One row per parameter: .data and .grad side by side.
             width = max(len(p.name) for p in snap.params)
-            lines.append(Text(f"{'':<{width}} .data      .grad", "bold"))
+            lines.append(Text(f"{'':<{width}} .data      .grad", LABEL))
             for param in snap.params:
-                grad_style = "bold magenta" if param.grad is not None else "dim"
+                grad_style = GRAD if param.grad is not None else UNKNOWN
                 lines.append(
                     Text.assemble(
-                        (f"{param.name:<{width}} ", "bold"),
+                        (f"{param.name:<{width}} ", LABEL),
                         f"{short(param.data, 6):<10} ",
                         (short(param.grad, 6) if param.grad is not None else "None", grad_style),
                     )
                 )
-        lines.append(Text("requires_grad ✓  is_leaf ✓", "dim"))
+        lines.append(Text("requires_grad ✓  is_leaf ✓", HINT))
         grad_fn = Text.assemble(
-            ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
+            ("l.grad_fn ", LABEL), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
         )
         if snap.graph_freed:
-            grad_fn.append(" freed", "dim")
+            grad_fn.append(" freed", HINT)
         lines.append(grad_fn)
         sample = Text.assemble(
-            (f"{snap.loss_label} ", "bold"), full(snap.loss) if snap.loss is not None else "?"
+            (f"{snap.loss_label} ", LABEL), full(snap.loss) if snap.loss is not None else "?"
         )
         if snap.residual is not None:
-            sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
+            sample.append_text(Text.assemble(("  r ", LABEL), short(snap.residual)))
         lines.append(sample)
         if snap.modes.sum_loss:
             lines.append(
                 Text.assemble(
-                    ("sum ", "bold"),
+                    ("sum ", LABEL),
                     short(snap.loss_sum),
-                    (f"  keeps {snap.kept_nodes:,} nodes", "bold yellow"),
+                    (f"  keeps {snap.kept_nodes:,} nodes", WARN_BOLD),
                 )
             )
         for line in lines:
@@ -155,11 +156,9 @@ def _side_by_side(param: ParamView, digits: int) -> list[Text]:
     grad = rows(param.grad, digits) if param.grad is not None else ["None"]
     width = max(len(f"{param.name}.data"), *(len(r) for r in data))
     lines = [
-        Text.assemble(
-            (f"{param.name}.data".ljust(width + 1), "bold"), (f"{param.name}.grad", "bold")
-        )
+        Text.assemble((f"{param.name}.data".ljust(width + 1), LABEL), (f"{param.name}.grad", LABEL))
     ]
-    style = "bold magenta" if param.grad is not None else "dim"
+    style = GRAD if param.grad is not None else UNKNOWN
     for i in range(max(len(data), len(grad))):
         left = data[i] if i < len(data) else ""
         right = grad[i] if i < len(grad) else ""

@@ -1,0 +1,178 @@
+"""``--narrate FILE``: each step in plain words, a line at a time, for screen readers and notes.
+
+:func:`step_line` says what the last micro-step of a snapshot did, from the snapshot
+alone (``forward: ŷ = x·w = 1``, ``backward: ∂loss/∂r = 2r = -2``, ``update: w =
+1.02``); :func:`command_lines` says what a key did, given the snapshots before and
+after it (an undo names the step it took back; a key that takes many micro-steps
+at once, such as ``F`` or a jump, gets one line for where it landed). Every number
+is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
+flushes each, so ``tail -f`` follows the lesson as it is taught.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import IO
+
+from ..i18n import _
+from ..lesson.snapshot import NodeView, Phase, Snapshot
+from ..lesson.values import format_plain
+from .fmt import short
+
+_SUPERSCRIPT = {"2": "²", "3": "³"}
+#: How an operation reads in a line: ``x·w``, not the graph's ``×``.
+_INFIX = {"mul": "·", "matmul": "·", "add": "+", "sub": "−", "div": "/"}
+
+
+def _number(value: object) -> str:
+    """A number in full (as the engine's sentences write it), a matrix by its shape."""
+    if isinstance(value, (list, tuple)):
+        return short(value)
+    return format_plain(value)
+
+
+def expression(node: NodeView) -> str:
+    """What an operation computes, over its inputs' labels: ``x·w``, ``r²``, ``σ(z2)``."""
+    args = node.args
+    if node.op == "pow" and len(args) == 2 and args[1] in _SUPERSCRIPT:
+        return args[0] + _SUPERSCRIPT[args[1]]
+    if len(args) == 2 and node.op in _INFIX:
+        gap = "" if _INFIX[node.op] == "·" else " "
+        return f"{args[0]}{gap}{_INFIX[node.op]}{gap}{args[1]}"
+    if len(args) == 2:
+        return f"{args[0]} {node.symbol} {args[1]}"
+    return f"{node.symbol}({', '.join(args)})"
+
+
+def _forward(node: NodeView) -> str:
+    return _("forward: {name} = {expression} = {value}").format(
+        name=node.label, expression=expression(node), value=_number(node.value)
+    )
+
+
+def _backward(snap: Snapshot, node: NodeView) -> str:
+    """The gradients one backward micro-step passed from ``node`` to its inputs."""
+    used = {name for other in snap.nodes for name in other.inputs if name}
+    root = node.name not in used  # the loss: ∂loss/∂loss = 1 is left out
+    parts = []
+    for factor in snap.factors:
+        if factor.out != node.name or factor.value is None:
+            continue
+        target = next((n for n in snap.nodes if n.name == factor.wrt), None)
+        if target is None or target.grad is None:
+            continue  # a value that needs no gradient (the data)
+        name = f"∂{snap.loss_label}/∂{factor.wrt_label}"
+        if root:
+            parts.append(f"{name} = {factor.formula} = {_number(target.grad)}")
+            continue
+        upstream = f"∂{snap.loss_label}/∂{node.label}"
+        parts.append(
+            f"{name} = {upstream} · {factor.name} = {_number(node.grad)} · "
+            f"{_number(factor.value)} = {_number(target.grad)}"
+        )
+    if not parts:
+        return _("backward: through {name}").format(name=node.label)
+    return _("backward: {gradients}").format(gradients="; ".join(parts))
+
+
+def step_line(snap: Snapshot) -> str | None:
+    """What the snapshot's last micro-step did, in plain words (None at the start)."""
+    current = [node for node in snap.nodes if node.current]
+    if not current:
+        return None
+    ops = [node for node in current if node.kind == "op"]
+    if ops:
+        node = ops[0]
+        return _forward(node) if node.grad is None else _backward(snap, node)
+    if snap.last_source is not None and "zero_()" in snap.last_source:
+        grads = ", ".join(f"{p.name}.grad = {_number(p.grad)}" for p in snap.params)
+        return _("zero: {gradients}").format(gradients=grads)
+    values = ", ".join(f"{p.name} = {_number(p.data)}" for p in snap.params)
+    rate = format_plain(snap.lr)
+    return _("update: {values} (lr {lr})").format(values=values, lr=rate)
+
+
+def where(snap: Snapshot) -> str:
+    """Where the lesson is: ``epoch 1/100, sample 2/3, forward; loss = 1; w = 1.02``."""
+    if snap.finished:
+        place = _("epoch {epoch}/{epochs}, finished").format(epoch=snap.epoch, epochs=snap.epochs)
+    else:
+        place = _("epoch {epoch}/{epochs}, sample {sample}/{samples}, {phase}").format(
+            epoch=snap.epoch,
+            epochs=snap.epochs,
+            sample=snap.sample,
+            samples=snap.n_samples,
+            phase=_(snap.phase.value) if snap.phase is not Phase.DONE else "",
+        )
+    values = ", ".join(f"{p.name} = {_number(p.data)}" for p in snap.params)
+    if snap.loss is not None:
+        values = f"{snap.loss_label} = {_number(snap.loss)}; {values}"
+    return f"{place}; {values}"
+
+
+def command_lines(what: str, before: Snapshot, after: Snapshot, undo: bool = False) -> list[str]:
+    """The lines for one key: ``what`` is its name as the help says it (``finish the
+    forward pass``), ``undo`` whether it was an undo of one micro-step."""
+    taken = after.micro_steps - before.micro_steps
+    if undo and taken == -1:
+        line = step_line(before)
+        if line is not None:
+            return [_("undone: {step}").format(step=line)]
+    if taken == 1:
+        line = step_line(after)
+        if line is not None:
+            return [line]
+    if taken == 0:
+        if after.message is None or after.message == before.message:
+            return []
+        return [f"{what}: {after.message.text}"]
+    return [
+        _("{what} ({count} micro-steps): now {where}").format(
+            what=what, count=abs(taken), where=where(after)
+        )
+    ]
+
+
+class Narrator:
+    """Appends lines to the narration file (opened at the first line), each flushed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+        self._stopped = False
+
+    def write(self, lines: list[str]) -> str | None:
+        """Write ``lines``; on failure, stop narrating and say why (one line)."""
+        if self._stopped or not lines:
+            return None
+        try:
+            if self._file is None:
+                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+            self._file.write("".join(line + "\n" for line in lines))
+            self._file.flush()
+        except OSError as error:
+            self.close()
+            self._stopped = True
+            return _("Narration stopped: cannot write {path}: {reason}").format(
+                path=self.path, reason=error.strerror or error
+            )
+        return None
+
+    def close(self) -> None:
+        """Close the file (the app is ending, or writing failed)."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+
+def cannot_narrate(path: str) -> str | None:
+    """Why ``path`` cannot take the narration (one line), or None: tried by opening it."""
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        return _("cannot write the narration to {path}: {reason}").format(
+            path=path, reason=error.strerror or error
+        )
+    return None
