@@ -11,6 +11,7 @@ from textual.widgets import Markdown
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys, shown
+from .palette import marks
 
 _HELP = """\
 # bptui — backpropagation, one step at a time
@@ -160,5 +161,6 @@ class HelpScreen(ModalScreen[None]):
             )
             head, _, rest = text.partition("## Panels")
             text = head + about + "## Panels" + rest
+        text += "\n\n" + marks(bool(getattr(self.app, "colourless", False)))
         with HelpBody(id="help-body"):
             yield Markdown(text)

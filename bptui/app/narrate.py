@@ -63,7 +63,9 @@ def _backward(snap: Snapshot, node: NodeView) -> str:
             continue  # a value that needs no gradient (the data)
         name = f"∂{snap.loss_label}/∂{factor.wrt_label}"
         if root:
-            parts.append(f"{name} = {factor.formula} = {_number(target.grad)}")
+            value = _number(target.grad)
+            said = value if factor.formula == value else f"{factor.formula} = {value}"
+            parts.append(f"{name} = {said}")
             continue
         upstream = f"∂{snap.loss_label}/∂{node.label}"
         parts.append(
@@ -123,7 +125,7 @@ def command_lines(what: str, before: Snapshot, after: Snapshot, undo: bool = Fal
         if line is not None:
             return [line]
     if taken == 0:
-        if after.message is None or after.message == before.message:
+        if after.message is None:
             return []
         return [f"{what}: {after.message.text}"]
     return [
