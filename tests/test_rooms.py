@@ -170,7 +170,7 @@ def _lines(stepper: Stepper, action: str, count: int = 1) -> list[str]:
     for _ in range(count):
         before = stepper.snapshot()
         getattr(stepper, action)()
-        lines += command_lines(action, before, stepper.snapshot(), undo=action == "undo")
+        lines += command_lines(action, before, stepper.snapshot())
     return lines
 
 
@@ -195,7 +195,7 @@ def test_narration_of_the_seed_lesson_word_for_word() -> None:
 def test_a_key_of_many_micro_steps_gets_one_line_where_it_landed() -> None:
     stepper = Stepper(seed_lesson())
     assert _lines(stepper, "finish_forward") == [
-        "finish_forward (3 micro-steps): now epoch 1/100, sample 1/3, backward; loss = 1; w = 1"
+        "forward pass (3 micro-steps): now epoch 1/100, sample 1/3, backward; loss = 1; w = 1"
     ]
 
 

@@ -104,7 +104,7 @@ def where(snap: Snapshot) -> str:
             epochs=snap.epochs,
             sample=snap.sample,
             samples=snap.n_samples,
-            phase=_(snap.phase.value) if snap.phase is not Phase.DONE else "",
+            phase=_phase(snap.phase),
         )
     values = ", ".join(f"{p.name} = {_number(p.data)}" for p in snap.params)
     if snap.loss is not None:
@@ -112,11 +112,47 @@ def where(snap: Snapshot) -> str:
     return f"{place}; {values}"
 
 
-def command_lines(what: str, before: Snapshot, after: Snapshot, undo: bool = False) -> list[str]:
-    """The lines for one key: ``what`` is its name as the help says it (``finish the
-    forward pass``), ``undo`` whether it was an undo of one micro-step."""
+def _words(action: str) -> str:
+    """A key's action in the words of a line (the engine's name if it has none)."""
+    words = {
+        "next": _("next"),
+        "forward": _("forward"),
+        "backward": _("backward"),
+        "update": _("update"),
+        "zero": _("zero"),
+        "undo": _("undo"),
+        "finish_forward": _("forward pass"),
+        "finish_backward": _("backward pass"),
+        "train_step": _("training step"),
+        "finish_epoch": _("rest of the epoch"),
+        "undo_step": _("back to a training step's start"),
+        "jump": _("jump"),
+        "jump_start": _("jump to the start"),
+        "jump_end": _("jump to the end of the epoch"),
+        "reset": _("reset"),
+        "skip_zero_mode": _("no-zero mode"),
+        "batch_mode": _("batch mode"),
+        "sum_loss_mode": _("sum += l mode"),
+        "edit": _("edit"),
+    }
+    return words.get(action, action)
+
+
+def _phase(phase: Phase) -> str:
+    words = {
+        Phase.FORWARD: _("forward"),
+        Phase.BACKWARD: _("backward"),
+        Phase.UPDATE: _("update"),
+        Phase.ZERO: _("zero"),
+    }
+    return words.get(phase, "")
+
+
+def command_lines(action: str, before: Snapshot, after: Snapshot) -> list[str]:
+    """The lines for one key, whose engine action is ``action`` (``next``, ``undo``,
+    ``finish_forward``, ``jump`` …), from the snapshots before and after it."""
     taken = after.micro_steps - before.micro_steps
-    if undo and taken == -1:
+    if action == "undo" and taken == -1:
         line = step_line(before)
         if line is not None:
             return [_("undone: {step}").format(step=line)]
@@ -127,10 +163,10 @@ def command_lines(what: str, before: Snapshot, after: Snapshot, undo: bool = Fal
     if taken == 0:
         if after.message is None:
             return []
-        return [f"{what}: {after.message.text}"]
+        return [f"{_words(action)}: {after.message.text}"]
     return [
         _("{what} ({count} micro-steps): now {where}").format(
-            what=what, count=abs(taken), where=where(after)
+            what=_words(action), count=abs(taken), where=where(after)
         )
     ]
 

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 from textual.theme import BUILTIN_THEMES, Theme
 
-from ..i18n import N_, _
+from ..i18n import _
 from .settings import THEMES
 
 DEFAULT = THEMES[0]
-#: Each theme's name as the message line says it.
-THEME_WORDS = {"dark": N_("dark"), "light": N_("light"), "projector": N_("projector")}
 
 #: The screen's colours: dark is Textual's own dark theme, the look bptui always had.
 TEXTUAL_THEMES: dict[str, Theme] = {
@@ -187,6 +185,11 @@ def styles(theme: str, mono: bool = False) -> dict[str, str]:
 def next_theme(theme: str) -> str:
     """The theme after ``theme``, for ``T``."""
     return THEMES[(THEMES.index(theme) + 1) % len(THEMES)]
+
+
+def theme_word(theme: str) -> str:
+    """A theme's name as the message line says it."""
+    return {"dark": _("dark"), "light": _("light"), "projector": _("projector")}[theme]
 
 
 def marks(mono: bool) -> str:

@@ -18,7 +18,6 @@ from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from . import palette
 from .jump import TravelApp
-from .keymap import BY_ACTION
 from .lines import LinePanel
 from .message import MessageBar
 from .narrate import Narrator, command_lines
@@ -69,7 +68,7 @@ class ThemeKeys(App[int]):
         name = palette.next_theme(self.theme_name or palette.DEFAULT)
         self.apply_theme(name)
         text = _("Theme: {theme} (T cycles dark, light, projector).").format(
-            theme=_(palette.THEME_WORDS[name])
+            theme=palette.theme_word(name)
         )
         self.query_one(MessageBar).show(Message(Kind.STEP, text))
 
@@ -92,9 +91,7 @@ class NarratedApp(TravelApp):
             return
         after = self.stepper.snapshot()
         action = command.get("a", "jump" if "jump" in command else "edit")
-        key = BY_ACTION.get(action)
-        what = _(key.description) if key is not None else action
-        lines = command_lines(what, self._narrated, after, undo=action == "undo")
+        lines = command_lines(action, self._narrated, after)
         self._narrated = after
         if self._narrator is None:
             self._narrator = Narrator(self.settings.narrate)
