@@ -59,6 +59,7 @@ KEY_TESTS = {
     "colon": "test_jump_app::test_colon_asks_for_a_step_and_goes_there",
     "home": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
     "end": "test_jump_app::test_home_goes_to_the_start_and_end_to_the_end_of_the_epoch",
+    "T": "test_rooms::test_T_cycles_the_themes_and_the_rendered_styles_follow",
 }
 
 #: key → the action it must run (a key bound to another action fails here).
@@ -100,6 +101,7 @@ KEY_ACTIONS = {
     "colon": "jump",
     "home": "jump_start",
     "end": "jump_end",
+    "T": "cycle_theme",
 }
 
 SIZE = (120, 40)

@@ -26,8 +26,14 @@ SIZE = (80, 24)
 
 
 @pytest.fixture(autouse=True)
-def _english() -> None:
+def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """English, and the colours of a modern terminal whatever this one's TERM says
+    (the tests of no colour and of 16 colours say so themselves)."""
+    from textual import constants
+
     set_language("en")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(constants, "COLOR_SYSTEM", "truecolor")
 
 
 def segments(app: BptuiApp, widget: type[GraphPanel] | type[MessageBar]) -> list[Segment]:
@@ -264,3 +270,33 @@ def test_narrate_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert cli.main(["serve", "--narrate", path]) == 2
     err = capsys.readouterr().err.splitlines()[0]
     assert err.startswith("bptui serve: error: --narrate is for bptui on your own machine")
+
+
+async def test_with_16_colours_gradients_keep_their_colour_and_gain_the_mark(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An old lab terminal (16 colours): Textual's palette turns magenta into a red there,
+    so a gradient is also underlined, and the help speaks of marks."""
+    from textual import constants
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(constants, "COLOR_SYSTEM", "standard")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.few_colours and not app.colourless
+        await press(pilot, "F", "b")
+        grad = styled(app, "∂ -2").style
+        assert grad is not None and grad.bold and grad.underline and grad.color is not None
+        value = styled(app, "ŷ=1").style
+        assert value is not None and not value.underline
+        assert "underlined" in await help_text(pilot)
+
+
+async def test_the_theme_is_named_in_the_language_spoken() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "n")
+        set_language("zh")
+        await pilot.press("T")
+        await wait_for(pilot, lambda: "主题" in shown(app, MessageBar))
+        assert "主题：浅色" in shown(app, MessageBar)
