@@ -82,11 +82,6 @@ class LinePanel(Widget):
         if changed:
             self.refresh(*(Region(0, y, width, 1) for y in changed))
 
-    def restyle(self) -> None:
-        """Repaint every line: the styles its roles name changed (a new theme)."""
-        self._strips.clear()
-        self.refresh()
-
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._lines_at(width))
 

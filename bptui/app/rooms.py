@@ -18,7 +18,6 @@ from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from . import palette
 from .jump import TravelApp
-from .lines import LinePanel
 from .message import MessageBar
 from .narrate import Narrator, command_lines
 
@@ -63,10 +62,9 @@ class ThemeKeys(App[int]):
             self.console.pop_theme()
         self._rich_theme = RichTheme(palette.styles(name, self.colourless, self.few_colours))
         self.console.push_theme(self._rich_theme)
+        # Every theme has its own background, so every panel's lines are painted
+        # again with the new styles (LinePanel keeps a line's strip per background).
         self.theme_name = name
-        for screen in self.screen_stack:
-            for panel in screen.query(LinePanel):
-                panel.restyle()
 
     def action_cycle_theme(self) -> None:
         """T: the next theme, said in the message line."""
