@@ -198,10 +198,12 @@ def test_narration_of_the_seed_lesson_word_for_word() -> None:
     assert _lines(stepper, "undo") == ["undone: forward: ŷ = x·w = 2.04"]
 
 
-def test_a_key_of_many_micro_steps_gets_one_line_where_it_landed() -> None:
+def test_a_jump_gets_one_line_where_it_landed() -> None:
     stepper = Stepper(seed_lesson())
-    assert _lines(stepper, "finish_forward") == [
-        "forward pass (3 micro-steps): now epoch 1/100, sample 1/3, backward; loss = 1; w = 1"
+    before = stepper.snapshot()
+    stepper.jump_to(2)
+    assert command_lines("jump", before, stepper.snapshot()) == [
+        "jump (16 micro-steps): now epoch 1/100, sample 3/3, forward; w = 1.0984"
     ]
 
 
@@ -242,6 +244,33 @@ async def test_the_app_appends_a_line_per_key_to_the_narration_file(tmp_path: Pa
             "forward: r = ŷ − y = -1",
             "undone: forward: r = ŷ − y = -1",
         ]
+
+
+async def test_keys_of_many_micro_steps_get_a_line_for_each(tmp_path: Path) -> None:
+    """F, B and s say every micro-step they take, as the single steps would; a jump
+    (End) says where it landed."""
+    path = tmp_path / "lesson.txt"
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(narrate=str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "F", "B", "s")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert lines[:6] == [
+            "forward: ŷ = x·w = 1",
+            "forward: r = ŷ − y = -1",
+            "forward: loss = r² = 1",
+            "backward: ∂loss/∂r = 2r = -2",
+            "backward: ∂loss/∂ŷ = ∂loss/∂r · ∂r/∂ŷ = -2 · 1 = -2",
+            "backward: ∂loss/∂w = ∂loss/∂ŷ · ∂ŷ/∂w = -2 · 1 = -2",
+        ]
+        assert lines[6:] == ["update: w = 1.02 (lr 0.01)", "zero: w.grad = 0"]
+        await press(pilot, "s")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 8 + 8 and lines[8] == "forward: ŷ = x·w = 2.04"
+        await press(pilot, "end")
+        last = path.read_text(encoding="utf-8").splitlines()[-1]
+        assert last.startswith("jump to the end of the epoch (")
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 17
 
 
 async def test_a_narration_file_that_fails_stops_narrating_and_says_so(tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 :func:`step_line` says what the last micro-step of a snapshot did, from the snapshot
 alone (``forward: ŷ = x·w = 1``, ``backward: ∂loss/∂r = 2r = -2``, ``update: w =
 1.02``); :func:`command_lines` says what a key did, given the snapshots before and
-after it (an undo names the step it took back; a key that takes many micro-steps
-at once, such as ``F`` or a jump, gets one line for where it landed). Every number
-is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
+after it (an undo names the step it took back; a jump, which may take thousands
+of micro-steps, gets one line for where it landed). The keys of :data:`STEPWISE`
+(``F``, ``B``, ``s``, ``e``) get a line per micro-step: the app takes a snapshot
+after each. Every number is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
 flushes each, so ``tail -f`` follows the lesson as it is taught.
 """
 
@@ -19,6 +20,8 @@ from ..lesson.snapshot import NodeView, Phase, Snapshot
 from ..lesson.values import format_plain
 from .fmt import short
 
+#: Keys that take many micro-steps but few enough to say each (the jumps get one line).
+STEPWISE = frozenset({"finish_forward", "finish_backward", "train_step", "finish_epoch"})
 _SUPERSCRIPT = {"2": "²", "3": "³"}
 #: How an operation reads in a line: ``x·w``, not the graph's ``×``.
 _INFIX = {"mul": "·", "matmul": "·", "add": "+", "sub": "−", "div": "/"}

@@ -19,7 +19,7 @@ from ..lesson.snapshot import Kind, Message, Snapshot
 from . import palette
 from .jump import TravelApp
 from .message import MessageBar
-from .narrate import Narrator, command_lines
+from .narrate import STEPWISE, Narrator, command_lines, step_line
 
 if TYPE_CHECKING:
     from .classlink import Command
@@ -85,17 +85,22 @@ class NarratedApp(TravelApp):
     _narrated: Snapshot | None = None
 
     def apply_command(self, command: Command) -> None:
-        narrating = self.settings.narrate is not None and self.stepper is not None
-        if narrating and self._narrated is None:
-            assert self.stepper is not None
-            self._narrated = self.stepper.snapshot()
-        super().apply_command(command)
-        if not narrating or self.stepper is None or self._narrated is None:
+        stepper = self.stepper
+        if self.settings.narrate is None or stepper is None:
+            super().apply_command(command)
             return
-        after = self.stepper.snapshot()
+        before = self._narrated or stepper.snapshot()
         action = command.get("a", "jump" if "jump" in command else "edit")
-        lines = command_lines(action, self._narrated, after)
-        self._narrated = after
+        steps: list[str | None] = []
+        if action in STEPWISE:
+            # A line for each of the command's micro-steps, as it takes them.
+            stepper.after_step = lambda: steps.append(step_line(stepper.snapshot()))
+        try:
+            super().apply_command(command)
+        finally:
+            stepper.after_step = None
+        after = self._narrated = stepper.snapshot()
+        lines = [line for line in steps if line] or command_lines(action, before, after)
         if self._narrator is None:
             self._narrator = Narrator(self.settings.narrate)
         problem = self._narrator.write(lines)
