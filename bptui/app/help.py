@@ -161,9 +161,6 @@ class HelpScreen(ModalScreen[None]):
             )
             head, _, rest = text.partition("## Panels")
             text = head + about + "## Panels" + rest
-        app = self.app
-        text += "\n\n" + marks(
-            getattr(app, "colourless", False) or getattr(app, "few_colours", False)
-        )
+        text += "\n\n" + marks(bool(getattr(self.app, "colourless", False)))
         with HelpBody(id="help-body"):
             yield Markdown(text)

@@ -13,7 +13,8 @@ lines again.
 Without colour (``NO_COLOR``, ``bptui serve --color none``, a monochrome
 terminal) the roles that colour alone told apart get a mark of their own:
 gradients are underlined, the current node is reversed, formulas are italic.
-With 16 colours the marks come with the colours.
+16 colours need nothing more: the roles' colours are the terminal's own ANSI
+colours (magenta gradients, cyan wires), and the current node is reversed.
 """
 
 from __future__ import annotations
@@ -177,17 +178,9 @@ NARRATION, AXIS, CURVE, HISTORY, REFERENCE, NOW = map(
 )
 
 
-#: With 16 colours: the colours stay, and the marks come too (Textual's palette turns
-#: magenta into a red there, which a gradient must not share with ✗ alone).
-_FEW = {"grad": "underline", "formula": "italic"}
-
-
-def styles(theme: str, mono: bool = False, few: bool = False) -> dict[str, str]:
-    """Every role's Rich style in ``theme``, by style name: ``mono`` without colour,
-    ``few`` with 16 colours."""
+def styles(theme: str, mono: bool = False) -> dict[str, str]:
+    """Every role's Rich style in ``theme`` (``mono``: without colour), by style name."""
     chosen = {**_DARK, **_CHANGES[theme], **(_MONO if mono else {})}
-    if few and not mono:
-        chosen = {name: f"{style} {_FEW.get(name, '')}".strip() for name, style in chosen.items()}
     return {role(name): style for name, style in chosen.items()}
 
 
@@ -202,11 +195,11 @@ def theme_word(theme: str) -> str:
 
 
 def marks(mono: bool) -> str:
-    """What marks what on the screen, for the help: the marks where colours are few or
-    none (``mono``), the colours where there are enough."""
+    """What marks what on the screen, for the help: the marks without colour (``mono``),
+    the colours with it."""
     if mono:
         return _(
-            "Marks: the node of the last micro-step is reversed, forward values "
+            "Without colour: the node of the last micro-step is reversed, forward values "
             "are bold, gradients (∂) are bold and underlined, formulas are italic; in the "
             "code, ▶ marks the line that ran and › the next one."
         )

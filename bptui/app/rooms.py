@@ -39,11 +39,6 @@ class ThemeKeys(App[int]):
         """No colour to tell things apart: NO_COLOR, or a terminal without colours."""
         return bool(self.no_color) or self.console.color_system is None
 
-    @property
-    def few_colours(self) -> bool:
-        """16 colours (an old lab terminal, ``bptui serve --color 16``)."""
-        return self.console.color_system == "standard"
-
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """app.tcss's own variables (``$panel-border``), as the dark theme has them."""
         return dict(palette.VARIABLES)
@@ -60,7 +55,7 @@ class ThemeKeys(App[int]):
         self.theme = textual.name
         if self._rich_theme is not None:
             self.console.pop_theme()
-        self._rich_theme = RichTheme(palette.styles(name, self.colourless, self.few_colours))
+        self._rich_theme = RichTheme(palette.styles(name, self.colourless))
         self.console.push_theme(self._rich_theme)
         # Every theme has its own background, so every panel's lines are painted
         # again with the new styles (LinePanel keeps a line's strip per background).
