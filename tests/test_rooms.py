@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ SIZE = (80, 24)
 
 
 @pytest.fixture(autouse=True)
-def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """English, and the colours of a modern terminal whatever this one's TERM says
     (the tests of no colour and of 16 colours say so themselves)."""
     from textual import constants
@@ -35,6 +36,8 @@ def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     set_language("en")
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setattr(constants, "COLOR_SYSTEM", "truecolor")
+    yield
+    set_language("en")  # a test that speaks Chinese leaves English for the next
 
 
 def segments(app: BptuiApp, widget: type[GraphPanel] | type[MessageBar]) -> list[Segment]:
