@@ -15,10 +15,12 @@ from textual.widgets import Markdown
 from bptui import cli
 from bptui.app.graph import GraphPanel
 from bptui.app.help import HelpScreen
+from bptui.app.lines import LinePanel
 from bptui.app.main import BptuiApp
 from bptui.app.message import MessageBar
 from bptui.app.narrate import command_lines, step_line
 from bptui.app.settings import Settings
+from bptui.app.tensor import TensorPanel
 from bptui.i18n import set_language
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
@@ -40,9 +42,9 @@ def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     set_language("en")  # a test that speaks Chinese leaves English for the next
 
 
-def segments(app: BptuiApp, widget: type[GraphPanel] | type[MessageBar]) -> list[Segment]:
+def segments(app: BptuiApp, widget: type[LinePanel]) -> list[Segment]:
     """The styled pieces of text the screen shows for one widget (after its theme)."""
-    region = app.screen.find_widget(app.query_one(widget)).visible_region
+    region = app.query_one(widget).content_region  # inside its border
     strips = app.screen._compositor.render_strips()
     found = []
     for y in range(region.y, region.bottom):
@@ -98,8 +100,9 @@ async def test_T_cycles_the_themes_and_the_rendered_styles_follow() -> None:
         assert grad is not None and grad.bold and grad.color is not None
         assert grad.color.triplet is not None and grad.color.triplet.hex == "#ff87ff"
         assert not any(s.style is not None and s.style.dim for s in segments(app, GraphPanel))
-        # The message line is bold too, for the back of the room.
-        assert all(s.style is not None and s.style.bold for s in segments(app, MessageBar))
+        # Every panel's text is bold, for the back of the room: w.data's number too.
+        for panel in (MessageBar, TensorPanel):
+            assert all(s.style is not None and s.style.bold for s in segments(app, panel))
 
         await pilot.press("T")
         await wait_for(pilot, lambda: "dark" in shown(app, MessageBar))

@@ -31,8 +31,8 @@ def themed(theme: str) -> BptuiApp:
 def test_projector_mid_backward(snap_compare) -> None:
     """The projector theme after F b b: black background, white text, full-strength
     cyan borders and wires, gradients ∂ -2 in bold pink, the chain's formulas in bold
-    cyan, the plot's axes and the status bar's other phases in plain white (no dim
-    text), and the message line in bold."""
+    cyan, the plot's axes and the status bar's other phases in white (no dim text),
+    and every panel's text in bold."""
     assert snap_compare(
         themed("projector"), terminal_size=(80, 24), run_before=after("F", "b", "b")
     )
