@@ -191,11 +191,14 @@ def _add_display_options(parser: argparse.ArgumentParser) -> None:
         help="colours: dark (default), light (a white background) or projector "
         "(high contrast, bold values); T cycles them in the app",
     )
+    serving = parser.prog.endswith(" serve")  # taken there only to be refused clearly
     group.add_argument(
         "--narrate",
         metavar="FILE",
         default=argparse.SUPPRESS,
-        help="append each step in plain words to FILE, a line a step "
+        help=argparse.SUPPRESS
+        if serving
+        else "append each step in plain words to FILE, a line a step "
         "(for screen readers and notes; tail -f FILE follows)",
     )
 
