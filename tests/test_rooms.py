@@ -280,6 +280,46 @@ async def test_keys_of_many_micro_steps_get_a_line_for_each(tmp_path: Path) -> N
         assert len(path.read_text(encoding="utf-8").splitlines()) == 17
 
 
+async def test_autoplay_is_narrated_a_line_a_micro_step(tmp_path: Path) -> None:
+    """p: every micro-step autoplay takes gets its line, and an undo afterwards names
+    the last one."""
+    path = tmp_path / "lesson.txt"
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(narrate=str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.micro_steps >= 12)
+        await pilot.press("p")
+        await pilot.pause(0.2)
+        assert app.stepper is not None
+        taken = app.stepper.micro_steps
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == taken
+        assert lines[:3] == [
+            "forward: ŷ = x·w = 1",
+            "forward: r = ŷ − y = -1",
+            "forward: loss = r² = 1",
+        ]
+        await press(pilot, "left")
+        undone = path.read_text(encoding="utf-8").splitlines()[-1]
+        assert undone == f"undone: {lines[-1]}"
+
+
+async def test_modes_edits_and_jumps_are_said_once(tmp_path: Path) -> None:
+    """A mode is said in the engine's words, a jump by where it landed: one line each,
+    never the micro-steps they replay."""
+    path = tmp_path / "lesson.txt"
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(narrate=str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "n", "n", "Z", "end", "U")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 5
+        assert lines[2].startswith("no-zero mode: Skip-zero mode on:")
+        assert lines[3].startswith("jump to the end of the epoch (")
+        assert lines[4].startswith("back to a training step's start (")
+
+
 async def test_a_narration_file_that_fails_stops_narrating_and_says_so(tmp_path: Path) -> None:
     path = tmp_path / "gone" / "lesson.txt"  # the directory is not there
     lesson = seed_lesson()

@@ -160,6 +160,7 @@ class BptuiApp(ThemeKeys, GraphKeys, AutoplayKeys, NarratedApp):
 
     def _engine_ready(self, stepper: Stepper) -> None:
         self.stepper = stepper
+        self._narrate(stepper)
         # torch brings ~170,000 long-lived objects; without this, a full garbage
         # collection over them (0.1–0.2 s) lands on every tenth key or so.
         gc.freeze()

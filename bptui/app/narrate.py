@@ -4,9 +4,9 @@
 alone (``forward: ŷ = x·w = 1``, ``backward: ∂loss/∂r = 2r = -2``, ``update: w =
 1.02``); :func:`command_lines` says what a key did, given the snapshots before and
 after it (an undo names the step it took back; a jump, which may take thousands
-of micro-steps, gets one line for where it landed). The keys of :data:`STEPWISE`
-(``F``, ``B``, ``s``, ``e``) get a line per micro-step: the app takes a snapshot
-after each. Every number is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
+of micro-steps, gets one line for where it landed). The actions of :data:`SAID_EACH`
+(``space``, ``F``, ``B``, ``s``, ``e``, autoplay …) get a line per micro-step: the
+app takes a snapshot after each. Every number is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
 flushes each, so ``tail -f`` follows the lesson as it is taught.
 """
 
@@ -15,13 +15,17 @@ from __future__ import annotations
 import contextlib
 from typing import IO
 
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..lesson.snapshot import NodeView, Phase, Snapshot
 from ..lesson.values import format_plain
 from .fmt import short
 
-#: Keys that take many micro-steps but few enough to say each (the jumps get one line).
-STEPWISE = frozenset({"finish_forward", "finish_backward", "train_step", "finish_epoch"})
+#: The engine actions whose micro-steps are said one by one, as they are taken (the
+#: others replay micro-steps, or take thousands: they get one line, :func:`command_lines`).
+SAID_EACH = frozenset(
+    {"next", "forward", "backward", "update", "zero"}
+    | {"finish_forward", "finish_backward", "train_step", "finish_epoch"}
+)
 _SUPERSCRIPT = {"2": "²", "3": "³"}
 #: How an operation reads in a line: ``x·w``, not the graph's ``×``.
 _INFIX = {"mul": "·", "matmul": "·", "add": "+", "sub": "−", "div": "/"}
@@ -151,27 +155,36 @@ def _phase(phase: Phase) -> str:
     return words.get(phase, "")
 
 
+#: Actions that travel (replaying or computing many micro-steps): said by where they land.
+JUMPS = frozenset({"jump", "jump_start", "jump_end", "undo_step"})
+
+
 def command_lines(action: str, before: Snapshot, after: Snapshot) -> list[str]:
     """The lines for one key, whose engine action is ``action`` (``next``, ``undo``,
-    ``finish_forward``, ``jump`` …), from the snapshots before and after it."""
+    ``jump``, ``batch_mode`` …), from the snapshots before and after it: an undo names
+    the micro-step it took back, a micro-step says itself, a jump where it landed, and
+    anything else (a mode, an edit, a reset, a refusal) is said in the engine's words."""
     taken = after.micro_steps - before.micro_steps
     if action == "undo" and taken == -1:
         line = step_line(before)
         if line is not None:
             return [_("undone: {step}").format(step=line)]
-    if taken == 1:
+    if action in SAID_EACH and taken == 1:
         line = step_line(after)
         if line is not None:
             return [line]
-    if taken == 0:
-        if after.message is None:
-            return []
-        return [f"{_words(action)}: {after.message.text}"]
-    return [
-        _("{what} ({count} micro-steps): now {where}").format(
-            what=_words(action), count=abs(taken), where=where(after)
-        )
-    ]
+    if action in JUMPS or (action in SAID_EACH and taken > 1):
+        count = abs(taken)
+        return [
+            ngettext(
+                "{what} ({count} micro-step): now {where}",
+                "{what} ({count} micro-steps): now {where}",
+                count,
+            ).format(what=_words(action), count=count, where=where(after))
+        ]
+    if after.message is None:
+        return []
+    return [f"{_words(action)}: {after.message.text}"]
 
 
 class Narrator:

@@ -19,9 +19,10 @@ from ..lesson.snapshot import Kind, Message, Snapshot
 from . import palette
 from .jump import TravelApp
 from .message import MessageBar
-from .narrate import STEPWISE, Narrator, command_lines, step_line
+from .narrate import SAID_EACH, Narrator, command_lines, step_line
 
 if TYPE_CHECKING:
+    from ..lesson.engine import Stepper
     from .classlink import Command
 
 
@@ -72,12 +73,46 @@ class ThemeKeys(App[int]):
 
 
 class NarratedApp(TravelApp):
-    """With ``--narrate FILE``: a line for each key that steps the lesson, appended to FILE."""
+    """With ``--narrate FILE``: a line for each micro-step the lesson takes, appended to FILE.
+
+    The engine calls back after every micro-step (:attr:`StepMachine.after_step
+    <bptui.lesson.machine.StepMachine.after_step>`), so the keys that step (one
+    micro-step or many, and autoplay) get a line for each. Undo and the jumps
+    replay micro-steps to get where they go: those are kept quiet, and the key gets
+    one line, from the snapshots before and after it (see :func:`.narrate.command_lines`).
+    """
 
     settings: Any
     _narrator: Narrator | None = None
     #: The lesson as the last line left it (what an undo takes back).
     _narrated: Snapshot | None = None
+    #: Micro-steps being replayed (undo, a jump): not said one by one.
+    _quiet = False
+    #: Lines said by the engine's call-backs during the current command.
+    _said = 0
+
+    def _narrate(self, stepper: Stepper) -> None:
+        """Say every micro-step ``stepper`` takes from now on (with ``--narrate``)."""
+        if self.settings.narrate is None:
+            return
+        self._narrated = stepper.snapshot()
+        stepper.after_step = self._micro_step_taken
+
+    def _micro_step_taken(self) -> None:
+        if self._quiet or self.stepper is None:
+            return
+        snap = self._narrated = self.stepper.snapshot()
+        line = step_line(snap)
+        if line is not None:
+            self._said += 1
+            self._write([line])
+
+    def _write(self, lines: list[str]) -> None:
+        if self._narrator is None:
+            self._narrator = Narrator(self.settings.narrate)
+        problem = self._narrator.write(lines)
+        if problem is not None:
+            self._note = Message(Kind.REFUSED, problem)
 
     def apply_command(self, command: Command) -> None:
         stepper = self.stepper
@@ -86,21 +121,14 @@ class NarratedApp(TravelApp):
             return
         before = self._narrated or stepper.snapshot()
         action = command.get("a", "jump" if "jump" in command else "edit")
-        steps: list[str | None] = []
-        if action in STEPWISE:
-            # A line for each of the command's micro-steps, as it takes them.
-            stepper.after_step = lambda: steps.append(step_line(stepper.snapshot()))
+        self._quiet, self._said = action not in SAID_EACH, 0
         try:
             super().apply_command(command)
         finally:
-            stepper.after_step = None
+            self._quiet = False
         after = self._narrated = stepper.snapshot()
-        lines = [line for line in steps if line] or command_lines(action, before, after)
-        if self._narrator is None:
-            self._narrator = Narrator(self.settings.narrate)
-        problem = self._narrator.write(lines)
-        if problem is not None:
-            self._note = Message(Kind.REFUSED, problem)
+        if not self._said:  # an undo, a jump, a mode, an edit, a refusal
+            self._write(command_lines(action, before, after))
 
     @on(events.Unmount)
     def _close_narration(self) -> None:
