@@ -17,6 +17,9 @@ from typing import Any
 
 from . import __version__, cli_lang, glyphs, i18n
 from .app.settings import Settings
+from .cli_display import SettingsError, ascii_given, settings_from_args
+from .cli_display import add_display_options as _add_display_options
+from .cli_display import shown_value as _shown
 from .cli_text import (
     DESCRIPTION,
     EPILOG,
@@ -87,53 +90,6 @@ def _serve(args: argparse.Namespace, lesson: Lesson, settings: Settings) -> int:
     asked = ascii_given(args)
     settings = replace(settings, ascii_only=asked is True)
     return run_serve(replace(options, settings=settings, ascii_per_student=asked is None), lesson)
-
-
-def _add_display_options(parser: argparse.ArgumentParser) -> None:
-    """How the app looks and speaks: for ``bptui`` and for every student of ``bptui serve``.
-
-    Like the lesson options, each has ``default=argparse.SUPPRESS`` (given before or
-    after ``serve``, it is set once) and :func:`settings_from_args` supplies the default.
-    """
-    group = parser.add_argument_group(_("display"))
-    cli_lang.add_option(group)
-    group.add_argument(
-        "--quiz",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help=_("predict each value before a step shows it (Q toggles it in the app)"),
-    )
-    group.add_argument(
-        "--ascii",
-        action=argparse.BooleanOptionalAction,
-        default=argparse.SUPPRESS,
-        help=_(
-            "write only 7-bit ASCII (borders, arrows, d for the partial sign, y_hat, "
-            "sigmoid), in English; default: on when the locale is not UTF-8 (LANG=C, "
-            "ISO-8859-1), for 'serve' decided per student from their ssh's LANG or TERM"
-        ),
-    )
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The display options given (see :func:`_add_display_options`), checked.
-
-    Without ``--lang``, the language is the one the command line speaks (the locale's).
-    ``--ascii`` not given: on where this terminal's locale is not UTF-8 (see
-    :func:`bptui.glyphs.utf8_locale`). For ``bptui serve`` use :func:`ascii_given`:
-    each student's terminal decides, not the server's.
-    """
-    language = cli_lang.checked(args.language) if "language" in args else i18n.language()
-    ascii_only = ascii_given(args)
-    if ascii_only is None:
-        encoding = getattr(sys.stdout, "encoding", None)
-        ascii_only = not glyphs.utf8_locale(os.environ, encoding)
-    return Settings(language=language, quiz=getattr(args, "quiz", False), ascii_only=ascii_only)
-
-
-def ascii_given(args: argparse.Namespace) -> bool | None:
-    """``--ascii`` (True), ``--no-ascii`` (False), or neither (None: the terminal decides)."""
-    return getattr(args, "ascii", None)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:
@@ -306,11 +262,6 @@ def lesson_from_args(args: argparse.Namespace) -> Lesson:
     return lesson.with_values(x=x, y=y, init=init, lr=lr, epochs=epochs, options=options)
 
 
-def _shown(value: str, limit: int = 24) -> str:
-    """A value echoed in a message: quoted, and cut if long (5,000 digits help nobody)."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
-
-
 def _check_float32(value: float, flag: str) -> None:
     """torch computes in float32: 1e39 would become inf and 1e-46 would become 0."""
     problem = float32_problem(value)
@@ -415,28 +366,16 @@ def _speak(raw: Sequence[str]) -> bool:
     return True
 
 
-def _parse(raw: list[str]) -> tuple[argparse.Namespace, Settings] | None:
-    """The command line read, in its language; None after a one-line error."""
-    if not _speak(raw):
-        return None
-    args = build_parser().parse_args(join_negative_values(leading_lesson(raw)))
-    try:
-        return args, settings_from_args(args)
-    except cli_lang.LanguageError as error:
-        print(_("{prog}: error: {message}").format(prog="bptui", message=error), file=sys.stderr)
-        return None
-
-
 def _main(raw: list[str], stdout: Any) -> int:
-    parsed = _parse(raw)
-    if parsed is None:
+    if not _speak(raw):
         return 2
-    args, settings = parsed
+    args = build_parser().parse_args(join_negative_values(leading_lesson(raw)))
     if args.command == "lessons":
         return _lessons()
     try:
         lesson = lesson_from_args(args)
-    except LessonError as error:
+        settings = settings_from_args(args)  # checked before anything starts
+    except (LessonError, SettingsError, cli_lang.LanguageError) as error:
         prog = f"bptui {args.command}" if args.command in ("trace", "serve") else "bptui"
         _error(prog, str(error))
         return 2

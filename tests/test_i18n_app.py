@@ -215,7 +215,10 @@ def test_the_help_in_chinese_has_the_lesson_before_the_panels() -> None:
     text = help_text(lesson, stepper.snapshot())
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings[0] == "# bptui — 反向传播，一步一步来", headings
-    assert headings[1:3] == ["## 按键", "## 本课：" + lesson.title]
+    assert headings[1:3] == [
+        "## 按键",
+        "## 本课：两层网络 ŷ = w2·σ(w1·x + b1) + b2",
+    ]  # its title.zh
     assert headings[3] == "## 面板"
     assert "- **链式法则** — ∂loss/∂w1 = " in text
     assert "按 `c` 展开下一个参数（b1, w2, b2）的链式法则。" in text

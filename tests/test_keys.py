@@ -63,6 +63,7 @@ KEY_TESTS = {
     "Q": "test_quiz::test_Q_turns_the_quiz_on_and_off",
     "x": "test_handouts::test_x_writes_the_session_so_far_as_markdown",
     "X": "test_handouts::test_x_never_overwrites_and_X_saves_an_svg",
+    "T": "test_rooms::test_T_cycles_the_themes_and_the_rendered_styles_follow",
 }
 
 #: key → the action it must run (a key bound to another action fails here).
@@ -108,6 +109,7 @@ KEY_ACTIONS = {
     "Q": "toggle_quiz",
     "x": "handout",
     "X": "svg_screenshot",
+    "T": "cycle_theme",
 }
 
 SIZE = (120, 40)

@@ -10,10 +10,8 @@ from ..i18n import N_, _
 from ..lesson.snapshot import ChainView, Snapshot
 from .fmt import short
 from .lines import LinePanel
+from .palette import BAD, FORMULA, GRAD, HINT, LABEL, OK, UNKNOWN, WARN
 
-GRAD = "bold magenta"
-OK = "bold green"
-BAD = "bold red"
 #: Whether the chain, torch and the finite difference agree (long form).
 ALL_AGREE = N_("✓ all agree")
 DISAGREE = N_("✗ disagree")
@@ -63,8 +61,8 @@ def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> l
                 w = max(cell_len(name), cell_len(formula), cell_len(number))
                 sep = shown(" · ") if i else ""
                 row1.append(sep + _center(name, w))
-                row2.append(sep + _center(formula, w), "cyan")
-                row3.append(sep + _center(number, w), GRAD if known else "dim")
+                row2.append(sep + _center(formula, w), FORMULA)
+                row3.append(sep + _center(number, w), GRAD if known else UNKNOWN)
             lines += [row1, row2, row3]
             last = p == len(chain.paths) - 1 and g == len(groups) - 1
             if last and chain.product is not None:
@@ -102,9 +100,9 @@ def _groups(
 
 def summary_line(chain: ChainView) -> Text:
     """One line for a parameter whose full chain is not on screen."""
-    line = Text.assemble((shown(f"∂{chain.loss_label}/∂{chain.label} "), "bold"))
+    line = Text.assemble((shown(f"∂{chain.loss_label}/∂{chain.label} "), LABEL))
     if chain.torch_grad is None:
-        line.append("?", "dim")
+        line.append("?", UNKNOWN)
         return line
     line.append(short(chain.torch_grad), GRAD)
     if not isinstance(chain.torch_grad, float) and not chain.elements:
@@ -122,13 +120,13 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     difference, and each hand formula against torch's local derivative.
     """
     if chain.torch_grad is None:
-        return [Text(_("factors appear as backward reaches them"), "dim")]
+        return [Text(_("factors appear as backward reaches them"), HINT)]
     if not isinstance(chain.torch_grad, float):
         return [
             Text.assemble(
-                (f"{chain.label}.grad ", "bold"),
+                (f"{chain.label}.grad ", LABEL),
                 (short(chain.torch_grad), GRAD),
-                (shown(" — ") + _("torch's numbers are in the Tensor panel"), "dim"),
+                (shown(" — ") + _("torch's numbers are in the Tensor panel"), HINT),
             )
         ]
     accumulated = chain.param_grad is not None and chain.param_grad != chain.torch_grad
@@ -137,7 +135,7 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     base, bracket, index = chain.label.partition("[")  # an element: W.grad[1, 2]
     held = f"{base}.grad{bracket}{index}"
     name = shown(f"∂{chain.loss_label}/∂{chain.label} ") if accumulated else f"{held} "
-    grad = Text.assemble((name, "bold"), (short(chain.torch_grad), GRAD))
+    grad = Text.assemble((name, LABEL), (short(chain.torch_grad), GRAD))
     diff = Text.assemble(_("finite diff") + " ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
     lines: list[Text] = []
@@ -160,9 +158,9 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     if accumulated:
         lines.append(
             Text.assemble(
-                (f"{held} ", "bold"),
+                (f"{held} ", LABEL),
                 (short(chain.param_grad), GRAD),
-                (" = " + _("earlier grads + this sample's"), "yellow"),
+                (" = " + _("earlier grads + this sample's"), WARN),
             )
         )
     return lines
@@ -223,14 +221,14 @@ class ChainPanel(LinePanel):
             # One element's chain in numbers, then the whole matrix's form.
             element = chain.elements[self.element % len(chain.elements)]
             lines = chain_lines(element, width, lead_row=True) + check_lines(element, width)
-            lines.append(Text(chain.form, "cyan"))
+            lines.append(Text(chain.form, FORMULA))
             hint = "  " + _("(c: next element)")
         else:
             lines = chain_lines(chain, width) + check_lines(chain, width)
         others = [summary_line(c) for c in chains if c is not chain]
         if others or chain.elements:
             row = Text("  ").join(others)
-            row.append(hint.lstrip() if not others else hint, "dim")
+            row.append(hint.lstrip() if not others else hint, HINT)
             lines.append(row)
         for line in lines:
             line.no_wrap = True

@@ -7,6 +7,7 @@ from rich.text import Text
 from ..glyphs import glyph
 from ..i18n import N_
 from ..lesson.snapshot import Snapshot
+from . import palette
 from .lines import LinePanel
 
 #: Highlighted programs by source. Its lines are only ever copied (see ``build``),
@@ -14,8 +15,7 @@ from .lines import LinePanel
 #: zygote's warm-up instead of running pygments on joining.
 _HIGHLIGHTED: dict[tuple[str, ...], tuple[Text, ...]] = {}
 
-RAN = "reverse bold"
-NEXT = "underline"
+RAN, NEXT = palette.RAN, palette.NEXT
 
 
 class CodePanel(LinePanel):
@@ -79,10 +79,10 @@ class CodePanel(LinePanel):
             index = start + offset
             body = line[indent:] if indent else line.copy()
             if index in snap.code_ran:
-                row = Text(glyph("▶ ", "> "), "bold")
+                row = Text(glyph("▶ ", "> "), palette.LABEL)
                 body.stylize(RAN)
             elif index in snap.code_next:
-                row = Text(glyph("› ", "> "), "dim")
+                row = Text(glyph("› ", "> "), palette.HINT)
                 body.stylize(NEXT)
             else:
                 row = Text("  ")

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from ..glyphs import ascii_only, glyph, shown
 from ..i18n import _
+from . import palette
 
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -60,7 +61,7 @@ TICK_STEPS = (1.0, 2.0, 2.5, 5.0)
 HEADER_FROM = 7
 #: Ticks on every row up to this many rows, every other row above it.
 EVERY_ROW_UP_TO = 8
-AXIS = "dim"
+AXIS = palette.AXIS
 #: Significant digits after the first in a tick in exponent form.
 MAX_DIGITS = 5
 #: Values beyond this are not plotted (their differences would overflow).
@@ -353,7 +354,7 @@ def _y_ticks(scale: Scale) -> list[str]:
 
 
 def _note(text: str, height: int) -> list[Text]:
-    return [Text(text, style="dim")] + [Text("") for _ in range(height - 1)]
+    return [Text(text, style=palette.HINT)] + [Text("") for _ in range(height - 1)]
 
 
 def _x_axis(
@@ -373,7 +374,7 @@ def _x_axis(
         end = start + len(text) - 1
     line = Text(" " * (margin - cell_len(corner)) + corner, style=AXIS)
     line.append(glyph("└", "+") + "".join(cells), AXIS)
-    line.append(" " + xlabel, "bold")
+    line.append(" " + xlabel, palette.LABEL)
     return line
 
 
@@ -388,7 +389,7 @@ def _legend(layers: Sequence[Layer], ylabel: str, width: int) -> Text:
         length = cell_len(ylabel) + sum(2 + cell_len(k) + 1 + cell_len(t) for k, t, _s in parts)
         if length <= width:
             break
-    line = Text(ylabel, style="bold")
+    line = Text(ylabel, style=palette.LABEL)
     for key, label, style in parts:
         if line.cell_len + 3 + cell_len(key) + cell_len(label) > width:
             break

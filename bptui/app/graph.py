@@ -18,6 +18,7 @@ from textual.geometry import Region
 from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
+from . import palette
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
 
@@ -141,7 +142,7 @@ class GraphPanel(LinePanel):
 
     def build(self, width: int) -> list[Text]:
         if self._snapshot is None:
-            return [Text(_(LOADING), style="dim")]
+            return [Text(_(LOADING), style=palette.HINT)]
         nodes = self._snapshot.nodes
         key = shape(nodes)
         mode = choose_mode(place(key).slots, self._room(), self.names)

@@ -26,6 +26,7 @@ from textual.geometry import Region
 
 from ..glyphs import ascii_only, shown
 from ..lesson.snapshot import NodeView
+from . import palette
 from .fmt import short
 
 # Side bits of an edge cell, and the character for each combination.
@@ -53,12 +54,14 @@ _CROSS = 16
 
 _SUPERSCRIPT = {"2": "²", "3": "³"}
 
-#: Styles (plain ANSI colours, so 16-colour terminals show them too).
-VALUE = "bold"
-GRAD = "bold magenta"
-GRAD_FN = "dim"
-EDGE = "cyan"
-CURRENT = "reverse bold"
+#: Styles, by role: each theme (and NO_COLOR) gives them their look (see palette.py).
+VALUE, GRAD, GRAD_FN, EDGE, CURRENT = (
+    palette.VALUE,
+    palette.GRAD,
+    palette.GRAD_FN,
+    palette.EDGE,
+    palette.CURRENT,
+)
 
 #: The smallest column, so that columns move little as values appear.
 MIN_COLUMN = 6

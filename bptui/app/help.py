@@ -14,6 +14,7 @@ from ..lesson import words
 from ..lesson.snapshot import NodeView, Snapshot
 from ..lesson.spec import Lesson
 from .keymap import help_keys, shown
+from .palette import marks
 
 #: The help in English, with the lesson's own graph, chain and names as fields.
 _HELP = N_("""\
@@ -197,8 +198,10 @@ class HelpScreen(ModalScreen[None]):
             await self.recompose()
 
     def compose(self) -> ComposeResult:
+        text = help_text(self.lesson, self.snapshot)
+        text += "\n\n" + marks(bool(getattr(self.app, "colourless", False)))
         with HelpBody(id="help-body"):
-            page = Markdown(glyphs.shown(help_text(self.lesson, self.snapshot)))
+            page = Markdown(glyphs.shown(text))
             if glyphs.ascii_only():
                 page.BULLETS = ["- ", "* ", "+ "]  # Textual's are "•" "▪" "‣"
             yield page

@@ -146,6 +146,7 @@ KEYS: tuple[Key, ...] = (
         show=False,
         tooltip=N_("English ↔ 中文"),
     ),
+    Key("cycle_theme", "T", ("T",), N_("Theme"), show=False),
     Key("help", "question_mark,f1", ("?", "F1"), N_("Help")),
     Key("quit", "q", ("q",), N_("Quit")),
 )
@@ -250,11 +251,12 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
             "into the current directory"
         ),
     ),
-    (("help",), N_("this help (`esc` closes it)")),
     (
         ("switch_language",),
         N_("switch the language: English ↔ 中文 (every panel at once; only for you in a class)"),
     ),
+    (("cycle_theme",), N_("colour theme: dark, light, projector (`--theme` at start)")),
+    (("help",), N_("this help (`esc` closes it)")),
     (("quit",), N_("quit")),
 )
 

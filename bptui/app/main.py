@@ -33,13 +33,13 @@ from .code import CodePanel
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
 from .handout import HandoutKeys
-from .jump import TravelApp
 from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
 from .language import LanguageKeys
 from .message import MessageBar
 from .plainterm import PlainTerminal
 from .plot import LossPlot, Reference
 from .quiz import QuizKeys, QuizPrompt
+from .rooms import NarratedApp, ThemeKeys
 from .settings import Settings
 from .signals import exit_on_signals
 from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
@@ -63,7 +63,14 @@ TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, Me
 
 
 class BptuiApp(
-    LanguageKeys, QuizKeys, HandoutKeys, GraphKeys, AutoplayKeys, PlainTerminal, TravelApp
+    LanguageKeys,
+    QuizKeys,
+    HandoutKeys,
+    ThemeKeys,
+    GraphKeys,
+    AutoplayKeys,
+    PlainTerminal,
+    NarratedApp,
 ):
     """Step through one lesson's training loop, every number from torch."""
 
@@ -170,6 +177,7 @@ class BptuiApp(
 
     def _engine_ready(self, stepper: Stepper) -> None:
         self.stepper = stepper
+        self._narrate(stepper)
         # torch brings ~170,000 long-lived objects; without this, a full garbage
         # collection over them (0.1–0.2 s) lands on every tenth key or so.
         gc.freeze()

@@ -7,6 +7,7 @@ from rich.text import Text
 from ..glyphs import shown
 from ..lesson.snapshot import Kind, Message
 from .lines import LinePanel
+from .palette import NARRATION
 
 #: Rows the bar always keeps (its CSS min-height), so a one-line message and a
 #: two-line one take the same room and the screen does not relayout between them.
@@ -46,7 +47,7 @@ class MessageBar(LinePanel):
         text = Text(shown(self.text))  # ASCII mode: before wrapping measures it
         if self._narration:
             text.append("  " if self.text else "")
-            text.append(shown(self._narration), "italic")
+            text.append(shown(self._narration), NARRATION)
         lines = list(text.wrap(self.app.console, max(width, 1))) if text else []
         lines += [Text() for _ in range(MIN_ROWS - len(lines))]
         return lines

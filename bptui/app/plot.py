@@ -15,6 +15,7 @@ from rich.text import Text
 from .. import glyphs
 from ..i18n import N_, _, pgettext
 from ..lesson.snapshot import History, PlotCurve, Snapshot
+from . import palette
 from .figure import Layer, draw
 from .lines import LinePanel
 
@@ -27,11 +28,11 @@ VIEWS = 2
 SMALL = 10
 #: Each layer's colour and glyph (a braille line where None): the glyphs differ, so
 #: the layers can be told apart without colour (NO_COLOR, a washed-out projector).
-CURVE = ("bright_blue", None)
-HISTORY_POINTS = ("bright_green", "•")
-HISTORY_LINE = ("bright_green", None)
-REFERENCE = ("magenta", "+")
-CURRENT = ("bold bright_red", "●")
+CURVE = (palette.CURVE, None)
+HISTORY_POINTS = (palette.HISTORY, "•")
+HISTORY_LINE = (palette.HISTORY, None)
+REFERENCE = (palette.REFERENCE, "+")
+CURRENT = (palette.NOW, "●")
 #: The names of the runs the engine compares with (its labels, shown translated).
 REFERENCE_NAMES = (N_("per-sample SGD"), N_("with zeroing"))
 

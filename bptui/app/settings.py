@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+#: The colour themes (see palette.py), in the order ``T`` cycles them.
+THEMES = ("dark", "light", "projector")
+
 
 @dataclass(frozen=True)
 class Settings:

@@ -9,6 +9,7 @@ from ..i18n import N_, NC_, _, pgettext
 from ..lesson.snapshot import Phase, Snapshot
 from .fmt import short
 from .lines import LinePanel
+from .palette import BADGE, CURRENT, HINT, LABEL, PLAY
 
 _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 
@@ -73,32 +74,32 @@ def _status(
     text = Text(no_wrap=True, overflow="ellipsis")
     dot = glyphs.shown(" · ")
     if badge:
-        text.append(glyphs.shown(f" {badge} "), "reverse bold")
+        text.append(glyphs.shown(f" {badge} "), CURRENT)
         text.append(" ")
-    text.append(_("Epoch {epoch}/{epochs}").format(epoch=snap.epoch, epochs=snap.epochs), "bold")
+    text.append(_("Epoch {epoch}/{epochs}").format(epoch=snap.epoch, epochs=snap.epochs), LABEL)
     if snap.finished:
-        text.append("  " + _("finished"), "bold green")
+        text.append("  " + _("finished"), PLAY)
     else:
         sample = _("Sample {sample}/{samples}").format(sample=snap.sample, samples=snap.n_samples)
         text.append(dot + sample)
         if data:
             target = f" y={short(snap.y)}" if snap.has_target else ""
-            text.append(f" x={short(snap.x)}{target}", "dim")
+            text.append(f" x={short(snap.x)}{target}", HINT)
     text.append(dot)
     shown = [p for p in _PHASES if phases != "current" or p is snap.phase]
     for i, phase in enumerate(shown):
         if i:
             text.append(
-                glyphs.glyph("▸", ">") if phases == "tight" else glyphs.glyph(" ▸ ", " > "), "dim"
+                glyphs.glyph("▸", ">") if phases == "tight" else glyphs.glyph(" ▸ ", " > "), HINT
             )
         name = pgettext("phase", _NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
             label = name.upper()
             if snap.phase_steps > 1:
                 label += f" {snap.phase_step}/{snap.phase_steps}"
-            text.append(label, "reverse bold")
+            text.append(label, CURRENT)
         else:
-            text.append(name, "dim")
+            text.append(name, HINT)
     if text.plain.endswith(dot):  # finished: no phase is current
         text.right_crop(3)
     text.append(dot + _("lr {lr}").format(lr=f"{snap.lr:g}"))
@@ -116,11 +117,11 @@ def _status(
     )
     for shown_badge in badges:
         text.append(" ")
-        text.append(f" {shown_badge} ", "reverse yellow")
+        text.append(f" {shown_badge} ", BADGE)
     if autoplay:
-        text.append(glyphs.shown(f" · ▶ {autoplay}"), "bold green")
+        text.append(glyphs.shown(f" · ▶ {autoplay}"), PLAY)
     if quiz:
-        text.append(dot + quiz, "bold")
+        text.append(dot + quiz, LABEL)
     return text
 
 

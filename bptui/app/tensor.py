@@ -10,6 +10,7 @@ from ..i18n import N_, _
 from ..lesson.snapshot import ParamView, Snapshot
 from .fmt import full, is_number, rows, short
 from .lines import LinePanel
+from .palette import GRAD, HINT, LABEL, UNKNOWN, WARN, WARN_BOLD
 
 
 class TensorPanel(LinePanel):
@@ -62,19 +63,19 @@ class TensorPanel(LinePanel):
         label = f"{param.name}[{','.join(str(i) for i in index)}]"
         data = full(_at(param.data, index))
         grad = full(_at(param.grad, index)) if param.grad is not None else "None"
-        style = "bold magenta" if param.grad is not None else "dim"
-        one = Text.assemble((label, "bold"), f"={data}  ", (_("grad") + " ", "bold"), (grad, style))
+        style = GRAD if param.grad is not None else UNKNOWN
+        one = Text.assemble((label, LABEL), f"={data}  ", (_("grad") + " ", LABEL), (grad, style))
         cut_mark = _("cut") + shown(" · ")
         if one.cell_len + cell_len(cut_mark) <= width:
-            return [Text.assemble((cut_mark, "yellow"), one)]
+            return [Text.assemble((cut_mark, WARN), one)]
         if one.cell_len <= width:
             return [one]
-        first = Text.assemble((label, "bold"), f"={data}")
+        first = Text.assemble((label, LABEL), f"={data}")
         if first.cell_len + cell_len(cut_mark) <= width:
-            first = Text.assemble((cut_mark, "yellow"), first)
+            first = Text.assemble((cut_mark, WARN), first)
         return [
             first,
-            Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", "bold"), (grad, style)),
+            Text.assemble((f"{param.name}.grad{label[len(param.name) :]} ", LABEL), (grad, style)),
         ]
 
     def show(self, snapshot: Snapshot) -> None:
@@ -108,48 +109,48 @@ class TensorPanel(LinePanel):
             lines += self._vector_lines(snap, width)
         elif len(snap.params) == 1:
             param = snap.params[0]
-            lines.append(Text.assemble((f"{param.name}.data ", "bold"), full(param.data)))
-            grad_style = "bold magenta" if param.grad is not None else "dim"
+            lines.append(Text.assemble((f"{param.name}.data ", LABEL), full(param.data)))
+            grad_style = GRAD if param.grad is not None else UNKNOWN
             lines.append(
-                Text.assemble((f"{param.name}.grad ", "bold"), (full(param.grad), grad_style))
+                Text.assemble((f"{param.name}.grad ", LABEL), (full(param.grad), grad_style))
             )
         else:
             # One row per parameter: .data and .grad side by side.
             names = max(cell_len(p.name) for p in snap.params)
-            lines.append(Text(f"{'':<{names}} .data      .grad", "bold"))
+            lines.append(Text(f"{'':<{names}} .data      .grad", LABEL))
             for param in snap.params:
-                grad_style = "bold magenta" if param.grad is not None else "dim"
+                grad_style = GRAD if param.grad is not None else UNKNOWN
                 lines.append(
                     Text.assemble(
-                        (f"{param.name:<{names}} ", "bold"),
+                        (f"{param.name:<{names}} ", LABEL),
                         f"{short(param.data, 6):<10} ",
                         (short(param.grad, 6) if param.grad is not None else "None", grad_style),
                     )
                 )
-        lines.append(Text(shown("requires_grad ✓  is_leaf ✓"), "dim"))
+        lines.append(Text(shown("requires_grad ✓  is_leaf ✓"), HINT))
         grad_fn = Text.assemble(
-            ("l.grad_fn ", "bold"), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
+            ("l.grad_fn ", LABEL), f"<{snap.loss_grad_fn}>" if snap.loss_grad_fn else "None"
         )
         if snap.graph_freed:
             freed = _("freed")
             # A space before it where there is room (a CJK word reads well without one).
             space = " " if grad_fn.cell_len + 1 + cell_len(freed) <= width else ""
-            grad_fn.append(space + freed, "dim")
+            grad_fn.append(space + freed, HINT)
         lines.append(grad_fn)
         sample = Text.assemble(
-            (f"{snap.loss_label} ", "bold"), full(snap.loss) if snap.loss is not None else "?"
+            (f"{snap.loss_label} ", LABEL), full(snap.loss) if snap.loss is not None else "?"
         )
         if snap.residual is not None:
-            sample.append_text(Text.assemble(("  r ", "bold"), short(snap.residual)))
+            sample.append_text(Text.assemble(("  r ", LABEL), short(snap.residual)))
         lines.append(sample)
         if snap.modes.sum_loss:
             lines.append(
                 Text.assemble(
-                    ("sum ", "bold"),
+                    ("sum ", LABEL),
                     short(snap.loss_sum),
                     (
                         "  " + _("keeps {count} nodes").format(count=f"{snap.kept_nodes:,}"),
-                        "bold yellow",
+                        WARN_BOLD,
                     ),
                 )
             )
@@ -165,11 +166,9 @@ def _side_by_side(param: ParamView, digits: int) -> list[Text]:
     grad = rows(param.grad, digits) if param.grad is not None else ["None"]
     width = max(cell_len(f"{param.name}.data"), *(cell_len(r) for r in data))
     lines = [
-        Text.assemble(
-            (f"{param.name}.data".ljust(width + 1), "bold"), (f"{param.name}.grad", "bold")
-        )
+        Text.assemble((f"{param.name}.data".ljust(width + 1), LABEL), (f"{param.name}.grad", LABEL))
     ]
-    style = "bold magenta" if param.grad is not None else "dim"
+    style = GRAD if param.grad is not None else UNKNOWN
     for i in range(max(len(data), len(grad))):
         left = data[i] if i < len(data) else ""
         right = grad[i] if i < len(grad) else ""

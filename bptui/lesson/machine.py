@@ -30,6 +30,11 @@ class StepMachine:
     """One lesson's run, advanced one micro-step at a time. Each step returns True
     when it changed the state; undo replays the log of these."""
 
+    #: Called after each micro-step that changed the state, replays included: an
+    #: interface that says every micro-step of a compound command (the app's
+    #: ``--narrate`` for ``F``, ``B``, ``s``, ``e``) sets it for that command only.
+    after_step: Callable[[], None] | None = None
+
     def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
         self._say = Teacher(labels)
@@ -84,6 +89,8 @@ class StepMachine:
         state = self._state
         if state is not timeline.step_seen:  # the action began a new training step
             timeline.began(entry, state, state.fwd == 0, self._capture)
+        if self.after_step is not None:
+            self.after_step()
         return True
 
     def _begin_sample(self, epoch: int, sample: int) -> None:
