@@ -141,3 +141,18 @@ async def test_in_bptui_serve_x_and_X_say_the_file_would_be_the_servers(here: Pa
             await pilot.press(key)
             await wait_for(pilot, lambda: "classroom server" in shown(app, MessageBar))
         assert list(here.iterdir()) == []
+
+
+def test_the_handout_names_the_phase_in_the_language_spoken():
+    """'now epoch 1, sample 1, forward': the phase word is the status bar's, translated."""
+    from bptui import i18n
+    from bptui.app.status import phase_word
+    from bptui.lesson.snapshot import Phase
+
+    try:
+        assert phase_word(Phase.FORWARD) == "forward"
+        i18n.set_language("zh")
+        assert phase_word(Phase.FORWARD) == "前向"
+        assert phase_word(Phase.ZERO) == "清零"
+    finally:
+        i18n.set_language("en")

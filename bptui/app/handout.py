@@ -26,6 +26,7 @@ from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
 from .message import MessageBar
+from .status import phase_word
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
@@ -94,7 +95,7 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
                 steps=snap.steps_done,
                 epoch=snap.epoch,
                 sample=snap.sample,
-                phase=snap.phase.value,
+                phase=phase_word(snap.phase),
                 micro=snap.micro_steps,
             )
         )

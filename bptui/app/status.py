@@ -23,6 +23,12 @@ _NAMES = {
 }
 
 
+def phase_word(phase: Phase) -> str:
+    """The phase's name as the status bar says it, in the current language."""
+    names = _NAMES.get(phase)
+    return pgettext("phase", names[0]) if names else phase.value
+
+
 #: How much of the bar each narrower form keeps: (phases, short badges, x and y).
 #: Phases are "long", "short", "tight" (short, and close together) or "current"
 #: (only the phase the step is in).
