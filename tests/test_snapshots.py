@@ -41,6 +41,13 @@ def after(
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
         assert isinstance(app, BptuiApp)
+        # The lesson drawn before any key: a modal (help) opened over a screen that was
+        # never painted shows nothing behind it, which is a race, not the picture.
+        deadline = time.monotonic() + 10
+        while app.snapshot is None:
+            assert time.monotonic() < deadline, "the lesson was never drawn"
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
         await pilot.press(*keys)
 
         def ready() -> bool:
