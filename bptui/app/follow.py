@@ -133,5 +133,11 @@ class ClassroomApp(App[int]):
             self._note = Message(Kind.STEP, _(_REJOINED))
         elif kind == "closed":
             self.link = None
-            self._note = Message(Kind.REFUSED, _("The classroom server has closed."))
+            self._note = Message(
+                Kind.REFUSED,
+                _(
+                    "The classroom server has closed: the lesson goes on here on its own "
+                    "(every key works); q quits."
+                ),
+            )
         self._schedule_render()
