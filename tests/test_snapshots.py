@@ -33,6 +33,18 @@ def make_app() -> BptuiApp:
     return BptuiApp(lesson, stepper=Stepper(lesson))
 
 
+async def lesson_drawn(pilot: Pilot) -> None:
+    """Wait until the lesson is on screen, before any key: a modal (help) opened over a
+    screen that was never painted shows nothing behind it, a race, not the picture."""
+    app = pilot.app
+    assert isinstance(app, BptuiApp)
+    deadline = time.monotonic() + 10
+    while app.snapshot is None:
+        assert time.monotonic() < deadline, "the lesson was never drawn"
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
 def after(
     *keys: str, until: Callable[[BptuiApp], bool] | None = None
 ) -> Callable[[Pilot], Awaitable[None]]:
@@ -41,13 +53,7 @@ def after(
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
         assert isinstance(app, BptuiApp)
-        # The lesson drawn before any key: a modal (help) opened over a screen that was
-        # never painted shows nothing behind it, which is a race, not the picture.
-        deadline = time.monotonic() + 10
-        while app.snapshot is None:
-            assert time.monotonic() < deadline, "the lesson was never drawn"
-            await pilot.pause(0.02)
-        await pilot.pause(0.1)
+        await lesson_drawn(pilot)
         await pilot.press(*keys)
 
         def ready() -> bool:

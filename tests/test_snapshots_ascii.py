@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
+from test_snapshots import lesson_drawn
 from textual.pilot import Pilot
 
 from bptui import glyphs
@@ -40,12 +41,7 @@ def after(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
         assert isinstance(app, BptuiApp)
-        # The lesson drawn before any key (a help opened over an unpainted screen is blank).
-        deadline = time.monotonic() + 10
-        while app.snapshot is None:
-            assert time.monotonic() < deadline, "the lesson was never drawn"
-            await pilot.pause(0.02)
-        await pilot.pause(0.1)
+        await lesson_drawn(pilot)
         await pilot.press(*keys)
 
         def ready() -> bool:
