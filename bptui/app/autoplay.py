@@ -15,7 +15,6 @@ from ..lesson.snapshot import Kind, Message
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
-    from .classlink import ClassLink
 
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -27,7 +26,6 @@ class AutoplayKeys(App[int]):
     """The app's autoplay keys; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
 
     stepper: Stepper | None
-    link: ClassLink | None
     _note: Message | None
     _autoplay: Any = None
     _speed = 3
@@ -37,6 +35,7 @@ class AutoplayKeys(App[int]):
         def _following(self) -> bool: ...
         def _refuse_following(self) -> None: ...
         def _schedule_render(self) -> None: ...
+        def send_command(self, command: dict[str, Any]) -> None: ...
 
     def action_autoplay(self) -> None:
         """p: autoplay on or off."""
@@ -93,6 +92,5 @@ class AutoplayKeys(App[int]):
             message = stepper.message
             if message is not None and message.kind is Kind.DIVERGED:
                 break
-        if self.link is not None:
-            self.link.command({"a": "next", "n": done})
+        self.send_command({"a": "next", "n": done})
         self._schedule_render()

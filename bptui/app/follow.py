@@ -79,6 +79,18 @@ class ClassroomApp(App[int]):
         for _time in range(int(command.get("n", 1))):
             method()
 
+    def send_command(self, command: Command) -> None:
+        """Tell the class a command this app has just applied (a teacher's followers take
+        it too; a student's or a lone app's goes nowhere)."""
+        if self.link is not None:
+            self.link.command(command)
+
+    def run_command(self, command: Command) -> None:
+        """A key's command: applied here, sent to the class, drawn."""
+        self.apply_command(command)
+        self.send_command(command)
+        self._schedule_render()
+
     def replay(self, log: list[Command]) -> None:
         """Bring a fresh stepper to the class's state: every command of the class log."""
         for command in log:

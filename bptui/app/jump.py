@@ -135,8 +135,4 @@ class TravelApp(ClassroomApp):
             if step is None:
                 self.query_one(MessageBar).show(Message(Kind.STEP, _("No jump (cancelled).")))
             return
-        command = {"jump": step}
-        self.apply_command(command)
-        if self.link is not None:
-            self.link.command(command)
-        self._schedule_render()
+        self.run_command({"jump": step})

@@ -202,10 +202,7 @@ class BptuiApp(
             return
         if self.quiz_step(action):  # quiz mode: asks before the step is shown
             return
-        self.apply_command({"a": action})
-        if self.link is not None:
-            self.link.command({"a": action})
-        self._schedule_render()
+        self.run_command({"a": action})
 
     def _schedule_render(self) -> None:
         if self._render_timer is not None:
@@ -388,8 +385,7 @@ class BptuiApp(
                 Message(Kind.REFUSED, _("Not changed: {error}").format(error=error))
             )
             return
-        if self.link is not None:
-            self.link.command(command)
+        self.send_command(command)
         self._schedule_render()
 
     def action_cycle_chain(self) -> None:

@@ -260,6 +260,7 @@ class QuizKeys(App[int]):
     if TYPE_CHECKING:  # given by the app and the classroom mixin
 
         def apply_command(self, command: Command) -> None: ...
+        def send_command(self, command: Command) -> None: ...
         def _following(self) -> bool: ...
         def _schedule_render(self) -> None: ...
         def _stop_autoplay(self) -> None: ...
@@ -328,7 +329,7 @@ class QuizKeys(App[int]):
         self.apply_command(command)
         question = question_for(before, stepper.snapshot())
         if question is None:
-            self._send(command)
+            self.send_command(command)
             self._schedule_render()
             return True
         self._stop_autoplay()
@@ -336,10 +337,6 @@ class QuizKeys(App[int]):
         self.query_one(MessageBar).display = False
         self.query_one(QuizPrompt).ask(question)
         return True
-
-    def _send(self, command: Command) -> None:
-        if self.link is not None:
-            self.link.command(command)
 
     def quiz_answer(self, text: str | None) -> None:
         """The answer typed (None: skipped): score it, then show the step."""
@@ -386,7 +383,7 @@ class QuizKeys(App[int]):
         self._quiz_asking = None
         if self._quiz_sends is not None:
             # A teacher's step reaches the class when the teacher's screen reveals it.
-            self._send(self._quiz_sends)
+            self.send_command(self._quiz_sends)
             self._quiz_sends = None
         prompt.close()
         self.query_one(MessageBar).display = True
