@@ -50,24 +50,32 @@ def after(
 ) -> Callable[[Pilot], Awaitable[None]]:
     """A ``run_before`` that presses ``keys`` and waits until the screen shows their effect."""
 
+    def ready(app: BptuiApp) -> bool:
+        if app.stepper is None or app.snapshot is None:
+            return False
+        now = app.stepper.snapshot()
+        drawn = (app.snapshot.micro_steps, app.snapshot.message) == (
+            now.micro_steps,
+            now.message,
+        )
+        return drawn and (until is None or until(app))
+
+    return press_and_wait(keys, ready)
+
+
+def press_and_wait(
+    keys: tuple[str, ...], ready: Callable[[BptuiApp], bool]
+) -> Callable[[Pilot], Awaitable[None]]:
+    """A ``run_before``: once the lesson is drawn, press ``keys``, then wait until
+    ``ready(app)`` and a moment more for the frame."""
+
     async def run_before(pilot: Pilot) -> None:
         app = pilot.app
         assert isinstance(app, BptuiApp)
         await lesson_drawn(pilot)
         await pilot.press(*keys)
-
-        def ready() -> bool:
-            if app.stepper is None or app.snapshot is None:
-                return False
-            now = app.stepper.snapshot()
-            drawn = (app.snapshot.micro_steps, app.snapshot.message) == (
-                now.micro_steps,
-                now.message,
-            )
-            return drawn and (until is None or until(app))
-
         deadline = time.monotonic() + 10
-        while not ready():
+        while not ready(app):
             assert time.monotonic() < deadline, f"screen not ready after {keys}"
             await pilot.pause(0.02)
         await pilot.pause(0.2)

@@ -7,11 +7,10 @@ change with ``pytest tests/test_snapshots_ascii.py --snapshot-update`` and look 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from test_snapshots import lesson_drawn
+from test_snapshots import press_and_wait
 from textual.pilot import Pilot
 
 from bptui import glyphs
@@ -38,25 +37,13 @@ def ascii_app() -> BptuiApp:
 def after(*keys: str) -> Callable[[Pilot], Awaitable[None]]:
     """Press ``keys``; wait until the frame shows the engine's state and the plot is drawn."""
 
-    async def run_before(pilot: Pilot) -> None:
-        app = pilot.app
-        assert isinstance(app, BptuiApp)
-        await lesson_drawn(pilot)
-        await pilot.press(*keys)
+    def ready(app: BptuiApp) -> bool:
+        if app.stepper is None or app.snapshot is None:
+            return False
+        now = glyphs.plain(app.stepper.snapshot())
+        return app.snapshot == now and app.query_one(LossPlot).plotted
 
-        def ready() -> bool:
-            if app.stepper is None or app.snapshot is None:
-                return False
-            now = glyphs.plain(app.stepper.snapshot())
-            return app.snapshot == now and app.query_one(LossPlot).plotted
-
-        deadline = time.monotonic() + 10
-        while not ready():
-            assert time.monotonic() < deadline, f"screen not ready after {keys}"
-            await pilot.pause(0.02)
-        await pilot.pause(0.2)
-
-    return run_before
+    return press_and_wait(keys, ready)
 
 
 def test_backward_pass_done(snap_compare) -> None:  # type: ignore[no-untyped-def]
