@@ -32,15 +32,13 @@ class AutoplayKeys(App[int]):
 
     if TYPE_CHECKING:  # given by the classroom mixin and the app
 
-        def _following(self) -> bool: ...
-        def _refuse_following(self) -> None: ...
+        def _refused_while_following(self) -> bool: ...
         def _schedule_render(self) -> None: ...
         def send_command(self, command: dict[str, Any]) -> None: ...
 
     def action_autoplay(self) -> None:
         """p: autoplay on or off."""
-        if self._following():
-            self._refuse_following()
+        if self._refused_while_following():
             return
         if self._autoplay is None:
             self._start_autoplay()

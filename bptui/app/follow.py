@@ -100,8 +100,12 @@ class ClassroomApp(App[int]):
         """A student whose lesson is the teacher's: their stepping keys change nothing."""
         return self.link is not None and not self.link.is_teacher and self.link.following
 
-    def _refuse_following(self) -> None:
+    def _refused_while_following(self) -> bool:
+        """A key that would change a following student's lesson: say so, change nothing."""
+        if not self._following():
+            return False
         self.query_one(MessageBar).show(Message(Kind.REFUSED, _(_FOLLOWING)))
+        return True
 
     def _class_badge(self) -> str | None:
         link = self.link

@@ -125,8 +125,7 @@ class TravelApp(ClassroomApp):
         snap = self.snapshot
         if self.stepper is None or snap is None:
             return
-        if self._following():
-            self._refuse_following()
+        if self._refused_while_following():
             return
         self.push_screen(JumpScreen(snap), self._jump_to)
 

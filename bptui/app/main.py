@@ -194,8 +194,7 @@ class BptuiApp(
         self._render_now()
 
     def _step(self, action: str) -> None:
-        if self._following():
-            self._refuse_following()
+        if self._refused_while_following():
             return
         if self.stepper is None:
             self._pending.append(action)
@@ -337,8 +336,7 @@ class BptuiApp(
         snap = self.snapshot
         if self.stepper is None or snap is None:
             return
-        if self._following():
-            self._refuse_following()
+        if self._refused_while_following():
             return
         if snap.finished:
             self.query_one(MessageBar).show(
