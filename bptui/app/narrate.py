@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from typing import IO
 
-from ..i18n import _, ngettext
+from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import NodeView, Phase, Snapshot
 from ..lesson.values import format_plain
 from .fmt import short
@@ -119,40 +119,39 @@ def where(snap: Snapshot) -> str:
     return f"{place}; {values}"
 
 
+#: A key's action in the words of a line.
+_WORDS = {
+    "next": N_("next"),
+    "forward": N_("forward"),
+    "backward": N_("backward"),
+    "update": N_("update"),
+    "zero": N_("zero"),
+    "undo": N_("undo"),
+    "finish_forward": N_("forward pass"),
+    "finish_backward": N_("backward pass"),
+    "train_step": N_("training step"),
+    "finish_epoch": N_("rest of the epoch"),
+    "undo_step": N_("back to a training step's start"),
+    "jump": N_("jump"),
+    "jump_start": N_("jump to the start"),
+    "jump_end": N_("jump to the end of the epoch"),
+    "reset": N_("reset"),
+    "skip_zero_mode": N_("no-zero mode"),
+    "batch_mode": N_("batch mode"),
+    "sum_loss_mode": N_("sum += l mode"),
+    "edit": N_("edit"),
+}
+
+
 def _words(action: str) -> str:
     """A key's action in the words of a line (the engine's name if it has none)."""
-    words = {
-        "next": _("next"),
-        "forward": _("forward"),
-        "backward": _("backward"),
-        "update": _("update"),
-        "zero": _("zero"),
-        "undo": _("undo"),
-        "finish_forward": _("forward pass"),
-        "finish_backward": _("backward pass"),
-        "train_step": _("training step"),
-        "finish_epoch": _("rest of the epoch"),
-        "undo_step": _("back to a training step's start"),
-        "jump": _("jump"),
-        "jump_start": _("jump to the start"),
-        "jump_end": _("jump to the end of the epoch"),
-        "reset": _("reset"),
-        "skip_zero_mode": _("no-zero mode"),
-        "batch_mode": _("batch mode"),
-        "sum_loss_mode": _("sum += l mode"),
-        "edit": _("edit"),
-    }
-    return words.get(action, action)
+    words = _WORDS.get(action)
+    return _(words) if words is not None else action
 
 
 def _phase(phase: Phase) -> str:
-    words = {
-        Phase.FORWARD: _("forward"),
-        Phase.BACKWARD: _("backward"),
-        Phase.UPDATE: _("update"),
-        Phase.ZERO: _("zero"),
-    }
-    return words.get(phase, "")
+    """The phase's name (the engine's word for it, as ``forward: …`` lines say it)."""
+    return "" if phase is Phase.DONE else _(_WORDS[phase.value])
 
 
 #: Actions that travel (replaying or computing many micro-steps): said by where they land.
