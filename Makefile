@@ -13,6 +13,9 @@ SOURCES ?= bptui tests bench
 TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
+# Test workers: most of the suite waits on real processes, so more workers than
+# cores pays (measured in TESTING.md). TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 4
 
 .PHONY: run test check trace bench mutate clean install catalogues
 
@@ -20,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) $(ARGS)
 
 check: $(CHECK_STAMP)
 	$(BIN)/ruff format --check $(SOURCES)

@@ -13,6 +13,14 @@ import os
 
 from hypothesis import Phase, settings
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment.
+# Textual sizes its screen with shutil.get_terminal_size(), which takes those
+# over the terminal's own size: every bptui the suite starts on a pty of another
+# size, or resizes, would stay at 80×24. The processes under test must see their
+# terminal as a student's would.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 settings.register_profile("ci", derandomize=True, print_blob=True)
 # No shrinking: a mutant is killed by the first failing example, and shrinking it
 # took minutes (mutmut counted such mutants as timeouts).

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import asyncssh
 import pyte
+from patience import Deadline, patience
 
 
 def bptui_command() -> list[str]:
@@ -193,8 +194,8 @@ class Student:
 
     async def wait_for(self, condition: Callable[[str], bool], timeout: float = 20.0) -> str:
         """Until ``condition(screen)`` holds; the screen text (AssertionError on time-out)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.passed():
             text = self.text()
             if condition(text):
                 return text
@@ -208,8 +209,8 @@ class Student:
         await asyncio.sleep(0)
 
     async def wait_closed(self, timeout: float = 15.0) -> int | None:
-        await asyncio.wait_for(self.closed.wait(), timeout)
-        await asyncio.wait_for(self.process.wait_closed(), timeout)
+        await asyncio.wait_for(self.closed.wait(), patience(timeout))
+        await asyncio.wait_for(self.process.wait_closed(), patience(timeout))
         return self.process.exit_status
 
     def close(self) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from patience import Deadline
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -71,9 +71,9 @@ def drawn(app: BptuiApp) -> bool:
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
     """Pause until ``condition()`` holds, then let the screen catch up; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     while not condition():
-        if time.monotonic() > deadline:
+        if deadline.passed():
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         await pilot.pause(0.02)
     await pilot.pause(0.05)

@@ -16,12 +16,12 @@ import struct
 import subprocess
 import sys
 import termios
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyte
 import pytest
+from patience import Deadline, patience
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
@@ -83,19 +83,17 @@ class Terminal:
 
     def wait_for(self, condition: Callable[[str], bool], timeout: float = 10.0) -> str:
         """Read until ``condition(screen text)`` holds and the output has settled."""
-        deadline = time.monotonic() + timeout
+        deadline = Deadline(timeout)
         while not condition(self.text()):
-            if time.monotonic() > deadline or (
-                not self.read(0.05) and self.proc.poll() is not None
-            ):
+            if deadline.passed() or (not self.read(0.05) and self.proc.poll() is not None):
                 raise AssertionError(f"timed out; the screen shows:\n{self.text()}")
         return self.settle()
 
     def settle(self, quiet: float = 0.15, timeout: float = 3.0) -> str:
         """Read until nothing has arrived for ``quiet`` seconds (a frame is drawn in full)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], quiet)
+        deadline = Deadline(timeout)
+        while not deadline.passed():
+            ready, _, _ = select.select([self.master], [], [], patience(quiet))
             if not ready or not self.read(0):
                 break
         return self.text()
@@ -111,8 +109,8 @@ class Terminal:
 
     def wait_exit(self, timeout: float) -> int | None:
         """The child's exit code, reading its last output meanwhile; None if still running."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        deadline = Deadline(timeout)
+        while not deadline.passed():
             code = self.proc.poll()
             if code is not None:
                 return code

@@ -8,10 +8,10 @@ After an intended change of the look, review the new pictures and store them wit
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 
 import pytest
+from patience import Deadline
 from textual.pilot import Pilot
 
 from bptui.app.main import BptuiApp
@@ -38,9 +38,9 @@ async def lesson_drawn(pilot: Pilot) -> None:
     screen that was never painted shows nothing behind it, a race, not the picture."""
     app = pilot.app
     assert isinstance(app, BptuiApp)
-    deadline = time.monotonic() + 10
+    deadline = Deadline(10)
     while app.snapshot is None:
-        assert time.monotonic() < deadline, "the lesson was never drawn"
+        assert not deadline.passed(), "the lesson was never drawn"
         await pilot.pause(0.02)
     await pilot.pause(0.1)
 
@@ -74,9 +74,9 @@ def press_and_wait(
         assert isinstance(app, BptuiApp)
         await lesson_drawn(pilot)
         await pilot.press(*keys)
-        deadline = time.monotonic() + 10
+        deadline = Deadline(10)
         while not ready(app):
-            assert time.monotonic() < deadline, f"screen not ready after {keys}"
+            assert not deadline.passed(), f"screen not ready after {keys}"
             await pilot.pause(0.02)
         await pilot.pause(0.2)
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from patience import Deadline
 from textual.widgets._footer import FooterKey
 
 from bptui.app import startup
@@ -65,9 +66,9 @@ def crowd(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
 
 async def until(pilot: object, condition: Callable[[], object], timeout: float = 15.0) -> None:
     """Let the app run until ``condition()`` holds (AssertionError after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
+    deadline = Deadline(timeout)
     while not condition():
-        assert time.monotonic() < deadline, "condition never held"
+        assert not deadline.passed(), "condition never held"
         await pilot.pause(0.05)  # type: ignore[attr-defined]
 
 
