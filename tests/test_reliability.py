@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from patience import Deadline
 from test_pty import bptui_command, launch  # noqa: F401  (launch is a fixture)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -152,7 +153,11 @@ def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(3)  # torch loaded, the run under way
+    # Torch loaded and the run under way: records reach the temporary file.
+    deadline = Deadline(60)
+    while not any(p.suffix == ".part" and p.stat().st_size for p in tmp_path.iterdir()):
+        assert not deadline.passed() and proc.poll() is None, "the run never started"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
