@@ -1,4 +1,4 @@
-"""One keymap: the app's bindings, the help, README and the engine's sentences agree."""
+"""One keymap: the app's bindings, the help, docs/using.md and the engine's sentences agree."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from bptui.app.main import BptuiApp
 from bptui.lesson import Stepper, seed_lesson
 from bptui.lesson.teaching import LABELS
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+USING = Path(__file__).resolve().parent.parent / "docs" / "using.md"
 
 
 def _readme_key_table() -> set[str]:
-    """Every key named in the first column of README's ``| key | action |`` table."""
-    text = README.read_text(encoding="utf-8")
+    """Every key named in the first column of docs/using.md's ``| key | action |`` table."""
+    text = USING.read_text(encoding="utf-8")
     table = text.split("| key | action |", 1)[1].split("\n\n", 1)[0]
     keys: set[str] = set()
     for row in table.splitlines()[2:]:
@@ -32,7 +32,7 @@ def _readme_key_table() -> set[str]:
 
 
 def test_readme_key_table_matches_the_keymap():
-    """README's key table names exactly the keys the app binds."""
+    """docs/using.md's key table names exactly the keys the app binds."""
     bound = {label for key in KEYS for label in key.labels}
     assert _readme_key_table() == bound
 

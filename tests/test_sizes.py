@@ -1,7 +1,7 @@
 """Size guard: every module, class and object stays small enough to read in one sitting.
 
 When one grows past these limits it is usually doing two jobs; split it by
-role rather than raise the limit (see README, "Architecture").
+role rather than raise the limit (see ARCHITECTURE.md).
 """
 
 from __future__ import annotations
