@@ -9,22 +9,48 @@ from typing import Any
 
 import pytest
 
-from bptui.app.classlink import ClassLink, FrameReader, encode, merge
+from bptui.app.classlink import ClassLink
+from bptui.classroom.protocol import (
+    VERSION,
+    Cmd,
+    Command,
+    FrameReader,
+    Message,
+    Step,
+    encode,
+    from_json,
+    merge,
+    to_json,
+)
 from bptui.serve.child import session_environment
 from bptui.serve.classroom import TAKEN_OVER, Classroom
 from bptui.serve.options import ServeError, parse_options
+
+
+def msg(body: dict[str, Any]) -> Message:
+    """A message from its wire JSON (without the version)."""
+    return from_json({"v": VERSION, **body})
+
+
+def wire(message: Message) -> dict[str, Any]:
+    """A message's wire JSON, without the version."""
+    return {k: v for k, v in to_json(message).items() if k != "v"}
+
+
+def commands(log: list[Command]) -> list[dict[str, Any]]:
+    return [wire(Cmd(command))["c"] for command in log]
 
 
 class FakeMember:
     def __init__(self, role: str) -> None:
         self.role = role
         self.following = False
-        self.inbox: list[dict[str, Any]] = []
+        self.inbox: list[dict[str, Any]] = []  # as the wire carries them
         self.ended: str | None = None
         self.touched = 0
 
-    def send(self, message: dict[str, Any]) -> None:
-        self.inbox.append(message)
+    def send(self, message: Message) -> None:
+        self.inbox.append(wire(message))
 
     def touch(self) -> None:
         self.touched += 1
@@ -43,15 +69,15 @@ def test_the_teachers_commands_reach_followers_only() -> None:
         room.join(member)
     assert ann.following and ann.last("hello")["teacher"] is True
     assert teacher.last("class")["students"] == 2
-    room.receive(bo, {"t": "follow", "on": False})
-    room.receive(teacher, {"t": "cmd", "c": {"a": "forward"}})
+    room.receive(bo, msg({"t": "follow", "on": False}))
+    room.receive(teacher, msg({"t": "cmd", "c": {"a": "forward"}}))
     assert ann.last("cmd")["c"] == {"a": "forward"} and ann.touched == 1
     assert not [m for m in bo.inbox if m["t"] == "cmd"]
     # A student cannot drive the class.
-    room.receive(ann, {"t": "cmd", "c": {"a": "reset"}})
-    assert room.log == [{"a": "forward"}]
+    room.receive(ann, msg({"t": "cmd", "c": {"a": "reset"}}))
+    assert commands(room.log) == [{"a": "forward"}]
     # Rejoining sends the whole log.
-    room.receive(bo, {"t": "follow", "on": True})
+    room.receive(bo, msg({"t": "follow", "on": True}))
     assert bo.last("sync")["log"] == [{"a": "forward"}] and bo.following
 
 
@@ -60,28 +86,28 @@ def test_a_late_joiner_and_a_new_teacher_start_from_the_class_log() -> None:
     teacher = FakeMember("teacher")
     room.join(teacher)
     for command in ({"a": "forward"}, {"a": "next"}, {"a": "next", "n": 3}):
-        room.receive(teacher, {"t": "cmd", "c": command})
-    assert room.log == [{"a": "forward"}, {"a": "next", "n": 4}]  # runs of next fold
+        room.receive(teacher, msg({"t": "cmd", "c": command}))
+    assert commands(room.log) == [{"a": "forward"}, {"a": "next", "n": 4}]  # runs of next fold
     late = FakeMember("student")
     room.join(late)
-    assert late.last("hello")["log"] == room.log
+    assert late.last("hello")["log"] == commands(room.log)
     second = FakeMember("teacher")
     room.join(second)
     assert teacher.ended == TAKEN_OVER and room.teacher is second
-    assert second.last("hello")["log"] == room.log
+    assert second.last("hello")["log"] == commands(room.log)
     room.leave(second)
     assert late.last("class")["teacher"] is False
 
 
 def test_merge_folds_only_next() -> None:
-    log: list[dict[str, Any]] = []
-    for command in ({"a": "undo"}, {"a": "undo"}, {"a": "next"}, {"a": "next", "n": 2}):
+    log: list[Command] = []
+    for command in (Step("undo"), Step("undo"), Step("next"), Step("next", 2)):
         merge(log, command)
-    assert log == [{"a": "undo"}, {"a": "undo"}, {"a": "next", "n": 3}]
+    assert log == [Step("undo"), Step("undo"), Step("next", 3)]
 
 
 def test_frames_survive_any_split() -> None:
-    messages = [{"t": "cmd", "c": {"a": "next", "n": i}} for i in range(5)]
+    messages = [Cmd(Step("next", i)) for i in range(1, 6)]
     data = b"".join(encode(m) for m in messages)
     for cut in range(1, 12):
         reader = FrameReader()
@@ -102,16 +128,18 @@ def test_the_link_reads_hello_and_keeps_what_came_with_it() -> None:
     ours, theirs = socket.socketpair()
     link = ClassLink(ours, "student")
     theirs.sendall(
-        encode({"t": "hello", "log": [], "teacher": True, "students": 3})
-        + encode({"t": "cmd", "c": {"a": "forward"}})
+        encode(msg({"t": "hello", "log": [], "teacher": True, "students": 3}))
+        + encode(msg({"t": "cmd", "c": {"a": "forward"}}))
     )
     hello = link.hello(timeout=5)
-    assert hello["t"] == "hello" and link.teacher_present and link.students == 3
+    assert wire(hello)["t"] == "hello" and link.teacher_present and link.students == 3
     assert link.following and not link.is_teacher
-    link.command({"a": "next"})  # a student's command is never sent
+    link.command(Step("next"))  # a student's command is never sent
     link.set_following(False)
     theirs.settimeout(5)
-    assert FrameReader().feed(theirs.recv(1000)) == [{"t": "follow", "on": False}]
+    assert [wire(m) for m in FrameReader().feed(theirs.recv(1000))] == [
+        {"t": "follow", "on": False}
+    ]
     ours.close()
     theirs.close()
 

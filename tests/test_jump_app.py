@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from test_app import make_app, press, shown, wait_for
-from test_app_classroom import SIZE, classroom_app
+from test_app_classroom import SIZE, classroom_app, command
 
 from bptui.app.jump import MAX_FORWARD, JumpScreen
 from bptui.app.message import MessageBar
@@ -143,6 +143,6 @@ async def test_the_teachers_jumps_are_sent_and_replay_exactly() -> None:
             {"a": "undo_step"},
         ]
         follower = make_app()
-        follower.replay(commands)
+        follower.replay(tuple(command(body) for body in commands))
         assert same(follower.stepper.snapshot(), app.stepper.snapshot())
         assert same(app.stepper.snapshot(), after_steps(11).snapshot())

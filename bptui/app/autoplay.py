@@ -2,7 +2,7 @@
 
 Each tick takes as many micro-steps as the speed asks for in one frame, and stops
 at the lesson's end or a divergence. In a class, a teacher's tick is one command
-(``{"a": "next", "n": done}``), so followers take the same steps.
+(``Step("next", done)``), so followers take the same steps.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
+from ..classroom.protocol import Command, Step
 from ..lesson.snapshot import Kind, Message
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class AutoplayKeys(App[int]):
 
         def _refused_while_following(self) -> bool: ...
         def _schedule_render(self) -> None: ...
-        def send_command(self, command: dict[str, Any]) -> None: ...
+        def send_command(self, command: Command) -> None: ...
 
     def action_autoplay(self) -> None:
         """p: autoplay on or off."""
@@ -90,5 +91,5 @@ class AutoplayKeys(App[int]):
             message = stepper.message
             if message is not None and message.kind is Kind.DIVERGED:
                 break
-        self.send_command({"a": "next", "n": done})
+        self.send_command(Step("next", done))
         self._schedule_render()

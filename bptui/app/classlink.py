@@ -7,70 +7,30 @@ them on to every student who is following, whose app applies the same command
 to its own stepper. Every number a student sees is still computed by torch in
 the student's own process; only the commands travel.
 
-A command is a small dict, ``{"a": "next", "n": 3}`` (an engine action run
-``n`` times) or ``{"edit": {"lr": 0.1, ...}}``. Messages are JSON, each framed
-by its length (4 bytes, big-endian). This module imports neither Textual nor
-torch: the server uses the same framing.
+The messages and their framing are :mod:`bptui.classroom.protocol`'s; this
+module is the app's end of the socket. It imports neither Textual nor torch.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any
 
-Command = dict[str, Any]
-Msg = dict[str, Any]
-
-#: Largest message accepted (a class log of a million commands is ~20 MB).
-MAX_MESSAGE = 256 * 1024 * 1024
-_HEADER = struct.Struct(">I")
-
-
-def encode(message: Msg) -> bytes:
-    """One framed message."""
-    body = json.dumps(message, separators=(",", ":")).encode()
-    return _HEADER.pack(len(body)) + body
-
-
-class FrameReader:
-    """Collects bytes as they arrive and hands out whole messages."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> list[Msg]:
-        """The messages completed by ``data`` (raises ValueError on a bad frame)."""
-        self._buffer += data
-        messages = []
-        while len(self._buffer) >= _HEADER.size:
-            (size,) = _HEADER.unpack_from(self._buffer)
-            if size > MAX_MESSAGE:
-                raise ValueError(f"message of {size} bytes is too large")
-            end = _HEADER.size + size
-            if len(self._buffer) < end:
-                break
-            message = json.loads(bytes(self._buffer[_HEADER.size : end]))
-            del self._buffer[:end]
-            if not isinstance(message, dict):
-                raise ValueError("a message must be a JSON object")
-            messages.append(message)
-        return messages
-
-
-def merge(log: list[Command], command: Command) -> None:
-    """Append ``command`` to ``log``, folding runs of the same repeated action.
-
-    Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does.
-    """
-    if log and "a" in command and log[-1].get("a") == command["a"] and command["a"] == "next":
-        log[-1] = {"a": "next", "n": log[-1].get("n", 1) + command.get("n", 1)}
-    else:
-        log.append(command)
+from ..classroom.protocol import (
+    Closed,
+    Cmd,
+    Command,
+    Follow,
+    FrameReader,
+    Hello,
+    Message,
+    Presence,
+    ProtocolError,
+    Sync,
+    encode,
+)
 
 
 class ClassLink:
@@ -89,15 +49,15 @@ class ClassLink:
         self.teacher_present = False
         self.students = 0
         self._reader = FrameReader()
-        self._on_message: Callable[[Msg], None] | None = None
+        self._on_message: Callable[[Message], None] | None = None
         #: Messages that arrived together with the hello, delivered on start.
-        self._early: list[Msg] = []
+        self._early: list[Message] = []
 
     @property
     def is_teacher(self) -> bool:
         return self.role == "teacher"
 
-    def hello(self, timeout: float = 30.0) -> Msg:
+    def hello(self, timeout: float = 30.0) -> Hello:
         """Block until the server's first message (the class log to start from)."""
         self.sock.settimeout(timeout)
         try:
@@ -108,13 +68,15 @@ class ClassLink:
                 messages = self._reader.feed(data)
                 if messages:
                     first, rest = messages[0], messages[1:]
+                    if not isinstance(first, Hello):
+                        raise ProtocolError("the classroom server did not start with a hello")
                     self._early = rest
                     self._note(first)
                     return first
         finally:
             self.sock.settimeout(None)
 
-    def start(self, loop: Any, on_message: Callable[[Msg], None]) -> None:
+    def start(self, loop: Any, on_message: Callable[[Message], None]) -> None:
         """Deliver every later message to ``on_message`` from ``loop`` (asyncio)."""
         self._on_message = on_message
         loop.add_reader(self.sock.fileno(), self._readable)
@@ -129,25 +91,29 @@ class ClassLink:
             return
         except OSError:
             data = b""
+        try:
+            messages = self._reader.feed(data) if data else []
+        except ProtocolError:  # the server never sends one: treat it as a closed line
+            data = b""
         if not data:
-            self._deliver({"t": "closed"})
+            self._deliver(Closed())
             self.close()
             return
-        for message in self._reader.feed(data):
+        for message in messages:
             self._deliver(message)
 
-    def _note(self, message: Msg) -> None:
-        if "teacher" in message:
-            self.teacher_present = bool(message["teacher"])
-        if "students" in message:
-            self.students = int(message["students"])
+    def _note(self, message: Message) -> None:
+        presence = message.presence if isinstance(message, Hello | Sync) else message
+        if isinstance(presence, Presence):
+            self.teacher_present = presence.teacher
+            self.students = presence.students
 
-    def _deliver(self, message: Msg) -> None:
+    def _deliver(self, message: Message) -> None:
         self._note(message)
         if self._on_message is not None:
             self._on_message(message)
 
-    def send(self, message: Msg) -> None:
+    def send(self, message: Message) -> None:
         """Send one message; a closed server is not an error (the class goes on locally)."""
         with contextlib.suppress(OSError):
             self.sock.sendall(encode(message))
@@ -155,12 +121,12 @@ class ClassLink:
     def command(self, command: Command) -> None:
         """The teacher applied ``command``: pass it to the class."""
         if self.is_teacher:
-            self.send({"t": "cmd", "c": command})
+            self.send(Cmd(command))
 
     def set_following(self, following: bool) -> None:
         """Follow the teacher again (the server sends the class log) or explore alone."""
         self.following = following
-        self.send({"t": "follow", "on": following})
+        self.send(Follow(following))
 
     def close(self) -> None:
         try:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
+from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Sync
+from ..classroom.protocol import Message as ClassMessage
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import Kind, Message
 from ..lesson.spec import Lesson, LessonError
@@ -25,7 +27,7 @@ from .message import MessageBar
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
-    from .classlink import ClassLink, Command, Msg
+    from .classlink import ClassLink
 
 _FOLLOWING = N_(
     "You are following the teacher: their steps appear here as they make them. "
@@ -66,17 +68,22 @@ class ClassroomApp(App[int]):
         """Run one classroom command on the stepper (no drawing: a replay may run many)."""
         assert self.stepper is not None
         self._note = None
-        if "edit" in command:
-            edit = command["edit"]
+        if isinstance(command, Edit):
             self.stepper.edit(
-                lr=edit.get("lr"), params=edit.get("params"), x=edit.get("x"), y=edit.get("y")
+                lr=command.lr,
+                params=dict(command.params) if command.params is not None else None,
+                x=list(command.x) if command.x is not None else None,
+                y=list(command.y) if command.y is not None else None,
             )
             return
-        if "jump" in command:  # `:` and a step number
-            self.stepper.jump_to(int(command["jump"]))
+        if isinstance(command, Jump):  # `:` and a step number
+            self.stepper.jump_to(command.step)
             return
-        method = getattr(self.stepper, ENGINE_ACTIONS[command["a"]])
-        for _time in range(int(command.get("n", 1))):
+        name = ENGINE_ACTIONS.get(command.action)
+        if name is None:  # an action this version does not know: nothing to do
+            return
+        method = getattr(self.stepper, name)
+        for _time in range(command.times):
             method()
 
     def send_command(self, command: Command) -> None:
@@ -91,7 +98,7 @@ class ClassroomApp(App[int]):
         self.send_command(command)
         self._schedule_render()
 
-    def replay(self, log: list[Command]) -> None:
+    def replay(self, log: tuple[Command, ...]) -> None:
         """Bring a fresh stepper to the class's state: every command of the class log."""
         for command in log:
             self.apply_command(command)
@@ -131,23 +138,22 @@ class ClassroomApp(App[int]):
         else:
             link.set_following(True)  # the server answers with the class log ("sync")
 
-    def _on_class_message(self, message: Msg) -> None:
+    def _on_class_message(self, message: ClassMessage) -> None:
         """A message from the classroom server (called on the event loop)."""
-        kind = message.get("t")
         link = self.link
         if link is None or self.stepper is None:
             return
-        if kind == "cmd" and link.following and not link.is_teacher:
+        if isinstance(message, Cmd) and link.following and not link.is_teacher:
             # The teacher's app accepted it: the same lesson cannot refuse it.
             with contextlib.suppress(LessonError):
-                self.apply_command(message["c"])
-        elif kind == "sync" and link.following:
+                self.apply_command(message.command)
+        elif isinstance(message, Sync) and link.following:
             from ..lesson.engine import Stepper
 
             self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
-            self.replay(message.get("log", []))
+            self.replay(message.log)
             self._note = Message(Kind.STEP, _(_REJOINED))
-        elif kind == "closed":
+        elif isinstance(message, Closed):
             self.link = None
             self._note = Message(
                 Kind.REFUSED,

@@ -3,7 +3,7 @@ Home (the lesson's start) and End (the rest of the epoch), each one unit for ←
 
 The engine does the travelling (:meth:`~bptui.lesson.engine.Stepper.jump_to` and
 friends): a jump back restores a checkpoint, a jump forward computes every
-step. Each is one classroom command (``{"a": "undo_step"}``, ``{"jump": 12}``),
+step. Each is one classroom command (``Step("undo_step")``, ``Jump(12)``),
 so a following student's app makes the same jump on its own stepper.
 """
 
@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ..classroom.protocol import Jump
 from ..glyphs import glyph, shown
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
@@ -134,4 +135,4 @@ class TravelApp(ClassroomApp):
             if step is None:
                 self.query_one(MessageBar).show(Message(Kind.STEP, _("No jump (cancelled).")))
             return
-        self.run_command({"jump": step})
+        self.run_command(Jump(step))

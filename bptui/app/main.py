@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from .. import glyphs
+from ..classroom.protocol import Edit, Step
 from ..i18n import N_, _, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
@@ -201,7 +202,7 @@ class BptuiApp(
             return
         if self.quiz_step(action):  # quiz mode: asks before the step is shown
             return
-        self.run_command({"a": action})
+        self.run_command(Step(action))
 
     def _schedule_render(self) -> None:
         if self._render_timer is not None:
@@ -368,14 +369,12 @@ class BptuiApp(
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
             return
-        command = {
-            "edit": {
-                "lr": edits.lr,
-                "params": edits.params,
-                "x": list(edits.x) if edits.x else None,
-                "y": list(edits.y) if edits.y else None,
-            }
-        }
+        command = Edit(
+            lr=edits.lr,
+            params=edits.params,
+            x=list(edits.x) if edits.x else None,
+            y=list(edits.y) if edits.y else None,
+        )
         try:
             self.apply_command(command)
         except LessonError as error:

@@ -35,6 +35,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from ..classroom.protocol import Step
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
 from .fmt import short
@@ -42,8 +43,9 @@ from .message import MessageBar
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from ..classroom.protocol import Command
     from ..lesson.engine import Stepper
-    from .classlink import ClassLink, Command
+    from .classlink import ClassLink
 
 #: The single micro-steps that may ask (the keys that run many never do).
 ASKING = frozenset({"next", "forward", "backward", "update"})
@@ -325,7 +327,7 @@ class QuizKeys(App[int]):
             return False  # keys pressed while PyTorch loaded: nothing drawn yet to keep
 
         before = stepper.snapshot()
-        command = {"a": action}
+        command = Step(action)
         self.apply_command(command)
         question = question_for(before, stepper.snapshot())
         if question is None:

@@ -14,6 +14,7 @@ from rich.theme import Theme as RichTheme
 from textual import events, on
 from textual.app import App
 
+from ..classroom.protocol import Jump, Step
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from . import palette
@@ -22,8 +23,8 @@ from .message import MessageBar
 from .narrate import SAID_EACH, Narrator, command_lines, step_line
 
 if TYPE_CHECKING:
+    from ..classroom.protocol import Command
     from ..lesson.engine import Stepper
-    from .classlink import Command
 
 
 class ThemeKeys(App[int]):
@@ -120,7 +121,13 @@ class NarratedApp(TravelApp):
             super().apply_command(command)
             return
         before = self._narrated or stepper.snapshot()
-        action = command.get("a", "jump" if "jump" in command else "edit")
+        action = (
+            command.action
+            if isinstance(command, Step)
+            else "jump"
+            if isinstance(command, Jump)
+            else "edit"
+        )
         self._quiet, self._said = action not in SAID_EACH, 0
         try:
             super().apply_command(command)

@@ -10,9 +10,9 @@ gets the log too and carries on where the class was.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from ..app.classlink import Command, merge
+from ..classroom.protocol import Cmd, Command, Follow, Hello, Message, Presence, Sync, merge
 from ..i18n import N_
 
 TAKEN_OVER = N_("Another teacher session has taken over the class.")
@@ -24,7 +24,7 @@ class Member(Protocol):
     role: str
     following: bool
 
-    def send(self, message: dict[str, Any]) -> None: ...
+    def send(self, message: Message) -> None: ...
 
     def touch(self) -> None:
         """Something happened on this session's screen (it is not idle)."""
@@ -49,7 +49,7 @@ class Classroom:
         else:
             member.following = True
             self.students.append(member)
-        member.send({"t": "hello", "log": self.log, **self._presence()})
+        member.send(Hello(tuple(self.log), self._presence()))
         self._announce()
 
     def leave(self, member: Member) -> None:
@@ -61,27 +61,23 @@ class Classroom:
             return
         self._announce()
 
-    def receive(self, member: Member, message: dict[str, Any]) -> None:
-        """A message from a session's app."""
-        kind = message.get("t")
-        if kind == "cmd" and member is self.teacher:
-            command = message.get("c")
-            if not isinstance(command, dict):
-                return
-            merge(self.log, command)
+    def receive(self, member: Member, message: Message) -> None:
+        """A message from a session's app (decoded and checked by the protocol)."""
+        if isinstance(message, Cmd) and member is self.teacher:
+            merge(self.log, message.command)
             for student in self.students:
                 if student.following:
-                    student.send({"t": "cmd", "c": command})
+                    student.send(message)
                     student.touch()
-        elif kind == "follow" and member in self.students:
-            member.following = bool(message.get("on"))
+        elif isinstance(message, Follow) and member in self.students:
+            member.following = message.on
             if member.following:
-                member.send({"t": "sync", "log": self.log, **self._presence()})
+                member.send(Sync(tuple(self.log), self._presence()))
 
-    def _presence(self) -> dict[str, Any]:
-        return {"teacher": self.teacher is not None, "students": len(self.students)}
+    def _presence(self) -> Presence:
+        return Presence(teacher=self.teacher is not None, students=len(self.students))
 
     def _announce(self) -> None:
-        message = {"t": "class", **self._presence()}
+        message = self._presence()
         for member in ([self.teacher] if self.teacher else []) + self.students:
             member.send(message)

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from .. import glyphs, i18n
-from ..app.classlink import FrameReader, encode
 from ..app.settings import Settings
+from ..classroom.protocol import Cmd, FrameReader, Message, encode
 from ..i18n import N_
 from .options import TEACHER
 
@@ -336,14 +336,14 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return
         classroom = self.server.classroom
         for message in messages:
-            if message.get("t") == "cmd":
+            if isinstance(message, Cmd):
                 self.last_active = time.monotonic()
             if classroom is not None:
                 classroom.receive(self, message)
 
     # The classroom's side of a member.
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: Message) -> None:
         if self._to_link is not None:
             self._to_link.write(encode(message))
 

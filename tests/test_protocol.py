@@ -1,0 +1,119 @@
+"""The class protocol: every message survives the wire, and nothing else gets through.
+
+The server's front end faces a network of students, and each app reads what the
+server passes on: a message of the wrong shape must be refused where it is
+decoded (``ProtocolError``), never read by hand and found wrong later.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bptui.classroom.protocol import (
+    MAX_TIMES,
+    VERSION,
+    Cmd,
+    Edit,
+    Follow,
+    FrameReader,
+    Hello,
+    Jump,
+    Presence,
+    ProtocolError,
+    Step,
+    Sync,
+    encode,
+    from_json,
+    to_json,
+)
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
+names = st.sampled_from(["next", "undo", "train_step", "finish_forward", "jump_end"])
+steps = st.builds(Step, names, st.integers(1, MAX_TIMES))
+jumps = st.builds(Jump, st.integers(0, MAX_TIMES))
+samples = st.lists(finite | st.lists(finite, min_size=1, max_size=3), max_size=4)
+edits = st.builds(
+    Edit,
+    lr=st.none() | finite,
+    params=st.none() | st.dictionaries(st.sampled_from(["w", "b", "w1"]), finite, max_size=3),
+    x=st.none() | samples,
+    y=st.none() | samples,
+)
+commands = steps | jumps | edits
+presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6))
+logs = st.lists(commands, max_size=5).map(tuple)
+messages = (
+    presences
+    | st.builds(Hello, logs, presences)
+    | st.builds(Sync, logs, presences)
+    | st.builds(Cmd, commands)
+    | st.builds(Follow, st.booleans())
+)
+
+
+@given(st.lists(messages, min_size=1, max_size=4), st.integers(1, 50))
+def test_every_message_survives_the_wire_in_any_pieces(sent: list[Any], piece: int) -> None:
+    data = b"".join(encode(m) for m in sent)
+    reader = FrameReader()
+    got = []
+    for start in range(0, len(data), piece):
+        got += reader.feed(data[start : start + piece])
+    assert got == sent
+
+
+def framed(body: object) -> bytes:
+    raw = json.dumps(body).encode()
+    return struct.pack(">I", len(raw)) + raw
+
+
+def cmd(command: object) -> dict[str, Any]:
+    return {"v": VERSION, "t": "cmd", "c": command}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ([1], "JSON object"),
+        ({"t": "cmd", "c": {"a": "next"}}, "protocol version"),
+        ({"v": VERSION + 1, "t": "follow", "on": True}, "protocol version"),
+        ({"v": VERSION, "t": "shell", "cmd": "ls"}, "unknown message type"),
+        (cmd({"a": "next", "n": 0}), "count"),
+        (cmd({"a": "next", "n": True}), "count"),
+        (cmd({"a": "next", "n": 1.5}), "count"),
+        (cmd({"a": "next", "n": MAX_TIMES + 1}), "count"),
+        (cmd({"a": "__class__.__init__"}), "names an action"),
+        (cmd({"a": 3}), "names an action"),
+        (cmd({"jump": -1}), "jump"),
+        (cmd({"edit": {"lr": float("nan")}}), "finite number"),
+        (cmd({"edit": {"lr": "0.1"}}), "finite number"),
+        (cmd({"edit": {"params": {"w": "1"}}}), "finite number"),
+        (cmd({"edit": {"params": [1]}}), "params"),
+        (cmd({"edit": {"x": [[1, "a"]]}}), "finite number"),
+        (cmd([]), "command must be an object"),
+        ({"v": VERSION, "t": "follow", "on": 1}, "true or false"),
+        ({"v": VERSION, "t": "class", "teacher": True, "students": -1}, "students"),
+        ({"v": VERSION, "t": "hello", "log": {}, "teacher": True, "students": 1}, "list"),
+    ],
+)
+def test_a_message_of_the_wrong_shape_is_refused(body: object, says: str) -> None:
+    with pytest.raises(ProtocolError, match=says):
+        FrameReader().feed(framed(body))
+
+
+def test_bad_frames_are_refused_not_waited_for() -> None:
+    with pytest.raises(ProtocolError, match="too large"):
+        FrameReader().feed(b"\xff\xff\xff\xff")
+    with pytest.raises(ProtocolError, match="not JSON"):
+        FrameReader().feed(struct.pack(">I", 2) + b"\xff{")
+
+
+def test_the_wire_is_compact_and_says_its_version() -> None:
+    assert to_json(Cmd(Step("next"))) == {"v": VERSION, "t": "cmd", "c": {"a": "next"}}
+    assert to_json(Cmd(Step("next", 3)))["c"] == {"a": "next", "n": 3}
+    assert from_json(to_json(Cmd(Jump(12)))) == Cmd(Jump(12))
