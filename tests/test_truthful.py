@@ -1,0 +1,69 @@
+"""Every screen tells the truth (issue 23): nothing a student reads is untrue, cut
+without a mark, or coloured when colour was refused."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+import pytest
+from test_pty import Terminal, bptui_command
+
+#: SGR parameters that set a colour: 30–38, 40–48, 90–97, 100–107 (39 and 49 reset).
+_COLOUR_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def colour_codes(data: bytes) -> list[str]:
+    """Every SGR sequence in ``data`` that sets a foreground or background colour."""
+    found = []
+    for match in _COLOUR_SGR.finditer(data.decode("utf-8", "replace")):
+        params = [p for p in re.split("[;:]", match.group(1)) if p]
+        i, colours = 0, False
+        while i < len(params):
+            code = int(params[i])
+            if code in (38, 48):
+                colours = True
+                i += 5 if params[i + 1 : i + 2] == ["2"] else 3
+                continue
+            colours |= 30 <= code <= 37 or 40 <= code <= 47 or 90 <= code <= 97 or 100 <= code <= 107
+            i += 1
+        if colours:
+            found.append(match.group(0))
+    return found
+
+
+def test_colour_codes_finds_256_colour_and_ansi_codes() -> None:
+    assert colour_codes(b"\x1b[1;38;5;253;48;5;233mx\x1b[0m") == ["\x1b[1;38;5;253;48;5;233m"]
+    assert colour_codes(b"\x1b[35mx\x1b[1;4;7m\x1b[39;49m") == ["\x1b[35m"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_no_color_sends_no_colour_codes(
+    monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """NO_COLOR=1 (no-color.org): not one byte the real bptui writes sets a colour, through a
+    forward and a backward pass and the help; bold, underline and reverse still mark."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    term = Terminal(bptui_command(), *size)
+    raw = bytearray()
+    feed: Callable[[bytes], None] = term.stream.feed
+
+    def keep(data: bytes) -> None:
+        raw.extend(data)
+        feed(data)
+
+    term.stream.feed = keep  # type: ignore[method-assign]
+    try:
+        term.wait_for(lambda t: "w.grad None" in t, timeout=60)
+        term.send(b"F")
+        term.wait_for(lambda t: "loss=1" in t)
+        term.send(b"b")
+        term.wait_for(lambda t: "∂ -2" in t)
+        term.send(b"?")
+        term.wait_for(lambda t: "next micro-step" in t)
+        assert colour_codes(bytes(raw)) == []
+        assert re.search(rb"\x1b\[(?:[0-9]+;)*7(?:;[0-9]+)*m", bytes(raw)), "reverse marks the current node"
+    finally:
+        term.close()
