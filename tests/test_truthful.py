@@ -67,3 +67,48 @@ def test_no_color_sends_no_colour_codes(
         assert re.search(rb"\x1b\[(?:[0-9]+;)*7(?:;[0-9]+)*m", bytes(raw)), "reverse marks the current node"
     finally:
         term.close()
+
+
+# ------------------------------------------------------------------ the current phase
+
+
+PHASE_WORDS = {
+    "en": ("forward", "backward", "update", "zero", "fwd", "bwd", "upd"),
+    "zh": ("前向", "反向", "更新", "清零"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_current_phase_is_marked_in_every_language(
+    language: str, size: tuple[int, int]
+) -> None:
+    """The status bar marks the phase the step is in by brackets, with its counter, in
+    English and Chinese (Chinese has no capitals), at 80×24 and 120×40: through a
+    whole training step, every phase is bracketed once and no other word is."""
+    from test_app import press
+
+    from bptui.app.main import BptuiApp
+    from bptui.app.settings import Settings
+    from bptui.i18n import set_language
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language=language))
+    try:
+        async with app.run_test(size=size) as pilot:
+            await press(pilot, "f")
+            seen = []
+            for key in ("f", "F", "b", "B", "u", "z"):
+                await press(pilot, key)
+                bar = app.screen._compositor.render_strips()[0].text
+                marked = re.findall(r"\[([^\]]+)\]", bar)
+                assert len(marked) == 1, bar
+                word = marked[0]
+                assert any(w in word.lower() for w in PHASE_WORDS[language]), bar
+                seen.append(word)
+            assert any("/3" in w for w in seen), seen  # the counter of the forward pass
+            assert len({w.split()[0] for w in seen}) >= 3, seen
+    finally:
+        set_language("en")
