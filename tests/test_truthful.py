@@ -26,7 +26,9 @@ def colour_codes(data: bytes) -> list[str]:
                 colours = True
                 i += 5 if params[i + 1 : i + 2] == ["2"] else 3
                 continue
-            colours |= 30 <= code <= 37 or 40 <= code <= 47 or 90 <= code <= 97 or 100 <= code <= 107
+            colours |= (
+                30 <= code <= 37 or 40 <= code <= 47 or 90 <= code <= 97 or 100 <= code <= 107
+            )
             i += 1
         if colours:
             found.append(match.group(0))
@@ -64,7 +66,9 @@ def test_no_color_sends_no_colour_codes(
         term.send(b"?")
         term.wait_for(lambda t: "next micro-step" in t)
         assert colour_codes(bytes(raw)) == []
-        assert re.search(rb"\x1b\[(?:[0-9]+;)*7(?:;[0-9]+)*m", bytes(raw)), "reverse marks the current node"
+        assert re.search(rb"\x1b\[(?:[0-9]+;)*7(?:;[0-9]+)*m", bytes(raw)), (
+            "reverse marks the current node"
+        )
     finally:
         term.close()
 
@@ -110,5 +114,104 @@ async def test_the_current_phase_is_marked_in_every_language(
                 seen.append(word)
             assert any("/3" in w for w in seen), seen  # the counter of the forward pass
             assert len({w.split()[0] for w in seen}) >= 3, seen
+    finally:
+        set_language("en")
+
+
+# ------------------------------------------------------------------ the finite difference
+
+
+def test_a_tick_means_torch_and_the_finite_difference_agree() -> None:
+    """At the end of training (step 300's backward pass) torch's float32 gradient is
+    -5.722e-6 and the float64 finite difference -6.437e-6: 12 % apart, because float32
+    cannot hold ŷ = 3w closer than a step of 4.8e-7. That is not agreement: the chain
+    says the finite difference is below float32's resolution, and never ✓."""
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    stepper = Stepper(seed_lesson())
+    stepper.jump_to(299)
+    stepper.finish_forward()
+    stepper.finish_backward()
+    chain = stepper.snapshot().chains[0]
+    assert isinstance(chain.torch_grad, float) and isinstance(chain.finite_diff, float)
+    assert abs(chain.torch_grad - chain.finite_diff) > 0.1 * abs(chain.finite_diff)
+    assert chain.below_resolution
+    assert chain.fd_resolution > abs(chain.torch_grad - chain.finite_diff)
+    # The first step's gradient agrees to float32's precision: a plain tick.
+    first = Stepper(seed_lesson())
+    first.finish_forward()
+    first.finish_backward()
+    assert first.snapshot().chains[0].verified and not first.snapshot().chains[0].below_resolution
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_chain_panel_says_below_float32_resolution_not_a_tick(
+    language: str, size: tuple[int, int]
+) -> None:
+    """On screen at step 300's backward pass: no ✓ beside the finite difference, the
+    words that say why, whole, in English and Chinese, at 80×24 and 120×40."""
+    from test_app import press, shown, wait_for
+
+    from bptui.app.chain import ChainPanel
+    from bptui.app.main import BptuiApp
+    from bptui.app.settings import Settings
+    from bptui.i18n import set_language
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    lesson = seed_lesson()
+    stepper = Stepper(lesson)
+    stepper.jump_to(299)
+    app = BptuiApp(lesson, stepper=stepper, settings=Settings(language=language))
+    words = "below float32 resolution" if language == "en" else "低于 float32 分辨率"
+    try:
+        async with app.run_test(size=size) as pilot:
+            await press(pilot, "F", "B")
+            await wait_for(pilot, lambda: "-5.722e-6" in shown(app, ChainPanel))
+            text = shown(app, ChainPanel)
+            assert "✓" not in text and "✗" not in text, text
+            assert words in text.replace("\n", " "), text
+    finally:
+        set_language("en")
+
+
+# ------------------------------------------------------------------ the end of training
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_end_of_training_reads_true(language: str, size: tuple[int, int]) -> None:
+    """:299 then s: the Tensor panel shows w.data 1.9999996 (torch holds
+    1.9999996423721313; 7 digits would read 2), and the message says the lesson is done
+    and what next, not "Next sample: press space"."""
+    from test_app import press, shown, wait_for
+
+    from bptui.app.main import BptuiApp
+    from bptui.app.message import MessageBar
+    from bptui.app.settings import Settings
+    from bptui.app.tensor import TensorPanel
+    from bptui.i18n import set_language
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    lesson = seed_lesson()
+    stepper = Stepper(lesson)
+    stepper.jump_to(299)
+    app = BptuiApp(lesson, stepper=stepper, settings=Settings(language=language))
+    try:
+        async with app.run_test(size=size) as pilot:
+            await press(pilot, "s")
+            await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.finished)
+            assert "w.data 1.9999996" in shown(app, TensorPanel)
+            said = " ".join(shown(app, MessageBar).split())
+            done = (
+                ("The lesson is done", "w = 1.9999996")
+                if language == "en"
+                else ("课程结束", "w = 1.9999996")
+            )
+            assert all(part in said for part in done), said
+            assert "Next sample: press" not in said and "下一个样本：按" not in said, said
     finally:
         set_language("en")
