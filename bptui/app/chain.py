@@ -170,8 +170,8 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
         whole = UNRESOLVED[0] if unresolved else ALL_AGREE if agree else DISAGREE
         # Unresolved: ≈ between the two numbers, so that the first line alone (all a
         # small panel may show) never reads as agreement.
-        sep = Text(shown(" ≈ "), style) if unresolved else Text(shown(" · "))
-        lines = [sep.join([grad, diff]), Text(shown(_(whole)), style)]
+        between = Text(shown(" ≈ "), style) if unresolved else Text(shown(" · "))
+        lines = [between.join([grad, diff]), Text(shown(_(whole)), style)]
     if accumulated:
         lines.append(
             Text.assemble(
