@@ -25,7 +25,7 @@ FLOAT32_STEPS = 4
 
 
 def float32_spacing(value: float) -> float:
-    """The gap between ``value`` and the next float32 up (2⁻²³ of its power of two)."""
+    """The gap between ``value`` and the next float32 up (2**-23 of its power of two)."""
     if not math.isfinite(value):
         return math.inf
     _mantissa, exponent = math.frexp(abs(value) or 1.0)
