@@ -100,11 +100,12 @@ def _status(
             )
         name = pgettext("phase", _NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
-            # Brackets mark it in every language (Chinese has no capitals) and without colour.
+            # Brackets mark it among the others in every language (Chinese has no
+            # capitals) and without colour; named alone, it needs no mark.
             label = name.upper()
             if snap.phase_steps > 1:
                 label += f" {snap.phase_step}/{snap.phase_steps}"
-            text.append(f"[{label}]", CURRENT)
+            text.append(label if phases == "current" else f"[{label}]", CURRENT)
         else:
             text.append(name, HINT)
     if text.plain.endswith(dot):  # finished: no phase is current
