@@ -567,12 +567,12 @@ async def test_layout_follows_the_size_boxes_long_status_and_plot_labels() -> No
         await wait_for(pilot, lambda: drawn(app))
         text = screen_text(app)
         assert "╭─ Graph" not in text and "─Graph─" in text
-        assert "FWD 0/3 ▸ bwd" in shown(app, StatusBar)
+        assert "[FWD 0/3] ▸ bwd" in shown(app, StatusBar)
         assert "this sample's loss" not in shown(app, LossPlot)
         await pilot.resize_terminal(120, 40)
         await pilot.pause(0.2)
         assert "╭─ Graph" in screen_text(app)
-        assert "FORWARD 0/3 ▸ backward ▸ update ▸ zero" in shown(app, StatusBar)
+        assert "[FORWARD 0/3] ▸ backward ▸ update ▸ zero" in shown(app, StatusBar)
         assert "this sample's loss" in shown(app, LossPlot)
 
 
@@ -582,7 +582,7 @@ async def test_large_terminal_shows_the_full_layout_from_the_first_frame() -> No
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: drawn(app))
         await pilot.pause(0.1)
-        assert "FORWARD 0/3 ▸ backward" in shown(app, StatusBar)
+        assert "[FORWARD 0/3] ▸ backward" in shown(app, StatusBar)
         rows = shown(app, LossPlot).splitlines()
         # The legend, under the y axis's title; the x axis ends with its title.
         assert rows[1].startswith("│loss  ⠒⠒ this sample's loss")

@@ -144,7 +144,7 @@ async def test_after_L_the_next_steps_are_drawn_in_chinese() -> None:
         await press(pilot, "f", "f", "g")
         await wait_for(pilot, lambda: "损失随步数变化" in str(app.query_one(LossPlot).border_title))
         status = shown(app, StatusBar)
-        assert "前向 2/3 ▸ 反向 ▸ 更新 ▸ 清零" in status, status
+        assert "[前向 2/3] ▸ 反向 ▸ 更新 ▸ 清零" in status, status
         assert message_bar(app).text != "语言：中文"
         assert "步数" in shown(app, LossPlot)  # the x axis's title
 

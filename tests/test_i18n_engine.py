@@ -238,6 +238,7 @@ SAMPLES: dict[str, tuple[object, ...]] = {
     "backward_finished": ([("w", -2.0)], True),
     "updated_params": ([("w", 1.02)], True),
     "zeroed": (),
+    "lesson_done": (100, "w = 1.9999996"),
 }
 
 

@@ -15,6 +15,12 @@ from .palette import BAD, FORMULA, GRAD, HINT, LABEL, OK, UNKNOWN, WARN
 #: Whether the chain, torch and the finite difference agree (long form).
 ALL_AGREE = N_("✓ all agree")
 DISAGREE = N_("✗ disagree")
+#: torch and the finite difference differ by less than float32 rounding can move the
+#: gradient: neither agreement (✓) nor a wrong gradient (✗).
+UNRESOLVED = (
+    N_("≈ finite difference below float32 resolution"),
+    N_("≈ below float32 resolution"),
+)
 
 
 def chain_lines(chain: ChainView, width: int = 200, lead_row: bool = False) -> list[Text]:
@@ -108,8 +114,12 @@ def summary_line(chain: ChainView) -> Text:
     if not isinstance(chain.torch_grad, float) and not chain.elements:
         return line  # a vector or matrix: no single number to check
     # A vector or matrix is checked element by element.
-    agree = all(e.verified for e in chain.elements) if chain.elements else chain.verified
-    line.append(shown(" ✓" if agree else " ✗"), OK if agree else BAD)
+    checked = chain.elements or (chain,)
+    agree = all(e.verified for e in checked)
+    if agree and any(e.below_resolution for e in checked):
+        line.append(shown(" ≈"), WARN)  # the check cannot tell: see UNRESOLVED
+    else:
+        line.append(shown(" ✓" if agree else " ✗"), OK if agree else BAD)
     return line
 
 
@@ -138,23 +148,30 @@ def check_lines(chain: ChainView, width: int) -> list[Text]:
     grad = Text.assemble((name, LABEL), (short(chain.torch_grad), GRAD))
     diff = Text.assemble(_("finite diff") + " ", (short(chain.finite_diff), GRAD))
     agree = chain.verified
+    unresolved = agree and chain.below_resolution
+    style = WARN if unresolved else OK if agree else BAD
+    forms: tuple[tuple[str, str], ...] = (
+        ((UNRESOLVED[0], " · "), (UNRESOLVED[1], " · "))
+        if unresolved
+        else (
+            (ALL_AGREE if agree else DISAGREE, " · "),
+            (N_("✓ agree") if agree else N_("✗ differ"), " · "),
+            ("✓" if agree else "✗", " "),
+        )
+    )
     lines: list[Text] = []
-    for words, sep in (
-        ((ALL_AGREE, DISAGREE), " · "),
-        ((N_("✓ agree"), N_("✗ differ")), " · "),
-        (("✓", "✗"), " "),
-    ):
-        word = words[0] if agree else words[1]
-        mark = Text(shown(_(word)), OK if agree else BAD)
+    for word, sep in forms:
+        mark = Text(shown(_(word)), style)
         one = Text(shown(" · ")).join([grad, diff]) + Text(shown(sep)) + mark
         if one.cell_len <= width:
             lines = [one]
             break
     if not lines:
-        lines = [
-            Text(shown(" · ")).join([grad, diff]),
-            Text(_(ALL_AGREE) if agree else _(DISAGREE), OK if agree else BAD),
-        ]
+        whole = UNRESOLVED[0] if unresolved else ALL_AGREE if agree else DISAGREE
+        # Unresolved: ≈ between the two numbers, so that the first line alone (all a
+        # small panel may show) never reads as agreement.
+        between = Text(shown(" ≈ "), style) if unresolved else Text(shown(" · "))
+        lines = [between.join([grad, diff]), Text(shown(_(whole)), style)]
     if accumulated:
         lines.append(
             Text.assemble(

@@ -7,6 +7,7 @@ fit. Nothing here computes a value.
 from __future__ import annotations
 
 import math
+import struct
 
 from rich.cells import cell_len
 
@@ -54,10 +55,25 @@ def number(value: float, digits: int = 5) -> str:
 
 
 def full(value: object) -> str:
-    """float32 precision (7 significant digits), or ``None`` as torch prints it."""
+    """As many digits as tell this float32 from its neighbours (``1.9999996``, not
+    ``2``: numpy's float32 repr, at most 9), or ``None`` as torch prints it."""
     if value is None:
         return "None"
+    if isinstance(value, float) and math.isfinite(value):
+        return number(value, float32_digits(value))
     return short(value, 7)
+
+
+def float32_digits(value: float) -> int:
+    """The fewest significant digits (at least 7) that read back as the same float32."""
+    try:
+        target = struct.pack("<f", value)
+    except OverflowError:  # not a float32 at all: as many as float32 ever needs
+        return 9
+    for digits in (7, 8):
+        if struct.pack("<f", float(f"{value:.{digits}g}")) == target:
+            return digits
+    return 9
 
 
 def rows(value: object, digits: int = 4) -> list[str]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
 from rich.theme import Theme as RichTheme
 from textual import events, on
 from textual.app import App
+from textual.color import Color
+from textual.filter import LineFilter, Monochrome
 
 from ..classroom.protocol import Jump, Step
 from ..i18n import _
@@ -25,6 +28,25 @@ from .narrate import SAID_EACH, Narrator, command_lines, step_line
 if TYPE_CHECKING:
     from ..classroom.protocol import Command
     from ..lesson.engine import Stepper
+
+
+class NoColour(LineFilter):
+    """Every colour taken out of the styles (no-color.org: no colour codes at all);
+    bold, underline, italic and reverse stay. Textual's own NO_COLOR filter turns
+    colours into greys, which are still colour codes."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return [
+            Segment(text, None if style is None else style.without_color, control)
+            for text, style, control in segments
+        ]
+
+
+def refuse_colour(filters: list[LineFilter]) -> None:
+    """With NO_COLOR: :class:`NoColour` in place of Textual's greys."""
+    for i, line_filter in enumerate(filters):
+        if isinstance(line_filter, Monochrome):
+            filters[i] = NoColour()
 
 
 class ThemeKeys(App[int]):
@@ -47,6 +69,8 @@ class ThemeKeys(App[int]):
 
     @on(events.Mount)
     def _first_theme(self) -> None:
+        if self.no_color:
+            refuse_colour(self._filters)
         self.apply_theme(self.settings.theme)
 
     def apply_theme(self, name: str) -> None:

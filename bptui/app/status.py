@@ -52,7 +52,7 @@ def status_text(
     badge: str | None = None,
     quiz: str | None = None,
 ) -> Text:
-    """``Epoch 1/100 · Sample 1/3 x=1 y=2 · FORWARD 2/3 ▸ backward ▸ update ▸ zero · lr 0.01``,
+    """``Epoch 1/100 · Sample 1/3 x=1 y=2 · [FORWARD 2/3] ▸ backward ▸ update ▸ zero · lr 0.01``,
     in the current language.
 
     Where that does not fit in ``width`` cells, the phases are abbreviated, then
@@ -100,10 +100,12 @@ def _status(
             )
         name = pgettext("phase", _NAMES[phase][0 if phases == "long" else 1])
         if phase is snap.phase:
+            # Brackets mark it among the others in every language (Chinese has no
+            # capitals) and without colour; named alone, it needs no mark.
             label = name.upper()
             if snap.phase_steps > 1:
                 label += f" {snap.phase_step}/{snap.phase_steps}"
-            text.append(label, CURRENT)
+            text.append(label if phases == "current" else f"[{label}]", CURRENT)
         else:
             text.append(name, HINT)
     if text.plain.endswith(dot):  # finished: no phase is current

@@ -61,8 +61,8 @@ class TensorPanel(LinePanel):
             param, element = cut[0], 0
         index = _unravel(param.data, element)
         label = f"{param.name}[{','.join(str(i) for i in index)}]"
-        data = full(_at(param.data, index))
-        grad = full(_at(param.grad, index)) if param.grad is not None else "None"
+        data = short(_at(param.data, index), 7)
+        grad = short(_at(param.grad, index), 7) if param.grad is not None else "None"
         style = GRAD if param.grad is not None else UNKNOWN
         one = Text.assemble((label, LABEL), f"={data}  ", (_("grad") + " ", LABEL), (grad, style))
         cut_mark = _("cut") + shown(" · ")

@@ -12,7 +12,7 @@ from .graph import LessonGraph
 from .ops import OPS
 from .snapshot import PlotCurve, Snapshot
 from .torch_step import StepState, TorchModel, integral, plain
-from .values import Value
+from .values import FLOAT32_STEPS, Value, float32_spacing
 
 #: Points of the plotted loss curve, and how many recent steps set its range.
 CURVE_POINTS = 61
@@ -68,16 +68,20 @@ class Analysis:
             out = values[self._graph.loss].expand(len(grid))
         return [float(v) for v in out.tolist()]
 
-    def finite_difference(self, state: StepState, name: str) -> float:
+    def finite_difference(self, state: StepState, name: str, offset: float = 0.0) -> float:
         """(loss(v + h) − loss(v − h)) / 2h for a parameter (or the node lesson's x),
-        by torch in float64."""
+        by torch in float64; at v + ``offset``."""
         params = {n: state.params_before.get(n, p.item()) for n, p in self._model.params.items()}
-        key = (name, state.x, state.y, tuple(params.items()))
+        key = (name, offset, state.x, state.y, tuple(params.items()))
         cached = self._fd_cache.get(key)
         if cached is not None:
             return cached
         first = next(iter(params))
         x = float(state.x)  # type: ignore[arg-type]
+        if name == "x":
+            x += offset
+        else:
+            params[name] += offset  # type: ignore[operator]
 
         def loss(shift: float) -> float:
             if name == "x":
@@ -91,6 +95,18 @@ class Analysis:
             self._fd_cache.clear()
         self._fd_cache[key] = value
         return value
+
+    def fd_resolution(self, state: StepState, name: str) -> float:
+        """How far float32 rounding can move the gradient by ``name``: the largest change
+        of the float64 finite difference when the value moves by FLOAT32_STEPS float32
+        steps either way (each of the forward pass's operations rounds to one)."""
+        params = {n: state.params_before.get(n, p.item()) for n, p in self._model.params.items()}
+        centre = float(state.x if name == "x" else params[name])  # type: ignore[arg-type]
+        step = FLOAT32_STEPS * float32_spacing(centre)
+        middle = self.finite_difference(state, name)
+        return max(
+            abs(self.finite_difference(state, name, shift) - middle) for shift in (step, -step)
+        )
 
     def formula_value(self, state: StepState, index: int, position: int) -> float | None:
         """The hand formula of a local derivative, on torch's values (None for vectors)."""

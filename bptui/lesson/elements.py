@@ -26,7 +26,7 @@ from .ops import OPS, format_number, pow_formula
 from .snapshot import ChainView, FactorView
 from .spec import Lesson, Node
 from .torch_step import StepState, TorchModel, plain
-from .values import Value
+from .values import FLOAT32_STEPS, Value, float32_spacing
 
 Index = tuple[int, ...]
 
@@ -223,6 +223,7 @@ class ElementChains:
             param_grad=_at(param_grads, index),
             finite_diff=self.finite_difference(state, name, index) if complete else None,
             loss_label=loss,
+            fd_resolution=self.fd_resolution(state, name, index) if complete else 0.0,
         )
 
     def _upstream(self, path: tuple[FactorView, ...]) -> Iterator[tuple[Node, FactorView]]:
@@ -289,10 +290,25 @@ class ElementChains:
             return _indexed(label, j), element
         return self._formula_at(state, node, position, index)
 
-    def finite_difference(self, state: StepState, name: str, index: Index) -> float:
-        """(loss(W[i,j] + h) − loss(W[i,j] − h)) / 2h, by torch in float64."""
+    def fd_resolution(self, state: StepState, name: str, index: Index) -> float:
+        """How far float32 rounding can move this element's gradient (see
+        :meth:`Analysis.fd_resolution <bptui.lesson.analysis.Analysis.fd_resolution>`)."""
+        shape = self._model.params[name].shape
+        value = torch.tensor(self._params[name], dtype=torch.float64).reshape(shape)
+        centre = float(value[index].item())
+        step = FLOAT32_STEPS * float32_spacing(centre)
+        middle = self.finite_difference(state, name, index)
+        return max(
+            abs(self.finite_difference(state, name, index, shift) - middle)
+            for shift in (step, -step)
+        )
+
+    def finite_difference(
+        self, state: StepState, name: str, index: Index, offset: float = 0.0
+    ) -> float:
+        """(loss(W[i,j] + h) − loss(W[i,j] − h)) / 2h, by torch in float64, at W[i,j] + ``offset``."""
         params = self._params
-        key = (name, index, *self._fd_key)
+        key = (name, index, offset, *self._fd_key)
         cached = self._fd_cache.get(key)
         if cached is not None:
             return cached
@@ -300,7 +316,7 @@ class ElementChains:
         base = {
             n: torch.tensor(v, dtype=torch.float64).reshape(shapes[n]) for n, v in params.items()
         }
-        centre = float(base[name][index].item())
+        centre = float(base[name][index].item()) + offset
         h = 1e-6 * max(1.0, abs(centre))
 
         def loss(shift: float) -> float:

@@ -224,6 +224,21 @@ class Narrator:
             Kind.STEP, template, params=listing(params), next=self._k["next"], zero=self._k["zero"]
         )
 
+    def lesson_done(self, epochs: int, params: str) -> Message:
+        """The last micro-step of the last epoch: what the training came to, and what next."""
+        return said(
+            Kind.STEP,
+            N_(
+                "Gradient zeroed. The lesson is done: {epochs} epochs trained, {params}. "
+                "{jump} goes to any step, {undo} steps back, {reset} starts again."
+            ),
+            epochs=epochs,
+            params=params,
+            jump=self._k["jump"],
+            undo=self._k["undo"],
+            reset=self._k["reset"],
+        )
+
     def zeroed(self) -> Message:
         return said(
             Kind.STEP, N_("Gradient zeroed. Next sample: press {next}."), next=self._k["next"]

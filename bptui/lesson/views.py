@@ -19,7 +19,7 @@ from .spec import Lesson
 from .teaching import Teacher
 from .timeline import Timeline
 from .torch_step import StepState, TorchModel, plain
-from .values import float_or_nan
+from .values import float_or_nan, format_float32, format_plain
 
 
 @dataclass(frozen=True)
@@ -287,6 +287,11 @@ class Views:
                     ),
                     elements=elements,
                     form=self._elements.form(name, paths[0]) if elements else "",
+                    fd_resolution=(
+                        self._analysis.fd_resolution(state, name)
+                        if isinstance(torch_grad, float) and not lesson.vector_data
+                        else 0.0
+                    ),
                 )
             )
         return tuple(views)
@@ -345,6 +350,12 @@ class Views:
                 ((n, plain(p)) for n, p in params.items()),
                 zero_skipped=natural is Action.NEXT_SAMPLE,
             )
+        if last is Action.ZERO and state.phase is Phase.DONE:
+            done = ", ".join(
+                f"{n} = {format_float32(v) if isinstance(v, float) else format_plain(v)}"
+                for n, v in ((n, plain(p)) for n, p in params.items())
+            )
+            return self._say.lesson_done(lesson.epochs, done)
         if last is Action.ZERO:
             return self._say.zeroed()
         return None
