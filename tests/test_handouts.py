@@ -88,11 +88,14 @@ async def test_the_quiz_score_goes_in_the_handout(here: Path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: drawn(app))
         await ask(pilot, app)
-        await answer(pilot, app, "1")
+        await answer(pilot, app, "1")  # ŷ = 1: right
+        await ask(pilot, app)
+        await answer(pilot, app, "5")  # r = -1: wrong
         await pilot.press("x")
         await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
         (written,) = here.iterdir()
-        assert "Quiz: 1 right of 1 asked." in written.read_text(encoding="utf-8")
+        # Right and asked differ, so the two cannot be swapped unnoticed.
+        assert "Quiz: 1 right of 2 asked." in written.read_text(encoding="utf-8")
 
 
 async def test_a_directory_that_cannot_be_written_is_said_and_the_app_goes_on(here: Path):
