@@ -8,7 +8,7 @@ import dataclasses
 from test_app import make_app, press, shown, wait_for
 from test_app_classroom import SIZE, classroom_app
 
-from bptui.app.jump import MAX_FORWARD, JumpScreen
+from bptui.app.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.app.message import MessageBar
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
@@ -94,6 +94,45 @@ async def test_colon_refuses_bad_input_in_its_line_and_escape_cancels() -> None:
         await pilot.pause(0.05)
         assert "No jump (cancelled)" in shown(app, MessageBar)
         assert app.stepper.micro_steps == steps
+
+
+async def test_colon_goes_to_the_start_and_to_the_last_step_exactly() -> None:
+    """The edges of the range the prompt takes: 0 (the start) and 300, the seed lesson's
+    last step (301 is refused above)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        for typed, steps in (("300", 300), ("0", 0)):
+            await pilot.press("colon")
+            await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+            await pilot.press(*typed, "enter")
+            await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+            await wait_for(pilot, lambda: app.snapshot.steps_done == steps)  # noqa: B023
+            assert f"Jumped: at step {steps}" in shown(app, MessageBar)
+        assert same(app.snapshot, Stepper(seed_lesson()).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, after_steps(300).snapshot())
+        assert app.snapshot.finished
+
+
+def test_the_forward_cap_at_its_edge_counts_from_here() -> None:
+    """MAX_FORWARD steps ahead is taken, one more is not; from step 2 as from the start."""
+    stepper = Stepper(seed_lesson().with_values(epochs=10_000))
+    snap = stepper.snapshot()
+    assert read_step(str(MAX_FORWARD), snap) == MAX_FORWARD
+    assert isinstance(read_step(str(MAX_FORWARD + 1), snap), str)
+    stepper.train_step()
+    stepper.train_step()
+    snap = stepper.snapshot()
+    assert read_step(str(MAX_FORWARD + 2), snap) == MAX_FORWARD + 2
+    refused = read_step(str(MAX_FORWARD + 3), snap)
+    assert refused == (
+        "A jump forward computes every step: at most 5,000 at a time (up to step 5,002 from here)."
+    )
+    assert read_step("0", snap) == 0  # back: no cap
+    assert read_step("30,001", snap) == (
+        "The lesson has 30,000 training steps: type a number from 0 to 30,000."
+    )
 
 
 async def test_a_jump_forward_is_capped() -> None:
