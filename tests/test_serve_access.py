@@ -1,0 +1,102 @@
+"""``bptui serve``'s doors, end to end: a real server on 127.0.0.1, real SSH clients.
+
+What gets in and what does not: passwords that are nearly right (case, a prefix,
+a space at either end, one letter more) for the class and the teacher password,
+and each password for the other's door.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import asyncssh
+import pytest
+from serve_client import Server, Student, connect
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
+
+STARTED = "Epoch 1/100"
+CLASS_PASSWORD = "backprop"
+TEACHER_PASSWORD = "chalk"
+
+
+def near_misses(password: str) -> list[str]:
+    """Passwords one slip away from ``password``."""
+    return [
+        password.capitalize(),
+        password.upper(),
+        password[:-1],  # a prefix
+        password[:1],
+        password + " ",  # a trailing space, as pasted
+        " " + password,
+        password + password[-1],
+    ]
+
+
+@pytest.fixture
+def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    servers: list[Server] = []
+
+    def start(*args: str) -> Server:
+        s = Server(tmp_path, *args)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
+        for pid in s.pids():
+            os.kill(pid, signal.SIGKILL)
+
+
+async def refused(port: int, username: str, password: str) -> bool:
+    try:
+        conn = await connect(port, username, password=password)
+    except asyncssh.PermissionDenied:
+        return True
+    conn.close()
+    return False
+
+
+# ------------------------------------------------------------------ passwords
+
+
+async def test_the_class_password_admits_it_exactly(server) -> None:  # type: ignore[no-untyped-def]
+    srv = server("--password", CLASS_PASSWORD)
+    let_in = [p for p in near_misses(CLASS_PASSWORD) if not await refused(srv.port, "ann", p)]
+    assert let_in == []
+    student = await Student.join(srv.port, "ann", password=CLASS_PASSWORD)
+    await student.wait_for(lambda t: STARTED in t)
+    student.close()
+    code, log = srv.stop()
+    assert code == 0 and log.count("refused 127.0.0.1 ann: wrong password") == len(
+        near_misses(CLASS_PASSWORD)
+    )
+
+
+async def test_the_teacher_password_admits_it_exactly(server) -> None:  # type: ignore[no-untyped-def]
+    srv = server("--teacher-password", TEACHER_PASSWORD)
+    let_in = [p for p in near_misses(TEACHER_PASSWORD) if not await refused(srv.port, "teacher", p)]
+    assert let_in == []
+    teacher = await Student.join(srv.port, "teacher", password=TEACHER_PASSWORD)
+    await teacher.wait_for(lambda t: "teacher · 0 students" in t)
+    teacher.close()
+
+
+async def test_each_password_opens_only_its_own_door(server) -> None:  # type: ignore[no-untyped-def]
+    """The class password does not make a teacher, nor the teacher's a student; the
+    teacher's name is the exact word (another spelling is a student's name)."""
+    srv = server("--password", CLASS_PASSWORD, "--teacher-password", TEACHER_PASSWORD)
+    assert await refused(srv.port, "teacher", CLASS_PASSWORD)
+    assert await refused(srv.port, "ann", TEACHER_PASSWORD)
+    assert await refused(srv.port, "Teacher", TEACHER_PASSWORD)
+    assert await refused(srv.port, "teacher ", TEACHER_PASSWORD)
+    student = await Student.join(srv.port, "Teacher", password=CLASS_PASSWORD)
+    await student.wait_for(lambda t: "waiting for the teacher" in t)  # a student
+    teacher = await Student.join(srv.port, "teacher", password=TEACHER_PASSWORD)
+    await teacher.wait_for(lambda t: "teacher · 1 student" in t)
+    for session in (student, teacher):
+        session.close()
