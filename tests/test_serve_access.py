@@ -1,8 +1,9 @@
 """``bptui serve``'s doors, end to end: a real server on 127.0.0.1, real SSH clients.
 
 What gets in and what does not: passwords that are nearly right (case, a prefix,
-a space at either end, one letter more) for the class and the teacher password,
-and each password for the other's door.
+a space at either end, one letter more) for the class and the teacher password;
+each password for the other's door; and a key press keeping a session from the
+idle timeout.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import asyncssh
@@ -100,3 +102,26 @@ async def test_each_password_opens_only_its_own_door(server) -> None:  # type: i
     await teacher.wait_for(lambda t: "teacher · 1 student" in t)
     for session in (student, teacher):
         session.close()
+
+
+# ------------------------------------------------------------------ idle timeout
+
+
+async def test_key_presses_keep_a_session_from_the_idle_timeout(server) -> None:  # type: ignore[no-untyped-def]
+    """With a 6-second idle timeout, a student who keeps pressing keys for more than
+    twice that stays; once the keys stop, the session is closed."""
+    limit = 6.0
+    srv = server("--idle-timeout", str(limit / 60))
+    student = await Student.join(srv.port)
+    await student.wait_for(lambda t: STARTED in t)
+    until = time.monotonic() + 2.5 * limit
+    presses = 0
+    while time.monotonic() < until:
+        before = student.text()
+        await student.press(" ")  # each press waits until the screen has taken it
+        await student.wait_for(lambda t: t != before)  # noqa: B023
+        presses += 1
+    assert not student.closed.is_set() and b"without a key press" not in student.raw
+    assert presses > 1
+    await student.wait_closed(timeout=limit + 60)
+    assert b"without a key press" in student.raw
