@@ -2,14 +2,17 @@
 
 What gets in and what does not: passwords that are nearly right (case, a prefix,
 a space at either end, one letter more) for the class and the teacher password;
-each password for the other's door; and a key press keeping a session from the
-idle timeout.
+each password for the other's door; a key press keeping a session from the idle
+timeout; and the forwarding kinds :mod:`bptui.serve.server` promises to refuse
+besides TCP (see test_serve.py): Unix sockets both ways, the agent and X11.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
+import struct
 import sys
 import time
 from pathlib import Path
@@ -125,3 +128,74 @@ async def test_key_presses_keep_a_session_from_the_idle_timeout(server) -> None:
     assert presses > 1
     await student.wait_closed(timeout=limit + 60)
     assert b"without a key press" in student.raw
+
+
+# ------------------------------------------------------------------ forwarding
+
+
+async def test_unix_socket_forwarding_is_refused_both_ways(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A client may not reach a Unix socket on the server, nor make the server listen
+    on one."""
+    srv = server()
+    target = tmp_path / "private.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(target))
+        listener.listen()
+        listener.setblocking(False)
+        conn = await connect(srv.port)
+        with pytest.raises(asyncssh.ChannelOpenError):
+            await conn.open_unix_connection(str(target))
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected to it
+        opened = tmp_path / "opened-by-the-server.sock"
+        with pytest.raises(asyncssh.ChannelListenError):
+            await conn.forward_remote_path(str(opened), str(target))
+        assert not opened.exists()
+        conn.close()
+    assert len(srv.pids()) == 1  # no app was started
+
+
+async def test_agent_forwarding_is_refused(server) -> None:  # type: ignore[no-untyped-def]
+    """The agent request asyncssh (like OpenSSH) sends without asking for an answer is
+    sent here with one: the server says no."""
+    srv = server()
+    conn = await connect(srv.port)
+    chan, _session = await conn.create_session(
+        asyncssh.SSHClientSession, term_type="xterm", term_size=(80, 24)
+    )
+    assert await chan._make_request(b"auth-agent-req@openssh.com") is False
+    chan.close()
+    conn.close()
+
+
+def _xauthority(path: Path) -> None:
+    """An Xauthority file with one entry for any host's display 0 (a made-up cookie)."""
+
+    def field(data: bytes) -> bytes:
+        return struct.pack(">H", len(data)) + data
+
+    family_wild = 65535
+    path.write_bytes(
+        struct.pack(">H", family_wild)
+        + field(b"")
+        + field(b"0")
+        + field(b"MIT-MAGIC-COOKIE-1")
+        + field(bytes(16))
+    )
+
+
+async def test_x11_forwarding_is_refused(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    srv = server()
+    auth = tmp_path / "Xauthority"
+    _xauthority(auth)
+    conn = await connect(srv.port)
+    with pytest.raises(asyncssh.ChannelOpenError, match="X11 forwarding request failed"):
+        await conn.create_process(
+            term_type="xterm",
+            term_size=(80, 24),
+            x11_forwarding=True,
+            x11_display="127.0.0.1:0",
+            x11_auth_path=str(auth),
+        )
+    conn.close()
+    assert len(srv.pids()) == 1  # no app was started
