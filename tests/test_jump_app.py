@@ -7,6 +7,8 @@ import dataclasses
 
 from test_app import make_app, press, shown, wait_for
 from test_app_classroom import SIZE, classroom_app
+from textual.containers import Vertical
+from textual.widgets import Input
 
 from bptui.app.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.app.message import MessageBar
@@ -185,3 +187,44 @@ async def test_the_teachers_jumps_are_sent_and_replay_exactly() -> None:
         follower.replay(commands)
         assert same(follower.stepper.snapshot(), app.stepper.snapshot())
         assert same(app.stepper.snapshot(), after_steps(11).snapshot())
+
+
+async def test_the_prompt_is_a_bar_at_the_bottom_that_says_the_range() -> None:
+    """The prompt names its range and where the lesson is now, on a bar across the
+    bottom of the screen with the lesson still in view above it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        title = app.screen.query_one("#jump-title").render().plain  # type: ignore[attr-defined]
+        assert title == "Go to step: 0 = the start, 300 = the end, now 1 · enter goes · esc cancels"
+        box = app.screen.query_one(Vertical).region
+        width, height = SIZE
+        assert (box.x, box.width, box.bottom) == (0, width, height)
+        assert 3 <= box.height <= 5
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+        await pilot.pause(0.05)
+        assert app.query_one(MessageBar).text == "No jump (cancelled)."
+
+
+async def test_two_enters_at_once_jump_once() -> None:
+    """A step number and two enters arriving together (a paste): one jump, and the
+    lesson's screen stays."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        main = app.screen
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        screen = app.screen
+        screen.query_one("#jump-input").value = "5"  # type: ignore[attr-defined]
+        value = screen.query_one("#jump-input").value  # type: ignore[attr-defined]
+        screen.post_message(Input.Submitted(screen.query_one(Input), value))
+        screen.post_message(Input.Submitted(screen.query_one(Input), value))
+        await wait_for(pilot, lambda: app.snapshot.steps_done == 5)
+        await pilot.pause(0.1)
+        assert app.screen is main and len(app.screen_stack) == 1
+        await press(pilot, "left")
+        assert app.snapshot.steps_done == 1  # one jump to undo, not two
