@@ -199,6 +199,8 @@ async def test_the_prompt_is_a_bar_at_the_bottom_that_says_the_range() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
         title = app.screen.query_one("#jump-title").render().plain  # type: ignore[attr-defined]
         assert title == "Go to step: 0 = the start, 300 = the end, now 1 · enter goes · esc cancels"
+        assert app.screen.query_one(Input).placeholder == "step number"
+        assert app.screen.query_one("#jump-error").render().plain == ""  # type: ignore[attr-defined]
         box = app.screen.query_one(Vertical).region
         width, height = SIZE
         assert (box.x, box.width, box.bottom) == (0, width, height)
