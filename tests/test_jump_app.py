@@ -10,6 +10,7 @@ from test_app_classroom import SIZE, classroom_app
 from textual.containers import Vertical
 from textual.widgets import Input
 
+from bptui import glyphs
 from bptui.app.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.app.message import MessageBar
 from bptui.lesson import Phase, seed_lesson
@@ -230,3 +231,40 @@ async def test_two_enters_at_once_jump_once() -> None:
         assert app.screen is main and len(app.screen_stack) == 1
         await press(pilot, "left")
         assert app.snapshot.steps_done == 1  # one jump to undo, not two
+
+
+def test_read_step_reads_separators_and_says_what_is_wrong_word_for_word() -> None:
+    """Commas and underscores between digits are read past; up to nine digits are a
+    number (past the end: the lesson's length), more are not; a long entry is quoted
+    to its first 12 characters, with '...' in ASCII mode."""
+    snap = Stepper(seed_lesson()).snapshot()
+    assert read_step("2_0", snap) == 20
+    assert read_step(" 1,0 ", snap) == 10
+    whole = "type a whole number from 0 to 300."
+    assert read_step("", snap) == (
+        "Type a step number from 0 (the start) to 300, then enter; esc cancels."
+    )
+    assert read_step("123456789", snap) == (
+        "The lesson has 300 training steps: type a number from 0 to 300."
+    )
+    assert read_step("1234567890", snap) == f"'1234567890' is not a step number: {whole}"
+    assert read_step("abcdefghijkl", snap) == f"'abcdefghijkl' is not a step number: {whole}"
+    assert read_step("abcdefghijklm", snap) == f"'abcdefghijkl…' is not a step number: {whole}"
+    glyphs.set_ascii(True)
+    try:
+        said = read_step("abcdefghijklm", snap)
+    finally:
+        glyphs.set_ascii(False)
+    assert said == f"'abcdefghijkl...' is not a step number: {whole}"
+
+
+async def test_colon_before_the_first_frame_does_nothing() -> None:
+    """Keys pressed while the first frame is still to be drawn (the engine is there,
+    its snapshot not yet): no prompt, no error."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        app.snapshot = None
+        app.action_jump()
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, JumpScreen)
