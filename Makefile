@@ -37,8 +37,9 @@ trace: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-# Mutation testing of bptui/lesson, bptui/trace.py and bptui/cli.py (config in
-# pyproject.toml, method and figures in TESTING.md). Slow: not part of `make test`
+# Mutation testing of bptui/lesson, bptui/trace.py, bptui/cli.py, bptui/serve and
+# the quiz, handout and jump modules of the app (config in pyproject.toml, method
+# and figures in TESTING.md). Slow: not part of `make test`
 # or CI. Bounded by MUTATE_TIMEOUT seconds; a run that is stopped resumes where it
 # was the next time. Pick mutants with ARGS, e.g. ARGS='"bptui.lesson.ops*"'.
 MUTATE_TIMEOUT ?= 7200

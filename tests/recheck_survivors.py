@@ -50,6 +50,13 @@ def main() -> int:
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
     files = files or config["pytest_add_cli_args_test_selection"]
+    # The cases the mutmut runs leave out (see pytest_add_cli_args), left out here too.
+    extra = config.get("pytest_add_cli_args", [])
+    deselect = [
+        arg
+        for i, arg in enumerate(extra)
+        if arg == "--deselect" or (i > 0 and extra[i - 1] == "--deselect")
+    ]
     if prefix.startswith("@"):  # a file of mutant names, one a line (survivors among them)
         wanted = set(Path(prefix[1:]).read_text().split())
         names = [name for name in survivors("bptui.") if name in wanted]
@@ -78,6 +85,7 @@ def main() -> int:
                     "no:cacheprovider",
                     "-k",
                     "not in_the_app",
+                    *deselect,
                 ],
             )
         killed = code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)

@@ -88,11 +88,14 @@ async def test_the_quiz_score_goes_in_the_handout(here: Path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: drawn(app))
         await ask(pilot, app)
-        await answer(pilot, app, "1")
+        await answer(pilot, app, "1")  # ŷ = 1: right
+        await ask(pilot, app)
+        await answer(pilot, app, "5")  # r = -1: wrong
         await pilot.press("x")
         await wait_for(pilot, lambda: "Handout written" in shown(app, MessageBar))
         (written,) = here.iterdir()
-        assert "Quiz: 1 right of 1 asked." in written.read_text(encoding="utf-8")
+        # Right and asked differ, so the two cannot be swapped unnoticed.
+        assert "Quiz: 1 right of 2 asked." in written.read_text(encoding="utf-8")
 
 
 async def test_a_directory_that_cannot_be_written_is_said_and_the_app_goes_on(here: Path):
@@ -143,16 +146,26 @@ async def test_in_bptui_serve_x_and_X_say_the_file_would_be_the_servers(here: Pa
         assert list(here.iterdir()) == []
 
 
-def test_the_handout_names_the_phase_in_the_language_spoken():
-    """'now epoch 1, sample 1, forward': the phase word is the status bar's, translated."""
+async def test_the_handout_names_the_phase_in_the_language_spoken(here: Path):
+    """A handout written in Chinese says where the session is in Chinese, the phase word
+    included (the status bar's, translated): it once said 'backward' there."""
     from bptui import i18n
-    from bptui.app.status import phase_word
-    from bptui.lesson.snapshot import Phase
+    from bptui.app.main import BptuiApp
+    from bptui.app.settings import Settings
+    from bptui.lesson import seed_lesson
+    from bptui.lesson.engine import Stepper
 
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language="zh"))
     try:
-        assert phase_word(Phase.FORWARD) == "forward"
-        i18n.set_language("zh")
-        assert phase_word(Phase.FORWARD) == "前向"
-        assert phase_word(Phase.ZERO) == "清零"
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "s", "s", "F")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: ".md" in shown(app, MessageBar))
+            (written,) = here.iterdir()
+            text = written.read_text(encoding="utf-8")
     finally:
         i18n.set_language("en")
+    where = text[text.index("已完成") :]
+    assert where.startswith("已完成 2 个训练步；现在是第 1 轮、第 3 个样本、反向（")
+    assert "backward" not in where

@@ -284,3 +284,45 @@ def test_autoplay_leaves_little_undo_history() -> None:
     finally:
         tracemalloc.stop()
     assert grown / (3 * BLOCK * 8) < 30
+
+
+def test_a_backward_jump_undone_brings_back_exactly_the_checkpoints_it_cut() -> None:
+    """What a jump back cut comes back when it is undone: the same checkpoints, none
+    lost (a later undo far back would replay longer) and none twice."""
+    s = stepped(seed_lesson(), 60)
+    s.finish_forward()
+    before = [c.index for c in s._timeline.checkpoints]
+    assert len(before) > 3
+    for n in (40, 3, 0):
+        assert s.jump_to(n)
+        assert s.undo()
+        assert [c.index for c in s._timeline.checkpoints] == before, n
+
+
+def test_step_0_after_two_resets_is_just_after_the_last_reset() -> None:
+    """Home and U after a second reset go back to that reset, not to the first."""
+    s = Stepper(seed_lesson())
+    s.train_step()
+    s.reset()
+    s.train_step()
+    s.reset()
+    at_reset, start = s.micro_steps, norm(s.snapshot())
+    s.train_step()
+    s.forward()
+    assert s.jump_to(0)
+    assert s.micro_steps == at_reset and norm(s.snapshot()) == start
+    assert s.undo()
+    s.forward()
+    assert s.undo_step() and s.undo_step()
+    assert s.micro_steps == at_reset and norm(s.snapshot()) == start
+
+
+def test_a_streamed_run_keeps_its_last_record_and_only_the_first_checkpoint() -> None:
+    """``bptui trace`` streams a run: behind it stay the last record (for the summary)
+    and the lesson's start, however many steps."""
+    s = Stepper(seed_lesson().with_values(epochs=30))
+    streamed = list(s.stream_records())
+    assert [r.step for r in streamed] == list(range(1, 91))
+    assert s.last_record() == streamed[-1]
+    assert s.records == (streamed[-1],)
+    assert [c.index for c in s._timeline.checkpoints] == [0]

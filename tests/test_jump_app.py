@@ -7,8 +7,11 @@ import dataclasses
 
 from test_app import make_app, press, shown, wait_for
 from test_app_classroom import SIZE, classroom_app, command
+from textual.containers import Vertical
+from textual.widgets import Input
 
-from bptui.app.jump import MAX_FORWARD, JumpScreen
+from bptui import glyphs
+from bptui.app.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.app.message import MessageBar
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
@@ -96,6 +99,45 @@ async def test_colon_refuses_bad_input_in_its_line_and_escape_cancels() -> None:
         assert app.stepper.micro_steps == steps
 
 
+async def test_colon_goes_to_the_start_and_to_the_last_step_exactly() -> None:
+    """The edges of the range the prompt takes: 0 (the start) and 300, the seed lesson's
+    last step (301 is refused above)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        for typed, steps in (("300", 300), ("0", 0)):
+            await pilot.press("colon")
+            await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+            await pilot.press(*typed, "enter")
+            await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+            await wait_for(pilot, lambda: app.snapshot.steps_done == steps)  # noqa: B023
+            assert f"Jumped: at step {steps}" in shown(app, MessageBar)
+        assert same(app.snapshot, Stepper(seed_lesson()).snapshot())
+        await press(pilot, "left")
+        assert same(app.snapshot, after_steps(300).snapshot())
+        assert app.snapshot.finished
+
+
+def test_the_forward_cap_at_its_edge_counts_from_here() -> None:
+    """MAX_FORWARD steps ahead is taken, one more is not; from step 2 as from the start."""
+    stepper = Stepper(seed_lesson().with_values(epochs=10_000))
+    snap = stepper.snapshot()
+    assert read_step(str(MAX_FORWARD), snap) == MAX_FORWARD
+    assert isinstance(read_step(str(MAX_FORWARD + 1), snap), str)
+    stepper.train_step()
+    stepper.train_step()
+    snap = stepper.snapshot()
+    assert read_step(str(MAX_FORWARD + 2), snap) == MAX_FORWARD + 2
+    refused = read_step(str(MAX_FORWARD + 3), snap)
+    assert refused == (
+        "A jump forward computes every step: at most 5,000 at a time (up to step 5,002 from here)."
+    )
+    assert read_step("0", snap) == 0  # back: no cap
+    assert read_step("30,001", snap) == (
+        "The lesson has 30,000 training steps: type a number from 0 to 30,000."
+    )
+
+
 async def test_a_jump_forward_is_capped() -> None:
     lesson = seed_lesson().with_values(epochs=10_000)
     app = make_app(lesson)
@@ -146,3 +188,83 @@ async def test_the_teachers_jumps_are_sent_and_replay_exactly() -> None:
         follower.replay(tuple(command(body) for body in commands))
         assert same(follower.stepper.snapshot(), app.stepper.snapshot())
         assert same(app.stepper.snapshot(), after_steps(11).snapshot())
+
+
+async def test_the_prompt_is_a_bar_at_the_bottom_that_says_the_range() -> None:
+    """The prompt names its range and where the lesson is now, on a bar across the
+    bottom of the screen with the lesson still in view above it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        title = app.screen.query_one("#jump-title").render().plain  # type: ignore[attr-defined]
+        assert title == "Go to step: 0 = the start, 300 = the end, now 1 · enter goes · esc cancels"
+        assert app.screen.query_one(Input).placeholder == "step number"
+        assert app.screen.query_one("#jump-error").render().plain == ""  # type: ignore[attr-defined]
+        box = app.screen.query_one(Vertical).region
+        width, height = SIZE
+        assert (box.x, box.width, box.bottom) == (0, width, height)
+        assert 3 <= box.height <= 5
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, JumpScreen))
+        await pilot.pause(0.05)
+        assert app.query_one(MessageBar).text == "No jump (cancelled)."
+
+
+async def test_two_enters_at_once_jump_once() -> None:
+    """A step number and two enters arriving together (a paste): one jump, and the
+    lesson's screen stays."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        main = app.screen
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        screen = app.screen
+        screen.query_one("#jump-input").value = "5"  # type: ignore[attr-defined]
+        value = screen.query_one("#jump-input").value  # type: ignore[attr-defined]
+        screen.post_message(Input.Submitted(screen.query_one(Input), value))
+        screen.post_message(Input.Submitted(screen.query_one(Input), value))
+        await wait_for(pilot, lambda: app.snapshot.steps_done == 5)
+        await pilot.pause(0.1)
+        assert app.screen is main and len(app.screen_stack) == 1
+        await press(pilot, "left")
+        assert app.snapshot.steps_done == 1  # one jump to undo, not two
+
+
+def test_read_step_reads_separators_and_says_what_is_wrong_word_for_word() -> None:
+    """Commas and underscores between digits are read past; up to nine digits are a
+    number (past the end: the lesson's length), more are not; a long entry is quoted
+    to its first 12 characters, with '...' in ASCII mode."""
+    snap = Stepper(seed_lesson()).snapshot()
+    assert read_step("2_0", snap) == 20
+    assert read_step(" 1,0 ", snap) == 10
+    whole = "type a whole number from 0 to 300."
+    assert read_step("", snap) == (
+        "Type a step number from 0 (the start) to 300, then enter; esc cancels."
+    )
+    assert read_step("123456789", snap) == (
+        "The lesson has 300 training steps: type a number from 0 to 300."
+    )
+    assert read_step("1234567890", snap) == f"'1234567890' is not a step number: {whole}"
+    assert read_step("abcdefghijkl", snap) == f"'abcdefghijkl' is not a step number: {whole}"
+    assert read_step("abcdefghijklm", snap) == f"'abcdefghijkl…' is not a step number: {whole}"
+    glyphs.set_ascii(True)
+    try:
+        said = read_step("abcdefghijklm", snap)
+    finally:
+        glyphs.set_ascii(False)
+    assert said == f"'abcdefghijkl...' is not a step number: {whole}"
+
+
+async def test_colon_before_the_first_frame_does_nothing() -> None:
+    """Keys pressed while the first frame is still to be drawn (the engine is there,
+    its snapshot not yet): no prompt, no error."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "s")
+        app.snapshot = None
+        app.action_jump()
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, JumpScreen)
