@@ -9,9 +9,18 @@ meets the same inputs, and without shrinking.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import Phase, settings
+
+if TYPE_CHECKING:
+    from serve_client import Server
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 # No shrinking: a mutant is killed by the first failing example, and shrinking it
@@ -23,3 +32,24 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start ``bptui serve`` with the given options (see tests/serve_client.py); every
+    server, and whatever it started, is gone after the test."""
+    from serve_client import Server
+
+    servers: list[Server] = []
+
+    def start(*args: str, log_file: Path | None = None) -> Server:
+        s = Server(tmp_path, *args, log_file=log_file)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
+        for pid in s.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

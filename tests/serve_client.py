@@ -214,3 +214,51 @@ class Student:
 
     def close(self) -> None:
         self.conn.close()
+
+
+async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
+    """Until ``condition()`` holds (AssertionError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)
+
+
+def openssh(
+    port: int,
+    target: str,
+    *options: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """The stock OpenSSH client against 127.0.0.1: no config file, no agent, no
+    prompts (BatchMode), no known_hosts; ``-v``, so its log says how it logged in."""
+    command = [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-v",
+        "-p",
+        str(port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "ConnectTimeout=30",
+        *options,
+        target,
+    ]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=dict(os.environ, **(env or {})),
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Server, Student, bptui_command, connect
+from serve_client import Student, bptui_command, connect, until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -27,29 +27,6 @@ STARTED = "Epoch 1/100"
 
 def first_value(text: str) -> bool:
     return "ŷ=1" in text
-
-
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    servers: list[Server] = []
-
-    def start(*args: str, log_file: Path | None = None) -> Server:
-        s = Server(tmp_path, *args, log_file=log_file)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
-        for pid in s.pids():
-            os.kill(pid, signal.SIGKILL)
-
-
-async def until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
 
 
 # ------------------------------------------------------------------ a session
