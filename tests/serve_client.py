@@ -226,13 +226,12 @@ async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
 
 def openssh(
     port: int,
-    target: str,
-    *options: str,
+    *args: str,
     env: dict[str, str] | None = None,
     timeout: float = 60.0,
 ) -> subprocess.CompletedProcess[str]:
-    """The stock OpenSSH client against 127.0.0.1: no config file, no agent, no
-    prompts (BatchMode), no known_hosts; ``-v``, so its log says how it logged in."""
+    """The stock OpenSSH client: ``ssh -p PORT ARGS`` with no config file, no agent,
+    no prompts (BatchMode), no known_hosts; ``-v``, so its log says how it logged in."""
     command = [
         "ssh",
         "-F",
@@ -250,8 +249,7 @@ def openssh(
         "IdentityAgent=none",
         "-o",
         "ConnectTimeout=30",
-        *options,
-        target,
+        *args,
     ]
     return subprocess.run(
         command,

@@ -65,7 +65,11 @@ class ClassServer:
             options.host,
             options.port,
             server_host_keys=[self.host_key],
-            authorized_client_keys=self.authorized_keys,
+            # Keys are set per user in Connection.begin_auth: given here, asyncssh
+            # would accept them for every user name, 'teacher' included.
+            public_key_auth=self.authorized_keys is not None,
+            host_based_auth=False,
+            gss_host=None,  # no Kerberos: a password or a listed key, nothing else
             encoding=None,
             line_editor=False,
             agent_forwarding=False,
@@ -181,16 +185,26 @@ class Connection(asyncssh.SSHServer):
         self.address = "?"
         self.username = ""
         self.sessions = 0
+        #: Logged in with the teacher password: the only way to drive the class.
+        self.teacher = False
+        self._conn: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
         peer = conn.get_extra_info("peername")
         self.address = str(peer[0]) if peer else "?"
 
     def begin_auth(self, username: str) -> bool:
+        """Called again whenever the client changes the user name it asks for."""
         self.username = username
+        self.teacher = False
         options = self.server.options
-        if options.classroom and username == TEACHER:
-            return True  # the teacher's password
+        teacher = options.classroom and username == TEACHER
+        if self._conn is not None:
+            # The listed keys admit students only: 'teacher' needs the teacher password.
+            self._conn.set_authorized_keys(None if teacher else self.server.authorized_keys)
+        if teacher:
+            return True
         return options.password is not None or options.authorized_keys is not None
 
     def password_auth_supported(self) -> bool:
@@ -204,6 +218,7 @@ class Connection(asyncssh.SSHServer):
         else:
             expected = options.password
         ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
+        self.teacher = ok and options.classroom and username == TEACHER
         if not ok:
             log(f"refused {self.address} {clean_name(username)}: wrong password")
         return ok

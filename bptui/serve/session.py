@@ -31,7 +31,6 @@ from .. import glyphs, i18n
 from ..app.classlink import FrameReader, encode
 from ..app.settings import Settings
 from ..i18n import N_
-from .options import TEACHER
 
 if TYPE_CHECKING:
     from .server import ClassServer, Connection
@@ -124,7 +123,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self.address = connection.address
         self.username = connection.username
         options = server.options
-        self.role = "teacher" if options.classroom and self.username == TEACHER else "student"
+        self.role = "teacher" if connection.teacher else "student"
         self.following = False
         #: The student's language: their ssh client's locale, else the server's.
         self.language = options.settings.language

@@ -1,0 +1,62 @@
+"""``bptui serve`` against hostile clients: each test is an attack from issue 18,
+made with a real client (asyncssh, or the stock OpenSSH ``ssh`` where the attack
+is about it) on 127.0.0.1, and checks that the class goes on.
+
+Every flood is bounded in count and stops by itself; waits are on events (the
+screen, a log line, a process's end) with generous deadlines, never on timing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import asyncssh
+import pytest
+from serve_client import Student, openssh
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
+
+STARTED = "Epoch 1/100"
+
+
+def private_key(directory: Path, name: str) -> tuple[Path, asyncssh.SSHKey]:
+    """A new ed25519 key written where OpenSSH accepts it (mode 600)."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    path = directory / name
+    key.write_private_key(str(path))
+    os.chmod(path, 0o600)
+    return path, key
+
+
+# ------------------------------------------------------------------ who gets in
+
+
+async def test_a_listed_key_never_logs_in_as_teacher(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.1: any key of --authorized-keys logged in as 'teacher' and took the class."""
+    path, key = private_key(tmp_path, "k1")
+    keys = tmp_path / "authorized_keys"
+    keys.write_bytes(key.export_public_key())
+    srv = server("--authorized-keys", str(keys), "--teacher-password", "tpw")
+    by_key = ("-i", str(path), "-o", "IdentitiesOnly=yes")
+    as_teacher = openssh(srv.port, *by_key, "teacher@127.0.0.1", "exit")
+    assert "Authenticated to" not in as_teacher.stderr
+    assert "Permission denied (keyboard-interactive,password)" in as_teacher.stderr
+    as_student = openssh(srv.port, *by_key, "kim@127.0.0.1", "exit")
+    assert "Authenticated to" in as_student.stderr  # the key is good for a student
+    with pytest.raises(asyncssh.PermissionDenied):
+        await asyncssh.connect(
+            "127.0.0.1",
+            srv.port,
+            username="teacher",
+            client_keys=[key],
+            known_hosts=None,
+            agent_path=None,
+        )
+    teacher = await Student.join(srv.port, "teacher", password="tpw")
+    await teacher.wait_for(lambda t: "teacher · 0 students" in t)
+    teacher.close()
+    _code, log = srv.stop()
+    assert "join  127.0.0.1 teacher" in log
+    assert log.count("join  127.0.0.1 teacher") == 1
