@@ -14,7 +14,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import Phase, settings
@@ -42,8 +42,8 @@ def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     servers: list[Server] = []
 
-    def start(*args: str, log_file: Path | None = None) -> Server:
-        s = Server(tmp_path, *args, log_file=log_file)
+    def start(*args: str, **options: Any) -> Server:
+        s = Server(tmp_path, *args, **options)
         servers.append(s)
         return s
 

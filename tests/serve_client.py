@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pyte
@@ -40,9 +41,15 @@ class Server:
     """``bptui serve`` in a subprocess, on a free port of 127.0.0.1."""
 
     def __init__(
-        self, directory: Path, *args: str, timeout: float = 60.0, log_file: Path | None = None
+        self,
+        directory: Path,
+        *args: str,
+        timeout: float = 60.0,
+        log_file: Path | None = None,
+        stderr: Any = subprocess.PIPE,
     ) -> None:
-        """``log_file``: the server's output goes to that file, as a teacher's log would."""
+        """``log_file``: the server's output goes to that file, as a teacher's log would;
+        ``stderr``: where its log goes (a pipe, read by :meth:`stop`)."""
         env = dict(os.environ, XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)
@@ -50,7 +57,7 @@ class Server:
         self.proc = subprocess.Popen(
             [*bptui_command(), "serve", "--port", "0", "--host-key", str(key), *args],
             stdout=out,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             env=env,
             text=True,
             start_new_session=True,
@@ -96,7 +103,13 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             _, err = self.proc.communicate(timeout=5)
-        return self.proc.returncode, err
+        return self.proc.returncode, err or ""
+
+    def close_log(self) -> None:
+        """Close the reading end of the server's log, as a ``| tee`` that ended would."""
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+            self.proc.stderr = None
 
 
 def _lines_of(source: object, deadline: float):  # type: ignore[no-untyped-def]

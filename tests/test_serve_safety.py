@@ -9,6 +9,7 @@ screen, a log line, a process's end) with generous deadlines, never on timing.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -60,3 +61,31 @@ async def test_a_listed_key_never_logs_in_as_teacher(server, tmp_path: Path) -> 
     _code, log = srv.stop()
     assert "join  127.0.0.1 teacher" in log
     assert log.count("join  127.0.0.1 teacher") == 1
+
+
+# ------------------------------------------------------------------ what stops the class
+
+
+def assert_ended_tidily(student: Student) -> None:
+    """The student's app left its alternate screen, then the goodbye was written."""
+    assert b"The class has ended" in student.raw
+    assert 0 <= student.raw.rfind(b"\x1b[?1049l") < student.raw.rfind(b"The class has ended")
+
+
+@pytest.mark.parametrize("log", ["a pipe whose reader ended", "a full disk"])
+async def test_ctrl_c_ends_the_class_when_the_log_cannot_be_written(server, log: str) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.5: with the log piped (| tee), Ctrl+C ended tee first; the server's next
+    log line raised BrokenPipeError and every student's screen froze."""
+    with open("/dev/full", "w") as full:
+        srv = server(stderr=full) if log == "a full disk" else server()
+    if log == "a pipe whose reader ended":
+        srv.close_log()
+    students = [await Student.join(srv.port, f"s{i}") for i in range(2)]
+    for student in students:
+        await student.wait_for(lambda t: STARTED in t, timeout=60)
+    srv.proc.send_signal(signal.SIGINT)
+    for student in students:
+        await student.wait_closed(timeout=60)
+        assert_ended_tidily(student)
+    code, _log = srv.stop(timeout=60)
+    assert code == 0 and srv.pids() == set()

@@ -10,6 +10,7 @@ the student presses ``t`` to explore alone.
 - :mod:`.child` — what a forked child does: take the terminal, run the app
 - :mod:`.classroom` — follow mode: the class log and who follows it
 - :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
+- :mod:`.logbook` — the teacher's log, which never stops the class
 """
 
 from __future__ import annotations
@@ -149,8 +150,8 @@ async def _serve(
     where: str,
     printed_key: str,
 ) -> int:
+    from .logbook import log
     from .server import ClassServer
-    from .session import log
 
     server = ClassServer(options, zygote, key, keys)
     try:

@@ -23,8 +23,9 @@ import asyncssh
 
 from ..i18n import N_
 from .classroom import Classroom
+from .logbook import log
 from .options import TEACHER, ServeOptions
-from .session import GRACE, Session, clean_name, log
+from .session import GRACE, Session, clean_name
 from .zygote import Zygote
 
 

@@ -18,7 +18,6 @@ import select
 import signal
 import socket
 import struct
-import sys
 import termios
 import time
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from .. import glyphs, i18n
 from ..app.classlink import FrameReader, encode
 from ..app.settings import Settings
 from ..i18n import N_
+from .logbook import log
 
 if TYPE_CHECKING:
     from .server import ClassServer, Connection
@@ -38,11 +38,6 @@ if TYPE_CHECKING:
 #: Seconds a child gets to leave its screen tidily before it is killed.
 GRACE = 2.0
 _READ = 65536
-
-
-def log(text: str) -> None:
-    """One line on the server's standard error, with the time."""
-    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 class Outbox:
