@@ -89,3 +89,20 @@ async def test_ctrl_c_ends_the_class_when_the_log_cannot_be_written(server, log:
         assert_ended_tidily(student)
     code, _log = srv.stop(timeout=60)
     assert code == 0 and srv.pids() == set()
+
+
+async def test_a_hangup_ends_the_class_like_ctrl_c(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.4: when the teacher's own SSH connection to the lab machine drops, the
+    server's process group gets SIGHUP; it killed the server, and every student's
+    terminal stayed in the alternate screen with the cursor hidden."""
+    srv = server()
+    students = [await Student.join(srv.port, f"s{i}") for i in range(2)]
+    for student in students:
+        await student.wait_for(lambda t: STARTED in t, timeout=60)
+    os.killpg(srv.proc.pid, signal.SIGHUP)  # the server and the zygote, as a hangup does
+    for student in students:
+        await student.wait_closed(timeout=60)
+        assert_ended_tidily(student)
+    code, log = srv.stop(timeout=60)
+    assert code == 0 and "class ended" in log
+    assert srv.pids() == set()

@@ -141,6 +141,16 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
         zygote.stop()
 
 
+#: Ctrl+C, a service manager's stop, and a hang-up: the teacher's own SSH connection
+#: to the lab machine dropped. Each ends the class tidily (every student's screen restored).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_on(stop: asyncio.Future[str], name: str) -> None:
+    if not stop.done():
+        stop.set_result(name)
+
+
 async def _serve(
     options: ServeOptions,
     lesson: Lesson,
@@ -161,15 +171,15 @@ async def _serve(
         zygote.stop()
         return 2
     print(_banner(options, lesson, port, printed_key, where), flush=True)
-    stop = asyncio.Event()
+    stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log(f"ending the class ({len(server.sessions)} session(s) open)")
+    for sig in _STOP_SIGNALS:
+        loop.add_signal_handler(sig, _stop_on, stop, sig.name)
+    name = await stop
+    log(f"ending the class on {name} ({len(server.sessions)} session(s) open)")
     await server.stop()
     with contextlib.suppress(Exception):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     log("class ended")
     return 0

@@ -178,9 +178,10 @@ def share_css(app: Any) -> None:
 
 
 def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cover - forked
-    # Ctrl+C in the teacher's terminal reaches every process of its group: the
-    # server handles it and ends the zygote in order.
+    # Ctrl+C in the teacher's terminal, or its hang-up, reaches every process of its
+    # group: the server handles both and ends the zygote in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         _warm_up(lesson)
     except LessonError as error:
