@@ -160,3 +160,44 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         parse_options({"password": "a\nb"})
     with pytest.raises(ServeError, match="--host: empty"):
         parse_options({"host": " "})
+
+
+def test_logins_are_slowed_per_address_past_the_free_failures() -> None:
+    """Typing mistakes cost nothing; past Logins.FREE failures every check from the
+    address waits its turn, one a second, however many connections ask at once."""
+    from bptui.serve.gate import Logins
+
+    now = [1000.0]
+    logins = Logins(clock=lambda: now[0])
+    started = [logins.failed("10.0.0.9") for _ in range(Logins.FREE)]
+    assert started == [False] * (Logins.FREE - 1) + [True]  # said once, when it starts
+    assert logins.wait("10.0.0.8") == 0  # another address is not slowed
+    turns = [logins.wait("10.0.0.9") for _ in range(3)]  # three connections at once
+    assert turns == [0.0, Logins.SPACING, 2 * Logins.SPACING]
+    now[0] += Logins.WINDOW + 1  # the failures are forgotten
+    assert logins.wait("10.0.0.9") == 0
+
+
+def test_logins_remember_a_bounded_number_of_addresses() -> None:
+    from bptui.serve.gate import Logins
+
+    logins = Logins(clock=lambda: 0.0)
+    for i in range(Logins.MAX_ADDRESSES + 50):
+        logins.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(logins._failures) == Logins.MAX_ADDRESSES
+
+
+async def test_a_flood_of_refusals_is_a_few_log_lines() -> None:
+    from bptui.serve.logbook import Tally
+
+    lines: list[str] = []
+    tally = Tally(period=3600, write=lines.append)
+    for _ in range(2000):
+        tally.note("10.0.0.9", "wrong password", "teacher")
+    tally.note("10.0.0.8", "wrong password", "ann")
+    assert lines == [
+        "refused 10.0.0.9 teacher: wrong password",
+        "refused 10.0.0.8 ann: wrong password",
+    ]
+    tally.flush()
+    assert lines[2:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]

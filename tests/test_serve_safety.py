@@ -106,3 +106,51 @@ async def test_a_hangup_ends_the_class_like_ctrl_c(server) -> None:  # type: ign
     code, log = srv.stop(timeout=60)
     assert code == 0 and "class ended" in log
     assert srv.pids() == set()
+
+
+class Guesser(asyncssh.SSHClient):
+    """A client that tries one wrong password after another (at most ``limit``)."""
+
+    def __init__(self, limit: int = 50) -> None:
+        self.tries = 0
+        self.limit = limit
+
+    def password_auth_requested(self) -> str | None:
+        self.tries += 1
+        return f"guess{self.tries}" if self.tries <= self.limit else None
+
+    def kbdint_auth_requested(self) -> str | None:
+        return None  # passwords only, one method
+
+
+async def guess(port: int, limit: int = 50) -> int:
+    """One connection's worth of wrong teacher passwords; how many it got to try."""
+    guesser = Guesser(limit)
+    with pytest.raises((asyncssh.PermissionDenied, asyncssh.DisconnectError)):
+        await asyncssh.connect(
+            "127.0.0.1",
+            port,
+            username="teacher",
+            client_factory=lambda: guesser,
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+            preferred_auth="password",
+        )
+    return guesser.tries
+
+
+async def test_password_guessing_is_cut_off_slowed_and_summed_up(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.2: 2,000 wrong teacher passwords on one connection took 2.7 s, each
+    logged on its own line. Now a connection is cut after 6 (OpenSSH's MaxAuthTries),
+    an address that keeps failing is slowed, and the log sums the failures up."""
+    srv = server("--teacher-password", "tpw")
+    tries = [await guess(srv.port) for _ in range(2)]
+    assert all(t <= 6 + 1 for t in tries), tries  # 6 checked, then cut off
+    teacher = await Student.join(srv.port, "teacher", password="tpw")  # slowed, not barred
+    await teacher.wait_for(lambda t: "teacher · 0 students" in t, timeout=60)
+    teacher.close()
+    _code, log = srv.stop()
+    assert "slowing logins from 127.0.0.1" in log
+    assert "disconnected after 6 wrong passwords" in log
+    assert log.count("wrong password") < 6, log  # 12 failures, summed up

@@ -10,6 +10,7 @@ the student presses ``t`` to explore alone.
 - :mod:`.child` — what a forked child does: take the terminal, run the app
 - :mod:`.classroom` — follow mode: the class log and who follows it
 - :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
+- :mod:`.gate` — who may try to log in, and how often
 - :mod:`.logbook` — the teacher's log, which never stops the class
 """
 

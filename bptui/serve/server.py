@@ -23,7 +23,8 @@ import asyncssh
 
 from ..i18n import N_
 from .classroom import Classroom
-from .logbook import log
+from .gate import MAX_AUTH_TRIES, Logins
+from .logbook import Tally, log
 from .options import TEACHER, ServeOptions
 from .session import GRACE, Session, clean_name
 from .zygote import Zygote
@@ -47,6 +48,9 @@ class ClassServer:
         self.sessions: set[Session] = set()
         self.classroom = Classroom() if options.classroom else None
         self.per_address: Counter[str] = Counter()
+        self.logins = Logins()
+        #: Floods (wrong passwords, refused connections) said in a few lines.
+        self.tally = Tally()
         self._answers: deque[asyncio.Future[tuple[dict[str, Any], int | None]]] = deque()
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -94,6 +98,7 @@ class ClassServer:
             self._acceptor.close()
         if self._idle_task is not None:
             self._idle_task.cancel()
+        self.tally.flush()
         sessions = list(self.sessions)
         for session in sessions:
             session.end(reason)
@@ -188,6 +193,7 @@ class Connection(asyncssh.SSHServer):
         self.sessions = 0
         #: Logged in with the teacher password: the only way to drive the class.
         self.teacher = False
+        self.failures = 0
         self._conn: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
@@ -212,17 +218,37 @@ class Connection(asyncssh.SSHServer):
         options = self.server.options
         return options.password is not None or (options.classroom and self.username == TEACHER)
 
-    def validate_password(self, username: str, password: str) -> bool:
-        options = self.server.options
+    async def validate_password(self, username: str, password: str) -> bool:
+        """Checked in the address's turn (see :class:`~.gate.Logins`); the connection
+        is closed after :data:`~.gate.MAX_AUTH_TRIES` wrong passwords."""
+        server = self.server
+        wait = server.logins.wait(self.address)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        options = server.options
         if options.classroom and username == TEACHER:
             expected = options.teacher_password
         else:
             expected = options.password
         ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
         self.teacher = ok and options.classroom and username == TEACHER
-        if not ok:
-            log(f"refused {self.address} {clean_name(username)}: wrong password")
-        return ok
+        if ok:
+            return True
+        self.failures += 1
+        who = clean_name(username)
+        server.tally.note(self.address, "wrong password", who)
+        if server.logins.failed(self.address):
+            log(
+                f"slowing logins from {self.address}: {Logins.FREE} wrong passwords in "
+                f"{Logins.WINDOW / 60:g} minutes (one check a second from now on)"
+            )
+        if self.failures >= MAX_AUTH_TRIES and self._conn is not None:
+            cut = f"disconnected after {MAX_AUTH_TRIES} wrong passwords"
+            server.tally.note(self.address, cut, who)
+            self._conn.disconnect(
+                asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Too many authentication failures"
+            )
+        return False
 
     def public_key_auth_supported(self) -> bool:
         options = self.server.options
