@@ -237,15 +237,10 @@ async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def openssh(
-    port: int,
-    *args: str,
-    env: dict[str, str] | None = None,
-    timeout: float = 60.0,
-) -> subprocess.CompletedProcess[str]:
-    """The stock OpenSSH client: ``ssh -p PORT ARGS`` with no config file, no agent,
-    no prompts (BatchMode), no known_hosts; ``-v``, so its log says how it logged in."""
-    command = [
+def openssh_command(port: int, *args: str) -> list[str]:
+    """``ssh -p PORT ARGS`` with no config file, no agent, no prompts (BatchMode), no
+    known_hosts; ``-v``, so its log says how it logged in."""
+    return [
         "ssh",
         "-F",
         "/dev/null",
@@ -264,8 +259,17 @@ def openssh(
         "ConnectTimeout=30",
         *args,
     ]
+
+
+def openssh(
+    port: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """The stock OpenSSH client (see :func:`openssh_command`), run to its end."""
     return subprocess.run(
-        command,
+        openssh_command(port, *args),
         capture_output=True,
         text=True,
         errors="replace",

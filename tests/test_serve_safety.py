@@ -8,6 +8,7 @@ screen, a log line, a process's end) with generous deadlines, never on timing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Student, openssh
+from serve_client import Student, openssh, openssh_command
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -154,3 +155,27 @@ async def test_password_guessing_is_cut_off_slowed_and_summed_up(server) -> None
     assert "slowing logins from 127.0.0.1" in log
     assert "disconnected after 6 wrong passwords" in log
     assert log.count("wrong password") < 6, log  # 12 failures, summed up
+
+
+async def test_a_client_that_sends_no_keys_still_sees_its_lesson(server) -> None:  # type: ignore[no-untyped-def]
+    """``ssh -tt host < /dev/null`` sends end-of-file at once: the server closed the
+    channel's output in answer, and logged a traceback for every frame after."""
+    srv = server()
+    watcher = await asyncio.create_subprocess_exec(
+        *openssh_command(srv.port, "-tt", "kid@127.0.0.1"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert watcher.stdout is not None
+        seen = b""
+        while b"Epoch" not in seen:
+            more = await asyncio.wait_for(watcher.stdout.read(65536), timeout=60)
+            assert more, seen
+            seen += more
+    finally:
+        watcher.kill()
+        await watcher.wait()
+    _code, log = srv.stop()
+    assert "Traceback" not in log

@@ -261,7 +261,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
                 _set_size(self._master, *self._size)
 
     def eof_received(self) -> bool:
-        return False
+        """No more keys (``ssh -tt < /dev/null``): the app still shows itself, as
+        under sshd; answering False would close the channel for its output too."""
+        return True
 
     def pause_writing(self) -> None:
         # The student's connection is slow: stop reading the app until it drains.
@@ -300,16 +302,24 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._pause_reading()
             self.finish()
             return
-        if self._chan is not None:
+        self._show(data)
+
+    def _show(self, data: bytes) -> None:
+        """The app's output to the student; a channel closed for it ends the session."""
+        if self._chan is None:
+            return
+        try:
             self._chan.write(data)
+        except (OSError, asyncssh.Error):
+            self._signal(signal.SIGHUP)
+            self.finish(code=None)
 
     def _child_ended(self) -> None:
         # Whatever the app wrote last is still in the pty: pass it on first.
         if self._master is not None:
             with contextlib.suppress(OSError):
-                while data := os.read(self._master, _READ):
-                    if self._chan is not None:
-                        self._chan.write(data)
+                while not self._finished and (data := os.read(self._master, _READ)):
+                    self._show(data)
         self.finish()
 
     def _link_readable(self) -> None:
