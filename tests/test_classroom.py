@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +204,65 @@ async def test_a_flood_of_refusals_is_a_few_log_lines() -> None:
     ]
     tally.flush()
     assert lines[2:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
+
+
+def _zygote_pair() -> tuple[socket.socket, socket.socket]:
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+def test_the_zygote_answers_a_bad_request_and_goes_on() -> None:
+    """One bad request (too large, not JSON, no terminal) is answered with an error,
+    its descriptors closed; the zygote serves the next request as usual."""
+    from bptui.serve import zygote
+
+    fds_before_test = len(os.listdir("/proc/self/fd"))
+    server, theirs = _zygote_pair()
+    server.settimeout(10)
+    loop = threading.Thread(
+        target=zygote._serve_requests, args=(theirs, None, zygote._Children()), daemon=True
+    )
+    loop.start()
+    spare = os.open(os.devnull, os.O_RDONLY)
+    answers = []
+    for request, fds in (
+        (b"x" * (zygote._MAX_REQUEST + 10), [spare]),
+        (b"{not json", [spare]),
+        (b"[1, 2]", [spare]),
+        (b"{}", []),
+    ):
+        socket.send_fds(server, [request], fds)
+        answers.append(zygote.Zygote.answer(server))
+    os.close(spare)
+    server.shutdown(socket.SHUT_WR)  # the server goes: the loop returns
+    loop.join(10)
+    assert not loop.is_alive()
+    assert [(sorted(a), fd) for a, fd in answers] == [(["error"], None)] * 4
+    assert "larger than" in answers[0][0]["error"] and "not JSON" in answers[1][0]["error"]
+    assert "descriptors" in answers[3][0]["error"]
+    server.close()
+    theirs.close()
+    assert len(os.listdir("/proc/self/fd")) == fds_before_test  # every descriptor closed
+
+
+def test_a_fork_the_system_refuses_is_an_answer_not_the_end(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from bptui.serve import zygote
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    server, theirs = _zygote_pair()
+    server.settimeout(10)
+    children = zygote._Children()
+    slave = os.open(os.devnull, os.O_RDONLY)
+    zygote._fork_session(theirs, {}, [slave], None, children)  # type: ignore[arg-type]
+    answer, pidfd = zygote.Zygote.answer(server)
+    assert answer == {"error": "cannot start a process: Resource temporarily unavailable"}
+    assert pidfd is None and not children.pids and not children.starting.others()
+    with pytest.raises(OSError):
+        os.fstat(slave)  # closed
+    assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    server.close()
+    theirs.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Student, openssh, openssh_command
+from serve_client import Student, connect, openssh, openssh_command
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -157,6 +157,40 @@ async def test_password_guessing_is_cut_off_slowed_and_summed_up(server) -> None
     assert log.count("wrong password") < 6, log  # 12 failures, summed up
 
 
+async def test_a_hostile_term_or_colorterm_stops_no_one(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.3: TERM="$(printf '\\1%.0s' {1..12000})" ssh -tt host: the request to
+    the zygote passed its 64 KB cap, the zygote exited, and every later student got
+    "The server could not start a lesson". A COLORTERM sent with SendEnv did the same."""
+    srv = server()
+    attacker = await asyncio.create_subprocess_exec(
+        *openssh_command(srv.port, "-tt", "kid@127.0.0.1"),
+        env=dict(os.environ, TERM="\x01" * 12000),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert attacker.stdout is not None
+        # Its first bytes: the server has answered its session, one way or the other.
+        await asyncio.wait_for(attacker.stdout.read(1), timeout=60)
+        conn = await connect(srv.port, "kim")
+        process = await conn.create_process(
+            term_type="xterm", term_size=(80, 24), encoding=None, env={"COLORTERM": "\1" * 30000}
+        )
+        second = Student(conn, process, 80, 24)
+        await second.wait_for(lambda t: STARTED in t, timeout=60)
+        student = await Student.join(srv.port, "ann")  # and everyone after them
+        await student.wait_for(lambda t: STARTED in t, timeout=60)
+        for each in (second, student):
+            each.close()
+    finally:
+        if attacker.returncode is None:
+            attacker.kill()
+        await attacker.wait()
+    _code, log = srv.stop()
+    assert "zygote" not in log and "Traceback" not in log
+
+
 async def test_a_client_that_sends_no_keys_still_sees_its_lesson(server) -> None:  # type: ignore[no-untyped-def]
     """``ssh -tt host < /dev/null`` sends end-of-file at once: the server closed the
     channel's output in answer, and logged a traceback for every frame after."""
@@ -179,3 +213,4 @@ async def test_a_client_that_sends_no_keys_still_sees_its_lesson(server) -> None
         await watcher.wait()
     _code, log = srv.stop()
     assert "Traceback" not in log
+

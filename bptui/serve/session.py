@@ -30,6 +30,7 @@ from .. import glyphs, i18n
 from ..app.classlink import FrameReader, encode
 from ..app.settings import Settings
 from ..i18n import N_
+from .limits import clean_colorterm, clean_term
 from .logbook import log
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def pty_requested(
         self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any
     ) -> bool:
-        self._term = term_type or "xterm-256color"
+        self._term = clean_term(term_type)
         width, height = term_size[0], term_size[1]
         self._size = (width or 80, height or 24)
         return True
@@ -213,7 +214,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         header = {
             "term": self._term,
             "color": self.server.options.color,
-            "colorterm": env.get("COLORTERM"),
+            "colorterm": clean_colorterm(env.get("COLORTERM")),
             "role": self.role,
             "settings": settings.to_header(),
         }

@@ -1,0 +1,28 @@
+"""What a client may send, cleaned and bounded before the server acts on it.
+
+Everything here comes from the network: a terminal type, a colour depth, a
+window size. Each value is checked against what a real terminal sends and
+replaced (or clamped) when it is not, so that no client-supplied value can
+reach the zygote, an ioctl or the app unbounded. Plain functions, no asyncssh.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: A terminal type as terminfo names them: ``xterm-256color``, ``screen.xterm``, ``vt100``.
+_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+#: What a session gets when its client sends no usable terminal type.
+DEFAULT_TERM = "xterm-256color"
+#: The COLORTERM values that mean something (24-bit colour); any other is dropped.
+COLORTERMS = ("truecolor", "24bit")
+
+
+def clean_term(term: str | None) -> str:
+    """``term`` if it looks like a terminfo name (at most 64 characters), else the default."""
+    return term if term and _TERM.fullmatch(term) else DEFAULT_TERM
+
+
+def clean_colorterm(value: str | None) -> str | None:
+    """``truecolor`` or ``24bit`` as the client sent it, else None."""
+    return value if value in COLORTERMS else None
