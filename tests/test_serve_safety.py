@@ -214,3 +214,20 @@ async def test_a_client_that_sends_no_keys_still_sees_its_lesson(server) -> None
     _code, log = srv.stop()
     assert "Traceback" not in log
 
+
+async def test_a_zygote_that_dies_is_started_anew(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.3: if the zygote dies all the same (killed, out of memory), the server
+    starts a new one; the session under way goes on, and the next student gets a lesson."""
+    srv = server()
+    (zygote,) = srv.pids()
+    first = await Student.join(srv.port, "ann")
+    await first.wait_for(lambda t: STARTED in t, timeout=60)
+    os.kill(zygote, signal.SIGKILL)
+    second = await Student.join(srv.port, "bo")
+    await second.wait_for(lambda t: STARTED in t, timeout=120)
+    await first.press(" ")
+    await first.wait_for(lambda t: "ŷ=1" in t)
+    for student in (first, second):
+        student.close()
+    _code, log = srv.stop()
+    assert "the zygote has stopped" in log and "a new zygote is ready" in log

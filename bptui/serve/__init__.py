@@ -7,6 +7,7 @@ the student presses ``t`` to explore alone.
 - :mod:`.options` — the command line's settings, checked (no asyncssh, no torch)
 - :mod:`.hostkey` — the server's SSH host key, made once and kept
 - :mod:`.zygote` — the pre-loaded process every session is forked from
+- :mod:`.keeper` — the server's side of the zygote, and a new one if it dies
 - :mod:`.child` — what a forked child does: take the terminal, run the app
 - :mod:`.classroom` — follow mode: the class log and who follows it
 - :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
@@ -32,7 +33,7 @@ from .options import ServeError, ServeOptions
 if TYPE_CHECKING:
     from asyncssh import SSHAuthorizedKeys, SSHKey
 
-    from .zygote import Zygote
+    from .keeper import ZygoteKeeper
 
 
 def _check_port(options: ServeOptions) -> None:
@@ -115,6 +116,7 @@ def _error(message: str) -> None:
 def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     """Serve ``lesson`` until Ctrl+C; returns the exit code (2 for a bad setting)."""
     from .hostkey import fingerprint, load_authorized_keys, load_host_key
+    from .keeper import ZygoteKeeper
     from .zygote import start_zygote
 
     try:
@@ -129,9 +131,9 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     except ServeError as error:
         _error(str(error))
         return 2
-    # The zygote is forked before any thread or event loop exists here.
+    # Loading torch takes a few seconds: before listening, so the first student waits for nothing.
     try:
-        zygote = start_zygote(lesson)
+        zygote = ZygoteKeeper(start_zygote(lesson), lesson)
     except LessonError as error:
         _error(str(error))
         return 2
@@ -139,7 +141,7 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     try:
         return asyncio.run(_serve(options, lesson, zygote, key, keys, where, fingerprint(key)))
     finally:
-        zygote.stop()
+        zygote.zygote.stop()  # the one running now (it may have been started anew)
 
 
 #: Ctrl+C, a service manager's stop, and a hang-up: the teacher's own SSH connection
@@ -155,7 +157,7 @@ def _stop_on(stop: asyncio.Future[str], name: str) -> None:
 async def _serve(
     options: ServeOptions,
     lesson: Lesson,
-    zygote: Zygote,
+    zygote: ZygoteKeeper,
     key: SSHKey,
     keys: SSHAuthorizedKeys | None,
     where: str,
@@ -169,7 +171,6 @@ async def _serve(
         port = await server.start()
     except OSError as error:
         _error(_bind_error(options, error))
-        zygote.stop()
         return 2
     print(_banner(options, lesson, port, printed_key, where), flush=True)
     stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()

@@ -12,11 +12,9 @@ session whose child ends is closed and a child whose connection drops is ended.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import hmac
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 import asyncssh
@@ -24,10 +22,10 @@ import asyncssh
 from ..i18n import N_
 from .classroom import Classroom
 from .gate import MAX_AUTH_TRIES, Logins
+from .keeper import ZygoteKeeper
 from .logbook import Tally, log
 from .options import TEACHER, ServeOptions
 from .session import GRACE, Session, clean_name
-from .zygote import Zygote
 
 
 class ClassServer:
@@ -36,7 +34,7 @@ class ClassServer:
     def __init__(
         self,
         options: ServeOptions,
-        zygote: Zygote,
+        zygote: ZygoteKeeper,
         host_key: asyncssh.SSHKey,
         authorized_keys: asyncssh.SSHAuthorizedKeys | None = None,
     ) -> None:
@@ -51,7 +49,6 @@ class ClassServer:
         self.logins = Logins()
         #: Floods (wrong passwords, refused connections) said in a few lines.
         self.tally = Tally()
-        self._answers: deque[asyncio.Future[tuple[dict[str, Any], int | None]]] = deque()
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
@@ -62,8 +59,7 @@ class ClassServer:
     async def start(self) -> int:
         """Listen; returns the port (useful with ``--port 0``). OSError if it cannot."""
         self._loop = asyncio.get_running_loop()
-        self.zygote.sock.setblocking(False)
-        self._loop.add_reader(self.zygote.sock.fileno(), self._zygote_answered)
+        self.zygote.start()
         options = self.options
         self._acceptor = await asyncssh.create_server(
             lambda: Connection(self),
@@ -107,9 +103,6 @@ class ClassServer:
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
             session.finish()
-        if self._loop is not None:
-            with contextlib.suppress(ValueError, OSError):
-                self._loop.remove_reader(self.zygote.sock.fileno())
         self.zygote.stop()
 
     # ---------------------------------------------------------------- sessions
@@ -131,36 +124,8 @@ class ClassServer:
         return None
 
     async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
-        """A zygote child on ``fds``: its pid and a pidfd to watch it by."""
-        assert self._loop is not None
-        future: asyncio.Future[tuple[dict[str, Any], int | None]] = self._loop.create_future()
-        self._answers.append(future)
-        try:
-            self.zygote.spawn(header, fds)
-        except OSError:
-            self._answers.remove(future)
-            raise
-        answer, pidfd = await future
-        if pidfd is None or "pid" not in answer:
-            raise OSError(errno.ECHILD, "the zygote could not start a session")
-        return int(answer["pid"]), pidfd
-
-    def _zygote_answered(self) -> None:
-        while True:
-            try:
-                answer = Zygote.answer(self.zygote.sock)
-            except BlockingIOError:
-                return
-            except (OSError, ConnectionError, ValueError) as error:
-                assert self._loop is not None
-                self._loop.remove_reader(self.zygote.sock.fileno())
-                while self._answers:
-                    self._answers.popleft().set_exception(OSError(str(error)))
-                if not self._closing:
-                    log("the zygote has stopped: no new sessions can start")
-                return
-            if self._answers:
-                self._answers.popleft().set_result(answer)
+        """A zygote child on ``fds``: its pid and a pidfd to watch it by (OSError if none)."""
+        return await self.zygote.spawn(header, fds)
 
     async def _watch_idle(self) -> None:
         limit = self.options.idle_timeout * 60
