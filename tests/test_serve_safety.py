@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Student, connect, openssh, openssh_command
+from serve_client import Student, connect, openssh, openssh_command, until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -231,3 +231,31 @@ async def test_a_zygote_that_dies_is_started_anew(server) -> None:  # type: igno
         student.close()
     _code, log = srv.stop()
     assert "the zygote has stopped" in log and "a new zygote is ready" in log
+
+
+# ------------------------------------------------------------------ what exhausts the machine
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def test_sessions_aborted_while_they_start_leave_no_app(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.6: create_session() then abort() at once, 20 times, left 20 apps
+    running outside every limit until the server stopped, and their descriptors open."""
+    srv = server()
+    zygote = srv.pids()
+    before = open_fds(srv.proc.pid)
+    for i in range(20):
+        conn = await connect(srv.port, f"s{i}")
+        await conn.create_session(
+            asyncssh.SSHClientSession, term_type="xterm", term_size=(80, 24), encoding=None
+        )
+        conn.abort()
+    # The zygote answers in order: once this student's app runs, every earlier one has.
+    student = await Student.join(srv.port, "ann")
+    await student.wait_for(lambda t: STARTED in t, timeout=60)
+    assert len(srv.pids() - zygote) == 1, "apps of aborted sessions are still running"
+    student.close()
+    await until(lambda: srv.pids() == zygote, timeout=60)
+    await until(lambda: open_fds(srv.proc.pid) <= before, timeout=60)

@@ -195,8 +195,30 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return replace(options.settings, ascii_only=True)
         return options.settings
 
-    async def _start_app(self) -> None:
+    def _header(self) -> dict[str, Any]:
+        """The zygote's request for this session (every value cleaned: see limits.py)."""
         assert self._chan is not None
+        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
+        env = dict(self._chan.get_environment())
+        settings = self._settings(env)
+        if settings.ascii_only:
+            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
+        settings = replace(settings, language=self.language)
+        return {
+            "term": self._term,
+            "color": self.server.options.color,
+            "colorterm": clean_colorterm(env.get("COLORTERM")),
+            "role": self.role,
+            "settings": settings.to_header(),
+        }
+
+    def _gone(self) -> bool:
+        """Whether the session is over (a method: it changes while _start_app awaits)."""
+        return self._finished
+
+    async def _start_app(self) -> None:
+        if self._gone():
+            return  # the connection went before its app was asked for
         master, slave = os.openpty()
         _set_size(master, *self._size)
         os.set_blocking(master, False)
@@ -205,36 +227,37 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None:
             self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             fds.append(theirs.fileno())
-        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
-        env = dict(self._chan.get_environment())
-        settings = self._settings(env)
-        if settings.ascii_only:
-            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
-        settings = replace(settings, language=self.language)
-        header = {
-            "term": self._term,
-            "color": self.server.options.color,
-            "colorterm": clean_colorterm(env.get("COLORTERM")),
-            "role": self.role,
-            "settings": settings.to_header(),
-        }
         try:
-            _pid, self._pidfd = await self.server.spawn(header, fds)  # watched by its pidfd
+            _pid, pidfd = await self.server.spawn(self._header(), fds)
         except OSError as error:
             log(f"cannot start a session for {self.address}: {error}")
             self._master = master
-            sorry = N_("The server could not start a lesson. Please tell the teacher.")
-            self._chan.write(say(self.language, sorry).encode() + b"\r\n")
+            if not self._gone():
+                sorry = N_("The server could not start a lesson. Please tell the teacher.")
+                self._show(say(self.language, sorry).encode() + b"\r\n")
             self.finish(code=1)
             return
         finally:
             os.close(slave)
             if theirs is not None:
                 theirs.close()
+        if self._gone():
+            # The connection went while the app started: no one will see it, and no
+            # limit counts it any more. It goes now, with its terminal and pidfd.
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.close(pidfd)
+            os.close(master)
+            return
+        self._pidfd = pidfd  # the app is watched by its pidfd
+        self._app_started(master)
+
+    def _app_started(self, master: int) -> None:
         loop = asyncio.get_running_loop()
         self._master = master
         self._to_app = Outbox(loop, master)
         self._resume_reading()
+        assert self._pidfd is not None
         loop.add_reader(self._pidfd, self._child_ended)
         if self._link is not None and self.server.classroom is not None:
             self._link.setblocking(False)
