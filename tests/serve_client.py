@@ -181,12 +181,15 @@ class Student:
         width: int = 80,
         height: int = 24,
         term: str = "xterm-256color",
+        screen: tuple[int, int] | None = None,
     ) -> Student:
+        """``screen``: the size of the pyte screen that decodes the output, when it is not
+        the size the client announces (a huge one, say)."""
         conn = await connect(port, username, password)
         process = await conn.create_process(
             term_type=term, term_size=(width, height), encoding=None
         )
-        return cls(conn, process, width, height)
+        return cls(conn, process, *(screen or (width, height)))
 
     async def _read(self) -> None:
         try:

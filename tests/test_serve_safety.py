@@ -9,9 +9,12 @@ screen, a log line, a process's end) with generous deadlines, never on timing.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import signal
+import struct
 import sys
+import termios
 from pathlib import Path
 
 import asyncssh
@@ -259,3 +262,33 @@ async def test_sessions_aborted_while_they_start_leave_no_app(server) -> None:  
     student.close()
     await until(lambda: srv.pids() == zygote, timeout=60)
     await until(lambda: open_fds(srv.proc.pid) <= before, timeout=60)
+
+
+def pty_size(pid: int) -> tuple[int, int]:
+    """(columns, rows) of the terminal an app runs on, read from its standard input."""
+    fd = os.open(f"/proc/{pid}/fd/0", os.O_RDONLY | os.O_NOCTTY)
+    try:
+        rows, columns, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    finally:
+        os.close(fd)
+    return columns, rows
+
+
+async def test_a_huge_terminal_size_is_clamped(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.7: 70000×30 failed in struct.pack (a traceback, a pty pair leaked per
+    connection); 10000×10000 was accepted and the app grew to 1.5 GB."""
+    from bptui.serve.limits import MAX_COLUMNS, MAX_ROWS
+
+    srv = server()
+    zygote = srv.pids()
+    student = await Student.join(srv.port, width=70000, height=30, screen=(MAX_COLUMNS, 30))
+    await student.wait_for(lambda t: STARTED in t, timeout=60)
+    (app,) = srv.pids() - zygote
+    assert pty_size(app) == (MAX_COLUMNS, 30)
+    student.process.change_terminal_size(10000, 10000)
+    await until(lambda: pty_size(app) == (MAX_COLUMNS, MAX_ROWS), timeout=30)
+    student.process.change_terminal_size(0, 0)  # nothing said: the usual 80×24
+    await until(lambda: pty_size(app) == (80, 24), timeout=30)
+    student.close()
+    _code, log = srv.stop()
+    assert "Traceback" not in log

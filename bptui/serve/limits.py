@@ -26,3 +26,20 @@ def clean_term(term: str | None) -> str:
 def clean_colorterm(value: str | None) -> str | None:
     """``truecolor`` or ``24bit`` as the client sent it, else None."""
     return value if value in COLORTERMS else None
+
+
+#: The largest window a session's app draws in: larger real terminals (a 4K screen
+#: at a small font is ~380×100) see the lesson in this much of their window. The
+#: app's memory grows with its cells: 10000×10000 took 1.5 GB; 600×250, ~10 MB more
+#: than 80×24.
+MAX_COLUMNS = 600
+MAX_ROWS = 250
+
+
+def clamp_size(columns: int, rows: int) -> tuple[int, int]:
+    """A window size the pty and the app can take: 0 (the client did not say) is
+    80×24, larger than the limit is the limit."""
+    return (
+        min(columns, MAX_COLUMNS) if columns > 0 else 80,
+        min(rows, MAX_ROWS) if rows > 0 else 24,
+    )

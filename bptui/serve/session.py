@@ -30,7 +30,7 @@ from .. import glyphs, i18n
 from ..app.classlink import FrameReader, encode
 from ..app.settings import Settings
 from ..i18n import N_
-from .limits import clean_colorterm, clean_term
+from .limits import clamp_size, clean_colorterm, clean_term
 from .logbook import log
 
 if TYPE_CHECKING:
@@ -147,8 +147,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any
     ) -> bool:
         self._term = clean_term(term_type)
-        width, height = term_size[0], term_size[1]
-        self._size = (width or 80, height or 24)
+        self._size = clamp_size(term_size[0], term_size[1])
         return True
 
     def shell_requested(self) -> bool:
@@ -279,7 +278,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._to_app.write(data)
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
-        self._size = (width or 80, height or 24)
+        self._size = clamp_size(width, height)
         if self._master is not None:
             with contextlib.suppress(OSError):
                 _set_size(self._master, *self._size)
