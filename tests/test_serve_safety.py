@@ -292,3 +292,32 @@ async def test_a_huge_terminal_size_is_clamped(server) -> None:  # type: ignore[
     student.close()
     _code, log = srv.stop()
     assert "Traceback" not in log
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def test_a_keystroke_flood_is_held_back_not_buffered(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.8: the server's memory went from 45 to 454 MB under 418 MB of keys
+    (faster than the app reads them), and was never returned."""
+    srv = server()
+    student = await Student.join(srv.port)
+    await student.wait_for(lambda t: STARTED in t, timeout=60)
+    before = rss_mib(srv.proc.pid)
+    keys = b"j" * 65536  # a key the app has no use for
+    sent = 0
+    while sent < 96 * 2**20:  # at most 96 MiB
+        student.process.stdin.write(keys)
+        sent += len(keys)
+        try:
+            await asyncio.wait_for(student.process.stdin.drain(), timeout=5)
+        except asyncio.TimeoutError:
+            break  # the server stopped taking keys: the flood is held back, and ends here
+    grown = rss_mib(srv.proc.pid) - before
+    assert grown < 24, f"the server grew by {grown:.0f} MiB after {sent >> 20} MiB of keys"
+    student.close()

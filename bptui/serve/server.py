@@ -72,6 +72,9 @@ class ClassServer:
             host_based_auth=False,
             gss_host=None,  # no Kerberos: a password or a listed key, nothing else
             encoding=None,
+            # Keys a client may send ahead of its app (asyncssh's default is 2 MiB a
+            # session): a flood is held at this much per session (Session._hold_keys).
+            window=256 * 1024,
             line_editor=False,
             agent_forwarding=False,
             x11_forwarding=False,

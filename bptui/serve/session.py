@@ -20,7 +20,7 @@ import socket
 import struct
 import termios
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -42,13 +42,25 @@ _READ = 65536
 
 
 class Outbox:
-    """Non-blocking writes to a descriptor, buffered while it is full."""
+    """Non-blocking writes to a descriptor, buffered while it is full.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    ``flow`` is told True when more than :attr:`HIGH` bytes wait (stop sending
+    for now) and False once they are down to a quarter of that: a client that
+    types faster than its app reads is held back through its SSH window
+    instead of growing the server without end.
+    """
+
+    HIGH = 64 * 1024
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, flow: Callable[[bool], None] | None = None
+    ) -> None:
         self._loop = loop
         self._fd = fd
         self._pending = bytearray()
         self._waiting = False
+        self._flow = flow
+        self._full = False
         self.closed = False
 
     def write(self, data: bytes) -> None:
@@ -56,6 +68,9 @@ class Outbox:
             return
         self._pending += data
         self._flush()
+        if self._flow is not None and not self._full and len(self._pending) > self.HIGH:
+            self._full = True
+            self._flow(True)
 
     def _flush(self) -> None:
         try:
@@ -72,6 +87,9 @@ class Outbox:
         elif not self._pending and self._waiting:
             self._waiting = False
             self._loop.remove_writer(self._fd)
+        if self._full and self._flow is not None and len(self._pending) <= self.HIGH // 4:
+            self._full = False
+            self._flow(False)
 
     def close(self) -> None:
         if self._waiting:
@@ -254,7 +272,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def _app_started(self, master: int) -> None:
         loop = asyncio.get_running_loop()
         self._master = master
-        self._to_app = Outbox(loop, master)
+        self._to_app = Outbox(loop, master, flow=self._hold_keys)
         self._resume_reading()
         assert self._pidfd is not None
         loop.add_reader(self._pidfd, self._child_ended)
@@ -276,6 +294,14 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self.last_active = time.monotonic()
         if self._to_app is not None:
             self._to_app.write(data)
+
+    def _hold_keys(self, hold: bool) -> None:
+        """Stop taking keys from the client while its app has a backlog (see Outbox)."""
+        if self._chan is not None:
+            if hold:
+                self._chan.pause_reading()
+            else:
+                self._chan.resume_reading()
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         self._size = clamp_size(width, height)
