@@ -10,7 +10,11 @@ the student presses ``t`` to explore alone.
 - :mod:`.keeper` — the server's side of the zygote, and a new one if it dies
 - :mod:`.child` — what a forked child does: take the terminal, run the app
 - :mod:`.classroom` — follow mode: the class log and who follows it
-- :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
+- :mod:`.server` — the SSH front end: listening, limits, the sessions running
+- :mod:`.connection` — one SSH connection: who it is, and at most one session
+- :mod:`.session` — one terminal: the app behind it, bytes between pty and client
+- :mod:`.outbox` — bytes to a descriptor that may not take them now, bounded
+- :mod:`.limits` — what a client may send, cleaned and bounded
 - :mod:`.gate` — who may try to log in, and how often
 - :mod:`.logbook` — the teacher's log, which never stops the class
 """

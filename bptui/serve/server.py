@@ -1,18 +1,16 @@
-"""The SSH front end: who may connect, and a bptui app on a terminal for each.
+"""The SSH front end: the server that listens, and what it knows of the class.
 
-asyncssh speaks SSH; this module decides. Only interactive sessions with a
-pseudo-terminal are served: exec requests (``ssh host ls``, scp), subsystems
-(sftp), port forwarding, agent and X11 forwarding are refused, and nothing is
-ever run but the app. Each session's app is a child of the zygote on a pty of
-its own; this process copies bytes between the pty and the SSH channel, passes
-window-size changes on, and watches the child through a pidfd, so that a
-session whose child ends is closed and a child whose connection drops is ended.
-"""
+asyncssh speaks SSH; this module and its neighbours decide. Only interactive
+sessions with a pseudo-terminal are served: exec requests (``ssh host ls``,
+scp), subsystems (sftp), port forwarding, agent and X11 forwarding are refused,
+and nothing is ever run but the app. :class:`ClassServer` listens, admits each
+session within the class's limits, closes idle ones and ends the class; each
+connection is a :class:`~.connection.Connection`, each terminal a
+:class:`~.session.Session` with its app, a child of the zygote on a pty of its own."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections import Counter
 from typing import Any
@@ -21,11 +19,12 @@ import asyncssh
 
 from ..i18n import N_
 from .classroom import Classroom
-from .gate import MAX_AUTH_TRIES, Logins
+from .connection import Connection
+from .gate import Logins
 from .keeper import ZygoteKeeper
-from .logbook import Tally, log
-from .options import TEACHER, ServeOptions
-from .session import GRACE, Session, clean_name
+from .logbook import Tally
+from .options import ServeOptions
+from .session import GRACE, Session
 
 
 class ClassServer:
@@ -149,98 +148,3 @@ class ClassServer:
                         )
                     )
                     session.end(idle, minutes=f"{minutes:g}")
-
-
-class Connection(asyncssh.SSHServer):
-    """One SSH connection: authentication, and at most one session."""
-
-    def __init__(self, server: ClassServer) -> None:
-        self.server = server
-        self.address = "?"
-        self.username = ""
-        self.sessions = 0
-        #: Logged in with the teacher password: the only way to drive the class.
-        self.teacher = False
-        self.failures = 0
-        self._conn: asyncssh.SSHServerConnection | None = None
-
-    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
-        self._conn = conn
-        peer = conn.get_extra_info("peername")
-        self.address = str(peer[0]) if peer else "?"
-
-    def begin_auth(self, username: str) -> bool:
-        """Called again whenever the client changes the user name it asks for."""
-        self.username = username
-        self.teacher = False
-        options = self.server.options
-        teacher = options.classroom and username == TEACHER
-        if self._conn is not None:
-            # The listed keys admit students only: 'teacher' needs the teacher password.
-            self._conn.set_authorized_keys(None if teacher else self.server.authorized_keys)
-        if teacher:
-            return True
-        return options.password is not None or options.authorized_keys is not None
-
-    def password_auth_supported(self) -> bool:
-        options = self.server.options
-        return options.password is not None or (options.classroom and self.username == TEACHER)
-
-    async def validate_password(self, username: str, password: str) -> bool:
-        """Checked in the address's turn (see :class:`~.gate.Logins`); the connection
-        is closed after :data:`~.gate.MAX_AUTH_TRIES` wrong passwords."""
-        server = self.server
-        wait = server.logins.wait(self.address)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        options = server.options
-        if options.classroom and username == TEACHER:
-            expected = options.teacher_password
-        else:
-            expected = options.password
-        ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
-        self.teacher = ok and options.classroom and username == TEACHER
-        if ok:
-            return True
-        self.failures += 1
-        who = clean_name(username)
-        server.tally.note(self.address, "wrong password", who)
-        if server.logins.failed(self.address):
-            log(
-                f"slowing logins from {self.address}: {Logins.FREE} wrong passwords in "
-                f"{Logins.WINDOW / 60:g} minutes (one check a second from now on)"
-            )
-        if self.failures >= MAX_AUTH_TRIES and self._conn is not None:
-            cut = f"disconnected after {MAX_AUTH_TRIES} wrong passwords"
-            server.tally.note(self.address, cut, who)
-            self._conn.disconnect(
-                asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Too many authentication failures"
-            )
-        return False
-
-    def public_key_auth_supported(self) -> bool:
-        options = self.server.options
-        return options.authorized_keys is not None and not (
-            options.classroom and self.username == TEACHER
-        )
-
-    def session_requested(self) -> Session | bool:
-        if self.sessions:
-            log(f"refused {self.address} {clean_name(self.username)}: a second session")
-            return False
-        self.sessions += 1
-        return Session(self.server, self)
-
-    def server_requested(self, listen_host: str, listen_port: int) -> bool:
-        log(f"refused {self.address}: remote port forwarding")
-        return False
-
-    def connection_requested(self, *args: object) -> bool:
-        log(f"refused {self.address}: port forwarding")
-        return False
-
-    def unix_connection_requested(self, *args: object) -> bool:
-        return False
-
-    def unix_server_requested(self, *args: object) -> bool:
-        return False

@@ -1,0 +1,118 @@
+"""One SSH connection: who it is (authentication), and at most one session.
+
+asyncssh calls these methods as the client asks; each answer is a decision of
+the class's: which user names need which password, which keys admit whom, how
+many wrong passwords a connection gets, and that nothing but one interactive
+session is ever served (no commands, subsystems or forwarding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import TYPE_CHECKING
+
+import asyncssh
+
+from .gate import MAX_AUTH_TRIES, Logins
+from .logbook import log
+from .options import TEACHER
+from .session import Session, clean_name
+
+if TYPE_CHECKING:
+    from .server import ClassServer
+
+
+class Connection(asyncssh.SSHServer):
+    """One SSH connection: authentication, and at most one session."""
+
+    def __init__(self, server: ClassServer) -> None:
+        self.server = server
+        self.address = "?"
+        self.username = ""
+        self.sessions = 0
+        #: Logged in with the teacher password: the only way to drive the class.
+        self.teacher = False
+        self.failures = 0
+        self._conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._conn = conn
+        peer = conn.get_extra_info("peername")
+        self.address = str(peer[0]) if peer else "?"
+
+    def begin_auth(self, username: str) -> bool:
+        """Called again whenever the client changes the user name it asks for."""
+        self.username = username
+        self.teacher = False
+        options = self.server.options
+        teacher = options.classroom and username == TEACHER
+        if self._conn is not None:
+            # The listed keys admit students only: 'teacher' needs the teacher password.
+            self._conn.set_authorized_keys(None if teacher else self.server.authorized_keys)
+        if teacher:
+            return True
+        return options.password is not None or options.authorized_keys is not None
+
+    def password_auth_supported(self) -> bool:
+        options = self.server.options
+        return options.password is not None or (options.classroom and self.username == TEACHER)
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        """Checked in the address's turn (see :class:`~.gate.Logins`); the connection
+        is closed after :data:`~.gate.MAX_AUTH_TRIES` wrong passwords."""
+        server = self.server
+        wait = server.logins.wait(self.address)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        options = server.options
+        if options.classroom and username == TEACHER:
+            expected = options.teacher_password
+        else:
+            expected = options.password
+        ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
+        self.teacher = ok and options.classroom and username == TEACHER
+        if ok:
+            return True
+        self.failures += 1
+        who = clean_name(username)
+        server.tally.note(self.address, "wrong password", who)
+        if server.logins.failed(self.address):
+            log(
+                f"slowing logins from {self.address}: {Logins.FREE} wrong passwords in "
+                f"{Logins.WINDOW / 60:g} minutes (one check a second from now on)"
+            )
+        if self.failures >= MAX_AUTH_TRIES and self._conn is not None:
+            cut = f"disconnected after {MAX_AUTH_TRIES} wrong passwords"
+            server.tally.note(self.address, cut, who)
+            self._conn.disconnect(
+                asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Too many authentication failures"
+            )
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        options = self.server.options
+        return options.authorized_keys is not None and not (
+            options.classroom and self.username == TEACHER
+        )
+
+    def session_requested(self) -> Session | bool:
+        if self.sessions:
+            log(f"refused {self.address} {clean_name(self.username)}: a second session")
+            return False
+        self.sessions += 1
+        return Session(self.server, self)
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        log(f"refused {self.address}: remote port forwarding")
+        return False
+
+    def connection_requested(self, *args: object) -> bool:
+        log(f"refused {self.address}: port forwarding")
+        return False
+
+    def unix_connection_requested(self, *args: object) -> bool:
+        return False
+
+    def unix_server_requested(self, *args: object) -> bool:
+        return False
