@@ -119,6 +119,15 @@ SERVE_OPTIONS = (
         ),
     ),
     (
+        "--max-connecting",
+        "N",
+        N_(
+            "connections without a session running (logging in, or asking for "
+            "nothing), at most N at once (default 100); past it the oldest from "
+            "the busiest address is closed"
+        ),
+    ),
+    (
         "--idle-timeout",
         "MIN",
         N_(

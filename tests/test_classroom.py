@@ -266,3 +266,23 @@ def test_a_fork_the_system_refuses_is_an_answer_not_the_end(monkeypatch) -> None
     assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
     server.close()
     theirs.close()
+
+
+def test_the_doorway_makes_room_at_the_busiest_address() -> None:
+    """A flood from one address pushes out only its own; among equals, the newcomer's
+    own address makes room."""
+    from bptui.serve.gate import Doorway
+
+    doorway: Doorway[str] = Doorway(limit=4)
+    assert doorway.enter("10.0.0.1", "student") is None
+    for i in range(3):
+        assert doorway.enter("10.0.0.9", f"flood{i}") is None
+    assert doorway.enter("10.0.0.9", "flood3") == "flood0"  # its own oldest
+    assert doorway.enter("10.0.0.2", "late student") == "flood1"  # the busiest address's
+    assert len(doorway) == 4
+    doorway.leave("10.0.0.1", "student")  # logged in: a session runs now
+    doorway.leave("10.0.0.1", "student")  # once only
+    assert len(doorway) == 3
+    assert doorway.enter("10.0.0.2", "third") is None
+    # 10.0.0.9 and .2 hold two each: the newcomer's own address makes room
+    assert doorway.enter("10.0.0.2", "fourth") == "late student"

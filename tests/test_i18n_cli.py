@@ -571,7 +571,9 @@ class FakeServer:
 def session_for(server, env):
     from bptui.serve.session import Session
 
-    connection = types.SimpleNamespace(address="10.0.0.7", username="ann", teacher=False)
+    connection = types.SimpleNamespace(
+        address="10.0.0.7", username="ann", teacher=False, began=lambda: None, ended=lambda: None
+    )
     session = Session(server, connection)  # type: ignore[arg-type]
     chan = FakeChannel(env)
     session.connection_made(chan)  # type: ignore[arg-type]

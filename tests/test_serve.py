@@ -337,6 +337,7 @@ def run_serve(*args: str, tmp_path: Path) -> tuple[int, str]:
         (["--port", "http"], "--port: 'http' is not a whole number"),
         (["--port", "70000"], "--port: 70000 is out of range"),
         (["--max-sessions", "0"], "--max-sessions: 0 is out of range"),
+        (["--max-connecting", "0"], "--max-connecting: 0 is out of range"),
         (["--idle-timeout", "-5"], "--idle-timeout: give minutes greater than 0"),
         (["--password", ""], "--password: the password is empty"),
         (["--password", "a", "--authorized-keys", "/etc/hostname"], "either --password or"),

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import resource
 import signal
+import socket
 import struct
 import sys
 import termios
@@ -321,3 +323,39 @@ async def test_a_keystroke_flood_is_held_back_not_buffered(server) -> None:  # t
     grown = rss_mib(srv.proc.pid) - before
     assert grown < 24, f"the server grew by {grown:.0f} MiB after {sent >> 20} MiB of keys"
     student.close()
+
+
+async def test_silent_sockets_neither_fill_the_server_nor_keep_a_student_out(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.9: 1,100 TCP connections that never said a word filled the server's
+    descriptor table (ulimit -n 1024): 53 MB of accept() tracebacks, and a student
+    waited 55 s. Here the table is made small instead (40 descriptors to spare) and
+    --max-connecting 8 bounds the connections that have no session."""
+    srv = server("--max-connecting", "8", "--max-sessions", "4")
+    spare = open_fds(srv.proc.pid) + 40
+    resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE, (spare, spare))
+    silent = []
+    try:
+        for _ in range(100):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", srv.port))
+            silent.append(sock)
+        student = await Student.join(srv.port, "ann")
+        await student.wait_for(lambda t: STARTED in t, timeout=60)
+        student.close()
+    finally:
+        for sock in silent:
+            sock.close()
+    _code, log = srv.stop()
+    assert "Traceback" not in log
+    assert "refused 127.0.0.1: too many connections without a session (--max-connecting 8)" in log
+
+
+async def test_a_connection_with_no_session_is_closed(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.9: a connection that logged in and never asked for a terminal was
+    kept for ever."""
+    srv = server()
+    conn = await connect(srv.port, "idle")
+    await asyncio.wait_for(conn.wait_closed(), timeout=60)
+    _code, log = srv.stop()
+    assert "refused 127.0.0.1 idle: no session" in log

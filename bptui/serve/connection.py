@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from .gate import MAX_AUTH_TRIES, Logins
+from .gate import MAX_AUTH_TRIES, NO_SESSION_GRACE, Logins
 from .logbook import log
 from .options import TEACHER
 from .session import Session, clean_name
@@ -35,11 +35,70 @@ class Connection(asyncssh.SSHServer):
         self.teacher = False
         self.failures = 0
         self._conn: asyncssh.SSHServerConnection | None = None
+        #: Closes a logged-in connection that has no session (see NO_SESSION_GRACE).
+        self._timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------ without a session
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         peer = conn.get_extra_info("peername")
         self.address = str(peer[0]) if peer else "?"
+        self._wait_in_doorway()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.doorway.leave(self.address, self)
+        self._stop_timer()
+
+    def auth_completed(self) -> None:
+        self._start_timer()
+
+    def began(self) -> None:
+        """A session runs on this connection now: it holds no place in the doorway."""
+        self.server.doorway.leave(self.address, self)
+        self._stop_timer()
+
+    def ended(self) -> None:
+        """Its session is over: a connection may not open another, so it goes soon."""
+        if self._conn is not None and self._conn.is_closed():
+            return
+        self._wait_in_doorway()
+        self._start_timer()
+
+    def _wait_in_doorway(self) -> None:
+        doorway = self.server.doorway
+        pushed = doorway.enter(self.address, self)
+        if pushed is not None:
+            full = f"too many connections without a session (--max-connecting {doorway.limit})"
+            self.server.tally.note(pushed.address, full)
+            pushed.close(abort=True)
+
+    def _start_timer(self) -> None:
+        self._stop_timer()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(NO_SESSION_GRACE, self._no_session)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _no_session(self) -> None:
+        self._timer = None
+        self.server.tally.note(self.address, "no session", clean_name(self.username))
+        self.close()
+
+    def close(self, abort: bool = False) -> None:
+        """Close the connection (``abort``: at once, without a word to the client)."""
+        self.server.doorway.leave(self.address, self)
+        self._stop_timer()
+        if self._conn is not None:
+            if abort:
+                self._conn.abort()
+            else:
+                self._conn.close()
+
+    # ------------------------------------------------------------ who it is
 
     def begin_auth(self, username: str) -> bool:
         """Called again whenever the client changes the user name it asks for."""
@@ -95,6 +154,8 @@ class Connection(asyncssh.SSHServer):
         return options.authorized_keys is not None and not (
             options.classroom and self.username == TEACHER
         )
+
+    # ------------------------------------------------------------ what it asks for
 
     def session_requested(self) -> Session | bool:
         if self.sessions:

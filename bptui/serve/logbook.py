@@ -41,19 +41,20 @@ class Tally:
     def __init__(self, period: float = 10.0, write: Callable[[str], None] = log) -> None:
         self.period = period
         self._write = write
-        self._counts: dict[tuple[str, str], int] = {}
+        self._counts: dict[tuple[str, str, str], int] = {}
         self._timer: asyncio.TimerHandle | None = None
 
-    def note(self, address: str, what: str, who: str = "") -> None:
-        """One refusal ``what`` of ``address`` (``who``: the user name, if it matters)."""
-        key = (address, what)
+    def note(self, address: str, what: str, who: str = "", verb: str = "refused") -> None:
+        """One refusal ``what`` of ``address`` (``who``: the user name, if it matters;
+        ``verb``: what the line says happened, for other events than refusals)."""
+        key = (verb, address, what)
         if key not in self._counts and len(self._counts) >= self.MAX_KEYS:
-            key = ("other addresses", what)
+            key = (verb, "other addresses", what)
         if key in self._counts:
             self._counts[key] += 1
         else:
             self._counts[key] = 0
-            self._write(f"refused {' '.join(filter(None, (address, who)))}: {what}")
+            self._write(f"{verb} {' '.join(filter(None, (address, who)))}: {what}")
         if self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self.period, self.flush)
@@ -64,6 +65,6 @@ class Tally:
             self._timer.cancel()
             self._timer = None
         counts, self._counts = self._counts, {}
-        for (address, what), more in counts.items():
+        for (verb, address, what), more in counts.items():
             if more:
-                self._write(f"refused {address}: {what}, {more} more in the last {self.period:g} s")
+                self._write(f"{verb} {address}: {what}, {more} more in the last {self.period:g} s")

@@ -11,6 +11,9 @@ connection is a :class:`~.connection.Connection`, each terminal a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import resource
 import time
 from collections import Counter
 from typing import Any
@@ -20,9 +23,9 @@ import asyncssh
 from ..i18n import N_
 from .classroom import Classroom
 from .connection import Connection
-from .gate import Logins
+from .gate import Doorway, Logins
 from .keeper import ZygoteKeeper
-from .logbook import Tally
+from .logbook import Tally, log
 from .options import ServeOptions
 from .session import GRACE, Session
 
@@ -46,6 +49,7 @@ class ClassServer:
         self.classroom = Classroom() if options.classroom else None
         self.per_address: Counter[str] = Counter()
         self.logins = Logins()
+        self.doorway: Doorway[Connection] = Doorway(options.max_connecting)
         #: Floods (wrong passwords, refused connections) said in a few lines.
         self.tally = Tally()
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -58,6 +62,8 @@ class ClassServer:
     async def start(self) -> int:
         """Listen; returns the port (useful with ``--port 0``). OSError if it cannot."""
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(self._loop_error)
+        _enough_descriptors(self.options)
         self.zygote.start()
         options = self.options
         self._acceptor = await asyncssh.create_server(
@@ -107,6 +113,17 @@ class ClassServer:
             session.finish()
         self.zygote.stop()
 
+    def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """An error the event loop met outside a session's code: one line, never a
+        traceback (asyncio logs a failed accept() with one, once per connection
+        waiting: 53 MB of them when the descriptors ran out)."""
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in _OUT_OF_RESOURCES:
+            what = f"cannot accept a connection: {error.strerror} (see ulimit -n, --max-connecting)"
+        else:
+            what = f"{context.get('message', 'error')}: {error!r}" if error else context["message"]
+        self.tally.note("the server", what, verb="error in")
+
     # ---------------------------------------------------------------- sessions
 
     def admit(self, session: Session) -> tuple[str, dict[str, Any]] | None:
@@ -148,3 +165,27 @@ class ClassServer:
                         )
                     )
                     session.end(idle, minutes=f"{minutes:g}")
+
+
+#: What accept() says when the server has run out of descriptors or memory.
+_OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def _enough_descriptors(options: ServeOptions) -> None:
+    """Raise the open-file limit as far as this user may, and say so in the log if it
+    is still short of what the class may use: each session holds about four
+    descriptors (its connection, pty, pidfd and class link), each connection
+    without a session one."""
+    need = 4 * (options.max_sessions + 1) + options.max_connecting + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(need, soft) if hard == resource.RLIM_INFINITY else max(min(need, hard), soft)
+    if wanted > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    if soft < need:
+        log(
+            f"the open-file limit ({soft}) is below what --max-sessions {options.max_sessions} "
+            f"and --max-connecting {options.max_connecting} may need (~{need}): "
+            "raise it (ulimit -n) or lower them"
+        )

@@ -79,8 +79,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def __init__(self, server: ClassServer, connection: Connection) -> None:
         self.server = server
-        self.address = connection.address
-        self.username = connection.username
+        self.connection = connection
         options = server.options
         self.role = "teacher" if connection.teacher else "student"
         self.following = False
@@ -101,6 +100,16 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._reading = False
         self._starting: asyncio.Future[None] | None = None
 
+    @property
+    def address(self) -> str:
+        """The address the student connects from."""
+        return self.connection.address
+
+    @property
+    def who(self) -> str:
+        """The address and user name, for the log."""
+        return f"{self.connection.address} {clean_name(self.connection.username)}"
+
     # ------------------------------------------------------------ SSH requests
 
     def connection_made(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
@@ -117,15 +126,11 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     def exec_requested(self, command: str) -> bool:
-        log(
-            f"refused {self.address} {clean_name(self.username)}: a command ({clean_name(command)})"
-        )
+        log(f"refused {self.who}: a command ({clean_name(command)})")
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log(
-            f"refused {self.address} {clean_name(self.username)}: subsystem {clean_name(subsystem)}"
-        )
+        log(f"refused {self.who}: subsystem {clean_name(subsystem)}")
         return False
 
     def session_started(self) -> None:
@@ -135,18 +140,19 @@ class Session(asyncssh.SSHServerSession[bytes]):
             port = self.server.options.port
             hint = N_("bptui needs a terminal: connect with  ssh -t -p {port} HOST  (without -T)")
             self._chan.write(say(self.language, hint, port=port).encode() + b"\r\n")
-            log(f"refused {self.address} {clean_name(self.username)}: no terminal (ssh -T)")
+            log(f"refused {self.who}: no terminal (ssh -T)")
             self._chan.exit(1)
             return
         refusal = self.server.admit(self)
         if refusal is not None:
             message, fields = refusal
             self._chan.write(say(self.language, message, **fields).encode() + b"\r\n")
-            log(f"refused {self.address} {clean_name(self.username)}: {message.format(**fields)}")
+            log(f"refused {self.who}: {message.format(**fields)}")
             self._chan.exit(1)
             return
         self.server.sessions.add(self)
         self.server.per_address[self.address] += 1
+        self.connection.began()
         self._starting = asyncio.ensure_future(self._start_app())
 
     def _settings(self, env: dict[str, str]) -> Settings:
@@ -227,7 +233,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             loop.add_reader(self._link.fileno(), self._link_readable)
             self.server.classroom.join(self)
         counts = self._counts()
-        log(f"join  {self.address} {clean_name(self.username)} ({self.role}, {counts})")
+        log(f"join  {self.who} ({self.role}, {counts})")
         if self._farewell is not None:  # the class ended while this one started
             self._farewell_now()
 
@@ -380,7 +386,8 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self.server.per_address[self.address] -= 1
             if self.server.per_address[self.address] <= 0:
                 del self.server.per_address[self.address]
-            log(f"leave {self.address} {clean_name(self.username)} ({self.role}, {self._counts()})")
+            self.connection.ended()
+            log(f"leave {self.who} ({self.role}, {self._counts()})")
         chan = self._chan
         if chan is not None and code is not None:
             with contextlib.suppress(Exception):  # the client may be gone already
@@ -410,8 +417,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def _child_alive(self) -> bool:
         if self._pidfd is None:
             return False
-        readable, _, _ = select.select([self._pidfd], [], [], 0)
-        return not readable
+        ended = select.poll()  # not select(): a pidfd may be numbered past 1024
+        ended.register(self._pidfd, select.POLLIN)
+        return not ended.poll(0)
 
 
 def _set_size(fd: int, width: int, height: int) -> None:
