@@ -359,3 +359,19 @@ async def test_a_connection_with_no_session_is_closed(server) -> None:  # type: 
     await asyncio.wait_for(conn.wait_closed(), timeout=60)
     _code, log = srv.stop()
     assert "refused 127.0.0.1 idle: no session" in log
+
+
+async def test_environment_requests_are_capped(server) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18.9: 3,000 environment requests of 30 KB added 176 MB to the server."""
+    srv = server()
+    before = rss_mib(srv.proc.pid)
+    conn = await connect(srv.port, "env")
+    flood = {f"X{i}": "x" * 30000 for i in range(1000)}  # 30 MB
+    process = await conn.create_process(
+        term_type="xterm", term_size=(80, 24), encoding=None, env={**flood, "LANG": "C.UTF-8"}
+    )
+    student = Student(conn, process, 80, 24)
+    await student.wait_for(lambda t: STARTED in t, timeout=60)
+    grown = rss_mib(srv.proc.pid) - before
+    assert grown < 10, f"the server grew by {grown:.0f} MiB"
+    student.close()

@@ -43,3 +43,16 @@ def clamp_size(columns: int, rows: int) -> tuple[int, int]:
         min(columns, MAX_COLUMNS) if columns > 0 else 80,
         min(rows, MAX_ROWS) if rows > 0 else 24,
     )
+
+
+#: The environment a client may send (OpenSSH's SendEnv; sshd's usual AcceptEnv):
+#: the locale says a student's language and charset, COLORTERM their colours.
+#: Others are refused, and so is any past a few, or longer than a locale name.
+MAX_ENV = 16
+MAX_ENV_VALUE = 256
+
+
+def accepts_env(name: bytes, value: bytes, kept: int) -> bool:
+    """Whether to keep the variable ``name=value`` when ``kept`` are kept already."""
+    wanted = name in (b"LANG", b"COLORTERM") or (name.startswith(b"LC_") and len(name) <= 32)
+    return wanted and kept < MAX_ENV and len(value) <= MAX_ENV_VALUE
