@@ -374,6 +374,7 @@ def test_a_port_in_use_is_refused_before_listening(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         code, err = run_serve("--port", str(port), tmp_path=tmp_path)
     assert code == 2 and f"port {port} is in use" in err and "Traceback" not in err
+    assert err.count("\n") == 1, err  # one line: no warning of asyncssh's imports either
 
 
 def test_a_lesson_torch_refuses_is_refused_before_listening(tmp_path: Path) -> None:

@@ -27,12 +27,18 @@ import errno
 import signal
 import socket
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from ..i18n import _
 from ..lesson import words
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
+
+# asyncssh names cryptography's DSA types at import, and cryptography warns about
+# DSA every time: five warning blocks on every start, about keys this server never
+# makes or accepts (its host key is ed25519). Said once here, before any import of it.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
 
 if TYPE_CHECKING:
     from asyncssh import SSHAuthorizedKeys, SSHKey
