@@ -530,7 +530,13 @@ class FakeChannel:
     def get_environment(self) -> dict[str, str]:
         return self.env
 
+    def get_extra_info(self, name: str) -> object:
+        return ("10.0.0.1", 2222) if name == "sockname" else None
+
     def write(self, data: bytes) -> None:
+        self.written += data
+
+    def write_stderr(self, data: bytes) -> None:
         self.written += data
 
     def exit(self, code: int) -> None:
@@ -623,10 +629,13 @@ def test_refusals_and_hints_are_in_the_students_language():
     assert chan.code == 1
     no_pty, chan = session_for(server, {"LANG": "zh_CN.UTF-8"})
     no_pty.session_started()  # ssh -T: no terminal asked for
-    port = server.options.port
-    assert (
-        chan.written.decode()
-        == f"bptui 需要终端：请用  ssh -t -p {port} HOST  连接（不要加 -T）\r\n"
+    assert chan.written.decode() == (
+        "bptui 需要终端，而这个 ssh 没有请求终端：请用  ssh -t -p 2222 10.0.0.1  连接\r\n"
+    )
+    command, chan = session_for(server, {"LANG": "zh_CN.UTF-8"})
+    command.exec_requested("ls")
+    assert chan.written.decode() == (
+        "bptui 只提供课程，不运行命令：请用  ssh -p 2222 10.0.0.1  连接\r\n"
     )
 
 

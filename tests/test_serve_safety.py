@@ -375,3 +375,22 @@ async def test_environment_requests_are_capped(server) -> None:  # type: ignore[
     grown = rss_mib(srv.proc.pid) - before
     assert grown < 10, f"the server grew by {grown:.0f} MiB"
     student.close()
+
+
+# ------------------------------------------------------------------ what a client is told
+
+
+async def test_ssh_with_a_command_or_without_a_terminal_is_told_what_to_type(server) -> None:  # type: ignore[no-untyped-def]
+    """`ssh host ls` got only OpenSSH's "exec request failed"; plain `ssh host` without
+    a terminal was told "(without -T)" though no -T was typed, and a literal HOST."""
+    srv = server()
+    command = openssh(srv.port, "kid@127.0.0.1", "ls")
+    assert command.returncode != 0
+    assert f"connect with  ssh -p {srv.port} 127.0.0.1" in command.stderr
+    assert "bptui serves the lesson only" in command.stderr
+    plain = openssh(srv.port, "kid@127.0.0.1")  # its standard input is not a terminal
+    said = plain.stdout + plain.stderr
+    assert f"connect with  ssh -t -p {srv.port} 127.0.0.1" in said
+    assert "-T" not in plain.stdout and "HOST" not in plain.stdout
+    _code, log = srv.stop()
+    assert "refused 127.0.0.1 kid: a command (ls)" in log

@@ -126,21 +126,40 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     def exec_requested(self, command: str) -> bool:
+        self._only_the_lesson()
         log(f"refused {self.who}: a command ({clean_name(command)})")
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
+        self._only_the_lesson()
         log(f"refused {self.who}: subsystem {clean_name(subsystem)}")
         return False
+
+    def _only_the_lesson(self) -> None:
+        """Say why on the client's standard error, before its ssh says only
+        "exec request failed"."""
+        assert self._chan is not None
+        language = client_language(self._chan.get_environment(), self.language)
+        why = N_("bptui serves the lesson only, and runs no commands: connect with  ssh {target}")
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self._chan.write_stderr(say(language, why, target=self._target()).encode() + b"\r\n")
+
+    def _target(self) -> str:
+        """``-p PORT HOST``: the address and port this client reached, to type again."""
+        assert self._chan is not None
+        reached = self._chan.get_extra_info("sockname")
+        host, port = (reached[0], reached[1]) if reached else (self.server.options.host, 22)
+        return f"-p {port} {host}" if port != 22 else str(host)
 
     def session_started(self) -> None:
         assert self._chan is not None
         self.language = client_language(self._chan.get_environment(), self.language)
         if self._term is None:
-            port = self.server.options.port
-            hint = N_("bptui needs a terminal: connect with  ssh -t -p {port} HOST  (without -T)")
-            self._chan.write(say(self.language, hint, port=port).encode() + b"\r\n")
-            log(f"refused {self.who}: no terminal (ssh -T)")
+            hint = N_(
+                "bptui needs a terminal, and this ssh asked for none: connect with  ssh -t {target}"
+            )
+            self._chan.write(say(self.language, hint, target=self._target()).encode() + b"\r\n")
+            log(f"refused {self.who}: no terminal")
             self._chan.exit(1)
             return
         refusal = self.server.admit(self)
