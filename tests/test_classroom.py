@@ -286,3 +286,16 @@ def test_the_doorway_makes_room_at_the_busiest_address() -> None:
     assert doorway.enter("10.0.0.2", "third") is None
     # 10.0.0.9 and .2 hold two each: the newcomer's own address makes room
     assert doorway.enter("10.0.0.2", "fourth") == "late student"
+
+
+def test_the_alternate_screen_is_followed_across_reads() -> None:
+    from bptui.serve.terminal import Screen
+
+    screen = Screen()
+    screen.saw(b"hello \x1b[?10")
+    screen.saw(b"49h\x1b[?25l")  # the switch came in two reads
+    assert screen.alternate
+    screen.saw(b"frame")
+    assert screen.alternate
+    screen.saw(b"\x1b[?1049l\x1b[?1049h\x1b[?1049l")
+    assert not screen.alternate

@@ -394,3 +394,22 @@ async def test_ssh_with_a_command_or_without_a_terminal_is_told_what_to_type(ser
     assert "-T" not in plain.stdout and "HOST" not in plain.stdout
     _code, log = srv.stop()
     assert "refused 127.0.0.1 kid: a command (ls)" in log
+
+
+async def test_a_killed_app_leaves_its_student_a_restored_terminal_and_a_word(server) -> None:  # type: ignore[no-untyped-def]
+    """`kill -9` of one student's app: the student got no message and a terminal left
+    in the alternate screen, cursor hidden, mouse on."""
+    srv = server()
+    zygote = srv.pids()
+    student = await Student.join(srv.port)
+    await student.wait_for(lambda t: STARTED in t, timeout=60)
+    (app,) = srv.pids() - zygote
+    os.kill(app, signal.SIGKILL)
+    assert await student.wait_closed() == 1
+    raw = bytes(student.raw)
+    assert raw.rfind(b"\x1b[?1049l") > raw.rfind(b"\x1b[?1049h")  # the normal screen again
+    assert raw.rfind(b"\x1b[?25h") > raw.rfind(b"\x1b[?25l")  # the cursor shown
+    assert raw.rfind(b"\x1b[?1000l") > raw.rfind(b"\x1b[?1000h")  # no more mouse reports
+    assert b"Your lesson stopped unexpectedly" in raw[raw.rfind(b"\x1b[?1049l") :]
+    _code, log = srv.stop()
+    assert "the app of 127.0.0.1 student ended unexpectedly" in log

@@ -14,6 +14,7 @@ the student presses ``t`` to explore alone.
 - :mod:`.connection` — one SSH connection: who it is, and at most one session
 - :mod:`.session` — one terminal: the app behind it, bytes between pty and client
 - :mod:`.outbox` — bytes to a descriptor that may not take them now, bounded
+- :mod:`.terminal` — what an app switched the student's terminal into, undone if it dies
 - :mod:`.limits` — what a client may send, cleaned and bounded
 - :mod:`.gate` — who may try to log in, and how often
 - :mod:`.logbook` — the teacher's log, which never stops the class

@@ -33,6 +33,7 @@ from ..i18n import N_
 from .limits import clamp_size, clean_colorterm, clean_term
 from .logbook import log
 from .outbox import Outbox
+from .terminal import RESTORE, Screen
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 #: Seconds a child gets to leave its screen tidily before it is killed.
 GRACE = 2.0
+STOPPED = N_(
+    "Your lesson stopped unexpectedly. Connect again to go on; tell the teacher if it happens again."
+)
 _READ = 65536
 
 
@@ -99,6 +103,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._finished = False
         self._reading = False
         self._starting: asyncio.Future[None] | None = None
+        self._screen = Screen()
 
     @property
     def address(self) -> str:
@@ -327,6 +332,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         """The app's output to the student; a channel closed for it ends the session."""
         if self._chan is None:
             return
+        self._screen.saw(data)
         try:
             self._chan.write(data)
         except (OSError, asyncssh.Error):
@@ -410,6 +416,11 @@ class Session(asyncssh.SSHServerSession[bytes]):
         chan = self._chan
         if chan is not None and code is not None:
             with contextlib.suppress(Exception):  # the client may be gone already
+                if self._screen.alternate:  # the app ended without restoring the terminal
+                    chan.write(RESTORE)
+                    if not self._farewell:
+                        log(f"the app of {self.who} ended unexpectedly")
+                        self._farewell, code = say(self.language, STOPPED), 1
                 if self._farewell:
                     chan.write(self._farewell.encode() + b"\r\n")
                 chan.exit(code)
