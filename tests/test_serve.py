@@ -395,3 +395,14 @@ def test_the_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
         assert not made_again and again.get_fingerprint() == key.get_fingerprint()
     finally:
         del os.environ["XDG_DATA_HOME"]
+
+
+def test_a_corrupt_kept_host_key_says_to_delete_it_or_give_one(tmp_path: Path) -> None:
+    """Making one with ssh-keygen would not help: the kept key is read every start."""
+    kept = tmp_path / "data" / "bptui" / "ssh_host_ed25519_key"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n")
+    code, err = run_serve(tmp_path=tmp_path)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"the kept host key {kept} cannot be read" in err and "delete it" in err
+    assert "--host-key FILE" in err and "Traceback" not in err
