@@ -114,8 +114,8 @@ SERVE_OPTIONS = (
         "--per-address",
         "N",
         N_(
-            "sessions from one address (default 10; raise it when the class "
-            "shares one address through NAT)"
+            "sessions from one address (default: as many as --max-sessions, since a "
+            "class behind NAT shares one address; lower it when each student has their own)"
         ),
     ),
     (

@@ -153,8 +153,10 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         "127.0.0.1",
         2222,
         100,
-        10,
+        100,  # a class behind one NAT address fits (it was 10: the 11th was refused)
     )
+    assert parse_options({"max_sessions": "40"}).per_address == 40
+    assert parse_options({"max_sessions": "40", "per_address": "2"}).per_address == 2
     assert options.idle_timeout == 60 and not options.classroom
     assert parse_options({"teacher_password": "x"}).classroom
     with pytest.raises(ServeError, match="not a whole number"):

@@ -669,7 +669,7 @@ async def test_a_real_class_in_two_languages(tmp_path):
         assert code == 0
         await first.wait_closed()
         assert "课堂已结束。感谢参加！".encode() in first.raw
-        assert "refused 127.0.0.1 student: The class is full (1 students)." in log  # English
+        assert "refused 127.0.0.1 student: the class is full (--max-sessions 1)" in log  # English
     finally:
         if srv.proc.poll() is None:
             srv.stop(signal.SIGKILL)

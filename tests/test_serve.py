@@ -164,6 +164,8 @@ async def test_max_sessions_holds(server) -> None:  # type: ignore[no-untyped-de
     await first.press(" ")
     await first.wait_for(first_value)  # the first is untouched
     first.close()
+    _code, log = srv.stop()
+    assert "refused 127.0.0.1 student: the class is full (--max-sessions 1)" in log
 
 
 async def test_per_address_limit_holds(server) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +176,9 @@ async def test_per_address_limit_holds(server) -> None:  # type: ignore[no-untyp
     assert await second.wait_closed() == 1
     assert "Too many sessions from 127.0.0.1" in second.text()
     first.close()
+    _code, log = srv.stop()
+    # The teacher's log names the option to raise.
+    assert "refused 127.0.0.1 student: too many sessions from 127.0.0.1 (--per-address 1)" in log
 
 
 # ------------------------------------------------------------------ processes

@@ -32,7 +32,9 @@ class ServeOptions:
     port: int = 2222
     host_key: Path | None = None
     max_sessions: int = 100
-    per_address: int = 10
+    #: Sessions from one address: as many as the class by default, since a school
+    #: reaching the server through NAT is one address (see parse_options).
+    per_address: int = 100
     #: Connections without a session running (logging in, or asking for nothing).
     max_connecting: int = 100
     #: Minutes without a key press (or, for a follower, a step by the teacher).
@@ -120,7 +122,7 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     port = values.get("port", "2222")
     host_key = values.get("host_key")
     max_sessions = values.get("max_sessions", "100")
-    per_address = values.get("per_address", "10")
+    per_address = values.get("per_address", max_sessions)
     max_connecting = values.get("max_connecting", "100")
     idle_timeout = values.get("idle_timeout", "60")
     password = values.get("password")

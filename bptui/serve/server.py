@@ -126,20 +126,24 @@ class ClassServer:
 
     # ---------------------------------------------------------------- sessions
 
-    def admit(self, session: Session) -> tuple[str, dict[str, Any]] | None:
-        """Why ``session`` may not start now (a message marked with ``N_`` and its
-        fields, said in the student's language and logged in English), or None."""
+    def admit(self, session: Session) -> tuple[str, dict[str, Any], str] | None:
+        """Why ``session`` may not start now, or None: a message marked with ``N_`` and
+        its fields, said in the student's language, and the reason for the log, which
+        names the option a teacher would change."""
         if self._closing:
-            return N_("The class is ending."), {}
+            return N_("The class is ending."), {}, "the class is ending"
         if session.role == "teacher":
             return None
+        options = self.options
         students = sum(1 for s in self.sessions if s.role != "teacher")
-        if students >= self.options.max_sessions:
+        if students >= options.max_sessions:
             full = N_("The class is full ({count} students). Try again later, or ask your teacher.")
-            return full, {"count": self.options.max_sessions}
-        if self.per_address[session.address] >= self.options.per_address:
+            why = f"the class is full (--max-sessions {options.max_sessions})"
+            return full, {"count": options.max_sessions}, why
+        if self.per_address[session.address] >= options.per_address:
             crowded = N_("Too many sessions from {address} ({count}). Close one and try again.")
-            return crowded, {"address": session.address, "count": self.options.per_address}
+            why = f"too many sessions from {session.address} (--per-address {options.per_address})"
+            return crowded, {"address": session.address, "count": options.per_address}, why
         return None
 
     async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:

@@ -169,9 +169,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return
         refusal = self.server.admit(self)
         if refusal is not None:
-            message, fields = refusal
+            message, fields, why = refusal
             self._chan.write(say(self.language, message, **fields).encode() + b"\r\n")
-            log(f"refused {self.who}: {message.format(**fields)}")
+            log(f"refused {self.who}: {why}")
             self._chan.exit(1)
             return
         self.server.sessions.add(self)
