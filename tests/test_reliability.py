@@ -142,6 +142,23 @@ def test_trace_refuses_to_write_over_its_own_lesson_file(tmp_path) -> None:  # t
     one_line_error(done, "is the lesson file itself")
 
 
+def test_narration_is_never_written_into_the_lesson_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`bptui LESSON.toml --narrate LESSON.toml` appended the narration to the lesson;
+    `trace -o` already refused its own lesson file, and so does --narrate now."""
+    from bptui.lesson.files import builtin_path
+
+    lesson = tmp_path / "mine.toml"
+    lesson.write_text(builtin_path("affine").read_text())
+    before = lesson.read_text()
+    done = bptui(str(lesson), "--narrate", str(lesson))
+    assert done.returncode == 2 and lesson.read_text() == before
+    one_line_error(done, "--narrate: " + str(lesson) + " is the lesson file itself")
+    builtin = builtin_path("affine")
+    done = bptui("--lesson", "affine", "--narrate", str(builtin))  # a built-in lesson's file
+    assert done.returncode == 2
+    one_line_error(done, "is the lesson file itself")
+
+
 def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import time
 
