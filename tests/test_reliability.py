@@ -209,6 +209,24 @@ def test_values_are_checked_in_float32_and_never_echoed_at_length(args, says, ca
 
 
 @pytest.mark.parametrize(
+    "model",
+    ["x*w\x1b]0;PWN\x07", "x*w\u202e+b", "x\u200b*w", "x*w\u2028+b", "\ufeffx*w", "x*w\x1b[2J"],
+)
+def test_a_model_with_escapes_or_invisible_characters_is_not_echoed_raw(model, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`bptui trace --model $'x*w\\e]0;PWN\\a'` wrote the ESC and BEL back in its error:
+    a terminal took them as a command (here: set the window title)."""
+    from bptui.cli import main
+
+    assert main(["trace", "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "the model is not a valid expression" in err and "Traceback" not in err
+    assert all(c.isprintable() or c == "\n" for c in err), repr(err)
+    lines = err.splitlines()
+    shown, caret = lines[1], lines[2]
+    assert caret.strip() == "^" and shown[caret.index("^")] == "?"  # under the character
+
+
+@pytest.mark.parametrize(
     ("args", "says"),
     [
         (["--model", "w@x"], "@ multiplies a matrix by a vector"),
