@@ -6,6 +6,7 @@ pipe, a signal), since that is where it showed.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -289,6 +290,33 @@ def test_control_characters_in_lesson_text_are_refused(toml: str, key: str, tmp_
         load_lesson(str(path))
     path.write_text(base + 'description = "two lines\\nand\\ttabs are fine"\n')
     assert "two lines" in load_lesson(str(path)).description
+
+
+@pytest.mark.parametrize(
+    ("char", "key"),
+    [
+        ("\\u202e", "title"),
+        ("\\u200b", "description"),
+        ("\\u2028", "prediction"),
+        ("\\ufeff", "title"),
+    ],
+)
+def test_invisible_and_bidirectional_characters_in_lesson_text_are_refused(
+    char: str, key: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """U+202E turns a line around, U+200B and U+FEFF hide in a word, U+2028 breaks a
+    line where the lesson's layout has none: each is refused as control characters are."""
+    from bptui.lesson import LessonError
+    from bptui.lesson.files import load_lesson
+
+    base = 'model = "x * w"\nx = [1.0]\ny = [2.0]\nlr = 0.01\nepochs = 1\n'
+    path = tmp_path / "lesson.toml"
+    path.write_text(base + f'{key} = "a{char}b"\n')
+    code = "U+" + char[2:].upper()
+    with pytest.raises(
+        LessonError, match=re.escape(f"{key} contains the invisible character {code}")
+    ):
+        load_lesson(str(path))
 
 
 async def test_c_with_one_parameter_says_so() -> None:
