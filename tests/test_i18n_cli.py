@@ -569,6 +569,16 @@ class FakeServer:
 
         return ClassServer.admit(self, session)  # type: ignore[arg-type]
 
+    def seat(self, session):
+        from bptui.serve.server import ClassServer
+
+        ClassServer.seat(self, session)  # type: ignore[arg-type]
+
+    def unseat(self, session):
+        from bptui.serve.server import ClassServer
+
+        return ClassServer.unseat(self, session)  # type: ignore[arg-type]
+
     async def spawn(self, header, fds):
         self.headers.append(header)
         raise OSError("no zygote in this test")

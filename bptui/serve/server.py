@@ -146,6 +146,21 @@ class ClassServer:
             return crowded, {"address": session.address, "count": options.per_address}, why
         return None
 
+    def seat(self, session: Session) -> None:
+        """``session`` was admitted: it counts against the limits until it leaves."""
+        self.sessions.add(session)
+        self.per_address[session.address] += 1
+
+    def unseat(self, session: Session) -> bool:
+        """``session`` has left; whether it had a seat."""
+        if session not in self.sessions:
+            return False
+        self.sessions.discard(session)
+        self.per_address[session.address] -= 1
+        if self.per_address[session.address] <= 0:
+            del self.per_address[session.address]
+        return True
+
     async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
         """A zygote child on ``fds``: its pid and a pidfd to watch it by (OSError if none)."""
         return await self.zygote.spawn(header, fds)

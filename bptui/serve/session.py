@@ -174,8 +174,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             log(f"refused {self.who}: {why}")
             self._chan.exit(1)
             return
-        self.server.sessions.add(self)
-        self.server.per_address[self.address] += 1
+        self.server.seat(self)
         self.connection.began()
         self._starting = asyncio.ensure_future(self._start_app())
 
@@ -406,11 +405,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None and self._to_link is not None:
             self.server.classroom.leave(self)
         self._release()
-        if self in self.server.sessions:
-            self.server.sessions.discard(self)
-            self.server.per_address[self.address] -= 1
-            if self.server.per_address[self.address] <= 0:
-                del self.server.per_address[self.address]
+        if self.server.unseat(self):
             self.connection.ended()
             log(f"leave {self.who} ({self.role}, {self._counts()})")
         chan = self._chan
