@@ -228,6 +228,9 @@ async def test_a_zygote_that_dies_is_started_anew(server) -> None:  # type: igno
     first = await Student.join(srv.port, "ann")
     await first.wait_for(lambda t: STARTED in t, timeout=60)
     os.kill(zygote, signal.SIGKILL)
+    # A new zygote is started once the server sees the old one gone (a student asking
+    # in the instant before that is told the server could not start a lesson).
+    await until(lambda: bool(srv.pids()) and zygote not in srv.pids(), timeout=60)
     second = await Student.join(srv.port, "bo")
     await second.wait_for(lambda t: STARTED in t, timeout=120)
     await first.press(" ")
