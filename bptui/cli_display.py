@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import cli_lang, glyphs, i18n
@@ -105,11 +106,32 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             )
         from .app.narrate import cannot_narrate
 
+        if _is_the_lesson_file(args, args.narrate):
+            raise SettingsError(
+                _("--narrate: {file} is the lesson file itself; choose another name").format(
+                    file=args.narrate
+                )
+            )
         problem = cannot_narrate(args.narrate)
         if problem is not None:
             raise SettingsError(problem)
         values["narrate"] = args.narrate
     return Settings(**values)
+
+
+def _is_the_lesson_file(args: argparse.Namespace, path: str) -> bool:
+    """Whether ``path`` is the file the lesson is read from (given, or a built-in's):
+    narration appended to it would be in the lesson (``trace -o`` checks the same)."""
+    from .lesson.files import DEFAULT, builtin_names, builtin_path
+
+    source = getattr(args, "lesson_file", None) or getattr(args, "lesson", None) or DEFAULT
+    lesson = Path(source) if Path(source).is_file() else None
+    if lesson is None and source in builtin_names():
+        lesson = builtin_path(source)
+    try:
+        return lesson is not None and Path(path).exists() and lesson.samefile(path)
+    except OSError:
+        return False
 
 
 def ascii_given(args: argparse.Namespace) -> bool | None:

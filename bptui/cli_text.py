@@ -114,8 +114,17 @@ SERVE_OPTIONS = (
         "--per-address",
         "N",
         N_(
-            "sessions from one address (default 10; raise it when the class "
-            "shares one address through NAT)"
+            "sessions from one address (default: as many as --max-sessions, since a "
+            "class behind NAT shares one address; lower it when each student has their own)"
+        ),
+    ),
+    (
+        "--max-connecting",
+        "N",
+        N_(
+            "connections without a session running (logging in, or asking for "
+            "nothing), at most N at once (default 100); past it the oldest from "
+            "the busiest address is closed"
         ),
     ),
     (

@@ -9,8 +9,14 @@ meets the same inputs, and without shrinking.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import pytest
 from hypothesis import Phase, settings
 
 # pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their environment.
@@ -20,6 +26,9 @@ from hypothesis import Phase, settings
 # terminal as a student's would.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+if TYPE_CHECKING:
+    from serve_client import Server
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 # No shrinking: a mutant is killed by the first failing example, and shrinking it
@@ -31,3 +40,24 @@ settings.register_profile(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start ``bptui serve`` with the given options (see tests/serve_client.py); every
+    server, and whatever it started, is gone after the test."""
+    from serve_client import Server
+
+    servers: list[Server] = []
+
+    def start(*args: str, **options: Any) -> Server:
+        s = Server(tmp_path, *args, **options)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
+        for pid in s.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

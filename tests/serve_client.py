@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pyte
@@ -41,9 +42,15 @@ class Server:
     """``bptui serve`` in a subprocess, on a free port of 127.0.0.1."""
 
     def __init__(
-        self, directory: Path, *args: str, timeout: float = 60.0, log_file: Path | None = None
+        self,
+        directory: Path,
+        *args: str,
+        timeout: float = 60.0,
+        log_file: Path | None = None,
+        stderr: Any = subprocess.PIPE,
     ) -> None:
-        """``log_file``: the server's output goes to that file, as a teacher's log would."""
+        """``log_file``: the server's output goes to that file, as a teacher's log would;
+        ``stderr``: where its log goes (a pipe, read by :meth:`stop`)."""
         env = dict(os.environ, XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)
@@ -51,7 +58,7 @@ class Server:
         self.proc = subprocess.Popen(
             [*bptui_command(), "serve", "--port", "0", "--host-key", str(key), *args],
             stdout=out,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             env=env,
             text=True,
             start_new_session=True,
@@ -97,7 +104,13 @@ class Server:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             _, err = self.proc.communicate(timeout=5)
-        return self.proc.returncode, err
+        return self.proc.returncode, err or ""
+
+    def close_log(self) -> None:
+        """Close the reading end of the server's log, as a ``| tee`` that ended would."""
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+            self.proc.stderr = None
 
 
 def _lines_of(source: object, deadline: float):  # type: ignore[no-untyped-def]
@@ -169,12 +182,15 @@ class Student:
         width: int = 80,
         height: int = 24,
         term: str = "xterm-256color",
+        screen: tuple[int, int] | None = None,
     ) -> Student:
+        """``screen``: the size of the pyte screen that decodes the output, when it is not
+        the size the client announces (a huge one, say)."""
         conn = await connect(port, username, password)
         process = await conn.create_process(
             term_type=term, term_size=(width, height), encoding=None
         )
-        return cls(conn, process, width, height)
+        return cls(conn, process, *(screen or (width, height)))
 
     async def _read(self) -> None:
         try:
@@ -215,3 +231,53 @@ class Student:
 
     def close(self) -> None:
         self.conn.close()
+
+
+async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
+    """Until ``condition()`` holds (AssertionError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)
+
+
+def openssh_command(port: int, *args: str) -> list[str]:
+    """``ssh -p PORT ARGS`` with no config file, no agent, no prompts (BatchMode), no
+    known_hosts; ``-v``, so its log says how it logged in."""
+    return [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-v",
+        "-p",
+        str(port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "ConnectTimeout=30",
+        *args,
+    ]
+
+
+def openssh(
+    port: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """The stock OpenSSH client (see :func:`openssh_command`), run to its end."""
+    return subprocess.run(
+        openssh_command(port, *args),
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=dict(os.environ, **(env or {})),
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )

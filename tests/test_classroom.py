@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -178,8 +181,10 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         "127.0.0.1",
         2222,
         100,
-        10,
+        100,  # a class behind one NAT address fits (it was 10: the 11th was refused)
     )
+    assert parse_options({"max_sessions": "40"}).per_address == 40
+    assert parse_options({"max_sessions": "40", "per_address": "2"}).per_address == 2
     assert options.idle_timeout == 60 and not options.classroom
     assert parse_options({"teacher_password": "x"}).classroom
     with pytest.raises(ServeError, match="not a whole number"):
@@ -188,3 +193,139 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         parse_options({"password": "a\nb"})
     with pytest.raises(ServeError, match="--host: empty"):
         parse_options({"host": " "})
+
+
+def test_logins_are_slowed_per_address_past_the_free_failures() -> None:
+    """Typing mistakes cost nothing; past Logins.FREE failures every check from the
+    address waits its turn, one a second, however many connections ask at once."""
+    from bptui.serve.gate import Logins
+
+    now = [1000.0]
+    logins = Logins(clock=lambda: now[0])
+    started = [logins.failed("10.0.0.9") for _ in range(Logins.FREE)]
+    assert started == [False] * (Logins.FREE - 1) + [True]  # said once, when it starts
+    assert logins.wait("10.0.0.8") == 0  # another address is not slowed
+    turns = [logins.wait("10.0.0.9") for _ in range(3)]  # three connections at once
+    assert turns == [0.0, Logins.SPACING, 2 * Logins.SPACING]
+    now[0] += Logins.WINDOW + 1  # the failures are forgotten
+    assert logins.wait("10.0.0.9") == 0
+
+
+def test_logins_remember_a_bounded_number_of_addresses() -> None:
+    from bptui.serve.gate import Logins
+
+    logins = Logins(clock=lambda: 0.0)
+    for i in range(Logins.MAX_ADDRESSES + 50):
+        logins.failed(f"10.{i // 65536}.{i // 256 % 256}.{i % 256}")
+    assert len(logins._failures) == Logins.MAX_ADDRESSES
+
+
+async def test_a_flood_of_refusals_is_a_few_log_lines() -> None:
+    from bptui.serve.logbook import Tally
+
+    lines: list[str] = []
+    tally = Tally(period=3600, write=lines.append)
+    for _ in range(2000):
+        tally.note("10.0.0.9", "wrong password", "teacher")
+    tally.note("10.0.0.8", "wrong password", "ann")
+    assert lines == [
+        "refused 10.0.0.9 teacher: wrong password",
+        "refused 10.0.0.8 ann: wrong password",
+    ]
+    tally.flush()
+    assert lines[2:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
+
+
+def _zygote_pair() -> tuple[socket.socket, socket.socket]:
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+def test_the_zygote_answers_a_bad_request_and_goes_on() -> None:
+    """One bad request (too large, not JSON, no terminal) is answered with an error,
+    its descriptors closed; the zygote serves the next request as usual."""
+    from bptui.serve import zygote
+
+    fds_before_test = len(os.listdir("/proc/self/fd"))
+    server, theirs = _zygote_pair()
+    server.settimeout(10)
+    loop = threading.Thread(
+        target=zygote._serve_requests, args=(theirs, None, zygote._Children()), daemon=True
+    )
+    loop.start()
+    spare = os.open(os.devnull, os.O_RDONLY)
+    answers = []
+    for request, fds in (
+        (b"x" * (zygote._MAX_REQUEST + 10), [spare]),
+        (b"{not json", [spare]),
+        (b"[1, 2]", [spare]),
+        (b"{}", []),
+    ):
+        socket.send_fds(server, [request], fds)
+        answers.append(zygote.Zygote.answer(server))
+    os.close(spare)
+    server.shutdown(socket.SHUT_WR)  # the server goes: the loop returns
+    loop.join(10)
+    assert not loop.is_alive()
+    assert [(sorted(a), fd) for a, fd in answers] == [(["error"], None)] * 4
+    assert "larger than" in answers[0][0]["error"] and "not JSON" in answers[1][0]["error"]
+    assert "descriptors" in answers[3][0]["error"]
+    server.close()
+    theirs.close()
+    assert len(os.listdir("/proc/self/fd")) == fds_before_test  # every descriptor closed
+
+
+def test_a_fork_the_system_refuses_is_an_answer_not_the_end(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from bptui.serve import zygote
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    server, theirs = _zygote_pair()
+    server.settimeout(10)
+    children = zygote._Children()
+    slave = os.open(os.devnull, os.O_RDONLY)
+    zygote._fork_session(theirs, {}, [slave], None, children)  # type: ignore[arg-type]
+    answer, pidfd = zygote.Zygote.answer(server)
+    assert answer == {"error": "cannot start a process: Resource temporarily unavailable"}
+    assert pidfd is None and not children.pids and not children.starting.others()
+    with pytest.raises(OSError):
+        os.fstat(slave)  # closed
+    assert signal.SIGCHLD not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    server.close()
+    theirs.close()
+
+
+def test_the_doorway_makes_room_at_the_busiest_address() -> None:
+    """A flood from one address pushes out only its own; among equals, the newcomer's
+    own address makes room."""
+    from bptui.serve.gate import Doorway
+
+    doorway: Doorway[str] = Doorway(limit=4)
+    assert doorway.enter("10.0.0.1", "student") is None
+    for i in range(3):
+        assert doorway.enter("10.0.0.9", f"flood{i}") is None
+    assert doorway.enter("10.0.0.9", "flood3") == "flood0"  # its own oldest
+    assert doorway.enter("10.0.0.2", "late student") == "flood1"  # the busiest address's
+    assert len(doorway) == 4
+    doorway.leave("10.0.0.1", "student")  # logged in: a session runs now
+    doorway.leave("10.0.0.1", "student")  # once only
+    assert len(doorway) == 3
+    assert doorway.enter("10.0.0.2", "third") is None
+    # 10.0.0.9 and .2 hold two each: the newcomer's own address makes room
+    assert doorway.enter("10.0.0.2", "fourth") == "late student"
+
+
+def test_the_alternate_screen_is_followed_across_reads() -> None:
+    from bptui.serve.terminal import Screen
+
+    screen = Screen()
+    screen.saw(b"hello \x1b[?10")
+    screen.saw(b"49h\x1b[?25l")  # the switch came in two reads
+    assert screen.alternate
+    screen.saw(b"frame")
+    assert screen.alternate
+    screen.saw(b"\x1b[?1049l\x1b[?1049h\x1b[?1049l")
+    assert not screen.alternate

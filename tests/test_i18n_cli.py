@@ -530,7 +530,13 @@ class FakeChannel:
     def get_environment(self) -> dict[str, str]:
         return self.env
 
+    def get_extra_info(self, name: str) -> object:
+        return ("10.0.0.1", 2222) if name == "sockname" else None
+
     def write(self, data: bytes) -> None:
+        self.written += data
+
+    def write_stderr(self, data: bytes) -> None:
         self.written += data
 
     def exit(self, code: int) -> None:
@@ -563,6 +569,16 @@ class FakeServer:
 
         return ClassServer.admit(self, session)  # type: ignore[arg-type]
 
+    def seat(self, session):
+        from bptui.serve.server import ClassServer
+
+        ClassServer.seat(self, session)  # type: ignore[arg-type]
+
+    def unseat(self, session):
+        from bptui.serve.server import ClassServer
+
+        return ClassServer.unseat(self, session)  # type: ignore[arg-type]
+
     async def spawn(self, header, fds):
         self.headers.append(header)
         raise OSError("no zygote in this test")
@@ -571,7 +587,9 @@ class FakeServer:
 def session_for(server, env):
     from bptui.serve.session import Session
 
-    connection = types.SimpleNamespace(address="10.0.0.7", username="ann")
+    connection = types.SimpleNamespace(
+        address="10.0.0.7", username="ann", teacher=False, began=lambda: None, ended=lambda: None
+    )
     session = Session(server, connection)  # type: ignore[arg-type]
     chan = FakeChannel(env)
     session.connection_made(chan)  # type: ignore[arg-type]
@@ -621,10 +639,13 @@ def test_refusals_and_hints_are_in_the_students_language():
     assert chan.code == 1
     no_pty, chan = session_for(server, {"LANG": "zh_CN.UTF-8"})
     no_pty.session_started()  # ssh -T: no terminal asked for
-    port = server.options.port
-    assert (
-        chan.written.decode()
-        == f"bptui 需要终端：请用  ssh -t -p {port} HOST  连接（不要加 -T）\r\n"
+    assert chan.written.decode() == (
+        "bptui 需要终端，而这个 ssh 没有请求终端：请用  ssh -t -p 2222 10.0.0.1  连接\r\n"
+    )
+    command, chan = session_for(server, {"LANG": "zh_CN.UTF-8"})
+    command.exec_requested("ls")
+    assert chan.written.decode() == (
+        "bptui 只提供课程，不运行命令：请用  ssh -p 2222 10.0.0.1  连接\r\n"
     )
 
 
@@ -658,7 +679,7 @@ async def test_a_real_class_in_two_languages(tmp_path):
         assert code == 0
         await first.wait_closed()
         assert "课堂已结束。感谢参加！".encode() in first.raw
-        assert "refused 127.0.0.1 student: The class is full (1 students)." in log  # English
+        assert "refused 127.0.0.1 student: the class is full (--max-sessions 1)" in log  # English
     finally:
         if srv.proc.poll() is None:
             srv.stop(signal.SIGKILL)

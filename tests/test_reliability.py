@@ -6,6 +6,7 @@ pipe, a signal), since that is where it showed.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -143,6 +144,23 @@ def test_trace_refuses_to_write_over_its_own_lesson_file(tmp_path) -> None:  # t
     one_line_error(done, "is the lesson file itself")
 
 
+def test_narration_is_never_written_into_the_lesson_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`bptui LESSON.toml --narrate LESSON.toml` appended the narration to the lesson;
+    `trace -o` already refused its own lesson file, and so does --narrate now."""
+    from bptui.lesson.files import builtin_path
+
+    lesson = tmp_path / "mine.toml"
+    lesson.write_text(builtin_path("affine").read_text())
+    before = lesson.read_text()
+    done = bptui(str(lesson), "--narrate", str(lesson))
+    assert done.returncode == 2 and lesson.read_text() == before
+    one_line_error(done, "--narrate: " + str(lesson) + " is the lesson file itself")
+    builtin = builtin_path("affine")
+    done = bptui("--lesson", "affine", "--narrate", str(builtin))  # a built-in lesson's file
+    assert done.returncode == 2
+    one_line_error(done, "is the lesson file itself")
+
+
 def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import time
 
@@ -194,6 +212,24 @@ def test_values_are_checked_in_float32_and_never_echoed_at_length(args, says, ca
     assert main(["trace", *args]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err) < 300
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["x*w\x1b]0;PWN\x07", "x*w\u202e+b", "x\u200b*w", "x*w\u2028+b", "\ufeffx*w", "x*w\x1b[2J"],
+)
+def test_a_model_with_escapes_or_invisible_characters_is_not_echoed_raw(model, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`bptui trace --model $'x*w\\e]0;PWN\\a'` wrote the ESC and BEL back in its error:
+    a terminal took them as a command (here: set the window title)."""
+    from bptui.cli import main
+
+    assert main(["trace", "--model", model]) == 2
+    err = capsys.readouterr().err
+    assert "the model is not a valid expression" in err and "Traceback" not in err
+    assert all(c.isprintable() or c == "\n" for c in err), repr(err)
+    lines = err.splitlines()
+    shown, caret = lines[1], lines[2]
+    assert caret.strip() == "^" and shown[caret.index("^")] == "?"  # under the character
 
 
 @pytest.mark.parametrize(
@@ -259,6 +295,33 @@ def test_control_characters_in_lesson_text_are_refused(toml: str, key: str, tmp_
         load_lesson(str(path))
     path.write_text(base + 'description = "two lines\\nand\\ttabs are fine"\n')
     assert "two lines" in load_lesson(str(path)).description
+
+
+@pytest.mark.parametrize(
+    ("char", "key"),
+    [
+        ("\\u202e", "title"),
+        ("\\u200b", "description"),
+        ("\\u2028", "prediction"),
+        ("\\ufeff", "title"),
+    ],
+)
+def test_invisible_and_bidirectional_characters_in_lesson_text_are_refused(
+    char: str, key: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """U+202E turns a line around, U+200B and U+FEFF hide in a word, U+2028 breaks a
+    line where the lesson's layout has none: each is refused as control characters are."""
+    from bptui.lesson import LessonError
+    from bptui.lesson.files import load_lesson
+
+    base = 'model = "x * w"\nx = [1.0]\ny = [2.0]\nlr = 0.01\nepochs = 1\n'
+    path = tmp_path / "lesson.toml"
+    path.write_text(base + f'{key} = "a{char}b"\n')
+    code = "U+" + char[2:].upper()
+    with pytest.raises(
+        LessonError, match=re.escape(f"{key} contains the invisible character {code}")
+    ):
+        load_lesson(str(path))
 
 
 async def test_c_with_one_parameter_says_so() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Server, Student, bptui_command, connect
+from serve_client import Student, bptui_command, connect, until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -27,29 +27,6 @@ STARTED = "Epoch 1/100"
 
 def first_value(text: str) -> bool:
     return "ŷ=1" in text
-
-
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    servers: list[Server] = []
-
-    def start(*args: str, log_file: Path | None = None) -> Server:
-        s = Server(tmp_path, *args, log_file=log_file)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
-        for pid in s.pids():
-            os.kill(pid, signal.SIGKILL)
-
-
-async def until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
 
 
 # ------------------------------------------------------------------ a session
@@ -182,6 +159,8 @@ async def test_max_sessions_holds(server) -> None:  # type: ignore[no-untyped-de
     await first.press(" ")
     await first.wait_for(first_value)  # the first is untouched
     first.close()
+    _code, log = srv.stop()
+    assert "refused 127.0.0.1 student: the class is full (--max-sessions 1)" in log
 
 
 async def test_per_address_limit_holds(server) -> None:  # type: ignore[no-untyped-def]
@@ -192,6 +171,9 @@ async def test_per_address_limit_holds(server) -> None:  # type: ignore[no-untyp
     assert await second.wait_closed() == 1
     assert "Too many sessions from 127.0.0.1" in second.text()
     first.close()
+    _code, log = srv.stop()
+    # The teacher's log names the option to raise.
+    assert "refused 127.0.0.1 student: too many sessions from 127.0.0.1 (--per-address 1)" in log
 
 
 # ------------------------------------------------------------------ processes
@@ -355,6 +337,7 @@ def run_serve(*args: str, tmp_path: Path) -> tuple[int, str]:
         (["--port", "http"], "--port: 'http' is not a whole number"),
         (["--port", "70000"], "--port: 70000 is out of range"),
         (["--max-sessions", "0"], "--max-sessions: 0 is out of range"),
+        (["--max-connecting", "0"], "--max-connecting: 0 is out of range"),
         (["--idle-timeout", "-5"], "--idle-timeout: give minutes greater than 0"),
         (["--password", ""], "--password: the password is empty"),
         (["--password", "a", "--authorized-keys", "/etc/hostname"], "either --password or"),
@@ -391,6 +374,7 @@ def test_a_port_in_use_is_refused_before_listening(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         code, err = run_serve("--port", str(port), tmp_path=tmp_path)
     assert code == 2 and f"port {port} is in use" in err and "Traceback" not in err
+    assert err.count("\n") == 1, err  # one line: no warning of asyncssh's imports either
 
 
 def test_a_lesson_torch_refuses_is_refused_before_listening(tmp_path: Path) -> None:
@@ -411,3 +395,14 @@ def test_the_host_key_is_made_once_and_kept(tmp_path: Path) -> None:
         assert not made_again and again.get_fingerprint() == key.get_fingerprint()
     finally:
         del os.environ["XDG_DATA_HOME"]
+
+
+def test_a_corrupt_kept_host_key_says_to_delete_it_or_give_one(tmp_path: Path) -> None:
+    """Making one with ssh-keygen would not help: the kept key is read every start."""
+    kept = tmp_path / "data" / "bptui" / "ssh_host_ed25519_key"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n")
+    code, err = run_serve(tmp_path=tmp_path)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"the kept host key {kept} cannot be read" in err and "delete it" in err
+    assert "--host-key FILE" in err and "Traceback" not in err

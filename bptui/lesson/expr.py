@@ -63,6 +63,13 @@ def cells(text: str) -> int:
     )
 
 
+def printable(text: str) -> str:
+    """``text`` fit to echo in a message: each control or invisible character (an
+    escape sequence a terminal would obey, U+202E that turns the line around, a
+    zero-width space) is shown as ``?``, one cell, so a caret under it still points."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
 def _point(text: str, node: ast.AST, why: str) -> ModelError:
     # The parser counts columns in UTF-8 bytes; the caret goes under the characters,
     # two cells for each wide one (x＊w typed with a Chinese input method).
@@ -71,8 +78,8 @@ def _point(text: str, node: ast.AST, why: str) -> ModelError:
     end = getattr(node, "end_col_offset", col + 1) or col + 1
     before = raw[:col].decode("utf-8", "replace")
     under = raw[col:end].decode("utf-8", "replace")
-    caret = " " * cells(before) + "^" * max(1, cells(under))
-    return ModelError(f"{why}\n    {text}\n    {caret}")
+    caret = " " * cells(printable(before)) + "^" * max(1, cells(printable(under)))
+    return ModelError(f"{why}\n    {printable(text)}\n    {caret}")
 
 
 @dataclass
@@ -251,7 +258,8 @@ def parse_model(text: str, prediction_label: str = "ŷ") -> Model:
     except SyntaxError as error:
         col = max((error.offset or 1) - 1, 0)
         why = _("the model is not a valid expression: {reason}").format(reason=_reason(error))
-        raise ModelError(f"{why}\n    {text}\n    {' ' * cells(text[:col])}^") from None
+        caret = " " * cells(printable(text[:col])) + "^"
+        raise ModelError(f"{why}\n    {printable(text)}\n    {caret}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ModelError(_("the model is nested too deeply")) from None
     builder = _Builder(text, taken=set(DATA))

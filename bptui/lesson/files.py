@@ -20,7 +20,7 @@ from .expr import LOSSES, Model, ModelError, loss_nodes, parse_model
 from .file_words import check_note_labels, kept_words, split_words, title_in_language
 from .spec import Lesson, LessonError, Node, make_lesson
 from .toml_io import LessonFileError as LessonFileError
-from .toml_io import control_character, line_of, read_config
+from .toml_io import invisible, line_of, read_config, unsafe_character
 
 LESSON_DIR = Path(__file__).resolve().parent.parent / "lessons"
 DEFAULT = "linear"
@@ -116,7 +116,15 @@ class _Reader:
                     None, _("missing {key} ({what})").format(key=key, what=i18n._(spec.what))
                 )
         for key, value in config.items():
-            bad = control_character(key, value)
+            bad = unsafe_character(key, value)
+            if bad is not None and invisible(bad):
+                raise self.fail(
+                    key,
+                    _(
+                        "{key} contains the invisible character {code}: on screen it can "
+                        "reverse, hide or break text; use printable text and line breaks only"
+                    ).format(key=key, code=f"U+{ord(bad):04X}"),
+                )
             if bad is not None:
                 raise self.fail(
                     key,

@@ -1,5 +1,5 @@
 """Reading a lesson file: its TOML table and text, the line a key is on, and text a
-terminal must never receive (control characters).
+terminal must never receive (control and invisible characters).
 
 Only a small regular file is read; every problem is a :class:`LessonFileError`
 that starts with the file's name (and line, where there is one).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +26,33 @@ class LessonFileError(LessonError):
     """A lesson file is wrong; the message starts with ``file:line:``."""
 
 
-def control_character(key: object, value: object) -> str | None:
-    """The first control character in a key or any text below it (line breaks and tabs
-    are allowed), else None: ESC and the like would reach the terminal raw."""
+def unsafe_character(key: object, value: object) -> str | None:
+    """The first character in a key or any text below it that a terminal must not
+    get, else None: a control character (ESC and the like would reach the terminal
+    raw; line breaks and tabs are allowed), or an invisible one (see :func:`invisible`)."""
     if isinstance(value, dict):
         for item_key, item in value.items():
-            found = control_character(item_key, item)
+            found = unsafe_character(item_key, item)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for item in value:
-            found = control_character("", item)
+            found = unsafe_character("", item)
             if found is not None:
                 return found
     for text in (key, value):
         if isinstance(text, str):
             for char in text:
                 code = ord(char)
-                if (code < 32 and char not in "\n\t") or 127 <= code < 160:
+                if (code < 32 and char not in "\n\t") or 127 <= code < 160 or invisible(char):
                     return char
     return None
+
+
+def invisible(char: str) -> bool:
+    """A format character (U+202E turns a line around, U+200B and U+FEFF hide in a
+    word) or a line or paragraph separator (U+2028: a break the layout has not got)."""
+    return unicodedata.category(char) in ("Cf", "Zl", "Zp")
 
 
 _HEADER = re.compile(r'^[ \t]*\[[ \t]*"?([^"\]\n]*?)"?[ \t]*\]', re.MULTILINE)

@@ -7,9 +7,17 @@ the student presses ``t`` to explore alone.
 - :mod:`.options` — the command line's settings, checked (no asyncssh, no torch)
 - :mod:`.hostkey` — the server's SSH host key, made once and kept
 - :mod:`.zygote` — the pre-loaded process every session is forked from
+- :mod:`.keeper` — the server's side of the zygote, and a new one if it dies
 - :mod:`.child` — what a forked child does: take the terminal, run the app
 - :mod:`.classroom` — follow mode: the class log and who follows it
-- :mod:`.server` — the SSH front end: access, limits, bytes between pty and client
+- :mod:`.server` — the SSH front end: listening, limits, the sessions running
+- :mod:`.connection` — one SSH connection: who it is, and at most one session
+- :mod:`.session` — one terminal: the app behind it, bytes between pty and client
+- :mod:`.outbox` — bytes to a descriptor that may not take them now, bounded
+- :mod:`.terminal` — what an app switched the student's terminal into, undone if it dies
+- :mod:`.limits` — what a client may send, cleaned and bounded
+- :mod:`.gate` — who may try to log in, and how often
+- :mod:`.logbook` — the teacher's log, which never stops the class
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import errno
 import signal
 import socket
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from ..i18n import _
@@ -27,10 +36,15 @@ from ..lesson import words
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
 
+# asyncssh names cryptography's DSA types at import, and cryptography warns about
+# DSA every time: five warning blocks on every start, about keys this server never
+# makes or accepts (its host key is ed25519). Said once here, before any import of it.
+warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
+
 if TYPE_CHECKING:
     from asyncssh import SSHAuthorizedKeys, SSHKey
 
-    from .zygote import Zygote
+    from .keeper import ZygoteKeeper
 
 
 def _check_port(options: ServeOptions) -> None:
@@ -113,6 +127,7 @@ def _error(message: str) -> None:
 def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     """Serve ``lesson`` until Ctrl+C; returns the exit code (2 for a bad setting)."""
     from .hostkey import fingerprint, load_authorized_keys, load_host_key
+    from .keeper import ZygoteKeeper
     from .zygote import start_zygote
 
     try:
@@ -127,9 +142,9 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     except ServeError as error:
         _error(str(error))
         return 2
-    # The zygote is forked before any thread or event loop exists here.
+    # Loading torch takes a few seconds: before listening, so the first student waits for nothing.
     try:
-        zygote = start_zygote(lesson)
+        zygote = ZygoteKeeper(start_zygote(lesson), lesson)
     except LessonError as error:
         _error(str(error))
         return 2
@@ -137,38 +152,47 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
     try:
         return asyncio.run(_serve(options, lesson, zygote, key, keys, where, fingerprint(key)))
     finally:
-        zygote.stop()
+        zygote.zygote.stop()  # the one running now (it may have been started anew)
+
+
+#: Ctrl+C, a service manager's stop, and a hang-up: the teacher's own SSH connection
+#: to the lab machine dropped. Each ends the class tidily (every student's screen restored).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _stop_on(stop: asyncio.Future[str], name: str) -> None:
+    if not stop.done():
+        stop.set_result(name)
 
 
 async def _serve(
     options: ServeOptions,
     lesson: Lesson,
-    zygote: Zygote,
+    zygote: ZygoteKeeper,
     key: SSHKey,
     keys: SSHAuthorizedKeys | None,
     where: str,
     printed_key: str,
 ) -> int:
+    from .logbook import log
     from .server import ClassServer
-    from .session import log
 
     server = ClassServer(options, zygote, key, keys)
     try:
         port = await server.start()
     except OSError as error:
         _error(_bind_error(options, error))
-        zygote.stop()
         return 2
     print(_banner(options, lesson, port, printed_key, where), flush=True)
-    stop = asyncio.Event()
+    stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log(f"ending the class ({len(server.sessions)} session(s) open)")
+    for sig in _STOP_SIGNALS:
+        loop.add_signal_handler(sig, _stop_on, stop, sig.name)
+    name = await stop
+    log(f"ending the class on {name} ({len(server.sessions)} session(s) open)")
     await server.stop()
     with contextlib.suppress(Exception):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in _STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     log("class ended")
     return 0

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..lesson.spec import Lesson
+from .limits import clean_colorterm, clean_term
 
 #: The descriptor the classroom link is moved to (after stdin, stdout, stderr).
 LINK_FD = 3
@@ -31,11 +32,9 @@ def session_environment(term: str, color: str, colorterm: str | None) -> dict[st
     ``color`` is the server's ``--color``: ``auto`` keeps the client's TERM
     (and COLORTERM if its ssh sent one); the others force a depth for the class.
     """
-    term = term if term and term.isprintable() and len(term) < 64 else "xterm-256color"
-    env: dict[str, str] = {"TERM": term, "COLORTERM": "", "NO_COLOR": ""}
+    env: dict[str, str] = {"TERM": clean_term(term), "COLORTERM": "", "NO_COLOR": ""}
     if color == "auto":
-        if colorterm in ("truecolor", "24bit"):
-            env["COLORTERM"] = colorterm
+        env["COLORTERM"] = clean_colorterm(colorterm) or ""
     elif color == "truecolor":
         env["COLORTERM"] = "truecolor"
     elif color == "256":

@@ -24,10 +24,29 @@ def load_host_key(path: Path | None) -> tuple[asyncssh.SSHKey, Path, bool]:
     Returns the key, where it is, and whether it was just made.
     """
     if path is not None:
-        return _read(path, "--host-key"), path, False
+        try:
+            return _read(path), path, False
+        except (OSError, ValueError, asyncssh.KeyImportError) as error:
+            raise ServeError(
+                _(
+                    "{what}: cannot read a private key from {path}: {reason} "
+                    "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
+                ).format(what="--host-key", path=path, reason=_reason(error))
+            ) from None
     kept = data_dir() / KEY_NAME
     if kept.exists():
-        return _read(kept, _("the kept host key")), kept, False
+        try:
+            return _read(kept), kept, False
+        except (OSError, ValueError, asyncssh.KeyImportError) as error:
+            # Made by an earlier start, then damaged: a new key from ssh-keygen
+            # would not be read from there, so say what would.
+            raise ServeError(
+                _(
+                    "the kept host key {path} cannot be read ({reason}): delete it to make "
+                    "a new one (students' ssh will say the key changed), or give one with "
+                    "--host-key FILE"
+                ).format(path=kept, reason=_reason(error))
+            ) from None
     key = asyncssh.generate_private_key("ssh-ed25519", comment="bptui host key")
     try:
         kept.parent.mkdir(parents=True, exist_ok=True)
@@ -45,16 +64,8 @@ def load_host_key(path: Path | None) -> tuple[asyncssh.SSHKey, Path, bool]:
     return key, kept, True
 
 
-def _read(path: Path, what: str) -> asyncssh.SSHKey:
-    try:
-        return asyncssh.read_private_key(path)
-    except (OSError, ValueError, asyncssh.KeyImportError) as error:
-        raise ServeError(
-            _(
-                "{what}: cannot read a private key from {path}: {reason} "
-                "(make one with: ssh-keygen -t ed25519 -f FILE -N '')"
-            ).format(what=what, path=path, reason=_reason(error))
-        ) from None
+def _read(path: Path) -> asyncssh.SSHKey:
+    return asyncssh.read_private_key(path)
 
 
 def fingerprint(key: asyncssh.SSHKey) -> str:

@@ -32,7 +32,11 @@ class ServeOptions:
     port: int = 2222
     host_key: Path | None = None
     max_sessions: int = 100
-    per_address: int = 10
+    #: Sessions from one address: as many as the class by default, since a school
+    #: reaching the server through NAT is one address (see parse_options).
+    per_address: int = 100
+    #: Connections without a session running (logging in, or asking for nothing).
+    max_connecting: int = 100
     #: Minutes without a key press (or, for a follower, a step by the teacher).
     idle_timeout: float = 60.0
     password: str | None = None
@@ -98,6 +102,7 @@ OPTION_NAMES = frozenset(
         "host_key",
         "max_sessions",
         "per_address",
+        "max_connecting",
         "idle_timeout",
         "password",
         "authorized_keys",
@@ -117,7 +122,8 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     port = values.get("port", "2222")
     host_key = values.get("host_key")
     max_sessions = values.get("max_sessions", "100")
-    per_address = values.get("per_address", "10")
+    per_address = values.get("per_address", max_sessions)
+    max_connecting = values.get("max_connecting", "100")
     idle_timeout = values.get("idle_timeout", "60")
     password = values.get("password")
     authorized_keys = values.get("authorized_keys")
@@ -154,6 +160,7 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
         host_key=_readable(host_key, "--host-key") if host_key is not None else None,
         max_sessions=_whole(max_sessions, "--max-sessions", 1, 10_000),
         per_address=_whole(per_address, "--per-address", 1, 10_000),
+        max_connecting=_whole(max_connecting, "--max-connecting", 1, 10_000),
         idle_timeout=minutes,
         password=_secret(password, "--password") if password is not None else None,
         authorized_keys=(

@@ -1,31 +1,33 @@
-"""The SSH front end: who may connect, and a bptui app on a terminal for each.
+"""The SSH front end: the server that listens, and what it knows of the class.
 
-asyncssh speaks SSH; this module decides. Only interactive sessions with a
-pseudo-terminal are served: exec requests (``ssh host ls``, scp), subsystems
-(sftp), port forwarding, agent and X11 forwarding are refused, and nothing is
-ever run but the app. Each session's app is a child of the zygote on a pty of
-its own; this process copies bytes between the pty and the SSH channel, passes
-window-size changes on, and watches the child through a pidfd, so that a
-session whose child ends is closed and a child whose connection drops is ended.
-"""
+asyncssh speaks SSH; this module and its neighbours decide. Only interactive
+sessions with a pseudo-terminal are served: exec requests (``ssh host ls``,
+scp), subsystems (sftp), port forwarding, agent and X11 forwarding are refused,
+and nothing is ever run but the app. :class:`ClassServer` listens, admits each
+session within the class's limits, closes idle ones and ends the class; each
+connection is a :class:`~.connection.Connection`, each terminal a
+:class:`~.session.Session` with its app, a child of the zygote on a pty of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
-import hmac
+import resource
 import time
-from collections import Counter, deque
+from collections import Counter
 from typing import Any
 
 import asyncssh
 
 from ..i18n import N_
 from .classroom import Classroom
-from .options import TEACHER, ServeOptions
-from .session import GRACE, Session, clean_name, log
-from .zygote import Zygote
+from .connection import Connection
+from .gate import Doorway, Logins
+from .keeper import ZygoteKeeper
+from .logbook import Tally, log
+from .options import ServeOptions
+from .session import GRACE, Session
 
 
 class ClassServer:
@@ -34,7 +36,7 @@ class ClassServer:
     def __init__(
         self,
         options: ServeOptions,
-        zygote: Zygote,
+        zygote: ZygoteKeeper,
         host_key: asyncssh.SSHKey,
         authorized_keys: asyncssh.SSHAuthorizedKeys | None = None,
     ) -> None:
@@ -46,7 +48,10 @@ class ClassServer:
         self.sessions: set[Session] = set()
         self.classroom = Classroom() if options.classroom else None
         self.per_address: Counter[str] = Counter()
-        self._answers: deque[asyncio.Future[tuple[dict[str, Any], int | None]]] = deque()
+        self.logins = Logins()
+        self.doorway: Doorway[Connection] = Doorway(options.max_connecting)
+        #: Floods (wrong passwords, refused connections) said in a few lines.
+        self.tally = Tally()
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
@@ -57,16 +62,24 @@ class ClassServer:
     async def start(self) -> int:
         """Listen; returns the port (useful with ``--port 0``). OSError if it cannot."""
         self._loop = asyncio.get_running_loop()
-        self.zygote.sock.setblocking(False)
-        self._loop.add_reader(self.zygote.sock.fileno(), self._zygote_answered)
+        self._loop.set_exception_handler(self._loop_error)
+        _enough_descriptors(self.options)
+        self.zygote.start()
         options = self.options
         self._acceptor = await asyncssh.create_server(
             lambda: Connection(self),
             options.host,
             options.port,
             server_host_keys=[self.host_key],
-            authorized_client_keys=self.authorized_keys,
+            # Keys are set per user in Connection.begin_auth: given here, asyncssh
+            # would accept them for every user name, 'teacher' included.
+            public_key_auth=self.authorized_keys is not None,
+            host_based_auth=False,
+            gss_host=None,  # no Kerberos: a password or a listed key, nothing else
             encoding=None,
+            # Keys a client may send ahead of its app (asyncssh's default is 2 MiB a
+            # session): a flood is held at this much per session (Session._hold_keys).
+            window=256 * 1024,
             line_editor=False,
             agent_forwarding=False,
             x11_forwarding=False,
@@ -89,6 +102,7 @@ class ClassServer:
             self._acceptor.close()
         if self._idle_task is not None:
             self._idle_task.cancel()
+        self.tally.flush()
         sessions = list(self.sessions)
         for session in sessions:
             session.end(reason)
@@ -97,60 +111,59 @@ class ClassServer:
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
             session.finish()
-        if self._loop is not None:
-            with contextlib.suppress(ValueError, OSError):
-                self._loop.remove_reader(self.zygote.sock.fileno())
         self.zygote.stop()
+
+    def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """An error the event loop met outside a session's code: one line, never a
+        traceback (asyncio logs a failed accept() with one, once per connection
+        waiting: 53 MB of them when the descriptors ran out)."""
+        error = context.get("exception")
+        if isinstance(error, OSError) and error.errno in _OUT_OF_RESOURCES:
+            what = f"cannot accept a connection: {error.strerror} (see ulimit -n, --max-connecting)"
+        else:
+            what = f"{context.get('message', 'error')}: {error!r}" if error else context["message"]
+        self.tally.note("the server", what, verb="error in")
 
     # ---------------------------------------------------------------- sessions
 
-    def admit(self, session: Session) -> tuple[str, dict[str, Any]] | None:
-        """Why ``session`` may not start now (a message marked with ``N_`` and its
-        fields, said in the student's language and logged in English), or None."""
+    def admit(self, session: Session) -> tuple[str, dict[str, Any], str] | None:
+        """Why ``session`` may not start now, or None: a message marked with ``N_`` and
+        its fields, said in the student's language, and the reason for the log, which
+        names the option a teacher would change."""
         if self._closing:
-            return N_("The class is ending."), {}
+            return N_("The class is ending."), {}, "the class is ending"
         if session.role == "teacher":
             return None
+        options = self.options
         students = sum(1 for s in self.sessions if s.role != "teacher")
-        if students >= self.options.max_sessions:
+        if students >= options.max_sessions:
             full = N_("The class is full ({count} students). Try again later, or ask your teacher.")
-            return full, {"count": self.options.max_sessions}
-        if self.per_address[session.address] >= self.options.per_address:
+            why = f"the class is full (--max-sessions {options.max_sessions})"
+            return full, {"count": options.max_sessions}, why
+        if self.per_address[session.address] >= options.per_address:
             crowded = N_("Too many sessions from {address} ({count}). Close one and try again.")
-            return crowded, {"address": session.address, "count": self.options.per_address}
+            why = f"too many sessions from {session.address} (--per-address {options.per_address})"
+            return crowded, {"address": session.address, "count": options.per_address}, why
         return None
 
-    async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
-        """A zygote child on ``fds``: its pid and a pidfd to watch it by."""
-        assert self._loop is not None
-        future: asyncio.Future[tuple[dict[str, Any], int | None]] = self._loop.create_future()
-        self._answers.append(future)
-        try:
-            self.zygote.spawn(header, fds)
-        except OSError:
-            self._answers.remove(future)
-            raise
-        answer, pidfd = await future
-        if pidfd is None or "pid" not in answer:
-            raise OSError(errno.ECHILD, "the zygote could not start a session")
-        return int(answer["pid"]), pidfd
+    def seat(self, session: Session) -> None:
+        """``session`` was admitted: it counts against the limits until it leaves."""
+        self.sessions.add(session)
+        self.per_address[session.address] += 1
 
-    def _zygote_answered(self) -> None:
-        while True:
-            try:
-                answer = Zygote.answer(self.zygote.sock)
-            except BlockingIOError:
-                return
-            except (OSError, ConnectionError, ValueError) as error:
-                assert self._loop is not None
-                self._loop.remove_reader(self.zygote.sock.fileno())
-                while self._answers:
-                    self._answers.popleft().set_exception(OSError(str(error)))
-                if not self._closing:
-                    log("the zygote has stopped: no new sessions can start")
-                return
-            if self._answers:
-                self._answers.popleft().set_result(answer)
+    def unseat(self, session: Session) -> bool:
+        """``session`` has left; whether it had a seat."""
+        if session not in self.sessions:
+            return False
+        self.sessions.discard(session)
+        self.per_address[session.address] -= 1
+        if self.per_address[session.address] <= 0:
+            del self.per_address[session.address]
+        return True
+
+    async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
+        """A zygote child on ``fds``: its pid and a pidfd to watch it by (OSError if none)."""
+        return await self.zygote.spawn(header, fds)
 
     async def _watch_idle(self) -> None:
         limit = self.options.idle_timeout * 60
@@ -173,64 +186,25 @@ class ClassServer:
                     session.end(idle, minutes=f"{minutes:g}")
 
 
-class Connection(asyncssh.SSHServer):
-    """One SSH connection: authentication, and at most one session."""
+#: What accept() says when the server has run out of descriptors or memory.
+_OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
-    def __init__(self, server: ClassServer) -> None:
-        self.server = server
-        self.address = "?"
-        self.username = ""
-        self.sessions = 0
 
-    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
-        peer = conn.get_extra_info("peername")
-        self.address = str(peer[0]) if peer else "?"
-
-    def begin_auth(self, username: str) -> bool:
-        self.username = username
-        options = self.server.options
-        if options.classroom and username == TEACHER:
-            return True  # the teacher's password
-        return options.password is not None or options.authorized_keys is not None
-
-    def password_auth_supported(self) -> bool:
-        options = self.server.options
-        return options.password is not None or (options.classroom and self.username == TEACHER)
-
-    def validate_password(self, username: str, password: str) -> bool:
-        options = self.server.options
-        if options.classroom and username == TEACHER:
-            expected = options.teacher_password
-        else:
-            expected = options.password
-        ok = expected is not None and hmac.compare_digest(password.encode(), expected.encode())
-        if not ok:
-            log(f"refused {self.address} {clean_name(username)}: wrong password")
-        return ok
-
-    def public_key_auth_supported(self) -> bool:
-        options = self.server.options
-        return options.authorized_keys is not None and not (
-            options.classroom and self.username == TEACHER
+def _enough_descriptors(options: ServeOptions) -> None:
+    """Raise the open-file limit as far as this user may, and say so in the log if it
+    is still short of what the class may use: each session holds about four
+    descriptors (its connection, pty, pidfd and class link), each connection
+    without a session one."""
+    need = 4 * (options.max_sessions + 1) + options.max_connecting + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(need, soft) if hard == resource.RLIM_INFINITY else max(min(need, hard), soft)
+    if wanted > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    if soft < need:
+        log(
+            f"the open-file limit ({soft}) is below what --max-sessions {options.max_sessions} "
+            f"and --max-connecting {options.max_connecting} may need (~{need}): "
+            "raise it (ulimit -n) or lower them"
         )
-
-    def session_requested(self) -> Session | bool:
-        if self.sessions:
-            log(f"refused {self.address} {clean_name(self.username)}: a second session")
-            return False
-        self.sessions += 1
-        return Session(self.server, self)
-
-    def server_requested(self, listen_host: str, listen_port: int) -> bool:
-        log(f"refused {self.address}: remote port forwarding")
-        return False
-
-    def connection_requested(self, *args: object) -> bool:
-        log(f"refused {self.address}: port forwarding")
-        return False
-
-    def unix_connection_requested(self, *args: object) -> bool:
-        return False
-
-    def unix_server_requested(self, *args: object) -> bool:
-        return False

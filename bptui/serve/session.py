@@ -18,7 +18,6 @@ import select
 import signal
 import socket
 import struct
-import sys
 import termios
 import time
 from collections.abc import Mapping
@@ -31,58 +30,21 @@ from .. import glyphs, i18n
 from ..app.settings import Settings
 from ..classroom.protocol import Cmd, FrameReader, Message, encode
 from ..i18n import N_
-from .options import TEACHER
+from .limits import clamp_size, clean_colorterm, clean_term
+from .logbook import log
+from .outbox import Outbox
+from .terminal import RESTORE, Screen
 
 if TYPE_CHECKING:
-    from .server import ClassServer, Connection
+    from .connection import Connection
+    from .server import ClassServer
 
 #: Seconds a child gets to leave its screen tidily before it is killed.
 GRACE = 2.0
+STOPPED = N_(
+    "Your lesson stopped unexpectedly. Connect again to go on; tell the teacher if it happens again."
+)
 _READ = 65536
-
-
-def log(text: str) -> None:
-    """One line on the server's standard error, with the time."""
-    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
-
-
-class Outbox:
-    """Non-blocking writes to a descriptor, buffered while it is full."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        self._loop = loop
-        self._fd = fd
-        self._pending = bytearray()
-        self._waiting = False
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        if self.closed:
-            return
-        self._pending += data
-        self._flush()
-
-    def _flush(self) -> None:
-        try:
-            while self._pending:
-                sent = os.write(self._fd, self._pending)
-                del self._pending[:sent]
-        except BlockingIOError:
-            pass
-        except OSError:
-            self._pending.clear()
-        if self._pending and not self._waiting:
-            self._waiting = True
-            self._loop.add_writer(self._fd, self._flush)
-        elif not self._pending and self._waiting:
-            self._waiting = False
-            self._loop.remove_writer(self._fd)
-
-    def close(self) -> None:
-        if self._waiting:
-            self._loop.remove_writer(self._fd)
-            self._waiting = False
-        self.closed = True
 
 
 def client_language(env: Mapping[str, str], default: str) -> str:
@@ -121,10 +83,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def __init__(self, server: ClassServer, connection: Connection) -> None:
         self.server = server
-        self.address = connection.address
-        self.username = connection.username
+        self.connection = connection
         options = server.options
-        self.role = "teacher" if options.classroom and self.username == TEACHER else "student"
+        self.role = "teacher" if connection.teacher else "student"
         self.following = False
         #: The student's language: their ssh client's locale, else the server's.
         self.language = options.settings.language
@@ -142,6 +103,17 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._finished = False
         self._reading = False
         self._starting: asyncio.Future[None] | None = None
+        self._screen = Screen()
+
+    @property
+    def address(self) -> str:
+        """The address the student connects from."""
+        return self.connection.address
+
+    @property
+    def who(self) -> str:
+        """The address and user name, for the log."""
+        return f"{self.connection.address} {clean_name(self.connection.username)}"
 
     # ------------------------------------------------------------ SSH requests
 
@@ -151,45 +123,59 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def pty_requested(
         self, term_type: str, term_size: tuple[int, int, int, int], _modes: Any
     ) -> bool:
-        self._term = term_type or "xterm-256color"
-        width, height = term_size[0], term_size[1]
-        self._size = (width or 80, height or 24)
+        self._term = clean_term(term_type)
+        self._size = clamp_size(term_size[0], term_size[1])
         return True
 
     def shell_requested(self) -> bool:
         return True
 
     def exec_requested(self, command: str) -> bool:
-        log(
-            f"refused {self.address} {clean_name(self.username)}: a command ({clean_name(command)})"
-        )
+        self._only_the_lesson()
+        log(f"refused {self.who}: a command ({clean_name(command)})")
         return False
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        log(
-            f"refused {self.address} {clean_name(self.username)}: subsystem {clean_name(subsystem)}"
-        )
+        self._only_the_lesson()
+        log(f"refused {self.who}: subsystem {clean_name(subsystem)}")
         return False
+
+    def _only_the_lesson(self) -> None:
+        """Say why on the client's standard error, before its ssh says only
+        "exec request failed"."""
+        assert self._chan is not None
+        language = client_language(self._chan.get_environment(), self.language)
+        why = N_("bptui serves the lesson only, and runs no commands: connect with  ssh {target}")
+        with contextlib.suppress(OSError, asyncssh.Error):
+            self._chan.write_stderr(say(language, why, target=self._target()).encode() + b"\r\n")
+
+    def _target(self) -> str:
+        """``-p PORT HOST``: the address and port this client reached, to type again."""
+        assert self._chan is not None
+        reached = self._chan.get_extra_info("sockname")
+        host, port = (reached[0], reached[1]) if reached else (self.server.options.host, 22)
+        return f"-p {port} {host}" if port != 22 else str(host)
 
     def session_started(self) -> None:
         assert self._chan is not None
         self.language = client_language(self._chan.get_environment(), self.language)
         if self._term is None:
-            port = self.server.options.port
-            hint = N_("bptui needs a terminal: connect with  ssh -t -p {port} HOST  (without -T)")
-            self._chan.write(say(self.language, hint, port=port).encode() + b"\r\n")
-            log(f"refused {self.address} {clean_name(self.username)}: no terminal (ssh -T)")
+            hint = N_(
+                "bptui needs a terminal, and this ssh asked for none: connect with  ssh -t {target}"
+            )
+            self._chan.write(say(self.language, hint, target=self._target()).encode() + b"\r\n")
+            log(f"refused {self.who}: no terminal")
             self._chan.exit(1)
             return
         refusal = self.server.admit(self)
         if refusal is not None:
-            message, fields = refusal
+            message, fields, why = refusal
             self._chan.write(say(self.language, message, **fields).encode() + b"\r\n")
-            log(f"refused {self.address} {clean_name(self.username)}: {message.format(**fields)}")
+            log(f"refused {self.who}: {why}")
             self._chan.exit(1)
             return
-        self.server.sessions.add(self)
-        self.server.per_address[self.address] += 1
+        self.server.seat(self)
+        self.connection.began()
         self._starting = asyncio.ensure_future(self._start_app())
 
     def _settings(self, env: dict[str, str]) -> Settings:
@@ -200,8 +186,30 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return replace(options.settings, ascii_only=True)
         return options.settings
 
-    async def _start_app(self) -> None:
+    def _header(self) -> dict[str, Any]:
+        """The zygote's request for this session (every value cleaned: see limits.py)."""
         assert self._chan is not None
+        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
+        env = dict(self._chan.get_environment())
+        settings = self._settings(env)
+        if settings.ascii_only:
+            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
+        settings = replace(settings, language=self.language)
+        return {
+            "term": self._term,
+            "color": self.server.options.color,
+            "colorterm": clean_colorterm(env.get("COLORTERM")),
+            "role": self.role,
+            "settings": settings.to_header(),
+        }
+
+    def _gone(self) -> bool:
+        """Whether the session is over (a method: it changes while _start_app awaits)."""
+        return self._finished
+
+    async def _start_app(self) -> None:
+        if self._gone():
+            return  # the connection went before its app was asked for
         master, slave = os.openpty()
         _set_size(master, *self._size)
         os.set_blocking(master, False)
@@ -210,36 +218,37 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None:
             self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             fds.append(theirs.fileno())
-        # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
-        env = dict(self._chan.get_environment())
-        settings = self._settings(env)
-        if settings.ascii_only:
-            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
-        settings = replace(settings, language=self.language)
-        header = {
-            "term": self._term,
-            "color": self.server.options.color,
-            "colorterm": env.get("COLORTERM"),
-            "role": self.role,
-            "settings": settings.to_header(),
-        }
         try:
-            _pid, self._pidfd = await self.server.spawn(header, fds)  # watched by its pidfd
+            _pid, pidfd = await self.server.spawn(self._header(), fds)
         except OSError as error:
             log(f"cannot start a session for {self.address}: {error}")
             self._master = master
-            sorry = N_("The server could not start a lesson. Please tell the teacher.")
-            self._chan.write(say(self.language, sorry).encode() + b"\r\n")
+            if not self._gone():
+                sorry = N_("The server could not start a lesson. Please tell the teacher.")
+                self._show(say(self.language, sorry).encode() + b"\r\n")
             self.finish(code=1)
             return
         finally:
             os.close(slave)
             if theirs is not None:
                 theirs.close()
+        if self._gone():
+            # The connection went while the app started: no one will see it, and no
+            # limit counts it any more. It goes now, with its terminal and pidfd.
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            os.close(pidfd)
+            os.close(master)
+            return
+        self._pidfd = pidfd  # the app is watched by its pidfd
+        self._app_started(master)
+
+    def _app_started(self, master: int) -> None:
         loop = asyncio.get_running_loop()
         self._master = master
-        self._to_app = Outbox(loop, master)
+        self._to_app = Outbox(loop, master, flow=self._hold_keys)
         self._resume_reading()
+        assert self._pidfd is not None
         loop.add_reader(self._pidfd, self._child_ended)
         if self._link is not None and self.server.classroom is not None:
             self._link.setblocking(False)
@@ -247,7 +256,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             loop.add_reader(self._link.fileno(), self._link_readable)
             self.server.classroom.join(self)
         counts = self._counts()
-        log(f"join  {self.address} {clean_name(self.username)} ({self.role}, {counts})")
+        log(f"join  {self.who} ({self.role}, {counts})")
         if self._farewell is not None:  # the class ended while this one started
             self._farewell_now()
 
@@ -260,14 +269,24 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self._to_app is not None:
             self._to_app.write(data)
 
+    def _hold_keys(self, hold: bool) -> None:
+        """Stop taking keys from the client while its app has a backlog (see Outbox)."""
+        if self._chan is not None:
+            if hold:
+                self._chan.pause_reading()
+            else:
+                self._chan.resume_reading()
+
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
-        self._size = (width or 80, height or 24)
+        self._size = clamp_size(width, height)
         if self._master is not None:
             with contextlib.suppress(OSError):
                 _set_size(self._master, *self._size)
 
     def eof_received(self) -> bool:
-        return False
+        """No more keys (``ssh -tt < /dev/null``): the app still shows itself, as
+        under sshd; answering False would close the channel for its output too."""
+        return True
 
     def pause_writing(self) -> None:
         # The student's connection is slow: stop reading the app until it drains.
@@ -306,16 +325,25 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._pause_reading()
             self.finish()
             return
-        if self._chan is not None:
+        self._show(data)
+
+    def _show(self, data: bytes) -> None:
+        """The app's output to the student; a channel closed for it ends the session."""
+        if self._chan is None:
+            return
+        self._screen.saw(data)
+        try:
             self._chan.write(data)
+        except (OSError, asyncssh.Error):
+            self._signal(signal.SIGHUP)
+            self.finish(code=None)
 
     def _child_ended(self) -> None:
         # Whatever the app wrote last is still in the pty: pass it on first.
         if self._master is not None:
             with contextlib.suppress(OSError):
-                while data := os.read(self._master, _READ):
-                    if self._chan is not None:
-                        self._chan.write(data)
+                while not self._finished and (data := os.read(self._master, _READ)):
+                    self._show(data)
         self.finish()
 
     def _link_readable(self) -> None:
@@ -377,15 +405,17 @@ class Session(asyncssh.SSHServerSession[bytes]):
         if self.server.classroom is not None and self._to_link is not None:
             self.server.classroom.leave(self)
         self._release()
-        if self in self.server.sessions:
-            self.server.sessions.discard(self)
-            self.server.per_address[self.address] -= 1
-            if self.server.per_address[self.address] <= 0:
-                del self.server.per_address[self.address]
-            log(f"leave {self.address} {clean_name(self.username)} ({self.role}, {self._counts()})")
+        if self.server.unseat(self):
+            self.connection.ended()
+            log(f"leave {self.who} ({self.role}, {self._counts()})")
         chan = self._chan
         if chan is not None and code is not None:
             with contextlib.suppress(Exception):  # the client may be gone already
+                if self._screen.alternate:  # the app ended without restoring the terminal
+                    chan.write(RESTORE)
+                    if not self._farewell:
+                        log(f"the app of {self.who} ended unexpectedly")
+                        self._farewell, code = say(self.language, STOPPED), 1
                 if self._farewell:
                     chan.write(self._farewell.encode() + b"\r\n")
                 chan.exit(code)
@@ -412,8 +442,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def _child_alive(self) -> bool:
         if self._pidfd is None:
             return False
-        readable, _, _ = select.select([self._pidfd], [], [], 0)
-        return not readable
+        ended = select.poll()  # not select(): a pidfd may be numbered past 1024
+        ended.register(self._pidfd, select.POLLIN)
+        return not ended.poll(0)
 
 
 def _set_size(fd: int, width: int, height: int) -> None:

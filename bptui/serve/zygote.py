@@ -2,13 +2,15 @@
 
 Importing torch takes 1–2 s and ~200 MB; a process per connection that did it
 again would make 50 students joining at once wait ~50 s and use ~7.5 GiB.
-Instead the server forks this process before it starts listening; the zygote
-imports everything, runs the lesson once (a warm-up forward and backward), and
-then waits. For each session the server sends it the session's pseudo-terminal
-(and, in a classroom, the session's line to the server) over a Unix socket;
-the zygote forks, and the child becomes that student's app (see
-:mod:`bptui.serve.child`). Children share the zygote's memory until they write
-to it, so each costs ~20 MB.
+Instead the server starts this process once; the zygote imports everything,
+runs the lesson once (a warm-up forward and backward), and then waits. For
+each session the server sends it the session's pseudo-terminal (and, in a
+classroom, the session's line to the server) over a Unix socket; the zygote
+forks, and the child becomes that student's app (see :mod:`bptui.serve.child`).
+Children share the zygote's memory until they write to it, so each costs ~20 MB.
+
+The zygote never ends on a request: one it cannot read, or a fork the system
+refuses, gets an error answer and the next request is served as usual.
 
 torch runs one thread here: a multi-threaded op before a fork leaves its pool's
 locks held in the child, whose first torch op would then hang.
@@ -17,31 +19,50 @@ locks held in the child, whose first torch op would then hang.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import mmap
 import os
+import pickle
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from ..i18n import _
 from ..lesson.spec import Lesson, LessonError
 
-#: Largest request (a JSON header; the fds travel beside it).
+#: Largest request (a JSON header; the fds travel beside it) and most descriptors in one.
 _MAX_REQUEST = 64 * 1024
+_MAX_FDS = 4
+#: The zygote's entry when it is started anew (see :func:`launch`).
+_ENTRY = "import sys; sys.path.insert(0, sys.argv[1]); from bptui.serve.zygote import main; main()"
 
 
 @dataclass
 class Zygote:
     """The server's handle on the zygote process."""
 
-    pid: int
+    process: subprocess.Popen[bytes]
     sock: socket.socket
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def spawn(self, header: dict[str, Any], fds: list[int]) -> None:
-        """Ask for a child running a session on ``fds`` (the answer comes on ``sock``)."""
-        socket.send_fds(self.sock, [json.dumps(header).encode()], fds)
+        """Ask for a child running a session on ``fds`` (the answer comes on ``sock``).
+
+        OSError if the request cannot be sent, or is larger than the zygote reads."""
+        request = json.dumps(header).encode()
+        if len(request) > _MAX_REQUEST:
+            raise OSError(errno.EMSGSIZE, f"a request of {len(request)} bytes")
+        socket.send_fds(self.sock, [request], fds)
 
     @staticmethod
     def answer(sock: socket.socket) -> tuple[dict[str, Any], int | None]:
@@ -56,56 +77,66 @@ class Zygote:
         with contextlib.suppress(OSError):
             self.sock.close()
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        _wait(self.pid, timeout)
-
-
-def _wait(pid: int, timeout: float) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+            self.process.terminate()
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def launch(lesson: Lesson) -> Zygote:
+    """Start a zygote process for ``lesson``; it says ``{"ready": true}`` on its socket
+    once loaded (or ``{"error": …}``).
+
+    A new interpreter, not a fork of this one: the server starts a new zygote
+    while it runs, when its event loop, its connections and perhaps threads
+    exist, none of which a fork should inherit. The lesson travels pickled on
+    the new process's standard input; its socket is the one descriptor it keeps.
+    """
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    package_parent = str(Path(__file__).resolve().parent.parent.parent)
+    with tempfile.TemporaryFile() as data, theirs:
+        pickle.dump(lesson, data)
+        data.seek(0)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _ENTRY, package_parent, str(theirs.fileno())],
+            stdin=data,
+            pass_fds=[theirs.fileno()],
+        )
+    return Zygote(process, ours)
 
 
 def start_zygote(lesson: Lesson, timeout: float = 120.0) -> Zygote:
-    """Fork the zygote and wait until it is ready; a lesson torch refuses raises LessonError.
-
-    Call before any thread or event loop exists in this process.
-    """
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the zygote (tests drive it through the server)
-        ours.close()
-        code = 1
-        try:
-            code = _zygote_main(theirs, lesson)
-        finally:
-            os._exit(code)
-    theirs.close()
-    ours.settimeout(timeout)
+    """Start the zygote and wait until it is ready; a lesson torch refuses raises LessonError."""
+    zygote = launch(lesson)
+    zygote.sock.settimeout(timeout)
     try:
-        ready, _fds = Zygote.answer(ours)
+        ready, _fds = Zygote.answer(zygote.sock)
     except (OSError, ConnectionError, ValueError) as error:
-        Zygote(pid, ours).stop()
+        zygote.stop()
         raise LessonError(
             _("the lesson could not be prepared: {reason}").format(reason=error)
         ) from None
-    ours.settimeout(None)
+    zygote.sock.settimeout(None)
     if "error" in ready:
-        Zygote(pid, ours).stop()
+        zygote.stop()
         raise LessonError(str(ready["error"]))
-    return Zygote(pid, ours)
+    return zygote
+
+
+def main() -> None:  # pragma: no cover - the zygote process (tests reach it through the server)
+    """The zygote process: its socket's descriptor is the last argument, the lesson is
+    pickled on standard input (see :func:`launch`)."""
+    code = 1
+    try:
+        lesson = pickle.load(sys.stdin.buffer)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        code = _zygote_main(socket.socket(fileno=int(sys.argv[-1])), lesson)
+    finally:
+        os._exit(code)
 
 
 def _warm_up(lesson: Lesson) -> None:
@@ -178,9 +209,10 @@ def share_css(app: Any) -> None:
 
 
 def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cover - forked
-    # Ctrl+C in the teacher's terminal reaches every process of its group: the
-    # server handles it and ends the zygote in order.
+    # Ctrl+C in the teacher's terminal, or its hang-up, reaches every process of its
+    # group: the server handles both and ends the zygote in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         _warm_up(lesson)
     except LessonError as error:
@@ -198,16 +230,54 @@ def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cove
     signal.signal(signal.SIGCHLD, children.reap)
     signal.signal(signal.SIGTERM, children.end)
     socket.send_fds(sock, [b'{"ready": true}'], [])
-    while True:
-        try:
-            request, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 4)
-        except OSError:
-            break
-        if not request:
-            break  # the server has gone
-        _fork_session(sock, json.loads(request), fds, lesson, children)
+    _serve_requests(sock, lesson, children)
     children.end()
     return 0
+
+
+def _serve_requests(sock: socket.socket, lesson: Lesson, children: _Children) -> None:
+    """Fork a session for each request until the server goes. A bad request, or a fork
+    the system refuses, is answered with an error; the zygote carries on."""
+    while True:
+        try:
+            request, fds, flags, _ = socket.recv_fds(sock, _MAX_REQUEST, _MAX_FDS)
+        except OSError:
+            return
+        if not request:
+            _close(fds)
+            return  # the server has gone
+        header = _checked(request, flags, fds)
+        try:
+            if isinstance(header, str):
+                _close(fds)
+                _answer(sock, {"error": header})
+            else:
+                _fork_session(sock, header, fds, lesson, children)
+        except OSError:
+            return  # the answer could not be sent: the server has gone
+
+
+def _checked(request: bytes, flags: int, fds: list[int]) -> dict[str, Any] | str:
+    """The request's header, or why it is refused."""
+    if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+        return f"a request larger than {_MAX_REQUEST} bytes or {_MAX_FDS} descriptors"
+    if len(fds) not in (1, 2):
+        return f"a request with {len(fds)} descriptors (a terminal, and a link in a classroom)"
+    try:
+        header = json.loads(request)
+    except ValueError as error:
+        return f"a request that is not JSON ({error})"
+    return header if isinstance(header, dict) else "a request that is not a JSON object"
+
+
+def _answer(sock: socket.socket, answer: dict[str, Any], fds: tuple[int, ...] = ()) -> None:
+    socket.send_fds(sock, [json.dumps(answer).encode()], list(fds))
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 class Starting:
@@ -287,26 +357,53 @@ def _fork_session(
     fds: list[int],
     lesson: Lesson,
     children: _Children,
-) -> None:  # pragma: no cover - forked
-    """Fork one session's child and send the server its pid and a pidfd."""
+) -> None:
+    """Fork one session's child and send the server its pid and a pidfd (or, when the
+    system refuses the fork, an error: the zygote itself goes on)."""
     # Hold SIGCHLD until the pidfd exists: a child reaped before pidfd_open
     # could have its pid reused, and the server would watch a stranger.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
     starting = children.starting
     slot = starting.take()
-    pid = os.fork()
-    if pid == 0:
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the session's process
+            _child(sock, header, fds, lesson, (starting.others, lambda: starting.done(slot)))
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            os.kill(pid, signal.SIGKILL)  # a child the server could not watch: none at all
+            raise
+        children.pids.add(pid)  # before SIGCHLD can reap it
+        starting.own(slot, pid)
+    except OSError as error:  # EAGAIN, ENOMEM, EMFILE: no session now
+        starting.done(slot)
+        _close(fds)
+        _answer(sock, {"error": f"cannot start a process: {error.strerror or error}"})
+        return
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    _close(fds)
+    try:
+        _answer(sock, {"pid": pid}, (pidfd,))
+    finally:
+        os.close(pidfd)
+
+
+def _child(
+    sock: socket.socket,
+    header: dict[str, Any],
+    fds: list[int],
+    lesson: Lesson,
+    crowd: tuple[Callable[[], bool], Callable[[], None]],
+) -> NoReturn:  # pragma: no cover - the session's process
+    """Run the session's app and end the process, whatever happens: a child that
+    returned into the zygote's loop would be a second zygote."""
+    code = 1
+    try:
         sock.close()
         from .child import run_child
 
-        os._exit(run_child(header, fds, lesson, (starting.others, lambda: starting.done(slot))))
-    pidfd = os.pidfd_open(pid)
-    children.pids.add(pid)
-    starting.own(slot, pid)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-    for fd in fds:
-        os.close(fd)
-    try:
-        socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [pidfd])
+        code = run_child(header, fds, lesson, crowd)
     finally:
-        os.close(pidfd)
+        os._exit(code)
