@@ -48,10 +48,12 @@ class Server:
         timeout: float = 60.0,
         log_file: Path | None = None,
         stderr: Any = subprocess.PIPE,
+        env: dict[str, str] | None = None,
     ) -> None:
         """``log_file``: the server's output goes to that file, as a teacher's log would;
-        ``stderr``: where its log goes (a pipe, read by :meth:`stop`)."""
-        env = dict(os.environ, XDG_DATA_HOME=str(directory / "data"))
+        ``stderr``: where its log goes (a pipe, read by :meth:`stop`); ``env``: more
+        environment for the server."""
+        env = dict(os.environ, **(env or {}), XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)
         out = open(log_file, "w") if log_file else subprocess.PIPE  # noqa: SIM115

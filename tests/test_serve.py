@@ -79,6 +79,15 @@ async def test_window_size_changes_reach_the_app(server) -> None:  # type: ignor
     student.close()
 
 
+async def test_the_servers_columns_and_lines_do_not_size_a_student(server) -> None:  # type: ignore[no-untyped-def]
+    """A teacher's shell that exports COLUMNS and LINES: each student still gets their
+    own window's size (Textual would take the exported one over the terminal's)."""
+    srv = server(env={"COLUMNS": "80", "LINES": "24"})
+    student = await Student.join(srv.port, width=60, height=20)
+    await student.wait_for(lambda t: "Enlarge the terminal" in t and "60×20" in t)
+    student.close()
+
+
 async def test_colour_is_forced_for_the_class(server) -> None:  # type: ignore[no-untyped-def]
     srv = server("--color", "none")
     student = await Student.join(srv.port)

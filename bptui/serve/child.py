@@ -97,6 +97,11 @@ def run_child(
             os.environ[name] = value
         else:
             os.environ.pop(name, None)
+    # The server's COLUMNS and LINES (exported by the teacher's shell, or a test
+    # runner) would override the student's own window size: Textual reads the
+    # size through shutil.get_terminal_size(), which prefers them.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
     _fresh_streams()
     from textual import constants
 
