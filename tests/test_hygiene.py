@@ -139,3 +139,15 @@ def test_bad_value_fails_before_torch():
     )
     assert "torch" not in modules
     assert not modules & set(VIEW_LIBRARIES)
+
+
+def test_the_ssh_front_end_loads_no_view_library_and_no_torch():
+    """The server's front end holds every student's connection: it stays small, and the
+    work of drawing and computing a lesson happens in the zygote's processes."""
+    modules = loaded_top_level_modules(
+        "import bptui.serve.server, bptui.serve.session, bptui.serve.classroom, "
+        "bptui.classroom.protocol"
+    )
+    assert "asyncssh" in modules
+    assert_no_view_library(modules)
+    assert "torch" not in modules
