@@ -530,6 +530,14 @@ class FakeChannel:
     def get_environment(self) -> dict[str, str]:
         return self.env
 
+    command: str | None = None
+
+    def get_command(self) -> str | None:
+        return self.command
+
+    def get_subsystem(self) -> str | None:
+        return None
+
     def get_extra_info(self, name: str) -> object:
         return ("10.0.0.1", 2222) if name == "sockname" else None
 
@@ -643,7 +651,10 @@ def test_refusals_and_hints_are_in_the_students_language():
         "bptui 需要终端，而这个 ssh 没有请求终端：请用  ssh -t -p 2222 10.0.0.1  连接\r\n"
     )
     command, chan = session_for(server, {"LANG": "zh_CN.UTF-8"})
-    command.exec_requested("ls")
+    chan.command = "ls"
+    assert command.exec_requested("ls")  # taken, to be refused with the reason
+    command.session_started()
+    assert chan.code == 1
     assert chan.written.decode() == (
         "bptui 只提供课程，不运行命令：请用  ssh -p 2222 10.0.0.1  连接\r\n"
     )

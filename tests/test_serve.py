@@ -109,10 +109,13 @@ async def test_colour_is_forced_for_the_class(server) -> None:  # type: ignore[n
 async def test_commands_subsystems_and_forwarding_are_refused(server) -> None:  # type: ignore[no-untyped-def]
     srv = server()
     conn = await connect(srv.port)
-    with pytest.raises(asyncssh.ChannelOpenError):
-        await conn.run("touch /tmp/bptui-should-not-exist", check=False)
+    command = await conn.run("touch /tmp/bptui-should-not-exist", check=False)
+    assert command.exit_status == 1 and "serves the lesson only" in str(command.stderr)
+    sftp = await connect(srv.port)
     with pytest.raises((asyncssh.ChannelOpenError, asyncssh.SFTPError)):
-        await conn.start_sftp_client()
+        await sftp.start_sftp_client()
+    sftp.close()
+    conn = await connect(srv.port)  # one session a connection: a new one to go on
     with pytest.raises(asyncssh.ChannelOpenError):
         await conn.create_connection(asyncssh.SSHTCPSession, "127.0.0.1", srv.port)
     with pytest.raises(asyncssh.ChannelListenError):
@@ -123,6 +126,7 @@ async def test_commands_subsystems_and_forwarding_are_refused(server) -> None:  
     code, log = srv.stop()
     assert code == 0
     assert "refused 127.0.0.1 student: a command" in log
+    assert "refused 127.0.0.1 student: subsystem sftp" in log
     assert "port forwarding" in log
 
 

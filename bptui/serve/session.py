@@ -131,23 +131,23 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     def exec_requested(self, command: str) -> bool:
-        self._only_the_lesson()
+        """Taken, to be refused with a reason (see :meth:`_only_the_lesson`): nothing runs."""
         log(f"refused {self.who}: a command ({clean_name(command)})")
-        return False
+        return True
 
     def subsystem_requested(self, subsystem: str) -> bool:
-        self._only_the_lesson()
+        """Taken, to be refused with a reason, as a command is (sftp)."""
         log(f"refused {self.who}: subsystem {clean_name(subsystem)}")
-        return False
+        return True
 
     def _only_the_lesson(self) -> None:
-        """Say why on the client's standard error, before its ssh says only
-        "exec request failed"."""
+        """A command or subsystem: the reason on the client's standard error, and exit
+        status 1. Refusing the request itself left OpenSSH saying only "exec request
+        failed on channel 0" (and it quits before it shows anything sent with it)."""
         assert self._chan is not None
-        language = client_language(self._chan.get_environment(), self.language)
         why = N_("bptui serves the lesson only, and runs no commands: connect with  ssh {target}")
-        with contextlib.suppress(OSError, asyncssh.Error):
-            self._chan.write_stderr(say(language, why, target=self._target()).encode() + b"\r\n")
+        self._chan.write_stderr(say(self.language, why, target=self._target()).encode() + b"\r\n")
+        self._chan.exit(1)
 
     def _target(self) -> str:
         """``-p PORT HOST``: the address and port this client reached, to type again."""
@@ -159,6 +159,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def session_started(self) -> None:
         assert self._chan is not None
         self.language = client_language(self._chan.get_environment(), self.language)
+        if self._chan.get_command() is not None or self._chan.get_subsystem() is not None:
+            self._only_the_lesson()
+            return
         if self._term is None:
             hint = N_(
                 "bptui needs a terminal, and this ssh asked for none: connect with  ssh -t {target}"
