@@ -31,6 +31,7 @@ from . import startup
 from .autoplay import FRAME, AutoplayKeys
 from .chain import ChainPanel
 from .code import CodePanel
+from .follow import LESSON_KEYS
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
 from .handout import HandoutKeys
@@ -104,7 +105,7 @@ class BptuiApp(
         self._pending: list[str] = []
         self._render_timer: Any = None
         self._last_render = 0.0
-        self._keys_state: tuple[bool, bool, bool] | None = None
+        self._keys_state: tuple[bool, bool, bool, bool] | None = None
         self._plot_due = False
         self._text_panels: TextPanels | None = None
         self._gc_threshold: tuple[int, int, int] | None = None
@@ -223,6 +224,7 @@ class BptuiApp(
             # before the nested panels are in the DOM): draw after the next refresh.
             self.call_after_refresh(self._schedule_render)
             return
+        self.stepper.watching = self._following()
         snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
@@ -245,7 +247,7 @@ class BptuiApp(
             # wait for either before they appear.
             self._plot_due = True
             self.call_after_refresh(self._after_frame)
-        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None)
+        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None, self._following())
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
             self._keys_state = keys_state
@@ -314,6 +316,8 @@ class BptuiApp(
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that cannot do anything now (the footer follows)."""
+        if action in LESSON_KEYS and self._following():
+            return False  # the teacher's lesson: hidden, and on_key says why
         snap = self.snapshot
         if action == "undo" and snap is not None and not snap.can_undo:
             return None

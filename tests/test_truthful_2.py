@@ -1,0 +1,77 @@
+"""Every screen tells the truth (issue 23, the rest): a follower is told what the teacher
+does, not which key to press; no word said twice; no wait without a word."""
+
+from __future__ import annotations
+
+import pytest
+from test_app import screen_text, shown, wait_for
+from test_app_classroom import FakeServer
+
+# ------------------------------------------------------------------ a follower's keys
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_follower_is_shown_the_keys_that_work_and_told_what_the_teacher_does(
+    language: str, size: tuple[int, int]
+) -> None:
+    """A following student's footer lists what a follower can do (t, the view keys,
+    ?, q), not the stepping keys, and the messages say what the teacher's next step
+    does, never "Press u to update."; a stepping key says why it does nothing. Once
+    exploring (t), the stepping keys and "Press u" are back."""
+    from bptui.app.keymap import ENGINE_LABELS
+    from bptui.app.main import BptuiApp
+    from bptui.app.message import MessageBar
+    from bptui.app.settings import Settings
+    from bptui.i18n import _, set_language
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    lesson = seed_lesson()
+    server = FakeServer("student")
+    app = BptuiApp(
+        lesson,
+        stepper=Stepper(lesson, labels=ENGINE_LABELS),
+        settings=Settings(language=language),
+        link=server.link,
+    )
+    follower_keys = ("Explore", "Plot", "Enlarge", "Language", "Theme", "Help", "Quit")
+    stepping_keys = ("Next", "Undo", "Fwd", "Bwd", "Update", "Zero", "Play")
+    try:
+        async with app.run_test(size=size) as pilot:
+            server.send({"t": "class", "teacher": True, "students": 1})
+            await wait_for(pilot, lambda: _("following") in screen_text(app).splitlines()[0])
+
+            def footer() -> str:
+                return screen_text(app).splitlines()[-1]
+
+            await wait_for(pilot, lambda: _("Explore") in footer())
+            for word in follower_keys:
+                assert f" {_(word)} " in f"{footer()} ", footer()
+            for word in stepping_keys:
+                assert f" {_(word)} " not in f"{footer()} ", footer()
+
+            server.send({"t": "cmd", "c": {"a": "finish_forward"}})
+            server.send({"t": "cmd", "c": {"a": "finish_backward"}})
+            updates = (
+                "The teacher's next step updates w." if language == "en" else "老师的下一步更新 w。"
+            )
+            await wait_for(pilot, lambda: updates in " ".join(shown(app, MessageBar).split()))
+            said = " ".join(shown(app, MessageBar).split())
+            assert "Press u" not in said and "按 u" not in said, said
+
+            assert app.stepper is not None
+            before = app.stepper.micro_steps
+            await pilot.press("u")
+            await wait_for(pilot, lambda: "t" in shown(app, MessageBar))
+            assert app.stepper.micro_steps == before
+            assert server.received() == []
+            said = " ".join(shown(app, MessageBar).split())
+            assert ("Press t to explore" if language == "en" else "按 t") in said, said
+
+            await pilot.press("t")
+            await wait_for(pilot, lambda: _("Next") in footer())
+            assert f" {_('Update')} " in f"{footer()} ", footer()
+            assert not app.stepper.watching
+    finally:
+        set_language("en")
