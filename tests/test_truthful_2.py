@@ -3,6 +3,8 @@ does, not which key to press; no word said twice; no wait without a word."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_app import screen_text, shown, wait_for
 from test_app_classroom import FakeServer
@@ -73,5 +75,52 @@ async def test_a_follower_is_shown_the_keys_that_work_and_told_what_the_teacher_
             await wait_for(pilot, lambda: _("Next") in footer())
             assert f" {_('Update')} " in f"{footer()} ", footer()
             assert not app.stepper.watching
+    finally:
+        set_language("en")
+
+
+# ------------------------------------------------------------------ said once
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_message_never_repeats_the_phase_it_is_in(
+    language: str, size: tuple[int, int]
+) -> None:
+    """Through a training step, the lesson's narration of a phase never follows a
+    sentence of that same phase ("…press b for the backward pass.  Forward: torch
+    computes…"): it comes once, with the sentence that says what comes next."""
+    from test_app import press
+
+    from bptui.app.main import BptuiApp
+    from bptui.app.message import MessageBar
+    from bptui.app.settings import Settings
+    from bptui.i18n import set_language
+    from bptui.lesson import words
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language=language))
+    try:
+        async with app.run_test(size=size) as pilot:
+            said = {
+                p: words.narration(lesson, p) for p in ("forward", "backward", "update", "zero")
+            }
+            assert all(said.values())
+            seen = set()
+            for key, phase in (
+                [("f", "forward")] * 3
+                + [("b", "backward")] * 3
+                + [
+                    ("u", "update"),
+                    ("z", "zero"),
+                ]
+            ):
+                await press(pilot, key)
+                bar = "".join(shown(app, MessageBar).split())
+                assert "".join(str(said[phase]).split()) not in bar, (key, bar)
+                seen |= {p for p, text in said.items() if "".join(str(text).split()) in bar}
+            assert seen == set(said), seen  # each phase's words once, as it comes
     finally:
         set_language("en")
