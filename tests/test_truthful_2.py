@@ -124,3 +124,41 @@ async def test_the_message_never_repeats_the_phase_it_is_in(
             assert seen == set(said), seen  # each phase's words once, as it comes
     finally:
         set_language("en")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_a_handout_before_any_training_step_says_there_is_no_table_yet(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """x before a training step is finished: no table of only headings, but a sentence
+    saying why there is none and what makes one; where the session is, as always."""
+    from test_app import press
+
+    from bptui.app.main import BptuiApp
+    from bptui.app.message import MessageBar
+    from bptui.app.settings import Settings
+    from bptui.i18n import set_language
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import seed_lesson
+
+    monkeypatch.chdir(tmp_path)
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language=language))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await press(pilot, "f")
+            await pilot.press("x")
+            await wait_for(pilot, lambda: any(tmp_path.iterdir()))
+            await wait_for(pilot, lambda: ".md" in shown(app, MessageBar))
+            (file,) = tmp_path.iterdir()
+            text = file.read_text(encoding="utf-8")
+            assert "|" not in text, text
+            said = (
+                "No training step is finished yet, so there is no table of steps"
+                if language == "en"
+                else "还没有完成任何训练步"
+            )
+            assert said in text, text
+            assert ("0 training steps done" if language == "en" else "0") in text, text
+    finally:
+        set_language("en")
