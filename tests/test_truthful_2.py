@@ -162,3 +162,92 @@ async def test_a_handout_before_any_training_step_says_there_is_no_table_yet(
             assert ("0 training steps done" if language == "en" else "0") in text, text
     finally:
         set_language("en")
+
+
+# ------------------------------------------------------------------ no key lost, no help shut
+
+
+@pytest.mark.parametrize("typed", ["jump", "help"])
+async def test_keys_typed_while_pytorch_loads_are_kept_and_help_waits_for_the_lesson(
+    monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    """While the engine is still loading (held here until the keys are in), `:299`
+    enter is kept and the jump made once the lesson is drawn; `?` (and an F1 after
+    it) opens the help over the drawn lesson, not over an empty screen, and it stays."""
+    import threading
+
+    from patience import patience
+    from textual import events
+
+    import bptui.lesson.engine as engine
+    from bptui.app import help as help_module
+    from bptui.app.main import BptuiApp
+    from bptui.lesson.files import seed_lesson
+
+    gate = threading.Event()
+
+    class HeldStepper(engine.Stepper):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            gate.wait(patience(60))
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "Stepper", HeldStepper)
+    drawn_under_help: list[bool] = []
+    compose = help_module.HelpScreen.compose
+
+    def noting_compose(self: help_module.HelpScreen):  # type: ignore[no-untyped-def]
+        drawn_under_help.append(self.app.snapshot is not None)  # type: ignore[attr-defined]
+        return compose(self)
+
+    monkeypatch.setattr(help_module.HelpScreen, "compose", noting_compose)
+    app = BptuiApp(seed_lesson())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.stepper is None
+        keys = (
+            [("colon", ":"), ("2", "2"), ("9", "9"), ("9", "9"), ("enter", "\r")]
+            if typed == "jump"
+            else [("question_mark", "?"), ("f1", None)]
+        )
+        for key, char in keys:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        gate.set()
+        if typed == "jump":
+            await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 299)
+            return
+
+        def help_shown() -> bool:
+            screen = app.screen
+            return isinstance(screen, help_module.HelpScreen) and getattr(
+                screen, "_shown_at", 0.0
+            ) < float("inf")
+
+        await wait_for(pilot, help_shown, 30)
+        await pilot.pause()
+        assert drawn_under_help == [True]
+        assert isinstance(app.screen, help_module.HelpScreen)
+
+
+async def test_a_second_help_key_while_the_help_opens_does_not_close_it() -> None:
+    """`?` then F1 pressed before the help is on screen: the help stays open; F1
+    once it is shown closes it."""
+    from test_app import make_app
+    from textual import events
+
+    from bptui.app.help import HelpScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        app.post_message(events.Key("question_mark", "?"))
+        app.post_message(events.Key("f1", None))
+
+        def shown_help() -> bool:
+            screen = app.screen
+            return isinstance(screen, HelpScreen) and getattr(screen, "_shown_at", 0) < float("inf")
+
+        await wait_for(pilot, shown_help)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))

@@ -103,6 +103,8 @@ class BptuiApp(
         set_language(self.settings.language)  # L switches it (see language.py)
         self.plain_terminal()
         self._pending: list[str] = []
+        # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).
+        self.hold_keys("lesson")
         self._render_timer: Any = None
         self._last_render = 0.0
         self._keys_state: tuple[bool, bool, bool, bool] | None = None
@@ -281,6 +283,8 @@ class BptuiApp(
         # work below would hold the frame back by up to the interpreter's
         # 5 ms switch interval.
         startup.first_frame_out()
+        if self.snapshot is not None:
+            self.release_keys("lesson")  # `:299` or `?` typed while PyTorch loaded
         self.set_timer(AFTER_FRAME, self._show_plot)
 
     def _show_plot(self) -> None:
@@ -368,7 +372,7 @@ class BptuiApp(
         from .edit import EditScreen  # loaded when first used: not on the first frame's path
 
         lesson = self.stepper.lesson
-        self.push_screen(EditScreen(snap, lesson), self._apply_edits)
+        self.open_screen(EditScreen(snap, lesson), self._apply_edits)
 
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
@@ -408,7 +412,7 @@ class BptuiApp(
 
         # The lesson as it is now: an edit changes its learning rate or data.
         lesson = self.stepper.lesson if self.stepper else self.lesson
-        self.push_screen(HelpScreen(lesson, self.snapshot))
+        self.open_screen(HelpScreen(lesson, self.snapshot))
 
 
 def _engine_action(action: str) -> Callable[[BptuiApp], None]:
