@@ -251,3 +251,56 @@ async def test_a_second_help_key_while_the_help_opens_does_not_close_it() -> Non
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("f1")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+# ------------------------------------------------------------------ nothing cut without a mark
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize(
+    ("lesson_name", "keys", "whole"),
+    [
+        ("two-layer", ("F", "B"), "finite diff"),
+        ("layer", ("F", "b"), "b1"),
+    ],
+)
+async def test_rows_cut_off_are_marked_and_v_shows_them(
+    language: str, size: tuple[int, int], lesson_name: str, keys: tuple[str, ...], whole: str
+) -> None:
+    """At 80×24 two-layer's chain rule and layer's tensor panel have more rows than their
+    row of panels: the last row shown says how many more and that v shows them (not a
+    silent cut at `· ∂z1/∂w1`, or W1 without b1); v (after the plot and the graph)
+    shows them whole. At 120×40 nothing is cut and nothing says so."""
+    from test_app import make_app, press
+
+    from bptui.app.chain import ChainPanel
+    from bptui.app.tensor import TensorPanel
+    from bptui.i18n import _, set_language
+    from bptui.lesson.files import load_lesson
+
+    app = make_app(load_lesson(lesson_name))
+    panel_class = ChainPanel if lesson_name == "two-layer" else TensorPanel
+    more = _(" {n} more rows: v shows them").split("{n}")[-1] if language == "en" else "按 v 显示"
+    try:
+        set_language(language)
+        async with app.run_test(size=size) as pilot:
+            await press(pilot, *keys)
+            panel = app.query_one(panel_class)
+            if whole == "finite diff" and language == "zh":
+                whole = "有限差分"
+            text = screen_text(app, panel)
+            if size == (120, 40):
+                assert whole in text, text
+                # Room enough for these rows; a panel cut still says so on its last row.
+                for line in screen_text(app).splitlines():
+                    assert more not in line or line.count(more) == 1, line
+                return
+            assert whole not in text, text
+            assert more in text.splitlines()[-1], text
+            for _time in range(3):
+                await pilot.press("v")
+            await wait_for(pilot, lambda: whole in screen_text(app, panel))
+            assert more not in screen_text(app, panel)
+    finally:
+        set_language("en")

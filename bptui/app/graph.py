@@ -61,6 +61,8 @@ class GraphPanel(LinePanel):
     highlighted, and each value shows torch's backward node beneath it.
     """
 
+    MARK_CUT = False  # its box scrolls, and its title names the keys that do
+
     DEFAULT_CSS = """
     GraphPanel { width: auto; min-width: 100%; height: auto; }
     """
