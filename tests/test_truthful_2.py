@@ -304,3 +304,43 @@ async def test_rows_cut_off_are_marked_and_v_shows_them(
             assert more not in screen_text(app, panel)
     finally:
         set_language("en")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_graph_value_cut_at_the_box_edge_ends_with_a_mark(size: tuple[int, int]) -> None:
+    """two-layer's graph is wider than its box: a value or name the right edge cuts in two
+    (`∂ 0.0384` of 0.038406) ends with `…`, and after `]` so does one the left edge cuts."""
+    from test_app import make_app, press
+
+    from bptui.app.graph import GraphBox, GraphPanel
+    from bptui.lesson.files import load_lesson
+
+    wires = set(" ─│┬┴┐┘├┤┌└┼")
+    app = make_app(load_lesson("two-layer"))
+    async with app.run_test(size=size) as pilot:
+        await press(pilot, "F", "B")
+        box, panel = app.query_one(GraphBox), app.query_one(GraphPanel)
+        full = [line.plain for line in panel._lines]
+
+        def check() -> int:
+            region = box.scrollable_content_region
+            strips = app.screen._compositor.render_strips()
+            left, cut = round(box.scroll_x), 0
+            for y in range(region.height):
+                row = strips[region.y + y].crop(region.x, region.right).text
+                line = full[y + round(box.scroll_y)]
+                edge = left + len(row)
+                if edge < len(line) and row[-1] not in wires and line[edge] not in wires:
+                    assert row[-1] == "…", (row, line)
+                    cut += 1
+                if left and line[left - 1] not in wires and line[left] not in wires:
+                    assert row[0] == "…", (row, line)
+            return cut
+
+        cut = check()
+        if size == (80, 24):
+            assert cut, "the graph is cut at the right edge at 80×24"
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: box.scroll_x > 0 or box.max_scroll_x == 0)
+        await pilot.pause()
+        check()
