@@ -344,3 +344,35 @@ async def test_a_graph_value_cut_at_the_box_edge_ends_with_a_mark(size: tuple[in
         await wait_for(pilot, lambda: box.scroll_x > 0 or box.max_scroll_x == 0)
         await pilot.pause()
         check()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_message_longer_than_its_rows_is_marked_and_v_shows_it_whole(
+    language: str, size: tuple[int, int]
+) -> None:
+    """A message longer than the message line's four rows ends with how many rows
+    more and v; in the enlarged layouts (v) it is shown whole."""
+    from test_app import make_app
+
+    from bptui.app.message import MessageBar
+    from bptui.i18n import _, set_language
+    from bptui.lesson.snapshot import Kind, Message
+
+    app = make_app()
+    words = " ".join(f"word{i}" for i in range(100)) + " THE-END."
+    try:
+        set_language(language)
+        more = _(" {n} more rows: v shows them").split("{n}")[-1]
+        async with app.run_test(size=size) as pilot:
+            await wait_for(pilot, lambda: app.snapshot is not None)
+            bar = app.query_one(MessageBar)
+            bar.show(Message(Kind.TEACH, words))
+            await wait_for(pilot, lambda: more in shown(app, MessageBar))
+            assert "THE-END." not in shown(app, MessageBar)
+            assert more in shown(app, MessageBar).splitlines()[-1]
+            await pilot.press("v")
+            await wait_for(pilot, lambda: "THE-END." in shown(app, MessageBar))
+            assert more not in shown(app, MessageBar)
+    finally:
+        set_language("en")
