@@ -104,8 +104,11 @@ _PHASE_NAMES = {
 }
 
 
-def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -> None:
-    """A Markdown table of the run, its headings and prose in the language spoken."""
+def write_markdown(
+    records: Iterable[StepRecord], out: TextIO, lesson: Lesson, empty: str | None = None
+) -> None:
+    """A Markdown table of the run, its headings and prose in the language spoken;
+    ``empty``: what to write instead of a table without a row, if anything."""
     names = lesson.param_names
     nodes = [node for node in lesson.nodes if node.name != lesson.loss.name]
     head = [_("step"), _("epoch"), _("sample"), "x", "y", *names, *(n.label for n in nodes)]
@@ -131,6 +134,10 @@ def write_markdown(records: Iterable[StepRecord], out: TextIO, lesson: Lesson) -
                 out.write(f"- **{translate(_PHASE_NAMES[phase])}**: {text}\n")
         out.write("\n")
     diverged = _(" (diverged)")
+    records = list(records)
+    if not records and empty is not None:
+        out.write(empty + "\n")
+        return
     out.write("| " + " | ".join(head) + " |\n")
     out.write("|" + "---:|" * len(head) + "\n")
     for r in records:

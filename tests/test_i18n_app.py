@@ -191,8 +191,10 @@ async def test_L_is_personal_in_a_class() -> None:
         await pilot.press("L")
         await wait_for(pilot, lambda: " 跟随教师 " in shown(app, StatusBar))
         assert message_bar(app).text == "语言：中文"  # not the refusal of a follower's key
-        # A student's footer has t too, and still fits 80 columns.
-        assert footer(app).rstrip().endswith("t 探索 ? 帮助 q 退出"), footer(app)
+        # A follower's footer: t, the view keys, help and quit, and it fits 80 columns.
+        assert footer(app).rstrip() == "g 图表 v 放大 t 探索 L 语言 T 主题 ? 帮助 q 退出", footer(
+            app
+        )
         assert server.received() == []
         await pilot.press("space")  # a stepping key is still refused, in Chinese
         await wait_for(pilot, lambda: "你正在跟随教师" in shown(app, MessageBar))

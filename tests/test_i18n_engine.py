@@ -346,23 +346,22 @@ def test_a_lesson_files_chinese_words_are_used_in_chinese_and_english_otherwise(
     lesson = load_lesson(str(path))
     assert lesson.title == "Doubling"
     stepper = Stepper(lesson)
+    assert stepper.snapshot().narration == "Forward, in English."  # before the first step
     stepper.forward()
     snap = stepper.snapshot()
     assert snap.title == "Doubling"
-    assert snap.narration == "Forward, in English."
     assert snap.message is not None
     assert snap.message.text == "Forward: ŷ = x_val * w = 1. The prediction."
     i18n.set_language("zh")
     snap = stepper.snapshot()
     assert snap.title == "翻倍"
-    assert snap.narration == "前向，中文。"
+    assert Stepper(lesson).snapshot().narration == "前向，中文。"
     assert snap.message is not None
     assert snap.message.text == "前向：ŷ = x_val * w = 1。这是预测值。"
     from bptui.lesson import words
 
     assert words.description(lesson) == "Only in English."  # no description.zh: English
-    stepper.finish_forward()
-    stepper.backward()
+    stepper.finish_forward()  # the forward pass is done: what comes is backward
     assert stepper.snapshot().narration == "Backward, in English."  # no backward in zh
     # A lesson that gives no Chinese speaks English words inside Chinese sentences.
     plain = Stepper(load_lesson(str(path)).with_values(lr=0.2))

@@ -2,7 +2,7 @@
 
 The code panel shows the program each training mode runs (and that program, run
 as Python, gives the engine's numbers), with the line the last step ran; the
-lesson file's narration is shown with each phase; a custom model has its own
+lesson file's narration is shown once a phase, as it comes; a custom model has its own
 title in the help and in ``trace --format md``; the chain panel names this
 sample's gradient and ``w.grad`` apart; the status line keeps x and y at 80
 columns whatever mode is on.
@@ -183,46 +183,47 @@ async def test_the_code_panel_keeps_the_line_that_ran_in_view_when_it_is_short()
 
 
 def test_the_snapshot_carries_the_lesson_narration_of_each_phase() -> None:
-    """linear narrates all four phases, each shown with its own phase's steps;
-    affine only backward; a lesson without narration has none."""
+    """linear narrates all four phases, each once, as it comes: before the first step,
+    and with the micro-step that ends the phase before it; affine only backward; a
+    lesson without narration has none."""
     said = dict(load_lesson("linear").narration)
     s = Stepper(load_lesson("linear"))
     assert s.snapshot().narration == said["forward"]  # before the first step: what comes
     for action, phase in [
-        ("forward", "forward"),
-        ("finish_forward", "forward"),
-        ("backward", "backward"),
-        ("finish_backward", "backward"),
-        ("update", "update"),
-        ("zero", "zero"),
-        ("forward", "forward"),
+        ("forward", None),
+        ("finish_forward", "backward"),
+        ("backward", None),
+        ("finish_backward", "update"),
+        ("update", "zero"),
+        ("zero", "forward"),
+        ("forward", None),
     ]:
         getattr(s, action)()
-        assert s.snapshot().narration == said[phase], action
+        assert s.snapshot().narration == (said[phase] if phase else None), action
     a = Stepper(load_lesson("affine"))
-    a.finish_forward()
+    a.forward()
     assert a.snapshot().narration is None
-    a.backward()
+    a.finish_forward()
     assert a.snapshot().narration == dict(load_lesson("affine").narration)["backward"]
     assert Stepper(load_lesson("two-layer")).snapshot().narration is None
 
 
 async def test_the_message_line_shows_the_narration_after_a_plain_step_only() -> None:
-    """After a backward step the bar shows the engine's message and then the
+    """After the forward pass the bar shows the engine's message and then the
     lesson's backward narration; a teaching moment is shown alone."""
     said = dict(load_lesson("linear").narration)
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await press(pilot, "F", "b")
+        await press(pilot, "F")
         bar = " ".join(shown(app, MessageBar).split())
-        assert "Backward through" in bar and said["backward"] in bar
+        assert "press b for the backward pass" in bar and said["backward"] in bar
         await press(pilot, "B", "u")
         bar = " ".join(shown(app, MessageBar).split())
-        assert "Updated: w = 1.02" in bar and said["update"] in bar
+        assert "Updated: w = 1.02" in bar and said["zero"] in bar
         await press(pilot, "u")  # refused: already updated
         assert app.snapshot is not None and app.snapshot.message.kind is Kind.REFUSED
         bar = " ".join(shown(app, MessageBar).split())
-        assert "already updated" in bar and said["update"] not in bar
+        assert "already updated" in bar and said["zero"] not in bar
 
 
 def test_trace_md_lists_the_narration_in_phase_order() -> None:

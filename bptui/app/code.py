@@ -29,6 +29,7 @@ class CodePanel(LinePanel):
     """
 
     TITLE = N_("PyTorch")
+    MARK_CUT = False  # it builds the window of the program that fits its box
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

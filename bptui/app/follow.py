@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App
 
 from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Sync
@@ -37,6 +38,12 @@ _EXPLORING = N_(
     "Exploring alone from the teacher's step: every key works here. "
     "Press t to rejoin the teacher where they are now."
 )
+#: Keys that change the lesson: a following student's do nothing, so they are off
+#: (hidden from the footer) while following.
+LESSON_KEYS = frozenset(ENGINE_ACTIONS) | {"jump", "autoplay", "faster", "slower", "edit"}
+#: Keys of the view, kept off the usual footer, shown to a follower in their place.
+FOLLOWER_FOOTER = ("cycle_plot", "cycle_zoom", "switch_language", "cycle_theme")
+
 _REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
 
 
@@ -68,6 +75,7 @@ class ClassroomApp(App[int]):
         """Run one classroom command on the stepper (no drawing: a replay may run many)."""
         assert self.stepper is not None
         self._note = None
+        self.stepper.watching = self._following()
         if isinstance(command, Edit):
             self.stepper.edit(
                 lr=command.lr,
@@ -106,6 +114,19 @@ class ClassroomApp(App[int]):
     def _following(self) -> bool:
         """A student whose lesson is the teacher's: their stepping keys change nothing."""
         return self.link is not None and not self.link.is_teacher and self.link.following
+
+    def footer_extra(self) -> tuple[str, ...]:
+        """Actions the footer shows besides its usual keys: a follower's view keys."""
+        return FOLLOWER_FOOTER if self._following() else ()
+
+    def on_key(self, event: events.Key) -> None:
+        """A follower's key that would change the lesson is off (its binding does not
+        run): say why instead of doing nothing."""
+        if not self._following():
+            return
+        actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
+        if actions & LESSON_KEYS:
+            self._refused_while_following()
 
     def _refused_while_following(self) -> bool:
         """A key that would change a following student's lesson: say so, change nothing."""

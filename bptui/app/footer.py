@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -45,6 +46,10 @@ class KeyFooter(Footer):
             super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:
+        extra = self.app.footer_extra() if hasattr(self.app, "footer_extra") else ()
+        if extra and self._bindings_ready:
+            yield from self._keys(extra)
+            return
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 widget.set_class(self.compact, "-compact", update=False)
@@ -52,3 +57,21 @@ class KeyFooter(Footer):
                 if isinstance(widget.tooltip, str) and widget.tooltip:
                     widget.tooltip = _(widget.tooltip)
             yield widget
+
+    def _keys(self, extra: tuple[str, ...]) -> ComposeResult:
+        """The keys shown, with the ``extra`` actions though their bindings are hidden."""
+        keys: dict[str, tuple[Binding, bool, str]] = {}
+        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+            if binding.show or binding.action in extra:
+                keys.setdefault(binding.action, (binding, enabled, tooltip))
+        self.styles.grid_size_columns = len(keys)
+        for binding, enabled, tooltip in keys.values():
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                _(binding.description),
+                binding.action,
+                disabled=not enabled,
+                tooltip=_(tooltip) if tooltip else "",
+                classes="-compact",
+            ).data_bind(compact=Footer.compact)

@@ -9,13 +9,15 @@ mouse scroll the rest into view, ``y`` shows or hides torch's backward nodes.
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import events, on
 from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
+from textual.strip import Strip
 
-from ..glyphs import shown
+from ..glyphs import glyph, shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
 from . import palette
@@ -25,6 +27,34 @@ from .lines import LinePanel
 #: The graph's box title, and what the panel says until the engine is ready.
 TITLE = N_("Graph")
 LOADING = N_("Loading PyTorch…")
+
+
+#: Characters of the graph's wires: a wire cut at the box's edge needs no mark.
+_WIRES = frozenset("─│┬┴┐┘├┤┌└┼-|+ ")
+
+
+def _split(text: str, edge: int) -> bool:
+    """Column ``edge`` cuts a value or a name in two, or a label (``∂``, ``σ``, ``x=``)
+    from its value one space away."""
+    if not 0 < edge < len(text):
+        return False
+
+    def word(i: int) -> bool:
+        return 0 <= i < len(text) and text[i] not in _WIRES
+
+    before, after = word(edge - 1), word(edge)
+    if before and after:
+        return True
+    if before and text[edge] == " ":
+        return word(edge + 1)
+    return after and text[edge - 1] == " " and word(edge - 2)
+
+
+def _mark(strip: Strip, at: int) -> Strip:
+    """``…`` in the style of the cell it replaces."""
+    cell = strip.crop(at, at + 1)
+    style = next((segment.style for segment in cell), None)
+    return Strip([Segment(glyph("…", "~"), style)], 1)
 
 
 class GraphBox(ScrollableContainer, can_focus=False):
@@ -37,6 +67,13 @@ class GraphBox(ScrollableContainer, can_focus=False):
     def on_resize(self) -> None:
         for panel in self.query(GraphPanel):
             self.call_after_refresh(panel.follow)
+            panel.refresh()  # the marks of values cut at the box's edges (render_line)
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            for panel in self.query(GraphPanel):
+                panel.refresh()
 
     def update_title(self, names_hidden: bool) -> None:
         view = self.scrollable_content_region.size
@@ -60,6 +97,26 @@ class GraphPanel(LinePanel):
     the backward pass reaches them; the node of the last micro-step is
     highlighted, and each value shows torch's backward node beneath it.
     """
+
+    MARK_CUT = False  # its box scrolls, and its title names the keys that do
+
+    def render_line(self, y: int) -> Strip:
+        """A row, with ``…`` where the box's left or right edge cuts a value or a name
+        in two (the title names the keys that scroll to the rest)."""
+        strip = super().render_line(y)
+        box = self.parent
+        if not isinstance(box, GraphBox) or y >= len(self._lines):
+            return strip
+        text = self._lines[y].plain
+        left = round(box.scroll_x)
+        right = left + box.scrollable_content_region.width
+        if _split(text, right):
+            strip = Strip.join(
+                [strip.crop(0, right - 1), _mark(strip, right - 1), strip.crop(right)]
+            )
+        if left > 0 and _split(text, left):
+            strip = Strip.join([strip.crop(0, left), _mark(strip, left), strip.crop(left + 1)])
+        return strip
 
     DEFAULT_CSS = """
     GraphPanel { width: auto; min-width: 100%; height: auto; }

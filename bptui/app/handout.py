@@ -25,6 +25,7 @@ from textual.app import App
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
+from .keymap import BY_ACTION
 from .message import MessageBar
 from .status import phase_word
 
@@ -66,7 +67,11 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
 
     lesson: Lesson = stepper.lesson
     out = io.StringIO()
-    write_markdown(stepper.iter_records(), out, lesson)
+    no_steps = _(
+        "No training step is finished yet, so there is no table of steps: it begins when "
+        "the first one ends ({train_step} does a whole training step)."
+    ).format(train_step=BY_ACTION["train_step"].labels[0])
+    write_markdown(stepper.iter_records(), out, lesson, empty=no_steps)
     records = list(stepper.iter_records())
     factors = [f for f in snap.factors if any(f"d{f.out}/d{f.wrt}" in r.factors for r in records)]
     if records and factors:

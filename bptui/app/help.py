@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual import events
+from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -189,6 +191,21 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.lesson = lesson
         self.snapshot = snapshot
+        #: When the help was first on screen: a toggle key pressed before closes nothing.
+        self._shown_at = float("inf")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._shown)
+
+    def _shown(self) -> None:
+        self._shown_at = get_time()  # the clock of a key event's time
+
+    def on_key(self, event: events.Key) -> None:
+        """``?`` or F1 pressed before the help was on screen (a second press while it
+        opens, on a busy machine) leaves it open: it was not seen yet."""
+        if event.key in ("question_mark", "f1") and event.time < self._shown_at:
+            event.stop()
+            event.prevent_default()
 
     async def action_switch_language(self) -> None:
         """L over the help: the app speaks the next language, and the help is written again."""

@@ -22,6 +22,7 @@ from ..glyphs import glyph, shown
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from .follow import ClassroomApp
+from .keyhold import KeyHold
 from .message import MessageBar
 
 #: A jump forward computes every step on the event loop: at most this many at a
@@ -113,7 +114,7 @@ class JumpScreen(ModalScreen[int | None]):
             self.dismiss(step)
 
 
-class TravelApp(ClassroomApp):
+class TravelApp(KeyHold, ClassroomApp):
     """The time-travel keys; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
 
     snapshot: Snapshot | None
@@ -128,7 +129,7 @@ class TravelApp(ClassroomApp):
             return
         if self._refused_while_following():
             return
-        self.push_screen(JumpScreen(snap), self._jump_to)
+        self.open_screen(JumpScreen(snap), self._jump_to)
 
     def _jump_to(self, step: int | None) -> None:
         if step is None or self.stepper is None:

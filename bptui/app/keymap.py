@@ -204,7 +204,13 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reset",), N_("reset to the start (undo brings it back)")),
     (("edit",), N_("edit the learning rate, a parameter or the data (at the start of a step)")),
     (("cycle_plot",), N_("switch the plot: loss vs w, loss vs step")),
-    (("cycle_zoom",), N_("enlarge the plot, then the graph, then back to the usual layout")),
+    (
+        ("cycle_zoom",),
+        N_(
+            "enlarge the plot, then the graph, then the chain rule and tensor panels, then "
+            "back to the usual layout (a panel with rows cut off ends with …)"
+        ),
+    ),
     (
         ("cycle_chain",),
         N_("write out the next element of a matrix or vector, then the next parameter's chain"),

@@ -41,6 +41,9 @@ class LinePanel(Widget):
 
     #: The border title, in English (marked with ``N_``; shown through ``_``).
     TITLE: str | None = None
+    #: Rows cut off by the room the layout gives are marked on the last row shown
+    #: (a panel that scrolls, as the graph does, says so itself).
+    MARK_CUT = True
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
@@ -49,7 +52,7 @@ class LinePanel(Widget):
         self._lines_width = -1
         self._built: dict[int, list[Text]] = {}
         self._strips: dict[int, Strip] = {}
-        self._strips_for: tuple[int, Style] | None = None
+        self._strips_for: tuple[int, Style, int] | None = None
         self._source: object = _NOTHING
         if self.TITLE is not None:
             self.border_title = _(self.TITLE)
@@ -108,22 +111,46 @@ class LinePanel(Widget):
         """Textual asks for dirty rows only; a row's strip is kept until its line changes."""
         width = self.size.width
         style = self.visual_style.rich_style
-        if self._strips_for != (width, style):
-            self._strips.clear()
-            self._strips_for = (width, style)
         if width != self._lines_width:
             self._lines = self._lines_at(width)
             self._keys = [_key(line) for line in self._lines]
             self._lines_width = width
+        shown = self._rows_shown()
+        if self._strips_for != (width, style, shown):
+            self._strips.clear()
+            self._strips_for = (width, style, shown)
         strip = self._strips.get(y)
         if strip is None:
-            strip = self._strips[y] = self._render_row(y, width, style)
+            if y == shown - 1 and shown < len(self._lines):
+                strip = self._strips[y] = self._render_cut(len(self._lines) - y, width, style)
+            else:
+                strip = self._strips[y] = self._render_row(y, width, style)
         return strip
+
+    def _rows_shown(self) -> int:
+        """How many of the lines the screen shows: the layout may give the panel (or its
+        row of panels) fewer rows than it has lines."""
+        lines = len(self._lines)
+        if not self.MARK_CUT or lines == 0:
+            return lines
+        room = self.size.height
+        parent = self.parent
+        if isinstance(parent, Widget) and parent.content_region.height:
+            room = min(room, parent.content_region.bottom - self.content_region.y)
+        return max(0, min(lines, room))
+
+    def _render_cut(self, hidden: int, width: int, style: Style) -> Strip:
+        """The last row shown, when rows are cut off: how many, and the key that shows them."""
+        mark = ("..." if ascii_only() else "…") + _(" {n} more rows: v shows them").format(n=hidden)
+        line = Text(mark, style="italic")
+        return self._strip_of(line, width, style)
 
     def _render_row(self, y: int, width: int, style: Style) -> Strip:
         if y >= len(self._lines):
             return Strip.blank(width, style)
-        line = self._lines[y]
+        return self._strip_of(self._lines[y], width, style)
+
+    def _strip_of(self, line: Text, width: int, style: Style) -> Strip:
         if line.cell_len > width:
             line = line.copy()
             line.truncate(width, overflow="ellipsis")

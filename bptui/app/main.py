@@ -31,6 +31,7 @@ from . import startup
 from .autoplay import FRAME, AutoplayKeys
 from .chain import ChainPanel
 from .code import CodePanel
+from .follow import LESSON_KEYS
 from .footer import KeyFooter
 from .graph import GraphBox, GraphKeys, GraphPanel
 from .handout import HandoutKeys
@@ -102,9 +103,11 @@ class BptuiApp(
         set_language(self.settings.language)  # L switches it (see language.py)
         self.plain_terminal()
         self._pending: list[str] = []
+        # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).
+        self.hold_keys("lesson")
         self._render_timer: Any = None
         self._last_render = 0.0
-        self._keys_state: tuple[bool, bool, bool] | None = None
+        self._keys_state: tuple[bool, bool, bool, bool] | None = None
         self._plot_due = False
         self._text_panels: TextPanels | None = None
         self._gc_threshold: tuple[int, int, int] | None = None
@@ -223,6 +226,7 @@ class BptuiApp(
             # before the nested panels are in the DOM): draw after the next refresh.
             self.call_after_refresh(self._schedule_render)
             return
+        self.stepper.watching = self._following()
         snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
@@ -245,7 +249,7 @@ class BptuiApp(
             # wait for either before they appear.
             self._plot_due = True
             self.call_after_refresh(self._after_frame)
-        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None)
+        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None, self._following())
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
             self._keys_state = keys_state
@@ -279,6 +283,8 @@ class BptuiApp(
         # work below would hold the frame back by up to the interpreter's
         # 5 ms switch interval.
         startup.first_frame_out()
+        if self.snapshot is not None:
+            self.release_keys("lesson")  # `:299` or `?` typed while PyTorch loaded
         self.set_timer(AFTER_FRAME, self._show_plot)
 
     def _show_plot(self) -> None:
@@ -314,6 +320,8 @@ class BptuiApp(
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that cannot do anything now (the footer follows)."""
+        if action in LESSON_KEYS and self._following():
+            return False  # the teacher's lesson: hidden, and on_key says why
         snap = self.snapshot
         if action == "undo" and snap is not None and not snap.can_undo:
             return None
@@ -364,7 +372,7 @@ class BptuiApp(
         from .edit import EditScreen  # loaded when first used: not on the first frame's path
 
         lesson = self.stepper.lesson
-        self.push_screen(EditScreen(snap, lesson), self._apply_edits)
+        self.open_screen(EditScreen(snap, lesson), self._apply_edits)
 
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
@@ -404,7 +412,7 @@ class BptuiApp(
 
         # The lesson as it is now: an edit changes its learning rate or data.
         lesson = self.stepper.lesson if self.stepper else self.lesson
-        self.push_screen(HelpScreen(lesson, self.snapshot))
+        self.open_screen(HelpScreen(lesson, self.snapshot))
 
 
 def _engine_action(action: str) -> Callable[[BptuiApp], None]:

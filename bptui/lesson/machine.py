@@ -63,6 +63,16 @@ class StepMachine:
             self._program = (self.lesson, self._modes, language(), program)
         return program
 
+    @property
+    def watching(self) -> bool:
+        """Someone else steps this lesson (a student following the teacher): the
+        messages say what the next step does, not which key does it."""
+        return self._say.watching
+
+    @watching.setter
+    def watching(self, on: bool) -> None:
+        self._say.watching = on
+
     def can_edit(self) -> bool:
         """Values can change now: at the start of a training step."""
         return self._state.phase is Phase.FORWARD and self._state.at_start

@@ -75,8 +75,13 @@ class Narrator:
     actions the way the interface spells them (see ``teaching.LABELS``)."""
 
     _k: dict[str, str]
+    #: A student following a teacher: the sentences say what the teacher's next step
+    #: does, not which key to press (their stepping keys do nothing then).
+    watching: bool = False
 
     def reset_done(self) -> Message:
+        if self.watching:
+            return said(Kind.STEP, N_("The teacher went back to the start."))
         return said(
             Kind.STEP, N_("Back to the start. ({undo} undoes the reset.)"), undo=self._k["undo"]
         )
@@ -91,11 +96,18 @@ class Narrator:
 
     def jumped(self, steps: int, finished: bool, whole_step: bool = False) -> Message:
         """A jump (or a whole-step undo) landed ``steps`` training steps in."""
-        template = (
-            N_("Back to the start of a training step: at {at}. {undo} undoes the jump at once.")
-            if whole_step
-            else N_("Jumped: at {at}. {undo} undoes the jump at once.")
-        )
+        if self.watching:
+            template = (
+                N_("The teacher went back to the start of a training step: at {at}.")
+                if whole_step
+                else N_("The teacher jumped: at {at}.")
+            )
+        else:
+            template = (
+                N_("Back to the start of a training step: at {at}. {undo} undoes the jump at once.")
+                if whole_step
+                else N_("Jumped: at {at}. {undo} undoes the jump at once.")
+            )
         return said(Kind.STEP, template, at=_at(steps, finished), undo=self._k["undo"])
 
     def jump_undone(self, steps: int, finished: bool) -> Message:
@@ -147,6 +159,11 @@ class Narrator:
     # ----------------------------------------------------------------- narration
 
     def ready(self) -> Message:
+        if self.watching:
+            return said(
+                Kind.STEP,
+                N_("Ready. The teacher's first step computes the first node of the forward pass."),
+            )
         return said(
             Kind.STEP,
             N_(
@@ -167,6 +184,11 @@ class Narrator:
             if pass_done
             else N_("Forward: {source} = {value}.{note}")
         )
+        if pass_done and self.watching:
+            template = N_(
+                "Forward: {source} = {value}.{note} The forward pass is done: the teacher's "
+                "next step starts the backward pass."
+            )
 
         def spaced() -> str:
             text = note if isinstance(note, str) else note()
@@ -192,6 +214,26 @@ class Narrator:
         self, grads: Iterable[tuple[str, MaybeValue]], update_waits: bool = False
     ) -> Message:
         """``update_waits``: batch mode, before the epoch's last sample."""
+        grads = list(grads)
+        if self.watching:
+            template = (
+                N_(
+                    "backward() finished: AccumulateGrad wrote {grads}. Batch mode: the update "
+                    "waits for the epoch's last sample; the teacher's next step goes on to the "
+                    "next sample."
+                )
+                if update_waits
+                else N_(
+                    "backward() finished: AccumulateGrad wrote {grads}. "
+                    "The teacher's next step updates {params}."
+                )
+            )
+            return said(
+                Kind.STEP,
+                template,
+                grads=listing(grads, ".grad"),
+                params=", ".join(name for name, _value in grads),
+            )
         template = (
             N_(
                 "backward() finished: AccumulateGrad wrote {grads}. Batch mode: the update "
@@ -212,6 +254,16 @@ class Narrator:
         self, params: Iterable[tuple[str, Value]], zero_skipped: bool = False
     ) -> Message:
         """``zero_skipped``: skip-zero mode, where the gradient is kept."""
+        if self.watching:
+            template = (
+                N_(
+                    "Updated: {params}. Skip-zero mode: the gradient is not zeroed; the "
+                    "teacher's next step goes on to the next sample, whose backward() adds to it."
+                )
+                if zero_skipped
+                else N_("Updated: {params}. The teacher's next step zeroes the gradient.")
+            )
+            return said(Kind.STEP, template, params=listing(params))
         template = (
             N_(
                 "Updated: {params}. Skip-zero mode: the gradient is not zeroed; {next} goes on "
@@ -226,6 +278,17 @@ class Narrator:
 
     def lesson_done(self, epochs: int, params: str) -> Message:
         """The last micro-step of the last epoch: what the training came to, and what next."""
+        if self.watching:
+            return said(
+                Kind.STEP,
+                N_(
+                    "Gradient zeroed. The lesson is done: {epochs} epochs trained, {params}. "
+                    "{explore} explores it on your own."
+                ),
+                epochs=epochs,
+                params=params,
+                explore=self._k.get("toggle_follow", "t"),
+            )
         return said(
             Kind.STEP,
             N_(
@@ -240,6 +303,10 @@ class Narrator:
         )
 
     def zeroed(self) -> Message:
+        if self.watching:
+            return said(
+                Kind.STEP, N_("Gradient zeroed. The teacher's next step starts the next sample.")
+            )
         return said(
             Kind.STEP, N_("Gradient zeroed. Next sample: press {next}."), next=self._k["next"]
         )

@@ -110,7 +110,7 @@ class Views:
             code_next=upcoming,
             last_source=self._last_source(now),
             message=now.message or self._narration(lesson, state, now.last, now.natural),
-            narration=_lesson_narration(lesson, phase, now.last),
+            narration=_lesson_narration(lesson, now.last, now.natural),
             history_w=hw,
             history_loss=hl,
             current_point=current_point,
@@ -370,11 +370,14 @@ _PHASE_OF = {
 }
 
 
-def _lesson_narration(lesson: Lesson, phase: Phase, last: Action | None) -> str | None:
-    """The lesson file's ``[narration]`` line for the phase of the last micro-step (or,
-    before any, and after a mode switch, an edit or going on to the next sample, for
-    the phase that comes next)."""
-    if not (lesson.narration or lesson.words):
+def _lesson_narration(lesson: Lesson, last: Action | None, natural: Action | None) -> str | None:
+    """The lesson file's ``[narration]`` line for the phase that comes next, said once:
+    with the micro-step that ends the phase before it (the sentence that says what
+    comes next), before any step, and after a mode switch, an edit or going on to the
+    next sample; not within a phase, whose sentences already say which phase it is."""
+    if not (lesson.narration or lesson.words) or natural is None:
         return None
-    shown = _PHASE_OF.get(last, phase) if last is not None else phase
-    return words.narration(lesson, shown.value)
+    coming = Phase.FORWARD if natural is Action.NEXT_SAMPLE else _PHASE_OF.get(natural)
+    if coming is None or (last is not None and _PHASE_OF.get(last) is coming):
+        return None
+    return words.narration(lesson, coming.value)
