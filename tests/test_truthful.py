@@ -220,3 +220,25 @@ async def test_the_end_of_training_reads_true(language: str, size: tuple[int, in
             assert "Next sample: press" not in said and "下一个样本：按" not in said, said
     finally:
         set_language("en")
+
+
+def test_a_finite_difference_lost_in_its_own_rounding_is_not_called_a_disagreement() -> None:
+    """x = 6e-8 against y = 5: the float64 finite difference subtracts two losses of 25
+    to find a gradient of -6e-7, and is 0.7 % off by its own rounding. torch is right;
+    the check must not say the two disagree (found by test_engine's random lessons)."""
+    from bptui.lesson import Stepper, seed_lesson
+
+    lesson = seed_lesson().with_values(
+        x=[5.960464477539063e-08], y=[5.0], init={"w": 0.0}, lr=0.0625, epochs=2
+    )
+    stepper = Stepper(lesson)
+    seen = []
+    for _step in range(2):
+        stepper.finish_forward()
+        stepper.finish_backward()
+        chain = stepper.snapshot().chains[0]
+        seen.append(chain.fd_agrees)
+        assert chain.agree is True, chain
+        stepper.update()
+        stepper.zero()
+    assert seen == [True, False]  # the second is the case: 0.7 % off, below resolution

@@ -104,9 +104,16 @@ class Analysis:
         centre = float(state.x if name == "x" else params[name])  # type: ignore[arg-type]
         step = FLOAT32_STEPS * float32_spacing(centre)
         middle = self.finite_difference(state, name)
-        return max(
+        moved = max(
             abs(self.finite_difference(state, name, shift) - middle) for shift in (step, -step)
         )
+        # The finite difference's own rounding: two float64 losses of size |loss| subtracted
+        # and divided by 2h (a large loss, a tiny gradient: x = 6e-8 against y = 5).
+        first = next(iter(params))
+        loss = self.loss_curve(state, first, [params[first]], params)[0]  # type: ignore[list-item, arg-type]
+        h = 1e-6 * max(1.0, abs(centre))
+        own = FLOAT32_STEPS * math.ldexp(abs(loss), -52) / h if math.isfinite(loss) else 0.0
+        return max(moved, own)
 
     def formula_value(self, state: StepState, index: int, position: int) -> float | None:
         """The hand formula of a local derivative, on torch's values (None for vectors)."""
