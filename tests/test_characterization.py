@@ -113,16 +113,6 @@ SCRIPT = (
 )
 
 
-def _run(stepper: Stepper, action: str) -> object:
-    if action == "edit":
-        first = stepper.lesson.param_names[0]
-        params = {} if stepper.params[first].numel() != 1 else {first: 0.5}
-        return stepper.edit(lr=stepper.lesson.lr * 2, params=params)
-    if action == "run_epochs":
-        return stepper.run_epochs(2)
-    return getattr(stepper, action)()
-
-
 #: Blocks the numbers of one record are cut into; each block is pinned by two sums.
 BLOCKS = 128
 #: How far a block's sums may move, relative to the magnitude of its numbers.

@@ -9,8 +9,6 @@ besides TCP (see test_serve.py): Unix sockets both ways, the agent and X11.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import struct
 import sys
@@ -19,7 +17,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Server, Student, connect
+from serve_client import Student, connect
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -39,22 +37,6 @@ def near_misses(password: str) -> list[str]:
         " " + password,
         password + password[-1],
     ]
-
-
-@pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    servers: list[Server] = []
-
-    def start(*args: str) -> Server:
-        s = Server(tmp_path, *args)
-        servers.append(s)
-        return s
-
-    yield start
-    for s in servers:
-        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
-        for pid in s.pids():
-            os.kill(pid, signal.SIGKILL)
 
 
 async def refused(port: int, username: str, password: str) -> bool:
