@@ -19,7 +19,8 @@ from .gate import MAX_AUTH_TRIES, NO_SESSION_GRACE, Logins
 from .limits import accepts_env
 from .logbook import log
 from .options import TEACHER
-from .session import Session, clean_name
+from .session import Session
+from .speech import clean_name
 
 if TYPE_CHECKING:
     from .server import ClassServer

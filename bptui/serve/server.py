@@ -16,14 +16,17 @@ import errno
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import asyncssh
 
+from ..classroom.protocol import Message
 from ..i18n import N_
 from .classroom import Classroom
 from .connection import Connection
 from .gate import Doorway, Logins
+from .groups import Groups, ViewGroup
 from .keeper import ZygoteKeeper
 from .logbook import Tally, log
 from .options import ServeOptions
@@ -46,7 +49,9 @@ class ClassServer:
         #: The keys ``--authorized-keys`` admits, read (and checked) once at start.
         self.authorized_keys = authorized_keys
         self.sessions: set[Session] = set()
-        self.classroom = Classroom() if options.classroom else None
+        self.classroom = Classroom(self._gather) if options.classroom else None
+        #: Followers share one app per view (see groups.py), unless ``--own-apps``.
+        self.groups = Groups(self) if options.classroom and not options.own_apps else None
         self.per_address: Counter[str] = Counter()
         self.logins = Logins()
         self.doorway: Doorway[Connection] = Doorway(options.max_connecting)
@@ -111,6 +116,8 @@ class ClassServer:
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
             session.finish()
+        if self.groups is not None:
+            self.groups.close()
         self.zygote.stop()
 
     def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -165,6 +172,26 @@ class ClassServer:
         """A zygote child on ``fds``: its pid and a pidfd to watch it by (OSError if none)."""
         return await self.zygote.spawn(header, fds)
 
+    def _gather(self, call: Callable[[], None]) -> None:
+        """Run ``call`` a moment from now: the class's head count, told to every app
+        once for a burst of joins (100 students joining at once cost 100 renders in
+        each app when each join was told at once)."""
+        asyncio.get_running_loop().call_later(GATHER, call)
+
+    # The view groups' side of the server (see groups.Hub).
+
+    def joined(self, group: ViewGroup) -> None:
+        if self.classroom is not None:
+            self.classroom.join(group)
+
+    def left(self, group: ViewGroup) -> None:
+        if self.classroom is not None:
+            self.classroom.leave(group)
+
+    def heard(self, group: ViewGroup, message: Message) -> None:
+        if self.classroom is not None:
+            self.classroom.receive(group, message)
+
     async def _watch_idle(self) -> None:
         limit = self.options.idle_timeout * 60
         while True:
@@ -185,6 +212,9 @@ class ClassServer:
                     )
                     session.end(idle, minutes=f"{minutes:g}")
 
+
+#: Seconds over which joins and leaves are gathered into one head count.
+GATHER = 0.2
 
 #: What accept() says when the server has run out of descriptors or memory.
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
