@@ -19,7 +19,7 @@ import contextlib
 import signal
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncssh
 
@@ -28,6 +28,7 @@ from ..app.settings import Settings
 from ..classroom.protocol import Cmd, Follow, Message
 from ..i18n import N_
 from .groups import STOPPED, View, ViewGroup, bucket
+from .host import Door, Host
 from .keys import KeyReader, Kind, lasting
 from .limits import clamp_size, clean_colorterm, clean_term
 from .logbook import log
@@ -35,10 +36,6 @@ from .notes import note, unnote
 from .process import AppProcess
 from .speech import clean_name, client_language, say
 from .terminal import RESTORE, Screen
-
-if TYPE_CHECKING:
-    from .connection import Connection
-    from .server import ClassServer
 
 #: Seconds a child gets to leave its screen tidily before it is killed.
 GRACE = 2.0
@@ -68,7 +65,7 @@ class _Member:
 class Session(asyncssh.SSHServerSession[bytes]):
     """One student's (or the teacher's) terminal, and the app behind it."""
 
-    def __init__(self, server: ClassServer, connection: Connection) -> None:
+    def __init__(self, server: Host, connection: Door) -> None:
         self.server = server
         self.connection = connection
         options = server.options
