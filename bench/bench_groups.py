@@ -120,6 +120,7 @@ async def run(
         teacher = Viewer(server.port, "teacher", (100, 30), "bench")
         await teacher.join(b"teacher", 60)
         cpu0 = cpu_seconds(server.pids() | {server.proc.pid})
+        mine0 = time.process_time()
         students = [Viewer(server.port, f"s{i}", SIZES[i % len(SIZES)]) for i in range(n)]
         joined = await asyncio.gather(
             *(s.join(READY, 120) for s in students), return_exceptions=True
@@ -130,6 +131,7 @@ async def run(
         await asyncio.sleep(2.0)  # the last frames settle, the head count is told
         pids = server.pids()
         cpu_join = cpu_seconds(pids | {server.proc.pid}) - cpu0
+        clients_join = time.process_time() - mine0
         pss = sum(pss_kib(pid) for pid in pids)
         explorers = ok[:explore]
         for s in explorers:
@@ -137,6 +139,7 @@ async def run(
         followers = ok[explore:]
         await asyncio.sleep(2.0 if explorers else 0.0)
         cpu1 = cpu_seconds(server.pids() | {server.proc.pid})
+        mine1 = time.process_time()
         for _ in range(presses):
             now = time.perf_counter()
             for s in followers:
@@ -149,6 +152,7 @@ async def run(
                 await asyncio.sleep(0.02)
             await asyncio.sleep(0.3)
         cpu_keys = cpu_seconds(server.pids() | {server.proc.pid}) - cpu1
+        clients_keys = time.process_time() - mine1
         keys = [d * 1000 for s in followers for d in s.delays]
         for s in (*students, teacher):
             s.close()
@@ -165,6 +169,10 @@ async def run(
             "frames_expected": len(followers) * presses,
             "cpu_join_s": cpu_join,
             "cpu_keys_s": cpu_keys,
+            # The clients' own CPU (SSH handshakes and decryption, in this one
+            # process): on the same 2 cores, it is part of every figure above.
+            "clients_cpu_join_s": clients_join,
+            "clients_cpu_keys_s": clients_keys,
             "pss_per_student_mib": (pss - zygote_kib) / 1024 / max(len(ok), 1),
             "processes": len(pids),
         }
@@ -180,7 +188,8 @@ def show(r: dict[str, float]) -> None:
         f"{' (' + str(int(r['failed'])) + ' failed)' if r['failed'] else ''}; "
         f"key p50 {r['key_p50_ms']:.0f} ms p95 {r['key_p95_ms']:.0f} ms "
         f"({int(r['frames'])}/{int(r['frames_expected'])} frames); server CPU "
-        f"{r['cpu_join_s']:.2f} s to join, {r['cpu_keys_s']:.2f} s for the keys; "
+        f"{r['cpu_join_s']:.2f} s to join, {r['cpu_keys_s']:.2f} s for the keys (clients "
+        f"{r['clients_cpu_join_s']:.2f} s, {r['clients_cpu_keys_s']:.2f} s); "
         f"PSS {r['pss_per_student_mib']:.2f} MiB per student; {int(r['processes'])} processes",
         flush=True,
     )
