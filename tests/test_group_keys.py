@@ -64,6 +64,13 @@ def test_a_flood_is_read_only_so_far() -> None:
     assert len(KeyReader().feed(b" " * 10_000)) == MAX_KEYS
 
 
+def test_a_flood_cut_inside_a_sequence_does_not_start_the_next_read_inside_it() -> None:
+    reader = KeyReader()
+    assert len(reader.feed(b" " * 10_000 + b"\x1b[<0;3")) == MAX_KEYS
+    # The rest of the mouse report: not a '[' (a view key), nor ';', '4', 'M' keys.
+    assert reader.feed(b";4M[") == [(Kind.IGNORED, b"\x1b[<0;3;4M"), (Kind.VIEW, b"[")]
+
+
 @pytest.mark.parametrize("columns", [10, 40, 80])
 def test_a_note_fills_its_row_exactly(columns: int) -> None:
     import wcwidth
@@ -75,3 +82,9 @@ def test_a_note_fills_its_row_exactly(columns: int) -> None:
         line = _fit(text, columns, ascii_only)
         assert wcwidth.wcswidth(line) == columns
         assert line.strip().startswith(text[:3])
+
+
+def test_pasted_text_is_not_keys() -> None:
+    reader = KeyReader()
+    assert {k for k, _ in reader.feed(b"\x1b[200~Let go, quit it\x1b[2")} == {Kind.IGNORED}
+    assert reader.feed(b"01~q") == [(Kind.IGNORED, b"\x1b[201~"), (Kind.QUIT, b"q")]

@@ -192,3 +192,25 @@ async def test_a_crashed_group_app_is_replaced_and_its_members_stay(server, tmp_
     assert not ann.closed.is_set()
     for session in (teacher, ann):
         session.close()
+
+
+async def test_a_members_key_flood_reaches_no_app_and_slows_no_one(server) -> None:  # type: ignore[no-untyped-def]
+    srv = server(*TEACHER)
+    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    ann = await Student.join(srv.port, "ann")
+    flood = await Student.join(srv.port, "flood")
+    await flood.wait_for(lambda t: " following " in t)
+    before = len(flood.raw)
+    # Two megabytes of stepping keys, mouse reports and half sequences.
+    flood.process.stdin.write((b" \x1b[<0;3;4M\x1b[" + b"n" * 61) * 32768)
+    await teacher.press("s")
+    await ann.wait_for(lambda t: "Sample 2/3" in t)
+    await flood.wait_for(lambda t: "Sample 2/3" in t)
+    await teacher.press("s")
+    await ann.wait_for(lambda t: "Sample 3/3" in t)
+    await same_screen(ann, flood, timeout=60)  # the note has gone: the group's screen again
+    # A note or two, not one per key: the flood cost the server a bounded amount.
+    assert flood.raw[before:].count(b"You are following the teacher: press t") < 20
+    assert not flood.closed.is_set()
+    for session in (teacher, ann, flood):
+        session.close()

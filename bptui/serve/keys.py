@@ -73,6 +73,9 @@ _SEQUENCES: dict[bytes, Kind] = {
 #: report (``ESC [ M`` and three bytes) is matched first.
 _CSI = re.compile(rb"\x1b\[(?:M[\x00-\xff]{3}|[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e])")
 _SS3 = re.compile(rb"\x1bO[\x00-\xff]")
+_PASTE_START, _PASTE_END = b"\x1b[200~", b"\x1b[201~"
+#: The start of a sequence that a read cut off.
+_UNFINISHED = re.compile(rb"\x1b(?:\[(?:M[\x00-\xff]{0,2}|[\x30-\x3f]*[\x20-\x2f]*)|O)?")
 #: Keys a client may send in one go before the rest are dropped unread: a
 #: paste or a flood never queues unbounded work.
 MAX_KEYS = 256
@@ -85,6 +88,8 @@ class KeyReader:
 
     def __init__(self) -> None:
         self._tail = b""
+        #: Inside a bracketed paste (the app turns it on): pasted text is not keys.
+        self._pasting = False
 
     def feed(self, data: bytes) -> list[tuple[Kind, bytes]]:
         """The keys in ``data`` (at most :data:`MAX_KEYS`), each with its bytes."""
@@ -118,7 +123,22 @@ class KeyReader:
             key = found.group()
             keys.append((_SEQUENCES.get(key, Kind.IGNORED), key))
             i = found.end()
-        return keys
+        if i < end and len(keys) >= MAX_KEYS:
+            # The rest is dropped unread, but a sequence it ends in the middle of
+            # is kept, so the next read does not start inside it.
+            last = data.rfind(b"\x1b", i)
+            if last >= 0 and _UNFINISHED.fullmatch(data, last):
+                self._keep(data[last:])
+        return self._unpasted(keys)
+
+    def _unpasted(self, keys: list[tuple[Kind, bytes]]) -> list[tuple[Kind, bytes]]:
+        read = []
+        for kind, key in keys:
+            if key in (_PASTE_START, _PASTE_END):
+                self._pasting = key == _PASTE_START
+                kind = Kind.IGNORED
+            read.append((Kind.IGNORED, key) if self._pasting else (kind, key))
+        return read
 
     def _keep(self, rest: bytes) -> None:
         self._tail = rest if len(rest) < _MAX_TAIL else b""
