@@ -19,7 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from ..classroom.protocol import Cmd, Command, Follow, Hello, Message, Presence, Sync, merge
+from ..classroom.protocol import (
+    Cmd,
+    Command,
+    Follow,
+    Hello,
+    Message,
+    Presence,
+    Recall,
+    Recalled,
+    Sync,
+    merge,
+)
 from ..i18n import N_
 
 TAKEN_OVER = N_("Another teacher session has taken over the class.")
@@ -87,6 +98,11 @@ class Classroom:
             member.following = message.on
             if member.following:
                 member.send(Sync(tuple(self.log), self._presence()))
+            self._announce()  # one more, or one fewer, exploring
+        elif isinstance(message, Recall) and member is self.teacher:
+            for student in self.students:
+                if not student.following:
+                    student.send(Recalled())
 
     def watch(self, joined: bool) -> None:
         """A student starts (``joined``) or stops watching a view group's app."""
@@ -94,8 +110,13 @@ class Classroom:
         self._announce()
 
     def _presence(self) -> Presence:
-        people = sum(1 for s in self.students if getattr(s, "person", True)) + self.watchers
-        return Presence(teacher=self.teacher is not None, students=people)
+        people = [s for s in self.students if getattr(s, "person", True)]
+        exploring = sum(1 for s in people if not s.following)
+        return Presence(
+            teacher=self.teacher is not None,
+            students=len(people) + self.watchers,
+            exploring=exploring,
+        )
 
     def _announce(self) -> None:
         if self._defer is None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncssh
 
-from ..classroom.protocol import Message
+from ..classroom.protocol import Message, Roster, Seat
 from ..i18n import N_
 from .classroom import Classroom
 from .connection import Connection
@@ -61,6 +61,7 @@ class ClassServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._idle_task: asyncio.Task[None] | None = None
+        self._roster_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- start, stop
 
@@ -96,6 +97,8 @@ class ClassServer:
             server_version="bptui",
         )
         self._idle_task = asyncio.create_task(self._watch_idle())
+        if self.classroom is not None:
+            self._roster_task = asyncio.create_task(self._send_rosters())
         sockets = self._acceptor.sockets
         return int(sockets[0].getsockname()[1]) if sockets else options.port
 
@@ -105,8 +108,9 @@ class ClassServer:
         self._closing = True
         if self._acceptor is not None:
             self._acceptor.close()
-        if self._idle_task is not None:
-            self._idle_task.cancel()
+        for task in (self._idle_task, self._roster_task):
+            if task is not None:
+                task.cancel()
         self.tally.flush()
         sessions = list(self.sessions)
         for session in sessions:
@@ -192,6 +196,25 @@ class ClassServer:
         if self.classroom is not None:
             self.classroom.receive(group, message)
 
+    def roster(self) -> Roster:
+        """Every student connected, for the teacher's class view."""
+        now = time.monotonic()
+        seats = (
+            Seat(s.name, s.address, s.watching or s.following, int(now - s.last_active))
+            for s in self.sessions
+            if s.role != "teacher"
+        )
+        return Roster(tuple(sorted(seats, key=lambda seat: (seat.name, seat.address))))
+
+    async def _send_rosters(self) -> None:
+        """The teacher's app is told who is in the class every few seconds (idle
+        times grow), and sooner when the class changes (see Classroom)."""
+        while True:
+            await asyncio.sleep(ROSTER_EVERY)
+            classroom = self.classroom
+            if classroom is not None and classroom.teacher is not None:
+                classroom.teacher.send(self.roster())
+
     async def _watch_idle(self) -> None:
         limit = self.options.idle_timeout * 60
         while True:
@@ -215,6 +238,8 @@ class ClassServer:
 
 #: Seconds over which joins and leaves are gathered into one head count.
 GATHER = 0.2
+#: Seconds between two rosters sent to the teacher's app.
+ROSTER_EVERY = 2.0
 
 #: What accept() says when the server has run out of descriptors or memory.
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)

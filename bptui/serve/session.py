@@ -97,6 +97,16 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return self.connection.address
 
     @property
+    def name(self) -> str:
+        """The user name the student gave, cleaned (what a client sends is not trusted)."""
+        return clean_name(self.connection.username)
+
+    @property
+    def watching(self) -> bool:
+        """Whether the student follows the teacher in a view group (no app of their own)."""
+        return self._group is not None
+
+    @property
     def who(self) -> str:
         """The address and user name, for the log."""
         return f"{self.connection.address} {clean_name(self.connection.username)}"
