@@ -24,9 +24,10 @@ from bptui.app.code import CodePanel
 from bptui.app.fmt import full
 from bptui.app.graph import GraphPanel
 from bptui.app.help import HelpScreen
-from bptui.app.main import MIN_HEIGHT, MIN_WIDTH, BptuiApp
+from bptui.app.main import BptuiApp
 from bptui.app.message import MessageBar
 from bptui.app.plot import LossPlot
+from bptui.app.sizes import MIN_HEIGHT, MIN_WIDTH
 from bptui.app.status import StatusBar
 from bptui.app.tensor import TensorPanel
 from bptui.lesson import Phase, seed_lesson

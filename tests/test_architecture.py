@@ -30,3 +30,43 @@ def test_every_module_has_its_line() -> None:
 def test_every_module_named_exists() -> None:
     gone = sorted(named() - modules())
     assert not gone, f"ARCHITECTURE.md names modules that do not exist: {gone}"
+
+
+#: The most bptui classes one class may inherit from, directly or not: a feature is
+#: an object a class holds, not one more parent (the app was once a chain of eleven).
+MAX_BPTUI_BASES = 2
+
+
+def bptui_classes() -> list[type]:
+    """Every class defined at the top of a module under ``bptui/``, imported."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import bptui
+
+    found = []
+    for info in pkgutil.walk_packages(bptui.__path__, "bptui."):
+        if info.name.endswith("__main__"):  # runs the command line
+            continue
+        module = importlib.import_module(info.name)
+        found += [
+            cls
+            for _name, cls in inspect.getmembers(module, inspect.isclass)
+            if cls.__module__ == info.name
+        ]
+    return found
+
+
+def test_no_class_has_more_than_two_bptui_bases() -> None:
+    """Composition, not a chain of parents: each class inherits from at most two of
+    bptui's own classes, counting its parents' parents."""
+    classes = bptui_classes()
+    assert len(classes) > 50  # the walk found the package
+    chains = {
+        f"{cls.__module__}.{cls.__qualname__}": [c.__qualname__ for c in bases]
+        for cls in classes
+        if len(bases := [c for c in cls.__mro__[1:] if c.__module__.startswith("bptui")])
+        > MAX_BPTUI_BASES
+    }
+    assert not chains, f"classes with more than {MAX_BPTUI_BASES} bptui bases: {chains}"

@@ -11,9 +11,10 @@ from collections import Counter
 from test_app import make_app, press, screen_text, shown
 from textual.widgets import Static
 
+from bptui.app.collect import FULL_GC_EVERY, GC_THRESHOLD
 from bptui.app.graph import GraphPanel
 from bptui.app.lines import LinePanel, _key
-from bptui.app.main import FULL_GC_EVERY, GC_THRESHOLD, BptuiApp
+from bptui.app.main import BptuiApp
 from bptui.app.message import MessageBar
 from bptui.app.plot import LossPlot
 from bptui.app.tensor import TensorPanel
@@ -140,7 +141,7 @@ async def test_a_panel_redrawn_at_a_new_width_builds_its_lines_for_that_width() 
 async def test_at_the_smallest_size_a_long_teaching_message_is_shown_whole() -> None:
     """At 72×22 the accumulation warning needs four rows: the code and plot panels
     give them up (the bar is docked), rather than the message losing its end."""
-    from bptui.app.main import MIN_HEIGHT, MIN_WIDTH
+    from bptui.app.sizes import MIN_HEIGHT, MIN_WIDTH
 
     app = make_app()
     async with app.run_test(size=(MIN_WIDTH, MIN_HEIGHT)) as pilot:

@@ -7,7 +7,9 @@ all made from :data:`KEYS`; a test checks README's key table against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from textual.binding import Binding
 
@@ -281,3 +283,21 @@ def help_keys(translate: bool = True) -> str:
         keys = " / ".join(shown(action) for action in actions)
         lines.append(f"- {keys} — {(_(text) if translate else text).format(**names)}")
     return "\n".join(lines)
+
+
+class Stepping(Protocol):
+    """An app whose keys step the engine."""
+
+    def step(self, action: str) -> None: ...
+
+
+def engine_action(action: str) -> Callable[[Stepping], None]:
+    """The action method of a key that steps the engine (``next``, ``undo``, ``reset``, …):
+    Textual finds a key's action by its method's name, ``action_<name>``."""
+
+    def run(self: Stepping) -> None:
+        self.step(action)
+
+    run.__name__ = run.__qualname__ = f"action_{action}"
+    run.__doc__ = f"{' '.join(BY_ACTION[action].labels)}: {BY_ACTION[action].description}."
+    return run

@@ -128,7 +128,7 @@ def run_child(
             hello = link.hello()
         except (OSError, ConnectionError, ValueError):
             return 1
-        app.replay(hello.log)
+        app.session.replay(hello.log)
     # The server ends a session with SIGTERM (the class is over, an idle
     # timeout): the app leaves the normal way, restoring the student's terminal.
     exit_on_signals(app)
