@@ -109,7 +109,7 @@ def test_the_marked_lines_are_the_ones_each_step_runs(name: str, modes: Modes) -
         snap = stepper.snapshot()
         program = stepper.program
         assert snap.code == program.lines
-        last = stepper._last  # the micro-step the engine just took
+        last = stepper._machine.last  # the micro-step the engine just took
         line = {
             Action.FORWARD: program.forward,
             Action.BACKWARD: program.backward,
