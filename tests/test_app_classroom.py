@@ -12,8 +12,8 @@ from typing import Any
 from test_app import make_app, shown
 
 from bptui.app.classlink import ClassLink
-from bptui.app.message import MessageBar
-from bptui.app.status import StatusBar
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar
 from bptui.classroom.protocol import VERSION, Cmd, Command, FrameReader, encode, from_json, to_json
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper

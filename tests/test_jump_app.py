@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from bptui import glyphs
-from bptui.app.message import MessageBar
+from bptui.app.panels.message import MessageBar
 from bptui.app.screens.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper

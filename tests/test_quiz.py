@@ -13,13 +13,13 @@ from test_app import drawn, screen_text, shown, wait_for
 from test_app_classroom import FakeServer
 from textual.widgets import Input
 
-from bptui.app.graph import GraphPanel
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar
 from bptui.app.quiz import is_right, question_for, read_number
 from bptui.app.screens.quiz_prompt import QuizPrompt
 from bptui.app.settings import Settings
-from bptui.app.status import StatusBar
 from bptui.cli import build_parser, settings_from_args
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper

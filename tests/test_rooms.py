@@ -13,14 +13,14 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown
 
 from bptui import cli
-from bptui.app.graph import GraphPanel
-from bptui.app.help import HelpScreen
-from bptui.app.lines import LinePanel
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
 from bptui.app.narrate import command_lines, step_line
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.lines import LinePanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.tensor import TensorPanel
+from bptui.app.screens.help import HelpScreen
 from bptui.app.settings import Settings
-from bptui.app.tensor import TensorPanel
 from bptui.i18n import set_language
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper

@@ -25,7 +25,7 @@ from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
 from .keymap import BY_ACTION
-from .status import phase_word
+from .panels.status import phase_word
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper

@@ -16,9 +16,9 @@ from textual.app import App
 
 from ..i18n import LANGUAGES, _, language
 from ..lesson.snapshot import Kind, Message
-from .graph import GraphPanel
-from .lines import LinePanel
-from .message import MessageBar
+from .panels.graph import GraphPanel
+from .panels.lines import LinePanel
+from .panels.message import MessageBar
 
 
 def switched_message() -> Message:

@@ -24,20 +24,20 @@ from ..classroom.protocol import Jump, Step
 from ..i18n import _, next_language, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
-from . import handout, language, palette, startup
+from . import handout, keymap, language, palette, startup
 from .autoplay import FRAME, Autoplay
 from .collect import Collector
-from .footer import KeyFooter
-from .graph import GraphPanel
 from .keyhold import KeyHold
-from .keymap import BINDINGS, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING, engine_action
-from .message import MessageBar
+from .panels.footer import KeyFooter
+from .panels.graph import GraphPanel
 from .panels.lesson import LessonView
+from .panels.message import MessageBar
+from .panels.plot import LossPlot, Reference
 from .plainterm import plain_terminal
-from .plot import LossPlot, Reference
 from .quiz import Question
 from .screens.jump import JumpScreen
-from .session import FOLLOWER_FOOTER, FOLLOWING, LESSON_KEYS, LessonSession
+from .screens.quiz_prompt import QuizPrompt
+from .session import FOLLOWING, LessonSession
 from .settings import Settings
 from .signals import exit_on_signals
 from .sizes import screen_classes, too_small
@@ -47,7 +47,7 @@ from .zoom import cycle_zoom
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
     from .classlink import ClassLink
-    from .edit import Edits
+    from .screens.edit import Edits
 
 #: Idle time after a key's frame, for the terminal writer, before the plot is drawn.
 AFTER_FRAME = 0.003
@@ -66,7 +66,7 @@ class BptuiApp(App[int]):
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = list(BINDINGS)
+    BINDINGS = list(keymap.BINDINGS)
     """Every key; the footer shows the common ones and `?` explains all."""
 
     #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
@@ -117,7 +117,8 @@ class BptuiApp(App[int]):
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield LessonView(self.settings.ascii_only, self.quiz_answer, id="main")
+        prompt = QuizPrompt(self.quiz_answer, id="quiz")
+        yield LessonView(self.settings.ascii_only, prompt, id="main")
         yield Static(id="too-small")
         yield KeyFooter()
 
@@ -156,7 +157,7 @@ class BptuiApp(App[int]):
         # run): say why instead of doing nothing.
         if self.session.following():
             actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
-            if actions & LESSON_KEYS:
+            if actions & keymap.LESSON_KEYS:
                 self._refused_while_following()
 
     def get_default_screen(self) -> Screen[Any]:
@@ -173,7 +174,7 @@ class BptuiApp(App[int]):
 
     def footer_extra(self) -> tuple[str, ...]:
         """Actions the footer shows besides its usual keys: a follower's view keys."""
-        return FOLLOWER_FOOTER if self.session.following() else ()
+        return keymap.FOLLOWER_FOOTER if self.session.following() else ()
 
     def _check_size(self, width: int | None = None, height: int | None = None) -> None:
         if width is None or height is None:
@@ -191,7 +192,7 @@ class BptuiApp(App[int]):
         from ..lesson.engine import Stepper
 
         try:
-            stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
+            stepper = Stepper(self.lesson, labels=keymap.ENGINE_LABELS)
         except LessonError as error:  # found once torch runs the model (shapes)
             self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
             return
@@ -313,20 +314,14 @@ class BptuiApp(App[int]):
     # ------------------------------------------------------------- actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out keys that cannot do anything now (the footer follows)."""
-        if action in LESSON_KEYS and self.session.following():
-            return False  # the teacher's lesson: hidden, and on_key says why
-        snap = self.snapshot
-        if action == "undo" and snap is not None and not snap.can_undo:
-            return None
-        if action in ("faster", "slower") and not self.autoplay.playing:
-            return None
+        """Grey out keys that cannot do anything now (the footer follows): see
+        :func:`.keymap.available`; a follower's lesson keys are hidden, and on_key says why."""
         if action == "toggle_follow":
             # Only a student in a classroom with a teacher has anyone to follow.
             return self.link is not None and not self.link.is_teacher
-        if snap is not None and snap.finished and action in STEPPING:
-            return None
-        return True
+        return keymap.available(
+            action, self.snapshot, self.autoplay.playing, self.session.following()
+        )
 
     def action_cycle_plot(self) -> None:
         self.query_one(LessonView).cycle_plot()
@@ -340,7 +335,7 @@ class BptuiApp(App[int]):
         if self.stepper is None or snap is None or self._refused_while_following():
             return
         # Loaded when first used: not on the first frame's path.
-        from .edit import EditScreen, refusal
+        from .screens.edit import EditScreen, refusal
 
         refused = refusal(snap, self.stepper.can_edit())
         if refused is not None:
@@ -367,7 +362,8 @@ class BptuiApp(App[int]):
             self._say(refused)
 
     def action_help(self) -> None:
-        from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
+        # Markdown is slow to import: not on the first frame's path.
+        from .screens.help import HelpScreen
 
         # The lesson as it is now: an edit changes its learning rate or data.
         lesson = self.stepper.lesson if self.stepper else self.lesson
@@ -433,18 +429,18 @@ class BptuiApp(App[int]):
     def _ask(self, question: Question) -> None:
         """Keep the screen at the state before the step, and ask what it revealed."""
         self.autoplay.stop()
-        self.query_one(LessonView).ask(question)
+        self.query_one(QuizPrompt).ask(question)
 
     def quiz_answer(self, text: str | None) -> None:
         """The answer typed in the quiz's prompt (None: skipped): the step is drawn."""
         verdict = self.session.quiz.answer(text)
         if verdict is None:
             return
-        view = self.query_one(LessonView)
+        prompt = self.query_one(QuizPrompt)
         if isinstance(verdict, str):  # not a number: the question stays open
-            view.hint(verdict)
+            prompt.hint(verdict)
             return
-        view.answered()
+        prompt.close()
         self.set_focus(None)
         self._note(verdict)
 
@@ -488,8 +484,8 @@ class BptuiApp(App[int]):
 
 
 # Textual finds a key's action by its method's name: one for each engine action in keymap.
-for _action in ENGINE_ACTIONS:
-    setattr(BptuiApp, f"action_{_action}", engine_action(_action))
+for _action in keymap.ENGINE_ACTIONS:
+    setattr(BptuiApp, f"action_{_action}", keymap.engine_action(_action))
 
 
 def run_app(lesson: Lesson, settings: Settings | None = None) -> int:

@@ -18,8 +18,7 @@ from typing import IO
 
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import NodeView, Phase, Snapshot
-from ..lesson.values import format_plain
-from .fmt import short
+from ..lesson.values import format_plain, short
 
 #: The engine actions whose micro-steps are said one by one, as they are taken (the
 #: others replay micro-steps, or take thousands: they get one line, :func:`command_lines`).

@@ -33,11 +33,10 @@ from typing import TYPE_CHECKING, Protocol
 from ..classroom.protocol import Command, Step
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
-from .fmt import short
+from ..lesson.values import short
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from ..lesson.engine import Stepper
     from .classlink import ClassLink
 
 #: The single micro-steps that may ask (the keys that run many never do).
@@ -183,12 +182,25 @@ def is_right(answer: float, value: float) -> bool:
     return abs(answer - value) <= max(RELATIVE * abs(value), ABSOLUTE)
 
 
+class Stepping(Protocol):
+    """What the quiz reads of the engine (:class:`~bptui.lesson.engine.Stepper`)."""
+
+    @property
+    def micro_steps(self) -> int: ...
+    @property
+    def message(self) -> Message | None: ...
+    def snapshot(self) -> Snapshot: ...
+
+
 class Asker(Protocol):
     """What the quiz needs of its session (:class:`~bptui.app.session.LessonSession`)."""
 
-    stepper: Stepper | None
-    link: ClassLink | None
-    settings: Settings
+    @property
+    def stepper(self) -> Stepping | None: ...
+    @property
+    def link(self) -> ClassLink | None: ...
+    @property
+    def settings(self) -> Settings: ...
 
     def following(self) -> bool: ...
     def apply_command(self, command: Command) -> None: ...

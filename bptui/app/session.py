@@ -44,11 +44,6 @@ _EXPLORING = N_(
     "Press t to rejoin the teacher where they are now."
 )
 _REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
-#: Keys that change the lesson: a following student's do nothing, so they are off
-#: (hidden from the footer) while following.
-LESSON_KEYS = frozenset(ENGINE_ACTIONS) | {"jump", "autoplay", "faster", "slower", "edit"}
-#: Keys of the view, kept off the usual footer, shown to a follower in their place.
-FOLLOWER_FOOTER = ("cycle_plot", "cycle_zoom", "switch_language", "cycle_theme")
 
 
 def action_of(command: Command) -> str:

@@ -1,5 +1,6 @@
 """The lesson's panels together: the status bar, the graph, the chain rule, the
-tensor, the code, the plot, the message line and the quiz's prompt.
+tensor, the code, the plot, the message line, and the quiz's
+prompt the app gives it.
 
 :meth:`LessonView.show` draws them all from one snapshot; the plot is drawn on
 its own, a frame later (see :meth:`bptui.app.main.BptuiApp._show_plot`).
@@ -7,24 +8,22 @@ its own, a frame later (see :meth:`bptui.app.main.BptuiApp._show_plot`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.widget import Widget
 
 from ...i18n import N_, _
 from ...lesson.snapshot import Kind, Message, Snapshot
-from ..chain import ChainPanel
-from ..code import CodePanel
-from ..graph import GraphBox, GraphPanel
-from ..message import MessageBar
-from ..plot import LossPlot
-from ..quiz import Question
-from ..screens.quiz_prompt import QuizPrompt
-from ..status import StatusBar
-from ..tensor import TensorPanel
+from .chain import ChainPanel
+from .code import CodePanel
+from .graph import GraphBox, GraphPanel
+from .message import MessageBar
+from .plot import LossPlot
+from .status import StatusBar
+from .tensor import TensorPanel
 
 TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
@@ -32,13 +31,11 @@ TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, Me
 class LessonView(Vertical):
     """Every panel of the lesson, laid out by ``app.tcss``."""
 
-    def __init__(
-        self, ascii_only: bool, on_answer: Callable[[str | None], None], **kwargs: Any
-    ) -> None:
+    def __init__(self, ascii_only: bool, quiz_prompt: Widget, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._ascii_only = ascii_only
-        #: Told the quiz's answers (see :class:`QuizPrompt`).
-        self._on_answer = on_answer
+        #: The quiz's prompt (a screen's widget, given by the app), docked at the bottom.
+        self._quiz_prompt = quiz_prompt
         self._text_panels: TextPanels | None = None
 
     def compose(self) -> ComposeResult:
@@ -53,7 +50,7 @@ class LessonView(Vertical):
             yield CodePanel(id="code")
             yield LossPlot(id="plot")
         yield MessageBar(id="message")
-        yield QuizPrompt(self._on_answer, id="quiz")
+        yield self._quiz_prompt
 
     def ready(self) -> bool:
         """The text panels are mounted (looked up once: a DOM query on every key adds up)."""
@@ -119,17 +116,3 @@ class LessonView(Vertical):
     def toggle_names(self) -> None:
         """y: show or hide torch's backward node (grad_fn) under each value."""
         self.query_one(GraphPanel).toggle_names()
-
-    def ask(self, question: Question) -> None:
-        """The quiz's question in place of the message line."""
-        self.query_one(MessageBar).display = False
-        self.query_one(QuizPrompt).ask(question)
-
-    def hint(self, text: str) -> None:
-        """The answer typed is not a number: say so, the question stays open."""
-        self.query_one(QuizPrompt).hint(text)
-
-    def answered(self) -> None:
-        """The question is closed: the message line is back."""
-        self.query_one(QuizPrompt).close()
-        self.query_one(MessageBar).display = True

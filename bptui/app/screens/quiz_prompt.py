@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from ...i18n import _
+from ..panels.message import MessageBar
 from ..quiz import Question
 
 
@@ -46,6 +47,8 @@ class QuizPrompt(Vertical):
         yield Static(id="quiz-hint")
 
     def ask(self, question: Question) -> None:
+        """The question in place of the message line."""
+        self.screen.query_one(MessageBar).display = False
         self.query_one("#quiz-question", Static).update(f"{question.prompt} =")
         answer = self.query_one(Input)
         answer.value = ""
@@ -55,8 +58,10 @@ class QuizPrompt(Vertical):
         answer.focus()
 
     def close(self) -> None:
+        """The question is closed: the message line is back."""
         self.query_one(Input).disabled = True
         self.display = False
+        self.screen.query_one(MessageBar).display = True
 
     def hint(self, text: str, error: bool = True) -> None:
         self.set_class(error, "-error")

@@ -11,12 +11,12 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ..classroom.protocol import Edit
-from ..i18n import _
-from ..lesson.numbers import parse_numbers
-from ..lesson.snapshot import Kind, Message, Snapshot
-from ..lesson.spec import Lesson, LessonError, float32_problem
-from ..lesson.values import Data
+from ...classroom.protocol import Edit
+from ...i18n import _
+from ...lesson.numbers import parse_numbers
+from ...lesson.snapshot import Kind, Message, Snapshot
+from ...lesson.spec import Lesson, LessonError, float32_problem
+from ...lesson.values import Data
 
 
 class FieldError(LessonError):

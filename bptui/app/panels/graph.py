@@ -15,10 +15,10 @@ from textual.containers import ScrollableContainer
 from textual.geometry import Region
 from textual.strip import Strip
 
-from ..glyphs import glyph, shown
-from ..i18n import N_, _
-from ..lesson.snapshot import Snapshot
-from . import palette
+from ...glyphs import glyph, shown
+from ...i18n import N_, _
+from ...lesson.snapshot import Snapshot
+from .. import palette
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
 
