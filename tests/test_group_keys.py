@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bptui.app.follow import LESSON_KEYS
-from bptui.app.keymap import KEYS
+from bptui.app.keymap import KEYS, LESSON_KEYS
 from bptui.serve.keys import MAX_KEYS, KeyReader, Kind
 from bptui.serve.notes import _fit
 

@@ -17,17 +17,15 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from textual.app import App
 
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
 from .keymap import BY_ACTION
-from .message import MessageBar
-from .status import phase_word
+from .panels.status import phase_word
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
@@ -114,65 +112,47 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
     return out.getvalue()
 
 
-class HandoutKeys(App[int]):
-    """``x`` and ``X``; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
+def _served() -> Message:
+    """What ``x`` and ``X`` say in a ``bptui serve`` session, instead of writing."""
+    return Message(
+        Kind.REFUSED,
+        _(
+            "This lesson runs on the classroom server: a file written now would be the "
+            "server's, not yours. For a handout, run bptui on your own computer "
+            "(bptui trace --format md writes the table too)."
+        ),
+    )
 
-    stepper: Stepper | None
-    snapshot: Snapshot | None
-    #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
-    served = False
 
-    if TYPE_CHECKING:  # given by the quiz mixin
+def write_handout(
+    stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None, served: bool
+) -> Message:
+    """x: the session so far as a Markdown handout in the current directory; what to say."""
+    if served:
+        return _served()
+    stem = file_stem(snap.lesson, now())
+    text = handout_markdown(stepper, stepper.snapshot(), score)
+    return _save(stem, ".md", text, _("Handout written: {file}"))
 
-        def quiz_tally(self) -> tuple[int, int] | None: ...
 
-    def action_handout(self) -> None:
-        """x: the session so far as a Markdown handout in the current directory."""
-        if self.stepper is None or self.snapshot is None or self._refuse_served():
-            return
-        stem = file_stem(self.snapshot.lesson, now())
-        text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_tally())
-        self._save(stem, ".md", text, _("Handout written: {file}"))
+def write_screenshot(lesson: str, svg: Callable[[], str], served: bool) -> Message:
+    """X: what the screen shows now (``svg()``), as an SVG file in the current directory."""
+    if served:
+        return _served()
+    return _save(file_stem(lesson, now()), ".svg", svg(), _("Screenshot saved: {file}"))
 
-    def action_svg_screenshot(self) -> None:
-        """X: what the screen shows now, as an SVG file in the current directory."""
-        if self._refuse_served():
-            return
-        lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
-        self._save(
-            file_stem(lesson, now()),
-            ".svg",
-            self.export_screenshot(),
-            _("Screenshot saved: {file}"),
+
+def _save(stem: str, suffix: str, text: str, done: str) -> Message:
+    folder = "."
+    try:
+        folder = str(Path.cwd())
+        path = write_new(Path(folder), stem, suffix, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return Message(
+            Kind.REFUSED,
+            _("Cannot write {file} in {folder}: {reason}. Nothing was saved.").format(
+                file=stem + suffix, folder=folder, reason=reason
+            ),
         )
-
-    def _save(self, stem: str, suffix: str, text: str, done: str) -> None:
-        folder = "."
-        try:
-            folder = str(Path.cwd())
-            path = write_new(Path(folder), stem, suffix, text)
-        except OSError as error:
-            reason = error.strerror or str(error)
-            self._say(
-                Kind.REFUSED,
-                _("Cannot write {file} in {folder}: {reason}. Nothing was saved.").format(
-                    file=stem + suffix, folder=folder, reason=reason
-                ),
-            )
-            return
-        self._say(Kind.STEP, done.format(file=path.name))
-
-    def _refuse_served(self) -> bool:
-        if self.served:
-            self._say(
-                Kind.REFUSED,
-                _(
-                    "This lesson runs on the classroom server: a file written now would be the "
-                    "server's, not yours. For a handout, run bptui on your own computer "
-                    "(bptui trace --format md writes the table too)."
-                ),
-            )
-        return self.served
-
-    def _say(self, kind: Kind, text: str) -> None:
-        self.query_one(MessageBar).show(Message(kind, text))
+    return Message(Kind.STEP, done.format(file=path.name))

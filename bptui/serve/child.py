@@ -113,7 +113,7 @@ def run_child(
     from ..app.signals import exit_on_signals
     from ..i18n import set_language
     from ..lesson.engine import Stepper
-    from .zygote import share_css
+    from . import stylesheet
 
     link = None
     if link_fd is not None:
@@ -122,13 +122,13 @@ def run_child(
     set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     app.served = True  # x and X would write on the server: they say so instead
-    share_css(app)
+    stylesheet.share(app)
     if link is not None:
         try:
             hello = link.hello()
         except (OSError, ConnectionError, ValueError):
             return 1
-        app.replay(hello.log)
+        app.session.replay(hello.log)
     # The server ends a session with SIGTERM (the class is over, an idle
     # timeout): the app leaves the normal way, restoring the student's terminal.
     exit_on_signals(app)
