@@ -33,6 +33,8 @@ def expected(action: str) -> Kind:
         return Kind.QUIT
     if action == "toggle_follow":
         return Kind.EXPLORE
+    if action == "class_view":
+        return Kind.IGNORED  # the teacher's: a student's C does nothing
     return Kind.LESSON if action in LESSON_KEYS else Kind.VIEW
 
 

@@ -150,6 +150,7 @@ KEYS: tuple[Key, ...] = (
         tooltip=N_("English ↔ 中文"),
     ),
     Key("cycle_theme", "T", ("T",), N_("Theme"), show=False),
+    Key("class_view", "C", ("C",), N_("Class"), show=False),
     Key("help", "question_mark,f1", ("?", "F1"), N_("Help")),
     Key("quit", "q", ("q",), N_("Quit")),
 )
@@ -271,6 +272,13 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         N_("switch the language: English ↔ 中文 (every panel at once; only for you in a class)"),
     ),
     (("cycle_theme",), N_("colour theme: dark, light, projector (`--theme` at start)")),
+    (
+        ("class_view",),
+        N_(
+            "the teacher's class view: every student, following or exploring, idle how "
+            "long; `b` there calls explorers back"
+        ),
+    ),
     (("help",), N_("this help (`esc` closes it)")),
     (("quit",), N_("quit")),
 )

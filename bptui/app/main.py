@@ -4,9 +4,8 @@ The app owns the :class:`~bptui.lesson.engine.Stepper` (the only object that
 holds tensors) and hands the panels frozen snapshots. torch is imported in a
 worker thread after the first frame, so the window appears at once; keys
 pressed while it loads are kept and run when it is ready. Keys change the
-engine immediately, while drawing is throttled to about 30 frames a second, so
-key repeat and fast autoplay never leave the screen behind.
-"""
+engine at once; drawing is throttled to ~30 frames a second, so key repeat and
+fast autoplay never leave the screen behind."""
 
 from __future__ import annotations
 
@@ -314,11 +313,10 @@ class BptuiApp(App[int]):
     # ------------------------------------------------------------- actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out keys that cannot do anything now (the footer follows): see
-        :func:`.keymap.available`; a follower's lesson keys are hidden, and on_key says why."""
-        if action == "toggle_follow":
-            # Only a student in a classroom with a teacher has anyone to follow.
-            return self.link is not None and not self.link.is_teacher
+        """Grey out keys that do nothing now (the footer follows): see keymap.available."""
+        if action in ("toggle_follow", "class_view"):
+            # A student in a class has a teacher to follow; the teacher has a class.
+            return self.link is not None and self.link.is_teacher == (action == "class_view")
         return keymap.available(
             action, self.snapshot, self.autoplay.playing, self.session.following()
         )
@@ -368,6 +366,12 @@ class BptuiApp(App[int]):
         # The lesson as it is now: an edit changes its learning rate or data.
         lesson = self.stepper.lesson if self.stepper else self.lesson
         self.keys.open_screen(HelpScreen(lesson, self.snapshot))
+
+    def action_class_view(self) -> None:
+        from .screens.classview import ClassView  # a DataTable: not on the first frame's path
+
+        if self.link is not None and self.link.is_teacher:
+            self.keys.open_screen(ClassView(self.link))
 
     def _refused_while_following(self) -> bool:
         """A key that would change a following student's lesson: say so, change nothing."""

@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Step, Sync
+from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Recalled, Step, Sync
 from ..classroom.protocol import Message as ClassMessage
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import Kind, Message
@@ -44,6 +44,9 @@ _EXPLORING = N_(
     "Press t to rejoin the teacher where they are now."
 )
 _REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
+RECALLED = N_(
+    "The teacher called the class back: you follow their steps again. Press t to explore alone."
+)
 
 
 def action_of(command: Command) -> str:
@@ -78,6 +81,8 @@ class LessonSession:
         self.quiz = Quiz(self)
         #: Called when the class changed what the screen should show.
         self.on_change = on_change
+        #: The teacher called this explorer back: the class log on its way says so.
+        self.recalled = False
 
     # ------------------------------------------------------------- the engine
 
@@ -177,7 +182,10 @@ class LessonSession:
             return None
         if link.is_teacher:
             n = link.students
-            return ngettext("teacher · {n} student", "teacher · {n} students", n).format(n=n)
+            badge = ngettext("teacher · {n} student", "teacher · {n} students", n).format(n=n)
+            if link.exploring:
+                badge += _(" · {n} exploring").format(n=link.exploring)
+            return badge
         if not link.following:
             return _("exploring")
         return _("following") if link.teacher_present else _("waiting for the teacher")
@@ -209,7 +217,11 @@ class LessonSession:
 
             self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
             self.replay(message.log)
-            self.note = Message(Kind.STEP, _(_REJOINED))
+            self.note = Message(Kind.STEP, _(RECALLED) if self.recalled else _(_REJOINED))
+            self.recalled = False
+        elif isinstance(message, Recalled) and not link.following and not link.is_teacher:
+            self.recalled = True
+            link.set_following(True)  # the server answers with the class log
         elif isinstance(message, Closed):
             self.link = None
             self.note = Message(
