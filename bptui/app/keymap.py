@@ -127,6 +127,7 @@ KEYS: tuple[Key, ...] = (
     Key("scroll_graph(0,-3)", "left_curly_bracket", ("{",), N_("Graph ↑"), show=False),
     Key("scroll_graph(0,3)", "right_curly_bracket", ("}",), N_("Graph ↓"), show=False),
     Key("graph_names", "y", ("y",), "grad_fn", show=False),
+    Key("precise", "P", ("P",), N_("Digits"), show=False),
     Key("edit", "E", ("E",), N_("Edit values"), show=False),
     Key("skip_zero_mode", "Z", ("Z",), N_("No-zero mode"), show=False, engine="toggle_skip_zero"),
     Key("batch_mode", "m", ("m",), N_("Batch mode"), show=False, engine="toggle_batch"),
@@ -233,6 +234,10 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (("graph_names",), N_("show or hide torch's backward node (`grad_fn`) under each value")),
+    (
+        ("precise",),
+        N_("the graph's values in every digit torch holds (`1.9999996`, not `2`), or five"),
+    ),
     (
         ("skip_zero_mode",),
         N_("skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)"),
