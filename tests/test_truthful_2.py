@@ -180,8 +180,8 @@ async def test_keys_typed_while_pytorch_loads_are_kept_and_help_waits_for_the_le
     from textual import events
 
     import bptui.lesson.engine as engine
-    from bptui.app import help as help_module
     from bptui.app.main import BptuiApp
+    from bptui.app.screens import help as help_module
     from bptui.lesson.files import seed_lesson
 
     gate = threading.Event()

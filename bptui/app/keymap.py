@@ -2,7 +2,8 @@
 
 The app's ``BINDINGS`` (and so the footer), the engine actions keys call, the
 keys greyed out once the lesson is finished and the help screen's key list are
-all made from :data:`KEYS`; a test checks README's key table against it.
+all made from :data:`KEYS`; a test checks the key table of docs/using.md against
+it. Plain data: the lesson session uses it without loading Textual.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-from textual.binding import Binding
 
 from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
@@ -157,11 +156,6 @@ KEYS: tuple[Key, ...] = (
 )
 
 BY_ACTION = {key.action: key for key in KEYS}
-
-BINDINGS = [
-    Binding(key.keys, key.action, key.description, show=key.show, tooltip=key.tooltip or "")
-    for key in KEYS
-]
 
 #: Actions that step the engine, each with the name of a Stepper method.
 ENGINE_ACTIONS = {key.action: key.engine for key in KEYS if key.engine}

@@ -62,7 +62,10 @@ class BptuiApp(App[int]):
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = list(keymap.BINDINGS)
+    BINDINGS = [
+        Binding(key.keys, key.action, key.description, show=key.show, tooltip=key.tooltip or "")
+        for key in keymap.KEYS
+    ]
     """Every key; the footer shows the common ones and `?` explains all."""
 
     #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
@@ -105,10 +108,6 @@ class BptuiApp(App[int]):
     def link(self) -> ClassLink | None:
         """In a classroom: the session's line to the server."""
         return self.session.link
-
-    @property
-    def colourless(self) -> bool:
-        return self.themes.colourless
 
     # ------------------------------------------------------------- layout
 
