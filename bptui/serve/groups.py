@@ -145,7 +145,9 @@ class ViewGroup:
         self.hub.joined(self)
 
     def _output(self, data: bytes) -> None:
-        self.mirror.feed(data)
+        data = self.mirror.feed(data)
+        if not data:
+            return
         now = time.monotonic()
         for member in self.members:
             if member in self.behind:
