@@ -84,8 +84,15 @@ def press_and_wait(
 
 
 def _help_laid_out(app: BptuiApp) -> bool:
+    """The help's Markdown is mounted whole (it mounts in batches: a picture taken
+    between two showed a shorter page) and on screen."""
+    from textual.widgets import Markdown
+
+    pages = list(app.screen.query(Markdown))
+    if not pages or not all(page._last_parsed_line for page in pages):
+        return False
     strips = app.screen._compositor.render_strips()
-    return any("one step at a time" in strip.text for strip in strips)
+    return any("bptui" in strip.text for strip in strips[1:])
 
 
 @pytest.mark.parametrize("size", SIZES)

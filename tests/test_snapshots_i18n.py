@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from test_snapshots import after
+from test_snapshots import _help_laid_out, after
 
 from bptui import i18n
 from bptui.app.main import BptuiApp
@@ -30,11 +30,6 @@ def chinese_app() -> BptuiApp:
     """The note's lesson in Chinese, with an engine ready from the first frame."""
     lesson = seed_lesson()
     return BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language="zh"))
-
-
-def _help_laid_out(app: BptuiApp) -> bool:
-    strips = app.screen._compositor.render_strips()
-    return any("一步一步来" in strip.text for strip in strips)
 
 
 def test_start_in_chinese(snap_compare) -> None:
