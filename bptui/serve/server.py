@@ -56,6 +56,9 @@ class ClassServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._idle_task: asyncio.Task[None] | None = None
+        #: The page for browser students (``--web``), and the port it listens on.
+        self.web: Any = None
+        self.web_port: int | None = None
 
     # ---------------------------------------------------------------- start, stop
 
@@ -90,6 +93,11 @@ class ClassServer:
             keepalive_count_max=4,
             server_version="bptui",
         )
+        if options.web_port is not None:
+            from .web import WebFront  # aiohttp: loaded only for a class with a page
+
+            self.web = WebFront(self)
+            self.web_port = await self.web.start()
         self._idle_task = asyncio.create_task(self._watch_idle())
         sockets = self._acceptor.sockets
         return int(sockets[0].getsockname()[1]) if sockets else options.port
@@ -111,6 +119,8 @@ class ClassServer:
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
             session.finish()
+        if self.web is not None:
+            await self.web.stop()
         self.zygote.stop()
 
     def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
