@@ -46,8 +46,22 @@
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + base + "ws";
   }
 
+  let live = false; // logged in on this websocket
+  let joins = 0;
+  const held = []; // keys typed while the connection comes back (a few, in order)
+  let heldBytes = 0;
+
   function send(message) {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(message);
+  }
+
+  function key(bytes) {
+    if (live && ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(bytes);
+    } else if (token && heldBytes + bytes.length <= 4096) {
+      held.push(bytes);
+      heldBytes += bytes.length;
+    }
   }
 
   function show(text, again) {
@@ -64,8 +78,8 @@
     term.open(box);
     fit.fit();
     box.hidden = hidden;
-    term.onData((data) => send(encoder.encode(data)));
-    term.onBinary((data) => send(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+    term.onData((data) => key(encoder.encode(data)));
+    term.onBinary((data) => key(Uint8Array.from(data, (c) => c.charCodeAt(0))));
     term.onResize(({ cols, rows }) => send(JSON.stringify({ t: "size", cols, rows })));
     window.addEventListener("resize", () => {
       if (!box.hidden) fit.fit();
@@ -128,8 +142,12 @@
         token = message.token;
         sessionStorage.setItem(TOKEN, token);
         retry = 0;
+        live = true;
+        joins += 1;
         show("");
         openTerminal();
+        while (held.length) send(held.shift());
+        heldBytes = 0;
         break;
       case "gone": // the session we were in is over: log in afresh
         token = null;
@@ -165,6 +183,7 @@
     socket.onclose = (event) => {
       if (socket !== ws) return;
       ws = null;
+      live = false;
       if (ended) return;
       if (!token) {
         // Before logging in: the page says why, and the form waits.
@@ -217,6 +236,7 @@
       return lines.join("\n");
     },
     drop: () => ws && ws.close(4001, "dropped"),
+    joins: () => joins,
   };
   connect();
 })();
