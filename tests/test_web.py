@@ -192,6 +192,26 @@ async def test_passwords_are_checked_on_the_page_as_over_ssh(server) -> None:  #
     assert "disconnected after 6 wrong passwords" in log
 
 
+async def test_handouts_go_to_the_page_and_never_to_the_servers_disk(
+    server, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    srv = server("--web", "0")
+    student = await WebStudent.join(web_url(srv.banner), "ann", width=100, height=30)
+    await student.wait_for(lambda t: STARTED in t, 60)
+    await student.press("x")
+    await student.wait_for(lambda t: "Sent to your browser's downloads" in t)
+    await student.press("X")
+    await until(lambda: len([m for m in student.messages if m["t"] == "download"]) == 2)
+    markdown, svg = (m for m in student.messages if m["t"] == "download")
+    assert markdown["name"].startswith("bptui-") and markdown["name"].endswith(".md")
+    assert markdown["type"] == "text/markdown"
+    assert base64.b64decode(markdown["data"]).decode().startswith("#")
+    assert svg["name"].endswith(".svg") and b"<svg" in base64.b64decode(svg["data"])
+    assert "1337" not in student.text()  # the sequence never reaches the screen
+    await student.close()
+    assert not list(tmp_path.rglob("bptui-*.md")) and not list(Path.cwd().glob("bptui-*.md"))
+
+
 async def test_the_class_limits_count_browser_students(server) -> None:  # type: ignore[no-untyped-def]
     srv = server("--web", "0", "--max-sessions", "1")
     url = web_url(srv.banner)

@@ -8,12 +8,14 @@ packages are missing (``make test`` installs them when npm is there).
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
 from browser_client import Browser, why_no_browser
+from patience import Deadline
 from serve_client import Student
 from web_client import web_url
 
@@ -115,3 +117,23 @@ async def test_the_terminal_fits_the_window_and_comes_back_after_a_drop(server, 
     await page.wait_for(lambda t: "2/3]" in t)
     _code, log = srv.stop()
     assert log.count("join  127.0.0.1 ann") == 1
+
+
+async def test_x_saves_the_handout_in_the_browsers_downloads(server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    srv = server("--web", "0")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page = await browser.open(web_url(srv.banner), downloads=str(downloads))
+    await page.join("ann")
+    await page.wait_for(lambda t: STARTED in t, 60)
+    await page.press(" ")
+    await page.press("x")
+    await page.wait_for(lambda t: "Sent to your browser's downloads" in t)
+    await page.press("X")
+    deadline = Deadline(30)
+    while not deadline.passed() and len(list(downloads.glob("bptui-*[dg]"))) < 2:
+        await asyncio.sleep(0.1)
+    names = sorted(p.suffix for p in downloads.glob("bptui-*"))
+    assert names == [".md", ".svg"], list(downloads.iterdir())
+    handout = next(downloads.glob("*.md")).read_text()
+    assert handout.startswith("#") and "Where the session is" in handout

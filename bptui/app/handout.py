@@ -9,11 +9,15 @@ product of, where the session is now and the quiz score. A directory that cannot
 written gets one clear line on the message bar, and the lesson goes on.
 
 In a ``bptui serve`` session the files would land on the server, not on the
-student's computer: the keys say so and write nothing.
+student's computer: the keys say so and write nothing. A student in a browser
+(``bptui serve --web``) gets the file instead: it goes to the terminal in-band as
+iTerm2's file sequence (``OSC 1337 ; File=``), which the server cuts out of the
+output and the page saves as a download.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import time
@@ -121,6 +125,8 @@ class HandoutKeys(App[int]):
     snapshot: Snapshot | None
     #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
     served = False
+    #: Set by ``bptui serve`` for a student in a browser: the file goes to the page.
+    in_browser = False
 
     if TYPE_CHECKING:  # given by the quiz mixin
 
@@ -147,6 +153,9 @@ class HandoutKeys(App[int]):
         )
 
     def _save(self, stem: str, suffix: str, text: str, done: str) -> None:
+        if self.in_browser:
+            self._hand_over(stem + suffix, text)
+            return
         folder = "."
         try:
             folder = str(Path.cwd())
@@ -162,7 +171,19 @@ class HandoutKeys(App[int]):
             return
         self._say(Kind.STEP, done.format(file=path.name))
 
+    def _hand_over(self, name: str, text: str) -> None:
+        """``text`` to the student's browser as the file ``name`` (see the module)."""
+        content = text.encode("utf-8")
+        data = base64.b64encode(content).decode("ascii")
+        label = base64.b64encode(name.encode("utf-8")).decode("ascii")
+        driver = self._driver  # the terminal the app writes its frames to
+        if driver is not None:
+            driver.write(f"\x1b]1337;File=name={label};size={len(content)};inline=0:{data}\x07")
+        self._say(Kind.STEP, _("Sent to your browser's downloads: {file}").format(file=name))
+
     def _refuse_served(self) -> bool:
+        if self.in_browser:
+            return False
         if self.served:
             self._say(
                 Kind.REFUSED,

@@ -122,6 +122,7 @@ def run_child(
     set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     app.served = True  # x and X would write on the server: they say so instead
+    app.in_browser = header.get("browser") is True  # ...or hand the file to the page
     share_css(app)
     if link is not None:
         try:

@@ -155,6 +155,9 @@ class WebConnection:
 class WebChannel:
     """A session's channel to a browser page (see the module's description)."""
 
+    #: Read by the session: its app hands handouts to the page instead of refusing them.
+    browser = True
+
     def __init__(
         self,
         token: str,
