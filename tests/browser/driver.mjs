@@ -32,7 +32,7 @@ async function open({ url, width = 1000, height = 600, lang = "en-US", downloads
     await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
   }
   const response = await page.goto(url, { waitUntil: "load" });
-  return { page: id, status: response.status(), headers: response.headers() };
+  return { page: id, status: response ? response.status() : 0, headers: response ? response.headers() : {} };
 }
 
 const ops = {
@@ -64,6 +64,18 @@ const ops = {
   },
   async offline({ page, offline }) {
     await pages.get(page).page.setOfflineMode(offline);
+  },
+  async compose({ page, html, scripts = [], styles = [], js }) {
+    // A page made here (the README's picture): its HTML, files to load, a script to run.
+    const p = pages.get(page).page;
+    await p.setContent(html);
+    for (const path of styles) await p.addStyleTag({ path });
+    for (const path of scripts) await p.addScriptTag({ path });
+    return js ? await p.evaluate(js) : null;
+  },
+  async shoot({ page, selector, path }) {
+    const element = await pages.get(page).page.$(selector);
+    await element.screenshot({ path });
   },
   async close({ page }) {
     await pages.get(page).page.close();

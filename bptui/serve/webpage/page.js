@@ -21,6 +21,15 @@
     return text;
   };
   const $ = (id) => document.getElementById(id);
+  if (zh) {
+    document.documentElement.lang = "zh";
+    $("intro").textContent = "加入课堂：你的课程在课堂服务器上运行。";
+    $("user").previousElementSibling.firstChild.textContent = "你的名字 ";
+    $("user").previousElementSibling.lastChild.textContent = "（显示在老师的名单上）";
+    $("teacher-hint").textContent = "教师：名字填 teacher，并输入教师密码。";
+    $("join").textContent = "加入";
+    $("again").textContent = "重新加入";
+  }
   const form = $("login"), box = $("terminal"), status = $("status");
   const term = new Terminal({
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace',
@@ -125,7 +134,9 @@
           send(JSON.stringify({ t: "resume", token, got, cols, rows }));
         } else {
           $("password-row").hidden = !(message.password || message.teacher);
-          $("password-label").textContent = message.password ? "Class password" : "Password (the teacher only)";
+          $("password-label").textContent = message.password
+            ? (zh ? "课堂密码" : "Class password")
+            : (zh ? "密码（仅教师）" : "Password (the teacher only)");
           $("teacher-hint").hidden = !message.teacher;
           form.hidden = false;
           $("join").disabled = false;
