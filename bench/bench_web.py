@@ -139,9 +139,9 @@ async def run(students: int, seconds: float) -> dict[str, object]:
             web = [WebClient(url, f"w{i}") for i in range(students)]
             ssh = [Client(server.port, f"s{i}") for i in range(students)]
             cpu0 = cpu_seconds(server.proc.pid)
-            joined = await asyncio.gather(
-                *(c.join(120) for c in (*web, *ssh)), return_exceptions=True
-            )
+            # Interleaved, so that neither kind is first in the zygote's queue.
+            mixed = [c for pair in zip(web, ssh) for c in pair]
+            joined = await asyncio.gather(*(c.join(120) for c in mixed), return_exceptions=True)
             cpu_join = cpu_seconds(server.proc.pid) - cpu0
             failed = [repr(j) for j in joined if isinstance(j, BaseException)]
             await asyncio.sleep(1.0)

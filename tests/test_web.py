@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import socket
+import ssl
+import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
-from serve_client import Student, until
+from serve_client import Student, bptui_command, until
 from web_client import WebStudent, web_url
 
 from bptui.serve.options import ServeError, parse_options
@@ -339,3 +342,75 @@ async def test_silent_sockets_and_idle_pages_do_not_keep_a_student_out(server) -
     _code, log = srv.stop()
     assert "too many connections without a session (--max-connecting 6)" in log
     assert "Traceback" not in log
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_the_page_over_https(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cert, key = _self_signed(tmp_path)
+    srv = server("--web", "0", "--web-cert", str(cert), "--web-key", str(key))
+    url = web_url(srv.banner)
+    assert url.startswith("https://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    student = WebStudent(url)
+    student.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+    async with student.http.get(url) as response:
+        assert response.status == 200 and "Content-Security-Policy" in response.headers
+    await student.connect()
+    assert (await student.login("ann"))["t"] == "ok"
+    await student.wait_for(lambda t: STARTED in t, 60)
+    await student.close()
+    async with aiohttp.ClientSession() as http:  # plain HTTP to it gets nothing
+        with pytest.raises(aiohttp.ClientError):
+            await http.get(url.replace("https:", "http:"))
+
+
+def _tls_args(cert: Path, key: Path) -> list[str]:
+    return ["--web-cert", str(cert), "--web-key", str(key)]
+
+
+def test_a_certificate_that_does_not_load_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    done = subprocess.run(
+        [*bptui_command(), "serve", "--port", "0", "--web", "0", *_tls_args(bad, bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, XDG_DATA_HOME=str(tmp_path)),
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("bptui serve: error: --web-cert/--web-key: cannot load")
+    assert len(done.stderr.strip().splitlines()) == 1
