@@ -140,7 +140,7 @@ async def run(students: int, seconds: float) -> dict[str, object]:
             ssh = [Client(server.port, f"s{i}") for i in range(students)]
             cpu0 = cpu_seconds(server.proc.pid)
             # Interleaved, so that neither kind is first in the zygote's queue.
-            mixed = [c for pair in zip(web, ssh) for c in pair]
+            mixed = [c for pair in zip(web, ssh, strict=True) for c in pair]
             joined = await asyncio.gather(*(c.join(120) for c in mixed), return_exceptions=True)
             cpu_join = cpu_seconds(server.proc.pid) - cpu0
             failed = [repr(j) for j in joined if isinstance(j, BaseException)]
