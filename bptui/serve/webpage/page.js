@@ -243,7 +243,7 @@
     text: () => {
       const buffer = term.buffer.active;
       const lines = [];
-      for (let y = 0; y < term.rows; y++) lines.push(buffer.getLine(buffer.viewportY + y).translateToString(true));
+      for (let y = 0; y < term.rows; y++) lines.push(buffer.getLine(buffer.viewportY + y).translateToString(true, 0, term.cols));
       return lines.join("\n");
     },
     drop: () => ws && ws.close(4001, "dropped"),
