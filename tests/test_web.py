@@ -414,3 +414,20 @@ def test_a_certificate_that_does_not_load_is_one_line_and_exit_2(tmp_path: Path)
     assert done.returncode == 2
     assert done.stderr.strip().startswith("bptui serve: error: --web-cert/--web-key: cannot load")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_page_port_in_use_is_one_line_naming_web(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*bptui_command(), "serve", "--port", "0", "--web", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, XDG_DATA_HOME=str(tmp_path), LANG="C.UTF-8"),
+        )
+    assert done.returncode == 2
+    assert f"port {port} is in use" in done.stderr and "--web" in done.stderr
+    assert "--port" not in done.stderr

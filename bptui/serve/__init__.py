@@ -155,7 +155,10 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
         if options.web_port is not None:
             from .web import tls_context
 
-            _check_port(replace(options, port=options.web_port))
+            try:
+                _check_port(replace(options, port=options.web_port))
+            except ServeError as error:  # the same words, about the page's port
+                raise ServeError(str(error).replace("--port", "--web")) from None
             tls_context(options)
     except ServeError as error:
         _error(str(error))
