@@ -116,7 +116,7 @@ def install_probes(out_dir: str) -> Any:
     from textual.screen import Screen
     from textual.widget import Widget
 
-    import bptui.app.plot as plot_mod
+    import bptui.app.panels.plot as plot_mod
     from bptui.app.main import BptuiApp
     from bptui.lesson.engine import Stepper
 

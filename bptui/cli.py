@@ -73,6 +73,14 @@ def _add_serve_parser(commands: Any) -> None:
         default="auto",
         help=_("colour depth for every student: auto (from each client's TERM), or forced"),
     )
+    group.add_argument(
+        "--own-apps",
+        action="store_true",
+        help=_(
+            "give every student an app of their own, even while following the teacher "
+            "(by default followers who see the same screen share one: far less CPU and memory)"
+        ),
+    )
 
 
 def _serve(args: argparse.Namespace, lesson: Lesson, settings: Settings) -> int:
@@ -89,7 +97,10 @@ def _serve(args: argparse.Namespace, lesson: Lesson, settings: Settings) -> int:
     # Each student's terminal decides ASCII unless --ascii or --no-ascii says (not this one's).
     asked = ascii_given(args)
     settings = replace(settings, ascii_only=asked is True)
-    return run_serve(replace(options, settings=settings, ascii_per_student=asked is None), lesson)
+    options = replace(
+        options, settings=settings, ascii_per_student=asked is None, own_apps=args.own_apps
+    )
+    return run_serve(options, lesson)
 
 
 def _add_lesson_options(parser: argparse.ArgumentParser) -> None:

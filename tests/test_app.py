@@ -19,19 +19,20 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from bptui import glyphs
-from bptui.app.chain import ChainPanel
-from bptui.app.code import CodePanel
-from bptui.app.fmt import full
-from bptui.app.graph import GraphPanel
-from bptui.app.help import HelpScreen
-from bptui.app.main import MIN_HEIGHT, MIN_WIDTH, BptuiApp
-from bptui.app.message import MessageBar
-from bptui.app.plot import LossPlot
-from bptui.app.status import StatusBar
-from bptui.app.tensor import TensorPanel
+from bptui.app.main import BptuiApp
+from bptui.app.panels.chain import ChainPanel
+from bptui.app.panels.code import CodePanel
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.plot import LossPlot
+from bptui.app.panels.status import StatusBar
+from bptui.app.panels.tensor import TensorPanel
+from bptui.app.screens.help import HelpScreen
+from bptui.app.sizes import MIN_HEIGHT, MIN_WIDTH
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
 from bptui.lesson.spec import Lesson
+from bptui.lesson.values import full
 
 SIZE = (80, 24)
 
@@ -591,7 +592,7 @@ async def test_large_terminal_shows_the_full_layout_from_the_first_frame() -> No
 
 async def test_brackets_scroll_a_wide_graph() -> None:
     """[ and ] scroll the two-layer lesson's graph, wider than 80 columns, sideways."""
-    from bptui.app.graph import GraphBox
+    from bptui.app.panels.graph import GraphBox
     from bptui.lesson.files import load_lesson
 
     app = make_app(load_lesson("two-layer"))

@@ -12,8 +12,8 @@ from typing import Any
 from test_app import make_app, shown
 
 from bptui.app.classlink import ClassLink
-from bptui.app.message import MessageBar
-from bptui.app.status import StatusBar
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar
 from bptui.classroom.protocol import VERSION, Cmd, Command, FrameReader, encode, from_json, to_json
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
@@ -54,7 +54,7 @@ def command(body: dict[str, Any]) -> Command:
 def classroom_app(role: str) -> tuple[Any, FakeServer]:
     server = FakeServer(role)
     app = make_app()
-    app.link = server.link
+    app.session.link = server.link
     return app, server
 
 
@@ -101,7 +101,7 @@ async def test_the_teachers_steps_edits_and_autoplay_are_sent() -> None:
             {"edit": edits[0]},
             *runs,
         ):
-            replayed.apply_command(command(body))
+            replayed.session.apply_command(command(body))
         assert replayed.stepper.snapshot().params == app.stepper.snapshot().params
         assert replayed.stepper.micro_steps == app.stepper.micro_steps
 
@@ -173,7 +173,7 @@ async def test_outside_a_classroom_t_is_hidden_and_does_nothing() -> None:
 def test_replay_reaches_the_same_state_as_stepping() -> None:
     lesson = seed_lesson()
     app = make_app(lesson)
-    app.replay(
+    app.session.replay(
         tuple(
             command(body)
             for body in (

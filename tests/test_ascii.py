@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 
 from bptui import cli, glyphs, i18n
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
+from bptui.app.panels.message import MessageBar
 from bptui.app.plainterm import ENGLISH_ONLY, NET, SafetyNet, ascii_driver
 from bptui.app.settings import Settings
 from bptui.lesson.engine import Stepper

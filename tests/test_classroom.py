@@ -329,3 +329,31 @@ def test_the_alternate_screen_is_followed_across_reads() -> None:
     assert screen.alternate
     screen.saw(b"\x1b[?1049l\x1b[?1049h\x1b[?1049l")
     assert not screen.alternate
+
+
+def test_the_teacher_calls_explorers_back_and_the_count_says_who_explores() -> None:
+    room = Classroom()
+    teacher, ann, bo = FakeMember("teacher"), FakeMember("student"), FakeMember("student")
+    for member in (teacher, ann, bo):
+        room.join(member)
+    room.receive(bo, msg({"t": "follow", "on": False}))
+    assert teacher.last("class") == {"t": "class", "teacher": True, "students": 2, "exploring": 1}
+    room.receive(ann, msg({"t": "recall"}))  # a student cannot call the class back
+    assert not [m for m in bo.inbox if m["t"] == "recalled"]
+    room.receive(teacher, msg({"t": "recall"}))
+    assert bo.last("recalled") == {"t": "recalled"}
+    assert not [m for m in ann.inbox if m["t"] == "recalled"]  # ann follows already
+
+
+def test_group_apps_are_not_counted_as_people_and_joins_are_told_once() -> None:
+    told: list = []
+    room = Classroom(defer=told.append)
+    teacher, group = FakeMember("teacher"), FakeMember("student")
+    group.person = False  # type: ignore[attr-defined]
+    room.join(teacher)
+    room.join(group)
+    for _ in range(50):
+        room.watch(True)
+    assert len(told) == 1  # fifty joins, one announcement waiting
+    told.pop()()
+    assert teacher.last("class")["students"] == 50

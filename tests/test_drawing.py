@@ -11,12 +11,13 @@ from collections import Counter
 from test_app import make_app, press, screen_text, shown
 from textual.widgets import Static
 
-from bptui.app.graph import GraphPanel
-from bptui.app.lines import LinePanel, _key
-from bptui.app.main import FULL_GC_EVERY, GC_THRESHOLD, BptuiApp
-from bptui.app.message import MessageBar
-from bptui.app.plot import LossPlot
-from bptui.app.tensor import TensorPanel
+from bptui.app.collect import FULL_GC_EVERY, GC_THRESHOLD
+from bptui.app.main import BptuiApp
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.lines import LinePanel, _key
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.plot import LossPlot
+from bptui.app.panels.tensor import TensorPanel
 from bptui.lesson.snapshot import Kind, Message
 
 
@@ -140,7 +141,7 @@ async def test_a_panel_redrawn_at_a_new_width_builds_its_lines_for_that_width() 
 async def test_at_the_smallest_size_a_long_teaching_message_is_shown_whole() -> None:
     """At 72×22 the accumulation warning needs four rows: the code and plot panels
     give them up (the bar is docked), rather than the message losing its end."""
-    from bptui.app.main import MIN_HEIGHT, MIN_WIDTH
+    from bptui.app.sizes import MIN_HEIGHT, MIN_WIDTH
 
     app = make_app()
     async with app.run_test(size=(MIN_WIDTH, MIN_HEIGHT)) as pilot:
@@ -154,7 +155,7 @@ async def test_at_the_smallest_size_a_long_teaching_message_is_shown_whole() -> 
 def test_the_chain_rule_product_moves_to_its_own_row_when_the_panel_is_narrow() -> None:
     """∂loss/∂w's product is the chain rule's result: beside the factors when it
     fits, else on the next row as ``= -2``, never cut to an ellipsis."""
-    from bptui.app.chain import chain_lines
+    from bptui.app.panels.chain import chain_lines
     from bptui.lesson import seed_lesson
     from bptui.lesson.engine import Stepper
 

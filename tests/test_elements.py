@@ -11,15 +11,14 @@ import torch
 from test_app import make_app, message, press, shown
 from test_verified import backward_passes
 
-from bptui.app.chain import ChainPanel
-from bptui.app.fmt import rows, short
-from bptui.app.status import StatusBar
-from bptui.app.tensor import TensorPanel
+from bptui.app.panels.chain import ChainPanel
+from bptui.app.panels.status import StatusBar
+from bptui.app.panels.tensor import TensorPanel, rows
 from bptui.cli import main
 from bptui.lesson import Phase, Stepper
 from bptui.lesson.files import load_lesson
 from bptui.lesson.program import build_program
-from bptui.lesson.values import format_plain, format_value
+from bptui.lesson.values import format_plain, format_value, short
 
 SMALL, LARGE = (80, 24), (120, 40)
 

@@ -13,13 +13,23 @@ import pytest
 from test_app import make_app, press, wait_for
 from textual.pilot import Pilot
 
-from bptui.app.fmt import short
-from bptui.app.graph import GraphBox, GraphPanel
-from bptui.app.graph_layout import FULL, NAMES, ONE, PLAIN, _head, choose_mode, draw, place, shape
 from bptui.app.main import BptuiApp
+from bptui.app.panels.graph import GraphBox, GraphPanel
+from bptui.app.panels.graph_layout import (
+    FULL,
+    NAMES,
+    ONE,
+    PLAIN,
+    _head,
+    choose_mode,
+    draw,
+    place,
+    shape,
+)
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
 from bptui.lesson.snapshot import NodeView
+from bptui.lesson.values import short
 
 SMALL, LARGE = (80, 24), (120, 40)
 
@@ -328,7 +338,7 @@ def test_the_mode_is_the_fullest_that_fits() -> None:
 def test_the_placement_and_wires_are_worked_out_once_per_graph() -> None:
     """Steps change values, not the graph's shape: the placement is computed once, and
     the wires once per mode and column widths (columns only ever widen)."""
-    from bptui.app.graph_layout import _edges
+    from bptui.app.panels.graph_layout import _edges
 
     place.cache_clear()
     stepper = Stepper(load_lesson("collapse"))

@@ -13,7 +13,7 @@ import pytest
 from test_app import drawn, make_app, press, shown, wait_for
 
 from bptui.app import handout
-from bptui.app.message import MessageBar
+from bptui.app.panels.message import MessageBar
 from bptui.lesson.files import load_lesson
 
 SIZE = (80, 24)

@@ -18,17 +18,17 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from bptui import i18n
-from bptui.app.chain import ChainPanel
-from bptui.app.code import CodePanel
-from bptui.app.graph import GraphBox
-from bptui.app.help import help_text
 from bptui.app.keymap import HELP_ROWS
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
-from bptui.app.plot import LossPlot
+from bptui.app.panels.chain import ChainPanel
+from bptui.app.panels.code import CodePanel
+from bptui.app.panels.graph import GraphBox
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.plot import LossPlot
+from bptui.app.panels.status import StatusBar
+from bptui.app.panels.tensor import TensorPanel
+from bptui.app.screens.help import help_text
 from bptui.app.settings import Settings
-from bptui.app.status import StatusBar
-from bptui.app.tensor import TensorPanel
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson, seed_lesson
 

@@ -515,7 +515,7 @@ def test_build_parser_routes_argparse_through_the_catalogue():
     ],
 )
 def test_a_students_language_is_their_ssh_locale(env, expected):
-    from bptui.serve.session import client_language
+    from bptui.serve.speech import client_language
 
     for default in ("en", "zh"):
         assert client_language(env, default) == (default if expected == "default" else expected)
@@ -569,6 +569,7 @@ class FakeServer:
         self.sessions: set = set()
         self.per_address: Counter = Counter()
         self.classroom = None
+        self.groups = None
         self.headers: list[dict] = []
         self._closing = False
 

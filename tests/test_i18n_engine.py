@@ -13,6 +13,7 @@ import inspect
 import io
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -244,15 +245,21 @@ SAMPLES: dict[str, tuple[object, ...]] = {
 
 def test_every_sentence_of_the_teacher_is_chinese_with_its_fields_filled():
     teacher = Teacher({"edit": "E"})
+    speakers = (teacher, teacher.narrator)  # the teaching moments, and the narration
     methods = {
         name
-        for name, _member in inspect.getmembers(teacher, inspect.ismethod)
+        for speaker in speakers
+        for name, _member in inspect.getmembers(speaker, inspect.ismethod)
         if not name.startswith("_")
     }
     assert methods == set(SAMPLES), "give every sentence sample arguments here"
+
+    def say(name: str) -> Any:
+        return getattr(teacher if hasattr(teacher, name) else teacher.narrator, name)
+
     i18n.set_language("zh")
     for name, args in SAMPLES.items():
-        result = getattr(teacher, name)(*args)
+        result = say(name)(*args)
         text = result.text if isinstance(result, Message) else result()
         assert_chinese(text, name)
     # The other branch of each two-way sentence, too.
@@ -272,7 +279,7 @@ def test_every_sentence_of_the_teacher_is_chinese_with_its_fields_filled():
         ("updated_params", ([("w", 1.02)],)),
         ("accumulated", (["w"], {"w": -2.0}, {"w": -4.0}, True)),
     ]:
-        assert_chinese(getattr(teacher, name)(*args).text, name)
+        assert_chinese(say(name)(*args).text, name)
     assert_chinese(teacher.edit_text(None, [], False)(), "edit_text, nothing")
 
 

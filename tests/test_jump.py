@@ -165,14 +165,14 @@ def test_a_long_jump_back_and_its_undo_replay_only_from_the_nearest_checkpoint()
     s = stepped(seed_lesson().with_values(epochs=1000), 2000)
     here = norm(s.snapshot())
     calls = 0
-    do = s._do
+    do = s._machine.do
 
     def counting(entry):
         nonlocal calls
         calls += 1
         return do(entry)
 
-    s._do = counting
+    s._machine.do = counting
     assert s.jump_to(3)
     assert s.undo()
     assert norm(s.snapshot()) == here

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from bptui import glyphs
-from bptui.app.jump import MAX_FORWARD, JumpScreen, read_step
-from bptui.app.message import MessageBar
+from bptui.app.panels.message import MessageBar
+from bptui.app.screens.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
 
@@ -185,7 +185,7 @@ async def test_the_teachers_jumps_are_sent_and_replay_exactly() -> None:
             {"a": "undo_step"},
         ]
         follower = make_app()
-        follower.replay(tuple(command(body) for body in commands))
+        follower.session.replay(tuple(command(body) for body in commands))
         assert same(follower.stepper.snapshot(), app.stepper.snapshot())
         assert same(app.stepper.snapshot(), after_steps(11).snapshot())
 

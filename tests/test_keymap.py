@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bptui.app.help import HELP
 from bptui.app.keymap import (
     BY_ACTION,
     ENGINE_ACTIONS,
@@ -15,6 +14,7 @@ from bptui.app.keymap import (
     help_keys,
 )
 from bptui.app.main import BptuiApp
+from bptui.app.screens.help import HELP
 from bptui.lesson import Stepper, seed_lesson
 from bptui.lesson.teaching import LABELS
 

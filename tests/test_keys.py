@@ -13,12 +13,12 @@ import importlib
 
 from test_app import make_app, press, shown, wait_for
 
-from bptui.app.chain import ChainPanel
-from bptui.app.fmt import short
 from bptui.app.main import BptuiApp
-from bptui.app.plot import LossPlot
-from bptui.app.tensor import TensorPanel
+from bptui.app.panels.chain import ChainPanel
+from bptui.app.panels.plot import LossPlot
+from bptui.app.panels.tensor import TensorPanel
 from bptui.lesson.files import load_lesson
+from bptui.lesson.values import short
 
 #: key → "module::test" that presses it and checks its effect.
 KEY_TESTS = {

@@ -18,11 +18,11 @@ import pytest
 import torch
 from test_app import make_app, press, shown, wait_for
 
-from bptui.app.chain import check_lines
-from bptui.app.code import CodePanel
-from bptui.app.help import HELP, HelpScreen, lesson_help
-from bptui.app.message import MessageBar
-from bptui.app.status import StatusBar, status_text
+from bptui.app.panels.chain import check_lines
+from bptui.app.panels.code import CodePanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar, status_text
+from bptui.app.screens.help import HELP, HelpScreen, lesson_help
 from bptui.lesson.actions import Action
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
@@ -109,7 +109,7 @@ def test_the_marked_lines_are_the_ones_each_step_runs(name: str, modes: Modes) -
         snap = stepper.snapshot()
         program = stepper.program
         assert snap.code == program.lines
-        last = stepper._last  # the micro-step the engine just took
+        last = stepper._machine.last  # the micro-step the engine just took
         line = {
             Action.FORWARD: program.forward,
             Action.BACKWARD: program.backward,

@@ -10,9 +10,9 @@ import pytest
 import torch
 from test_app import SIZE, make_app, message, press, shown, wait_for
 
-from bptui.app.message import MessageBar
-from bptui.app.status import StatusBar
-from bptui.app.tensor import TensorPanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar
+from bptui.app.panels.tensor import TensorPanel
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
 from bptui.lesson.snapshot import Kind, Phase

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from test_app import make_app, shown, wait_for
 from textual.pilot import Pilot
 
-from bptui.app.figure import Layer, draw, labels, nice_step, y_scale
-from bptui.app.graph import GraphBox
-from bptui.app.help import HELP
 from bptui.app.main import BptuiApp
-from bptui.app.plot import LossPlot
+from bptui.app.panels.figure import Layer, draw, labels, nice_step, y_scale
+from bptui.app.panels.graph import GraphBox
+from bptui.app.panels.plot import LossPlot
+from bptui.app.screens.help import HELP
 from bptui.lesson.files import load_lesson, seed_lesson
 
 AXIS = re.compile(r"^( *)(\S*?)([┤│└])")

@@ -26,6 +26,10 @@ from bptui.classroom.protocol import (
     Jump,
     Presence,
     ProtocolError,
+    Recall,
+    Recalled,
+    Roster,
+    Seat,
     Step,
     Sync,
     encode,
@@ -46,7 +50,9 @@ edits = st.builds(
     y=st.none() | samples,
 )
 commands = steps | jumps | edits
-presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6))
+presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6), st.integers(0, 10**6))
+printable = st.text(st.characters(categories=["L", "N", "P"], include_characters=" "), max_size=64)
+seats = st.builds(Seat, printable, printable, st.booleans(), st.integers(0, 10**9))
 logs = st.lists(commands, max_size=5).map(tuple)
 messages = (
     presences
@@ -54,6 +60,9 @@ messages = (
     | st.builds(Sync, logs, presences)
     | st.builds(Cmd, commands)
     | st.builds(Follow, st.booleans())
+    | st.builds(Roster, st.lists(seats, max_size=4).map(tuple))
+    | st.just(Recall())
+    | st.just(Recalled())
 )
 
 
@@ -99,6 +108,11 @@ def cmd(command: object) -> dict[str, Any]:
         ({"v": VERSION, "t": "follow", "on": 1}, "true or false"),
         ({"v": VERSION, "t": "class", "teacher": True, "students": -1}, "students"),
         ({"v": VERSION, "t": "hello", "log": {}, "teacher": True, "students": 1}, "list"),
+        ({"v": VERSION, "t": "roster", "seats": [["\x1b[2J", "1.2.3.4", True, 0]]}, "printable"),
+        ({"v": VERSION, "t": "roster", "seats": [["a" * 65, "1.2.3.4", True, 0]]}, "printable"),
+        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True]]}, "a seat is"),
+        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, -1]]}, "idle"),
+        ({"v": VERSION, "t": "roster", "seats": {}}, "list of seats"),
     ],
 )
 def test_a_message_of_the_wrong_shape_is_refused(body: object, says: str) -> None:

@@ -13,12 +13,13 @@ from test_app import drawn, screen_text, shown, wait_for
 from test_app_classroom import FakeServer
 from textual.widgets import Input
 
-from bptui.app.graph import GraphPanel
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
-from bptui.app.quiz import QuizPrompt, is_right, question_for, read_number
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.status import StatusBar
+from bptui.app.quiz import is_right, question_for, read_number
+from bptui.app.screens.quiz_prompt import QuizPrompt
 from bptui.app.settings import Settings
-from bptui.app.status import StatusBar
 from bptui.cli import build_parser, settings_from_args
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
@@ -34,7 +35,7 @@ def quiz_app(lesson: Lesson | None = None, quiz: bool = True) -> BptuiApp:
 
 
 def asking(app: BptuiApp) -> bool:
-    return app.query_one(QuizPrompt).display and app._quiz_asking is not None
+    return app.query_one(QuizPrompt).display and app.session.quiz.asking is not None
 
 
 def prompt_text(app: BptuiApp) -> str:
@@ -254,7 +255,7 @@ async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
     teacher's screen reveals it."""
     server = FakeServer("student")
     app = quiz_app()
-    app.link = server.link
+    app.session.link = server.link
     async with app.run_test(size=SIZE) as pilot:
         server.send({"t": "class", "teacher": True, "students": 1})
         server.send({"t": "cmd", "c": {"a": "next"}})
@@ -271,7 +272,7 @@ async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
         assert "r=-1" in shown(app, GraphPanel) and score(app) == "1/1"
     teacher = FakeServer("teacher")
     app = quiz_app()
-    app.link = teacher.link
+    app.session.link = teacher.link
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: drawn(app))
         await pilot.press("space")

@@ -327,7 +327,7 @@ def test_invisible_and_bidirectional_characters_in_lesson_text_are_refused(
 async def test_c_with_one_parameter_says_so() -> None:
     from test_app import make_app, shown
 
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -341,7 +341,7 @@ async def test_e_after_the_lesson_ends_says_what_to_do() -> None:
     from test_app import shown
 
     from bptui.app.main import BptuiApp
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
     from bptui.lesson import seed_lesson
     from bptui.lesson.engine import Stepper
 
@@ -377,7 +377,7 @@ async def test_the_edit_form_keeps_what_was_typed_and_says_why_where_it_is_seen(
     field or the learning rate and never a command-line option; fixing it applies."""
     from test_app import make_app, screen_text
 
-    from bptui.app.edit import EditScreen
+    from bptui.app.screens.edit import EditScreen
     from bptui.lesson.files import load_lesson
 
     lesson = load_lesson(lesson_name, {"loss": "bce"} if lesson_name == "neuron" else None)

@@ -13,14 +13,14 @@ from textual.pilot import Pilot
 from textual.widgets import Markdown
 
 from bptui import cli
-from bptui.app.graph import GraphPanel
-from bptui.app.help import HelpScreen
-from bptui.app.lines import LinePanel
 from bptui.app.main import BptuiApp
-from bptui.app.message import MessageBar
 from bptui.app.narrate import command_lines, step_line
+from bptui.app.panels.graph import GraphPanel
+from bptui.app.panels.lines import LinePanel
+from bptui.app.panels.message import MessageBar
+from bptui.app.panels.tensor import TensorPanel
+from bptui.app.screens.help import HelpScreen
 from bptui.app.settings import Settings
-from bptui.app.tensor import TensorPanel
 from bptui.i18n import set_language
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
@@ -78,7 +78,7 @@ async def test_T_cycles_the_themes_and_the_rendered_styles_follow() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "F", "b")  # ∂ -2 reaches r
-        assert app.theme_name == "dark" and app.theme == "textual-dark"
+        assert app.themes.name == "dark" and app.theme == "textual-dark"
         dark_grad = styled(app, "∂ -2").style
         dark_back = styled(app, "ŷ=1").style
         assert dark_grad is not None and dark_grad.bold and dark_grad.color is not None
@@ -87,7 +87,7 @@ async def test_T_cycles_the_themes_and_the_rendered_styles_follow() -> None:
 
         await pilot.press("T")
         await wait_for(pilot, lambda: "light" in shown(app, MessageBar))
-        assert app.theme_name == "light" and app.theme == "bptui-light"
+        assert app.themes.name == "light" and app.theme == "bptui-light"
         assert "Theme: light" in shown(app, MessageBar)
         light_back = styled(app, "ŷ=1").style
         assert light_back is not None and dark_back is not None
@@ -95,7 +95,7 @@ async def test_T_cycles_the_themes_and_the_rendered_styles_follow() -> None:
 
         await pilot.press("T")
         await wait_for(pilot, lambda: "projector" in shown(app, MessageBar))
-        assert app.theme_name == "projector" and app.theme == "bptui-projector"
+        assert app.themes.name == "projector" and app.theme == "bptui-projector"
         grad = styled(app, "∂ -2").style
         assert grad is not None and grad.bold and grad.color is not None
         assert grad.color.triplet is not None and grad.color.triplet.hex == "#ff87ff"
@@ -106,7 +106,7 @@ async def test_T_cycles_the_themes_and_the_rendered_styles_follow() -> None:
 
         await pilot.press("T")
         await wait_for(pilot, lambda: "dark" in shown(app, MessageBar))
-        assert app.theme_name == "dark"
+        assert app.themes.name == "dark"
         assert styled(app, "∂ -2").style == dark_grad
 
 
@@ -116,7 +116,7 @@ async def test_theme_setting_is_on_from_the_first_frame() -> None:
     app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(theme="light"))
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "n")
-        assert app.theme == "bptui-light" and app.theme_name == "light"
+        assert app.theme == "bptui-light" and app.themes.name == "light"
 
 
 def test_theme_option_is_read_for_the_app_and_for_serve() -> None:

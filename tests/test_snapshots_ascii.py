@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from bptui import glyphs
 from bptui.app.main import BptuiApp
-from bptui.app.plot import LossPlot
+from bptui.app.panels.plot import LossPlot
 from bptui.app.settings import Settings
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper

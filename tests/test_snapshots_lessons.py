@@ -18,13 +18,13 @@ import pytest
 from test_app import make_app, press, shown
 from test_snapshots import after
 
-from bptui.app.chain import ChainPanel
-from bptui.app.fmt import short
-from bptui.app.graph import GraphBox
 from bptui.app.main import BptuiApp
-from bptui.app.status import StatusBar
+from bptui.app.panels.chain import ChainPanel
+from bptui.app.panels.graph import GraphBox
+from bptui.app.panels.status import StatusBar
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
+from bptui.lesson.values import short
 
 #: Lessons whose graph is wider than an 80-column terminal.
 WIDE = ("two-layer", "collapse", "matrix")

@@ -21,12 +21,12 @@ from patience import Deadline
 from textual.widgets._footer import FooterKey
 
 from bptui.app import startup
-from bptui.app.code import highlight
-from bptui.app.footer import KeyFooter
 from bptui.app.main import BptuiApp
-from bptui.app.plot import LossPlot
+from bptui.app.panels.code import highlight
+from bptui.app.panels.footer import KeyFooter
+from bptui.app.panels.plot import LossPlot
+from bptui.app.panels.tensor import TensorPanel
 from bptui.app.sizes import screen_classes
-from bptui.app.tensor import TensorPanel
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
 from bptui.serve.zygote import Starting

@@ -154,8 +154,8 @@ async def test_the_chain_panel_says_below_float32_resolution_not_a_tick(
     words that say why, whole, in English and Chinese, at 80×24 and 120×40."""
     from test_app import press, screen_text, shown, wait_for
 
-    from bptui.app.chain import ChainPanel
     from bptui.app.main import BptuiApp
+    from bptui.app.panels.chain import ChainPanel
     from bptui.app.settings import Settings
     from bptui.i18n import set_language
     from bptui.lesson.engine import Stepper
@@ -194,9 +194,9 @@ async def test_the_end_of_training_reads_true(language: str, size: tuple[int, in
     from test_app import press, shown, wait_for
 
     from bptui.app.main import BptuiApp
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
+    from bptui.app.panels.tensor import TensorPanel
     from bptui.app.settings import Settings
-    from bptui.app.tensor import TensorPanel
     from bptui.i18n import set_language
     from bptui.lesson.engine import Stepper
     from bptui.lesson.files import seed_lesson

@@ -23,7 +23,7 @@ async def test_a_follower_is_shown_the_keys_that_work_and_told_what_the_teacher_
     exploring (t), the stepping keys and "Press u" are back."""
     from bptui.app.keymap import ENGINE_LABELS
     from bptui.app.main import BptuiApp
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
     from bptui.app.settings import Settings
     from bptui.i18n import _, set_language
     from bptui.lesson.engine import Stepper
@@ -93,7 +93,7 @@ async def test_the_message_never_repeats_the_phase_it_is_in(
     from test_app import press
 
     from bptui.app.main import BptuiApp
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
     from bptui.app.settings import Settings
     from bptui.i18n import set_language
     from bptui.lesson import words
@@ -135,7 +135,7 @@ async def test_a_handout_before_any_training_step_says_there_is_no_table_yet(
     from test_app import press
 
     from bptui.app.main import BptuiApp
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
     from bptui.app.settings import Settings
     from bptui.i18n import set_language
     from bptui.lesson.engine import Stepper
@@ -234,7 +234,7 @@ async def test_a_second_help_key_while_the_help_opens_does_not_close_it() -> Non
     from test_app import make_app
     from textual import events
 
-    from bptui.app.help import HelpScreen
+    from bptui.app.screens.help import HelpScreen
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -274,8 +274,8 @@ async def test_rows_cut_off_are_marked_and_v_shows_them(
     shows them whole. At 120×40 nothing is cut and nothing says so."""
     from test_app import make_app, press
 
-    from bptui.app.chain import ChainPanel
-    from bptui.app.tensor import TensorPanel
+    from bptui.app.panels.chain import ChainPanel
+    from bptui.app.panels.tensor import TensorPanel
     from bptui.i18n import _, set_language
     from bptui.lesson.files import load_lesson
 
@@ -312,7 +312,7 @@ async def test_a_graph_value_cut_at_the_box_edge_ends_with_a_mark(size: tuple[in
     (`∂ 0.0384` of 0.038406) ends with `…`, and after `]` so does one the left edge cuts."""
     from test_app import make_app, press
 
-    from bptui.app.graph import GraphBox, GraphPanel
+    from bptui.app.panels.graph import GraphBox, GraphPanel
     from bptui.lesson.files import load_lesson
 
     wires = set(" ─│┬┴┐┘├┤┌└┼")
@@ -355,7 +355,7 @@ async def test_a_message_longer_than_its_rows_is_marked_and_v_shows_it_whole(
     more and v; in the enlarged layouts (v) it is shown whole."""
     from test_app import make_app
 
-    from bptui.app.message import MessageBar
+    from bptui.app.panels.message import MessageBar
     from bptui.i18n import _, set_language
     from bptui.lesson.snapshot import Kind, Message
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_app import make_app, press, shown
 from test_models import PARAMS, close, models, oracle_step, values
 
-from bptui.app.chain import ChainPanel
+from bptui.app.panels.chain import ChainPanel
 from bptui.lesson import Phase, Stepper
 from bptui.lesson.files import builtin_names, load_lesson
 

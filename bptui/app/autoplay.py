@@ -7,15 +7,14 @@ at the lesson's end or a divergence. In a class, a teacher's tick is one command
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from textual.app import App
 
-from ..classroom.protocol import Command, Step
-from ..lesson.snapshot import Kind, Message
-
-if TYPE_CHECKING:
-    from ..lesson.engine import Stepper
+from ..classroom.protocol import Step
+from ..lesson.snapshot import Kind
+from .session import LessonSession
 
 #: Autoplay speeds in micro-steps per second.
 SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -23,66 +22,67 @@ SPEEDS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FRAME = 1 / 30
 
 
-class AutoplayKeys(App[int]):
-    """The app's autoplay keys; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
+class Autoplay:
+    """The app's autoplay: a timer of the app's that steps the session."""
 
-    stepper: Stepper | None
-    _note: Message | None
-    _autoplay: Any = None
-    _speed = 3
+    def __init__(self, app: App[Any], session: LessonSession, draw: Callable[[], None]) -> None:
+        self._app = app
+        self._session = session
+        #: Asks for a frame (throttled by the app).
+        self._draw = draw
+        self._timer: Any = None
+        self._speed = 3
 
-    if TYPE_CHECKING:  # given by the classroom mixin and the app
+    @property
+    def playing(self) -> bool:
+        return self._timer is not None
 
-        def _refused_while_following(self) -> bool: ...
-        def _schedule_render(self) -> None: ...
-        def send_command(self, command: Command) -> None: ...
-
-    def action_autoplay(self) -> None:
+    def toggle(self) -> None:
         """p: autoplay on or off."""
-        if self._refused_while_following():
-            return
-        if self._autoplay is None:
-            self._start_autoplay()
+        if self._timer is None:
+            self.start()
         else:
-            self._stop_autoplay()
-        self._schedule_render()
+            self.stop()
+        self._draw()
 
-    def action_faster(self) -> None:
+    def faster(self) -> None:
         self._set_speed(self._speed + 1)
 
-    def action_slower(self) -> None:
+    def slower(self) -> None:
         self._set_speed(self._speed - 1)
 
-    def _autoplay_label(self) -> str | None:
-        if self._autoplay is None:
+    def label(self) -> str | None:
+        """The speed for the status bar, None when not playing."""
+        if self._timer is None:
             return None
         return f"{SPEEDS[self._speed]}/s"
 
     def _set_speed(self, speed: int) -> None:
         self._speed = max(0, min(len(SPEEDS) - 1, speed))
-        if self._autoplay is not None:
-            self._stop_autoplay()
-            self._start_autoplay()
-        self._schedule_render()
+        if self._timer is not None:
+            self.stop()
+            self.start()
+        self._draw()
 
-    def _start_autoplay(self) -> None:
+    def start(self) -> None:
         rate = SPEEDS[self._speed]
         interval = max(1 / rate, FRAME)
         per_tick = max(1, round(rate * interval))
-        self._autoplay = self.set_interval(interval, lambda: self._autoplay_tick(per_tick))
-        self.refresh_bindings()
+        self._timer = self._app.set_interval(interval, lambda: self._tick(per_tick))
+        self._app.refresh_bindings()
 
-    def _stop_autoplay(self) -> None:
-        if self._autoplay is not None:
-            self._autoplay.stop()
-            self._autoplay = None
-        self.refresh_bindings()
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._app.refresh_bindings()
 
-    def _autoplay_tick(self, steps: int) -> None:
-        stepper = self.stepper
+    def _tick(self, steps: int) -> None:
+        session = self._session
+        stepper = session.stepper
         if stepper is None:
             return
-        self._note = None
+        session.note = None
         done = 0
         for _ in range(steps):
             done += 1
@@ -91,5 +91,5 @@ class AutoplayKeys(App[int]):
             message = stepper.message
             if message is not None and message.kind is Kind.DIVERGED:
                 break
-        self.send_command(Step("next", done))
-        self._schedule_render()
+        session.send_command(Step("next", done))
+        self._draw()

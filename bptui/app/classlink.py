@@ -28,6 +28,8 @@ from ..classroom.protocol import (
     Message,
     Presence,
     ProtocolError,
+    Recall,
+    Roster,
     Sync,
     encode,
 )
@@ -48,6 +50,9 @@ class ClassLink:
         #: Whether a teacher is connected, and how many students (from the server).
         self.teacher_present = False
         self.students = 0
+        #: How many of them explore alone, and (the teacher's) who they all are.
+        self.exploring = 0
+        self.roster = Roster(())
         self._reader = FrameReader()
         self._on_message: Callable[[Message], None] | None = None
         #: Messages that arrived together with the hello, delivered on start.
@@ -107,6 +112,9 @@ class ClassLink:
         if isinstance(presence, Presence):
             self.teacher_present = presence.teacher
             self.students = presence.students
+            self.exploring = presence.exploring
+        elif isinstance(message, Roster):
+            self.roster = message
 
     def _deliver(self, message: Message) -> None:
         self._note(message)
@@ -122,6 +130,11 @@ class ClassLink:
         """The teacher applied ``command``: pass it to the class."""
         if self.is_teacher:
             self.send(Cmd(command))
+
+    def recall(self) -> None:
+        """The teacher calls every explorer back to following."""
+        if self.is_teacher:
+            self.send(Recall())
 
     def set_following(self, following: bool) -> None:
         """Follow the teacher again (the server sends the class log) or explore alone."""

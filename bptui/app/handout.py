@@ -12,7 +12,7 @@ In a ``bptui serve`` session the files would land on the server, not on the
 student's computer: the keys say so and write nothing. A student in a browser
 (``bptui serve --web``) gets the file instead: it goes to the terminal in-band as
 iTerm2's file sequence (``OSC 1337 ; File=``), which the server cuts out of the
-output and the page saves as a download.
+output and the page saves as a download (``deliver``: what writes to the terminal).
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ import base64
 import io
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from textual.app import App
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
 from .keymap import BY_ACTION
-from .message import MessageBar
-from .status import phase_word
+from .panels.status import phase_word
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from ..lesson.engine import Stepper
     from ..lesson.spec import Lesson
 
@@ -118,82 +118,77 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
     return out.getvalue()
 
 
-class HandoutKeys(App[int]):
-    """``x`` and ``X``; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
+def _served() -> Message:
+    """What ``x`` and ``X`` say in a ``bptui serve`` session, instead of writing."""
+    return Message(
+        Kind.REFUSED,
+        _(
+            "This lesson runs on the classroom server: a file written now would be the "
+            "server's, not yours. For a handout, run bptui on your own computer "
+            "(bptui trace --format md writes the table too)."
+        ),
+    )
 
-    stepper: Stepper | None
-    snapshot: Snapshot | None
-    #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
-    served = False
-    #: Set by ``bptui serve`` for a student in a browser: the file goes to the page.
-    in_browser = False
 
-    if TYPE_CHECKING:  # given by the quiz mixin
+#: How a file reaches a browser student's page (``bptui serve --web``): written to the
+#: app's terminal. Set in that session's own process (see :func:`to_browser`).
+_deliver: Callable[[str], None] | None = None
 
-        def quiz_tally(self) -> tuple[int, int] | None: ...
 
-    def action_handout(self) -> None:
-        """x: the session so far as a Markdown handout in the current directory."""
-        if self.stepper is None or self.snapshot is None or self._refuse_served():
-            return
-        stem = file_stem(self.snapshot.lesson, now())
-        text = handout_markdown(self.stepper, self.stepper.snapshot(), self.quiz_tally())
-        self._save(stem, ".md", text, _("Handout written: {file}"))
+def to_browser(app: App[Any]) -> None:
+    """This process's session is a page's: x and X hand their files to it."""
+    global _deliver
 
-    def action_svg_screenshot(self) -> None:
-        """X: what the screen shows now, as an SVG file in the current directory."""
-        if self._refuse_served():
-            return
-        lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
-        self._save(
-            file_stem(lesson, now()),
-            ".svg",
-            self.export_screenshot(),
-            _("Screenshot saved: {file}"),
-        )
-
-    def _save(self, stem: str, suffix: str, text: str, done: str) -> None:
-        if self.in_browser:
-            self._hand_over(stem + suffix, text)
-            return
-        folder = "."
-        try:
-            folder = str(Path.cwd())
-            path = write_new(Path(folder), stem, suffix, text)
-        except OSError as error:
-            reason = error.strerror or str(error)
-            self._say(
-                Kind.REFUSED,
-                _("Cannot write {file} in {folder}: {reason}. Nothing was saved.").format(
-                    file=stem + suffix, folder=folder, reason=reason
-                ),
-            )
-            return
-        self._say(Kind.STEP, done.format(file=path.name))
-
-    def _hand_over(self, name: str, text: str) -> None:
-        """``text`` to the student's browser as the file ``name`` (see the module)."""
-        content = text.encode("utf-8")
-        data = base64.b64encode(content).decode("ascii")
-        label = base64.b64encode(name.encode("utf-8")).decode("ascii")
-        driver = self._driver  # the terminal the app writes its frames to
+    def deliver(text: str) -> None:
+        driver = app._driver  # noqa: SLF001 - the terminal the app draws on, in turn with its frames
         if driver is not None:
-            driver.write(f"\x1b]1337;File=name={label};size={len(content)};inline=0:{data}\x07")
-        self._say(Kind.STEP, _("Sent to your browser's downloads: {file}").format(file=name))
+            driver.write(text)
 
-    def _refuse_served(self) -> bool:
-        if self.in_browser:
-            return False
-        if self.served:
-            self._say(
-                Kind.REFUSED,
-                _(
-                    "This lesson runs on the classroom server: a file written now would be the "
-                    "server's, not yours. For a handout, run bptui on your own computer "
-                    "(bptui trace --format md writes the table too)."
-                ),
-            )
-        return self.served
+    _deliver = deliver
 
-    def _say(self, kind: Kind, text: str) -> None:
-        self.query_one(MessageBar).show(Message(kind, text))
+
+def write_handout(
+    stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None, served: bool
+) -> Message:
+    """x: the session so far as a Markdown handout in the current directory; what to say."""
+    if served and _deliver is None:
+        return _served()
+    stem = file_stem(snap.lesson, now())
+    text = handout_markdown(stepper, stepper.snapshot(), score)
+    if _deliver is not None:
+        return _hand_over(stem + ".md", text, _deliver)
+    return _save(stem, ".md", text, _("Handout written: {file}"))
+
+
+def write_screenshot(lesson: str, svg: Callable[[], str], served: bool) -> Message:
+    """X: what the screen shows now (``svg()``), as an SVG file in the current directory."""
+    if served and _deliver is None:
+        return _served()
+    if _deliver is not None:
+        return _hand_over(file_stem(lesson, now()) + ".svg", svg(), _deliver)
+    return _save(file_stem(lesson, now()), ".svg", svg(), _("Screenshot saved: {file}"))
+
+
+def _hand_over(name: str, text: str, deliver: Callable[[str], None]) -> Message:
+    """``text`` to the student's browser as the file ``name`` (see the module)."""
+    content = text.encode("utf-8")
+    data = base64.b64encode(content).decode("ascii")
+    label = base64.b64encode(name.encode("utf-8")).decode("ascii")
+    deliver(f"\x1b]1337;File=name={label};size={len(content)};inline=0:{data}\x07")
+    return Message(Kind.STEP, _("Sent to your browser's downloads: {file}").format(file=name))
+
+
+def _save(stem: str, suffix: str, text: str, done: str) -> Message:
+    folder = "."
+    try:
+        folder = str(Path.cwd())
+        path = write_new(Path(folder), stem, suffix, text)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return Message(
+            Kind.REFUSED,
+            _("Cannot write {file} in {folder}: {reason}. Nothing was saved.").format(
+                file=stem + suffix, folder=folder, reason=reason
+            ),
+        )
+    return Message(Kind.STEP, done.format(file=path.name))

@@ -26,74 +26,78 @@ from textual.screen import Screen
 QUIT_AT_ONCE = frozenset({"q", "ctrl+c", "ctrl+q"})
 
 
-class KeyHold(App[int]):
-    """Holding keys while the lesson loads or a screen opens."""
+class KeyHold:
+    """Holding an app's keys while the lesson loads or a screen opens.
 
-    #: Why keys are held now (``lesson``, ``screen``); none: keys run as they come.
-    _holding: set[str]
-    _held: list[events.Key]
+    The app hands it every event first (:meth:`held`) and every key that comes
+    back unused (:meth:`came_back`), and opens its screens through :meth:`open_screen`.
+    """
 
-    #: The screen each key was forwarded to.
-    _sent_to: WeakKeyDictionary[events.Key, Screen[Any]]
+    def __init__(self, app: App[Any]) -> None:
+        self._app = app
+        #: Why keys are held now (``lesson``, ``screen``); none: keys run as they come.
+        self._holding: set[str] = set()
+        self._held: list[events.Key] = []
+        #: The screen each key was forwarded to.
+        self._sent_to: WeakKeyDictionary[events.Key, Screen[Any]] = WeakKeyDictionary()
 
-    def hold_keys(self, reason: str) -> None:
-        self._keys_kept()
+    def hold(self, reason: str) -> None:
         self._holding.add(reason)
 
-    def _keys_kept(self) -> None:
-        if not hasattr(self, "_holding"):
-            self._holding, self._held, self._sent_to = set(), [], WeakKeyDictionary()
-
-    def release_keys(self, reason: str) -> None:
+    def release(self, reason: str) -> None:
         """``reason`` is over: when nothing else holds them, the kept keys run, in order."""
-        if not getattr(self, "_holding", None) or reason not in self._holding:
+        if reason not in self._holding:
             return
         self._holding.discard(reason)
         if self._holding:
             return
         held, self._held = self._held, []
         for event in held:
-            self.post_message(event)
+            self._app.post_message(event)
 
-    def holding_keys(self) -> bool:
-        return bool(getattr(self, "_holding", None))
+    def holding(self) -> bool:
+        return bool(self._holding)
 
-    async def on_event(self, event: events.Event) -> None:
+    def held(self, event: events.Event) -> bool:
+        """True: ``event`` is a key kept for later; else the app handles it now."""
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded
             and event.key not in QUIT_AT_ONCE
-            and self.holding_keys()
+            and self.holding()
         ):
             self._held.append(event)
-            return
+            return True
         if isinstance(event, events.Key) and not event.is_forwarded:
-            self._keys_kept()
-            self._sent_to[event] = self.screen
-        await super().on_event(event)
+            self._sent_to[event] = self._app.screen
+        return False
 
-    async def _on_key(self, event: events.Key) -> None:
+    def came_back(self, event: events.Key) -> bool:
         """A key back from a screen that another has replaced since (before the app's
         bindings see it): it was typed for the screen now open, so it goes there."""
-        sent = self._sent_to.pop(event, None) if hasattr(self, "_sent_to") else None
-        if sent is not None and sent is not self.screen:
-            event.prevent_default()
-            event.stop()
-            again = events.Key(event.key, event.character)
-            again.time = event.time  # when it was typed (see help.py)
-            self.post_message(again)
+        app = self._app
+        sent = self._sent_to.pop(event, None)
+        if sent is None or sent is app.screen:
+            return False
+        event.prevent_default()
+        event.stop()
+        again = events.Key(event.key, event.character)
+        again.time = event.time  # when it was typed (see help.py)
+        app.post_message(again)
+        return True
 
     def open_screen(
         self, screen: Screen[Any], callback: Callable[[Any], None] | None = None
     ) -> None:
         """Push ``screen``; the keys typed until it is mounted and drawn go to it after."""
-        self.hold_keys("screen")
-        mounted = self.push_screen(screen, callback)
+        app = self._app
+        self.hold("screen")
+        mounted = app.push_screen(screen, callback)
 
         async def opened() -> None:
             try:
                 await mounted
             finally:
-                self.call_after_refresh(self.release_keys, "screen")
+                app.call_after_refresh(self.release, "screen")
 
-        self.run_worker(opened(), group="open-screen")
+        app.run_worker(opened(), group="open-screen")

@@ -7,11 +7,14 @@ all made from :data:`KEYS`; a test checks README's key table against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from textual.binding import Binding
 
 from ..i18n import N_, _
+from ..lesson.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ KEYS: tuple[Key, ...] = (
         tooltip=N_("English ↔ 中文"),
     ),
     Key("cycle_theme", "T", ("T",), N_("Theme"), show=False),
+    Key("class_view", "C", ("C",), N_("Class"), show=False),
     Key("help", "question_mark,f1", ("?", "F1"), N_("Help")),
     Key("quit", "q", ("q",), N_("Quit")),
 )
@@ -160,6 +164,12 @@ BINDINGS = [
 
 #: Actions that step the engine, each with the name of a Stepper method.
 ENGINE_ACTIONS = {key.action: key.engine for key in KEYS if key.engine}
+
+#: Keys that change the lesson: a following student's do nothing, so they are off
+#: (hidden from the footer) while following.
+LESSON_KEYS = frozenset(ENGINE_ACTIONS) | {"jump", "autoplay", "faster", "slower", "edit"}
+#: Keys of the view, kept off the usual footer, shown to a follower in their place.
+FOLLOWER_FOOTER = ("cycle_plot", "cycle_zoom", "switch_language", "cycle_theme")
 
 #: How the engine's messages name the keys (``Press b to ...``): each action's first key,
 #: and the second key of ``next`` for "space (or →)".
@@ -262,6 +272,13 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         N_("switch the language: English ↔ 中文 (every panel at once; only for you in a class)"),
     ),
     (("cycle_theme",), N_("colour theme: dark, light, projector (`--theme` at start)")),
+    (
+        ("class_view",),
+        N_(
+            "the teacher's class view: every student, following or exploring, idle how "
+            "long; `b` there calls explorers back"
+        ),
+    ),
     (("help",), N_("this help (`esc` closes it)")),
     (("quit",), N_("quit")),
 )
@@ -281,3 +298,35 @@ def help_keys(translate: bool = True) -> str:
         keys = " / ".join(shown(action) for action in actions)
         lines.append(f"- {keys} — {(_(text) if translate else text).format(**names)}")
     return "\n".join(lines)
+
+
+class Stepping(Protocol):
+    """An app whose keys step the engine."""
+
+    def step(self, action: str) -> None: ...
+
+
+def engine_action(action: str) -> Callable[[Stepping], None]:
+    """The action method of a key that steps the engine (``next``, ``undo``, ``reset``, …):
+    Textual finds a key's action by its method's name, ``action_<name>``."""
+
+    def run(self: Stepping) -> None:
+        self.step(action)
+
+    run.__name__ = run.__qualname__ = f"action_{action}"
+    run.__doc__ = f"{' '.join(BY_ACTION[action].labels)}: {BY_ACTION[action].description}."
+    return run
+
+
+def available(action: str, snap: Snapshot | None, playing: bool, following: bool) -> bool | None:
+    """Whether a key can do anything now: False hides it (a following student's lesson
+    keys: the teacher's lesson), None greys it out in the footer."""
+    if action in LESSON_KEYS and following:
+        return False
+    if action == "undo" and snap is not None and not snap.can_undo:
+        return None
+    if action in ("faster", "slower") and not playing:
+        return None
+    if snap is not None and snap.finished and action in STEPPING:
+        return None
+    return True

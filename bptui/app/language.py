@@ -10,15 +10,15 @@ already said stays as it was. In a classroom the language is each person's own:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual.app import App
 
-from ..i18n import LANGUAGES, _, language, next_language, set_language
+from ..i18n import LANGUAGES, _, language
 from ..lesson.snapshot import Kind, Message
-from .graph import GraphPanel
-from .lines import LinePanel
-from .message import MessageBar
+from .panels.graph import GraphPanel
+from .panels.lines import LinePanel
+from .panels.message import MessageBar
 
 
 def switched_message() -> Message:
@@ -26,31 +26,11 @@ def switched_message() -> Message:
     return Message(Kind.STEP, _("Language: {language}").format(language=LANGUAGES[language()]))
 
 
-class LanguageKeys(App[int]):
-    """The app's language key; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
-
-    _note: Message | None
-
-    if TYPE_CHECKING:  # given by the app
-
-        def _schedule_render(self) -> None: ...
-        def _check_size(self, width: int | None = None, height: int | None = None) -> None: ...
-
-    def action_switch_language(self) -> None:
-        """L: speak the next language (personal: nothing is sent to a class)."""
-        set_language(next_language())
-        self.retranslate()
-
-    def retranslate(self) -> None:
-        """Show every panel, the footer and any open help in the language spoken now."""
-        # A note until the next step replaces it, as the classroom's are.
-        self._note = switched_message()
-        for panel in self.query(LinePanel):
-            panel.retranslate()
-        for graph in self.query(GraphPanel):
-            graph.follow()  # its box's title
-        for message in self.query(MessageBar):
-            message.show(self._note)  # also before the engine is ready
-        self._check_size()  # the too-small notice
-        self.refresh_bindings()  # the footer's words
-        self._schedule_render()
+def retranslate(app: App[Any], note: Message) -> None:
+    """Show every panel and the message line (``note``) in the language spoken now."""
+    for panel in app.query(LinePanel):
+        panel.retranslate()
+    for graph in app.query(GraphPanel):
+        graph.follow()  # its box's title
+    for message in app.query(MessageBar):
+        message.show(note)  # also before the engine is ready

@@ -4,84 +4,72 @@ The app owns the :class:`~bptui.lesson.engine.Stepper` (the only object that
 holds tensors) and hands the panels frozen snapshots. torch is imported in a
 worker thread after the first frame, so the window appears at once; keys
 pressed while it loads are kept and run when it is ready. Keys change the
-engine immediately, while drawing is throttled to about 30 frames a second, so
-key repeat and fast autoplay never leave the screen behind.
-"""
+engine at once; drawing is throttled to ~30 frames a second, so key repeat and
+fast autoplay never leave the screen behind."""
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
+from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
 from .. import glyphs
-from ..classroom.protocol import Edit, Step
-from ..i18n import N_, _, set_language
+from ..classroom.protocol import Jump, Step
+from ..i18n import _, next_language, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
-from . import startup
-from .autoplay import FRAME, AutoplayKeys
-from .chain import ChainPanel
-from .code import CodePanel
-from .follow import LESSON_KEYS
-from .footer import KeyFooter
-from .graph import GraphBox, GraphKeys, GraphPanel
-from .handout import HandoutKeys
-from .keymap import BINDINGS, BY_ACTION, ENGINE_ACTIONS, ENGINE_LABELS, STEPPING
-from .language import LanguageKeys
-from .message import MessageBar
-from .plainterm import PlainTerminal
-from .plot import LossPlot, Reference
-from .quiz import QuizKeys, QuizPrompt
-from .rooms import NarratedApp, ThemeKeys
+from . import handout, keymap, language, palette, startup
+from .autoplay import FRAME, Autoplay
+from .collect import Collector
+from .keyhold import KeyHold
+from .panels.footer import KeyFooter
+from .panels.graph import GraphPanel
+from .panels.lesson import LessonView
+from .panels.message import MessageBar
+from .panels.plot import LossPlot, Reference
+from .plainterm import plain_terminal
+from .quiz import Question
+from .screens.jump import JumpScreen
+from .screens.quiz_prompt import QuizPrompt
+from .session import FOLLOWING, LessonSession
 from .settings import Settings
 from .signals import exit_on_signals
-from .sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
-from .status import StatusBar
-from .tensor import TensorPanel
+from .sizes import screen_classes, too_small
+from .themes import Themes, refuse_colour
 from .zoom import cycle_zoom
 
 if TYPE_CHECKING:
     from ..lesson.engine import Stepper
     from .classlink import ClassLink
-    from .edit import Edits
+    from .screens.edit import Edits
 
 #: Idle time after a key's frame, for the terminal writer, before the plot is drawn.
 AFTER_FRAME = 0.003
-#: Allocations between automatic young collections once torch is loaded.
-GC_THRESHOLD = 50_000
-#: Frames between full collections (a few ms each, after a frame, torch frozen).
-FULL_GC_EVERY = 20
-
-TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, MessageBar]
 
 
-class BptuiApp(
-    LanguageKeys,
-    QuizKeys,
-    HandoutKeys,
-    ThemeKeys,
-    GraphKeys,
-    AutoplayKeys,
-    PlainTerminal,
-    NarratedApp,
-):
-    """Step through one lesson's training loop, every number from torch."""
+class BptuiApp(App[int]):
+    """Step through one lesson's training loop, every number from torch.
+
+    The app shows a :class:`~bptui.app.session.LessonSession` and holds its
+    collaborators: the session (the engine, the commands, the class), the
+    autoplay timer, the theme and the keys held while something opens. A key's
+    action here is a line or two that hands it to one of them and draws.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = list(BINDINGS)
+    BINDINGS = list(keymap.BINDINGS)
     """Every key; the footer shows the common ones and `?` explains all."""
+
+    #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
+    served = False
 
     def __init__(
         self,
@@ -92,78 +80,108 @@ class BptuiApp(
     ):
         super().__init__()
         self.lesson = lesson
-        self.stepper: Stepper | None = stepper
-        #: In a classroom (``bptui serve`` with a teacher): the line to the server.
-        self.link = link
-        #: A classroom note shown until the next step replaces it.
-        self._note: Message | None = None
+        self.session = LessonSession(lesson, stepper, settings, link, self._schedule_render)
         self.snapshot: Snapshot | None = None
         #: How this session looks and speaks (--ascii, …; see settings.py).
-        self.settings = settings or Settings()
+        self.settings = self.session.settings
         set_language(self.settings.language)  # L switches it (see language.py)
-        self.plain_terminal()
+        self.keys = KeyHold(self)
+        self.themes = Themes(self)
+        self.autoplay = Autoplay(self, self.session, self._schedule_render)
+        self.session.note = plain_terminal(self, self.settings)  # a note in ASCII mode
         self._pending: list[str] = []
         # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).
-        self.hold_keys("lesson")
+        self.keys.hold("lesson")
         self._render_timer: Any = None
         self._last_render = 0.0
         self._keys_state: tuple[bool, bool, bool, bool] | None = None
         self._plot_due = False
-        self._text_panels: TextPanels | None = None
-        self._gc_threshold: tuple[int, int, int] | None = None
+        self._lesson_view: LessonView | None = None
+        self.collector = Collector()
+
+    @property
+    def stepper(self) -> Stepper | None:
+        """The session's engine (None while PyTorch loads)."""
+        return self.session.stepper
+
+    @property
+    def link(self) -> ClassLink | None:
+        """In a classroom: the session's line to the server."""
+        return self.session.link
+
+    @property
+    def colourless(self) -> bool:
+        return self.themes.colourless
 
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="main"):
-            yield StatusBar(N_("Loading PyTorch…"), id="status")
-            with GraphBox(id="graph-box") as box:
-                box.border_title = _("Graph")
-                yield GraphPanel(id="graph", ascii_only=self.settings.ascii_only)
-            with Horizontal(id="middle"):
-                yield ChainPanel(id="chain")
-                yield TensorPanel(id="tensor")
-            with Horizontal(id="bottom"):
-                yield CodePanel(id="code")
-                yield LossPlot(id="plot")
-            yield MessageBar(id="message")
-            yield QuizPrompt(id="quiz")
+        prompt = QuizPrompt(self.quiz_answer, id="quiz")
+        yield LessonView(self.settings.ascii_only, prompt, id="main")
         yield Static(id="too-small")
         yield KeyFooter()
 
     def on_mount(self) -> None:
         self._check_size()
-        self._join_class()
+        self.session.join_class()
         if self.stepper is None:
             # After the first paint: the import holds the GIL and would delay it.
             self.call_after_refresh(self._load_engine)
         else:
             self._engine_ready(self.stepper)
+        if self.no_color:
+            refuse_colour(self._filters)
+        self.themes.apply(self.settings.theme)
 
     def on_unmount(self) -> None:
-        if self._gc_threshold is not None:
-            gc.set_threshold(*self._gc_threshold)  # the process may outlive the app
+        self.collector.app_ended()
+        self.session.close()
 
     def on_resize(self, event: events.Resize) -> None:
         # This handler runs before App's own, so self.size is still the old size.
         self._check_size(event.size.width, event.size.height)
+        # The graph's room (its box's max-height) follows the screen's size class.
+        for panel in self.query(GraphPanel):
+            self.call_after_refresh(panel.refit)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.keys.held(event):  # typed while the lesson loads or a screen opens
+            return
+        await super().on_event(event)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.keys.came_back(event):
+            return
+        # A follower's key that would change the lesson is off (its binding does not
+        # run): say why instead of doing nothing.
+        if self.session.following():
+            actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
+            if actions & keymap.LESSON_KEYS:
+                self._refused_while_following()
 
     def get_default_screen(self) -> Screen[Any]:
         classes = screen_classes(*self.size)  # before the first layout (see sizes.py)
         return Screen(id="_default", classes=" ".join(n for n, on in classes.items() if on))
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """app.tcss's own variables (``$panel-border``), as the dark theme has them."""
+        return dict(palette.VARIABLES)
+
+    def get_key_display(self, binding: Binding) -> str:
+        """A key's name in the footer: ``←`` is ``<-`` in ASCII mode."""
+        return glyphs.shown(super().get_key_display(binding))
+
+    def footer_extra(self) -> tuple[str, ...]:
+        """Actions the footer shows besides its usual keys: a follower's view keys."""
+        return keymap.FOLLOWER_FOOTER if self.session.following() else ()
+
     def _check_size(self, width: int | None = None, height: int | None = None) -> None:
         if width is None or height is None:
             width, height = self.size
         self.screen.update_classes(screen_classes(width, height))
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if small:
-            self.query_one("#too-small", Static).update(
-                _(
-                    "Enlarge the terminal to at least {min_width}×{min_height} "
-                    "(it is {width}×{height}).\n\nq quits."
-                ).format(min_width=MIN_WIDTH, min_height=MIN_HEIGHT, width=width, height=height)
-            )
+        notice = too_small(width, height)
+        if notice is not None:
+            self.query_one("#too-small", Static).update(notice)
 
     # ------------------------------------------------------------- engine
 
@@ -173,39 +191,37 @@ class BptuiApp(
         from ..lesson.engine import Stepper
 
         try:
-            stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
+            stepper = Stepper(self.lesson, labels=keymap.ENGINE_LABELS)
         except LessonError as error:  # found once torch runs the model (shapes)
             self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
             return
         self.call_from_thread(self._engine_ready, stepper)
 
     def _engine_ready(self, stepper: Stepper) -> None:
-        self.stepper = stepper
-        self._narrate(stepper)
-        # torch brings ~170,000 long-lived objects; without this, a full garbage
-        # collection over them (0.1–0.2 s) lands on every tenth key or so.
-        gc.freeze()
-        # A key allocates a few thousand objects, so young collections (and now
-        # and then an older one, ~1.5 ms) fell in the middle of drawing a key's
-        # frame. Collect in the pause after each frame instead; the high
-        # threshold only stops collections that would interrupt one.
-        if self._gc_threshold is None:
-            self._gc_threshold = gc.get_threshold()
-            gc.set_threshold(GC_THRESHOLD, *self._gc_threshold[1:])
+        self.session.engine_ready(stepper)
+        self.collector.engine_loaded()  # collections between frames (see collect.py)
         pending, self._pending = self._pending, []
         for action in pending:
-            self._step(action)
+            self.step(action)
         self._render_now()
 
-    def _step(self, action: str) -> None:
+    def step(self, action: str) -> None:
+        """A key that steps the engine (``next``, ``undo``, …; see keymap.py)."""
         if self._refused_while_following():
             return
         if self.stepper is None:
             self._pending.append(action)
             return
-        if self.quiz_step(action):  # quiz mode: asks before the step is shown
+        # Quiz mode: the step is taken, and asks before it is shown.
+        asked = self.session.quiz.take(action, drawn=self.snapshot is not None)
+        if isinstance(asked, Question):
+            self._ask(asked)
             return
-        self.run_command(Step(action))
+        if asked is False:  # a key that reached the app while a question is open
+            return
+        if asked is None:
+            self.session.run_command(Step(action))
+        self._schedule_render()
 
     def _schedule_render(self) -> None:
         if self._render_timer is not None:
@@ -219,63 +235,44 @@ class BptuiApp(
     def _render_now(self) -> None:
         self._render_timer = None
         self._last_render = time.monotonic()
-        if self.stepper is None or self.quiz_holds():
+        if self.stepper is None or self.session.quiz.holds():
             return
-        if self._text_panels is None and not self._find_panels():
+        view = self._view()
+        if view is None or not view.ready():
             # Not all mounted yet (a loaded machine can run this from on_mount
             # before the nested panels are in the DOM): draw after the next refresh.
             self.call_after_refresh(self._schedule_render)
             return
-        self.stepper.watching = self._following()
+        self.stepper.watching = self.session.following()
         snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
         self.snapshot = snap
         # Stop autoplay before drawing, so the status bar no longer shows it playing.
         if (
-            self._autoplay is not None
+            self.autoplay.playing
             and snap.message is not None
             and (snap.finished or snap.message.kind in (Kind.DIVERGED, Kind.REFUSED))
         ):
-            self._stop_autoplay()
-        status, graph, chain, tensor, code, message = self._panels()
-        status.show(snap, self._autoplay_label(), self._class_badge(), self.quiz_score())
-        graph.show(snap)
-        chain.show(snap)
-        tensor.show(snap)
-        code.show(snap)
-        message.show(self._note or snap.message, None if self._note else snap.narration)
+            self.autoplay.stop()
+        session = self.session
+        view.show(
+            snap, self.autoplay.label(), session.class_badge(), session.quiz.score(), session.note
+        )
         if not self._plot_due:
             # The plot goes in the next frame: the figure takes a few ms and the
             # loss curve runs the model 61 times, and the numbers should not
             # wait for either before they appear.
             self._plot_due = True
             self.call_after_refresh(self._after_frame)
-        keys_state = (snap.can_undo, snap.finished, self._autoplay is not None, self._following())
+        keys_state = (snap.can_undo, snap.finished, self.autoplay.playing, session.following())
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
             self._keys_state = keys_state
             self.refresh_bindings()
 
-    def _panels(self) -> TextPanels:
-        """The text panels, looked up once (a DOM query on every key adds up)."""
-        if self._text_panels is None and not self._find_panels():
-            raise RuntimeError("the panels are not mounted yet")
-        assert self._text_panels is not None
-        return self._text_panels
-
-    def _find_panels(self) -> bool:
-        """Look the text panels up; False while some are not mounted yet."""
-        try:
-            self._text_panels = (
-                self.query_one(StatusBar),
-                self.query_one(GraphPanel),
-                self.query_one(ChainPanel),
-                self.query_one(TensorPanel),
-                self.query_one(CodePanel),
-                self.query_one(MessageBar),
-            )
-        except NoMatches:
-            return False
-        return True
+    def _view(self) -> LessonView | None:
+        if self._lesson_view is None:
+            self._lesson_view = next(iter(self.query(LessonView)), None)
+        return self._lesson_view
 
     def _after_frame(self) -> None:
         # The frame has been handed to the driver's writer thread, which needs
@@ -284,7 +281,7 @@ class BptuiApp(
         # 5 ms switch interval.
         startup.first_frame_out()
         if self.snapshot is not None:
-            self.release_keys("lesson")  # `:299` or `?` typed while PyTorch loaded
+            self.keys.release("lesson")  # `:299` or `?` typed while PyTorch loaded
         self.set_timer(AFTER_FRAME, self._show_plot)
 
     def _show_plot(self) -> None:
@@ -295,13 +292,10 @@ class BptuiApp(
         if not plot.plotted and startup.put_off(self, self._show_plot):
             return  # a class joining at once: every student's numbers before any plot
         self._plot_due = False
-        # After the key's frame is out (see _engine_ready): the young generations
-        # each time, and every so often all of them, since the frame's own timers
-        # and messages are still alive here and die in the oldest generation
-        # (~200 objects in cycles per key: without this, memory grew 3 MB/s in
-        # autoplay until Python's own rule for a full collection caught up).
-        if plot.plotted:  # not on the first plot, while a session starts: ~5 ms, little to free
-            gc.collect(2 if gc.get_count()[2] >= FULL_GC_EVERY else 1)
+        # After the key's frame is out; not on the first plot, while a session
+        # starts: ~5 ms, little to free.
+        if plot.plotted:
+            self.collector.after_frame()
         snap = self.snapshot
         if snap is not None:
             plot.show(snap, self._loss_curve(snap), self._reference(snap))
@@ -319,23 +313,16 @@ class BptuiApp(
     # ------------------------------------------------------------- actions
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out keys that cannot do anything now (the footer follows)."""
-        if action in LESSON_KEYS and self._following():
-            return False  # the teacher's lesson: hidden, and on_key says why
-        snap = self.snapshot
-        if action == "undo" and snap is not None and not snap.can_undo:
-            return None
-        if action in ("faster", "slower") and self._autoplay is None:
-            return None
-        if action == "toggle_follow":
-            # Only a student in a classroom with a teacher has anyone to follow.
-            return self.link is not None and not self.link.is_teacher
-        if snap is not None and snap.finished and action in STEPPING:
-            return None
-        return True
+        """Grey out keys that do nothing now (the footer follows): see keymap.available."""
+        if action in ("toggle_follow", "class_view"):
+            # A student in a class has a teacher to follow; the teacher has a class.
+            return self.link is not None and self.link.is_teacher == (action == "class_view")
+        return keymap.available(
+            action, self.snapshot, self.autoplay.playing, self.session.following()
+        )
 
     def action_cycle_plot(self) -> None:
-        self.query_one(LossPlot).cycle()
+        self.query_one(LessonView).cycle_plot()
 
     def action_cycle_zoom(self) -> None:
         cycle_zoom(self.screen)
@@ -343,92 +330,166 @@ class BptuiApp(
     def action_edit(self) -> None:
         """Open the form for lr, parameters and data (at the start of a training step)."""
         snap = self.snapshot
-        if self.stepper is None or snap is None:
+        if self.stepper is None or snap is None or self._refused_while_following():
             return
-        if self._refused_while_following():
-            return
-        if snap.finished:
-            self.query_one(MessageBar).show(
-                Message(
-                    Kind.REFUSED,
-                    _(
-                        "The lesson is finished: there is no next step to change. "
-                        "r starts it again (and ← undoes that)."
-                    ),
-                )
-            )
-            return
-        if not self.stepper.can_edit():
-            self.query_one(MessageBar).show(
-                Message(
-                    Kind.REFUSED,
-                    _(
-                        "Values can change at the start of a training step: finish this one "
-                        "first (s), then press E."
-                    ),
-                )
-            )
-            return
-        from .edit import EditScreen  # loaded when first used: not on the first frame's path
+        # Loaded when first used: not on the first frame's path.
+        from .screens.edit import EditScreen, refusal
 
-        lesson = self.stepper.lesson
-        self.open_screen(EditScreen(snap, lesson), self._apply_edits)
+        refused = refusal(snap, self.stepper.can_edit())
+        if refused is not None:
+            self._say(refused)
+            return
+        self.keys.open_screen(EditScreen(snap, self.stepper.lesson), self._apply_edits)
 
     def _apply_edits(self, edits: Edits | None) -> None:
         if edits is None or self.stepper is None:
             return
-        command = Edit(
-            lr=edits.lr,
-            params=edits.params,
-            x=list(edits.x) if edits.x else None,
-            y=list(edits.y) if edits.y else None,
-        )
+        command = edits.command()
         try:
-            self.apply_command(command)
+            self.session.apply_command(command)
         except LessonError as error:
-            self.query_one(MessageBar).show(
-                Message(Kind.REFUSED, _("Not changed: {error}").format(error=error))
-            )
+            self._say(Message(Kind.REFUSED, _("Not changed: {error}").format(error=error)))
             return
-        self.send_command(command)
+        self.session.send_command(command)
         self._schedule_render()
 
     def action_cycle_chain(self) -> None:
         """c: write out the next parameter's chain (or say why there is no other)."""
-        snap = self.snapshot
-        if snap is not None and len(snap.chains) < 2 and not any(c.elements for c in snap.chains):
-            text = (
-                _("This lesson has one parameter: its chain rule is the one shown.")
-                if snap.chains
-                else _("The chain rule appears once the backward pass reaches a parameter (b).")
-            )
-            self.query_one(MessageBar).show(Message(Kind.STEP, text))
-            return
-        self.query_one(ChainPanel).cycle()
-        self.query_one(TensorPanel).point_at(*self.query_one(ChainPanel).selection())
+        refused = self.query_one(LessonView).cycle_chain(self.snapshot)
+        if refused is not None:
+            self._say(refused)
 
     def action_help(self) -> None:
-        from .help import HelpScreen  # Markdown is slow to import: not on the first frame's path
+        # Markdown is slow to import: not on the first frame's path.
+        from .screens.help import HelpScreen
 
         # The lesson as it is now: an edit changes its learning rate or data.
         lesson = self.stepper.lesson if self.stepper else self.lesson
-        self.open_screen(HelpScreen(lesson, self.snapshot))
+        self.keys.open_screen(HelpScreen(lesson, self.snapshot))
 
+    def action_class_view(self) -> None:
+        from .screens.classview import ClassView  # a DataTable: not on the first frame's path
 
-def _engine_action(action: str) -> Callable[[BptuiApp], None]:
-    """The action of a key that steps the engine (``next``, ``undo``, ``reset``, …)."""
+        if self.link is not None and self.link.is_teacher:
+            self.keys.open_screen(ClassView(self.link))
 
-    def run(self: BptuiApp) -> None:
-        self._step(action)
+    def _refused_while_following(self) -> bool:
+        """A key that would change a following student's lesson: say so, change nothing."""
+        if not self.session.following():
+            return False
+        self.query_one(MessageBar).show(Message(Kind.REFUSED, _(FOLLOWING)))
+        return True
 
-    run.__name__ = run.__qualname__ = f"action_{action}"
-    run.__doc__ = f"{' '.join(BY_ACTION[action].labels)}: {BY_ACTION[action].description}."
-    return run
+    def _say(self, message: Message) -> None:
+        self.query_one(MessageBar).show(message)
+
+    def _note(self, message: Message) -> None:
+        """``message`` on the message line until the next step replaces it."""
+        self.session.note = message
+        self._schedule_render()
+
+    # ------------------------------------------------------------- the other keys
+
+    def action_autoplay(self) -> None:
+        """p: autoplay on or off."""
+        if not self._refused_while_following():
+            self.autoplay.toggle()
+
+    def action_faster(self) -> None:
+        self.autoplay.faster()
+
+    def action_slower(self) -> None:
+        self.autoplay.slower()
+
+    def action_jump(self) -> None:
+        """`:`: ask for a step number, then go there."""
+        snap = self.snapshot
+        if self.stepper is None or snap is None or self._refused_while_following():
+            return
+        self.keys.open_screen(JumpScreen(snap), self._jump_to)
+
+    def _jump_to(self, step: int | None) -> None:
+        if step is None or self.stepper is None:
+            if step is None:
+                self._say(Message(Kind.STEP, _("No jump (cancelled).")))
+            return
+        self.session.run_command(Jump(step))
+        self._schedule_render()
+
+    def action_toggle_follow(self) -> None:
+        """t: explore alone from the teacher's step, or rejoin the teacher."""
+        link = self.link
+        if link is not None and link.following and not link.is_teacher:
+            self.autoplay.stop()
+        if self.session.toggle_follow():
+            self._schedule_render()
+
+    def action_toggle_quiz(self) -> None:
+        """Q: the quiz on or off (an open question is skipped)."""
+        if self.session.quiz.asking is not None:
+            self.quiz_answer(None)
+        self._note(self.session.quiz.toggle())
+
+    def _ask(self, question: Question) -> None:
+        """Keep the screen at the state before the step, and ask what it revealed."""
+        self.autoplay.stop()
+        self.query_one(QuizPrompt).ask(question)
+
+    def quiz_answer(self, text: str | None) -> None:
+        """The answer typed in the quiz's prompt (None: skipped): the step is drawn."""
+        verdict = self.session.quiz.answer(text)
+        if verdict is None:
+            return
+        prompt = self.query_one(QuizPrompt)
+        if isinstance(verdict, str):  # not a number: the question stays open
+            prompt.hint(verdict)
+            return
+        prompt.close()
+        self.set_focus(None)
+        self._note(verdict)
+
+    def action_handout(self) -> None:
+        """x: the session so far as a Markdown handout in the current directory."""
+        if self.stepper is None or self.snapshot is None:
+            return
+        tally = self.session.quiz.tally() if not self.served else None
+        self._say(handout.write_handout(self.stepper, self.snapshot, tally, self.served))
+
+    def action_svg_screenshot(self) -> None:
+        """X: what the screen shows now, as an SVG file in the current directory."""
+        lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
+        self._say(handout.write_screenshot(lesson, self.export_screenshot, self.served))
+
+    def action_cycle_theme(self) -> None:
+        """T: the next theme, said in the message line."""
+        self._say(self.themes.cycle())
+
+    def action_switch_language(self) -> None:
+        """L: speak the next language (personal: nothing is sent to a class)."""
+        set_language(next_language())
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        """Show every panel, the footer and any open help in the language spoken now."""
+        # A note until the next step replaces it, as the classroom's are.
+        note = self.session.note = language.switched_message()
+        language.retranslate(self, note)
+        self._check_size()  # the too-small notice
+        self.refresh_bindings()  # the footer's words
+        self._schedule_render()
+
+    def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
+        """Scroll a graph larger than its box ([ ] sideways, { } up and down)."""
+        self.query_one(LessonView).scroll_graph(columns, rows)
+
+    def action_graph_names(self) -> None:
+        """y: show or hide torch's backward node (grad_fn) under each value."""
+        self.query_one(LessonView).toggle_names()
 
 
 # Textual finds a key's action by its method's name: one for each engine action in keymap.
-for _action in ENGINE_ACTIONS:
-    setattr(BptuiApp, f"action_{_action}", _engine_action(_action))
+for _action in keymap.ENGINE_ACTIONS:
+    setattr(BptuiApp, f"action_{_action}", keymap.engine_action(_action))
 
 
 def run_app(lesson: Lesson, settings: Settings | None = None) -> int:

@@ -6,19 +6,19 @@ alone (``forward: ŷ = x·w = 1``, ``backward: ∂loss/∂r = 2r = -2``, ``updat
 after it (an undo names the step it took back; a jump, which may take thousands
 of micro-steps, gets one line for where it landed). The actions of :data:`SAID_EACH`
 (``space``, ``F``, ``B``, ``s``, ``e``, autoplay …) get a line per micro-step: the
-app takes a snapshot after each. Every number is torch's, from the snapshot. :class:`Narrator` appends the lines to the file and
+app takes a snapshot after each. Every number is torch's, from the snapshot. :class:`NarrationFile` appends the lines to the file and
 flushes each, so ``tail -f`` follows the lesson as it is taught.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import IO
 
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import NodeView, Phase, Snapshot
-from ..lesson.values import format_plain
-from .fmt import short
+from ..lesson.values import format_plain, short
 
 #: The engine actions whose micro-steps are said one by one, as they are taken (the
 #: others replay micro-steps, or take thousands: they get one line, :func:`command_lines`).
@@ -186,7 +186,7 @@ def command_lines(action: str, before: Snapshot, after: Snapshot) -> list[str]:
     return [f"{_words(action)}: {after.message.text}"]
 
 
-class Narrator:
+class NarrationFile:
     """Appends lines to the narration file (opened at the first line), each flushed."""
 
     def __init__(self, path: str) -> None:
@@ -217,6 +217,70 @@ class Narrator:
             with contextlib.suppress(OSError):
                 self._file.close()
             self._file = None
+
+
+class Narration:
+    """What a session says to the narration file (``--narrate FILE``), if it has one.
+
+    The engine calls back after every micro-step, so the keys that step (one
+    micro-step or many, and autoplay) get a line for each. Undo and the jumps
+    replay micro-steps to get where they go: those are kept quiet, and the key gets
+    one line, from the snapshots before and after it (see :func:`command_lines`).
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._file: NarrationFile | None = None
+        #: The lesson as the last line left it (what an undo takes back).
+        self._narrated: Snapshot | None = None
+        #: Micro-steps being replayed (undo, a jump): not said one by one.
+        self.quiet = False
+        #: Lines said by the engine's call-backs during the current command.
+        self._said = 0
+
+    @property
+    def on(self) -> bool:
+        return self.path is not None
+
+    def start(self, snap: Snapshot) -> None:
+        """The lesson as it is before the first key."""
+        self._narrated = snap
+
+    def micro_step(self, snapshot: Callable[[], Snapshot]) -> str | None:
+        """The engine took a micro-step: its line (unless replaying); a problem, if any."""
+        if self.quiet:
+            return None
+        snap = self._narrated = snapshot()
+        line = step_line(snap)
+        if line is None:
+            return None
+        self._said += 1
+        return self.write([line])
+
+    def begin(self, snapshot: Callable[[], Snapshot], action: str) -> Snapshot:
+        """A key's command starts: the lesson before it."""
+        before = self._narrated or snapshot()
+        self.quiet, self._said = action not in SAID_EACH, 0
+        return before
+
+    def end(self, before: Snapshot, after: Snapshot, action: str) -> str | None:
+        """The command is done: one line for it if its micro-steps said none."""
+        self._narrated = after
+        if self._said:
+            return None
+        return self.write(command_lines(action, before, after))  # an undo, a jump, a mode…
+
+    def write(self, lines: list[str]) -> str | None:
+        """Append ``lines``; why narration stopped, if writing failed."""
+        if self.path is None:
+            return None
+        if self._file is None:
+            self._file = NarrationFile(self.path)
+        return self._file.write(lines)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def cannot_narrate(path: str) -> str | None:

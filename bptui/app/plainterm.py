@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from textual.app import App
-from textual.binding import Binding
 from textual.drivers.headless_driver import HeadlessDriver
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
@@ -92,24 +91,16 @@ class PlainScrollBarRender(ScrollBarRender):
         return super().render_bar(*args, **kwargs)
 
 
-class PlainTerminal(App[int]):
-    """The app's ASCII mode (``--ascii``, or a terminal that is not UTF-8)."""
-
-    settings: Settings
-    _note: Message | None
-
-    def plain_terminal(self) -> None:
-        """Take ASCII mode on or off from the settings (called once they are known)."""
-        on = self.settings.ascii_only
-        glyphs.set_ascii(on)
-        if not on:
-            return
-        self.add_class("-ascii")
-        self.driver_class = ascii_driver(self.driver_class)
-        ScrollBar.renderer = PlainScrollBarRender  # the same drawing outside ASCII mode
-        if self.settings.language != "en":
-            self._note = Message(Kind.STEP, ENGLISH_ONLY)  # no _(): ASCII is English
-
-    def get_key_display(self, binding: Binding) -> str:
-        """A key's name in the footer: ``←`` is ``<-`` in ASCII mode."""
-        return glyphs.shown(super().get_key_display(binding))
+def plain_terminal(app: App[Any], settings: Settings) -> Message | None:
+    """Take ASCII mode on or off from the settings (called once they are known); the
+    note to show at the start, if any."""
+    on = settings.ascii_only
+    glyphs.set_ascii(on)
+    if not on:
+        return None
+    app.add_class("-ascii")
+    app.driver_class = ascii_driver(app.driver_class)
+    ScrollBar.renderer = PlainScrollBarRender  # the same drawing outside ASCII mode
+    if settings.language != "en":
+        return Message(Kind.STEP, ENGLISH_ONLY)  # no _(): ASCII is English
+    return None

@@ -28,23 +28,15 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Protocol
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Static
-
-from ..classroom.protocol import Step
+from ..classroom.protocol import Command, Step
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
-from .fmt import short
-from .message import MessageBar
+from ..lesson.values import short
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from ..classroom.protocol import Command
-    from ..lesson.engine import Stepper
     from .classlink import ClassLink
 
 #: The single micro-steps that may ask (the keys that run many never do).
@@ -190,162 +182,126 @@ def is_right(answer: float, value: float) -> bool:
     return abs(answer - value) <= max(RELATIVE * abs(value), ABSOLUTE)
 
 
-class QuizPrompt(Vertical):
-    """The message line as a prompt: the question, the answer typed, and a hint."""
-
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "skip", "Skip")]  # type: ignore[assignment]
-    DEFAULT_CSS = """
-    QuizPrompt { dock: bottom; height: 2; padding: 0 1; background: $boost; display: none; }
-    QuizPrompt Horizontal { height: 1; }
-    QuizPrompt #quiz-question {
-        width: auto; max-width: 80%; text-style: bold; text-wrap: nowrap; text-overflow: ellipsis;
-    }
-    #quiz-answer { border: none; height: 1; padding: 0 1; width: 1fr; background: $surface; }
-    QuizPrompt #quiz-hint { height: 1; color: $text-muted; }
-    QuizPrompt.-error #quiz-hint { color: $error; }
-    """
-
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Static(id="quiz-question")
-            # Disabled while no question is open: it must never take the keys' focus.
-            yield Input(id="quiz-answer", disabled=True)
-        yield Static(id="quiz-hint")
-
-    def ask(self, question: Question) -> None:
-        self.query_one("#quiz-question", Static).update(f"{question.prompt} =")
-        answer = self.query_one(Input)
-        answer.value = ""
-        answer.disabled = False
-        self.hint(_("Type your prediction, enter checks it, esc skips."), error=False)
-        self.display = True
-        answer.focus()
-
-    def close(self) -> None:
-        self.query_one(Input).disabled = True
-        self.display = False
-
-    def hint(self, text: str, error: bool = True) -> None:
-        self.set_class(error, "-error")
-        self.query_one("#quiz-hint", Static).update(text)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        app = self.app
-        if isinstance(app, QuizKeys):
-            app.quiz_answer(event.value)
-
-    def action_skip(self) -> None:
-        app = self.app
-        if isinstance(app, QuizKeys):
-            app.quiz_answer(None)
-
-
-class QuizKeys(App[int]):
-    """Quiz mode: ``Q`` and the questions; the rest of the app is
-    :class:`~bptui.app.main.BptuiApp`."""
-
-    stepper: Stepper | None
-    link: ClassLink | None
-    settings: Settings
-    snapshot: Snapshot | None
-    _note: Message | None
-    #: On or off, once decided (None: from the settings when first needed).
-    _quiz_on: bool | None = None
-    #: (position, right) of every question answered at or before the current point.
-    _quiz_log: tuple[tuple[int, bool], ...] = ()
-    #: The question on the message line, waiting for an answer.
-    _quiz_asking: Question | None = None
-    #: The step asked about, sent to the class (if this is the teacher) once revealed.
-    _quiz_sends: Command | None = None
-
-    if TYPE_CHECKING:  # given by the app and the classroom mixin
-
-        def apply_command(self, command: Command) -> None: ...
-        def send_command(self, command: Command) -> None: ...
-        def _following(self) -> bool: ...
-        def _schedule_render(self) -> None: ...
-        def _stop_autoplay(self) -> None: ...
+class Stepping(Protocol):
+    """What the quiz reads of the engine (:class:`~bptui.lesson.engine.Stepper`)."""
 
     @property
-    def quiz_on(self) -> bool:
-        if self._quiz_on is None:
+    def micro_steps(self) -> int: ...
+    @property
+    def message(self) -> Message | None: ...
+    def snapshot(self) -> Snapshot: ...
+
+
+class Asker(Protocol):
+    """What the quiz needs of its session (:class:`~bptui.app.session.LessonSession`)."""
+
+    @property
+    def stepper(self) -> Stepping | None: ...
+    @property
+    def link(self) -> ClassLink | None: ...
+    @property
+    def settings(self) -> Settings: ...
+
+    def following(self) -> bool: ...
+    def apply_command(self, command: Command) -> None: ...
+    def send_command(self, command: Command) -> None: ...
+
+
+class Quiz:
+    """A session's quiz: on or off, the question open, and the answers kept.
+
+    :meth:`take` takes a single micro-step and finds what it revealed; the app
+    asks the question (:class:`~bptui.app.screens.quiz_prompt.QuizPrompt`) and
+    keeps the screen at the state before the step until :meth:`answer`.
+    """
+
+    def __init__(self, session: Asker) -> None:
+        self._session = session
+        #: On or off, once decided (None: from the settings when first needed).
+        self._on: bool | None = None
+        #: (position, right) of every question answered at or before the current point.
+        self._log: tuple[tuple[int, bool], ...] = ()
+        #: The question on the message line, waiting for an answer.
+        self.asking: Question | None = None
+        #: The step asked about, sent to the class (if this is the teacher) once revealed.
+        self._sends: Command | None = None
+
+    @property
+    def on(self) -> bool:
+        if self._on is None:
             # The teacher's session starts without the quiz: the class sees each step
             # as the teacher takes it (Q turns it on, for a room predicting aloud).
-            teacher = self.link is not None and self.link.is_teacher
-            self._quiz_on = self.settings.quiz and not teacher
-        return self._quiz_on
+            link = self._session.link
+            teacher = link is not None and link.is_teacher
+            self._on = self._session.settings.quiz and not teacher
+        return self._on
 
-    def quiz_holds(self) -> bool:
+    def holds(self) -> bool:
         """A question is open: the screen keeps the state before the step."""
-        return self._quiz_asking is not None
+        return self.asking is not None
 
-    def quiz_score(self) -> str | None:
+    def score(self) -> str | None:
         """``quiz 1/2`` for the status bar (right/asked so far), None with the quiz off."""
-        tally = self.quiz_tally()
+        tally = self.tally()
         if tally is None:
             return None
         return _("quiz {right}/{asked}").format(right=tally[0], asked=tally[1])
 
-    def quiz_tally(self) -> tuple[int, int] | None:
+    def tally(self) -> tuple[int, int] | None:
         """(right, asked) so far, None with the quiz off and nothing asked."""
-        stepper = self.stepper
+        stepper = self._session.stepper
         if stepper is not None:
             here = stepper.micro_steps
-            if any(position > here for position, _right in self._quiz_log):
+            if any(position > here for position, _right in self._log):
                 # Undone, or jumped back past: those questions are un-asked.
-                self._quiz_log = tuple(a for a in self._quiz_log if a[0] <= here)
-        if not self.quiz_on and not self._quiz_log:
+                self._log = tuple(a for a in self._log if a[0] <= here)
+        if not self.on and not self._log:
             return None
-        return sum(1 for _position, ok in self._quiz_log if ok), len(self._quiz_log)
+        return sum(1 for _position, ok in self._log if ok), len(self._log)
 
-    def action_toggle_quiz(self) -> None:
-        """Q: the quiz on or off (an open question is skipped)."""
-        if self._quiz_asking is not None:
-            self.quiz_answer(None)
-        self._quiz_on = not self.quiz_on
+    def toggle(self) -> Message:
+        """Q: the quiz on or off (the caller skips an open question first); what to say."""
+        self._on = not self.on
         text = (
             _(
                 "Quiz on: before a step shows a value, type your prediction and press enter "
                 "(esc skips). Q turns it off."
             )
-            if self._quiz_on
+            if self._on
             else _("Quiz off: steps show their values at once. Q turns it on again.")
         )
-        self._note = Message(Kind.STEP, text)
-        self._schedule_render()
+        return Message(Kind.STEP, text)
 
-    def quiz_step(self, action: str) -> bool:
-        """Take a single micro-step and ask about what it reveals; False leaves the
-        step to the app (the quiz is off, or this step never asks)."""
-        stepper = self.stepper
-        if self._quiz_asking is not None:
-            return True  # a key that reached the app while a question is open: ignored
-        if stepper is None or not self.quiz_on or action not in ASKING or self._following():
+    def take(self, action: str, drawn: bool) -> Question | bool | None:
+        """Take a single micro-step and find what it reveals (``drawn``: the lesson is
+        on the screen). None leaves the step to the caller (the quiz is off, or this
+        step never asks); False: a key while a question is open, ignored; True: the
+        step is taken and sent, nothing to ask; a question: ask it, the step held."""
+        session = self._session
+        stepper = session.stepper
+        if self.asking is not None:
             return False
-        if self.snapshot is None:
-            return False  # keys pressed while PyTorch loaded: nothing drawn yet to keep
-
+        if stepper is None or not self.on or action not in ASKING or session.following():
+            return None
+        if not drawn:
+            return None  # keys pressed while PyTorch loaded: nothing drawn yet to keep
         before = stepper.snapshot()
         command = Step(action)
-        self.apply_command(command)
+        session.apply_command(command)
         question = question_for(before, stepper.snapshot())
         if question is None:
-            self.send_command(command)
-            self._schedule_render()
+            session.send_command(command)
             return True
-        self._stop_autoplay()
-        self._quiz_asking, self._quiz_sends = question, command
-        self.query_one(MessageBar).display = False
-        self.query_one(QuizPrompt).ask(question)
-        return True
+        self.asking, self._sends = question, command
+        return question
 
-    def quiz_answer(self, text: str | None) -> None:
-        """The answer typed (None: skipped): score it, then show the step."""
-        question = self._quiz_asking
+    def answer(self, text: str | None) -> Message | str | None:
+        """The answer typed (None: skipped): the verdict to show once the step is
+        drawn; a hint when the text is not a number (the question stays open); None
+        when no question is open."""
+        question = self.asking
         if question is None:
-            return
-        prompt = self.query_one(QuizPrompt)
+            return None
         value = _num(question.value)
         if text is None:
             verdict = _("Skipped (not scored): {name} = {value}.").format(
@@ -357,15 +313,12 @@ class QuizKeys(App[int]):
             if answer is None:
                 typed = text.strip()
                 shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
-                prompt.hint(
-                    _(
-                        '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
-                    ).format(typed=shown)
-                )
-                return
+                return _(
+                    '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
+                ).format(typed=shown)
             right = is_right(answer, question.value)
-            self._quiz_log = (
-                *(a for a in self._quiz_log if a[0] != question.position),
+            self._log = (
+                *(a for a in self._log if a[0] != question.position),
                 (question.position, right),
             )
             if right:
@@ -378,17 +331,14 @@ class QuizKeys(App[int]):
                     answer=_num(answer), how=question.how
                 )
                 kind = Kind.TEACH
-        said = self.stepper.message if self.stepper is not None else None
+        stepper = self._session.stepper
+        said = stepper.message if stepper is not None else None
         if said is not None and said.kind in (Kind.TEACH, Kind.DIVERGED):
             # A teaching moment or a divergence in the step: said after the verdict.
             verdict, kind = f"{verdict}  {said.text}", said.kind
-        self._quiz_asking = None
-        if self._quiz_sends is not None:
+        self.asking = None
+        if self._sends is not None:
             # A teacher's step reaches the class when the teacher's screen reveals it.
-            self.send_command(self._quiz_sends)
-            self._quiz_sends = None
-        prompt.close()
-        self.query_one(MessageBar).display = True
-        self.set_focus(None)
-        self._note = Message(kind, verdict)
-        self._schedule_render()
+            self._session.send_command(self._sends)
+            self._sends = None
+        return Message(kind, verdict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..i18n import _
+
 #: Smallest usable terminal; below it the app asks to be enlarged.
 MIN_WIDTH, MIN_HEIGHT = 72, 22
 
@@ -14,3 +16,13 @@ def screen_classes(width: int, height: int) -> dict[str, bool]:
     """
     small = width < MIN_WIDTH or height < MIN_HEIGHT
     return {"-too-small": small, "-compact": not small and height < 30, "-wide": width >= 110}
+
+
+def too_small(width: int, height: int) -> str | None:
+    """What the screen says when the terminal is too small for the lesson."""
+    if width >= MIN_WIDTH and height >= MIN_HEIGHT:
+        return None
+    return _(
+        "Enlarge the terminal to at least {min_width}×{min_height} "
+        "(it is {width}×{height}).\n\nq quits."
+    ).format(min_width=MIN_WIDTH, min_height=MIN_HEIGHT, width=width, height=height)

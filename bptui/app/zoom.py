@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from .lines import LinePanel
+from .panels.lines import LinePanel
 
 #: The screen's class for each layout, in the order ``v`` goes through them.
 ZOOMS = ("", "-plot-big", "-graph-big", "-middle-big")

@@ -93,10 +93,12 @@ def merge(log: list[Command], command: Command) -> None:
 
 @dataclass(frozen=True)
 class Presence:
-    """Server → every app: whether a teacher is connected, how many students."""
+    """Server → every app: whether a teacher is connected, how many students (people,
+    not apps), and how many of them explore alone."""
 
     teacher: bool
     students: int
+    exploring: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,46 @@ class Follow:
 
 
 @dataclass(frozen=True)
+class Seat:
+    """One student as the teacher's class view lists them."""
+
+    #: The SSH user name, cleaned by the server (printable, at most 32 characters).
+    name: str
+    address: str
+    following: bool
+    #: Seconds since their last key (a follower's clock runs with the teacher's steps).
+    idle: int
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Server → the teacher's app: every student connected."""
+
+    seats: tuple[Seat, ...]
+
+
+@dataclass(frozen=True)
+class Recall:
+    """Teacher's app → server: every student exploring alone follows again."""
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """Server → an exploring student's app: the teacher called the class back."""
+
+
+@dataclass(frozen=True)
 class Closed:
     """Not sent: what the app's link delivers when the server's end closes."""
 
     reason: str = field(default="")
 
 
-Message: TypeAlias = Presence | Hello | Sync | Cmd | Follow | Closed
+Message: TypeAlias = Presence | Hello | Sync | Cmd | Follow | Roster | Recall | Recalled | Closed
+#: Longest name or address a seat may carry.
+MAX_NAME = 64
+#: Most seats a roster may carry.
+MAX_SEATS = 100_000
 
 
 # ------------------------------------------------------------------ the wire
@@ -161,7 +196,8 @@ def _command_json(command: Command) -> dict[str, Any]:
 
 
 def _presence_json(presence: Presence) -> dict[str, Any]:
-    return {"teacher": presence.teacher, "students": presence.students}
+    body = {"teacher": presence.teacher, "students": presence.students}
+    return {**body, "exploring": presence.exploring} if presence.exploring else body
 
 
 def to_json(message: Message) -> dict[str, Any]:
@@ -177,6 +213,11 @@ def to_json(message: Message) -> dict[str, Any]:
         body = {"t": "cmd", "c": _command_json(message.command)}
     elif isinstance(message, Follow):
         body = {"t": "follow", "on": message.on}
+    elif isinstance(message, Roster):
+        seats = [[s.name, s.address, s.following, s.idle] for s in message.seats]
+        body = {"t": "roster", "seats": seats}
+    elif isinstance(message, Recall | Recalled):
+        body = {"t": "recall" if isinstance(message, Recall) else "recalled"}
     else:
         raise ProtocolError("a closed link is not sent")
     return {"v": VERSION, **body}
@@ -260,7 +301,33 @@ def _presence(body: Mapping[str, object]) -> Presence:
     return Presence(
         teacher=_bool(body.get("teacher"), "teacher"),
         students=_int(body.get("students"), "students", 0, 10**6),
+        exploring=_int(body.get("exploring", 0), "exploring", 0, 10**6),
     )
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_NAME or not value.isprintable():
+        raise ProtocolError(f"{what} must be printable text of at most {MAX_NAME} characters")
+    return value
+
+
+def _roster(body: object) -> Roster:
+    if not isinstance(body, list) or len(body) > MAX_SEATS:
+        raise ProtocolError("a roster must be a list of seats")
+    seats = []
+    for seat in body:
+        if not isinstance(seat, list) or len(seat) != 4:
+            raise ProtocolError("a seat is [name, address, following, idle]")
+        name, address, following, idle = seat
+        seats.append(
+            Seat(
+                _text(name, "a name"),
+                _text(address, "an address"),
+                _bool(following, "following"),
+                _int(idle, "idle", 0, 10**9),
+            )
+        )
+    return Roster(tuple(seats))
 
 
 def from_json(body: object) -> Message:
@@ -280,6 +347,12 @@ def from_json(body: object) -> Message:
         return Hello(_log(body.get("log")), _presence(body))
     if tag == "sync":
         return Sync(_log(body.get("log")), _presence(body))
+    if tag == "roster":
+        return _roster(body.get("seats"))
+    if tag == "recall":
+        return Recall()
+    if tag == "recalled":
+        return Recalled()
     raise ProtocolError(f"unknown message type {tag!r}")
 
 

@@ -22,17 +22,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from ..i18n import _
-from .actions import Action, Edit, Entry, action_of, natural_action
+from .actions import Action, Edit, Entry, action_of
 from .analysis import Analysis
 from .machine import StepMachine
+from .program import Program
 from .snapshot import History, Kind, Message, Modes, Phase, PlotCurve, Snapshot
 from .spec import Lesson, LessonError
 from .timeline import CHECKPOINT_EVERY, Checkpoint, Jump, StepRecord
 from .torch_step import float32
 from .values import Data, all_finite, format_plain, format_value
 from .views import Moment, Views
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "CHECKPOINT_EVERY",
@@ -45,45 +50,94 @@ __all__ = [
 ]
 
 
-class Stepper(StepMachine):
-    """Drives one lesson. Actions return True when they changed the state."""
+class Stepper:
+    """Drives one lesson. Actions return True when they changed the state.
+
+    It *has* the parts of the engine, each with its own job: the
+    :class:`~.machine.StepMachine` (the rules of one micro-step, and the run's
+    state), its :class:`~.timeline.Timeline` (what has happened, for undo and
+    jumps) and its :class:`~.teaching.Teacher` (every sentence).
+    """
 
     def __init__(self, lesson: Lesson, *, labels: Mapping[str, str] | None = None) -> None:
         """``labels``: how the interface names the actions and options its messages
         mention (``{"backward": "b", ...}``; see :data:`.teaching.LABELS`)."""
-        super().__init__(lesson, labels)
-        self._analysis = Analysis(self._graph, self._model)
-        self._views = Views(self._graph, self._model, self._analysis, self._say)
+        self._machine = machine = StepMachine(lesson, labels)
+        self._timeline = machine.timeline
+        self._say = machine.say
+        self._tell = machine.tell
+        self._analysis = Analysis(machine.graph, machine.model)
+        self._views = Views(machine.graph, machine.model, self._analysis, machine.tell)
         self._comparison: Stepper | None = None
 
     # ------------------------------------------------------------------ actions
 
     def forward(self) -> bool:
         """Compute the next graph node (or start the next sample, skipping the rest)."""
-        return self._do(Action.FORWARD)
+        return self._machine.do(Action.FORWARD)
 
     def backward(self) -> bool:
         """Run the backward function of the next operation, last to first."""
-        return self._do(Action.BACKWARD)
+        return self._machine.do(Action.BACKWARD)
 
     def update(self) -> bool:
         """``w.data = w.data - a * w.grad.data`` for every parameter."""
-        return self._do(Action.UPDATE)
+        return self._machine.do(Action.UPDATE)
 
     def zero(self) -> bool:
         """``w.grad.data.zero_()`` for every parameter."""
-        return self._do(Action.ZERO)
+        return self._machine.do(Action.ZERO)
 
     def next(self) -> bool:
         """The micro-step that naturally comes next (in the current modes)."""
-        if self._state.phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+        if self._machine.state.phase is Phase.DONE:
+            self._machine.message = self._say.finished(self.lesson.epochs)
             return False
-        return self._do(self._natural())
+        return self._machine.do(self._machine.natural())
 
     @property
     def modes(self) -> Modes:
-        return self._modes
+        return self._machine.modes
+
+    # ------------------------------------------------------------- the machine's state
+
+    @property
+    def lesson(self) -> Lesson:
+        """The lesson as it is now (an edit changes its learning rate or data)."""
+        return self._machine.lesson
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        """The parameter tensors (the note's ``w``), shared with the model."""
+        return self._machine.params
+
+    @property
+    def program(self) -> Program:
+        """The lesson as the PyTorch program the current modes run."""
+        return self._machine.program
+
+    @property
+    def watching(self) -> bool:
+        """Someone else steps this lesson (a student following the teacher): the
+        messages say what the next step does, not which key does it."""
+        return self._machine.watching
+
+    @watching.setter
+    def watching(self, on: bool) -> None:
+        self._machine.watching = on
+
+    @property
+    def after_step(self) -> Callable[[], None] | None:
+        """Called after each micro-step that changed the state, replays included."""
+        return self._machine.after_step
+
+    @after_step.setter
+    def after_step(self, call: Callable[[], None] | None) -> None:
+        self._machine.after_step = call
+
+    def can_edit(self) -> bool:
+        """Values can change now: at the start of a training step."""
+        return self._machine.can_edit()
 
     def edit(
         self,
@@ -120,50 +174,50 @@ class Stepper(StepMachine):
             changed,
             lesson.x != self.lesson.x or lesson.y != self.lesson.y,
         )
-        return self._do(Edit(lesson, tuple(values.items()), text))
+        return self._machine.do(Edit(lesson, tuple(values.items()), text))
 
     def toggle_skip_zero(self) -> bool:
         """Never zero the gradient: each backward adds to it. Undoable."""
-        return self._do(Action.SKIP_ZERO_MODE)
+        return self._machine.do(Action.SKIP_ZERO_MODE)
 
     def toggle_batch(self) -> bool:
         """Accumulate the gradient over the whole epoch, then update once. Undoable."""
-        return self._do(Action.BATCH_MODE)
+        return self._machine.do(Action.BATCH_MODE)
 
     def toggle_sum_loss(self) -> bool:
         """The note's pitfall: ``sum += l`` on the loss tensor. Undoable."""
-        return self._do(Action.SUM_LOSS_MODE)
+        return self._machine.do(Action.SUM_LOSS_MODE)
 
     def reset(self) -> bool:
         """Back to the lesson's start. Undoable, like any other step."""
-        return self._do(Action.RESET)
+        return self._machine.do(Action.RESET)
 
     def finish_forward(self) -> bool:
         """Complete the forward pass (starting the next sample if need be)."""
         if not self.forward():
             return False
-        return self._repeat(lambda: self._state.phase is Phase.FORWARD, Action.FORWARD)
+        return self._repeat(lambda: self._machine.state.phase is Phase.FORWARD, Action.FORWARD)
 
     def finish_backward(self) -> bool:
         """Complete the backward pass."""
         if not self.backward():
             return False
-        return self._repeat(lambda: self._state.phase is Phase.BACKWARD, Action.BACKWARD)
+        return self._repeat(lambda: self._machine.state.phase is Phase.BACKWARD, Action.BACKWARD)
 
     def train_step(self) -> bool:
         """Run to the start of the next training step (a whole step from a step's start)."""
-        start = self._state
-        return self._run_naturally(lambda: self._state is start)
+        start = self._machine.state
+        return self._run_naturally(lambda: self._machine.state is start)
 
     def finish_epoch(self) -> bool:
         """Run to the start of the next epoch."""
-        epoch = self._state.epoch
-        return self._run_naturally(lambda: self._state.epoch == epoch)
+        epoch = self._machine.state.epoch
+        return self._run_naturally(lambda: self._machine.state.epoch == epoch)
 
     def run_epochs(self, n: int) -> bool:
         """Run ``n`` more epoch boundaries (or to the end of the lesson)."""
-        target = self._state.epoch + n
-        return self._run_naturally(lambda: self._state.epoch < target)
+        target = self._machine.state.epoch + n
+        return self._run_naturally(lambda: self._machine.state.epoch < target)
 
     def run_to_end(self) -> bool:
         """Run every remaining step of the lesson."""
@@ -177,11 +231,11 @@ class Stepper(StepMachine):
             self._undo_jump()
             return True
         if not timeline.log:
-            self._message = self._say.nothing_to_undo()
+            self._machine.message = self._say.nothing_to_undo()
             return False
         undone = action_of(timeline.log[-1])
         self._replay(*timeline.rewind())
-        self._message = self._say.undone(undone.name.lower())
+        self._machine.message = self._tell.undone(undone.name.lower())
         return True
 
     # ------------------------------------------------------------- time travel
@@ -192,16 +246,16 @@ class Stepper(StepMachine):
         timeline = self._timeline
         steps, here = len(timeline.records), len(timeline.log)
         if timeline.base:
-            self._message = self._say.nothing_to_undo()
+            self._machine.message = self._say.nothing_to_undo()
             return False
         start = timeline.step_start(steps)
         if here > start:
             return self._jump_back(start, whole_step=True)
         if steps == 0:
             if here == 0:
-                self._message = self._say.nothing_to_undo()
+                self._machine.message = self._say.nothing_to_undo()
             else:
-                self._message = self._say.at_first_step(after_reset=True)
+                self._machine.message = self._tell.at_first_step(after_reset=True)
             return False
         return self._jump_back(timeline.step_start(steps - 1), whole_step=True)
 
@@ -215,15 +269,15 @@ class Stepper(StepMachine):
         timeline = self._timeline
         steps, here = len(timeline.records), len(timeline.log)
         if step < 0 or timeline.base:
-            self._message = self._say.no_such_step(step)
+            self._machine.message = self._tell.no_such_step(step)
             return False
         if step < steps or (step == steps and here > timeline.step_start(steps)):
             return self._jump_back(timeline.step_start(step))
         if step == steps:
-            self._message = self._say.already_at_step(steps, self.phase is Phase.DONE)
+            self._machine.message = self._tell.already_at_step(steps, self.phase is Phase.DONE)
             return False
         if self.phase is Phase.DONE:
-            self._message = self._say.no_such_step(step, steps)
+            self._machine.message = self._tell.no_such_step(step, steps)
             return False
         return self._jump_forward(lambda: len(timeline.records) < step, step)
 
@@ -234,30 +288,30 @@ class Stepper(StepMachine):
     def jump_to_epoch_end(self) -> bool:
         """End: the rest of this epoch, as one unit for :meth:`undo`."""
         if self.phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+            self._machine.message = self._say.finished(self.lesson.epochs)
             return False
-        epoch = self._state.epoch
-        return self._jump_forward(lambda: self._state.epoch == epoch, None)
+        epoch = self._machine.state.epoch
+        return self._jump_forward(lambda: self._machine.state.epoch == epoch, None)
 
     def _jump_forward(self, more: Callable[[], bool], wanted: int | None) -> bool:
         timeline = self._timeline
         before = len(timeline.log)
-        self._message = self._loop(more)
+        self._machine.message = self._machine.run(more)
         if len(timeline.log) == before:
             return False  # pragma: no cover - a step that is not done always has a micro-step
         timeline.jumps.append(Jump(len(timeline.log), before, [], []))
         steps, done = len(timeline.records), self.phase is Phase.DONE
         if wanted is not None and steps < wanted:
-            self._message = self._say.jump_stopped(steps, wanted)
-        elif self._message is None or self._message.kind is Kind.STEP:
-            self._message = self._say.jumped(steps, done)
+            self._machine.message = self._tell.jump_stopped(steps, wanted)
+        elif self._machine.message is None or self._machine.message.kind is Kind.STEP:
+            self._machine.message = self._tell.jumped(steps, done)
         return True
 
     def _jump_back(self, target: int, whole_step: bool = False) -> bool:
         checkpoint, replay, jump = self._timeline.cut(target)
         self._replay(checkpoint, replay)
         self._timeline.jumps.append(jump)
-        self._message = self._say.jumped(
+        self._machine.message = self._tell.jumped(
             len(self._timeline.records), self.phase is Phase.DONE, whole_step
         )
         return True
@@ -269,29 +323,31 @@ class Stepper(StepMachine):
             self._replay(*timeline.rewind(jump.before))
         else:
             self._replay(*timeline.uncut(jump))
-        self._message = self._say.jump_undone(len(timeline.records), self.phase is Phase.DONE)
+        self._machine.message = self._tell.jump_undone(
+            len(timeline.records), self.phase is Phase.DONE
+        )
 
     def _replay(self, checkpoint: Checkpoint, replay: list[Entry]) -> None:
-        self._restore(checkpoint)
+        self._machine.restore(checkpoint)
         for entry in replay:
-            if not self._do(entry):  # pragma: no cover - replay is deterministic
+            if not self._machine.do(entry):  # pragma: no cover - replay is deterministic
                 raise RuntimeError(f"replay of {action_of(entry).name} failed")
 
     # ----------------------------------------------------------------- queries
 
     @property
     def phase(self) -> Phase:
-        return self._state.phase
+        return self._machine.state.phase
 
     @property
     def epoch(self) -> int:
         """0-based epoch of the current training step."""
-        return self._state.epoch
+        return self._machine.state.epoch
 
     @property
     def sample(self) -> int:
         """0-based sample index of the current training step."""
-        return self._state.sample
+        return self._machine.state.sample
 
     @property
     def records(self) -> tuple[StepRecord, ...]:
@@ -304,7 +360,7 @@ class Stepper(StepMachine):
 
     @property
     def message(self) -> Message | None:
-        return self._message
+        return self._machine.message
 
     @property
     def micro_steps(self) -> int:
@@ -312,7 +368,7 @@ class Stepper(StepMachine):
 
     def iter_records(self, start: int = 0) -> Iterator[StepRecord]:
         """Records from index ``start`` on, built as they are read."""
-        nodes = tuple(node.name for node in self._graph.nodes)
+        nodes = tuple(node.name for node in self._machine.graph.nodes)
         return self._timeline.iter_records(self.lesson.param_names, nodes, start)
 
     def last_record(self) -> StepRecord | None:
@@ -332,7 +388,7 @@ class Stepper(StepMachine):
         back to afterwards. The last record stays for :meth:`last_record`.
         """
         timeline = self._timeline
-        while self._state.phase is not Phase.DONE:
+        while self._machine.state.phase is not Phase.DONE:
             start = timeline.steps
             if not self.train_step():  # pragma: no cover - a step not done always runs
                 break
@@ -341,15 +397,15 @@ class Stepper(StepMachine):
 
     def snapshot(self) -> Snapshot:
         """A frozen picture of the current state (plain floats only)."""
-        state = self._state
+        state = self._machine.state
         moment = Moment(
             self.lesson,
             self.program,
             state,
-            self._last,
-            self._natural() if state.phase is not Phase.DONE else None,
-            self._message,
-            self._modes,
+            self._machine.last,
+            self._machine.natural() if state.phase is not Phase.DONE else None,
+            self._machine.message,
+            self._machine.modes,
         )
         return self._views.snapshot(moment, self._timeline)
 
@@ -367,12 +423,12 @@ class Stepper(StepMachine):
         y: float | None = None,
     ) -> list[float]:
         """Loss of one sample as parameter ``name`` runs over ``grid`` (torch, float64)."""
-        return self._analysis.loss_curve(self._state, name, grid, params, x, y)
+        return self._analysis.loss_curve(self._machine.state, name, grid, params, x, y)
 
     def plot_curve(self, snap: Snapshot) -> PlotCurve:
         """The loss curve to plot for ``snap``: the first parameter's grid, the losses
         and the run's point on the curve."""
-        return self._analysis.plot_curve(self._state, snap)
+        return self._analysis.plot_curve(self._machine.state, snap)
 
     def comparison(self, snap: Snapshot) -> tuple[str, History, History] | None:
         """In skip-zero or batch mode: the plain per-sample run as far as this one got
@@ -390,51 +446,20 @@ class Stepper(StepMachine):
 
     # ------------------------------------------------------- compound commands
 
-    def _loop(
-        self,
-        more: Callable[[], bool],
-        action: Action | None = None,
-        important: Message | None = None,
-    ) -> Message | None:
-        """Take micro-steps (``action``, or each time the natural one) while ``more()``;
-        the last message worth showing (not mere narration) is kept, so a teaching
-        moment inside a run is not lost. The first divergence of a run is kept over
-        everything after it: it names the cause (a logarithm of a negative number, say),
-        and what follows (NaN parameters, NaN losses) is its consequence."""
-        again = self.refresher(important) if important is not None else None
-        while (state := self._state).phase is not Phase.DONE and more():
-            # The natural action without a call of _natural: this loop is the hot
-            # path of a long run (bench/bench_engine.py).
-            entry = (
-                action
-                if action is not None
-                else natural_action(state.phase, self._modes, state.sample, self.lesson)
-            )
-            if not self._do(entry):
-                break
-            message = self._message
-            if (
-                message is not None
-                and message.kind is not Kind.STEP
-                and (important is None or important.kind is not Kind.DIVERGED)
-            ):
-                important = message
-                again = self.refresher(message)
-        if again is not None and important is not self._message:
-            # Kept from earlier in the run: the values it quotes have moved on since.
-            return again()
-        return important
-
     def _repeat(self, more: Callable[[], bool], action: Action) -> bool:
-        first = self._message if self._message and self._message.kind is not Kind.STEP else None
-        important = self._loop(more, action, first)
+        first = (
+            self._machine.message
+            if self._machine.message and self._machine.message.kind is not Kind.STEP
+            else None
+        )
+        important = self._machine.run(more, action, first)
         if important is not None:
-            self._message = important
+            self._machine.message = important
         return True
 
     def _run_naturally(self, more: Callable[[], bool]) -> bool:
-        if self._state.phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+        if self._machine.state.phase is Phase.DONE:
+            self._machine.message = self._say.finished(self.lesson.epochs)
             return False
-        self._message = self._loop(more)
+        self._machine.message = self._machine.run(more)
         return True

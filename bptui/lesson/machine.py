@@ -3,7 +3,7 @@
 :class:`StepMachine` holds the state of a lesson's run (the model's tensors,
 the step in progress, the modes, the timeline) and carries out one logged
 micro-step at a time, saying why when it refuses or when torch does something
-worth a look. :class:`~.engine.Stepper` builds the public API on it.
+worth a look. :class:`~.engine.Stepper` holds one and builds the public API with it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..i18n import language
 from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
 from .program import Program, build_program
-from .snapshot import Message, Modes, Phase
+from .snapshot import Kind, Message, Modes, Phase
 from .spec import Lesson
 from .teaching import Teacher
 from .timeline import Checkpoint, Timeline
@@ -37,66 +37,67 @@ class StepMachine:
 
     def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
-        self._say = Teacher(labels)
-        self._graph = graph = LessonGraph(lesson)
-        self._model = model = TorchModel(lesson, graph)
+        self.say = Teacher(labels)
+        self.tell = self.say.narrator
+        self.graph = graph = LessonGraph(lesson)
+        self.model = model = TorchModel(lesson, graph)
         #: The parameter tensors (the note's ``w``), shared with the model.
         self.params: dict[str, torch.Tensor] = model.params
-        self._timeline = Timeline()
-        self._state = StepState(lesson, 0, 0)
-        self._modes = Modes()
-        self._last: Action | None = None
-        self._message: Message | None = None
+        self.timeline = Timeline()
+        self.state = StepState(lesson, 0, 0)
+        self.modes = Modes()
+        self.last: Action | None = None
+        self.message: Message | None = None
         #: The program as the lesson, modes and language it was written for last give it.
-        self._program = (lesson, self._modes, language(), build_program(lesson))
+        self._program = (lesson, self.modes, language(), build_program(lesson))
         #: The last divergence message and how to say it again with the values as
         #: they are now (see :meth:`refresher`).
         self._refresh: tuple[Message, Callable[[], Message]] | None = None
-        self._timeline.start(self._capture(0), self._state)
+        self.timeline.start(self._capture(0), self.state)
 
     @property
     def program(self) -> Program:
         """The lesson as the PyTorch program the current modes run."""
         lesson, modes, spoken, program = self._program
-        if lesson is not self.lesson or modes != self._modes or spoken != language():
-            program = build_program(self.lesson, self._modes)
-            self._program = (self.lesson, self._modes, language(), program)
+        if lesson is not self.lesson or modes != self.modes or spoken != language():
+            program = build_program(self.lesson, self.modes)
+            self._program = (self.lesson, self.modes, language(), program)
         return program
 
     @property
     def watching(self) -> bool:
         """Someone else steps this lesson (a student following the teacher): the
         messages say what the next step does, not which key does it."""
-        return self._say.watching
+        return self.tell.watching
 
     @watching.setter
     def watching(self, on: bool) -> None:
-        self._say.watching = on
+        self.tell.watching = on
 
     def can_edit(self) -> bool:
         """Values can change now: at the start of a training step."""
-        return self._state.phase is Phase.FORWARD and self._state.at_start
+        return self.state.phase is Phase.FORWARD and self.state.at_start
 
     # ------------------------------------------------------------- micro-steps
 
-    def _natural(self) -> Action:
-        state = self._state
-        return natural_action(state.phase, self._modes, state.sample, self.lesson)
+    def natural(self) -> Action:
+        state = self.state
+        return natural_action(state.phase, self.modes, state.sample, self.lesson)
 
-    def _do(self, entry: Entry) -> bool:
-        self._message = None
-        timeline = self._timeline
+    def do(self, entry: Entry) -> bool:
+        self.message = None
+        timeline = self.timeline
         if isinstance(entry, Edit):
             if not self._act_edit(entry):
                 return False
-            self._last = Action.EDIT
+            self.last = Action.EDIT
             timeline.log.append(entry)
         else:
             if not self._HANDLERS[entry](self):
                 return False
-            self._last = entry
+            self.last = entry
             timeline.log.codes.append(entry)  # Log.append's work, without its call
-        state = self._state
+        state = self.state
         if state is not timeline.step_seen:  # the action began a new training step
             timeline.began(entry, state, state.fwd == 0, self._capture)
         if self.after_step is not None:
@@ -104,10 +105,10 @@ class StepMachine:
         return True
 
     def _begin_sample(self, epoch: int, sample: int) -> None:
-        self._state = StepState(self.lesson, epoch, sample, self._state.x_tensor)
+        self.state = StepState(self.lesson, epoch, sample, self.state.x_tensor)
 
     def _capture(self, index: int) -> Checkpoint:
-        state, timeline, model = self._state, self._timeline, self._model
+        state, timeline, model = self.state, self.timeline, self.model
         data, grads = model.saved()
         return Checkpoint(
             index=index,
@@ -120,20 +121,20 @@ class StepMachine:
             n_records=len(timeline.records),
             hist_w=timeline.hist_w,
             hist_loss=timeline.hist_loss,
-            modes=self._modes,
+            modes=self.modes,
             lesson=self.lesson,
             loss_sum=None if model.loss_sum is None else model.loss_sum.item(),
             kept_nodes=model.kept_nodes,
         )
 
-    def _restore(self, checkpoint: Checkpoint) -> None:
-        self._model.set_values(checkpoint.data, checkpoint.grads)
-        self._modes = checkpoint.modes
+    def restore(self, checkpoint: Checkpoint) -> None:
+        self.model.set_values(checkpoint.data, checkpoint.grads)
+        self.modes = checkpoint.modes
         self.lesson = checkpoint.lesson
-        self._model.restore_loss_sum(checkpoint.loss_sum, checkpoint.kept_nodes)
+        self.model.restore_loss_sum(checkpoint.loss_sum, checkpoint.kept_nodes)
         self._begin_sample(checkpoint.epoch, checkpoint.sample)
-        self._timeline.restored(checkpoint, self._state)
-        self._last = self._timeline.last_action()
+        self.timeline.restored(checkpoint, self.state)
+        self.last = self.timeline.last_action()
 
     def _grads(self) -> list[tuple[str, Value | None]]:
         return [(n, None if p.grad is None else plain(p.grad)) for n, p in self.params.items()]
@@ -141,93 +142,93 @@ class StepMachine:
     # The micro-steps. Each returns True if it changed the state.
 
     def _act_forward(self) -> bool:
-        state = self._state
+        state = self.state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+            self.message = self.say.finished(self.lesson.epochs)
             return False
         if phase is Phase.BACKWARD:
-            self._message = self._say.forward_during_backward(state.bwd > 0)
+            self.message = self.say.forward_during_backward(state.bwd > 0)
             return False
         if phase in (Phase.UPDATE, Phase.ZERO):
             self._act_next_sample()
-            if self._state.phase is Phase.DONE:
+            if self.state.phase is Phase.DONE:
                 return True
-            skipped = self._message
+            skipped = self.message
             self._act_forward()
-            self._message = skipped
+            self.message = skipped
             return True
-        out = self._model.forward_op(state)
+        out = self.model.forward_op(state)
         if state.phase is Phase.BACKWARD:  # the loss is computed
-            if self._modes.sum_loss:
-                self._model.add_to_loss_sum(out)
+            if self.modes.sum_loss:
+                self.model.add_to_loss_sum(out)
             if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
-                self._message = self._nonfinite_message()
+                self.message = self._nonfinite_message()
         return True
 
     def _act_backward(self) -> bool:
-        state = self._state
+        state = self.state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+            self.message = self.say.finished(self.lesson.epochs)
             return False
         if phase is Phase.FORWARD:
-            self._message = self._say.backward_before_loss()
+            self.message = self.say.backward_before_loss()
             return False
         if phase in (Phase.UPDATE, Phase.ZERO):
             try:
-                before = self._model.backward_again(state)
+                before = self.model.backward_again(state)
             except RuntimeError as error:
-                self._message = self._say.backward_twice(str(error))
+                self.message = self.say.backward_twice(str(error))
                 return False
-            self._message = self._say.accumulated(before, before, state.grads_after, again=True)
+            self.message = self.say.accumulated(before, before, state.grads_after, again=True)
             return True
-        if self._model.backward_op(state):
-            before = self._model.real_backward(state)
+        if self.model.backward_op(state):
+            before = self.model.real_backward(state)
             accumulated = [n for n, v in before.items() if nonzero(v)]
-            if accumulated and not self._modes.batch:
-                self._message = self._say.accumulated(accumulated, before, state.grads_after)
+            if accumulated and not self.modes.batch:
+                self.message = self.say.accumulated(accumulated, before, state.grads_after)
         return True
 
     def _act_update(self) -> bool:
-        state = self._state
+        state = self.state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+            self.message = self.say.finished(self.lesson.epochs)
             return False
         params = self.params
         if not any([p.grad is not None for p in params.values()]):
-            self._message = self._say.update_without_grad(self.lesson.param_names[0])
+            self.message = self.say.update_without_grad(self.lesson.param_names[0])
             return False
         if phase in (Phase.FORWARD, Phase.BACKWARD):
-            self._message = self._say.update_before_backward(self._grads())
+            self.message = self.say.update_before_backward(self._grads())
             return False
         if phase is Phase.ZERO:
-            self._message = self._say.update_twice()
+            self.message = self.say.update_twice()
             return False
         was_finite = all([all_finite(v) for v in state.params_before.values()])
-        self._model.update(self.lesson.lr)
+        self.model.update(self.lesson.lr)
         state.phase = Phase.ZERO
         if not all([finite(p) for p in params.values()]):
-            self._message = self._update_not_finite(was_finite)
+            self.message = self._update_not_finite(was_finite)
         return True
 
     def _update_not_finite(self, was_finite: bool) -> Message:
         """Why the update left a parameter inf or NaN: the cause, never a guess."""
-        state = self._state
+        state = self.state
         shown = [(n, plain(p)) for n, p in self.params.items()]
         if not was_finite:
             return self._still_not_finite()
         if state.loss_value is None or not math.isfinite(state.loss_value):
-            return self._say.updated_with_nan(shown)  # the forward pass said why
+            return self.say.updated_with_nan(shown)  # the forward pass said why
         grads = self._grads()
         if not all([g is None or all_finite(g) for _, g in grads]):
-            return self._say.gradient_not_finite(grads, shown)
+            return self.say.gradient_not_finite(grads, shown)
         return self._diverged()
 
     def _still_not_finite(self) -> Message:
         """This step began with a parameter already inf or NaN."""
-        message = self._say.still_not_finite(
+        message = self.say.still_not_finite(
             [(n, plain(p)) for n, p in self.params.items() if not finite(p)]
         )
         self._refresh = (message, self._still_not_finite)
@@ -235,12 +236,12 @@ class StepMachine:
 
     def _diverged(self) -> Message:
         """The learning rate's divergence, with the loss and parameters as they are now."""
-        state, losses = self._state, self._timeline.hist_loss
+        state, losses = self.state, self.timeline.hist_loss
         loss = state.loss_value
         if loss is None and losses:
             loss = losses[-1]  # between steps: the last step's loss
         shown = [(n, plain(p)) for n, p in self.params.items()]
-        message = self._say.diverged(loss, shown, self.lesson.lr)
+        message = self.say.diverged(loss, shown, self.lesson.lr)
         self._refresh = (message, self._diverged)
         return message
 
@@ -251,78 +252,78 @@ class StepMachine:
         return refresh[1] if refresh is not None and refresh[0] is message else None
 
     def _act_zero(self) -> bool:
-        state = self._state
+        state = self.state
         phase = state.phase
         if phase is Phase.DONE:
-            self._message = self._say.finished(self.lesson.epochs)
+            self.message = self.say.finished(self.lesson.epochs)
             return False
-        had = self._model.zero(state)
+        had = self.model.zero(state)
         if had is None:
-            self._message = self._say.zero_without_grad(self.lesson.param_names[0])
+            self.message = self.say.zero_without_grad(self.lesson.param_names[0])
             return False
         if phase is Phase.ZERO:
             self._end_step()
         elif had:
-            self._message = self._say.zeroed_early(before_update=phase is Phase.UPDATE)
+            self.message = self.say.zeroed_early(before_update=phase is Phase.UPDATE)
         return True
 
     def _act_edit(self, edit: Edit) -> bool:
         if not self.can_edit():
-            self._message = self._say.edit_mid_step()
+            self.message = self.say.edit_mid_step()
             return False
         self.lesson = edit.lesson
-        self._model.set_values({name: [value] for name, value in edit.params})
-        self._begin_sample(self._state.epoch, min(self._state.sample, edit.lesson.n_samples - 1))
-        self._message = self._say.edited(edit.text)
+        self.model.set_values({name: [value] for name, value in edit.params})
+        self._begin_sample(self.state.epoch, min(self.state.sample, edit.lesson.n_samples - 1))
+        self.message = self.say.edited(edit.text)
         return True
 
     def _act_next_sample(self) -> bool:
         """Leave this sample without the rest of its step (no update, or no zeroing)."""
-        phase = self._state.phase
+        phase = self.state.phase
         if phase not in (Phase.UPDATE, Phase.ZERO):
-            self._message = self._say.next_sample_too_early()
+            self.message = self.say.next_sample_too_early()
             return False
-        if self._modes.batch and phase is Phase.UPDATE:
-            skipped = self._say.batch_waits(self._grads())
+        if self.modes.batch and phase is Phase.UPDATE:
+            skipped = self.say.batch_waits(self._grads())
         else:
-            skipped = self._say.skipped(phase, self._grads())
+            skipped = self.say.skipped(phase, self._grads())
         self._end_step()
-        self._message = skipped
+        self.message = skipped
         return True
 
     def _act_skip_zero_mode(self) -> bool:
-        modes = self._modes
-        self._modes = Modes(not modes.skip_zero, modes.batch, modes.sum_loss)
-        self._message = self._say.skip_zero_mode(self._modes.skip_zero)
+        modes = self.modes
+        self.modes = Modes(not modes.skip_zero, modes.batch, modes.sum_loss)
+        self.message = self.say.skip_zero_mode(self.modes.skip_zero)
         return True
 
     def _act_batch_mode(self) -> bool:
-        modes = self._modes
-        self._modes = Modes(modes.skip_zero, not modes.batch, modes.sum_loss)
-        self._message = self._say.batch_mode(self._modes.batch)
+        modes = self.modes
+        self.modes = Modes(modes.skip_zero, not modes.batch, modes.sum_loss)
+        self.message = self.say.batch_mode(self.modes.batch)
         return True
 
     def _act_sum_loss_mode(self) -> bool:
-        modes, model = self._modes, self._model
-        self._modes = Modes(modes.skip_zero, modes.batch, not modes.sum_loss)
-        self._message = self._say.sum_loss_mode(self._modes.sum_loss, model.kept_nodes)
-        if not self._modes.sum_loss:
+        modes, model = self.modes, self.model
+        self.modes = Modes(modes.skip_zero, modes.batch, not modes.sum_loss)
+        self.message = self.say.sum_loss_mode(self.modes.sum_loss, model.kept_nodes)
+        if not self.modes.sum_loss:
             model.restore_loss_sum(None, 0)
         return True
 
     def _act_reset(self) -> bool:
-        start = self._timeline.checkpoints[0]
+        start = self.timeline.checkpoints[0]
         self.lesson = start.lesson
-        self._model.set_values(start.data, {})
-        self._timeline.clear()
-        self._modes = Modes()
-        self._model.restore_loss_sum(None, 0)
+        self.model.set_values(start.data, {})
+        self.timeline.clear()
+        self.modes = Modes()
+        self.model.restore_loss_sum(None, 0)
         self._begin_sample(0, 0)
-        self._message = self._say.reset_done()
+        self.message = self.tell.reset_done()
         return True
 
     def _end_step(self) -> None:
-        state = self._state
+        state = self.state
         if state.loss_value is not None:
             self._record(state)
         sample = state.sample + 1
@@ -332,7 +333,7 @@ class StepMachine:
         self._begin_sample(epoch, sample)
 
     def _record(self, state: StepState) -> None:
-        timeline, py, keys = self._timeline, self._model.py, self._graph.factor_keys
+        timeline, py, keys = self.timeline, self.model.py, self.graph.factor_keys
         before = tuple(state.params_before.values())
         loss = state.loss_value
         row = (
@@ -355,20 +356,20 @@ class StepMachine:
 
     def _nonfinite_message(self) -> Message:
         """Why the loss is inf or NaN: an operation out of its range, or divergence."""
-        state, model = self._state, self._model
+        state, model = self.state, self.model
         if not all([all_finite(v) for v in state.params_before.values()]):
             return self._still_not_finite()
-        for index, node in enumerate(self._graph.nodes):
+        for index, node in enumerate(self.graph.nodes):
             value = state.values.get(node.name)
             if value is None or bool(torch.isfinite(value).all()):
                 continue
             args = [model.arg(state, index, i) for i in range(len(node.args))]
             if not all(finite(a) for a in args):
                 break  # a non-finite input: the trouble started earlier (divergence)
-            if node.op not in ("log", "div", "bce") and self._timeline.records:
+            if node.op not in ("log", "div", "bce") and self.timeline.records:
                 # An overflow after training steps: the values grew step by step.
                 break
-            return self._say.out_of_range(
+            return self.say.out_of_range(
                 node.label,
                 node.op,
                 value.flatten()[0].item(),
@@ -377,6 +378,41 @@ class StepMachine:
         return self._diverged()
 
     #: Each micro-step's handler (edits have their own, with the edit's values).
+    def run(
+        self,
+        more: Callable[[], bool],
+        action: Action | None = None,
+        important: Message | None = None,
+    ) -> Message | None:
+        """Take micro-steps (``action``, or each time the natural one) while ``more()``;
+        the last message worth showing (not mere narration) is kept, so a teaching
+        moment inside a run is not lost. The first divergence of a run is kept over
+        everything after it: it names the cause (a logarithm of a negative number, say),
+        and what follows (NaN parameters, NaN losses) is its consequence."""
+        again = self.refresher(important) if important is not None else None
+        while (state := self.state).phase is not Phase.DONE and more():
+            # The natural action without a call of natural(): this loop is the hot
+            # path of a long run (bench/bench_engine.py).
+            entry = (
+                action
+                if action is not None
+                else natural_action(state.phase, self.modes, state.sample, self.lesson)
+            )
+            if not self.do(entry):
+                break
+            message = self.message
+            if (
+                message is not None
+                and message.kind is not Kind.STEP
+                and (important is None or important.kind is not Kind.DIVERGED)
+            ):
+                important = message
+                again = self.refresher(message)
+        if again is not None and important is not self.message:
+            # Kept from earlier in the run: the values it quotes have moved on since.
+            return again()
+        return important
+
     _HANDLERS: ClassVar[dict[Action, Callable[[StepMachine], bool]]] = {
         Action.FORWARD: _act_forward,
         Action.BACKWARD: _act_backward,

@@ -74,10 +74,11 @@ class Narrator:
     """The sentences of normal micro-steps and of moving in time. ``_k`` names the
     actions the way the interface spells them (see ``teaching.LABELS``)."""
 
-    _k: dict[str, str]
-    #: A student following a teacher: the sentences say what the teacher's next step
-    #: does, not which key to press (their stepping keys do nothing then).
-    watching: bool = False
+    def __init__(self, keys: dict[str, str]) -> None:
+        self._k = keys
+        #: A student following a teacher: the sentences say what the teacher's next step
+        #: does, not which key to press (their stepping keys do nothing then).
+        self.watching = False
 
     def reset_done(self) -> Message:
         if self.watching:

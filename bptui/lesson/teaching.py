@@ -50,12 +50,15 @@ _OUT_OF_RANGE = {
 }
 
 
-class Teacher(Narrator):
+class Teacher:
     """Every sentence of the engine. ``labels`` names the actions and options the
     sentences mention as the interface spells them (see :data:`LABELS`)."""
 
     def __init__(self, labels: Mapping[str, str] | None = None) -> None:
         self._k = {**LABELS, **(labels or {})}
+        #: The sentences of normal micro-steps and of moving in time, with the same names
+        #: for the keys.
+        self.narrator = Narrator(self._k)
 
     # ----------------------------------------------------------------- refusals
 

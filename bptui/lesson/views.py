@@ -12,11 +12,11 @@ from .actions import Action
 from .analysis import Analysis
 from .elements import ElementChains
 from .graph import LessonGraph
+from .narration import Narrator
 from .ops import OPS, format_number, pow_formula
 from .program import Program, code_lines, op_source, update_source, zero_source
 from .snapshot import ChainView, FactorView, Message, Modes, NodeView, ParamView, Phase, Snapshot
 from .spec import Lesson
-from .teaching import Teacher
 from .timeline import Timeline
 from .torch_step import StepState, TorchModel, plain
 from .values import float_or_nan, format_float32, format_plain
@@ -39,7 +39,7 @@ class Views:
     """Builds snapshots of one stepper's model."""
 
     def __init__(
-        self, graph: LessonGraph, model: TorchModel, analysis: Analysis, say: Teacher
+        self, graph: LessonGraph, model: TorchModel, analysis: Analysis, say: Narrator
     ) -> None:
         self._say = say
         self._graph = graph

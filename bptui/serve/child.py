@@ -106,6 +106,7 @@ def run_child(
     from textual import constants
 
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
+    from ..app import handout
     from ..app.classlink import ClassLink
     from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp
@@ -113,7 +114,7 @@ def run_child(
     from ..app.signals import exit_on_signals
     from ..i18n import set_language
     from ..lesson.engine import Stepper
-    from .zygote import share_css
+    from . import stylesheet
 
     link = None
     if link_fd is not None:
@@ -122,14 +123,15 @@ def run_child(
     set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     app.served = True  # x and X would write on the server: they say so instead
-    app.in_browser = header.get("browser") is True  # ...or hand the file to the page
-    share_css(app)
+    if header.get("browser") is True:  # ...or, in a browser, hand the file to the page
+        handout.to_browser(app)
+    stylesheet.share(app)
     if link is not None:
         try:
             hello = link.hello()
         except (OSError, ConnectionError, ValueError):
             return 1
-        app.replay(hello.log)
+        app.session.replay(hello.log)
     # The server ends a session with SIGTERM (the class is over, an idle
     # timeout): the app leaves the normal way, restoring the student's terminal.
     exit_on_signals(app)

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import TYPE_CHECKING
 
 import asyncssh
 from asyncssh.packet import SSHPacket
 
 from .gate import MAX_AUTH_TRIES, NO_SESSION_GRACE, Logins
+from .host import Host
 from .limits import accepts_env
 from .logbook import log
 from .options import TEACHER
-from .session import Session, clean_name
-
-if TYPE_CHECKING:
-    from .server import ClassServer
+from .session import Session
+from .speech import clean_name
 
 
 class Connection(asyncssh.SSHServer):
     """One SSH connection: authentication, and at most one session."""
 
-    def __init__(self, server: ClassServer) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.address = "?"
         self.username = ""

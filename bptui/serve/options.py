@@ -53,6 +53,9 @@ class ServeOptions:
     #: Neither ``--ascii`` nor ``--no-ascii`` given: each student's terminal decides
     #: whether their session writes only ASCII (see :func:`bptui.glyphs.utf8_client`).
     ascii_per_student: bool = True
+    #: Every student gets an app of their own, as before view groups (for comparing
+    #: the two designs; more CPU and memory per student).
+    own_apps: bool = False
 
     @property
     def classroom(self) -> bool:

@@ -16,14 +16,17 @@ import errno
 import resource
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import asyncssh
 
+from ..classroom.protocol import Message, Roster, Seat
 from ..i18n import N_
 from .classroom import Classroom
 from .connection import Connection
 from .gate import Doorway, Logins
+from .groups import Groups, ViewGroup
 from .keeper import ZygoteKeeper
 from .logbook import Tally, log
 from .options import ServeOptions
@@ -46,7 +49,9 @@ class ClassServer:
         #: The keys ``--authorized-keys`` admits, read (and checked) once at start.
         self.authorized_keys = authorized_keys
         self.sessions: set[Session] = set()
-        self.classroom = Classroom() if options.classroom else None
+        self.classroom = Classroom(self._gather) if options.classroom else None
+        #: Followers share one app per view (see groups.py), unless ``--own-apps``.
+        self.groups = Groups(self) if options.classroom and not options.own_apps else None
         self.per_address: Counter[str] = Counter()
         self.logins = Logins()
         self.doorway: Doorway[Connection] = Doorway(options.max_connecting)
@@ -59,6 +64,7 @@ class ClassServer:
         #: The page for browser students (``--web``), and the port it listens on.
         self.web: Any = None
         self.web_port: int | None = None
+        self._roster_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- start, stop
 
@@ -99,6 +105,8 @@ class ClassServer:
             self.web = WebFront(self)
             self.web_port = await self.web.start()
         self._idle_task = asyncio.create_task(self._watch_idle())
+        if self.classroom is not None:
+            self._roster_task = asyncio.create_task(self._send_rosters())
         sockets = self._acceptor.sockets
         return int(sockets[0].getsockname()[1]) if sockets else options.port
 
@@ -108,8 +116,9 @@ class ClassServer:
         self._closing = True
         if self._acceptor is not None:
             self._acceptor.close()
-        if self._idle_task is not None:
-            self._idle_task.cancel()
+        for task in (self._idle_task, self._roster_task):
+            if task is not None:
+                task.cancel()
         self.tally.flush()
         sessions = list(self.sessions)
         for session in sessions:
@@ -121,6 +130,8 @@ class ClassServer:
             session.finish()
         if self.web is not None:
             await self.web.stop()
+        if self.groups is not None:
+            self.groups.close()
         self.zygote.stop()
 
     def _loop_error(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -175,6 +186,45 @@ class ClassServer:
         """A zygote child on ``fds``: its pid and a pidfd to watch it by (OSError if none)."""
         return await self.zygote.spawn(header, fds)
 
+    def _gather(self, call: Callable[[], None]) -> None:
+        """Run ``call`` a moment from now: the class's head count, told to every app
+        once for a burst of joins (100 students joining at once cost 100 renders in
+        each app when each join was told at once)."""
+        asyncio.get_running_loop().call_later(GATHER, call)
+
+    # The view groups' side of the server (see groups.Hub).
+
+    def joined(self, group: ViewGroup) -> None:
+        if self.classroom is not None:
+            self.classroom.join(group)
+
+    def left(self, group: ViewGroup) -> None:
+        if self.classroom is not None:
+            self.classroom.leave(group)
+
+    def heard(self, group: ViewGroup, message: Message) -> None:
+        if self.classroom is not None:
+            self.classroom.receive(group, message)
+
+    def roster(self) -> Roster:
+        """Every student connected, for the teacher's class view."""
+        now = time.monotonic()
+        seats = (
+            Seat(s.name, s.address, s.watching or s.following, int(now - s.last_active))
+            for s in self.sessions
+            if s.role != "teacher"
+        )
+        return Roster(tuple(sorted(seats, key=lambda seat: (seat.name, seat.address))))
+
+    async def _send_rosters(self) -> None:
+        """The teacher's app is told who is in the class every few seconds (idle
+        times grow), and sooner when the class changes (see Classroom)."""
+        while True:
+            await asyncio.sleep(ROSTER_EVERY)
+            classroom = self.classroom
+            if classroom is not None and classroom.teacher is not None:
+                classroom.teacher.send(self.roster())
+
     async def _watch_idle(self) -> None:
         limit = self.options.idle_timeout * 60
         while True:
@@ -195,6 +245,11 @@ class ClassServer:
                     )
                     session.end(idle, minutes=f"{minutes:g}")
 
+
+#: Seconds over which joins and leaves are gathered into one head count.
+GATHER = 0.2
+#: Seconds between two rosters sent to the teacher's app.
+ROSTER_EVERY = 2.0
 
 #: What accept() says when the server has run out of descriptors or memory.
 _OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)

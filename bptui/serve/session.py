@@ -1,87 +1,71 @@
 """One SSH session: a terminal, the app behind it, and the bytes between them.
 
-The session asks the server for a child of the zygote on a pty of its own,
-copies the app's output to the client and the client's keys to the app,
-passes window-size changes on, and watches the child through a pidfd: a
-session whose child ends is closed, and a child whose connection drops is
-ended. In a classroom it is also a member of the class (see
-:mod:`bptui.serve.classroom`), with a Unix socket to its app.
+A session shows one of two apps. Its own (:class:`~.process.AppProcess`, a
+child of the zygote on a pty of its own): the teacher's, an explorer's, a
+student's without a class, or anyone's with ``--own-apps``; the app's output
+goes to the client and the client's keys to the app. Or, for a student who
+follows the teacher, a view group's (:mod:`bptui.serve.groups`), shared with
+every follower at the same view: the session reads their keys itself and moves
+them to an app of their own when they want more than to watch (``t``, ``L``…).
+A session whose app ends is closed, and an app whose connection drops is ended.
+In a classroom the app is also a member of the class (see
+:mod:`bptui.serve.classroom`), with a Unix socket to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
-import select
 import signal
-import socket
-import struct
-import termios
 import time
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import asyncssh
 
 from .. import glyphs, i18n
 from ..app.settings import Settings
-from ..classroom.protocol import Cmd, FrameReader, Message, encode
+from ..classroom.protocol import Cmd, Follow, Message
 from ..i18n import N_
+from .groups import STOPPED, View, ViewGroup, bucket
+from .host import Door, Host
+from .keys import KeyReader, Kind, lasting
 from .limits import clamp_size, clean_colorterm, clean_term
 from .logbook import log
-from .outbox import Outbox
+from .notes import note, unnote
+from .process import AppProcess
+from .speech import clean_name, client_language, say
 from .terminal import RESTORE, Screen
-
-if TYPE_CHECKING:
-    from .connection import Connection
-    from .server import ClassServer
 
 #: Seconds a child gets to leave its screen tidily before it is killed.
 GRACE = 2.0
-STOPPED = N_(
-    "Your lesson stopped unexpectedly. Connect again to go on; tell the teacher if it happens again."
-)
-_READ = 65536
+#: What a following student is told when a key of theirs would step the lesson.
+FOLLOWING = N_("You are following the teacher: press t to explore on your own.")
+REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
+#: How long such a note stays, and how often it may be said.
+TOAST_SECONDS = 4.0
+TOAST_GAP = 0.5
+#: Keys kept for an app that is starting (the rest of a paste is dropped).
+_PENDING = 4096
 
 
-def client_language(env: Mapping[str, str], default: str) -> str:
-    """The language a student's ssh client asks for with the locale it sends
-    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``; OpenSSH sends them with ``SendEnv``),
-    else ``default`` (the server's ``--lang`` or locale). A Chinese locale in a
-    charset other than UTF-8 (``zh_CN.GBK``) gets English: the app writes UTF-8."""
-    sent = {name: str(env[name]) for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)}
-    if not sent:
-        return default
-    language = i18n.from_environment(sent)
-    decisive = next(sent[n] for n in ("LC_ALL", "LC_MESSAGES", "LANG") if n in sent)
-    charset = decisive.partition(".")[2].partition("@")[0].lower().replace("-", "")
-    return i18n.DEFAULT if language != i18n.DEFAULT and charset not in ("", "utf8") else language
+@dataclass
+class _Member:
+    """What a session keeps of a student's keys and notes while they follow."""
 
-
-def say(language: str, message: str, **fields: Any) -> str:
-    """``message`` (marked with ``N_``) in ``language``, its fields filled in: the
-    server speaks to each student in theirs."""
-    spoken = i18n.language()
-    try:
-        i18n.set_language(language)
-        return i18n._(message).format(**fields)
-    finally:
-        i18n.set_language(spoken)
-
-
-def clean_name(username: str) -> str:
-    """A user name fit for the log (what a client sends is not trusted)."""
-    clean = "".join(c for c in username if c.isprintable())[:32]
-    return clean or "-"
+    keys: KeyReader = field(default_factory=KeyReader)
+    #: Keys typed while their own app starts (its keyhold keeps them in order).
+    pending: bytearray = field(default_factory=bytearray)
+    #: Their own app was taken only to explore (``t``): ``t`` again returns them to a group.
+    plain: bool = False
+    toasted: float = 0.0
+    timer: asyncio.TimerHandle | None = None
 
 
 class Session(asyncssh.SSHServerSession[bytes]):
     """One student's (or the teacher's) terminal, and the app behind it."""
 
-    def __init__(self, server: ClassServer, connection: Connection) -> None:
+    def __init__(self, server: Host, connection: Door) -> None:
         self.server = server
         self.connection = connection
         options = server.options
@@ -93,15 +77,17 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._chan: asyncssh.SSHServerChannel[bytes] | None = None
         self._term: str | None = None
         self._size = (80, 24)
-        self._master: int | None = None
-        self._to_app: Outbox | None = None
-        self._link: socket.socket | None = None
-        self._to_link: Outbox | None = None
-        self._link_reader = FrameReader()
-        self._pidfd: int | None = None
+        self._head: dict[str, Any] = {}
+        #: The student's own app, if they have one ...
+        self._app: AppProcess | None = None
+        #: ... else the view group whose app they watch (see groups.py).
+        self._group: ViewGroup | None = None
+        self._member = _Member()
+        self._writable = True
         self._farewell: str | None = None
         self._finished = False
-        self._reading = False
+        self._quitting = False
+        self._joined = False
         self._starting: asyncio.Future[None] | None = None
         self._screen = Screen()
 
@@ -109,6 +95,16 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def address(self) -> str:
         """The address the student connects from."""
         return self.connection.address
+
+    @property
+    def name(self) -> str:
+        """The user name the student gave, cleaned (what a client sends is not trusted)."""
+        return clean_name(self.connection.username)
+
+    @property
+    def watching(self) -> bool:
+        """Whether the student follows the teacher in a view group (no app of their own)."""
+        return self._group is not None
 
     @property
     def who(self) -> str:
@@ -179,7 +175,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             return
         self.server.seat(self)
         self.connection.began()
-        self._starting = asyncio.ensure_future(self._start_app())
+        self._starting = asyncio.ensure_future(self._begin())
 
     def _settings(self, env: dict[str, str]) -> Settings:
         """The class's settings, in ASCII for a terminal that cannot show UTF-8: the
@@ -209,61 +205,172 @@ class Session(asyncssh.SSHServerSession[bytes]):
         }
 
     def _gone(self) -> bool:
-        """Whether the session is over (a method: it changes while _start_app awaits)."""
+        """Whether the session is over (a method: it changes while an app starts)."""
         return self._finished
 
-    async def _start_app(self) -> None:
+    async def _begin(self) -> None:
         if self._gone():
             return  # the connection went before its app was asked for
-        master, slave = os.openpty()
-        _set_size(master, *self._size)
-        os.set_blocking(master, False)
-        fds = [slave]
-        theirs = None
-        if self.server.classroom is not None:
-            self._link, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            fds.append(theirs.fileno())
+        self._head = self._header()
+        if self._grouped():
+            self._join_group()
+        else:
+            await self._start_app()
+
+    def _grouped(self) -> bool:
+        """A student who follows watches a view group's app, not one of their own."""
+        return self.server.groups is not None and self.role == "student"
+
+    def _arrived(self) -> None:
+        if not self._joined:
+            self._joined = True
+            log(f"join  {self.who} ({self.role}, {self._counts()})")
+
+    # ------------------------------------------------------------ in a view group
+
+    def _view(self) -> View:
+        settings = self._head["settings"]
+        return View(
+            *bucket(*self._size),
+            language=str(settings.get("language", self.language)),
+            ascii_only=bool(settings.get("ascii_only", False)),
+            term=str(self._head["term"]),
+            colorterm=self._head["colorterm"],
+        )
+
+    def _join_group(self) -> None:
+        groups, classroom = self.server.groups, self.server.classroom
+        assert groups is not None and classroom is not None
+        self._group = groups.attach(self, self._view(), self._head)
+        classroom.watch(True)
+        self._arrived()
+        if self._farewell is not None:  # the class ended while this one joined
+            self.finish()
+
+    def _leave_group(self) -> None:
+        group, groups, classroom = self._group, self.server.groups, self.server.classroom
+        if group is None or groups is None or classroom is None:
+            return
+        self._group = None
+        groups.detach(self, group)
+        classroom.watch(False)
+        self._untoast_later(None)
+
+    def _member_keys(self, data: bytes) -> None:
+        """A group member's keys: the server acts on them; the shared app never sees them."""
+        keys = self._member.keys.feed(data)
+        refused = False
+        for i, (kind, _key) in enumerate(keys):
+            if kind is Kind.QUIT:
+                self._quitting = True
+                self.finish()
+                return
+            if kind in (Kind.EXPLORE, Kind.VIEW):
+                # An app of their own, at the class's step, where this key (and
+                # whatever came after it) takes effect.
+                rest = [k for _, k in keys[i:]]
+                self._member.plain = kind is Kind.EXPLORE and not any(lasting(k) for k in rest[1:])
+                self._leave_group()
+                self._member.pending = bytearray(b"".join(rest))
+                self._starting = asyncio.ensure_future(self._start_app())
+                return
+            refused = refused or kind is Kind.LESSON
+        if refused:
+            self._toast(FOLLOWING)
+
+    def _toast(self, message: str) -> None:
+        """A note on this student's screen only, over the group's bottom row for a
+        few seconds (the shared app cannot say it: it draws for everyone)."""
+        group = self._group
+        if group is None:
+            return
+        now = time.monotonic()
+        if now - self._member.toasted < TOAST_GAP:
+            return
+        self._member.toasted = now
+        self._show(note(say(self.language, message), group.view, group.mirror))
+        self._untoast_later(group)
+
+    def _untoast_later(self, group: ViewGroup | None) -> None:
+        if self._member.timer is not None:
+            self._member.timer.cancel()
+            self._member.timer = None
+        if group is not None:
+            self._member.timer = asyncio.get_running_loop().call_later(
+                TOAST_SECONDS, self._untoast, group
+            )
+
+    def _untoast(self, group: ViewGroup) -> None:
+        self._member.timer = None
+        if self._group is group:
+            self._show(unnote(group.view, group.mirror))
+
+    # The group's side of a member (see bptui.serve.groups.Watcher).
+
+    def show(self, data: bytes) -> None:
+        self._show(data)
+
+    def writable(self) -> bool:
+        return self._writable
+
+    def lost(self, reason: str) -> None:
+        self.end(reason)
+
+    # ------------------------------------------------------------ an app of their own
+
+    async def _start_app(self) -> None:
+        app = AppProcess(
+            self._show, lambda: self._app_ended(app), self._app_message, self._hold_keys
+        )
+        self._app = app
+        classroom = self.server.classroom
         try:
-            _pid, pidfd = await self.server.spawn(self._header(), fds)
+            await app.start(self.server.spawn, self._head, self._size, classroom is not None)
         except OSError as error:
             log(f"cannot start a session for {self.address}: {error}")
-            self._master = master
             if not self._gone():
                 sorry = N_("The server could not start a lesson. Please tell the teacher.")
                 self._show(say(self.language, sorry).encode() + b"\r\n")
             self.finish(code=1)
             return
-        finally:
-            os.close(slave)
-            if theirs is not None:
-                theirs.close()
-        if self._gone():
+        if self._gone() or self._app is not app:
             # The connection went while the app started: no one will see it, and no
             # limit counts it any more. It goes now, with its terminal and pidfd.
-            with contextlib.suppress(OSError):
-                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            os.close(pidfd)
-            os.close(master)
+            app.close()
             return
-        self._pidfd = pidfd  # the app is watched by its pidfd
-        self._app_started(master)
-
-    def _app_started(self, master: int) -> None:
-        loop = asyncio.get_running_loop()
-        self._master = master
-        self._to_app = Outbox(loop, master, flow=self._hold_keys)
-        self._resume_reading()
-        assert self._pidfd is not None
-        loop.add_reader(self._pidfd, self._child_ended)
-        if self._link is not None and self.server.classroom is not None:
-            self._link.setblocking(False)
-            self._to_link = Outbox(loop, self._link.fileno())
-            loop.add_reader(self._link.fileno(), self._link_readable)
-            self.server.classroom.join(self)
-        counts = self._counts()
-        log(f"join  {self.who} ({self.role}, {counts})")
+        if classroom is not None:
+            classroom.join(self)
+        if self._member.pending:
+            app.write(bytes(self._member.pending))
+            self._member.pending.clear()
+        self._arrived()
         if self._farewell is not None:  # the class ended while this one started
             self._farewell_now()
+
+    def _app_ended(self, app: AppProcess) -> None:
+        if self._app is app:
+            self.finish()
+
+    def _app_message(self, message: Message) -> None:
+        if isinstance(message, Cmd):
+            self.last_active = time.monotonic()
+        if isinstance(message, Follow) and message.on and self._member.plain and self._grouped():
+            self._back_to_group()
+            return
+        if self.server.classroom is not None:
+            self.server.classroom.receive(self, message)
+
+    def _back_to_group(self) -> None:
+        """``t`` again in an app taken only to explore: the student watches a group's
+        app again, and their own goes (its screen is not read any more)."""
+        app, classroom = self._app, self.server.classroom
+        if classroom is not None:
+            classroom.leave(self)
+        self._app = None
+        if app is not None:
+            app.close()
+        self._join_group()
+        self._toast(REJOINED)
 
     def _counts(self) -> str:
         students = sum(1 for s in self.server.sessions if s.role != "teacher")
@@ -271,8 +378,15 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def data_received(self, data: bytes, datatype: int | None) -> None:
         self.last_active = time.monotonic()
-        if self._to_app is not None:
-            self._to_app.write(data)
+        if self._group is not None:
+            self._member_keys(data)
+            return
+        if self._member.plain and any(lasting(k) for _, k in self._member.keys.feed(data)):
+            self._member.plain = False  # their own view now: they keep their app
+        if self._app is not None and self._app.running:
+            self._app.write(data)
+        elif len(self._member.pending) + len(data) <= _PENDING:
+            self._member.pending += data  # the app is starting: its keyhold keeps them
 
     def _hold_keys(self, hold: bool) -> None:
         """Stop taking keys from the client while its app has a backlog (see Outbox)."""
@@ -284,9 +398,16 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int) -> None:
         self._size = clamp_size(width, height)
-        if self._master is not None:
-            with contextlib.suppress(OSError):
-                _set_size(self._master, *self._size)
+        if self._app is not None:
+            self._app.resize(*self._size)
+        group = self._group
+        if group is not None:
+            view = self._view()
+            if view == group.view:
+                self._show(group.mirror.repaint())  # the window was redrawn by the terminal
+            else:
+                self._leave_group()
+                self._join_group()
 
     def eof_received(self) -> bool:
         """No more keys (``ssh -tt < /dev/null``): the app still shows itself, as
@@ -294,91 +415,43 @@ class Session(asyncssh.SSHServerSession[bytes]):
         return True
 
     def pause_writing(self) -> None:
-        # The student's connection is slow: stop reading the app until it drains.
-        self._pause_reading()
+        # The student's connection is slow: stop reading their app until it drains
+        # (a group skips them, and paints them whole once it has).
+        self._writable = False
+        if self._app is not None:
+            self._app.pause()
 
     def resume_writing(self) -> None:
-        self._resume_reading()
+        self._writable = True
+        if self._app is not None:
+            self._app.resume()
+        if self._group is not None:
+            self._group.drained(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         # The connection dropped (or closed): the app has no one to show itself to.
         self._farewell = self._farewell or ""
-        self._signal(signal.SIGHUP)
+        if self._app is not None:
+            self._app.signal(signal.SIGHUP)
         self.finish(code=None)
 
-    # ------------------------------------------------------------ the app
-
-    def _pause_reading(self) -> None:
-        if self._reading and self._master is not None:
-            asyncio.get_running_loop().remove_reader(self._master)
-            self._reading = False
-
-    def _resume_reading(self) -> None:
-        if not self._reading and self._master is not None and not self._finished:
-            asyncio.get_running_loop().add_reader(self._master, self._app_output)
-            self._reading = True
-
-    def _app_output(self) -> None:
-        assert self._master is not None
-        try:
-            data = os.read(self._master, _READ)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: the app has closed its terminal
-            data = b""
-        if not data:
-            self._pause_reading()
-            self.finish()
-            return
-        self._show(data)
-
     def _show(self, data: bytes) -> None:
-        """The app's output to the student; a channel closed for it ends the session."""
-        if self._chan is None:
+        """Output to the student; a channel closed for it ends the session."""
+        if self._chan is None or self._finished:
             return
         self._screen.saw(data)
         try:
             self._chan.write(data)
         except (OSError, asyncssh.Error):
-            self._signal(signal.SIGHUP)
+            if self._app is not None:
+                self._app.signal(signal.SIGHUP)
             self.finish(code=None)
-
-    def _child_ended(self) -> None:
-        # Whatever the app wrote last is still in the pty: pass it on first.
-        if self._master is not None:
-            with contextlib.suppress(OSError):
-                while not self._finished and (data := os.read(self._master, _READ)):
-                    self._show(data)
-        self.finish()
-
-    def _link_readable(self) -> None:
-        assert self._link is not None
-        try:
-            data = self._link.recv(_READ)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            asyncio.get_running_loop().remove_reader(self._link.fileno())
-            return
-        try:
-            messages = self._link_reader.feed(data)
-        except ValueError as error:
-            log(f"bad message from {self.address}'s app: {error}")
-            return
-        classroom = self.server.classroom
-        for message in messages:
-            if isinstance(message, Cmd):
-                self.last_active = time.monotonic()
-            if classroom is not None:
-                classroom.receive(self, message)
 
     # The classroom's side of a member.
 
     def send(self, message: Message) -> None:
-        if self._to_link is not None:
-            self._to_link.write(encode(message))
+        if self._app is not None:
+            self._app.send(message)
 
     def touch(self) -> None:
         self.last_active = time.monotonic()
@@ -390,26 +463,25 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._farewell_now()
 
     def _farewell_now(self) -> None:
-        if self._pidfd is None:
+        if self._group is not None:
+            self.finish()
+            return
+        if self._app is None or not self._app.running:
             return  # not started yet: _start_app ends it once it has
-        self._signal(signal.SIGTERM)
-        asyncio.get_running_loop().call_later(GRACE, self._signal, signal.SIGKILL)
-
-    def _signal(self, sig: int) -> None:
-        if self._pidfd is not None and not self._finished:
-            with contextlib.suppress(ProcessLookupError, OSError):
-                signal.pidfd_send_signal(self._pidfd, sig)
+        self._app.signal(signal.SIGTERM)
+        asyncio.get_running_loop().call_later(GRACE, self._app.signal, signal.SIGKILL)
 
     def finish(self, code: int | None = 0) -> None:
-        """The session is over: release everything, make sure the child is gone."""
+        """The session is over: release everything, make sure the app is gone."""
         if self._finished:
             return
-        if self._child_alive():
-            self._signal(signal.SIGKILL)
+        watching = self._group is not None
+        self._leave_group()
         self._finished = True
-        if self.server.classroom is not None and self._to_link is not None:
-            self.server.classroom.leave(self)
-        self._release()
+        if self._app is not None:
+            if self.server.classroom is not None:
+                self.server.classroom.leave(self)
+            self._app.close()
         if self.server.unseat(self):
             self.connection.ended()
             log(f"leave {self.who} ({self.role}, {self._counts()})")
@@ -418,39 +490,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
             with contextlib.suppress(Exception):  # the client may be gone already
                 if self._screen.alternate:  # the app ended without restoring the terminal
                     chan.write(RESTORE)
-                    if not self._farewell:
+                    if not self._farewell and not watching and not self._quitting:
                         log(f"the app of {self.who} ended unexpectedly")
                         self._farewell, code = say(self.language, STOPPED), 1
                 if self._farewell:
                     chan.write(self._farewell.encode() + b"\r\n")
                 chan.exit(code)
-
-    def _release(self) -> None:
-        """Stop watching and close the pty, the classroom link and the pidfd."""
-        for outbox in (self._to_app, self._to_link):
-            if outbox is not None:
-                outbox.close()
-        self._pause_reading()
-        loop = asyncio.get_running_loop()
-        link = self._link.fileno() if self._link is not None else None
-        for fd in (link, self._master, self._pidfd):
-            if fd is not None:
-                with contextlib.suppress(ValueError, OSError):
-                    loop.remove_reader(fd)
-        if self._link is not None:
-            self._link.close()
-        for fd in (self._master, self._pidfd):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._pidfd = None
-
-    def _child_alive(self) -> bool:
-        if self._pidfd is None:
-            return False
-        ended = select.poll()  # not select(): a pidfd may be numbered past 1024
-        ended.register(self._pidfd, select.POLLIN)
-        return not ended.poll(0)
-
-
-def _set_size(fd: int, width: int, height: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))

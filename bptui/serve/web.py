@@ -40,11 +40,12 @@ from .gate import MAX_AUTH_TRIES, Doorway, Logins
 from .limits import clamp_size
 from .logbook import log
 from .options import TEACHER, ServeError, ServeOptions
-from .session import Session, clean_name
+from .session import Session
+from .speech import clean_name
 from .webchannel import WebChannel, WebConnection
 
 if TYPE_CHECKING:
-    from .server import ClassServer
+    from .host import Host
 
 #: Largest websocket message a page may send (keys, a paste, a resize, a login).
 MAX_MESSAGE = 64 * 1024
@@ -125,9 +126,9 @@ def _whole(value: object, default: int) -> int:
 
 
 class WebFront:
-    """The page and the websocket; the sessions belong to the :class:`ClassServer`."""
+    """The page and the websocket; the sessions belong to the :class:`~.server.ClassServer`."""
 
-    def __init__(self, server: ClassServer) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         options = server.options
         #: Connections without a session (loading the page, logging in, silent), bounded.
@@ -299,7 +300,7 @@ class WebFront:
             self._forget,
         )
         self.channels[channel.token] = channel
-        session = Session(self.server, connection)  # type: ignore[arg-type]
+        session = Session(self.server, connection)
         channel.session = session
         channel.size = clamp_size(_whole(asked.get("cols"), 80), _whole(asked.get("rows"), 24))
         channel.tell({"t": "ok", "token": channel.token})

@@ -150,7 +150,8 @@ def _warm_up(lesson: Lesson) -> None:
 
     # The help and edit screens load on first use in the app: load them here once.
     for name in (
-        *("chain", "code", "graph", "message", "plot", "status", "tensor", "edit", "help"),
+        *("panels.chain", "panels.code", "panels.graph", "panels.message", "panels.plot"),
+        *("panels.status", "panels.tensor", "screens.edit", "screens.help"),
         "classlink",  # a session's line to the class (child.py imports it)
     ):
         importlib.import_module(f"bptui.app.{name}")
@@ -162,10 +163,6 @@ def _warm_up(lesson: Lesson) -> None:
     stepper.finish_backward()
     stepper.snapshot()
     _run_app_once(lesson)
-
-
-#: The warm-up app's parsed CSS, handed to every session's app (see :func:`share_css`).
-_WARM_CSS: dict[str, Any] = {}
 
 
 def _run_app_once(lesson: Lesson) -> None:
@@ -180,6 +177,7 @@ def _run_app_once(lesson: Lesson) -> None:
     from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp
     from ..lesson.engine import Stepper
+    from . import stylesheet
 
     async def run() -> None:
         app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS))
@@ -187,25 +185,9 @@ def _run_app_once(lesson: Lesson) -> None:
         async with app.run_test(size=(80, 24), tooltips=True, notifications=True) as pilot:
             await pilot.press("space")
             await pilot.pause(0.2)
-        stylesheet = app.stylesheet
-        for name in ("_parse_cache", "_style_parse_cache"):
-            if hasattr(stylesheet, name):
-                _WARM_CSS[name] = getattr(stylesheet, name)
+        stylesheet.keep(app.stylesheet)  # handed to every session's app
 
     asyncio.run(run())
-
-
-def share_css(app: Any) -> None:
-    """Give ``app`` the warm-up app's parsed CSS (the same lesson, the same stylesheet).
-
-    Textual keeps these caches per stylesheet, so every new app would parse
-    app.tcss and every widget's CSS again. They are private attributes: if a
-    Textual release renames them, this does nothing and only the speed-up is lost.
-    """
-    stylesheet = getattr(app, "stylesheet", None)
-    for name, cache in _WARM_CSS.items():
-        if stylesheet is not None and hasattr(stylesheet, name):
-            setattr(stylesheet, name, cache)
 
 
 def _zygote_main(sock: socket.socket, lesson: Lesson) -> int:  # pragma: no cover - forked

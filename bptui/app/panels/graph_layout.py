@@ -24,10 +24,10 @@ from functools import lru_cache
 from rich.text import Span, Text
 from textual.geometry import Region
 
-from ..glyphs import ascii_only, shown
-from ..lesson.snapshot import NodeView
-from . import palette
-from .fmt import short
+from ...glyphs import ascii_only, shown
+from ...lesson.snapshot import NodeView
+from ...lesson.values import short
+from .. import palette
 
 # Side bits of an edge cell, and the character for each combination.
 _N, _E, _S, _W = 1, 2, 4, 8
@@ -395,7 +395,7 @@ def _edges(
     xs = _columns(at, widths)
     top = {name: at.slot[name] * rows for name, _, _, _ in graph}
     height = max(top[name] + (rows if grad else 1) for name, _, _, grad in graph)
-    canvas = _Canvas(height)
+    canvas = _GraphCanvas(height)
     for name, kind, inputs, _ in graph:
         if kind == "op":
             x = xs[at.layer[name]]
@@ -407,7 +407,7 @@ def _edges(
     return tuple("".join(row) for row in chars), tuple(tuple(row) for row in spans)
 
 
-class _Canvas:
+class _GraphCanvas:
     """Edge cells: which sides each connects, and which are a bus passing a wire."""
 
     def __init__(self, height: int) -> None:

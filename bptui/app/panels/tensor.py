@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..glyphs import shown
-from ..i18n import N_, _
-from ..lesson.snapshot import ParamView, Snapshot
-from .fmt import full, is_number, rows, short
+from ...glyphs import shown
+from ...i18n import N_, _
+from ...lesson.snapshot import ParamView, Snapshot
+from ...lesson.values import full, short
+from ..palette import GRAD, HINT, LABEL, UNKNOWN, WARN, WARN_BOLD
 from .lines import LinePanel
-from .palette import GRAD, HINT, LABEL, UNKNOWN, WARN, WARN_BOLD
 
 
 class TensorPanel(LinePanel):
@@ -192,3 +192,17 @@ def _at(value: object, index: tuple[int, ...]) -> object:
         assert isinstance(value, (list, tuple))
         value = value[i]
     return value
+
+
+def rows(value: object, digits: int = 4) -> list[str]:
+    """A vector as one row, a matrix as one row per line, columns aligned."""
+    if not isinstance(value, (list, tuple)):
+        return [short(value, digits)]
+    matrix = value if value and isinstance(value[0], (list, tuple)) else [value]
+    cells = [[short(v, digits) for v in row] for row in matrix]
+    width = max(cell_len(c) for row in cells for c in row)
+    return ["[" + " ".join(c.rjust(width) for c in row) + "]" for row in cells]
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..glyphs import shown
-from ..lesson.snapshot import Kind, Message
+from ...glyphs import shown
+from ...lesson.snapshot import Kind, Message
+from ..palette import NARRATION
 from .lines import LinePanel
-from .palette import NARRATION
 
 #: Rows the bar always keeps (its CSS min-height), so a one-line message and a
 #: two-line one take the same room and the screen does not relayout between them.

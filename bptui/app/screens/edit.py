@@ -11,11 +11,12 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ..i18n import _
-from ..lesson.numbers import parse_numbers
-from ..lesson.snapshot import Snapshot
-from ..lesson.spec import Lesson, LessonError, float32_problem
-from ..lesson.values import Data
+from ...classroom.protocol import Edit
+from ...i18n import _
+from ...lesson.numbers import parse_numbers
+from ...lesson.snapshot import Kind, Message, Snapshot
+from ...lesson.spec import Lesson, LessonError, float32_problem
+from ...lesson.values import Data
 
 
 class FieldError(LessonError):
@@ -34,6 +35,36 @@ class Edits:
     params: dict[str, float]
     x: tuple[Data, ...] | None
     y: tuple[Data, ...] | None
+
+    def command(self) -> Edit:
+        """The class command that makes these changes (a follower makes them too)."""
+        return Edit(
+            lr=self.lr,
+            params=self.params,
+            x=list(self.x) if self.x else None,
+            y=list(self.y) if self.y else None,
+        )
+
+
+def refusal(snap: Snapshot, can_edit: bool) -> Message | None:
+    """Why the form cannot open now (``can_edit``: at the start of a training step)."""
+    if snap.finished:
+        return Message(
+            Kind.REFUSED,
+            _(
+                "The lesson is finished: there is no next step to change. "
+                "r starts it again (and ← undoes that)."
+            ),
+        )
+    if not can_edit:
+        return Message(
+            Kind.REFUSED,
+            _(
+                "Values can change at the start of a training step: finish this one "
+                "first (s), then press E."
+            ),
+        )
+    return None
 
 
 def _numbers(values: tuple[Data, ...]) -> str:

@@ -18,8 +18,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..glyphs import ascii_only
-from ..i18n import _
+from ...glyphs import ascii_only
+from ...i18n import _
 
 _NOTHING = object()
 

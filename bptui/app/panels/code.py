@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..glyphs import glyph
-from ..i18n import N_
-from ..lesson.snapshot import Snapshot
-from . import palette
+from ...glyphs import glyph
+from ...i18n import N_
+from ...lesson.snapshot import Snapshot
+from .. import palette
 from .lines import LinePanel
 
 #: Highlighted programs by source. Its lines are only ever copied (see ``build``),

@@ -20,8 +20,8 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from ..i18n import _
-from . import startup
+from ...i18n import _
+from .. import startup
 
 
 class KeyFooter(Footer):

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..glyphs import ascii_only, glyph, shown
-from ..i18n import _
-from . import palette
+from ...glyphs import ascii_only, glyph, shown
+from ...i18n import _
+from ...lesson.values import exponent_form
+from .. import palette
 
 #: Braille dot bits, indexed [row from the top 0-3][column 0-1].
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
@@ -154,13 +155,7 @@ def labels(values: Sequence[float], step: float) -> list[str]:
 
 def _exp(value: float, digits: int) -> str:
     """``1.20e+38`` → ``1.2e38``; ``5.00e-07`` → ``5e-7``."""
-    if value == 0:
-        return "0"
-    mantissa, _e, exponent = f"{value:.{digits}e}".partition("e")
-    if "." in mantissa:
-        mantissa = mantissa.rstrip("0").rstrip(".")
-    sign = "-" if exponent.startswith("-") else ""
-    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    return "0" if value == 0 else exponent_form(value, digits)
 
 
 def _finite_range(values: Sequence[float]) -> tuple[float, float] | None:
@@ -189,7 +184,7 @@ def _x_ticks(lo: float, hi: float, columns: int, whole: bool) -> tuple[list[floa
     return [], []
 
 
-class _Canvas:
+class _PlotCanvas:
     """Cells of the data area: a braille pattern or a glyph, and a style."""
 
     def __init__(self, columns: int, scale: Scale, x_lo: float, x_hi: float) -> None:
@@ -316,7 +311,7 @@ def draw(
     columns = width - margin - 1 - cell_len(xlabel) - 1  # the x title follows the x axis
     if columns < 4:
         return _note(_("too narrow to plot"), height)
-    canvas = _Canvas(columns, scale, *xr)
+    canvas = _PlotCanvas(columns, scale, *xr)
     for layer in sorted(layers, key=lambda layer: layer.glyph is not None):
         canvas.plot(layer)  # lines first: a marker is never hidden under a line
     lines = [_legend(layers, ylabel, width)] if header else []
@@ -358,7 +353,7 @@ def _note(text: str, height: int) -> list[Text]:
 
 
 def _x_axis(
-    canvas: _Canvas, xr: tuple[float, float], margin: int, corner: str, xlabel: str, whole: bool
+    canvas: _PlotCanvas, xr: tuple[float, float], margin: int, corner: str, xlabel: str, whole: bool
 ) -> Text:
     """``loss└──0.5────1.0───── w``: the axis, its ticks' labels on it (each over its
     own column, moved in at the ends), the x title after it."""

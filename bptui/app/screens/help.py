@@ -10,13 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from .. import glyphs
-from ..i18n import N_, _
-from ..lesson import words
-from ..lesson.snapshot import NodeView, Snapshot
-from ..lesson.spec import Lesson
-from .keymap import help_keys, shown
-from .palette import marks
+from ... import glyphs
+from ...i18n import N_, _
+from ...lesson import words
+from ...lesson.snapshot import NodeView, Snapshot
+from ...lesson.spec import Lesson
+from ..keymap import help_keys, shown
+from ..palette import marks
 
 #: The help in English, with the lesson's own graph, chain and names as fields.
 _HELP = N_("""\

@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.cells import cell_len
 from rich.text import Text
 
-from ..glyphs import shown
-from ..i18n import N_, _
-from ..lesson.snapshot import ChainView, Snapshot
-from .fmt import short
+from ...glyphs import shown
+from ...i18n import N_, _
+from ...lesson.snapshot import ChainView, Snapshot
+from ...lesson.values import short
+from ..palette import BAD, FORMULA, GRAD, HINT, LABEL, OK, UNKNOWN, WARN
 from .lines import LinePanel
-from .palette import BAD, FORMULA, GRAD, HINT, LABEL, OK, UNKNOWN, WARN
 
 #: Whether the chain, torch and the finite difference agree (long form).
 ALL_AGREE = N_("✓ all agree")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from .. import glyphs
-from ..i18n import N_, NC_, _, pgettext
-from ..lesson.snapshot import Phase, Snapshot
-from .fmt import short
+from ... import glyphs
+from ...i18n import N_, NC_, _, pgettext
+from ...lesson.snapshot import Phase, Snapshot
+from ...lesson.values import short
+from ..palette import BADGE, CURRENT, HINT, LABEL, PLAY
 from .lines import LinePanel
-from .palette import BADGE, CURRENT, HINT, LABEL, PLAY
 
 _PHASES = (Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO)
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import events, on
-from textual.app import App
 from textual.containers import ScrollableContainer
 from textual.geometry import Region
 from textual.strip import Strip
 
-from ..glyphs import glyph, shown
-from ..i18n import N_, _
-from ..lesson.snapshot import Snapshot
-from . import palette
+from ...glyphs import glyph, shown
+from ...i18n import N_, _
+from ...lesson.snapshot import Snapshot
+from .. import palette
 from .graph_layout import Mode, Shape, choose_mode, draw, place, shape
 from .lines import LinePanel
 
@@ -214,21 +212,3 @@ class GraphPanel(LinePanel):
 
     def get_content_width(self, container, viewport) -> int:  # type: ignore[no-untyped-def]
         return self._widen()
-
-
-class GraphKeys(App[int]):
-    """The app's keys for the graph: scroll it, show or hide torch's backward nodes."""
-
-    @on(events.Resize)
-    def _refit_graph(self) -> None:
-        """The graph's room (its box's max-height) follows the screen's size class."""
-        for panel in self.query(GraphPanel):
-            self.call_after_refresh(panel.refit)
-
-    def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
-        """Scroll a graph larger than its box ([ ] sideways, { } up and down)."""
-        self.query_one(GraphBox).scroll_relative(x=columns, y=rows, animate=False)
-
-    def action_graph_names(self) -> None:
-        """y: show or hide torch's backward node (grad_fn) under each value."""
-        self.query_one(GraphPanel).toggle_names()

@@ -12,10 +12,10 @@ from typing import overload
 
 from rich.text import Text
 
-from .. import glyphs
-from ..i18n import N_, _, pgettext
-from ..lesson.snapshot import History, PlotCurve, Snapshot
-from . import palette
+from ... import glyphs
+from ...i18n import N_, _, pgettext
+from ...lesson.snapshot import History, PlotCurve, Snapshot
+from .. import palette
 from .figure import Layer, draw
 from .lines import LinePanel
 

@@ -1,5 +1,7 @@
-"""Time travel in the app: U (a whole training step back), `:` (go to a step),
-Home (the lesson's start) and End (the rest of the epoch), each one unit for ←.
+"""`:` (go to a step): the prompt for a step number, and what may be typed there.
+
+Time travel in the app is U (a whole training step back), `:`, Home (the
+lesson's start) and End (the rest of the epoch), each one unit for ←.
 
 The engine does the travelling (:meth:`~bptui.lesson.engine.Stepper.jump_to` and
 friends): a jump back restores a checkpoint, a jump forward computes every
@@ -17,13 +19,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from ..classroom.protocol import Jump
-from ..glyphs import glyph, shown
-from ..i18n import _
-from ..lesson.snapshot import Kind, Message, Snapshot
-from .follow import ClassroomApp
-from .keyhold import KeyHold
-from .message import MessageBar
+from ...glyphs import glyph, shown
+from ...i18n import _
+from ...lesson.snapshot import Snapshot
 
 #: A jump forward computes every step on the event loop: at most this many at a
 #: time (a few seconds on the seed lesson), so a typo cannot freeze the app.
@@ -112,28 +110,3 @@ class JumpScreen(ModalScreen[int | None]):
         if not self._done:
             self._done = True
             self.dismiss(step)
-
-
-class TravelApp(KeyHold, ClassroomApp):
-    """The time-travel keys; the rest of the app is :class:`~bptui.app.main.BptuiApp`."""
-
-    snapshot: Snapshot | None
-
-    def _step(self, action: str) -> None:
-        raise NotImplementedError
-
-    def action_jump(self) -> None:
-        """`:`: ask for a step number, then go there."""
-        snap = self.snapshot
-        if self.stepper is None or snap is None:
-            return
-        if self._refused_while_following():
-            return
-        self.open_screen(JumpScreen(snap), self._jump_to)
-
-    def _jump_to(self, step: int | None) -> None:
-        if step is None or self.stepper is None:
-            if step is None:
-                self.query_one(MessageBar).show(Message(Kind.STEP, _("No jump (cancelled).")))
-            return
-        self.run_command(Jump(step))

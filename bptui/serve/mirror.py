@@ -1,0 +1,180 @@
+"""A view group's screen as the server holds it, to repaint any member at once.
+
+Textual repaints only what changed, so the bytes a group's app wrote since it
+started are the only record of what its screen shows: a student who joins
+late, resizes, or was skipped while their connection was slow needs the whole
+screen, not the stream. tmux keeps a model of every pane's screen and redraws
+any client from it; this is the same idea, with pyte as the terminal model.
+
+:meth:`Mirror.repaint` writes the model back as terminal bytes: the modes the
+app set (alternate screen, mouse and focus reports, bracketed paste, keyboard
+protocol, cursor), every cell with its colours and attributes, and the cursor.
+Colours are kept as the app spelled them (``38;5;61`` stays a palette index,
+``38;2;r;g;b`` stays 24-bit), so a student's terminal shows what it would have
+shown had it drawn the app itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyte
+import wcwidth
+from pyte import graphics
+
+#: Private modes a member's terminal is put into as the app put the group's.
+_MODES = (1000, 1002, 1003, 1006, 1015, 1004, 2004)
+_ALTERNATE = 1049
+_AUTOWRAP = 7
+_CURSOR = 25
+#: The kitty keyboard protocol: pushed with ``CSI > flags u``, popped with ``CSI < u``.
+_KEYBOARD = re.compile(rb"\x1b\[(?:>[0-9;]*|<[0-9]*)u")
+#: Sequences pyte does not know and would draw the last letter of (``CSI < u``
+#: printed a "u" over the status bar; ``CSI ? 2026 $ p`` a "p"): the keyboard
+#: protocol and questions to the terminal. None of them changes the screen.
+_UNKNOWN = re.compile(
+    rb"\x1b\[(?:[<>=][\x30-\x3f]*[\x20-\x2f]*|[\x30-\x3f]*[\x20-\x2f]+)[\x40-\x7e]"
+)
+#: The start of a CSI sequence cut off by the end of a read.
+_CUT = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*)?\Z")
+_NAMED_FG = {name: code for code, name in {**graphics.FG_ANSI, **graphics.FG_AIXTERM}.items()}
+_NAMED_BG = {name: code for code, name in {**graphics.BG_ANSI, **graphics.BG_AIXTERM}.items()}
+
+
+class _Screen(pyte.Screen):
+    """pyte's screen, keeping a palette or 24-bit colour as its SGR parameters
+    (``5;61``, ``2;1;2;3``) instead of pyte's hex, which cannot say which it was."""
+
+    def select_graphic_rendition(self, *attrs: int, **_kwargs: Any) -> None:
+        if not attrs or attrs == (0,):
+            self.cursor.attrs = self.default_char
+            return
+        replace: dict[str, Any] = {}
+        todo = list(attrs)
+        while todo:
+            attr = todo.pop(0)
+            if attr == 0:
+                replace.update(self.default_char._asdict())
+            elif attr in (38, 48):
+                key = "fg" if attr == 38 else "bg"
+                if todo[:1] == [5] and len(todo) >= 2:
+                    replace[key] = f"5;{todo[1]}"
+                    del todo[:2]
+                elif todo[:1] == [2] and len(todo) >= 4:
+                    replace[key] = "2;{};{};{}".format(*todo[1:4])
+                    del todo[:4]
+                else:
+                    break
+            elif attr in graphics.FG_ANSI:
+                replace["fg"] = graphics.FG_ANSI[attr]
+            elif attr in graphics.BG_ANSI:
+                replace["bg"] = graphics.BG_ANSI[attr]
+            elif attr in graphics.FG_AIXTERM:
+                replace["fg"] = graphics.FG_AIXTERM[attr]
+            elif attr in graphics.BG_AIXTERM:
+                replace["bg"] = graphics.BG_AIXTERM[attr]
+            elif attr in graphics.TEXT:
+                flag = graphics.TEXT[attr]
+                replace[flag[1:]] = flag.startswith("+")
+        self.cursor.attrs = self.cursor.attrs._replace(**replace)
+
+    def write_process_input(self, data: str) -> None:
+        """Answers to the app's questions go nowhere: the group's app hears no terminal."""
+
+
+class Mirror:
+    """The screen of a group's app, fed its output, repainted on demand."""
+
+    def __init__(self, columns: int, rows: int) -> None:
+        self.screen = _Screen(columns, rows)
+        self._stream = pyte.ByteStream(self.screen)
+        self._keyboard = b""
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        """The app wrote ``data``."""
+        data = self._tail + data
+        cut = _CUT.search(data)
+        self._tail = data[cut.start() :] if cut and len(data) - cut.start() < 64 else b""
+        if self._tail:
+            data = data[: -len(self._tail)]
+        for found in _KEYBOARD.finditer(data):
+            self._keyboard = found.group() if found.group()[2:3] == b">" else b""
+        self._stream.feed(_UNKNOWN.sub(b"", data))
+
+    def resize(self, columns: int, rows: int) -> None:
+        self.screen.resize(rows, columns)
+
+    def _mode(self, number: int) -> bool:
+        return (number << 5) in self.screen.mode
+
+    def modes(self) -> bytes:
+        """The terminal modes the app has set, as the bytes that set them."""
+        out = [b"\x1b[?1049h"] if self._mode(_ALTERNATE) else []
+        out += [b"\x1b[?%dh" % m for m in _MODES if self._mode(m)]
+        return b"".join(out) + self._keyboard
+
+    def repaint(self) -> bytes:
+        """Everything a terminal needs to show this screen, from any state."""
+        screen = self.screen
+        out = [self.modes(), b"\x1b[?25l\x1b[?7l\x1b[0m\x1b[H\x1b[2J"]
+        out += [self.row(y) for y in range(screen.lines)]
+        out.append(b"\x1b[0m")
+        if self._mode(_AUTOWRAP):
+            out.append(b"\x1b[?7h")
+        out.append(b"\x1b[%d;%dH" % (screen.cursor.y + 1, screen.cursor.x + 1))
+        if self._mode(_CURSOR) and not screen.cursor.hidden:
+            out.append(b"\x1b[?25h")
+        return b"".join(out)
+
+    def row(self, y: int) -> bytes:
+        """Row ``y`` (from 0) as bytes that draw it from its first column."""
+        screen = self.screen
+        line = screen.buffer[y]
+        parts = [b"\x1b[%d;1H" % (y + 1)]
+        style: tuple[Any, ...] | None = None
+        wide = False
+        for x in range(screen.columns):
+            char = line[x]
+            data = char.data
+            if data == "" and wide:
+                wide = False
+                continue  # the right half of the wide character before it
+            # An empty cell after anything else is what is left of a wide
+            # character written over: a terminal shows a blank there.
+            data = data or " "
+            wide = wcwidth.wcwidth(data[0]) == 2
+            key = char[1:]
+            if key != style:
+                parts.append(_sgr(char))
+                style = key
+            parts.append(data.encode("utf-8", "replace"))
+        return b"".join(parts)
+
+
+def _sgr(char: Any) -> bytes:
+    """The SGR sequence for a cell's colours and attributes, from a reset."""
+    codes = ["0"]
+    for flag, code in (
+        ("bold", "1"),
+        ("italics", "3"),
+        ("underscore", "4"),
+        ("blink", "5"),
+        ("reverse", "7"),
+        ("strikethrough", "9"),
+    ):
+        if getattr(char, flag):
+            codes.append(code)
+    codes += _colour(char.fg, "38", _NAMED_FG) + _colour(char.bg, "48", _NAMED_BG)
+    return ("\x1b[" + ";".join(codes) + "m").encode()
+
+
+def _colour(value: str, extended: str, named: dict[str, int]) -> list[str]:
+    if value == "default":
+        return []
+    if value in named:
+        return [str(named[value])]
+    if value[:2] in ("5;", "2;"):
+        return [f"{extended};{value}"]
+    return []
