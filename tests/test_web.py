@@ -263,6 +263,32 @@ async def test_a_dropped_websocket_comes_back_to_its_own_lesson(server) -> None:
 _CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 
 
+async def test_a_follower_comes_back_at_the_classs_current_step(server) -> None:  # type: ignore[no-untyped-def]
+    srv = server("--web", "0", "--teacher-password", "chalk")
+    url = web_url(srv.banner)
+    teacher = await Student.join(srv.port, "teacher", "chalk")
+    await teacher.wait_for(lambda t: STARTED in t, 60)
+    student = await WebStudent.join(url, "ann")
+    await student.wait_for(lambda t: "following" in t, 60)
+    # What it missed, replayed: the teacher's step made while it was away.
+    await student.drop()
+    await teacher.press(" ")
+    await teacher.wait_for(lambda t: "ŷ=1" in t)
+    student.screen.reset()
+    assert (await student.resume())["t"] == "ok"
+    await student.wait_for(lambda t: "ŷ=1" in t and "following" in t and "Graph" in t)
+    # Too much missed (a page that claims more than there was): painted whole.
+    await student.drop()
+    await teacher.press("\x7f")  # backspace: the step undone
+    await teacher.wait_for(lambda t: "ŷ=1" not in t)
+    student.screen.reset()
+    assert (await student.resume(got=10**12))["t"] == "ok"
+    await student.wait_for(lambda t: "ŷ=1" not in t and "following" in t and "Graph" in t)
+    assert {"t": "repaint"} in student.messages
+    await student.close()
+    teacher.close()
+
+
 async def test_oversized_frames_and_junk_close_only_their_own_socket(server) -> None:  # type: ignore[no-untyped-def]
     srv = server("--web", "0")
     url = web_url(srv.banner)

@@ -273,10 +273,15 @@ class WebChannel:
             self.session.terminal_size_changed(columns, rows, 0, 0)
 
     def repaint(self) -> None:
-        """Make the app draw its whole screen again (its window changes size and back)."""
+        """Have the whole screen drawn again: a view group paints a member from its model
+        when told the same size; an app of the student's own, when its window changes
+        size and back."""
         if self.session is None:
             return
         columns, rows = self.size
+        if getattr(self.session, "watching", False):
+            self.session.terminal_size_changed(columns, rows, 0, 0)
+            return
         self.session.terminal_size_changed(columns, max(1, rows - 1), 0, 0)
         loop = asyncio.get_running_loop()
         loop.call_later(0.2, self._size_back)
