@@ -161,10 +161,10 @@ def torch_costs() -> list[tuple[str, float]]:
 def micro_step_breakdown(epochs: int) -> tuple[int, dict[str, float], dict[str, float]]:
     """Wall time per micro-step kind, by wrapping the engine's action handlers.
 
-    Reads engine internals (``Stepper._HANDLERS``, ``TorchModel.real_backward``,
-    ``Stepper._record``).
+    Reads engine internals (``StepMachine._HANDLERS``, ``TorchModel.real_backward``,
+    ``StepMachine._record``).
     """
-    from bptui.lesson import engine, torch_step
+    from bptui.lesson import machine, torch_step
 
     acc: dict[str, float] = defaultdict(float)
     calls: Counter[str] = Counter()
@@ -180,17 +180,17 @@ def micro_step_breakdown(epochs: int) -> tuple[int, dict[str, float], dict[str, 
 
         return timed
 
-    table = engine.Stepper._HANDLERS
+    table = machine.StepMachine._HANDLERS
     handlers = dict(table)
     real_backward = torch_step.TorchModel.real_backward
-    record = engine.Stepper._record
+    record = machine.StepMachine._record
     try:
         for action, fn in handlers.items():
             table[action] = wrap(action.name.lower(), fn)
         torch_step.TorchModel.real_backward = wrap(  # type: ignore[method-assign]
             "  of which loss.backward() + grads", real_backward
         )
-        engine.Stepper._record = wrap("  of which the record", record)  # type: ignore[method-assign]
+        machine.StepMachine._record = wrap("  of which the record", record)  # type: ignore[method-assign]
         stepper = Stepper(seed_lesson().with_values(epochs=epochs))
         gc.collect()
         start = pc()
@@ -199,7 +199,7 @@ def micro_step_breakdown(epochs: int) -> tuple[int, dict[str, float], dict[str, 
     finally:
         table.update(handlers)
         torch_step.TorchModel.real_backward = real_backward  # type: ignore[method-assign]
-        engine.Stepper._record = record  # type: ignore[method-assign]
+        machine.StepMachine._record = record  # type: ignore[method-assign]
     steps = stepper.steps_done
     per_step = {k: v / steps * 1e6 for k, v in acc.items()}
     per_step["total (instrumented)"] = total / steps * 1e6

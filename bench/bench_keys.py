@@ -146,7 +146,7 @@ def install_probes(out_dir: str) -> Any:
     timed(Stepper, "snapshot", "Stepper.snapshot")
     timed(BptuiApp, "_render_now", "BptuiApp._render_now (snapshot + every show)")
     timed(BptuiApp, "_loss_curve", "BptuiApp._loss_curve")
-    import bptui.app.main as main_mod
+    import bptui.app.panels.lesson as panels_mod  # the module that holds every panel
 
     for cls_name in (
         "StatusBar",
@@ -157,7 +157,7 @@ def install_probes(out_dir: str) -> Any:
         "LossPlot",
         "MessageBar",
     ):
-        cls = getattr(main_mod, cls_name, None)
+        cls = getattr(panels_mod, cls_name, None)
         if cls is not None and "show" in vars(cls):
             timed(cls, "show", f"{cls_name}.show")
     timed(plot_mod, "reduce_series", "plot.reduce_series")

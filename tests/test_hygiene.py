@@ -53,6 +53,24 @@ def test_engine_imports_no_view_library(module):
     assert_no_view_library(modules)
 
 
+def test_the_lesson_session_runs_without_view_library():
+    """The session the app shows is a plain object: stepping it, narration and quiz
+    included, loads neither Textual nor Rich (nor a plotting library)."""
+    modules = loaded_top_level_modules(
+        "from bptui.app.keymap import ENGINE_LABELS\n"
+        "from bptui.app.session import LessonSession\n"
+        "from bptui.app.settings import Settings\n"
+        "from bptui.classroom.protocol import Step\n"
+        "from bptui.lesson import Stepper, seed_lesson\n"
+        "lesson = LessonSession(seed_lesson(), settings=Settings(quiz=True))\n"
+        "lesson.engine_ready(Stepper(seed_lesson(), labels=ENGINE_LABELS))\n"
+        "lesson.run_command(Step('train_step'))\n"
+        "assert lesson.quiz.take('next', drawn=True)\n"
+    )
+    assert "torch" in modules
+    assert_no_view_library(modules)
+
+
 def test_lesson_package_and_cli_are_cheap():
     """``bptui.lesson`` and ``bptui.cli`` load without torch: values are checked before it."""
     modules = loaded_top_level_modules("import bptui.lesson, bptui.cli")

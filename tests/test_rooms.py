@@ -154,7 +154,7 @@ async def test_without_colour_gradients_and_the_current_node_carry_marks(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert app.colourless
+        assert app.themes.colourless
         await press(pilot, "F", "b")
         grad = styled(app, "∂ -2").style
         assert grad is not None and grad.bold and grad.underline
@@ -169,7 +169,7 @@ async def test_with_colour_the_help_names_the_colours(monkeypatch: pytest.Monkey
     monkeypatch.delenv("NO_COLOR", raising=False)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        assert not app.colourless
+        assert not app.themes.colourless
         await press(pilot, "n")
         text = await help_text(pilot)
         assert "gradients (∂) are bold magenta" in text and "underlined" not in text
@@ -357,7 +357,7 @@ async def test_with_16_colours_gradients_stay_magenta(monkeypatch: pytest.Monkey
     monkeypatch.setattr(constants, "COLOR_SYSTEM", "standard")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert app.console.color_system == "standard" and not app.colourless
+        assert app.console.color_system == "standard" and not app.themes.colourless
         await press(pilot, "F", "b")
         grad = styled(app, "∂ -2").style
         assert grad is not None and grad.bold and grad.color is not None

@@ -55,6 +55,13 @@ async def group_apps(log: Path, timeout: float = 20.0, count: int = 1) -> list[i
     raise AssertionError(f"the log names {count} group app(s) started:\n{log.read_text()}")
 
 
+async def a_class(server, tmp_path: Path) -> tuple[Path, Any, Student]:  # type: ignore[no-untyped-def]
+    """A server with a teacher password whose log goes to a file, and its teacher."""
+    log = tmp_path / "serve.log"
+    srv = server(*TEACHER, log_file=log, stderr=subprocess.STDOUT)
+    return log, srv, await Student.join(srv.port, "teacher", password="chalk")
+
+
 async def test_a_member_sees_what_a_follower_with_its_own_app_sees(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     shared = server(*TEACHER, log_file=tmp_path / "shared.log", stderr=subprocess.STDOUT)
     alone = server(*TEACHER, "--own-apps")
@@ -75,9 +82,7 @@ async def test_a_member_sees_what_a_follower_with_its_own_app_sees(server, tmp_p
 
 
 async def test_a_late_joiner_gets_the_whole_screen_from_the_group(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    log = tmp_path / "serve.log"
-    srv = server(*TEACHER, log_file=log, stderr=subprocess.STDOUT)
-    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    log, srv, teacher = await a_class(server, tmp_path)
     early = await Student.join(srv.port, "ann")
     await early.wait_for(lambda t: " following " in t)
     # 500 training steps asked for; the lesson has 300 (100 epochs of 3 samples).
@@ -96,9 +101,7 @@ async def test_a_late_joiner_gets_the_whole_screen_from_the_group(server, tmp_pa
 
 
 async def test_a_resize_moves_a_member_to_the_group_of_its_size(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    log = tmp_path / "serve.log"
-    srv = server(*TEACHER, log_file=log, stderr=subprocess.STDOUT)
-    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    log, srv, teacher = await a_class(server, tmp_path)
     small = await Student.join(srv.port, "ann")
     wide = await Student.join(srv.port, "bo", width=125, height=42)
     await wide.wait_for(lambda t: " following " in t)
@@ -121,9 +124,7 @@ async def test_a_resize_moves_a_member_to_the_group_of_its_size(server, tmp_path
 
 
 async def test_t_and_l_give_a_student_their_own_app_at_the_class_step(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    log = tmp_path / "serve.log"
-    srv = server(*TEACHER, log_file=log, stderr=subprocess.STDOUT)
-    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    log, srv, teacher = await a_class(server, tmp_path)
     ann = await Student.join(srv.port, "ann")
     bo = await Student.join(srv.port, "bo")
     cy = await Student.join(srv.port, "cy")
@@ -176,9 +177,7 @@ async def test_a_stalled_member_does_not_hold_up_the_others(server, tmp_path) ->
 
 
 async def test_a_crashed_group_app_is_replaced_and_its_members_stay(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    log = tmp_path / "serve.log"
-    srv = server(*TEACHER, log_file=log, stderr=subprocess.STDOUT)
-    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    log, srv, teacher = await a_class(server, tmp_path)
     ann = await Student.join(srv.port, "ann")
     await ann.wait_for(lambda t: " following " in t)
     await teacher.press("s")

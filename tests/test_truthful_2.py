@@ -180,8 +180,8 @@ async def test_keys_typed_while_pytorch_loads_are_kept_and_help_waits_for_the_le
     from textual import events
 
     import bptui.lesson.engine as engine
-    from bptui.app import help as help_module
     from bptui.app.main import BptuiApp
+    from bptui.app.screens import help as help_module
     from bptui.lesson.files import seed_lesson
 
     gate = threading.Event()
@@ -376,3 +376,29 @@ async def test_a_message_longer_than_its_rows_is_marked_and_v_shows_it_whole(
             assert more not in shown(app, MessageBar)
     finally:
         set_language("en")
+
+
+# ------------------------------------------------------------------ every digit
+
+
+async def test_p_shows_every_digit_torch_holds_at_the_end_of_the_lesson() -> None:
+    """The note's program ends on w = 1.9999996; five digits read 2. P shows the graph's
+    values in every digit of the float32 (as print shows it), and P again five."""
+    from test_app import make_app
+
+    from bptui.app.panels.graph import GraphPanel
+    from bptui.lesson.values import format_float32
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("colon", "2", "9", "9", "enter", "s"):
+            await pilot.press(key)
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 300)
+        await wait_for(pilot, lambda: "w=2 " in shown(app, GraphPanel))
+        w = app.snapshot.params[0].data if app.snapshot else None  # type: ignore[union-attr]
+        assert format_float32(w) == "1.9999996"  # type: ignore[arg-type]
+        await pilot.press("P")
+        await wait_for(pilot, lambda: "w=1.9999996" in shown(app, GraphPanel))
+        assert "every digit" in screen_text(app).lower()
+        await pilot.press("P")
+        await wait_for(pilot, lambda: "w=2 " in shown(app, GraphPanel))

@@ -2,7 +2,8 @@
 
 The app's ``BINDINGS`` (and so the footer), the engine actions keys call, the
 keys greyed out once the lesson is finished and the help screen's key list are
-all made from :data:`KEYS`; a test checks README's key table against it.
+all made from :data:`KEYS`; a test checks the key table of docs/using.md against
+it. Plain data: the lesson session uses it without loading Textual.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-from textual.binding import Binding
 
 from ..i18n import N_, _
 from ..lesson.snapshot import Snapshot
@@ -127,6 +126,7 @@ KEYS: tuple[Key, ...] = (
     Key("scroll_graph(0,-3)", "left_curly_bracket", ("{",), N_("Graph ↑"), show=False),
     Key("scroll_graph(0,3)", "right_curly_bracket", ("}",), N_("Graph ↓"), show=False),
     Key("graph_names", "y", ("y",), "grad_fn", show=False),
+    Key("precise", "P", ("P",), N_("Digits"), show=False),
     Key("edit", "E", ("E",), N_("Edit values"), show=False),
     Key("skip_zero_mode", "Z", ("Z",), N_("No-zero mode"), show=False, engine="toggle_skip_zero"),
     Key("batch_mode", "m", ("m",), N_("Batch mode"), show=False, engine="toggle_batch"),
@@ -156,11 +156,6 @@ KEYS: tuple[Key, ...] = (
 )
 
 BY_ACTION = {key.action: key for key in KEYS}
-
-BINDINGS = [
-    Binding(key.keys, key.action, key.description, show=key.show, tooltip=key.tooltip or "")
-    for key in KEYS
-]
 
 #: Actions that step the engine, each with the name of a Stepper method.
 ENGINE_ACTIONS = {key.action: key.engine for key in KEYS if key.engine}
@@ -233,6 +228,10 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (("graph_names",), N_("show or hide torch's backward node (`grad_fn`) under each value")),
+    (
+        ("precise",),
+        N_("the graph's values in every digit torch holds (`1.9999996`, not `2`), or five"),
+    ),
     (
         ("skip_zero_mode",),
         N_("skip-zero mode: never zero the gradient (plot shows the zeroing run beside it)"),

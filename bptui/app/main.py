@@ -1,11 +1,8 @@
-"""The bptui application: the panels, the keys, and the engine behind them.
+"""The bptui application: the panels, the keys, and the lesson session behind them.
 
-The app owns the :class:`~bptui.lesson.engine.Stepper` (the only object that
-holds tensors) and hands the panels frozen snapshots. torch is imported in a
-worker thread after the first frame, so the window appears at once; keys
-pressed while it loads are kept and run when it is ready. Keys change the
-engine at once; drawing is throttled to ~30 frames a second, so key repeat and
-fast autoplay never leave the screen behind."""
+torch loads in a worker thread after the first frame (the window appears at
+once; keys pressed meanwhile are kept). Keys change the engine at once; drawing
+is throttled to ~30 frames a second, so key repeat and autoplay never lag."""
 
 from __future__ import annotations
 
@@ -65,7 +62,10 @@ class BptuiApp(App[int]):
     TITLE = "bptui"
     ENABLE_COMMAND_PALETTE = False
 
-    BINDINGS = list(keymap.BINDINGS)
+    BINDINGS = [
+        Binding(key.keys, key.action, key.description, show=key.show, tooltip=key.tooltip or "")
+        for key in keymap.KEYS
+    ]
     """Every key; the footer shows the common ones and `?` explains all."""
 
     #: Set by ``bptui serve`` for each session: a file would be the server's, not the student's.
@@ -108,10 +108,6 @@ class BptuiApp(App[int]):
     def link(self) -> ClassLink | None:
         """In a classroom: the session's line to the server."""
         return self.session.link
-
-    @property
-    def colourless(self) -> bool:
-        return self.themes.colourless
 
     # ------------------------------------------------------------- layout
 
@@ -479,12 +475,14 @@ class BptuiApp(App[int]):
         self._schedule_render()
 
     def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
-        """Scroll a graph larger than its box ([ ] sideways, { } up and down)."""
         self.query_one(LessonView).scroll_graph(columns, rows)
 
+    # The view's own keys (y, P): see LessonView.
     def action_graph_names(self) -> None:
-        """y: show or hide torch's backward node (grad_fn) under each value."""
         self.query_one(LessonView).toggle_names()
+
+    def action_precise(self) -> None:
+        self._say(self.query_one(LessonView).toggle_precise())
 
 
 # Textual finds a key's action by its method's name: one for each engine action in keymap.

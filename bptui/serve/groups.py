@@ -31,8 +31,11 @@ from .process import AppProcess
 #: The widths and heights a group draws at. They include the layout's own
 #: breakpoints (bptui/app/sizes.py: 72×22 the smallest, compact below 30 rows,
 #: wide from 110 columns), so a student gets the layout their window would.
-WIDTHS = (72, 80, 90, 100, 110, 120, 132, 150, 180, 210, 250)
-HEIGHTS = (22, 24, 27, 30, 35, 40, 45, 50, 60)
+WIDTHS = (20, 40, 60, 72, 80, 90, 100, 110, 120, 132, 150, 180, 210, 250)
+HEIGHTS = (6, 12, 18, 22, 24, 27, 30, 35, 40, 45, 50, 60)
+#: Most groups at once: past it (many odd views, or a client resizing through
+#: every size), a follower gets an app of their own, as every student once did.
+MAX_GROUPS = 24
 #: A group whose last member left keeps its app this long (a resize, a `t` and back).
 LINGER = 15.0
 #: A member whose connection has taken nothing for this long is let go.
@@ -46,7 +49,8 @@ STOPPED = N_(
 
 def bucket(columns: int, rows: int) -> tuple[int, int]:
     """The size a group draws at for a window of ``columns`` × ``rows``: the largest
-    bucket that fits; a window smaller than the smallest bucket is its own size."""
+    bucket that fits; a window smaller than the smallest bucket is its own size.
+    (Below 72×22 the app only asks for a larger window, at any size.)"""
     if columns < WIDTHS[0] or rows < HEIGHTS[0]:
         return columns, rows
     return max(w for w in WIDTHS if w <= columns), max(h for h in HEIGHTS if h <= rows)
@@ -145,7 +149,9 @@ class ViewGroup:
         self.hub.joined(self)
 
     def _output(self, data: bytes) -> None:
-        self.mirror.feed(data)
+        data = self.mirror.feed(data)
+        if not data:
+            return
         now = time.monotonic()
         for member in self.members:
             if member in self.behind:
@@ -243,10 +249,18 @@ class Groups:
         self.hub = hub
         self.groups: dict[View, ViewGroup] = {}
 
-    def attach(self, member: Watcher, view: View, header: dict[str, Any]) -> ViewGroup:
-        """``member`` joins the group of ``view``, started for it if there is none."""
+    def room_for(self, view: View) -> bool:
+        """Whether a member at ``view`` can watch a group (there is one, or room for it)."""
+        group = self.groups.get(view)
+        return (group is not None and not group.closed) or len(self.groups) < MAX_GROUPS
+
+    def attach(self, member: Watcher, view: View, header: dict[str, Any]) -> ViewGroup | None:
+        """``member`` joins the group of ``view``, started for it if there is none;
+        None if there is none and no room for one (see :data:`MAX_GROUPS`)."""
         group = self.groups.get(view)
         if group is None or group.closed:
+            if not self.room_for(view):
+                return None
             group = ViewGroup(self.hub, view, header)
             self.groups[view] = group
             group.starting = asyncio.ensure_future(group.start())

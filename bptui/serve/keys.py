@@ -34,10 +34,10 @@ class Kind(enum.Enum):
 
 #: Keys that change the view for good (a student who pressed one keeps their own
 #: app when they follow again); the other VIEW keys open something that closes.
-LASTING_VIEW = frozenset(b"gvcy[]{}QLT")
+LASTING_VIEW = frozenset(b"gvcyP[]{}QLT")
 
 _PRINTABLE: dict[bytes, Kind] = {
-    **{bytes([c]): Kind.VIEW for c in b"gvcy[]{}QLTxX?"},
+    **{bytes([c]): Kind.VIEW for c in b"gvcyP[]{}QLTxX?"},
     **{bytes([c]): Kind.LESSON for c in b" nfFbBuzseU:p+-rEZml"},
     b"q": Kind.QUIT,
     b"t": Kind.EXPLORE,

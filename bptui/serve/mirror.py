@@ -36,8 +36,11 @@ _KEYBOARD = re.compile(rb"\x1b\[(?:>[0-9;]*|<[0-9]*)u")
 _UNKNOWN = re.compile(
     rb"\x1b\[(?:[<>=][\x30-\x3f]*[\x20-\x2f]*|[\x30-\x3f]*[\x20-\x2f]+)[\x40-\x7e]"
 )
-#: The start of a CSI sequence cut off by the end of a read.
-_CUT = re.compile(rb"\x1b(?:\[[\x30-\x3f]*[\x20-\x2f]*)?\Z")
+#: A whole CSI sequence; one cut off by the end of a read (parameters, no final byte).
+_CSI = re.compile(rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]")
+_CSI_CUT = re.compile(rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*\Z")
+#: The longest unfinished sequence held back for the next read (longer: passed on).
+_HOLD = 4096
 _NAMED_FG = {name: code for code, name in {**graphics.FG_ANSI, **graphics.FG_AIXTERM}.items()}
 _NAMED_BG = {name: code for code, name in {**graphics.BG_ANSI, **graphics.BG_AIXTERM}.items()}
 
@@ -79,6 +82,24 @@ class _Screen(pyte.Screen):
                 replace[flag[1:]] = flag.startswith("+")
         self.cursor.attrs = self.cursor.attrs._replace(**replace)
 
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        # pyte erases only the cells written before; a terminal erases them all,
+        # in the colours of the moment.
+        for y in range(self.lines):
+            self._fill(y)
+        super().erase_in_display(how, *args, **kwargs)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        self._fill(self.cursor.y)
+        super().erase_in_line(how, private)
+
+    def _fill(self, y: int) -> None:
+        line = self.buffer[y]
+        if len(line) < self.columns:
+            for x in range(self.columns):
+                if x not in line:
+                    line[x] = self.default_char
+
     def write_process_input(self, data: str) -> None:
         """Answers to the app's questions go nowhere: the group's app hears no terminal."""
 
@@ -92,16 +113,18 @@ class Mirror:
         self._keyboard = b""
         self._tail = b""
 
-    def feed(self, data: bytes) -> None:
-        """The app wrote ``data``."""
+    def feed(self, data: bytes) -> bytes:
+        """The app wrote ``data``; returns what is whole of it: the bytes up to an
+        escape sequence or a character the read cut in two (kept for the next
+        feed). Members are sent exactly these, so a member painted whole between
+        two feeds never receives the second half of a sequence as text."""
         data = self._tail + data
-        cut = _CUT.search(data)
-        self._tail = data[cut.start() :] if cut and len(data) - cut.start() < 64 else b""
-        if self._tail:
-            data = data[: -len(self._tail)]
+        cut = _unfinished(data)
+        data, self._tail = data[:cut], data[cut:]
         for found in _KEYBOARD.finditer(data):
             self._keyboard = found.group() if found.group()[2:3] == b">" else b""
         self._stream.feed(_UNKNOWN.sub(b"", data))
+        return data
 
     def resize(self, columns: int, rows: int) -> None:
         self.screen.resize(rows, columns)
@@ -123,9 +146,18 @@ class Mirror:
         out.append(b"\x1b[0m")
         if self._mode(_AUTOWRAP):
             out.append(b"\x1b[?7h")
-        out.append(b"\x1b[%d;%dH" % (screen.cursor.y + 1, screen.cursor.x + 1))
+        cursor = screen.cursor
+        if cursor.x >= screen.columns and self._mode(_AUTOWRAP):
+            # Past the last column, a wrap pending: only writing the last cell again
+            # puts a terminal there (moving the cursor cannot).
+            last = screen.buffer[cursor.y][screen.columns - 1]
+            out.append(b"\x1b[%d;%dH" % (cursor.y + 1, screen.columns) + _sgr(last))
+            out.append((last.data or " ").encode("utf-8", "replace"))
+        else:
+            out.append(b"\x1b[%d;%dH" % (cursor.y + 1, min(cursor.x, screen.columns - 1) + 1))
         if self._mode(_CURSOR) and not screen.cursor.hidden:
             out.append(b"\x1b[?25h")
+        out.append(_sgr(screen.cursor.attrs))  # the colours the app writes in next
         return b"".join(out)
 
     def row(self, y: int) -> bytes:
@@ -151,6 +183,32 @@ class Mirror:
                 style = key
             parts.append(data.encode("utf-8", "replace"))
         return b"".join(parts)
+
+
+def _unfinished(data: bytes) -> int:
+    """Where an escape sequence or UTF-8 character that ``data`` ends in the middle
+    of begins (``len(data)`` when it ends on a boundary)."""
+    end = len(data)
+    cut = end
+    esc = data.rfind(b"\x1b", max(0, end - _HOLD))
+    if esc >= 0:
+        kind = data[esc + 1 : esc + 2]
+        if not kind or (kind == b"[" and _CSI_CUT.match(data, esc)):
+            cut = esc  # ESC alone, or a CSI without its final byte
+        elif kind == b"[" and not _CSI.match(data, esc):
+            pass  # malformed: passed on as it is
+        elif kind in b"]P_^" and b"\x07" not in data[esc:]:
+            cut = esc  # a string (OSC, DCS…) not yet ended by BEL (ST is its own ESC)
+        elif 0x20 <= kind[0] <= 0x2F and end - esc == 2:
+            cut = esc  # ESC ( and its final byte to come
+    for back in range(1, min(4, end) + 1):  # a UTF-8 character cut in two
+        byte = data[end - back]
+        if byte & 0xC0 != 0x80:
+            need = 4 if byte >= 0xF0 else 3 if byte >= 0xE0 else 2 if byte >= 0xC0 else 1
+            if need > back:
+                cut = min(cut, end - back)
+            break
+    return cut if end - cut <= _HOLD else end
 
 
 def _sgr(char: Any) -> bytes:

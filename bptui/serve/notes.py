@@ -8,10 +8,50 @@ back from the group's screen model a few seconds later.
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+
 import wcwidth
 
-from .groups import View
+from .groups import View, ViewGroup
 from .mirror import Mirror
+
+#: How long a note stays, and how often one may be said (a key held down, a flood).
+SECONDS = 4.0
+GAP = 0.5
+
+
+class Notes:
+    """One member's notes: said over their group's bottom row, taken back later.
+
+    ``show`` writes to the member's terminal; ``group()`` is the group they
+    watch now (a note is taken back only if they still watch the same one)."""
+
+    def __init__(self, show: Callable[[bytes], None], group: Callable[[], ViewGroup | None]):
+        self._show = show
+        self._group = group
+        self._said = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def say(self, text: str, group: ViewGroup) -> None:
+        now = time.monotonic()
+        if now - self._said < GAP:
+            return
+        self._said = now
+        self._show(note(text, group.view, group.mirror))
+        self.clear()
+        self._timer = asyncio.get_running_loop().call_later(SECONDS, self._take_back, group)
+
+    def clear(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _take_back(self, group: ViewGroup) -> None:
+        self._timer = None
+        if self._group() is group:
+            self._show(unnote(group.view, group.mirror))
 
 
 def note(text: str, view: View, mirror: Mirror) -> bytes:

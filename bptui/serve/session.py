@@ -32,7 +32,7 @@ from .host import Door, Host
 from .keys import KeyReader, Kind, lasting
 from .limits import clamp_size, clean_colorterm, clean_term
 from .logbook import log
-from .notes import note, unnote
+from .notes import Notes
 from .process import AppProcess
 from .speech import clean_name, client_language, say
 from .terminal import RESTORE, Screen
@@ -42,9 +42,8 @@ GRACE = 2.0
 #: What a following student is told when a key of theirs would step the lesson.
 FOLLOWING = N_("You are following the teacher: press t to explore on your own.")
 REJOINED = N_("Following the teacher again, at their current step. Press t to explore alone.")
-#: How long such a note stays, and how often it may be said.
-TOAST_SECONDS = 4.0
-TOAST_GAP = 0.5
+#: Seconds a group member's window keeps one size before they move to its group.
+RESIZED = 0.3
 #: Keys kept for an app that is starting (the rest of a paste is dropped).
 _PENDING = 4096
 
@@ -58,8 +57,10 @@ class _Member:
     pending: bytearray = field(default_factory=bytearray)
     #: Their own app was taken only to explore (``t``): ``t`` again returns them to a group.
     plain: bool = False
-    toasted: float = 0.0
-    timer: asyncio.TimerHandle | None = None
+    #: Their window's new size takes effect.
+    resize: asyncio.TimerHandle | None = None
+    #: They pressed q (their screen is restored; nothing went wrong).
+    quitting: bool = False
 
 
 class Session(asyncssh.SSHServerSession[bytes]):
@@ -83,10 +84,10 @@ class Session(asyncssh.SSHServerSession[bytes]):
         #: ... else the view group whose app they watch (see groups.py).
         self._group: ViewGroup | None = None
         self._member = _Member()
+        self._notes = Notes(self._show, lambda: self._group)
         self._writable = True
         self._farewell: str | None = None
         self._finished = False
-        self._quitting = False
         self._joined = False
         self._starting: asyncio.Future[None] | None = None
         self._screen = Screen()
@@ -242,6 +243,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
         groups, classroom = self.server.groups, self.server.classroom
         assert groups is not None and classroom is not None
         self._group = groups.attach(self, self._view(), self._head)
+        if self._group is None:  # too many groups: an app of their own, as before groups
+            self._starting = asyncio.ensure_future(self._start_app())
+            return
         classroom.watch(True)
         self._arrived()
         if self._farewell is not None:  # the class ended while this one joined
@@ -254,7 +258,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._group = None
         groups.detach(self, group)
         classroom.watch(False)
-        self._untoast_later(None)
+        self._notes.clear()
 
     def _member_keys(self, data: bytes) -> None:
         """A group member's keys: the server acts on them; the shared app never sees them."""
@@ -262,7 +266,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         refused = False
         for i, (kind, _key) in enumerate(keys):
             if kind is Kind.QUIT:
-                self._quitting = True
+                self._member.quitting = True
                 self.finish()
                 return
             if kind in (Kind.EXPLORE, Kind.VIEW):
@@ -279,31 +283,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._toast(FOLLOWING)
 
     def _toast(self, message: str) -> None:
-        """A note on this student's screen only, over the group's bottom row for a
-        few seconds (the shared app cannot say it: it draws for everyone)."""
-        group = self._group
-        if group is None:
-            return
-        now = time.monotonic()
-        if now - self._member.toasted < TOAST_GAP:
-            return
-        self._member.toasted = now
-        self._show(note(say(self.language, message), group.view, group.mirror))
-        self._untoast_later(group)
-
-    def _untoast_later(self, group: ViewGroup | None) -> None:
-        if self._member.timer is not None:
-            self._member.timer.cancel()
-            self._member.timer = None
-        if group is not None:
-            self._member.timer = asyncio.get_running_loop().call_later(
-                TOAST_SECONDS, self._untoast, group
-            )
-
-    def _untoast(self, group: ViewGroup) -> None:
-        self._member.timer = None
-        if self._group is group:
-            self._show(unnote(group.view, group.mirror))
+        """A note (marked with ``N_``) on this student's screen only, in their language."""
+        if self._group is not None:
+            self._notes.say(say(self.language, message), self._group)
 
     # The group's side of a member (see bptui.serve.groups.Watcher).
 
@@ -354,7 +336,13 @@ class Session(asyncssh.SSHServerSession[bytes]):
     def _app_message(self, message: Message) -> None:
         if isinstance(message, Cmd):
             self.last_active = time.monotonic()
-        if isinstance(message, Follow) and message.on and self._member.plain and self._grouped():
+        if (
+            isinstance(message, Follow)
+            and message.on
+            and self._member.plain
+            and self.server.groups is not None
+            and self.server.groups.room_for(self._view())
+        ):
             self._back_to_group()
             return
         if self.server.classroom is not None:
@@ -400,14 +388,22 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._size = clamp_size(width, height)
         if self._app is not None:
             self._app.resize(*self._size)
+        if self._group is not None:
+            # A window dragged to a new size sends many sizes: the last one counts.
+            if self._member.resize is not None:
+                self._member.resize.cancel()
+            self._member.resize = asyncio.get_running_loop().call_later(RESIZED, self._resized)
+
+    def _resized(self) -> None:
+        self._member.resize = None
         group = self._group
-        if group is not None:
-            view = self._view()
-            if view == group.view:
-                self._show(group.mirror.repaint())  # the window was redrawn by the terminal
-            else:
-                self._leave_group()
-                self._join_group()
+        if group is None:
+            return
+        if self._view() == group.view:
+            self._show(group.mirror.repaint())  # the window was redrawn by the terminal
+        else:
+            self._leave_group()
+            self._join_group()
 
     def eof_received(self) -> bool:
         """No more keys (``ssh -tt < /dev/null``): the app still shows itself, as
@@ -490,7 +486,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             with contextlib.suppress(Exception):  # the client may be gone already
                 if self._screen.alternate:  # the app ended without restoring the terminal
                     chan.write(RESTORE)
-                    if not self._farewell and not watching and not self._quitting:
+                    if not self._farewell and not watching and not self._member.quitting:
                         log(f"the app of {self.who} ended unexpectedly")
                         self._farewell, code = say(self.language, STOPPED), 1
                 if self._farewell:

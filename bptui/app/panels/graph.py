@@ -127,6 +127,8 @@ class GraphPanel(LinePanel):
         self._width = 1
         #: None: torch's backward nodes shown when they fit; True / False: as ``y`` chose.
         self.names: bool | None = None
+        #: ``P``: every digit of each value (1.9999996, not 2), as ``print`` shows it.
+        self.precise = False
         self._drawn: tuple[Shape, Mode] | None = None
         self._floor: tuple[int, ...] = ()
         self._focus: tuple[Region, ...] = ()
@@ -150,6 +152,13 @@ class GraphPanel(LinePanel):
         """Show torch's backward nodes if they are hidden, hide them if shown."""
         self.names = not (self.mode is not None and self.mode.names)
         self.refit()
+
+    def toggle_precise(self) -> bool:
+        """Every digit of each value, or 5 significant digits again; whether on now."""
+        self.precise = not self.precise
+        self._drawn = None  # columns start afresh: the values widen or narrow
+        self.refit()
+        return self.precise
 
     def refit(self) -> None:
         """Draw again for the room the box has now (after y, or a resize of the screen)."""
@@ -203,7 +212,7 @@ class GraphPanel(LinePanel):
         mode = choose_mode(place(key).slots, self._room(), self.names)
         if self._drawn != (key, mode):  # a new graph or mode: columns start afresh
             self._drawn, self._floor, self._width, self.mode = (key, mode), (), 1, mode
-        drawing = draw(nodes, mode, self._ascii, self._floor)
+        drawing = draw(nodes, mode, self._ascii, self._floor, self.precise)
         self._floor, self._focus, self._around = drawing.widths, drawing.focus, drawing.around
         return drawing.lines
 

@@ -26,7 +26,7 @@ from textual.geometry import Region
 
 from ...glyphs import ascii_only, shown
 from ...lesson.snapshot import NodeView
-from ...lesson.values import short
+from ...lesson.values import full, short
 from .. import palette
 
 # Side bits of an edge cell, and the character for each combination.
@@ -255,9 +255,15 @@ def _tracks(
 Line = list[tuple[str, str]]
 
 
-def _head(node: NodeView) -> str:
+def _number(value: object, precise: bool) -> str:
+    """A value as the graph shows it: 5 significant digits, or (``P``) every digit
+    that tells this float32 from its neighbours, as ``print`` shows it."""
+    return full(value) if precise else short(value)
+
+
+def _head(node: NodeView, precise: bool = False) -> str:
     """``x=1``, ``× ŷ=1``, ``² loss=1``: the op symbol, the label, the value once known."""
-    value = "" if node.value is None else f"={short(node.value)}"
+    value = "" if node.value is None else f"={_number(node.value, precise)}"
     if node.kind != "op":
         return f"{node.label}{value}"
     consts = [
@@ -275,12 +281,12 @@ def _head(node: NodeView) -> str:
     return f"{symbol} {node.label}{value}"
 
 
-def _block(node: NodeView, mode: Mode) -> list[Line]:
+def _block(node: NodeView, mode: Mode, precise: bool = False) -> list[Line]:
     """A value's lines in ``mode``, each a list of (text, style) runs."""
-    head = (_head(node), CURRENT if node.current else VALUE)
+    head = (_head(node, precise), CURRENT if node.current else VALUE)
     if not node.requires_grad:
         return [[head]]
-    grad = shown(f"∂ {short(node.grad)}") if node.grad is not None else ""
+    grad = shown(f"∂ {_number(node.grad, precise)}") if node.grad is not None else ""
     name = (node.grad_fn or "") if (node.kind == "param" or node.value is not None) else ""
     if mode.rows == 1 or mode is NAMES:
         first = [head, (" " + grad, GRAD)] if grad else [head]
@@ -310,11 +316,13 @@ def draw(
     mode: Mode,
     ascii_only: bool = False,
     floor: tuple[int, ...] = (),
+    precise: bool = False,
 ) -> Drawing:
-    """Draw ``nodes`` in ``mode``; columns at least ``floor`` wide."""
+    """Draw ``nodes`` in ``mode``; columns at least ``floor`` wide; every digit of each
+    value if ``precise``."""
     key = shape(nodes)
     at = place(key)
-    blocks = {node.name: _block(node, mode) for node in nodes}
+    blocks = {node.name: _block(node, mode, precise) for node in nodes}
     widths = [MIN_COLUMN] * len(at.tracks)
     for name, lines in blocks.items():
         widths[at.layer[name]] = max(widths[at.layer[name]], *(_width(ln) for ln in lines))

@@ -116,3 +116,11 @@ class LessonView(Vertical):
     def toggle_names(self) -> None:
         """y: show or hide torch's backward node (grad_fn) under each value."""
         self.query_one(GraphPanel).toggle_names()
+
+    def toggle_precise(self) -> Message:
+        """P: the graph's values in every digit torch holds, or in five again."""
+        if self.query_one(GraphPanel).toggle_precise():
+            text = _("Every digit of each value, as print() shows it (P: five digits again).")
+        else:
+            text = _("Values in five significant digits (P: every digit).")
+        return Message(Kind.STEP, text)

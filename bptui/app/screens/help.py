@@ -216,7 +216,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         text = help_text(self.lesson, self.snapshot)
-        text += "\n\n" + marks(bool(getattr(self.app, "colourless", False)))
+        text += "\n\n" + marks(
+            bool(getattr(getattr(self.app, "themes", None), "colourless", False))
+        )
         with HelpBody(id="help-body"):
             page = Markdown(glyphs.shown(text))
             if glyphs.ascii_only():

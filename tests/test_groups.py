@@ -1,0 +1,50 @@
+"""View groups without a network: the size buckets, and the limit on groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bptui.app.sizes import MIN_HEIGHT, MIN_WIDTH, screen_classes
+from bptui.serve.groups import HEIGHTS, MAX_GROUPS, WIDTHS, Groups, View, ViewGroup, bucket
+
+
+@pytest.mark.parametrize(
+    ("window", "drawn"),
+    [((80, 24), (80, 24)), ((95, 33), (90, 30)), ((125, 42), (120, 40)), ((600, 250), (250, 60))],
+)
+def test_a_window_is_drawn_at_the_largest_bucket_that_fits(window, drawn) -> None:  # type: ignore[no-untyped-def]
+    assert bucket(*window) == drawn
+
+
+def test_buckets_never_cut_and_keep_the_layout_a_window_would_get() -> None:
+    for columns in range(1, 300):
+        for rows in range(1, 80, 3):
+            w, h = bucket(columns, rows)
+            assert w <= columns and h <= rows
+            if columns >= MIN_WIDTH and rows >= MIN_HEIGHT:
+                # The same layout (too small, compact, wide) as the window itself.
+                assert screen_classes(w, h) == screen_classes(columns, rows), (columns, rows)
+    assert MIN_WIDTH in WIDTHS and MIN_HEIGHT in HEIGHTS
+
+
+class Hub:
+    async def spawn(self, header: dict[str, Any], fds: list[int]) -> tuple[int, int]:
+        raise OSError("not in this test")
+
+    def joined(self, group: ViewGroup) -> None: ...
+
+    def left(self, group: ViewGroup) -> None: ...
+
+    def heard(self, group: ViewGroup, message: Any) -> None: ...
+
+
+def test_past_the_limit_a_new_view_gets_no_group() -> None:
+    groups = Groups(Hub())
+    views = [View(80 + i, 24, "en", False, "xterm", None) for i in range(MAX_GROUPS + 1)]
+    for view in views[:MAX_GROUPS]:
+        groups.groups[view] = ViewGroup(groups.hub, view, {})
+    assert groups.room_for(views[0])  # a view with a group still has one
+    assert not groups.room_for(views[-1])
+    assert groups.attach(object(), views[-1], {}) is None  # type: ignore[arg-type]
