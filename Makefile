@@ -17,13 +17,25 @@ ARGS ?=
 # cores pays (measured in TESTING.md). TEST_JOBS=0 runs in one process.
 TEST_JOBS ?= 4
 
-.PHONY: run test check trace bench mutate clean install catalogues
+# The browser students' tests drive a headless Chromium (tests/browser: puppeteer-core
+# and @sparticuz/chromium, versions locked); installed with npm when it is there.
+BROWSER_STAMP := tests/browser/node_modules/.installed
+
+.PHONY: run test check trace bench mutate clean install catalogues browser
 
 run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(TEST_JOBS) $(ARGS)
+
+browser:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(BROWSER_STAMP); \
+	else echo "npm not found: the browser tests will be skipped (install Node.js 20+ and npm)"; fi
+
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+	touch $@
 
 check: $(CHECK_STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
@@ -34,7 +46,7 @@ check: $(CHECK_STAMP)
 trace: $(STAMP)
 	$(BIN)/bptui trace $(ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(BIN)/python bench/run_all.py
 
 # Mutation testing of bptui/lesson, bptui/trace.py, bptui/cli.py, bptui/serve and
@@ -76,4 +88,4 @@ $(CHECK_STAMP): $(STAMP)
 	touch $(CHECK_STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info mutants tests/browser/node_modules

@@ -146,4 +146,14 @@ SERVE_OPTIONS = (
         "PW",
         N_("enable follow mode: user 'teacher' with this password drives every student's lesson"),
     ),
+    (
+        "--web",
+        "PORT",
+        N_(
+            "also serve the class to browsers on this port: a page with the terminal "
+            "(for students without ssh; 0 picks a free port)"
+        ),
+    ),
+    ("--web-cert", "FILE", N_("the page over HTTPS: the certificate (PEM), with --web-key")),
+    ("--web-key", "FILE", N_("the page over HTTPS: the certificate's private key (PEM)")),
 )

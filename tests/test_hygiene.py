@@ -164,8 +164,8 @@ def test_the_ssh_front_end_loads_no_view_library_and_no_torch():
     work of drawing and computing a lesson happens in the zygote's processes."""
     modules = loaded_top_level_modules(
         "import bptui.serve.server, bptui.serve.session, bptui.serve.classroom, "
-        "bptui.classroom.protocol"
+        "bptui.serve.web, bptui.classroom.protocol"
     )
-    assert "asyncssh" in modules
+    assert "asyncssh" in modules and "aiohttp" in modules
     assert_no_view_library(modules)
     assert "torch" not in modules

@@ -9,17 +9,21 @@ product of, where the session is now and the quiz score. A directory that cannot
 written gets one clear line on the message bar, and the lesson goes on.
 
 In a ``bptui serve`` session the files would land on the server, not on the
-student's computer: the keys say so and write nothing.
+student's computer: the keys say so and write nothing. A student in a browser
+(``bptui serve --web``) gets the file instead: it goes to the terminal in-band as
+iTerm2's file sequence (``OSC 1337 ; File=``), which the server cuts out of the
+output and the page saves as a download (``deliver``: what writes to the terminal).
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
@@ -28,6 +32,8 @@ from .keymap import BY_ACTION
 from .panels.status import phase_word
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from ..lesson.engine import Stepper
     from ..lesson.spec import Lesson
 
@@ -124,22 +130,52 @@ def _served() -> Message:
     )
 
 
+#: How a file reaches a browser student's page (``bptui serve --web``): written to the
+#: app's terminal. Set in that session's own process (see :func:`to_browser`).
+_deliver: Callable[[str], None] | None = None
+
+
+def to_browser(app: App[Any]) -> None:
+    """This process's session is a page's: x and X hand their files to it."""
+    global _deliver
+
+    def deliver(text: str) -> None:
+        driver = app._driver  # noqa: SLF001 - the terminal the app draws on, in turn with its frames
+        if driver is not None:
+            driver.write(text)
+
+    _deliver = deliver
+
+
 def write_handout(
     stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None, served: bool
 ) -> Message:
     """x: the session so far as a Markdown handout in the current directory; what to say."""
-    if served:
+    if served and _deliver is None:
         return _served()
     stem = file_stem(snap.lesson, now())
     text = handout_markdown(stepper, stepper.snapshot(), score)
+    if _deliver is not None:
+        return _hand_over(stem + ".md", text, _deliver)
     return _save(stem, ".md", text, _("Handout written: {file}"))
 
 
 def write_screenshot(lesson: str, svg: Callable[[], str], served: bool) -> Message:
     """X: what the screen shows now (``svg()``), as an SVG file in the current directory."""
-    if served:
+    if served and _deliver is None:
         return _served()
+    if _deliver is not None:
+        return _hand_over(file_stem(lesson, now()) + ".svg", svg(), _deliver)
     return _save(file_stem(lesson, now()), ".svg", svg(), _("Screenshot saved: {file}"))
+
+
+def _hand_over(name: str, text: str, deliver: Callable[[str], None]) -> Message:
+    """``text`` to the student's browser as the file ``name`` (see the module)."""
+    content = text.encode("utf-8")
+    data = base64.b64encode(content).decode("ascii")
+    label = base64.b64encode(name.encode("utf-8")).decode("ascii")
+    deliver(f"\x1b]1337;File=name={label};size={len(content)};inline=0:{data}\x07")
+    return Message(Kind.STEP, _("Sent to your browser's downloads: {file}").format(file=name))
 
 
 def _save(stem: str, suffix: str, text: str, done: str) -> Message:

@@ -18,6 +18,8 @@ the student presses ``t`` to explore alone.
 - :mod:`.limits` — what a client may send, cleaned and bounded
 - :mod:`.gate` — who may try to log in, and how often
 - :mod:`.logbook` — the teacher's log, which never stops the class
+- :mod:`.web` — ``--web``: the page and websocket for browser students (aiohttp)
+- :mod:`.webchannel` — a browser student's websocket as a session's channel
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import signal
 import socket
 import sys
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..i18n import _
@@ -87,7 +90,14 @@ def _bind_error(options: ServeOptions, error: OSError) -> str:
     )
 
 
-def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: str) -> str:
+def _banner(
+    options: ServeOptions,
+    lesson: Lesson,
+    port: int,
+    key: str,
+    where: str,
+    web_port: int | None = None,
+) -> str:
     host = options.host
     if host in ("0.0.0.0", "::", ""):
         host = socket.gethostname()
@@ -101,6 +111,9 @@ def _banner(options: ServeOptions, lesson: Lesson, port: int, key: str, where: s
         _("  host key {key} ({where})").format(key=key, where=where),
         _("  students type:  {command}").format(command=target),
     ]
+    if web_port is not None:
+        scheme = "https" if options.web_cert is not None else "http"
+        lines.append(_("  or open {url} in a browser").format(url=f"{scheme}://{host}:{web_port}/"))
     if options.password is not None:
         lines.append(_("  access: the class password (--password)"))
     elif options.authorized_keys is not None:
@@ -139,6 +152,14 @@ def run_serve(options: ServeOptions, lesson: Lesson) -> int:
             else None
         )
         _check_port(options)
+        if options.web_port is not None:
+            from .web import tls_context
+
+            try:
+                _check_port(replace(options, port=options.web_port))
+            except ServeError as error:  # the same words, about the page's port
+                raise ServeError(str(error).replace("--port", "--web")) from None
+            tls_context(options)
     except ServeError as error:
         _error(str(error))
         return 2
@@ -183,7 +204,7 @@ async def _serve(
     except OSError as error:
         _error(_bind_error(options, error))
         return 2
-    print(_banner(options, lesson, port, printed_key, where), flush=True)
+    print(_banner(options, lesson, port, printed_key, where, server.web_port), flush=True)
     stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
     for sig in _STOP_SIGNALS:

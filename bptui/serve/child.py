@@ -106,6 +106,7 @@ def run_child(
     from textual import constants
 
     constants.COLOR_SYSTEM = "auto"  # type: ignore[misc]  # read from TERM/COLORTERM above
+    from ..app import handout
     from ..app.classlink import ClassLink
     from ..app.keymap import ENGINE_LABELS
     from ..app.main import BptuiApp
@@ -122,6 +123,8 @@ def run_child(
     set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
     app.served = True  # x and X would write on the server: they say so instead
+    if header.get("browser") is True:  # ...or, in a browser, hand the file to the page
+        handout.to_browser(app)
     stylesheet.share(app)
     if link is not None:
         try:

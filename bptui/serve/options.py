@@ -45,6 +45,11 @@ class ServeOptions:
     color: str = "auto"
     #: How every student's session looks and speaks (the same options as ``bptui``).
     settings: Settings = field(default_factory=Settings)
+    #: ``--web PORT``: the page for browser students (None: SSH only).
+    web_port: int | None = None
+    #: ``--web-cert`` and ``--web-key``: the page over HTTPS.
+    web_cert: Path | None = None
+    web_key: Path | None = None
     #: Neither ``--ascii`` nor ``--no-ascii`` given: each student's terminal decides
     #: whether their session writes only ASCII (see :func:`bptui.glyphs.utf8_client`).
     ascii_per_student: bool = True
@@ -111,6 +116,9 @@ OPTION_NAMES = frozenset(
         "authorized_keys",
         "teacher_password",
         "color",
+        "web",
+        "web_cert",
+        "web_key",
     }
 )
 
@@ -132,6 +140,7 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
     authorized_keys = values.get("authorized_keys")
     teacher_password = values.get("teacher_password")
     color = values.get("color", "auto")
+    web, web_cert, web_key = values.get("web"), values.get("web_cert"), values.get("web_key")
     unknown = set(values) - OPTION_NAMES
     if unknown:
         raise ServeError(_("unknown setting {name}").format(name=repr(sorted(unknown)[0])))
@@ -175,12 +184,34 @@ def parse_options(given: Mapping[str, str | None] | None = None) -> ServeOptions
             else None
         ),
         color=color,
+        web_port=_whole(web, "--web", 0, 65535) if web is not None else None,
+        web_cert=_readable(web_cert, "--web-cert") if web_cert is not None else None,
+        web_key=_readable(web_key, "--web-key") if web_key is not None else None,
     )
+    _check_web(options)
     if options.password is not None and options.password == options.teacher_password:
         raise ServeError(
             _("--password and --teacher-password are the same: students could log in as teacher")
         )
     return options
+
+
+def _check_web(options: ServeOptions) -> None:
+    """``--web`` and its certificate make sense together."""
+    if (options.web_cert is None) != (options.web_key is None):
+        raise ServeError(_("give both --web-cert and --web-key (HTTPS needs the two)"))
+    if options.web_cert is not None and options.web_port is None:
+        raise ServeError(_("--web-cert needs --web PORT (the page it is for)"))
+    if options.web_port is not None and options.authorized_keys is not None:
+        raise ServeError(
+            _("--web cannot admit by --authorized-keys (a browser has no SSH key); use --password")
+        )
+    if options.web_port is not None and options.web_port == options.port != 0:
+        raise ServeError(
+            _("--web {port} is the SSH port too; give the page another port").format(
+                port=options.web_port
+            )
+        )
 
 
 def data_dir() -> Path:

@@ -61,6 +61,9 @@ class ClassServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._idle_task: asyncio.Task[None] | None = None
+        #: The page for browser students (``--web``), and the port it listens on.
+        self.web: Any = None
+        self.web_port: int | None = None
         self._roster_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- start, stop
@@ -96,6 +99,11 @@ class ClassServer:
             keepalive_count_max=4,
             server_version="bptui",
         )
+        if options.web_port is not None:
+            from .web import WebFront  # aiohttp: loaded only for a class with a page
+
+            self.web = WebFront(self)
+            self.web_port = await self.web.start()
         self._idle_task = asyncio.create_task(self._watch_idle())
         if self.classroom is not None:
             self._roster_task = asyncio.create_task(self._send_rosters())
@@ -120,6 +128,8 @@ class ClassServer:
             await asyncio.sleep(0.05)
         for session in list(self.sessions):
             session.finish()
+        if self.web is not None:
+            await self.web.stop()
         if self.groups is not None:
             self.groups.close()
         self.zygote.stop()

@@ -201,6 +201,8 @@ class Session(asyncssh.SSHServerSession[bytes]):
             "colorterm": clean_colorterm(env.get("COLORTERM")),
             "role": self.role,
             "settings": settings.to_header(),
+            # A page in a browser (serve/webchannel.py) takes handouts as downloads.
+            "browser": getattr(self._chan, "browser", False) is True,
         }
 
     def _gone(self) -> bool:
