@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from patience import Deadline
+from patience import Deadline, patience
 from test_pty import bptui_command, launch  # noqa: F401  (launch is a fixture)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -177,7 +177,7 @@ def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) ->
         assert not deadline.passed() and proc.poll() is None, "the run never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=patience(60))
     assert proc.returncode == 130
     assert b"Traceback" not in err and b"interrupted" in err
     # The run was interrupted: the file that was there is untouched, no temporary left.

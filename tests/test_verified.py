@@ -233,7 +233,10 @@ def test_random_models_verify(text, data, inits):
                 g is not None
                 and math.isfinite(g)
                 and abs(g) < 1e4
-                and close(g, grads64[n], 1e-5, 1e-6)
+                # Relative: a gradient of 1e-5 that float32 gets 6 % wrong (tanh
+                # saturated: 1 - tanh² cancels) is not well conditioned, and the
+                # check rightly says torch's number and the finite difference differ.
+                and close(g, grads64[n], 1e-5, 1e-12)
                 for n, g in grads32.items()
             )
             and math.isfinite(single[1])
