@@ -142,6 +142,15 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def rss_mib(pid: int) -> float:
+    """A process's resident memory in MiB (a flood must not grow the server)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
 async def connect(
     port: int, username: str = "student", password: str | None = None
 ) -> asyncssh.SSHClientConnection:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import asyncssh
 import pytest
-from serve_client import Student, connect, openssh, openssh_command, until
+from serve_client import Student, connect, openssh, openssh_command, rss_mib, until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
 
@@ -297,14 +297,6 @@ async def test_a_huge_terminal_size_is_clamped(server) -> None:  # type: ignore[
     student.close()
     _code, log = srv.stop()
     assert "Traceback" not in log
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 async def test_a_keystroke_flood_is_held_back_not_buffered(server) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from serve_client import Student, bptui_command, until
+from serve_client import Student, bptui_command, rss_mib, until
 from web_client import WebStudent, web_url
 
 from bptui.serve.options import ServeError, parse_options
@@ -32,14 +32,6 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pid
 
 STARTED = "Epoch 1/100"
 PAGE = Path(__file__).parent.parent / "bptui" / "serve" / "webpage"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 # ------------------------------------------------------------------ in process
