@@ -15,10 +15,12 @@ import pytest
 from bptui.app.classlink import ClassLink
 from bptui.classroom.protocol import (
     VERSION,
+    Ask,
     Cmd,
     Command,
     FrameReader,
     Message,
+    Revealed,
     Step,
     encode,
     from_json,
@@ -60,6 +62,20 @@ class FakeMember:
 
     def end(self, reason: str) -> None:
         self.ended = reason
+
+    # A class question's side of a student (with an app of their own: one person).
+
+    name = "ann"
+    address = "127.0.0.1"
+
+    def people(self) -> list[FakeMember]:
+        return [self]
+
+    def ask(self, ask: Ask) -> None:
+        self.inbox.append(wire(ask))
+
+    def revealed(self, qid: int, value: float, answer: float | None) -> None:
+        self.inbox.append(wire(Revealed(qid, value, answer)))
 
     def last(self, kind: str) -> dict[str, Any]:
         return [m for m in self.inbox if m["t"] == kind][-1]
