@@ -16,7 +16,9 @@ reveals nothing to compute (zeroing the gradient, a refused key) asks nothing. I
 a classroom, a student following the teacher is not asked (their screen keeps pace
 with the teacher's); exploring alone (``t``), their own steps are. The teacher's
 own session starts with the quiz off; ``Q`` turns it on (the room predicts aloud),
-and then each step reaches the class when the teacher's screen reveals it.
+and then each step reaches the class when the teacher's screen reveals it. In a class, that
+question is the class's: every follower is asked it and the teacher's screen
+shows the answers as they arrive (see :mod:`bptui.app.classquiz`).
 
 The score counts the questions at or before the current point: each answer is kept
 with the micro-step it belongs to, and undoing (or jumping back past) that step
@@ -294,6 +296,14 @@ class Quiz:
             return True
         self.asking, self._sends = question, command
         return question
+
+    def release(self) -> None:
+        """The teacher's class question is revealed: the held step goes to the class
+        (before the reveal, so each follower's screen has the value when told it)."""
+        self.asking = None
+        if self._sends is not None:
+            self._session.send_command(self._sends)
+            self._sends = None
 
     def answer(self, text: str | None) -> Message | str | None:
         """The answer typed (None: skipped): the verdict to show once the step is
