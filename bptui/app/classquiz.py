@@ -37,7 +37,7 @@ from ..classroom.protocol import Message as ClassMessage
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message
 from ..lesson.values import short
-from .quiz import Question, is_right, read_number
+from .quiz import Question, is_right, not_a_number, read_number
 
 if TYPE_CHECKING:
     from .classlink import ClassLink
@@ -167,11 +167,7 @@ class ClassQuestion:
             )
         value = read_number(text)
         if value is None:
-            typed = text.strip()
-            shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
-            return _(
-                '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
-            ).format(typed=shown)
+            return not_a_number(text)
         self.sent = value
         link.send(Answer(asked.qid, value))
         return Message(

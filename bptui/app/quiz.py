@@ -179,6 +179,15 @@ def read_number(text: str) -> float | None:
     return numbers[0]
 
 
+def not_a_number(text: str) -> str:
+    """The hint when what was typed is not a number (the question stays open)."""
+    typed = text.strip()
+    shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
+    return _('"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).').format(
+        typed=shown
+    )
+
+
 def is_right(answer: float, value: float) -> bool:
     """Within 1% of torch's number, or 1e-3 of it near zero."""
     return abs(answer - value) <= max(RELATIVE * abs(value), ABSOLUTE)
@@ -321,11 +330,7 @@ class Quiz:
         else:
             answer = read_number(text)
             if answer is None:
-                typed = text.strip()
-                shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
-                return _(
-                    '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
-                ).format(typed=shown)
+                return not_a_number(text)
             right = is_right(answer, question.value)
             self._log = (
                 *(a for a in self._log if a[0] != question.position),

@@ -93,9 +93,9 @@ class Classroom:
         #: Students without an app of their own, watching a view group's.
         self.watchers = 0
         self._defer = defer
-        self._announcing = False
+        #: Calls put off to gather a burst (an announcement, a tally).
+        self._due: set[Callable[[], None]] = set()
         self.questions: Questions[Person] = Questions()
-        self._tallying = False
 
     def join(self, member: Member) -> None:
         """A new session: it starts from the class log (the teacher's current step)."""
@@ -191,14 +191,9 @@ class Classroom:
 
     def _tally_soon(self) -> None:
         """The teacher's screen is told the tally, once for a burst of answers."""
-        if self._defer is None:
-            self._tally_now()
-        elif not self._tallying:
-            self._tallying = True
-            self._defer(self._tally_now)
+        self._gathered(self._tally_now)
 
     def _tally_now(self) -> None:
-        self._tallying = False
         tally = self.questions.tally()
         if tally is not None and self.teacher is not None:
             self.teacher.send(tally)
@@ -218,14 +213,22 @@ class Classroom:
         )
 
     def _announce(self) -> None:
+        self._gathered(self._announce_now)
+
+    def _gathered(self, call: Callable[[], None]) -> None:
+        """``call`` now, or (with ``defer``) once for a burst of changes."""
         if self._defer is None:
-            self._announce_now()
-        elif not self._announcing:
-            self._announcing = True
-            self._defer(self._announce_now)
+            call()
+        elif call not in self._due:
+            self._due.add(call)
+
+            def due() -> None:
+                self._due.discard(call)
+                call()
+
+            self._defer(due)
 
     def _announce_now(self) -> None:
-        self._announcing = False
         message = self._presence()
         for member in ([self.teacher] if self.teacher else []) + self.students:
             member.send(message)
