@@ -53,6 +53,8 @@ VERDICTS = (b"Right:", b"Not quite:")
 COUNTED = re.compile(rb"answered (\d+) of (\d+)")
 #: torch's values of the seed lesson's first two micro-steps (ŷ = x·w, r = ŷ − y).
 RIGHT = ("1", "-1")
+#: The teacher's key p95 while answers arrive, at most this many times the same without.
+TARGET = 1.5
 WRONG = ("-2", "2", "0.5")
 
 
@@ -228,7 +230,25 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bptui-bench-questions-") as tmp:
         r = asyncio.run(run(Path(tmp), opts.students, opts.presses, opts.window))
     show(r)
-    write_json(opts.json, {"what": "a class question", "results": [r], "machine": info})
+    ratio = r["key_question_p95_ms"] / r["key_quiet_p95_ms"]
+    met = ratio <= TARGET
+    print(
+        f"teacher's key p95, answers arriving / none: {ratio:.2f}x; target <= {TARGET:g}x "
+        f"{'MET' if met else 'NOT MET'}",
+        flush=True,
+    )
+    what = "a class question: teacher's key p95, 100 answering / none"
+    write_json(
+        opts.json,
+        {
+            "what": what,
+            "ratio": ratio,
+            "target": TARGET,
+            "met": met,
+            "results": [r],
+            "machine": info,
+        },
+    )
     return 0
 
 
