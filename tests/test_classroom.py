@@ -22,6 +22,7 @@ from bptui.classroom.protocol import (
     Message,
     Revealed,
     Step,
+    Withdrawn,
     encode,
     from_json,
     merge,
@@ -74,8 +75,9 @@ class FakeMember:
     def ask(self, ask: Ask) -> None:
         self.inbox.append(wire(ask))
 
-    def revealed(self, qid: int, value: float, answer: float | None) -> None:
-        self.inbox.append(wire(Revealed(qid, value, answer)))
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        said = Withdrawn(qid) if value is None else Revealed(qid, value, answer)
+        self.inbox.append(wire(said))
 
     def last(self, kind: str) -> dict[str, Any]:
         return [m for m in self.inbox if m["t"] == kind][-1]

@@ -42,6 +42,7 @@ from bptui.classroom.protocol import (
     Step,
     Sync,
     Tally,
+    Withdrawn,
     encode,
     from_json,
     to_json,
@@ -84,6 +85,7 @@ questions = (
     | st.builds(Answer, qids, finite)
     | tallies
     | st.just(Reveal())
+    | st.builds(Withdrawn, qids)
     | st.builds(Revealed, qids, finite, st.none() | finite)
     | st.builds(
         Results,

@@ -115,6 +115,23 @@ def test_the_classroom_asks_followers_tallies_and_reveals() -> None:
     assert room.questions.score(ann) == (1, 1) and room.questions.score(cy) == (0, 0)
 
 
+def test_a_teacher_who_leaves_before_revealing_withdraws_the_question() -> None:
+    room = Classroom()
+    teacher, ann, bo = (FakeMember(r) for r in ("teacher", "student", "student"))
+    for member in (teacher, ann, bo):
+        room.join(member)
+    room.receive(teacher, POSE)
+    qid = ann.last("ask")["q"]
+    room.receive(ann, Answer(qid, 2.0))
+    room.leave(teacher)
+    assert ann.last("withdrawn") == bo.last("withdrawn") == {"t": "withdrawn", "q": qid}
+    assert room.questions.open is None and room.questions.score(ann) == (0, 0)
+    again = FakeMember("teacher")
+    room.join(again)  # a teacher who comes back finds no question open
+    room.receive(again, Reveal())
+    assert not any(m["t"] == "revealed" for m in ann.inbox)
+
+
 # --------------------------------------------------------------- a member's prompt
 
 

@@ -333,6 +333,12 @@ async def test_a_follower_with_an_app_of_their_own_answers_the_class_question():
         await wait_for(pilot, lambda: not app.query_one(QuizPrompt).display)
         server.send({"t": "revealed", "q": 8, "value": -1.0})
         await wait_for(pilot, lambda: "Not answered (not scored): r = -1" in shown(app, MessageBar))
+        # A teacher who leaves before revealing withdraws the question.
+        server.send({"t": "ask", "q": 9, "name": "loss", "prompt": "Predict loss = r ** 2"})
+        await wait_for(pilot, lambda: app.query_one(QuizPrompt).display)
+        server.send({"t": "withdrawn", "q": 9})
+        await wait_for(pilot, lambda: not app.query_one(QuizPrompt).display)
+        assert "The teacher left before revealing" in shown(app, MessageBar)
 
 
 def test_quiz_on_the_command_line_and_for_every_student_of_serve():

@@ -32,6 +32,7 @@ from ..classroom.protocol import (
     Reveal,
     Revealed,
     Tally,
+    Withdrawn,
 )
 from ..classroom.protocol import Message as ClassMessage
 from ..i18n import _
@@ -152,6 +153,8 @@ class ClassQuestion:
             if self.asked is None or self.asked.qid != message.qid:
                 self.sent = None
             self.asked = message
+        elif isinstance(message, Withdrawn):
+            self.asked = None
         self.listener(message)
 
     def answer(self, text: str | None) -> Message | str:

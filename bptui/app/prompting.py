@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..classroom.protocol import Ask, Revealed, Tally
+from ..classroom.protocol import Ask, Revealed, Tally, Withdrawn
 from ..classroom.protocol import Message as ClassMessage
-from ..lesson.snapshot import Message
+from ..i18n import N_, _
+from ..lesson.snapshot import Kind, Message
 from .classquiz import tally_lines
 from .quiz import Question
 from .screens.quiz_prompt import QuizPrompt
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from .session import LessonSession
+
+
+WITHDRAWN = N_("The teacher left before revealing the question: it counts for no one.")
 
 
 class Prompting:
@@ -118,7 +122,10 @@ class Prompting:
             if self._session.quiz.asking is None:
                 self._stop()
                 self._prompt().ask(message.prompt)
-        elif isinstance(message, Revealed):
+        elif isinstance(message, Revealed | Withdrawn):
             if self._session.quiz.asking is None and self._prompt().display:
                 self._close()
-            self._note(self._session.class_question.verdict(message))
+            if isinstance(message, Revealed):
+                self._note(self._session.class_question.verdict(message))
+            else:
+                self._note(Message(Kind.STEP, _(WITHDRAWN)))

@@ -34,6 +34,7 @@ from ..classroom.protocol import (
     Step,
     Sync,
     Tally,
+    Withdrawn,
 )
 from ..classroom.protocol import Message as ClassMessage
 from ..i18n import N_, _, ngettext
@@ -238,7 +239,7 @@ class LessonSession:
         elif isinstance(message, Recalled) and not link.following and not link.is_teacher:
             self.recalled = True
             link.set_following(True)  # the server answers with the class log
-        elif isinstance(message, Ask | Revealed | Tally | Results):
+        elif isinstance(message, Ask | Revealed | Withdrawn | Tally | Results):
             self.class_question.heard(message)
         elif isinstance(message, Closed):
             self.link = None

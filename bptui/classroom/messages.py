@@ -199,6 +199,14 @@ class Revealed:
 
 
 @dataclass(frozen=True)
+class Withdrawn:
+    """Server → each student's app that was asked: the teacher left before revealing
+    question ``qid``; it is closed, and counts for no one."""
+
+    qid: int
+
+
+@dataclass(frozen=True)
 class Score:
     """One student's class questions, for the teacher's handout."""
 
@@ -238,6 +246,7 @@ Message: TypeAlias = (
     | Tally
     | Reveal
     | Revealed
+    | Withdrawn
     | Results
     | Closed
 )

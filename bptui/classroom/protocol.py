@@ -49,6 +49,7 @@ from .messages import (
     Step,
     Sync,
     Tally,
+    Withdrawn,
     merge,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "Step",
     "Sync",
     "Tally",
+    "Withdrawn",
     "encode",
     "from_json",
     "merge",
@@ -160,7 +162,7 @@ def to_json(message: Message) -> dict[str, Any]:
 
 
 def _question_json(
-    message: Pose | Ask | Answer | Tally | Reveal | Revealed | Results,
+    message: Pose | Ask | Answer | Tally | Reveal | Revealed | Withdrawn | Results,
 ) -> dict[str, Any]:
     """A class question's messages, as the wire carries them."""
     if isinstance(message, Pose):
@@ -176,6 +178,8 @@ def _question_json(
         return {"t": "tally", **_tally_json(message)}
     if isinstance(message, Reveal):
         return {"t": "reveal"}
+    if isinstance(message, Withdrawn):
+        return {"t": "withdrawn", "q": message.qid}
     scores = [[s.name, s.address, s.right, s.asked] for s in message.scores]
     questions = [_tally_json(q) for q in message.questions]
     return {"t": "results", "questions": questions, "scores": scores}
@@ -384,6 +388,8 @@ def _question(tag: object, body: Mapping[str, object]) -> Message:
         return Revealed(qid, value, None if said is None else _number(said, "an answer"))
     if tag in ("tally", "reveal"):
         return _tally(body) if tag == "tally" else Reveal()
+    if tag == "withdrawn":
+        return Withdrawn(_int(body.get("q"), "a question", 0, MAX_TIMES))
     if tag == "results":
         return _results(body)
     raise ProtocolError(f"unknown message type {tag!r}")

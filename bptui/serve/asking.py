@@ -165,8 +165,13 @@ class PromptRow:
         view, mirror = group.view, group.mirror
         self._show(note(line, view, mirror, above=1) if line else unnote(view, mirror, above=1))
 
-    def reveal(self, value: float, answer: float | None, group: ViewGroup | None) -> None:
-        """The verdict on the member's screen, the app's row back after :data:`SHOWN`."""
+    def reveal(self, value: float | None, answer: float | None, group: ViewGroup | None) -> None:
+        """The verdict on the member's screen, the app's row back after :data:`SHOWN`
+        (``value`` None: the question was withdrawn, and the row is back at once)."""
+        if value is None:
+            self.close()
+            self.draw(group)
+            return
         self.prompt.reveal(value, answer)
         self.draw(group)
         if self._timer is not None:

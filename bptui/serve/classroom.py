@@ -76,8 +76,9 @@ class Person(Protocol):
     def ask(self, ask: Ask) -> None:
         """Put the question to them (on their screen, or to their app)."""
 
-    def revealed(self, qid: int, value: float, answer: float | None) -> None:
-        """The teacher revealed torch's ``value``; ``answer`` is theirs, as counted."""
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The teacher revealed torch's ``value``; ``answer`` is theirs, as counted.
+        None: the question is withdrawn (the teacher left before revealing it)."""
 
 
 class Classroom:
@@ -114,6 +115,9 @@ class Classroom:
     def leave(self, member: Member) -> None:
         if member is self.teacher:
             self.teacher = None
+            qid, asked = self.questions.withdraw()  # no one is left to reveal it
+            for person in asked:
+                person.revealed(qid, None, None)
         elif member in self.students:
             self.students.remove(member)
             self.gone(member.people())

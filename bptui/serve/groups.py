@@ -99,8 +99,8 @@ class Watcher(Protocol):
     def ask(self, ask: Ask) -> None:
         """A class question on their screen."""
 
-    def revealed(self, qid: int, value: float, answer: float | None) -> None:
-        """The class question's value, and their verdict, on their screen."""
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The class question's value (None: withdrawn), and their verdict, on their screen."""
 
 
 class Hub(Protocol):

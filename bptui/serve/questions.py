@@ -126,6 +126,14 @@ class Questions(Generic[S]):
             self.revealed.append(tally)
         return tally, list(question.answers.items())
 
+    def withdraw(self) -> tuple[int, list[S]]:
+        """The teacher left before revealing: the open question is closed, counted for
+        no one; its id and everyone asked (none when nothing was open)."""
+        question, self.open = self.open, None
+        if question is None:
+            return 0, []
+        return question.ask.qid, list(question.answers)
+
     def score(self, student: S) -> tuple[int, int]:
         """(right, asked) of ``student`` so far."""
         score = self._scores.get(student)

@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncssh
 
-from ..classroom.protocol import Ask, Cmd, Follow, Message, Revealed
+from ..classroom.protocol import Ask, Cmd, Follow, Message, Revealed, Withdrawn
 from ..i18n import N_
 from .asking import PromptRow
 from .groups import STOPPED, View, ViewGroup, bucket
@@ -273,12 +273,13 @@ class Session(asyncssh.SSHServerSession[bytes]):
         elif self._app is not None and self._member.pending[:1] != b"t":
             self._app.send(ask)
 
-    def revealed(self, qid: int, value: float, answer: float | None) -> None:
-        """The teacher revealed torch's ``value``: this student hears it, and their verdict."""
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The teacher revealed torch's ``value`` (None: they left first: withdrawn):
+        this student hears it, and their verdict."""
         if self._group is not None:
             self._member.asking.reveal(value, answer, self._group)
         elif self._app is not None:
-            self._app.send(Revealed(qid, value, answer))
+            self._app.send(Withdrawn(qid) if value is None else Revealed(qid, value, answer))
 
     def _toast(self, message: str) -> None:
         """A note (marked with ``N_``) on this student's screen only, in their language."""
