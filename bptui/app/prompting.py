@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..classroom.protocol import Ask, Revealed, Tally, Withdrawn
 from ..classroom.protocol import Message as ClassMessage
+from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Kind, Message
 from .classquiz import tally_lines
@@ -121,7 +122,7 @@ class Prompting:
         elif isinstance(message, Ask) and self._session.following():
             if self._session.quiz.asking is None:
                 self._stop()
-                self._prompt().ask(message.prompt)
+                self._prompt().ask(shown(message.prompt))  # the teacher's words, in ASCII mode
         elif isinstance(message, Revealed | Withdrawn):
             if self._session.quiz.asking is None and self._prompt().display:
                 self._close()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from ..app.quiz import is_right, read_number
 from ..classroom.protocol import Answer, Ask
+from ..glyphs import to_ascii
 from ..i18n import N_
 from ..lesson.values import short
 from .groups import ViewGroup
@@ -163,6 +164,8 @@ class PromptRow:
             return
         line = self.prompt.line(self._language())
         view, mirror = group.view, group.mirror
+        if line and view.ascii_only:
+            line = to_ascii(line)  # the question is the teacher's: ŷ, ∂ and − in ASCII
         self._show(note(line, view, mirror, above=1) if line else unnote(view, mirror, above=1))
 
     def reveal(self, value: float | None, answer: float | None, group: ViewGroup | None) -> None:
