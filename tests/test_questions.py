@@ -219,3 +219,30 @@ def test_the_handout_escapes_names_and_lists_the_class() -> None:
     assert "| 1 | ŷ | 2 | 1 | 1 | 0 | 7 ×1 |" in text
     assert "\x1b" not in text and r"\[x\]\(http://e\)\*\[2J\|" in text
     assert "| ann | 127\\.0\\.0\\.1 | 1 | 1 |" in text
+
+
+def test_the_prompt_row_is_drawn_over_the_groups_screen_and_put_back() -> None:
+    from types import SimpleNamespace
+
+    import pyte
+
+    from bptui.classroom.protocol import Ask
+    from bptui.serve.asking import PromptRow
+    from bptui.serve.groups import View
+    from bptui.serve.mirror import Mirror
+
+    mirror = Mirror(40, 6)
+    mirror.feed(b"\x1b[5;1Hthe app's message row")
+    screen = pyte.Screen(40, 6)
+    stream = pyte.ByteStream(screen)
+    for ascii_only in (False, True):
+        group = SimpleNamespace(view=View(40, 6, "en", ascii_only, "xterm", None), mirror=mirror)
+        row = PromptRow(stream.feed, lambda: "en")
+        row.start(Ask(1, "∂loss/∂ŷ", "Predict ∂loss/∂ŷ"), group)  # type: ignore[arg-type]
+        line = screen.display[4]
+        assert ("dloss/dy_hat" if ascii_only else "Predict ∂loss/∂ŷ = _") in line
+        row.draw(None, again=True)  # a frame of a group they left: nothing drawn
+        row.reveal(None, None, group)  # type: ignore[arg-type]  # withdrawn
+        assert screen.display[4].startswith("the app's message row")
+        row.draw(group, again=True)  # type: ignore[arg-type]  # no question: nothing drawn
+        assert screen.display[4].startswith("the app's message row")
