@@ -4,17 +4,17 @@ A real ``bptui serve --teacher-password`` on 127.0.0.1, a teacher (100×30) and
 N following students (asyncssh clients in this process, at three window sizes
 as in ``bench_groups.py``, so three view groups). Two phases, in one run:
 
-1. no question open: the teacher opens the help (``?``) and closes it, K times;
-   each time, the teacher's key to the help on the teacher's screen;
+1. no question open: the teacher presses ``y`` K times (the graph hides torch's
+   grad_fn names, then shows them); each time, the key to the graph's change on
+   the teacher's screen;
 2. a class question open (``Q``, then space): once every student sees the
    prompt, each sends an answer at a random moment within ``--window`` seconds
-   (7 in 10 right, the others one of three wrong values) while the teacher opens
-   and closes the help K times again, as in phase 1. Then the teacher reveals;
+   (7 in 10 right, the others one of three wrong values) while the teacher presses
+   ``y`` K times again, as in phase 1. Then the teacher reveals;
 3. the next question (space), answered the same way with the teacher's hands off
-   the keys (the help would hide the tally): each answer → the teacher's screen
-   counting it. Then the reveal.
+   the keys: each answer → the teacher's screen counting it. Then the reveal.
 
-Figures: the teacher's key → help p50/p95 in phases 1 and 2 and their ratio (the
+Figures: the teacher's key → its change p50/p95 in phases 1 and 2 and their ratio (the
 teacher's screen must stay responsive while answers pour in); in phase 3 each
 answer → the teacher's screen counting it ("answered k of N"), p50/p95, and the
 last answer → the full count; each reveal → every student's verdict.
@@ -47,7 +47,8 @@ from bench_groups import SIZES, Viewer
 from bench_serve import pct
 from serve_client import Server
 
-HELP = b"scroll this page"
+#: The graph's title once ``y`` hides the grad_fn names; a name, once it shows them again.
+HIDDEN, SHOWN = b"y grad_fn", b"AccumulateGrad"
 ASKED = b"enter sends"
 VERDICTS = (b"Right:", b"Not quite:")
 COUNTED = re.compile(rb"answered (\d+) of (\d+)")
@@ -95,15 +96,16 @@ class Teacher(Viewer):
         return [(w, int(m.group(1))) for w, d in self.chunks for m in COUNTED.finditer(d)]
 
 
-async def help_keys(teacher: Teacher, presses: int) -> list[float]:
-    """``?`` and ``esc``, ``presses`` times: each ``?`` to the help on the screen, in ms."""
+async def view_keys(teacher: Teacher, presses: int) -> list[float]:
+    """``y``, ``presses`` times: each to the graph's change on the teacher's screen, in
+    ms (``y`` hides torch's grad_fn names, the graph's title says so; again, they are back)."""
     delays = []
-    for _ in range(presses):
+    for i in range(presses):
         since, start = len(teacher.chunks), time.perf_counter()
-        teacher.press(b"?")
-        delays.append((await teacher.until(HELP, since, 30) - start) * 1000)
-        teacher.press(b"\x1b")
-        await asyncio.sleep(0.15)
+        teacher.press(b"y")
+        changed = HIDDEN if i % 2 == 0 else SHOWN
+        delays.append((await teacher.until(changed, since, 30) - start) * 1000)
+        await asyncio.sleep(0.1)
     return delays
 
 
@@ -156,8 +158,7 @@ async def run(directory: Path, n: int, presses: int, window: float) -> dict[str,
         students = [Viewer(server.port, f"s{i}", SIZES[i % len(SIZES)]) for i in range(n)]
         await asyncio.gather(*(s.join(b"following", 120) for s in students))
         await asyncio.sleep(2.0)  # the last frames settle, the head count is told
-        await help_keys(teacher, 1)  # the help's first opening imports Markdown: not timed
-        quiet = await help_keys(teacher, presses)
+        quiet = await view_keys(teacher, presses)
 
         since = len(teacher.chunks)
         teacher.press(b"Q")
@@ -165,7 +166,7 @@ async def run(directory: Path, n: int, presses: int, window: float) -> dict[str,
         asked = await pose(teacher, students)
         sent: list[float] = []
         answering = asyncio.ensure_future(answer_all(students, window, RIGHT[0], sent))
-        busy = await help_keys(teacher, presses)
+        busy = await view_keys(teacher, presses)
         await answering
         await asyncio.sleep(1.0)  # the last answers are counted
         first_reveal, told = await reveal(teacher, students)
