@@ -22,7 +22,6 @@ gathered as joins are, and on the reveal each person asked hears the value.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -145,8 +144,9 @@ class Classroom:
             for student in self.students:
                 if not student.following:
                     student.send(Recalled())
-        elif isinstance(message, Answer) and member in self.students:
-            for person in member.people():
+        elif isinstance(message, Answer) and getattr(member, "person", True):
+            # A student's own app (a group's app is asked nothing: its members are).
+            for person in member.people() if member in self.students else ():
                 self.answered(person, message.qid, message.value)
         elif member is self.teacher:
             self._teacher_asks(message)
@@ -163,10 +163,9 @@ class Classroom:
             done = self.questions.reveal()
             if done is None:
                 return
-            tally, answers = done
-            value = tally.value if tally.value is not None else math.nan  # (it is set)
+            tally, answers = done  # the tally of a question revealed has its value
             for person, answer in answers:
-                person.revealed(tally.qid, value, answer)
+                person.revealed(tally.qid, tally.value, answer)
             if self.teacher is not None:
                 self.teacher.send(tally)
                 self.teacher.send(self.questions.results())
