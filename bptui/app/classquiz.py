@@ -62,7 +62,7 @@ def tally_lines(prompt: str, tally: Tally | None, width: int) -> list[str]:
     histogram of the most common wrong answers (torch's value is not shown)."""
     lines = [_("Class question: {prompt}").format(prompt=prompt)]
     if tally is None:
-        return [*lines, _("Asking the class…"), _reveal_hint()]
+        return [*lines, _("Asking the class…"), *[""] * SHOWN_WRONG, _reveal_hint()]
     lines.append(
         _("answered {n} of {m} · right {r} · wrong {w} · not answered {s}").format(
             n=tally.answered,
@@ -83,7 +83,8 @@ def tally_lines(prompt: str, tally: Tally | None, width: int) -> list[str]:
             length = max(1, round(room * count / most))
             lines.append("  " + _("wrong {answer}").format(answer=label.rjust(pad)))
             lines[-1] += f"  {bar * length} {count}"
-    return [*lines, _reveal_hint()]
+    # As many rows whatever the answers: the panels above keep their size.
+    return [*lines, *[""] * (2 + SHOWN_WRONG - len(lines)), _reveal_hint()]
 
 
 def _reveal_hint() -> str:

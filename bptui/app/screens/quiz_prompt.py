@@ -40,6 +40,8 @@ class QuizPrompt(Vertical):
         super().__init__(**kwargs)
         #: Told the answer typed (None: skipped) at once, before any key typed after it.
         self._on_answer = on_answer
+        #: The class's answers shown (the teacher's), to draw only what changed.
+        self._tallied: list[str] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -64,6 +66,9 @@ class QuizPrompt(Vertical):
     def tally(self, lines: list[str]) -> None:
         """The class's answers in place of the message line: the question, then the
         rest (the teacher types nothing: their next stepping key reveals)."""
+        if self.display and self.has_class("-tally") and lines == self._tallied:
+            return  # the same answers: nothing to lay out again
+        self._tallied = lines
         self.screen.query_one(MessageBar).display = False
         self.set_class(True, "-tally")
         self.query_one("#quiz-question", Static).update(Text(lines[0]))
