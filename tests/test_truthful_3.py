@@ -4,11 +4,13 @@ listing marks the lines it cannot show."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
 from bptui import i18n
+from bptui.lesson.files import builtin_names
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +46,65 @@ def test_the_help_on_v_names_every_layout_it_goes_through(
         sentence = text[place : place + 120]
         for words in layouts:
             assert words in sentence, (words, sentence)
+
+
+# ------------------------------------------------------------------ the program's window
+
+#: A mark of lines cut off: on a row of its own (``↑ 3 more lines``, ``↑ 还有 3 行``), or
+#: on the panel's title (``PyTorch ↑3 ↓9``).
+ROW_MARK = re.compile(r"^([↑↓]) \D*(\d+)")
+TITLE_MARK = re.compile(r"([↑↓])(\d+)")
+
+
+def program_window(text: str) -> tuple[int, list[str], int]:
+    """The code panel as the screen shows it: the lines marked cut off above, the rows
+    of the program shown (markers and indentation left out), the lines cut off below."""
+    lines = text.splitlines()
+    cut = {arrow: int(n) for arrow, n in TITLE_MARK.findall(lines[0])}
+    body = lines[1:-1] if lines[-1].lstrip().startswith("╰") else lines[1:]
+    rows = []
+    for line in body:
+        row = line.strip().strip("│").strip()
+        mark = ROW_MARK.match(row)
+        if mark:
+            assert mark.group(1) not in cut, text  # each side marked once
+            cut[mark.group(1)] = int(mark.group(2))
+            continue
+        rows.append(row.removeprefix("▶").removeprefix("›").strip())
+    return cut.get("↑", 0), rows, cut.get("↓", 0)
+
+
+@pytest.mark.parametrize(
+    ("lesson_name", "language"),
+    [(name, "en") for name in builtin_names()] + [("collapse", "zh"), ("two-layer", "zh")],
+)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_program_cut_off_above_or_below_its_window_is_marked(
+    lesson_name: str, language: str, size: tuple[int, int]
+) -> None:
+    """Through a training step, every line of the lesson's program is either in the
+    code panel's window, in order, or counted by a mark above or below it (collapse
+    and two-layer, 29 lines, are the longest: at 80×24 their marks go on the title,
+    at 120×40 on rows of their own)."""
+    from test_app import make_app, press, screen_text
+
+    from bptui.app.panels.code import CodePanel
+    from bptui.lesson.files import load_lesson
+
+    app = make_app(load_lesson(lesson_name))
+    i18n.set_language(language)
+    async with app.run_test(size=size) as pilot:
+        for key in ("", "f", "F", "b", "B", "u", "z"):
+            if key:
+                await press(pilot, key)
+            else:
+                await pilot.pause()
+            assert app.snapshot is not None
+            program = [line.strip() for line in app.snapshot.code]
+            text = screen_text(app, app.query_one(CodePanel))
+            above, rows, below = program_window(text)
+            while rows and not rows[-1] and above + len(rows) + below > len(program):
+                rows.pop()  # the room below a program shorter than the panel
+            assert above + len(rows) + below == len(program), (key, text)
+            for row, line in zip(rows, program[above:], strict=False):
+                assert line.startswith(row.removesuffix("…")), (key, row, line, text)
