@@ -108,3 +108,60 @@ async def test_the_program_cut_off_above_or_below_its_window_is_marked(
             assert above + len(rows) + below == len(program), (key, text)
             for row, line in zip(rows, program[above:], strict=False):
                 assert line.startswith(row.removesuffix("…")), (key, row, line, text)
+
+
+# ------------------------------------------------------------------ kept keys, in order
+
+#: `:299`, enter, then `?`: typed in one burst, faster than a screen opens.
+BURST = [
+    ("colon", ":"),
+    ("2", "2"),
+    ("9", "9"),
+    ("9", "9"),
+    ("enter", "\r"),
+    ("question_mark", "?"),
+]
+
+
+@pytest.mark.parametrize("when", ["before the first frame", "while the prompt opens"])
+async def test_a_burst_through_the_step_prompt_keeps_its_order(
+    monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """`:299` enter `?` typed in one burst, while PyTorch loads or all at once on a drawn
+    lesson: the digits go into the step prompt, enter jumps to step 299, and the `?`
+    typed after enter opens the help; it never lands in the prompt (`299?`)."""
+    import threading
+
+    from patience import patience
+    from test_app import wait_for
+    from textual import events
+
+    import bptui.lesson.engine as engine
+    from bptui.app.main import BptuiApp
+    from bptui.app.screens.help import HelpScreen
+    from bptui.app.screens.jump import JumpScreen
+    from bptui.lesson.files import seed_lesson
+
+    gate = threading.Event()
+    if when == "while the prompt opens":
+        gate.set()
+
+    class HeldStepper(engine.Stepper):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            gate.wait(patience(60))
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "Stepper", HeldStepper)
+    app = BptuiApp(seed_lesson())
+    async with app.run_test(size=(80, 24)) as pilot:
+        if gate.is_set():
+            await wait_for(pilot, lambda: app.snapshot is not None, 30)
+        else:
+            assert app.stepper is None
+        for key, char in BURST:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        gate.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
+        assert app.stepper is not None and app.stepper.steps_done == 299
+        assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
