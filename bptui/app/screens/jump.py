@@ -62,7 +62,12 @@ def read_step(text: str, snap: Snapshot) -> int | str:
 class JumpScreen(ModalScreen[int | None]):
     """A one-line prompt at the bottom: a step number, enter goes, esc cancels."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "cancel", "Cancel"),
+        # Enter typed before the app had the terminal (`:300` enter while Python starts)
+        # reaches it as a newline: the terminal's own line editing turned it into one.
+        Binding("ctrl+j", "submit", "Go", show=False),
+    ]
     DEFAULT_CSS = """
     JumpScreen { align: center bottom; }
     #jump-box {
@@ -102,6 +107,9 @@ class JumpScreen(ModalScreen[int | None]):
             self.query_one("#jump-error", Static).update(shown(step))
             return
         self._close(step)
+
+    async def action_submit(self) -> None:
+        await self.query_one(Input).action_submit()
 
     def action_cancel(self) -> None:
         self._close(None)
