@@ -184,3 +184,13 @@ async def test_a_newline_in_the_step_prompt_goes_as_enter_does() -> None:
         app.post_message(events.Key("ctrl+j", "\n"))
         await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 30)
         assert not isinstance(app.screen, JumpScreen)
+
+
+def test_a_one_step_lesson_says_one_training_step() -> None:
+    """node has one training step: `:300` says so in the singular."""
+    from bptui.app.screens.jump import read_step
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import load_lesson
+
+    snap = Stepper(load_lesson("node")).snapshot()
+    assert read_step("300", snap) == ("The lesson has 1 training step: type a number from 0 to 1.")

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...glyphs import glyph, shown
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...lesson.snapshot import Snapshot
 
 #: A jump forward computes every step on the event loop: at most this many at a
@@ -48,9 +48,11 @@ def read_step(text: str, snap: Snapshot) -> int | str:
         )
     step = int(text)
     if step > last:
-        return _("The lesson has {last} training steps: type a number from 0 to {last}.").format(
-            last=f"{last:,}"
-        )
+        return ngettext(
+            "The lesson has {last} training step: type a number from 0 to {last}.",
+            "The lesson has {last} training steps: type a number from 0 to {last}.",
+            last,
+        ).format(last=f"{last:,}")
     if step > snap.steps_done + MAX_FORWARD:
         return _(
             "A jump forward computes every step: at most {most} at a time "
