@@ -12,28 +12,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_app_classroom import FakeServer
-from test_i18n_engine import SAMPLES
+from test_app_classroom import following_app
+from test_i18n_engine import OTHER_BRANCHES, SAMPLES
 
 from bptui import i18n
-from bptui.lesson.snapshot import Message, Phase
+from bptui.lesson.snapshot import Message
 from bptui.lesson.teaching import LABELS, Teacher
 
 #: Every key the sentences can name, spelled so that any of them is seen in a text.
 MARKED = {action: f"<{action}>" for action in [*LABELS, "edit", "toggle_follow"]}
-
-#: The other branch of each two-way sentence.
-OTHER_BRANCHES: list[tuple[str, tuple[object, ...]]] = [
-    ("forward_during_backward", (False,)),
-    ("zeroed_early", (False,)),
-    ("skipped", (Phase.ZERO, [("w", -2.0)])),
-    ("jumped", (0, False)),
-    ("no_such_step", (-1,)),
-    ("at_first_step", (False,)),
-    ("forward_done", ("r = ŷ - y_val", -1.0, True)),
-    ("backward_finished", ([("w", -2.0)],)),
-    ("updated_params", ([("w", 1.02)],)),
-]
 
 #: Sentences that tell a follower the one key that works for them: t, explore alone.
 EXPLORE = {"finished", "lesson_done"}
@@ -87,22 +74,10 @@ async def test_a_follower_sees_the_teachers_refused_key_without_a_key_to_press(
     that name no key."""
     from test_app import screen_text, shown, wait_for
 
-    from bptui.app.keymap import ENGINE_LABELS
-    from bptui.app.main import BptuiApp
     from bptui.app.panels.message import MessageBar
-    from bptui.app.settings import Settings
     from bptui.i18n import _
-    from bptui.lesson.engine import Stepper
-    from bptui.lesson.files import seed_lesson
 
-    lesson = seed_lesson()
-    server = FakeServer("student")
-    app = BptuiApp(
-        lesson,
-        stepper=Stepper(lesson, labels=ENGINE_LABELS),
-        settings=Settings(language=language),
-        link=server.link,
-    )
+    app, server = following_app(language)
     async with app.run_test(size=size) as pilot:
         server.send({"t": "class", "teacher": True, "students": 1})
         await wait_for(pilot, lambda: _("following") in screen_text(app).splitlines()[0])
