@@ -58,6 +58,24 @@ def classroom_app(role: str) -> tuple[Any, FakeServer]:
     return app, server
 
 
+def following_app(language: str = "en") -> tuple[Any, FakeServer]:
+    """A student's app, speaking ``language``, its engine naming keys as the app does:
+    it follows once the server says a teacher is there."""
+    from bptui.app.keymap import ENGINE_LABELS
+    from bptui.app.main import BptuiApp
+    from bptui.app.settings import Settings
+
+    lesson = seed_lesson()
+    server = FakeServer("student")
+    app = BptuiApp(
+        lesson,
+        stepper=Stepper(lesson, labels=ENGINE_LABELS),
+        settings=Settings(language=language),
+        link=server.link,
+    )
+    return app, server
+
+
 async def test_the_teachers_steps_edits_and_autoplay_are_sent() -> None:
     app, server = classroom_app("teacher")
     async with app.run_test(size=SIZE) as pilot:

@@ -243,6 +243,25 @@ SAMPLES: dict[str, tuple[object, ...]] = {
 }
 
 
+#: The other branch of each two-way sentence.
+OTHER_BRANCHES: list[tuple[str, tuple[object, ...]]] = [
+    ("forward_during_backward", (False,)),
+    ("zeroed_early", (False,)),
+    ("skipped", (Phase.ZERO, [("w", -2.0)])),
+    ("skip_zero_mode", (False,)),
+    ("batch_mode", (False,)),
+    ("sum_loss_mode", (True, 0)),
+    ("jumped", (0, False)),
+    ("jump_undone", (7, True)),
+    ("no_such_step", (-1,)),
+    ("at_first_step", (False,)),
+    ("forward_done", ("r = ŷ - y_val", -1.0, False)),
+    ("backward_finished", ([("w", -2.0)],)),
+    ("updated_params", ([("w", 1.02)],)),
+    ("accumulated", (["w"], {"w": -2.0}, {"w": -4.0}, True)),
+]
+
+
 def test_every_sentence_of_the_teacher_is_chinese_with_its_fields_filled():
     teacher = Teacher({"edit": "E"})
     speakers = (teacher, teacher.narrator)  # the teaching moments, and the narration
@@ -262,23 +281,7 @@ def test_every_sentence_of_the_teacher_is_chinese_with_its_fields_filled():
         result = say(name)(*args)
         text = result.text if isinstance(result, Message) else result()
         assert_chinese(text, name)
-    # The other branch of each two-way sentence, too.
-    for name, args in [
-        ("forward_during_backward", (False,)),
-        ("zeroed_early", (False,)),
-        ("skipped", (Phase.ZERO, [("w", -2.0)])),
-        ("skip_zero_mode", (False,)),
-        ("batch_mode", (False,)),
-        ("sum_loss_mode", (True, 0)),
-        ("jumped", (0, False)),
-        ("jump_undone", (7, True)),
-        ("no_such_step", (-1,)),
-        ("at_first_step", (False,)),
-        ("forward_done", ("r = ŷ - y_val", -1.0, False)),
-        ("backward_finished", ([("w", -2.0)],)),
-        ("updated_params", ([("w", 1.02)],)),
-        ("accumulated", (["w"], {"w": -2.0}, {"w": -4.0}, True)),
-    ]:
+    for name, args in OTHER_BRANCHES:  # the other branch of each two-way sentence, too
         assert_chinese(say(name)(*args).text, name)
     assert_chinese(teacher.edit_text(None, [], False)(), "edit_text, nothing")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from test_app import screen_text, shown, wait_for
-from test_app_classroom import FakeServer
+from test_app_classroom import following_app
 
 # ------------------------------------------------------------------ a follower's keys
 
@@ -21,22 +21,10 @@ async def test_a_follower_is_shown_the_keys_that_work_and_told_what_the_teacher_
     ?, q), not the stepping keys, and the messages say what the teacher's next step
     does, never "Press u to update."; a stepping key says why it does nothing. Once
     exploring (t), the stepping keys and "Press u" are back."""
-    from bptui.app.keymap import ENGINE_LABELS
-    from bptui.app.main import BptuiApp
     from bptui.app.panels.message import MessageBar
-    from bptui.app.settings import Settings
     from bptui.i18n import _, set_language
-    from bptui.lesson.engine import Stepper
-    from bptui.lesson.files import seed_lesson
 
-    lesson = seed_lesson()
-    server = FakeServer("student")
-    app = BptuiApp(
-        lesson,
-        stepper=Stepper(lesson, labels=ENGINE_LABELS),
-        settings=Settings(language=language),
-        link=server.link,
-    )
+    app, server = following_app(language)
     follower_keys = ("Explore", "Plot", "Enlarge", "Language", "Theme", "Help", "Quit")
     stepping_keys = ("Next", "Undo", "Fwd", "Bwd", "Update", "Zero", "Play")
     try:

@@ -115,6 +115,13 @@ class Narrator:
         return said(Kind.STEP, N_("Undid the jump: back at {at}."), at=_at(steps, finished))
 
     def jump_stopped(self, steps: int, wanted: int) -> Message:
+        if self.watching:
+            return said(
+                Kind.REFUSED,
+                N_("The lesson ended at step {steps}, before step {wanted}."),
+                steps=steps,
+                wanted=wanted,
+            )
         return said(
             Kind.REFUSED,
             N_("The lesson ended at step {steps}, before step {wanted}. {undo} undoes the jump."),
@@ -145,6 +152,11 @@ class Narrator:
         return said(Kind.REFUSED, N_("Already at {at}."), at=_at(steps, finished))
 
     def at_first_step(self, after_reset: bool) -> Message:
+        if self.watching:
+            return said(
+                Kind.REFUSED,
+                N_("Already at the start of the first training step: no step to undo."),
+            )
         template = (
             N_(
                 "Already at the start of the first training step: no step for {undo_step} to "

@@ -60,16 +60,28 @@ class Teacher:
         #: for the keys.
         self.narrator = Narrator(self._k)
 
+    @property
+    def watching(self) -> bool:
+        """A student following a teacher: a refusal or a teaching moment the teacher's
+        key caused says what happens, not which key to press (theirs do nothing)."""
+        return self.narrator.watching
+
+    def _said(self, kind: Kind, template: str, watched: str, **fields: object) -> Message:
+        """``template``, or ``watched`` (the same sentence without keys) for a follower."""
+        return said(kind, watched if self.watching else template, **fields)
+
     # ----------------------------------------------------------------- refusals
 
     def finished(self, epochs: int) -> Message:
-        return said(
+        return self._said(
             Kind.REFUSED,
             N_(
                 "The lesson is finished ({epochs} epochs). Press {reset} to start again, or "
                 "{undo} to step back."
             ),
+            N_("The lesson is finished ({epochs} epochs). {explore} explores it on your own."),
             epochs=epochs,
+            explore=self._k.get("toggle_follow", "t"),
             reset=self._k["reset"],
             undo=self._k["undo"],
         )
@@ -86,29 +98,43 @@ class Teacher:
                 "the backward pass."
             )
         )
+        if self.watching:
+            template = (
+                N_("The backward pass is half done: it is finished before the next forward pass.")
+                if started
+                else N_(
+                    "The forward pass is complete: the loss is computed. The backward pass "
+                    "comes next."
+                )
+            )
         k = self._k
         return said(
             Kind.REFUSED, template, backward=k["backward"], finish_backward=k["finish_backward"]
         )
 
     def backward_before_loss(self) -> Message:
-        return said(
+        return self._said(
             Kind.REFUSED,
             N_(
                 "There is no loss to differentiate yet: finish the forward pass first "
                 "({forward} or {finish_forward})."
             ),
+            N_("There is no loss to differentiate yet: the forward pass comes first."),
             forward=self._k["forward"],
             finish_forward=self._k["finish_forward"],
         )
 
     def update_before_backward(self, grads: Iterable[tuple[str, MaybeValue]]) -> Message:
-        return said(
+        return self._said(
             Kind.REFUSED,
             N_(
                 "This sample's gradient is not computed yet ({grads} is left from before). "
                 "Finish the forward and backward passes ({finish_forward}, then "
                 "{finish_backward}), then update."
+            ),
+            N_(
+                "This sample's gradient is not computed yet ({grads} is left from before). "
+                "The forward and backward passes come first, then the update."
             ),
             grads=listing(grads, ".grad"),
             finish_forward=self._k["finish_forward"],
@@ -116,11 +142,15 @@ class Teacher:
         )
 
     def update_twice(self) -> Message:
-        return said(
+        return self._said(
             Kind.REFUSED,
             N_(
                 "The parameters were already updated with this gradient. Press {zero} to zero "
                 "the gradient, or {forward} to go on without zeroing and watch it accumulate."
+            ),
+            N_(
+                "The parameters were already updated with this gradient. Next the gradient is "
+                "zeroed, or the next forward pass goes on without zeroing and it accumulates."
             ),
             zero=self._k["zero"],
             forward=self._k["forward"],
@@ -137,12 +167,13 @@ class Teacher:
         )
 
     def edit_mid_step(self) -> Message:
-        return said(
+        return self._said(
             Kind.REFUSED,
             N_(
                 "Values can change at the start of a training step: finish this one first "
                 "({train_step}), then edit."
             ),
+            N_("Values can change at the start of a training step: this one finishes first."),
             train_step=self._k["train_step"],
         )
 
@@ -155,13 +186,18 @@ class Teacher:
     # ------------------------------------------------------------ teaching moments
 
     def update_without_grad(self, first: str) -> Message:
-        return said(
+        return self._said(
             Kind.TEACH,
             N_(
                 "{first}.grad is None: no backward pass has run yet, so there is no gradient "
                 "to update with (in torch, `{first}.grad.data` fails: 'NoneType' object has "
                 "no attribute 'data'). Run the forward pass ({forward}) and the backward pass "
                 "({backward}) first."
+            ),
+            N_(
+                "{first}.grad is None: no backward pass has run yet, so there is no gradient "
+                "to update with (in torch, `{first}.grad.data` fails: 'NoneType' object has "
+                "no attribute 'data'). The forward pass and the backward pass come first."
             ),
             first=first,
             forward=self._k["forward"],
@@ -171,11 +207,15 @@ class Teacher:
     def backward_twice(self, torch_error: str) -> Message:
         """``torch_error``: torch's RuntimeError for a second backward through a freed graph."""
         first = torch_error.split(". ")[0].strip()
-        return said(
+        return self._said(
             Kind.TEACH,
             N_(
                 "torch: RuntimeError: {error}. backward() frees what the graph saved, so it "
                 "runs once per graph; the next forward pass ({forward}) builds a new one."
+            ),
+            N_(
+                "torch: RuntimeError: {error}. backward() frees what the graph saved, so it "
+                "runs once per graph; the next forward pass builds a new one."
             ),
             error=first,
             forward=self._k["forward"],
@@ -341,7 +381,7 @@ class Teacher:
     def _edit_hint(self, whole: bool) -> Saying:
         """`` (E changes it at the start of a step)`` where the interface can edit."""
         edit = self._k.get("edit")
-        if not edit:
+        if not edit or self.watching:
             return ""
         if whole:
             return phrase(
@@ -351,6 +391,12 @@ class Teacher:
         return phrase(N_(" ({edit} changes it at the start of a step)"), edit=edit)
 
     def _stuck(self) -> Callable[[], str]:
+        if self.watching:
+            return phrase(
+                N_(
+                    "Once a parameter is NaN or inf, every later step is too, until undone or reset."
+                )
+            )
         return phrase(
             N_(
                 "Once a parameter is NaN or inf, every later step is too; undo ({undo}) or reset ({reset})."
@@ -420,12 +466,16 @@ class Teacher:
 
     def still_not_finite(self, params: Iterable[tuple[str, Value]]) -> Message:
         """A step that starts with a NaN or inf parameter: nothing new went wrong."""
-        return said(
+        return self._said(
             Kind.DIVERGED,
             N_(
                 "{params} since an earlier step: a parameter that is NaN or inf stays so in "
                 "every later update, whatever the loss. Undo ({undo}) back to where it "
                 "happened, or reset ({reset})."
+            ),
+            N_(
+                "{params} since an earlier step: a parameter that is NaN or inf stays so in "
+                "every later update, whatever the loss, until it is undone or reset."
             ),
             params=listing(params),
             undo=self._k["undo"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from ...glyphs import glyph
-from ...i18n import N_
+from ...i18n import N_, _, ngettext
 from ...lesson.snapshot import Snapshot
 from .. import palette
 from .lines import LinePanel
@@ -16,6 +16,9 @@ from .lines import LinePanel
 _HIGHLIGHTED: dict[tuple[str, ...], tuple[Text, ...]] = {}
 
 RAN, NEXT = palette.RAN, palette.NEXT
+#: From this height on, lines cut off above or below the window are marked on rows of
+#: their own (``↑ 3 more lines``); a shorter panel marks them on its title (``↑3 ↓9``).
+MARK_ROWS_FROM = 6
 
 
 class CodePanel(LinePanel):
@@ -61,18 +64,27 @@ class CodePanel(LinePanel):
             )
         else:
             body_start = 0
-        # The end of the program, moved to show the marked lines: all of them if
-        # they fit, else the lines the last step ran (the current line) first.
-        start = max(body_start, len(lines_all) - height)
-        if marked:
-            keep = marked if max(marked) - min(marked) < height else set(snap.code_ran) or marked
-            if min(keep) < start:
-                start = min(keep)
-            if max(keep) >= start + height:
-                start = max(keep) - height + 1
-        lines = self._highlighted[start : start + height]
+        # The window, and a row for each mark of lines cut off above or below it:
+        # the marks take rows, which can move the window; it settles in a step or two.
+        # A panel too short to give up rows has its marks on its border instead.
+        count = len(lines_all)
+        rows = height
+        for _attempt in range(3 if height >= MARK_ROWS_FROM else 0):
+            start = _window_start(snap.code_ran, marked, body_start, count, rows)
+            fits = max(1, height - (start > 0) - (start + rows < count))
+            if fits == rows:
+                break
+            rows = fits
+        start = _window_start(snap.code_ran, marked, body_start, count, rows)
+        above, below = start, count - start - rows
+        title = _(self.TITLE)
+        if rows == height:
+            marks = ((glyph("↑", "^"), above), (glyph("↓", "v"), below))
+            title = " ".join([title, *(f"{arrow}{n}" for arrow, n in marks if n > 0)])
+        self.border_title = title
+        lines = self._highlighted[start : start + rows]
         indent = min(
-            (len(s) - len(s.lstrip()) for s in self._code[start : start + height] if s.strip()),
+            (len(s) - len(s.lstrip()) for s in self._code[start : start + rows] if s.strip()),
             default=0,
         )
         out = []
@@ -91,7 +103,36 @@ class CodePanel(LinePanel):
             row.no_wrap = True
             row.overflow = "ellipsis"
             out.append(row)
+        if rows < height:
+            if below > 0:
+                out.append(_cut_mark(glyph("↓", "v"), below))
+            if above > 0:
+                out.insert(0, _cut_mark(glyph("↑", "^"), above))
         return out
+
+
+def _window_start(ran: tuple[int, ...], marked: set[int], first: int, count: int, rows: int) -> int:
+    """The first line of a window of ``rows`` lines on a program of ``count`` lines from
+    line ``first``: its end, moved to show the marked lines (all of them if they fit,
+    else the lines the last step ran, the current line, first)."""
+    start = max(first, count - rows)
+    if marked:
+        keep = marked if max(marked) - min(marked) < rows else set(ran) or marked
+        if min(keep) < start:
+            start = min(keep)
+        if max(keep) >= start + rows:
+            start = max(keep) - rows + 1
+    return start
+
+
+def _cut_mark(arrow: str, hidden: int) -> Text:
+    """``↑ 3 more lines``: the program goes on past the window, by that many lines."""
+    said = ngettext("{arrow} {n} more line", "{arrow} {n} more lines", hidden)
+    line = Text(said.format(arrow=arrow, n=hidden), style=palette.HINT)
+    line.stylize("italic")
+    line.no_wrap = True
+    line.overflow = "ellipsis"
+    return line
 
 
 def highlight(code: tuple[str, ...]) -> tuple[Text, ...]:

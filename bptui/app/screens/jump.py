@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ...glyphs import glyph, shown
-from ...i18n import _
+from ...i18n import _, ngettext
 from ...lesson.snapshot import Snapshot
 
 #: A jump forward computes every step on the event loop: at most this many at a
@@ -48,9 +48,11 @@ def read_step(text: str, snap: Snapshot) -> int | str:
         )
     step = int(text)
     if step > last:
-        return _("The lesson has {last} training steps: type a number from 0 to {last}.").format(
-            last=f"{last:,}"
-        )
+        return ngettext(
+            "The lesson has {last} training step: type a number from 0 to {last}.",
+            "The lesson has {last} training steps: type a number from 0 to {last}.",
+            last,
+        ).format(last=f"{last:,}")
     if step > snap.steps_done + MAX_FORWARD:
         return _(
             "A jump forward computes every step: at most {most} at a time "
@@ -62,7 +64,12 @@ def read_step(text: str, snap: Snapshot) -> int | str:
 class JumpScreen(ModalScreen[int | None]):
     """A one-line prompt at the bottom: a step number, enter goes, esc cancels."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel")]  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[Binding]] = [  # type: ignore[assignment]
+        Binding("escape", "cancel", "Cancel"),
+        # Enter typed before the app had the terminal (`:300` enter while Python starts)
+        # reaches it as a newline: the terminal's own line editing turned it into one.
+        Binding("ctrl+j", "submit", "Go", show=False),
+    ]
     DEFAULT_CSS = """
     JumpScreen { align: center bottom; }
     #jump-box {
@@ -102,6 +109,9 @@ class JumpScreen(ModalScreen[int | None]):
             self.query_one("#jump-error", Static).update(shown(step))
             return
         self._close(step)
+
+    async def action_submit(self) -> None:
+        await self.query_one(Input).action_submit()
 
     def action_cancel(self) -> None:
         self._close(None)

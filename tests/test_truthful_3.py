@@ -1,0 +1,196 @@
+"""Every screen tells the truth (issue 23, the last of it): the help names every layout
+`v` goes through, keys kept while a screen opens keep their order, and the program
+listing marks the lines it cannot show."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from bptui import i18n
+from bptui.lesson.files import builtin_names
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards() -> Iterator[None]:
+    yield
+    i18n.set_language("en")
+
+
+# ------------------------------------------------------------------ the help on v
+
+
+@pytest.mark.parametrize(
+    ("language", "layouts"),
+    [
+        ("en", ("the plot", "then the graph", "then the chain rule and tensor panels")),
+        ("zh", ("放大图表", "放大计算图", "放大链式法则和张量面板")),
+    ],
+)
+def test_the_help_on_v_names_every_layout_it_goes_through(
+    language: str, layouts: tuple[str, ...]
+) -> None:
+    """`v` enlarges the plot, the graph, then the chain rule and tensor panels: wherever
+    the help speaks of `v` (its key list and its panels section), it names all three."""
+    from bptui.app.screens.help import note_help
+    from bptui.app.zoom import ZOOMS
+
+    assert len(ZOOMS) == 1 + len(layouts)  # the usual layout and the enlarged ones
+    i18n.set_language(language)
+    text = " ".join(note_help().split())
+    places = [i for i in range(len(text)) if text.startswith("`v`", i)]
+    assert len(places) >= 2, text
+    for place in places:
+        sentence = text[place : place + 120]
+        for words in layouts:
+            assert words in sentence, (words, sentence)
+
+
+# ------------------------------------------------------------------ the program's window
+
+#: A mark of lines cut off: on a row of its own (``↑ 3 more lines``, ``↑ 还有 3 行``), or
+#: on the panel's title (``PyTorch ↑3 ↓9``).
+ROW_MARK = re.compile(r"^([↑↓]) \D*(\d+)")
+TITLE_MARK = re.compile(r"([↑↓])(\d+)")
+
+
+def program_window(text: str) -> tuple[int, list[str], int]:
+    """The code panel as the screen shows it: the lines marked cut off above, the rows
+    of the program shown (markers and indentation left out), the lines cut off below."""
+    lines = text.splitlines()
+    cut = {arrow: int(n) for arrow, n in TITLE_MARK.findall(lines[0])}
+    body = lines[1:-1] if lines[-1].lstrip().startswith("╰") else lines[1:]
+    rows = []
+    for line in body:
+        row = line.strip().strip("│").strip()
+        mark = ROW_MARK.match(row)
+        if mark:
+            assert mark.group(1) not in cut, text  # each side marked once
+            cut[mark.group(1)] = int(mark.group(2))
+            continue
+        rows.append(row.removeprefix("▶").removeprefix("›").strip())
+    return cut.get("↑", 0), rows, cut.get("↓", 0)
+
+
+@pytest.mark.parametrize(
+    ("lesson_name", "language"),
+    [(name, "en") for name in builtin_names()] + [("collapse", "zh"), ("two-layer", "zh")],
+)
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_program_cut_off_above_or_below_its_window_is_marked(
+    lesson_name: str, language: str, size: tuple[int, int]
+) -> None:
+    """Through a training step, every line of the lesson's program is either in the
+    code panel's window, in order, or counted by a mark above or below it (collapse
+    and two-layer, 29 lines, are the longest: at 80×24 their marks go on the title,
+    at 120×40 on rows of their own)."""
+    from test_app import make_app, press, screen_text
+
+    from bptui.app.panels.code import CodePanel
+    from bptui.lesson.files import load_lesson
+
+    app = make_app(load_lesson(lesson_name))
+    i18n.set_language(language)
+    async with app.run_test(size=size) as pilot:
+        for key in ("", "f", "F", "b", "B", "u", "z"):
+            if key:
+                await press(pilot, key)
+            else:
+                await pilot.pause()
+            assert app.snapshot is not None
+            program = [line.strip() for line in app.snapshot.code]
+            text = screen_text(app, app.query_one(CodePanel))
+            above, rows, below = program_window(text)
+            while rows and not rows[-1] and above + len(rows) + below > len(program):
+                rows.pop()  # the room below a program shorter than the panel
+            assert above + len(rows) + below == len(program), (key, text)
+            for row, line in zip(rows, program[above:], strict=False):
+                assert line.startswith(row.removesuffix("…")), (key, row, line, text)
+
+
+# ------------------------------------------------------------------ kept keys, in order
+
+#: `:299`, enter, then `?`: typed in one burst, faster than a screen opens.
+BURST = [
+    ("colon", ":"),
+    ("2", "2"),
+    ("9", "9"),
+    ("9", "9"),
+    ("enter", "\r"),
+    ("question_mark", "?"),
+]
+
+
+@pytest.mark.parametrize("when", ["before the first frame", "while the prompt opens"])
+async def test_a_burst_through_the_step_prompt_keeps_its_order(
+    monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """`:299` enter `?` typed in one burst, while PyTorch loads or all at once on a drawn
+    lesson: the digits go into the step prompt, enter jumps to step 299, and the `?`
+    typed after enter opens the help; it never lands in the prompt (`299?`)."""
+    import threading
+
+    from patience import patience
+    from test_app import wait_for
+    from textual import events
+
+    import bptui.lesson.engine as engine
+    from bptui.app.main import BptuiApp
+    from bptui.app.screens.help import HelpScreen
+    from bptui.app.screens.jump import JumpScreen
+    from bptui.lesson.files import seed_lesson
+
+    gate = threading.Event()
+    if when == "while the prompt opens":
+        gate.set()
+
+    class HeldStepper(engine.Stepper):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            gate.wait(patience(60))
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "Stepper", HeldStepper)
+    app = BptuiApp(seed_lesson())
+    async with app.run_test(size=(80, 24)) as pilot:
+        if gate.is_set():
+            await wait_for(pilot, lambda: app.snapshot is not None, 30)
+        else:
+            assert app.stepper is None
+        for key, char in BURST:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        gate.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
+        assert app.stepper is not None and app.stepper.steps_done == 299
+        assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
+
+
+async def test_a_newline_in_the_step_prompt_goes_as_enter_does() -> None:
+    """`:30` enter typed before the app has the terminal reaches it as `:30` and a
+    newline (the terminal's line editing turns the enter into one): it jumps."""
+    from test_app import make_app, wait_for
+    from textual import events
+
+    from bptui.app.screens.jump import JumpScreen
+    from bptui.lesson.files import seed_lesson
+
+    app = make_app(seed_lesson())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, 30)
+        await pilot.press("colon", "3", "0")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        app.post_message(events.Key("ctrl+j", "\n"))
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 30)
+        assert not isinstance(app.screen, JumpScreen)
+
+
+def test_a_one_step_lesson_says_one_training_step() -> None:
+    """node has one training step: `:300` says so in the singular."""
+    from bptui.app.screens.jump import read_step
+    from bptui.lesson.engine import Stepper
+    from bptui.lesson.files import load_lesson
+
+    snap = Stepper(load_lesson("node")).snapshot()
+    assert read_step("300", snap) == ("The lesson has 1 training step: type a number from 0 to 1.")
