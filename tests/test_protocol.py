@@ -24,6 +24,7 @@ from bptui.classroom.protocol import (
     FrameReader,
     Hello,
     Jump,
+    Open,
     Presence,
     ProtocolError,
     Recall,
@@ -32,6 +33,7 @@ from bptui.classroom.protocol import (
     Seat,
     Step,
     Sync,
+    Where,
     encode,
     from_json,
     to_json,
@@ -49,10 +51,18 @@ edits = st.builds(
     x=st.none() | samples,
     y=st.none() | samples,
 )
-commands = steps | jumps | edits
+opens = st.builds(Open, st.sampled_from(["", "linear", "two-layer", "my_lesson2"]))
+commands = steps | jumps | edits | opens
 presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6), st.integers(0, 10**6))
 printable = st.text(st.characters(categories=["L", "N", "P"], include_characters=" "), max_size=64)
-seats = st.builds(Seat, printable, printable, st.booleans(), st.integers(0, 10**9))
+seats = st.builds(
+    Seat,
+    printable,
+    printable,
+    st.booleans(),
+    st.integers(0, 10**9),
+    st.none() | st.integers(0, MAX_TIMES),
+)
 logs = st.lists(commands, max_size=5).map(tuple)
 messages = (
     presences
@@ -63,6 +73,7 @@ messages = (
     | st.builds(Roster, st.lists(seats, max_size=4).map(tuple))
     | st.just(Recall())
     | st.just(Recalled())
+    | st.builds(Where, st.integers(0, MAX_TIMES))
 )
 
 
@@ -83,6 +94,10 @@ def framed(body: object) -> bytes:
 
 def cmd(command: object) -> dict[str, Any]:
     return {"v": VERSION, "t": "cmd", "c": command}
+
+
+def roster(seat: list[Any]) -> dict[str, Any]:
+    return {"v": VERSION, "t": "roster", "seats": [seat]}
 
 
 @pytest.mark.parametrize(
@@ -108,10 +123,22 @@ def cmd(command: object) -> dict[str, Any]:
         ({"v": VERSION, "t": "follow", "on": 1}, "true or false"),
         ({"v": VERSION, "t": "class", "teacher": True, "students": -1}, "students"),
         ({"v": VERSION, "t": "hello", "log": {}, "teacher": True, "students": 1}, "list"),
-        ({"v": VERSION, "t": "roster", "seats": [["\x1b[2J", "1.2.3.4", True, 0]]}, "printable"),
-        ({"v": VERSION, "t": "roster", "seats": [["a" * 65, "1.2.3.4", True, 0]]}, "printable"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True]]}, "a seat is"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, -1]]}, "idle"),
+        (roster(["\x1b[2J", "1.2.3.4", True, 0, None]), "printable"),
+        (roster(["a" * 65, "1.2.3.4", True, 0, None]), "printable"),
+        (roster(["ann", "1.2.3.4", True, 0]), "a seat is"),
+        (roster(["ann", "1.2.3.4", True, -1, None]), "idle"),
+        (roster(["ann", "1.2.3.4", False, 0, -1]), "step"),
+        (roster(["ann", "1.2.3.4", False, 0, "3"]), "step"),
+        (roster(["ann", "1.2.3.4", False, 0, MAX_TIMES + 1]), "step"),
+        ({"v": VERSION, "t": "where", "step": -1}, "step"),
+        ({"v": VERSION, "t": "where", "step": 2.5}, "step"),
+        ({"v": VERSION, "t": "where"}, "step"),
+        (cmd({"open": "../../etc/passwd"}), "lesson"),
+        (cmd({"open": "/home/teacher/secret.toml"}), "lesson"),
+        (cmd({"open": "Linear"}), "lesson"),
+        (cmd({"open": "a" * 41}), "lesson"),
+        (cmd({"open": "linear\n"}), "lesson"),
+        (cmd({"open": 3}), "lesson"),
         ({"v": VERSION, "t": "roster", "seats": {}}, "list of seats"),
     ],
 )

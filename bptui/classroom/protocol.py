@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,15 +68,32 @@ class Edit:
     y: Sequence[Any] | None = None
 
 
-Command: TypeAlias = Step | Jump | Edit
+@dataclass(frozen=True)
+class Open:
+    """``o``: the class starts another lesson from its beginning.
+
+    ``lesson`` is a built-in lesson's name, or ``""`` for the lesson the server
+    was started with (a file of the teacher's, or a built-in with other values):
+    a name every app forked from the server resolves alike, never a path.
+    """
+
+    lesson: str
+
+
+Command: TypeAlias = Step | Jump | Edit | Open
+#: A lesson's name on the wire: a built-in's file name without ``.toml``, or empty.
+_LESSON_NAME = re.compile(r"(?:[a-z0-9][a-z0-9_-]{0,39})?")
 
 
 def merge(log: list[Command], command: Command) -> None:
     """Append ``command`` to ``log``, folding runs of ``next``.
 
     Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does.
+    without changing what replaying it does. Another lesson starts the log
+    afresh: nothing before it changes where replaying it lands.
     """
+    if isinstance(command, Open):
+        log.clear()
     last = log[-1] if log else None
     if (
         isinstance(command, Step)
@@ -141,6 +159,9 @@ class Seat:
     following: bool
     #: Seconds since their last key (a follower's clock runs with the teacher's steps).
     idle: int
+    #: An explorer's training steps done, as their app last said (None: following,
+    #: or not said yet).
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -161,13 +182,23 @@ class Recalled:
 
 
 @dataclass(frozen=True)
+class Where:
+    """An exploring student's app → server: how many training steps it has done
+    (for the teacher's class view)."""
+
+    step: int
+
+
+@dataclass(frozen=True)
 class Closed:
     """Not sent: what the app's link delivers when the server's end closes."""
 
     reason: str = field(default="")
 
 
-Message: TypeAlias = Presence | Hello | Sync | Cmd | Follow | Roster | Recall | Recalled | Closed
+Message: TypeAlias = (
+    Presence | Hello | Sync | Cmd | Follow | Roster | Recall | Recalled | Where | Closed
+)
 #: Longest name or address a seat may carry.
 MAX_NAME = 64
 #: Most seats a roster may carry.
@@ -186,6 +217,8 @@ def _command_json(command: Command) -> dict[str, Any]:
         )
     if isinstance(command, Jump):
         return {"jump": command.step}
+    if isinstance(command, Open):
+        return {"open": command.lesson}
     edit: dict[str, Any] = {
         "lr": command.lr,
         "params": dict(command.params) if command.params is not None else None,
@@ -214,10 +247,12 @@ def to_json(message: Message) -> dict[str, Any]:
     elif isinstance(message, Follow):
         body = {"t": "follow", "on": message.on}
     elif isinstance(message, Roster):
-        seats = [[s.name, s.address, s.following, s.idle] for s in message.seats]
+        seats = [[s.name, s.address, s.following, s.idle, s.step] for s in message.seats]
         body = {"t": "roster", "seats": seats}
     elif isinstance(message, Recall | Recalled):
         body = {"t": "recall" if isinstance(message, Recall) else "recalled"}
+    elif isinstance(message, Where):
+        body = {"t": "where", "step": message.step}
     else:
         raise ProtocolError("a closed link is not sent")
     return {"v": VERSION, **body}
@@ -285,6 +320,11 @@ def _command(body: object) -> Command:
         return _edit(body["edit"])
     if "jump" in body:
         return Jump(_int(body["jump"], "a jump's step", 0, MAX_TIMES))
+    if "open" in body:
+        name = body["open"]
+        if not isinstance(name, str) or not _LESSON_NAME.fullmatch(name):
+            raise ProtocolError("a lesson is named by a built-in lesson's name, or empty")
+        return Open(name)
     action = body.get("a")
     if not isinstance(action, str) or not action.isidentifier() or len(action) > 40:
         raise ProtocolError("a command names an action")
@@ -316,15 +356,16 @@ def _roster(body: object) -> Roster:
         raise ProtocolError("a roster must be a list of seats")
     seats = []
     for seat in body:
-        if not isinstance(seat, list) or len(seat) != 4:
-            raise ProtocolError("a seat is [name, address, following, idle]")
-        name, address, following, idle = seat
+        if not isinstance(seat, list) or len(seat) != 5:
+            raise ProtocolError("a seat is [name, address, following, idle, step]")
+        name, address, following, idle, step = seat
         seats.append(
             Seat(
                 _text(name, "a name"),
                 _text(address, "an address"),
                 _bool(following, "following"),
                 _int(idle, "idle", 0, 10**9),
+                None if step is None else _int(step, "a seat's step", 0, MAX_TIMES),
             )
         )
     return Roster(tuple(seats))
@@ -349,10 +390,10 @@ def from_json(body: object) -> Message:
         return Sync(_log(body.get("log")), _presence(body))
     if tag == "roster":
         return _roster(body.get("seats"))
-    if tag == "recall":
-        return Recall()
-    if tag == "recalled":
-        return Recalled()
+    if tag in ("recall", "recalled"):
+        return Recall() if tag == "recall" else Recalled()
+    if tag == "where":
+        return Where(_int(body.get("step"), "a step", 0, MAX_TIMES))
     raise ProtocolError(f"unknown message type {tag!r}")
 
 

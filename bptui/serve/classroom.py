@@ -2,7 +2,8 @@
 
 The server holds no tensor and runs no torch: it keeps the list of commands
 the teacher's app has applied (micro-steps, undo, reset, modes, edits) and
-forwards each new one to every student who is following. A student who joins
+forwards each new one to every student who is following (and another lesson,
+``o``, to the explorers too, who are told and keep theirs). A student who joins
 late, or presses ``t`` to rejoin, gets the whole log and replays it in their
 own process, landing on the teacher's current step. A teacher who reconnects
 gets the log too and carries on where the class was.
@@ -25,10 +26,12 @@ from ..classroom.protocol import (
     Follow,
     Hello,
     Message,
+    Open,
     Presence,
     Recall,
     Recalled,
     Sync,
+    Where,
     merge,
 )
 from ..i18n import N_
@@ -62,6 +65,8 @@ class Classroom:
         self.students: list[Member] = []
         #: Students without an app of their own, watching a view group's.
         self.watchers = 0
+        #: Each explorer's training steps done, as their app last said (the class view's).
+        self.steps: dict[Member, int] = {}
         self._defer = defer
         self._announcing = False
 
@@ -78,6 +83,7 @@ class Classroom:
         self._announce()
 
     def leave(self, member: Member) -> None:
+        self.steps.pop(member, None)
         if member is self.teacher:
             self.teacher = None
         elif member in self.students:
@@ -94,11 +100,16 @@ class Classroom:
                 if student.following:
                     student.send(message)
                     student.touch()
+                elif isinstance(message.command, Open):
+                    student.send(message)  # an explorer is told, and keeps their lesson
         elif isinstance(message, Follow) and member in self.students:
             member.following = message.on
             if member.following:
+                self.steps.pop(member, None)
                 member.send(Sync(tuple(self.log), self._presence()))
             self._announce()  # one more, or one fewer, exploring
+        elif isinstance(message, Where) and member is not self.teacher and not member.following:
+            self.steps[member] = message.step  # a bounded whole number (the protocol's)
         elif isinstance(message, Recall) and member is self.teacher:
             for student in self.students:
                 if not student.following:

@@ -209,8 +209,15 @@ class ClassServer:
     def roster(self) -> Roster:
         """Every student connected, for the teacher's class view."""
         now = time.monotonic()
+        steps = self.classroom.steps if self.classroom is not None else {}
         seats = (
-            Seat(s.name, s.address, s.watching or s.following, int(now - s.last_active))
+            Seat(
+                s.name,
+                s.address,
+                s.watching or s.following,
+                int(now - s.last_active),
+                steps.get(s),
+            )
             for s in self.sessions
             if s.role != "teacher"
         )
