@@ -21,6 +21,14 @@ DOWN_TO_NEURON = "\x1b[B" * 5
 NEURON = "Sample 1/4"
 
 
+async def open_neuron(session: Student) -> None:
+    """``o``, the arrow keys and enter: the neuron lesson, from its start."""
+    await session.press("o")
+    await session.wait_for(lambda t: "Open a lesson from its start" in t)
+    await session.press(DOWN_TO_NEURON + "\r")
+    await session.wait_for(lambda t: "Now: A neuron" in t and NEURON in t)
+
+
 async def test_the_teachers_lesson_moves_followers_and_is_told_to_explorers(server) -> None:  # type: ignore[no-untyped-def]
     srv = server("--teacher-password", "chalk")
     teacher = await Student.join(srv.port, "teacher", password="chalk", width=100, height=30)
@@ -43,10 +51,7 @@ async def test_the_teachers_lesson_moves_followers_and_is_told_to_explorers(serv
     await ann.press("o")
     await ann.wait_for(lambda t: "press t to explore" in t)
 
-    await teacher.press("o")
-    await teacher.wait_for(lambda t: "Open a lesson from its start" in t)
-    await teacher.press(DOWN_TO_NEURON + "\r")
-    await teacher.wait_for(lambda t: "Now: A neuron" in t and NEURON in t)
+    await open_neuron(teacher)
     for follower in (ann, bo):
         await follower.wait_for(lambda t: "has opened A neuron" in t and NEURON in t)
     screen = await cy.wait_for(lambda t: "moved the class on to A neuron" in t)
@@ -74,10 +79,7 @@ async def test_an_explorer_opens_a_lesson_of_their_own(server) -> None:  # type:
     await bo.press("g")  # an app of their own, kept when they follow again
     await bo.press("t")
     await bo.wait_for(lambda t: "Exploring alone" in t)
-    await bo.press("o")
-    await bo.wait_for(lambda t: "Open a lesson from its start" in t)
-    await bo.press(DOWN_TO_NEURON + "\r")
-    await bo.wait_for(lambda t: "Now: A neuron" in t and NEURON in t)
+    await open_neuron(bo)
     await teacher.press("f")
     await ann.wait_for(lambda t: "FWD 1/3" in t)
     assert NEURON not in ann.text() and NEURON not in teacher.text()

@@ -1,33 +1,23 @@
 """``o``: the lesson picker, alone (no class): it lists the lessons, opens the one
-chosen from its start, and ``esc`` leaves the lesson as it was. At 80×24 and
-120×40, in English and in Chinese. The class's side is tests/test_class_lessons.py.
+chosen from its start, and ``esc`` leaves the lesson as it was, at 80×24 and
+120×40. In Chinese: tests/test_i18n_app.py; in a class: tests/test_class_lessons.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_app import drawn, make_app, press, screen_text, shown, wait_for
 
-from bptui import i18n
 from bptui.app.main import BptuiApp
 from bptui.app.panels.code import CodePanel
 from bptui.app.panels.message import MessageBar
 from bptui.app.screens.lessons import LessonPicker
-from bptui.app.settings import Settings
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, builtin_path, load_lesson, seed_lesson
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-
-
-@pytest.fixture(autouse=True)
-def _english_after_each_test() -> Iterator[None]:
-    i18n.set_language("en")
-    yield
-    i18n.set_language("en")
 
 
 def picker(app: BptuiApp) -> LessonPicker:
@@ -81,20 +71,6 @@ async def test_esc_closes_the_picker_and_the_lesson_goes_on() -> None:
         await wait_for(pilot, lambda: not isinstance(app.screen, LessonPicker))
         assert app.stepper is not None and app.stepper.lesson == seed_lesson()
         assert app.stepper.steps_done == 1
-
-
-@pytest.mark.parametrize("size", SIZES)
-async def test_the_picker_speaks_chinese(size: tuple[int, int]) -> None:
-    lesson = seed_lesson()
-    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language="zh"))
-    async with app.run_test(size=size) as pilot:
-        await press(pilot)
-        await pilot.press("o")
-        await wait_for(pilot, lambda: "仿射模型" in screen_text(app))
-        text = screen_text(app)
-        assert "线性模型" in text and "Affine model" not in text and "enter" in text
-        await choose(pilot, "affine")
-        await wait_for(pilot, lambda: "仿射模型" in shown(app, MessageBar))
 
 
 async def test_a_lesson_file_started_with_is_listed_first_and_opens_again(
