@@ -12,6 +12,8 @@ Outside a classroom (``link`` is None) the class part does nothing. In ``bptui
 serve`` with a teacher, the teacher's session sends every command it applies; a
 following student's session applies the same commands to its own stepper, so
 every number stays torch's, computed in the student's own process.
+Another lesson (``o``) is such a command too: it starts a new stepper here and
+in every follower's app, and an explorer is told of it (see :meth:`open_lesson`).
 """
 
 from __future__ import annotations
