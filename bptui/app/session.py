@@ -142,8 +142,9 @@ class LessonSession:
         self._tell_step()
 
     def open_picked(self, name: str | None) -> None:
-        """``o``'s choice (None: none): opened here and, by a teacher, for the class."""
-        if name is not None:
+        """``o``'s choice (None: none): opened here and, by a teacher, for the class.
+        An explorer called back while choosing follows again: their choice is dropped."""
+        if name is not None and not self.following():
             self.run_command(Open(name))
             self.on_change()
 
