@@ -88,3 +88,18 @@ async def test_an_explorer_opens_a_lesson_of_their_own(server) -> None:  # type:
     await bo.wait_for(lambda t: "FWD 1/3" in t and NEURON not in t)
     for session in (teacher, ann, bo):
         session.close()
+
+
+async def test_a_late_joiner_with_an_app_of_their_own_replays_onto_the_lesson(server) -> None:  # type: ignore[no-untyped-def]
+    """``--own-apps``: the late joiner's app replays the class log, the lesson's start first."""
+    srv = server("--teacher-password", "chalk", "--own-apps")
+    teacher = await Student.join(srv.port, "teacher", password="chalk")
+    await teacher.wait_for(lambda t: "teacher · 0 students" in t)
+    await teacher.press("s")
+    await open_neuron(teacher)
+    await teacher.press("s")
+    await teacher.wait_for(lambda t: "Sample 2/4" in t)
+    late = await Student.join(srv.port, "ann")
+    await late.wait_for(lambda t: "Sample 2/4" in t and " following " in t)
+    for session in (teacher, late):
+        session.close()
