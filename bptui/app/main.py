@@ -371,6 +371,7 @@ class BptuiApp(App[int]):
 
         if self.stepper is not None:
             self.autoplay.stop()  # the next lesson starts paused
+            self.prompting.settle()  # the held step belongs to this lesson
             session = self.session
             self.keys.open_screen(LessonPicker(session.shelf, session.lesson), session.open_picked)
 
