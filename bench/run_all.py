@@ -36,6 +36,7 @@ BENCHMARKS = [
     ("keys", "bench_keys.py", ["--presses", "30", "--no-profile"]),
     ("serve", "bench_serve.py", ["--sizes", "1,10", "--seconds", "5", "--follow", "10"]),
     ("web", "bench_web.py", ["--students", "5", "--seconds", "5"]),
+    ("asking", "bench_questions.py", ["--students", "10", "--presses", "5"]),
     ("memory", "bench_memory.py", ["--micro-steps", "5000"]),
 ]
 

@@ -49,10 +49,11 @@ class Server:
         log_file: Path | None = None,
         stderr: Any = subprocess.PIPE,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         """``log_file``: the server's output goes to that file, as a teacher's log would;
         ``stderr``: where its log goes (a pipe, read by :meth:`stop`); ``env``: more
-        environment for the server."""
+        environment for the server; ``cwd``: where it runs (the teacher's handouts go there)."""
         env = dict(os.environ, **(env or {}), XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)
@@ -65,6 +66,7 @@ class Server:
             text=True,
             start_new_session=True,
             stdin=subprocess.DEVNULL,
+            cwd=cwd,
         )
         self.banner: list[str] = []
         self.port = 0

@@ -15,11 +15,14 @@ import pytest
 from bptui.app.classlink import ClassLink
 from bptui.classroom.protocol import (
     VERSION,
+    Ask,
     Cmd,
     Command,
     FrameReader,
     Message,
+    Revealed,
     Step,
+    Withdrawn,
     encode,
     from_json,
     merge,
@@ -60,6 +63,21 @@ class FakeMember:
 
     def end(self, reason: str) -> None:
         self.ended = reason
+
+    # A class question's side of a student (with an app of their own: one person).
+
+    name = "ann"
+    address = "127.0.0.1"
+
+    def people(self) -> list[FakeMember]:
+        return [self]
+
+    def ask(self, ask: Ask) -> None:
+        self.inbox.append(wire(ask))
+
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        said = Withdrawn(qid) if value is None else Revealed(qid, value, answer)
+        self.inbox.append(wire(said))
 
     def last(self, kind: str) -> dict[str, Any]:
         return [m for m in self.inbox if m["t"] == kind][-1]

@@ -16,22 +16,33 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bptui.classroom.protocol import (
+    MAX_QUESTIONS,
     MAX_TIMES,
+    MAX_WRONG,
     VERSION,
+    Answer,
+    Ask,
     Cmd,
     Edit,
     Follow,
     FrameReader,
     Hello,
     Jump,
+    Pose,
     Presence,
     ProtocolError,
     Recall,
     Recalled,
+    Results,
+    Reveal,
+    Revealed,
     Roster,
+    Score,
     Seat,
     Step,
     Sync,
+    Tally,
+    Withdrawn,
     encode,
     from_json,
     to_json,
@@ -52,7 +63,36 @@ edits = st.builds(
 commands = steps | jumps | edits
 presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6), st.integers(0, 10**6))
 printable = st.text(st.characters(categories=["L", "N", "P"], include_characters=" "), max_size=64)
-seats = st.builds(Seat, printable, printable, st.booleans(), st.integers(0, 10**9))
+counts = st.integers(0, MAX_QUESTIONS)
+seats = st.builds(Seat, printable, printable, st.booleans(), st.integers(0, 10**9), counts, counts)
+prompts = st.text(
+    st.characters(categories=["L", "N", "P", "S"], include_characters=" "), max_size=200
+)
+qids = st.integers(0, MAX_TIMES)
+tallies = st.builds(
+    Tally,
+    qids,
+    printable,
+    counts,
+    counts,
+    counts,
+    st.lists(st.tuples(finite, st.integers(1, 1000)), max_size=MAX_WRONG).map(tuple),
+    st.none() | finite,
+)
+questions = (
+    st.builds(Pose, printable, prompts, finite)
+    | st.builds(Ask, qids, printable, prompts)
+    | st.builds(Answer, qids, finite)
+    | tallies
+    | st.just(Reveal())
+    | st.builds(Withdrawn, qids)
+    | st.builds(Revealed, qids, finite, st.none() | finite)
+    | st.builds(
+        Results,
+        st.lists(tallies, max_size=3).map(tuple),
+        st.lists(st.builds(Score, printable, printable, counts, counts), max_size=3).map(tuple),
+    )
+)
 logs = st.lists(commands, max_size=5).map(tuple)
 messages = (
     presences
@@ -63,6 +103,7 @@ messages = (
     | st.builds(Roster, st.lists(seats, max_size=4).map(tuple))
     | st.just(Recall())
     | st.just(Recalled())
+    | questions
 )
 
 
@@ -108,10 +149,46 @@ def cmd(command: object) -> dict[str, Any]:
         ({"v": VERSION, "t": "follow", "on": 1}, "true or false"),
         ({"v": VERSION, "t": "class", "teacher": True, "students": -1}, "students"),
         ({"v": VERSION, "t": "hello", "log": {}, "teacher": True, "students": 1}, "list"),
-        ({"v": VERSION, "t": "roster", "seats": [["\x1b[2J", "1.2.3.4", True, 0]]}, "printable"),
-        ({"v": VERSION, "t": "roster", "seats": [["a" * 65, "1.2.3.4", True, 0]]}, "printable"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True]]}, "a seat is"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, -1]]}, "idle"),
+        (
+            {"v": VERSION, "t": "roster", "seats": [["\x1b[2J", "1.2.3.4", True, 0, 0, 0]]},
+            "printable",
+        ),
+        (
+            {"v": VERSION, "t": "roster", "seats": [["a" * 65, "1.2.3.4", True, 0, 0, 0]]},
+            "printable",
+        ),
+        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, 0]]}, "a seat is"),
+        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, -1, 0, 0]]}, "idle"),
+        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, 0, 0, -1]]}, "asked"),
+        # Class questions: an answer is hostile input.
+        ({"v": VERSION, "t": "answer", "q": 1, "value": float("nan")}, "finite number"),
+        ({"v": VERSION, "t": "answer", "q": 1, "value": float("inf")}, "finite number"),
+        ({"v": VERSION, "t": "answer", "q": 1, "value": "0.5"}, "finite number"),
+        ({"v": VERSION, "t": "answer", "q": 1, "value": True}, "finite number"),
+        ({"v": VERSION, "t": "answer", "q": -1, "value": 1}, "question"),
+        ({"v": VERSION, "t": "answer", "value": 1}, "question"),
+        ({"v": VERSION, "t": "ask", "q": 1, "name": "y", "prompt": "p" * 201}, "question"),
+        ({"v": VERSION, "t": "ask", "q": 1, "name": "y", "prompt": "\x1b]0;x\x07"}, "question"),
+        ({"v": VERSION, "t": "pose", "name": "y", "prompt": "p", "value": None}, "finite"),
+        ({"v": VERSION, "t": "revealed", "q": 1, "value": 1, "answer": "x"}, "finite"),
+        ({"v": VERSION, "t": "tally", "q": 1, "name": "y", "n": [1, 1], "wrong": []}, "counts"),
+        (
+            {"v": VERSION, "t": "tally", "q": 1, "name": "y", "n": [1, 1, 1], "wrong": [[1, 0]]},
+            "count",
+        ),
+        (
+            {
+                "v": VERSION,
+                "t": "tally",
+                "q": 1,
+                "name": "y",
+                "n": [1, 1, 1],
+                "wrong": [[1, 1]] * 9,
+            },
+            "wrong answers",
+        ),
+        ({"v": VERSION, "t": "results", "questions": [], "scores": [["a", "b", 1]]}, "a score is"),
+        ({"v": VERSION, "t": "results", "questions": {}, "scores": []}, "questions"),
         ({"v": VERSION, "t": "roster", "seats": {}}, "list of seats"),
     ],
 )

@@ -248,11 +248,11 @@ async def test_Q_turns_the_quiz_on_and_off():
         assert score(app) == "1/1"  # the answers given stay counted
 
 
-async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
+async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
     """A student following the teacher sees the teacher's steps at once, and is asked only
-    when exploring alone; the teacher's own
-    session starts without the quiz, and with Q on its step reaches the class when the
-    teacher's screen reveals it."""
+    when exploring alone; the teacher's own session starts without the quiz, and with Q
+    on its step is the class's question: posed through the server, the answers tallied on
+    the teacher's screen, and the step reaches the class when the teacher reveals it."""
     server = FakeServer("student")
     app = quiz_app()
     app.session.link = server.link
@@ -281,11 +281,64 @@ async def test_a_follower_is_not_asked_and_the_teacher_sends_once_revealed():
         assert teacher.received() == [{"t": "cmd", "c": {"a": "next"}}]
         await pilot.press("Q")
         await ask(pilot, app)
+        # The class is asked: the question goes to the server with torch's value (it
+        # stays there), the step is held, and the teacher's screen waits for answers.
+        got: list[dict[str, object]] = []
+        await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
+        assert got == [{"t": "pose", "name": "r", "prompt": "Predict r = ŷ - y_val", "value": -1.0}]
+        assert "Class question: Predict r = ŷ - y_val" in prompt_text(app)
+        assert "-1" not in prompt_text(app)  # the teacher's screen may be projected
+        teacher.send({"t": "tally", "q": 1, "name": "r", "n": [5, 4, 3], "wrong": [[-2.0, 1]]})
+        await wait_for(pilot, lambda: "answered 4 of 5" in prompt_text(app))
+        text = prompt_text(app)
+        assert "right 3 · wrong 1 · not answered 1" in text and "wrong -2" in text
+        # The teacher's next stepping key reveals: the held step first, then the reveal.
+        await pilot.press("space")
+        await wait_for(pilot, lambda: not asking(app) and drawn(app))
         await pilot.pause(0.1)
-        assert teacher.received() == []  # not yet: the room is predicting
-        await answer(pilot, app, "-1")
-        await pilot.pause(0.1)
-        assert teacher.received() == [{"t": "cmd", "c": {"a": "next"}}]
+        assert teacher.received() == [{"t": "cmd", "c": {"a": "next"}}, {"t": "reveal"}]
+        assert "r=-1" in shown(app, GraphPanel)
+        assert "r = -1: 3 of 5 right, 1 wrong, 1 not answered." in shown(app, MessageBar)
+
+
+async def test_a_follower_with_an_app_of_their_own_answers_the_class_question():
+    """The teacher's question reaches a follower's app without torch's value; they answer
+    in the quiz's prompt (a hint if it is not a number), and the reveal tells them."""
+    server = FakeServer("student")
+    app = quiz_app(quiz=False)
+    app.session.link = server.link
+    async with app.run_test(size=SIZE) as pilot:
+        server.send({"t": "class", "teacher": True, "students": 1})
+        await wait_for(pilot, lambda: drawn(app))
+        server.send({"t": "ask", "q": 7, "name": "ŷ", "prompt": "Predict ŷ = x_val * w"})
+        await wait_for(pilot, lambda: app.query_one(QuizPrompt).display)
+        assert "Predict ŷ = x_val * w =" in prompt_text(app)
+        await pilot.press("a", "enter")
+        await wait_for(pilot, lambda: "is not a number" in prompt_text(app))
+        await pilot.press("backspace", *"0.5", "enter")
+        await wait_for(pilot, lambda: not app.query_one(QuizPrompt).display)
+        answers = [m for m in server.received() if m["t"] == "answer"]
+        assert answers == [{"t": "answer", "q": 7, "value": 0.5}]
+        assert "You said 0.5" in shown(app, MessageBar)
+        # The reveal: the teacher's step, then torch's value and the verdict.
+        server.send({"t": "cmd", "c": {"a": "next"}})
+        server.send({"t": "revealed", "q": 7, "value": 1.0, "answer": 0.5})
+        await wait_for(pilot, lambda: "Not quite" in shown(app, MessageBar))
+        assert "torch says ŷ = 1" in shown(app, MessageBar)
+        assert "ŷ=1" in shown(app, GraphPanel)
+        # Not answered is not wrong.
+        server.send({"t": "ask", "q": 8, "name": "r", "prompt": "Predict r = ŷ - y_val"})
+        await wait_for(pilot, lambda: app.query_one(QuizPrompt).display)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.query_one(QuizPrompt).display)
+        server.send({"t": "revealed", "q": 8, "value": -1.0})
+        await wait_for(pilot, lambda: "Not answered (not scored): r = -1" in shown(app, MessageBar))
+        # A teacher who leaves before revealing withdraws the question.
+        server.send({"t": "ask", "q": 9, "name": "loss", "prompt": "Predict loss = r ** 2"})
+        await wait_for(pilot, lambda: app.query_one(QuizPrompt).display)
+        server.send({"t": "withdrawn", "q": 9})
+        await wait_for(pilot, lambda: not app.query_one(QuizPrompt).display)
+        assert "The teacher left before revealing" in shown(app, MessageBar)
 
 
 def test_quiz_on_the_command_line_and_for_every_student_of_serve():

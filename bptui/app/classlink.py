@@ -29,8 +29,10 @@ from ..classroom.protocol import (
     Presence,
     ProtocolError,
     Recall,
+    Results,
     Roster,
     Sync,
+    Tally,
     encode,
 )
 
@@ -53,6 +55,9 @@ class ClassLink:
         #: How many of them explore alone, and (the teacher's) who they all are.
         self.exploring = 0
         self.roster = Roster(())
+        #: The teacher's: the open class question's latest tally, and the class's results.
+        self.tally: Tally | None = None
+        self.results = Results((), ())
         self._reader = FrameReader()
         self._on_message: Callable[[Message], None] | None = None
         #: Messages that arrived together with the hello, delivered on start.
@@ -115,6 +120,10 @@ class ClassLink:
             self.exploring = presence.exploring
         elif isinstance(message, Roster):
             self.roster = message
+        elif isinstance(message, Tally) and message.value is None:
+            self.tally = message
+        elif isinstance(message, Results):
+            self.results = message
 
     def _deliver(self, message: Message) -> None:
         self._note(message)

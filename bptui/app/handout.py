@@ -9,7 +9,10 @@ product of, where the session is now and the quiz score. A directory that cannot
 written gets one clear line on the message bar, and the lesson goes on.
 
 In a ``bptui serve`` session the files would land on the server, not on the
-student's computer: the keys say so and write nothing. A student in a browser
+student's computer: the keys say so and write nothing. The teacher's are
+written, on the server (the teacher's machine), and the handout adds the class:
+each class question's answers and each student's score
+(:func:`class_markdown`; names come from the network and are escaped). A student in a browser
 (``bptui serve --web``) gets the file instead: it goes to the terminal in-band as
 iTerm2's file sequence (``OSC 1337 ; File=``), which the server cuts out of the
 output and the page saves as a download (``deliver``: what writes to the terminal).
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..classroom.protocol import Results
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
@@ -118,6 +122,41 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
     return out.getvalue()
 
 
+#: Characters Markdown reads as formatting (a name must show as typed).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` (from the network) as plain Markdown text: no control characters, every
+    character Markdown would read as formatting escaped."""
+    printable = "".join(c for c in text if c.isprintable())
+    return _MARKDOWN.sub(r"\\\1", printable)
+
+
+def class_markdown(results: Results) -> str:
+    """The class's questions (each one's answers) and every student's score, as Markdown."""
+    if not results.questions and not results.scores:
+        return ""
+    out = io.StringIO()
+    out.write("\n## " + _("Class questions") + "\n\n")
+    head = [_("question"), _("torch's value"), _("right"), _("wrong"), _("not answered")]
+    out.write("| # | " + " | ".join([*head, _("common wrong answers")]) + " |\n")
+    out.write("|---:|---|---:|---:|---:|---:|---|\n")
+    for n, tally in enumerate(results.questions, 1):
+        wrong = ", ".join(f"{format_plain(v)} ×{count}" for v, count in tally.wrong)
+        cells = [str(n), markdown_text(tally.name), format_plain(tally.value)]
+        cells += [str(tally.right), str(tally.answered - tally.right)]
+        cells += [str(tally.asked - tally.answered), markdown_text(wrong) or "–"]
+        out.write("| " + " | ".join(cells) + " |\n")
+    out.write("\n## " + _("Scores") + "\n\n")
+    out.write("| " + " | ".join([_("student"), _("from"), _("right"), _("asked")]) + " |\n")
+    out.write("|---|---|---:|---:|\n")
+    for score in results.scores:
+        cells = [markdown_text(score.name), markdown_text(score.address)]
+        out.write("| " + " | ".join([*cells, str(score.right), str(score.asked)]) + " |\n")
+    return out.getvalue()
+
+
 def _served() -> Message:
     """What ``x`` and ``X`` say in a ``bptui serve`` session, instead of writing."""
     return Message(
@@ -148,13 +187,20 @@ def to_browser(app: App[Any]) -> None:
 
 
 def write_handout(
-    stepper: Stepper, snap: Snapshot, score: tuple[int, int] | None, served: bool
+    stepper: Stepper,
+    snap: Snapshot,
+    score: tuple[int, int] | None,
+    served: bool,
+    results: Results | None = None,
 ) -> Message:
-    """x: the session so far as a Markdown handout in the current directory; what to say."""
+    """x: the session so far as a Markdown handout in the current directory (with the
+    class's ``results``, the teacher's); what to say."""
     if served and _deliver is None:
         return _served()
     stem = file_stem(snap.lesson, now())
     text = handout_markdown(stepper, stepper.snapshot(), score)
+    if results is not None:
+        text += class_markdown(results)
     if _deliver is not None:
         return _hand_over(stem + ".md", text, _deliver)
     return _save(stem, ".md", text, _("Handout written: {file}"))

@@ -30,6 +30,7 @@ from .panels.lesson import LessonView
 from .panels.message import MessageBar
 from .panels.plot import LossPlot, Reference
 from .plainterm import plain_terminal
+from .prompting import Prompting
 from .quiz import Question
 from .screens.jump import JumpScreen
 from .screens.quiz_prompt import QuizPrompt
@@ -88,6 +89,7 @@ class BptuiApp(App[int]):
         self.keys = KeyHold(self)
         self.themes = Themes(self)
         self.autoplay = Autoplay(self, self.session, self._schedule_render)
+        self.prompting = Prompting(self, self.session, self.autoplay.stop, self._schedule_render)
         self.session.note = plain_terminal(self, self.settings)  # a note in ASCII mode
         self._pending: list[str] = []
         # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).
@@ -112,7 +114,7 @@ class BptuiApp(App[int]):
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        prompt = QuizPrompt(self.quiz_answer, id="quiz")
+        prompt = QuizPrompt(self.prompting.answer, id="quiz")
         yield LessonView(self.settings.ascii_only, prompt, id="main")
         yield Static(id="too-small")
         yield KeyFooter()
@@ -211,9 +213,10 @@ class BptuiApp(App[int]):
         # Quiz mode: the step is taken, and asks before it is shown.
         asked = self.session.quiz.take(action, drawn=self.snapshot is not None)
         if isinstance(asked, Question):
-            self._ask(asked)
+            self.prompting.ask(asked)
             return
-        if asked is False:  # a key that reached the app while a question is open
+        if asked is False:  # a key while a question is open: the class's is revealed
+            self.prompting.reveal()
             return
         if asked is None:
             self.session.run_command(Step(action))
@@ -379,11 +382,6 @@ class BptuiApp(App[int]):
     def _say(self, message: Message) -> None:
         self.query_one(MessageBar).show(message)
 
-    def _note(self, message: Message) -> None:
-        """``message`` on the message line until the next step replaces it."""
-        self.session.note = message
-        self._schedule_render()
-
     # ------------------------------------------------------------- the other keys
 
     def action_autoplay(self) -> None:
@@ -421,35 +419,16 @@ class BptuiApp(App[int]):
             self._schedule_render()
 
     def action_toggle_quiz(self) -> None:
-        """Q: the quiz on or off (an open question is skipped)."""
-        if self.session.quiz.asking is not None:
-            self.quiz_answer(None)
-        self._note(self.session.quiz.toggle())
-
-    def _ask(self, question: Question) -> None:
-        """Keep the screen at the state before the step, and ask what it revealed."""
-        self.autoplay.stop()
-        self.query_one(QuizPrompt).ask(question)
-
-    def quiz_answer(self, text: str | None) -> None:
-        """The answer typed in the quiz's prompt (None: skipped): the step is drawn."""
-        verdict = self.session.quiz.answer(text)
-        if verdict is None:
-            return
-        prompt = self.query_one(QuizPrompt)
-        if isinstance(verdict, str):  # not a number: the question stays open
-            prompt.hint(verdict)
-            return
-        prompt.close()
-        self.set_focus(None)
-        self._note(verdict)
+        """Q: the quiz on or off (an open question is skipped, a class's revealed)."""
+        self.prompting.toggle()
 
     def action_handout(self) -> None:
         """x: the session so far as a Markdown handout in the current directory."""
         if self.stepper is None or self.snapshot is None:
             return
         tally = self.session.quiz.tally() if not self.served else None
-        self._say(handout.write_handout(self.stepper, self.snapshot, tally, self.served))
+        results = self.link.results if self.link is not None and self.link.is_teacher else None
+        self._say(handout.write_handout(self.stepper, self.snapshot, tally, self.served, results))
 
     def action_svg_screenshot(self) -> None:
         """X: what the screen shows now, as an SVG file in the current directory."""

@@ -16,7 +16,9 @@ reveals nothing to compute (zeroing the gradient, a refused key) asks nothing. I
 a classroom, a student following the teacher is not asked (their screen keeps pace
 with the teacher's); exploring alone (``t``), their own steps are. The teacher's
 own session starts with the quiz off; ``Q`` turns it on (the room predicts aloud),
-and then each step reaches the class when the teacher's screen reveals it.
+and then each step reaches the class when the teacher's screen reveals it. In a class, that
+question is the class's: every follower is asked it and the teacher's screen
+shows the answers as they arrive (see :mod:`bptui.app.classquiz`).
 
 The score counts the questions at or before the current point: each answer is kept
 with the micro-step it belongs to, and undoing (or jumping back past) that step
@@ -177,6 +179,15 @@ def read_number(text: str) -> float | None:
     return numbers[0]
 
 
+def not_a_number(text: str) -> str:
+    """The hint when what was typed is not a number (the question stays open)."""
+    typed = text.strip()
+    shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
+    return _('"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).').format(
+        typed=shown
+    )
+
+
 def is_right(answer: float, value: float) -> bool:
     """Within 1% of torch's number, or 1e-3 of it near zero."""
     return abs(answer - value) <= max(RELATIVE * abs(value), ABSOLUTE)
@@ -295,6 +306,14 @@ class Quiz:
         self.asking, self._sends = question, command
         return question
 
+    def release(self) -> None:
+        """The teacher's class question is revealed: the held step goes to the class
+        (before the reveal, so each follower's screen has the value when told it)."""
+        self.asking = None
+        if self._sends is not None:
+            self._session.send_command(self._sends)
+            self._sends = None
+
     def answer(self, text: str | None) -> Message | str | None:
         """The answer typed (None: skipped): the verdict to show once the step is
         drawn; a hint when the text is not a number (the question stays open); None
@@ -311,11 +330,7 @@ class Quiz:
         else:
             answer = read_number(text)
             if answer is None:
-                typed = text.strip()
-                shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
-                return _(
-                    '"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).'
-                ).format(typed=shown)
+                return not_a_number(text)
             right = is_right(answer, question.value)
             self._log = (
                 *(a for a in self._log if a[0] != question.position),

@@ -21,11 +21,26 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Recalled, Step, Sync
+from ..classroom.protocol import (
+    Ask,
+    Closed,
+    Cmd,
+    Command,
+    Edit,
+    Jump,
+    Recalled,
+    Results,
+    Revealed,
+    Step,
+    Sync,
+    Tally,
+    Withdrawn,
+)
 from ..classroom.protocol import Message as ClassMessage
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import Kind, Message
 from ..lesson.spec import Lesson, LessonError
+from .classquiz import ClassQuestion
 from .keymap import ENGINE_ACTIONS, ENGINE_LABELS
 from .narrate import Narration
 from .quiz import Quiz
@@ -79,6 +94,8 @@ class LessonSession:
         self.note: Message | None = None
         self.narration = Narration(self.settings.narrate)
         self.quiz = Quiz(self)
+        #: A class question: the teacher's posed, or a follower's asked.
+        self.class_question = ClassQuestion(lambda: self.link)
         #: Called when the class changed what the screen should show.
         self.on_change = on_change
         #: The teacher called this explorer back: the class log on its way says so.
@@ -222,6 +239,8 @@ class LessonSession:
         elif isinstance(message, Recalled) and not link.following and not link.is_teacher:
             self.recalled = True
             link.set_following(True)  # the server answers with the class log
+        elif isinstance(message, Ask | Revealed | Withdrawn | Tally | Results):
+            self.class_question.heard(message)
         elif isinstance(message, Closed):
             self.link = None
             self.note = Message(

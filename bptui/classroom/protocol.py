@@ -7,7 +7,7 @@ each on to every student who is following, whose app applies the same command to
 its own stepper. Every number a student sees is still computed by torch in the
 student's own process; only the commands travel.
 
-A message is one of the frozen classes below. :func:`encode` and :func:`decode`
+A message is one of the frozen classes of :mod:`.messages`. :func:`encode` and :func:`decode`
 are the only places that know how a message looks on the wire: a JSON object
 with a type tag ``"t"`` and the protocol's version ``"v"``, framed by its length
 (4 bytes, big-endian). :func:`decode` checks every field's type and bounds and
@@ -21,16 +21,76 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from collections.abc import Mapping
+from typing import Any
+
+from .messages import (
+    MAX_TIMES,
+    Answer,
+    Ask,
+    Closed,
+    Cmd,
+    Command,
+    Edit,
+    Follow,
+    Hello,
+    Jump,
+    Message,
+    Pose,
+    Presence,
+    Recall,
+    Recalled,
+    Results,
+    Reveal,
+    Revealed,
+    Roster,
+    Score,
+    Seat,
+    Step,
+    Sync,
+    Tally,
+    Withdrawn,
+    merge,
+)
+
+__all__ = [
+    "MAX_TIMES",
+    "Answer",
+    "Ask",
+    "Closed",
+    "Cmd",
+    "Command",
+    "Edit",
+    "Follow",
+    "FrameReader",
+    "Hello",
+    "Jump",
+    "Message",
+    "Pose",
+    "Presence",
+    "ProtocolError",
+    "Recall",
+    "Recalled",
+    "Results",
+    "Reveal",
+    "Revealed",
+    "Roster",
+    "Score",
+    "Seat",
+    "Step",
+    "Sync",
+    "Tally",
+    "Withdrawn",
+    "encode",
+    "from_json",
+    "merge",
+    "to_json",
+]
 
 #: Bumped when a message changes shape; a message of another version is refused.
-VERSION = 1
+VERSION = 2
 #: Largest message accepted (a class log of a million commands is ~20 MB).
 MAX_MESSAGE = 256 * 1024 * 1024
-#: Largest repeat count of one command (autoplay folds its steps into one).
-MAX_TIMES = 10**9
 _HEADER = struct.Struct(">I")
 
 
@@ -38,138 +98,14 @@ class ProtocolError(ValueError):
     """A frame or a message that is not one of the protocol's."""
 
 
-# ------------------------------------------------------------------ commands
-
-
-@dataclass(frozen=True)
-class Step:
-    """An engine action by its key-table name (``next``, ``undo``, ``train_step``…),
-    run ``times`` times."""
-
-    action: str
-    times: int = 1
-
-
-@dataclass(frozen=True)
-class Jump:
-    """``:`` and a step number: go to where ``step`` training steps are done."""
-
-    step: int
-
-
-@dataclass(frozen=True)
-class Edit:
-    """The edit form's change: the learning rate, scalar parameters, the data."""
-
-    lr: float | None = None
-    params: Mapping[str, float] | None = None
-    x: Sequence[Any] | None = None
-    y: Sequence[Any] | None = None
-
-
-Command: TypeAlias = Step | Jump | Edit
-
-
-def merge(log: list[Command], command: Command) -> None:
-    """Append ``command`` to ``log``, folding runs of ``next``.
-
-    Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does.
-    """
-    last = log[-1] if log else None
-    if (
-        isinstance(command, Step)
-        and command.action == "next"
-        and isinstance(last, Step)
-        and last.action == "next"
-    ):
-        log[-1] = Step("next", min(MAX_TIMES, last.times + command.times))
-    else:
-        log.append(command)
-
-
-# ------------------------------------------------------------------ messages
-
-
-@dataclass(frozen=True)
-class Presence:
-    """Server → every app: whether a teacher is connected, how many students (people,
-    not apps), and how many of them explore alone."""
-
-    teacher: bool
-    students: int
-    exploring: int = 0
-
-
-@dataclass(frozen=True)
-class Hello:
-    """Server → a new session: the class log to start from, and who is there."""
-
-    log: tuple[Command, ...]
-    presence: Presence
-
-
-@dataclass(frozen=True)
-class Sync:
-    """Server → a student who rejoins the teacher (``t``): the class log again."""
-
-    log: tuple[Command, ...]
-    presence: Presence
-
-
-@dataclass(frozen=True)
-class Cmd:
-    """Teacher's app → server → each following student's app: one command."""
-
-    command: Command
-
-
-@dataclass(frozen=True)
-class Follow:
-    """Student's app → server: following the teacher (``on``) or exploring alone."""
-
-    on: bool
-
-
-@dataclass(frozen=True)
-class Seat:
-    """One student as the teacher's class view lists them."""
-
-    #: The SSH user name, cleaned by the server (printable, at most 32 characters).
-    name: str
-    address: str
-    following: bool
-    #: Seconds since their last key (a follower's clock runs with the teacher's steps).
-    idle: int
-
-
-@dataclass(frozen=True)
-class Roster:
-    """Server → the teacher's app: every student connected."""
-
-    seats: tuple[Seat, ...]
-
-
-@dataclass(frozen=True)
-class Recall:
-    """Teacher's app → server: every student exploring alone follows again."""
-
-
-@dataclass(frozen=True)
-class Recalled:
-    """Server → an exploring student's app: the teacher called the class back."""
-
-
-@dataclass(frozen=True)
-class Closed:
-    """Not sent: what the app's link delivers when the server's end closes."""
-
-    reason: str = field(default="")
-
-
-Message: TypeAlias = Presence | Hello | Sync | Cmd | Follow | Roster | Recall | Recalled | Closed
 #: Longest name or address a seat may carry.
 MAX_NAME = 64
+#: Longest question a class is asked (``Predict ŷ = x * w + b``).
+MAX_PROMPT = 200
+#: Most wrong answers a tally lists.
+MAX_WRONG = 8
+#: Most questions a class's results carry.
+MAX_QUESTIONS = 10_000
 #: Most seats a roster may carry.
 MAX_SEATS = 100_000
 
@@ -214,13 +150,45 @@ def to_json(message: Message) -> dict[str, Any]:
     elif isinstance(message, Follow):
         body = {"t": "follow", "on": message.on}
     elif isinstance(message, Roster):
-        seats = [[s.name, s.address, s.following, s.idle] for s in message.seats]
+        seats = [[s.name, s.address, s.following, s.idle, s.right, s.asked] for s in message.seats]
         body = {"t": "roster", "seats": seats}
     elif isinstance(message, Recall | Recalled):
         body = {"t": "recall" if isinstance(message, Recall) else "recalled"}
-    else:
+    elif isinstance(message, Closed):
         raise ProtocolError("a closed link is not sent")
+    else:
+        body = _question_json(message)
     return {"v": VERSION, **body}
+
+
+def _question_json(
+    message: Pose | Ask | Answer | Tally | Reveal | Revealed | Withdrawn | Results,
+) -> dict[str, Any]:
+    """A class question's messages, as the wire carries them."""
+    if isinstance(message, Pose):
+        return {"t": "pose", "name": message.name, "prompt": message.prompt, "value": message.value}
+    if isinstance(message, Ask):
+        return {"t": "ask", "q": message.qid, "name": message.name, "prompt": message.prompt}
+    if isinstance(message, Answer):
+        return {"t": "answer", "q": message.qid, "value": message.value}
+    if isinstance(message, Revealed):
+        said = {} if message.answer is None else {"answer": message.answer}
+        return {"t": "revealed", "q": message.qid, "value": message.value, **said}
+    if isinstance(message, Tally):
+        return {"t": "tally", **_tally_json(message)}
+    if isinstance(message, Reveal):
+        return {"t": "reveal"}
+    if isinstance(message, Withdrawn):
+        return {"t": "withdrawn", "q": message.qid}
+    scores = [[s.name, s.address, s.right, s.asked] for s in message.scores]
+    questions = [_tally_json(q) for q in message.questions]
+    return {"t": "results", "questions": questions, "scores": scores}
+
+
+def _tally_json(tally: Tally) -> dict[str, Any]:
+    counts = [tally.asked, tally.answered, tally.right]
+    body = {"q": tally.qid, "name": tally.name, "n": counts, "wrong": tally.wrong}
+    return body if tally.value is None else {**body, "value": tally.value}
 
 
 def encode(message: Message) -> bytes:
@@ -305,10 +273,58 @@ def _presence(body: Mapping[str, object]) -> Presence:
     )
 
 
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_NAME or not value.isprintable():
-        raise ProtocolError(f"{what} must be printable text of at most {MAX_NAME} characters")
+def _text(value: object, what: str, longest: int = MAX_NAME) -> str:
+    if not isinstance(value, str) or len(value) > longest or not value.isprintable():
+        raise ProtocolError(f"{what} must be printable text of at most {longest} characters")
     return value
+
+
+def _list(value: object, what: str, longest: int) -> list[Any]:
+    if not isinstance(value, list) or len(value) > longest:
+        raise ProtocolError(f"{what} must be a list of at most {longest}")
+    return value
+
+
+def _tally(body: object) -> Tally:
+    if not isinstance(body, dict):
+        raise ProtocolError("a tally must be an object")
+    counts = _list(body.get("n"), "a tally's counts", 3)
+    if len(counts) != 3:
+        raise ProtocolError("a tally's counts are [asked, answered, right]")
+    asked, answered, right = (_int(n, "a count", 0, MAX_SEATS) for n in counts)
+    wrong = []
+    for pair in _list(body.get("wrong"), "wrong answers", MAX_WRONG):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ProtocolError("a wrong answer is [value, count]")
+        wrong.append((_number(pair[0], "an answer"), _int(pair[1], "a count", 1, MAX_SEATS)))
+    value = body.get("value")
+    return Tally(
+        _int(body.get("q"), "a question", 0, MAX_TIMES),
+        _text(body.get("name"), "a question's name"),
+        asked,
+        answered,
+        right,
+        tuple(wrong),
+        None if value is None else _number(value, "a value"),
+    )
+
+
+def _results(body: Mapping[str, object]) -> Results:
+    questions = _list(body.get("questions"), "questions", MAX_QUESTIONS)
+    scores = []
+    for score in _list(body.get("scores"), "scores", MAX_SEATS):
+        if not isinstance(score, list) or len(score) != 4:
+            raise ProtocolError("a score is [name, address, right, asked]")
+        name, address, right, asked = score
+        scores.append(
+            Score(
+                _text(name, "a name"),
+                _text(address, "an address"),
+                _int(right, "right", 0, MAX_QUESTIONS),
+                _int(asked, "asked", 0, MAX_QUESTIONS),
+            )
+        )
+    return Results(tuple(_tally(q) for q in questions), tuple(scores))
 
 
 def _roster(body: object) -> Roster:
@@ -316,15 +332,17 @@ def _roster(body: object) -> Roster:
         raise ProtocolError("a roster must be a list of seats")
     seats = []
     for seat in body:
-        if not isinstance(seat, list) or len(seat) != 4:
-            raise ProtocolError("a seat is [name, address, following, idle]")
-        name, address, following, idle = seat
+        if not isinstance(seat, list) or len(seat) != 6:
+            raise ProtocolError("a seat is [name, address, following, idle, right, asked]")
+        name, address, following, idle, right, asked = seat
         seats.append(
             Seat(
                 _text(name, "a name"),
                 _text(address, "an address"),
                 _bool(following, "following"),
                 _int(idle, "idle", 0, 10**9),
+                _int(right, "right", 0, MAX_QUESTIONS),
+                _int(asked, "asked", 0, MAX_QUESTIONS),
             )
         )
     return Roster(tuple(seats))
@@ -343,16 +361,37 @@ def from_json(body: object) -> Message:
         return Follow(_bool(body.get("on"), "on"))
     if tag == "class":
         return _presence(body)
-    if tag == "hello":
-        return Hello(_log(body.get("log")), _presence(body))
-    if tag == "sync":
-        return Sync(_log(body.get("log")), _presence(body))
+    if tag in ("hello", "sync"):
+        kind = Hello if tag == "hello" else Sync
+        return kind(_log(body.get("log")), _presence(body))
     if tag == "roster":
         return _roster(body.get("seats"))
-    if tag == "recall":
-        return Recall()
-    if tag == "recalled":
-        return Recalled()
+    if tag in ("recall", "recalled"):
+        return Recall() if tag == "recall" else Recalled()
+    return _question(tag, body)
+
+
+def _question(tag: object, body: Mapping[str, object]) -> Message:
+    """A class question's message (ProtocolError if it is none)."""
+    if tag in ("ask", "pose"):
+        name = _text(body.get("name"), "a question's name")
+        prompt = _text(body.get("prompt"), "a question", MAX_PROMPT)
+        if tag == "pose":
+            return Pose(name, prompt, _number(body.get("value"), "a value"))
+        return Ask(_int(body.get("q"), "a question", 0, MAX_TIMES), name, prompt)
+    if tag in ("answer", "revealed"):
+        qid = _int(body.get("q"), "a question", 0, MAX_TIMES)
+        value = _number(body.get("value"), "an answer")
+        if tag == "answer":
+            return Answer(qid, value)
+        said = body.get("answer")
+        return Revealed(qid, value, None if said is None else _number(said, "an answer"))
+    if tag in ("tally", "reveal"):
+        return _tally(body) if tag == "tally" else Reveal()
+    if tag == "withdrawn":
+        return Withdrawn(_int(body.get("q"), "a question", 0, MAX_TIMES))
+    if tag == "results":
+        return _results(body)
     raise ProtocolError(f"unknown message type {tag!r}")
 
 

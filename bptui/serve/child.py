@@ -122,7 +122,9 @@ def run_child(
     settings = Settings.from_header(header.get("settings", {}))
     set_language(settings.language)  # the student's, before the lesson says a word
     app = BptuiApp(lesson, Stepper(lesson, labels=ENGINE_LABELS), settings, link=link)
-    app.served = True  # x and X would write on the server: they say so instead
+    # A student's x and X would write on the server: they say so instead. The
+    # teacher's machine is the server: theirs write there (with the class's results).
+    app.served = header.get("role") != "teacher"
     if header.get("browser") is True:  # ...or, in a browser, hand the file to the page
         handout.to_browser(app)
     stylesheet.share(app)

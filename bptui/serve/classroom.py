@@ -12,26 +12,37 @@ group's (:mod:`bptui.serve.groups`), which draws for many students and is not
 a person. The head count every app shows counts people: students with an app
 of their own, and students watching a group's (:meth:`Classroom.watch`). A
 burst of joins is announced once (``defer``), not once per join to every app.
+
+Class questions (:mod:`bptui.serve.questions`): the teacher's app poses one
+with torch's value; every following person is asked it without the value (a
+member of a group on their own screen, a student with an app of their own in
+it), joiners too; the teacher's app is sent the tally as answers arrive,
+gathered as joins are, and on the reveal each person asked hears the value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from ..classroom.protocol import (
+    Answer,
+    Ask,
     Cmd,
     Command,
     Follow,
     Hello,
     Message,
+    Pose,
     Presence,
     Recall,
     Recalled,
+    Reveal,
     Sync,
     merge,
 )
 from ..i18n import N_
+from .questions import Questions
 
 TAKEN_OVER = N_("Another teacher session has taken over the class.")
 
@@ -49,6 +60,25 @@ class Member(Protocol):
 
     def end(self, reason: str) -> None: ...
 
+    def people(self) -> Sequence[Person]:
+        """Who watches this app: the student whose app it is, or a group's members."""
+
+
+class Person(Protocol):
+    """A student as a class question sees them (a session)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+
+    def ask(self, ask: Ask) -> None:
+        """Put the question to them (on their screen, or to their app)."""
+
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The teacher revealed torch's ``value``; ``answer`` is theirs, as counted.
+        None: the question is withdrawn (the teacher left before revealing it)."""
+
 
 class Classroom:
     """One class: at most one teacher, any number of students."""
@@ -63,7 +93,9 @@ class Classroom:
         #: Students without an app of their own, watching a view group's.
         self.watchers = 0
         self._defer = defer
-        self._announcing = False
+        #: Calls put off to gather a burst (an announcement, a tally).
+        self._due: set[Callable[[], None]] = set()
+        self.questions: Questions[Person] = Questions()
 
     def join(self, member: Member) -> None:
         """A new session: it starts from the class log (the teacher's current step)."""
@@ -75,13 +107,19 @@ class Classroom:
             member.following = True
             self.students.append(member)
         member.send(Hello(tuple(self.log), self._presence()))
+        if member is not self.teacher:
+            self._ask(member)  # joining mid-question: asked too
         self._announce()
 
     def leave(self, member: Member) -> None:
         if member is self.teacher:
             self.teacher = None
+            qid, asked = self.questions.withdraw()  # no one is left to reveal it
+            for person in asked:
+                person.revealed(qid, None, None)
         elif member in self.students:
             self.students.remove(member)
+            self.gone(member.people())
         else:
             return
         self._announce()
@@ -98,11 +136,70 @@ class Classroom:
             member.following = message.on
             if member.following:
                 member.send(Sync(tuple(self.log), self._presence()))
+                self._ask(member)
+            else:
+                self.gone(member.people())  # explorers are not asked
             self._announce()  # one more, or one fewer, exploring
         elif isinstance(message, Recall) and member is self.teacher:
             for student in self.students:
                 if not student.following:
                     student.send(Recalled())
+        elif isinstance(message, Answer) and getattr(member, "person", True):
+            # A student's own app (a group's app is asked nothing: its members are).
+            for person in member.people() if member in self.students else ():
+                self.answered(person, message.qid, message.value)
+        elif member is self.teacher:
+            self._teacher_asks(message)
+
+    # ------------------------------------------------------------ class questions
+
+    def _teacher_asks(self, message: Message) -> None:
+        if isinstance(message, Pose):
+            self.questions.pose(message)
+            for student in self.students:
+                self._ask(student)
+            self._tally_soon()
+        elif isinstance(message, Reveal):
+            done = self.questions.reveal()
+            if done is None:
+                return
+            tally, answers = done  # the tally of a question revealed has its value
+            for person, answer in answers:
+                person.revealed(tally.qid, tally.value, answer)
+            if self.teacher is not None:
+                self.teacher.send(tally)
+                self.teacher.send(self.questions.results())
+
+    def _ask(self, member: Member) -> None:
+        if member.following and self.questions.open is not None:
+            for person in member.people():
+                self.ask(person)
+
+    def ask(self, person: Person) -> None:
+        """``person`` follows now: the open question is put to them (if not answered)."""
+        ask = self.questions.ask(person, person.name, person.address)
+        if ask is not None:
+            person.ask(ask)
+            self._tally_soon()
+
+    def answered(self, person: Person, qid: int, value: float) -> None:
+        """``person`` answered question ``qid`` (counted if they were asked it)."""
+        if self.questions.answer(person, qid, value):
+            self._tally_soon()
+
+    def gone(self, people: Iterable[Person]) -> None:
+        """They stopped following, or left: not counted, unless they answered."""
+        if any([self.questions.drop(person) for person in people]):
+            self._tally_soon()
+
+    def _tally_soon(self) -> None:
+        """The teacher's screen is told the tally, once for a burst of answers."""
+        self._gathered(self._tally_now)
+
+    def _tally_now(self) -> None:
+        tally = self.questions.tally()
+        if tally is not None and self.teacher is not None:
+            self.teacher.send(tally)
 
     def watch(self, joined: bool) -> None:
         """A student starts (``joined``) or stops watching a view group's app."""
@@ -119,14 +216,22 @@ class Classroom:
         )
 
     def _announce(self) -> None:
+        self._gathered(self._announce_now)
+
+    def _gathered(self, call: Callable[[], None]) -> None:
+        """``call`` now, or (with ``defer``) once for a burst of changes."""
         if self._defer is None:
-            self._announce_now()
-        elif not self._announcing:
-            self._announcing = True
-            self._defer(self._announce_now)
+            call()
+        elif call not in self._due:
+            self._due.add(call)
+
+            def due() -> None:
+                self._due.discard(call)
+                call()
+
+            self._defer(due)
 
     def _announce_now(self) -> None:
-        self._announcing = False
         message = self._presence()
         for member in ([self.teacher] if self.teacher else []) + self.students:
             member.send(message)

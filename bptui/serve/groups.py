@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..classroom.protocol import Message
+from ..classroom.protocol import Ask, Message
 from ..i18n import N_
 from .logbook import log
 from .mirror import Mirror
@@ -87,6 +87,20 @@ class Watcher(Protocol):
 
     def touch(self) -> None:
         """The class moved on: following counts as being active."""
+
+    @property
+    def name(self) -> str:
+        """The student's user name, cleaned."""
+
+    @property
+    def address(self) -> str:
+        """Where they connect from."""
+
+    def ask(self, ask: Ask) -> None:
+        """A class question on their screen."""
+
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The class question's value (None: withdrawn), and their verdict, on their screen."""
 
 
 class Hub(Protocol):
@@ -208,6 +222,10 @@ class ViewGroup:
     def end(self, reason: str) -> None:
         for member in list(self.members):
             member.lost(reason)
+
+    def people(self) -> list[Watcher]:
+        """The students watching: each is asked a class question on their own screen."""
+        return list(self.members)
 
     # ------------------------------------------------------------ members
 

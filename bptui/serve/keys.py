@@ -3,7 +3,8 @@
 A student who follows the teacher in a view group (see :mod:`bptui.serve.groups`)
 has no app of their own: the group's app draws for everyone and hears nobody.
 The server reads the bytes their terminal sends, splits them into keys, and
-acts on a few: ``q`` leaves, ``t`` explores, a key that changes only the
+acts on a few: while a class question is open, the keys of a number are the
+member's answer (see :mod:`bptui.serve.asking`); ``q`` leaves, ``t`` explores, a key that changes only the
 student's view (language, theme, help, plot, zoom, quiz, handouts) gives them an
 app of their own where the key takes effect, and a key that would step the
 lesson is answered with a note. Everything else (mouse and focus reports, a
@@ -91,8 +92,11 @@ class KeyReader:
         #: Inside a bracketed paste (the app turns it on): pasted text is not keys.
         self._pasting = False
 
-    def feed(self, data: bytes) -> list[tuple[Kind, bytes]]:
-        """The keys in ``data`` (at most :data:`MAX_KEYS`), each with its bytes."""
+    def feed(self, data: bytes, escape: bool = False) -> list[tuple[Kind, bytes]]:
+        """The keys in ``data`` (at most :data:`MAX_KEYS`), each with its bytes.
+        ``escape``: an escape that ends ``data`` is the Esc key, not the start of a
+        sequence the next read finishes (a member answering a class question has
+        Esc to skip it; a terminal sends a sequence in one write)."""
         data = self._tail + data
         self._tail = b""
         keys: list[tuple[Kind, bytes]] = []
@@ -110,7 +114,10 @@ class KeyReader:
                 continue
             if i + 1 == end:
                 # A lone escape: the Esc key, or the start of a sequence cut by the read.
-                self._keep(data[i:])
+                if escape:
+                    keys.append((Kind.IGNORED, data[i:]))
+                else:
+                    self._keep(data[i:])
                 break
             found = _CSI.match(data, i) or _SS3.match(data, i)
             if found is None:

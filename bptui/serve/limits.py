@@ -9,6 +9,11 @@ reach the zygote, an ioctl or the app unbounded. Plain functions, no asyncssh.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import Any
+
+from .. import glyphs, i18n
+from .options import ServeOptions
 
 #: A terminal type as terminfo names them: ``xterm-256color``, ``screen.xterm``, ``vt100``.
 _TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
@@ -56,3 +61,24 @@ def accepts_env(name: bytes, value: bytes, kept: int) -> bool:
     """Whether to keep the variable ``name=value`` when ``kept`` are kept already."""
     wanted = name in (b"LANG", b"COLORTERM") or (name.startswith(b"LC_") and len(name) <= 32)
     return wanted and kept < MAX_ENV and len(value) <= MAX_ENV_VALUE
+
+
+def app_header(
+    options: ServeOptions, env: dict[str, str], term: str | None, language: str
+) -> tuple[dict[str, Any], str]:
+    """The zygote's request for a session's app (its role and browser aside), and the
+    language it speaks: the class's settings, in ASCII for a terminal that cannot show
+    UTF-8 (the client's LANG or LC_ALL when its ssh sends them, else its TERM)."""
+    settings = options.settings
+    if options.ascii_per_student and not glyphs.utf8_client(env, term or ""):
+        settings = replace(settings, ascii_only=True)
+    if settings.ascii_only:
+        language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
+    settings = replace(settings, language=language)
+    head = {
+        "term": term,
+        "color": options.color,
+        "colorterm": clean_colorterm(env.get("COLORTERM")),
+        "settings": settings.to_header(),
+    }
+    return head, language

@@ -54,15 +54,17 @@ class Notes:
             self._show(unnote(group.view, group.mirror))
 
 
-def note(text: str, view: View, mirror: Mirror) -> bytes:
-    """``text`` over the bottom row of ``view``, the cursor left where the app's is."""
+def note(text: str, view: View, mirror: Mirror, above: int = 0) -> bytes:
+    """``text`` over the bottom row of ``view`` (or ``above`` rows higher), the cursor
+    left where the app's is."""
     line = _fit(text, view.columns, view.ascii_only)
-    return b"\x1b[%d;1H\x1b[0;7m" % view.rows + line.encode() + b"\x1b[0m" + _cursor(mirror)
+    row = max(view.rows - above, 1)
+    return b"\x1b[%d;1H\x1b[0;7m" % row + line.encode() + b"\x1b[0m" + _cursor(mirror)
 
 
-def unnote(view: View, mirror: Mirror) -> bytes:
-    """The bottom row as the group's app drew it."""
-    return mirror.row(view.rows - 1) + b"\x1b[0m" + _cursor(mirror)
+def unnote(view: View, mirror: Mirror, above: int = 0) -> bytes:
+    """The bottom row (or the one ``above`` rows higher) as the group's app drew it."""
+    return mirror.row(max(view.rows - 1 - above, 0)) + b"\x1b[0m" + _cursor(mirror)
 
 
 def _cursor(mirror: Mirror) -> bytes:

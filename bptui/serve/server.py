@@ -209,8 +209,15 @@ class ClassServer:
     def roster(self) -> Roster:
         """Every student connected, for the teacher's class view."""
         now = time.monotonic()
+        questions = self.classroom.questions if self.classroom is not None else None
         seats = (
-            Seat(s.name, s.address, s.watching or s.following, int(now - s.last_active))
+            Seat(
+                s.name,
+                s.address,
+                s.watching or s.following,
+                int(now - s.last_active),
+                *(questions.score(s) if questions is not None else (0, 0)),
+            )
             for s in self.sessions
             if s.role != "teacher"
         )

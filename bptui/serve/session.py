@@ -18,20 +18,19 @@ import asyncio
 import contextlib
 import signal
 import time
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncssh
 
-from .. import glyphs, i18n
-from ..app.settings import Settings
-from ..classroom.protocol import Cmd, Follow, Message
+from ..classroom.protocol import Ask, Cmd, Follow, Message, Revealed, Withdrawn
 from ..i18n import N_
+from .asking import PromptRow
 from .groups import STOPPED, View, ViewGroup, bucket
 from .host import Door, Host
-from .keys import KeyReader, Kind, lasting
-from .limits import clamp_size, clean_colorterm, clean_term
+from .keys import Kind, lasting
+from .limits import app_header, clamp_size, clean_term
 from .logbook import log
+from .member import Following
 from .notes import Notes
 from .process import AppProcess
 from .speech import clean_name, client_language, say
@@ -46,21 +45,6 @@ REJOINED = N_("Following the teacher again, at their current step. Press t to ex
 RESIZED = 0.3
 #: Keys kept for an app that is starting (the rest of a paste is dropped).
 _PENDING = 4096
-
-
-@dataclass
-class _Member:
-    """What a session keeps of a student's keys and notes while they follow."""
-
-    keys: KeyReader = field(default_factory=KeyReader)
-    #: Keys typed while their own app starts (its keyhold keeps them in order).
-    pending: bytearray = field(default_factory=bytearray)
-    #: Their own app was taken only to explore (``t``): ``t`` again returns them to a group.
-    plain: bool = False
-    #: Their window's new size takes effect.
-    resize: asyncio.TimerHandle | None = None
-    #: They pressed q (their screen is restored; nothing went wrong).
-    quitting: bool = False
 
 
 class Session(asyncssh.SSHServerSession[bytes]):
@@ -83,7 +67,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self._app: AppProcess | None = None
         #: ... else the view group whose app they watch (see groups.py).
         self._group: ViewGroup | None = None
-        self._member = _Member()
+        self._member = Following(PromptRow(self._show, lambda: self.language))
         self._notes = Notes(self._show, lambda: self._group)
         self._writable = True
         self._farewell: str | None = None
@@ -178,32 +162,15 @@ class Session(asyncssh.SSHServerSession[bytes]):
         self.connection.began()
         self._starting = asyncio.ensure_future(self._begin())
 
-    def _settings(self, env: dict[str, str]) -> Settings:
-        """The class's settings, in ASCII for a terminal that cannot show UTF-8: the
-        client's LANG or LC_ALL when its ssh sends them (SendEnv), else its TERM."""
-        options = self.server.options
-        if options.ascii_per_student and not glyphs.utf8_client(env, self._term or ""):
-            return replace(options.settings, ascii_only=True)
-        return options.settings
-
     def _header(self) -> dict[str, Any]:
         """The zygote's request for this session (every value cleaned: see limits.py)."""
         assert self._chan is not None
         # What the client's ssh sent (asyncssh gives a read-only mapping, not a dict).
         env = dict(self._chan.get_environment())
-        settings = self._settings(env)
-        if settings.ascii_only:
-            self.language = i18n.DEFAULT  # Chinese cannot be written in 7-bit ASCII
-        settings = replace(settings, language=self.language)
-        return {
-            "term": self._term,
-            "color": self.server.options.color,
-            "colorterm": clean_colorterm(env.get("COLORTERM")),
-            "role": self.role,
-            "settings": settings.to_header(),
-            # A page in a browser (serve/webchannel.py) takes handouts as downloads.
-            "browser": getattr(self._chan, "browser", False) is True,
-        }
+        browser = getattr(self._chan, "browser", False) is True
+        head, self.language = app_header(self.server.options, env, self._term, self.language)
+        # A page in a browser (serve/webchannel.py) takes handouts as downloads.
+        return {**head, "role": self.role, "browser": browser}
 
     def _gone(self) -> bool:
         """Whether the session is over (a method: it changes while an app starts)."""
@@ -247,6 +214,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
             self._starting = asyncio.ensure_future(self._start_app())
             return
         classroom.watch(True)
+        classroom.ask(self)  # a question open: a joiner is asked too
         self._arrived()
         if self._farewell is not None:  # the class ended while this one joined
             self.finish()
@@ -262,9 +230,15 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def _member_keys(self, data: bytes) -> None:
         """A group member's keys: the server acts on them; the shared app never sees them."""
-        keys = self._member.keys.feed(data)
-        refused = False
-        for i, (kind, _key) in enumerate(keys):
+        asking = self._member.asking
+        keys = self._member.keys.feed(data, escape=asking.prompt.editing)
+        refused = typed = False
+        for i, (kind, key) in enumerate(keys):
+            if asking.prompt.takes(key):  # their answer to a class question
+                typed, answer = True, asking.type(key)
+                if answer is not None and self.server.classroom is not None:
+                    self.server.classroom.answered(self, answer.qid, answer.value)
+                continue
             if kind is Kind.QUIT:
                 self._member.quitting = True
                 self.finish()
@@ -275,12 +249,37 @@ class Session(asyncssh.SSHServerSession[bytes]):
                 rest = [k for _, k in keys[i:]]
                 self._member.plain = kind is Kind.EXPLORE and not any(lasting(k) for k in rest[1:])
                 self._leave_group()
+                asking.close()  # their app asks it, unless they answered already
                 self._member.pending = bytearray(b"".join(rest))
                 self._starting = asyncio.ensure_future(self._start_app())
                 return
             refused = refused or kind is Kind.LESSON
+        if typed:
+            asking.draw(self._group)
         if refused:
             self._toast(FOLLOWING)
+
+    # ------------------------------------------------------------ class questions
+
+    def people(self) -> list[Session]:
+        """The student whose app this is (a class question counts people)."""
+        return [self]
+
+    def ask(self, ask: Ask) -> None:
+        """A class question: on this member's screen, or to their app (not to an app
+        taken to explore from its first key: its ``t`` would be typed as an answer)."""
+        if self._group is not None:
+            self._member.asking.start(ask, self._group)
+        elif self._app is not None and self._member.pending[:1] != b"t":
+            self._app.send(ask)
+
+    def revealed(self, qid: int, value: float | None, answer: float | None) -> None:
+        """The teacher revealed torch's ``value`` (None: they left first: withdrawn):
+        this student hears it, and their verdict."""
+        if self._group is not None:
+            self._member.asking.reveal(value, answer, self._group)
+        elif self._app is not None:
+            self._app.send(Withdrawn(qid) if value is None else Revealed(qid, value, answer))
 
     def _toast(self, message: str) -> None:
         """A note (marked with ``N_``) on this student's screen only, in their language."""
@@ -291,6 +290,7 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def show(self, data: bytes) -> None:
         self._show(data)
+        self._member.asking.draw(self._group, again=True)  # the app may have drawn over it
 
     def writable(self) -> bool:
         return self._writable
@@ -474,6 +474,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
         watching = self._group is not None
         self._leave_group()
         self._finished = True
+        if self.server.classroom is not None:
+            self.server.classroom.gone([self])
+        self._member.asking.close()
         if self._app is not None:
             if self.server.classroom is not None:
                 self.server.classroom.leave(self)

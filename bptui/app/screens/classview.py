@@ -2,7 +2,8 @@
 
 The server sends the teacher's app a roster every two seconds (kept by the
 class link) (every student's
-name, address, whether they follow, how long since their last key); this
+name, address, whether they follow, how long since their last key, their
+score in class questions: right of asked); this
 screen lists it over the lesson, explorers first, then the longest idle, and
 updates it as rosters arrive. ``b`` calls every explorer back to following;
 ``esc`` (or ``C``) closes it.
@@ -86,7 +87,7 @@ class ClassView(ModalScreen[None]):
                 _("b brings every explorer back to following · esc closes"), id="class-hint"
             )
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_columns(_("student"), _("from"), _("state"), _("idle"))
+            table.add_columns(_("student"), _("from"), _("state"), _("idle"), _("score"))
             yield table
 
     def on_mount(self) -> None:
@@ -112,11 +113,12 @@ class ClassView(ModalScreen[None]):
                 Text(seat.address),
                 Text(state, style="" if seat.following else "bold"),
                 Text(idle_text(seat.idle), style="bold" if seat.idle > IDLE else ""),
+                Text(f"{seat.right}/{seat.asked}" if seat.asked else "–"),
             )
         if roster.seats:
             table.move_cursor(row=min(row, len(roster.seats) - 1))
         else:
-            table.add_row(Text(_("No students yet.")), Text(""), Text(""), Text(""))
+            table.add_row(Text(_("No students yet.")), *(Text("") for _column in range(4)))
 
     def action_recall(self) -> None:
         self.link.recall()
