@@ -239,3 +239,19 @@ def test_a_browser_session_gets_x_and_X_as_downloads(
     assert "| 1 | 1 | 1 | 1 | 2 | 1 |" in content.decode("utf-8")
     assert message.text == "Sent to your browser's downloads: bptui-linear-20261130-123456.md"
     assert list(here.iterdir()) == []
+
+
+def test_after_999_files_of_one_second_the_next_is_refused_and_said(here: Path) -> None:
+    """write_new tries the name and -2 … -999, then gives up with a reason the message
+    bar can show; it never writes a thousandth."""
+    stem = "bptui-linear-20261130-123456"
+    (here / f"{stem}.svg").write_text("first", encoding="utf-8")
+    for n in range(2, 1000):
+        (here / f"{stem}-{n}.svg").write_text("", encoding="utf-8")
+    message = handout.write_screenshot("linear", lambda: "<svg/>", served=False)
+    assert message.kind is Kind.REFUSED
+    assert message.text == (
+        f"Cannot write {stem}.svg in {here}: {stem}.svg and 999 others exist. Nothing was saved."
+    )
+    assert len(list(here.iterdir())) == 999
+    assert (here / f"{stem}.svg").read_text(encoding="utf-8") == "first"
