@@ -220,8 +220,12 @@ def test_a_browser_session_gets_x_and_X_as_downloads(
 ) -> None:
     """`bptui serve --web`: the file goes to the page in-band, named and whole; nothing is
     written on the server."""
+    from types import SimpleNamespace
+
     sent: list[str] = []
-    monkeypatch.setattr(handout, "_deliver", sent.append)
+    monkeypatch.setattr(handout, "_deliver", None)  # put back after the test
+    page = SimpleNamespace(_driver=SimpleNamespace(write=sent.append))
+    handout.to_browser(page)  # type: ignore[arg-type]  # what the page's session does
     message = handout.write_screenshot("linear", lambda: "<svg>ŷ</svg>", served=True)
     name, content = _handed_over(sent)
     assert name == "bptui-linear-20261130-123456.svg"
@@ -239,6 +243,11 @@ def test_a_browser_session_gets_x_and_X_as_downloads(
     assert "| 1 | 1 | 1 | 1 | 2 | 1 |" in content.decode("utf-8")
     assert message.text == "Sent to your browser's downloads: bptui-linear-20261130-123456.md"
     assert list(here.iterdir()) == []
+
+    sent.clear()
+    page._driver = None  # the app is closing: nothing to write to, and no error
+    handout.write_screenshot("linear", lambda: "<svg/>", served=True)
+    assert sent == [] and list(here.iterdir()) == []
 
 
 def test_after_999_files_of_one_second_the_next_is_refused_and_said(here: Path) -> None:
