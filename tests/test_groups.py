@@ -48,3 +48,41 @@ def test_past_the_limit_a_new_view_gets_no_group() -> None:
     assert groups.room_for(views[0])  # a view with a group still has one
     assert not groups.room_for(views[-1])
     assert groups.attach(object(), views[-1], {}) is None  # type: ignore[arg-type]
+
+
+async def test_a_note_stays_over_what_the_groups_app_draws_after_it() -> None:
+    """A member's note ("You are following…") is drawn again after each of the group's
+    frames while it is up: the app redraws its footer on its own time (its keys once a
+    class has joined), and the note must not vanish before it is read."""
+    from types import SimpleNamespace
+
+    import pyte
+
+    from bptui.serve.groups import View
+    from bptui.serve.mirror import Mirror
+    from bptui.serve.notes import Notes
+
+    mirror = Mirror(40, 6)
+    screen = pyte.Screen(40, 6)
+    stream = pyte.ByteStream(screen)
+    group = SimpleNamespace(view=View(40, 6, "en", False, "xterm", None), mirror=mirror)
+    other = SimpleNamespace(view=group.view, mirror=mirror)
+
+    def app_draws(row: bytes) -> None:  # the group's app, as every member gets it
+        frame = b"\x1b[6;1H" + row
+        mirror.feed(frame)
+        stream.feed(frame)
+
+    notes = Notes(stream.feed, lambda: group)  # type: ignore[arg-type, return-value]
+    app_draws(b"q Quit")
+    notes.say("press t to explore", group)  # type: ignore[arg-type]
+    assert "press t to explore" in screen.display[5]
+    app_draws(b"g Plot v Enlarge t Explore")
+    notes.again(other)  # type: ignore[arg-type]  # another group's frame: not this note's
+    assert screen.display[5].startswith("g Plot")
+    notes.again(group)  # type: ignore[arg-type]
+    assert "press t to explore" in screen.display[5]
+    notes.clear()  # taken back (or the member left the group): drawn no more
+    app_draws(b"q Quit")
+    notes.again(group)  # type: ignore[arg-type]
+    assert screen.display[5].startswith("q Quit")

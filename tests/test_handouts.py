@@ -4,6 +4,7 @@ existing file; an unwritable directory gets one clear line and the app goes on."
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import time
@@ -14,7 +15,9 @@ from test_app import drawn, make_app, press, shown, wait_for
 
 from bptui.app import handout
 from bptui.app.panels.message import MessageBar
+from bptui.lesson.engine import Stepper
 from bptui.lesson.files import load_lesson
+from bptui.lesson.snapshot import Kind
 
 SIZE = (80, 24)
 #: 2026-11-30 12:34:56 in local time: every file of a test gets this stamp.
@@ -169,3 +172,95 @@ async def test_the_handout_names_the_phase_in_the_language_spoken(here: Path):
     where = text[text.index("已完成") :]
     assert where.startswith("已完成 2 个训练步；现在是第 1 轮、第 3 个样本、反向（")
     assert "backward" not in where
+
+
+# ------------------------------------------------------------- the files themselves, in process
+
+#: iTerm2's file sequence, as a browser student's page reads it (see handout.py).
+FILE_SEQUENCE = re.compile(
+    r"\x1b\]1337;File=name=([A-Za-z0-9+/=]+);size=(\d+);inline=0:([A-Za-z0-9+/=]*)\x07"
+)
+
+
+def _handed_over(sent: list[str]) -> tuple[str, bytes]:
+    """The one file a session handed to its page: its name and its bytes."""
+    (sequence,) = sent
+    found = FILE_SEQUENCE.fullmatch(sequence)
+    assert found is not None, repr(sequence[:80])
+    content = base64.b64decode(found[3])
+    assert int(found[2]) == len(content)
+    return base64.b64decode(found[1]).decode("utf-8"), content
+
+
+def test_X_says_the_file_it_saved(here: Path) -> None:
+    message = handout.write_screenshot("linear", lambda: "<svg>ŷ</svg>", served=False)
+    assert message.kind is Kind.STEP
+    assert message.text == "Screenshot saved: bptui-linear-20261130-123456.svg"
+    saved = here / "bptui-linear-20261130-123456.svg"
+    assert saved.read_text(encoding="utf-8") == "<svg>ŷ</svg>"
+
+
+def test_a_served_session_writes_nothing_and_says_why(here: Path) -> None:
+    stepper = Stepper(load_lesson("linear"))
+    said = (
+        "This lesson runs on the classroom server: a file written now would be the server's, "
+        "not yours. For a handout, run bptui on your own computer (bptui trace --format md "
+        "writes the table too)."
+    )
+    for message in (
+        handout.write_screenshot("linear", lambda: "<svg/>", served=True),
+        handout.write_handout(stepper, stepper.snapshot(), None, served=True),
+    ):
+        assert message.kind is Kind.REFUSED and message.text == said
+    assert list(here.iterdir()) == []
+
+
+def test_a_browser_session_gets_x_and_X_as_downloads(
+    here: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bptui serve --web`: the file goes to the page in-band, named and whole; nothing is
+    written on the server."""
+    from types import SimpleNamespace
+
+    sent: list[str] = []
+    monkeypatch.setattr(handout, "_deliver", None)  # put back after the test
+    page = SimpleNamespace(_driver=SimpleNamespace(write=sent.append))
+    handout.to_browser(page)  # type: ignore[arg-type]  # what the page's session does
+    message = handout.write_screenshot("linear", lambda: "<svg>ŷ</svg>", served=True)
+    name, content = _handed_over(sent)
+    assert name == "bptui-linear-20261130-123456.svg"
+    assert content == "<svg>ŷ</svg>".encode()
+    assert message.kind is Kind.STEP
+    assert message.text == "Sent to your browser's downloads: bptui-linear-20261130-123456.svg"
+
+    sent.clear()
+    stepper = Stepper(load_lesson("linear"))
+    assert stepper.train_step()
+    message = handout.write_handout(stepper, stepper.snapshot(), (1, 2), served=True)
+    name, content = _handed_over(sent)
+    assert name == "bptui-linear-20261130-123456.md"
+    assert content.decode("utf-8") == handout.handout_markdown(stepper, stepper.snapshot(), (1, 2))
+    assert "| 1 | 1 | 1 | 1 | 2 | 1 |" in content.decode("utf-8")
+    assert message.text == "Sent to your browser's downloads: bptui-linear-20261130-123456.md"
+    assert list(here.iterdir()) == []
+
+    sent.clear()
+    page._driver = None  # the app is closing: nothing to write to, and no error
+    handout.write_screenshot("linear", lambda: "<svg/>", served=True)
+    assert sent == [] and list(here.iterdir()) == []
+
+
+def test_after_999_files_of_one_second_the_next_is_refused_and_said(here: Path) -> None:
+    """write_new tries the name and -2 … -999, then gives up with a reason the message
+    bar can show; it never writes a thousandth."""
+    stem = "bptui-linear-20261130-123456"
+    (here / f"{stem}.svg").write_text("first", encoding="utf-8")
+    for n in range(2, 1000):
+        (here / f"{stem}-{n}.svg").write_text("", encoding="utf-8")
+    message = handout.write_screenshot("linear", lambda: "<svg/>", served=False)
+    assert message.kind is Kind.REFUSED
+    assert message.text == (
+        f"Cannot write {stem}.svg in {here}: {stem}.svg and 999 others exist. Nothing was saved."
+    )
+    assert len(list(here.iterdir())) == 999
+    assert (here / f"{stem}.svg").read_text(encoding="utf-8") == "first"

@@ -33,6 +33,8 @@ class Notes:
         self._group = group
         self._said = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        #: The note up now, and the group it is over.
+        self._up: tuple[str, ViewGroup] | None = None
 
     def say(self, text: str, group: ViewGroup) -> None:
         now = time.monotonic()
@@ -41,15 +43,25 @@ class Notes:
         self._said = now
         self._show(note(text, group.view, group.mirror))
         self.clear()
+        self._up = (text, group)
         self._timer = asyncio.get_running_loop().call_later(SECONDS, self._take_back, group)
 
+    def again(self, group: ViewGroup | None) -> None:
+        """After the group's app drew: the note over it again, if one is up. The app
+        redraws its footer on its own time (the first plot, the keys' row after a
+        class has joined), and a note it drew over would be gone before it was read."""
+        if self._up is not None and self._up[1] is group:
+            self._show(note(self._up[0], group.view, group.mirror))
+
     def clear(self) -> None:
+        self._up = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _take_back(self, group: ViewGroup) -> None:
         self._timer = None
+        self._up = None
         if self._group() is group:
             self._show(unnote(group.view, group.mirror))
 

@@ -290,7 +290,9 @@ class Session(asyncssh.SSHServerSession[bytes]):
 
     def show(self, data: bytes) -> None:
         self._show(data)
-        self._member.asking.draw(self._group, again=True)  # the app may have drawn over it
+        # The app may have drawn over what the server wrote on this member's screen.
+        self._notes.again(self._group)
+        self._member.asking.draw(self._group, again=True)
 
     def writable(self) -> bool:
         return self._writable
