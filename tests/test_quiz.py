@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from test_app import drawn, screen_text, shown, wait_for
-from test_app_classroom import FakeServer
+from test_app_classroom import FakeServer, classroom_app
 from textual.widgets import Input
 
 from bptui.app.main import BptuiApp
@@ -304,11 +304,8 @@ async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
 async def test_another_lesson_reveals_the_class_question_first():
     """``o`` with a class question open: the held step and the reveal reach the class
     before the other lesson, so no follower takes the old lesson's step in the new one."""
-    teacher = FakeServer("teacher")
-    app = quiz_app()
-    app.session.link = teacher.link
+    app, teacher = classroom_app("teacher")  # the teacher's quiz: off until Q
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: drawn(app))
         await pilot.press("Q")
         await ask(pilot, app)
         got: list[dict[str, object]] = []
