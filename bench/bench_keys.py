@@ -31,7 +31,7 @@ first-change p95 ratio <= 3.
 
 Then (unless ``--no-profile``) a second bptui child on a pty, same history:
   - 50 presses with timers around the pieces of a frame (``Stepper.snapshot``,
-    ``_loss_curve``, each panel's ``show``, the plot's data reduction, the figure's
+    ``Stepper.plot_curve``, each panel's ``show``, the plot's data reduction, the figure's
     ``draw``, ``render_lines`` per widget class, the compositor and the
     terminal encoding in ``App._display``) and garbage-collection pauses,
     reported as ms per press, and when the frames went out after each key;
@@ -145,7 +145,7 @@ def install_probes(out_dir: str) -> Any:
 
     timed(Stepper, "snapshot", "Stepper.snapshot")
     timed(BptuiApp, "_render_now", "BptuiApp._render_now (snapshot + every show)")
-    timed(BptuiApp, "_loss_curve", "BptuiApp._loss_curve")
+    timed(Stepper, "plot_curve", "Stepper.plot_curve")
     import bptui.app.panels.lesson as panels_mod  # the module that holds every panel
 
     for cls_name in (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from test_app import make_app, shown
+from test_app import make_app, shown, wait_for
 
 from bptui.app.classlink import ClassLink
 from bptui.app.panels.message import MessageBar
@@ -17,6 +17,7 @@ from bptui.app.panels.status import StatusBar
 from bptui.classroom.protocol import VERSION, Cmd, Command, FrameReader, encode, from_json, to_json
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
+from bptui.lesson.files import load_lesson
 
 SIZE = (80, 24)
 
@@ -147,7 +148,8 @@ async def test_a_student_follows_explores_and_rejoins() -> None:
         # t: explore alone; the teacher's commands are ignored; own keys work.
         await pilot.press("t")
         await pilot.pause()
-        assert server.received() == [{"t": "follow", "on": False}]
+        # The server hears where the explorer is (for the teacher's class view).
+        assert server.received() == [{"t": "follow", "on": False}, {"t": "where", "step": 0}]
         assert "exploring" in shown(app, StatusBar)
         server.send({"t": "cmd", "c": {"a": "reset"}})
         await pilot.press("B")
@@ -162,6 +164,32 @@ async def test_a_student_follows_explores_and_rejoins() -> None:
         assert app.stepper.micro_steps == 1 and app.stepper.phase is Phase.FORWARD
         assert " following " in shown(app, StatusBar)
         assert "Following the teacher again" in shown(app, MessageBar)
+
+
+async def test_another_lesson_moves_a_follower_and_is_told_to_an_explorer() -> None:
+    app, server = classroom_app("student")
+    async with app.run_test(size=SIZE) as pilot:
+        server.send({"t": "class", "teacher": True, "students": 1})
+        server.send({"t": "cmd", "c": {"a": "train_step"}})
+        server.send({"t": "cmd", "c": {"open": "neuron"}})
+        server.send({"t": "cmd", "c": {"a": "forward"}})
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.micro_steps == 1)
+        assert app.stepper.lesson == load_lesson("neuron")
+        assert app.stepper.steps_done == 0  # nothing of the lesson before
+        # Exploring: the teacher's next lesson is told, not taken.
+        await pilot.press("t")
+        await pilot.press("s", "s")
+        await wait_for(pilot, lambda: {"t": "where", "step": 2} in server.received())
+        server.send({"t": "cmd", "c": {"open": "affine"}})
+        await wait_for(pilot, lambda: "moved the class on to Affine" in shown(app, MessageBar))
+        assert app.stepper.lesson == load_lesson("neuron") and app.stepper.steps_done == 2
+        # Following again: the class log from the lesson the server started with.
+        await pilot.press("t")
+        server.send({"t": "sync", "log": [{"open": "affine"}], "teacher": True, "students": 1})
+        await wait_for(pilot, lambda: app.stepper.lesson == load_lesson("affine"))
+        server.send({"t": "sync", "log": [{"a": "forward"}], "teacher": True, "students": 1})
+        await wait_for(pilot, lambda: app.stepper.lesson == app.session.shelf.started)
+        assert app.stepper.micro_steps == 1
 
 
 async def test_a_student_without_a_teacher_is_told_so() -> None:

@@ -228,7 +228,7 @@ def test_the_trace_is_data_and_keeps_its_characters(
 #: grad_fn names, the training modes, a refusal (u before b), undo.
 WALK = (
     "F", "B", "u", "z", "question_mark", "escape", "g", "v", "v", "E", "escape",
-    "colon", "escape", "c", "y", "Z", "m", "l", "space", "s", "u", "left", "p", "p",
+    "colon", "escape", "o", "escape", "c", "y", "Z", "m", "l", "space", "s", "u", "left", "p", "p",
 )  # fmt: skip
 
 

@@ -120,6 +120,46 @@ def test_a_late_joiner_and_a_new_teacher_start_from_the_class_log() -> None:
     assert late.last("class")["teacher"] is False
 
 
+def test_another_lesson_starts_the_log_afresh_and_reaches_explorers_too() -> None:
+    """``o``: the log keeps only what replaying needs; an explorer is told, not moved."""
+    room = Classroom()
+    teacher, ann, bo = FakeMember("teacher"), FakeMember("student"), FakeMember("student")
+    for member in (teacher, ann, bo):
+        room.join(member)
+    room.receive(teacher, msg({"t": "cmd", "c": {"a": "train_step"}}))
+    room.receive(bo, msg({"t": "follow", "on": False}))
+    room.receive(teacher, msg({"t": "cmd", "c": {"open": "neuron"}}))
+    room.receive(teacher, msg({"t": "cmd", "c": {"a": "forward"}}))
+    assert commands(room.log) == [{"open": "neuron"}, {"a": "forward"}]
+    assert [m["c"] for m in ann.inbox if m["t"] == "cmd"][-2:] == commands(room.log)
+    # The explorer hears of the new lesson, and of nothing the teacher does in it.
+    assert [m["c"] for m in bo.inbox if m["t"] == "cmd"] == [
+        {"a": "train_step"},
+        {"open": "neuron"},
+    ]
+    late = FakeMember("student")
+    room.join(late)
+    assert late.last("hello")["log"] == [{"open": "neuron"}, {"a": "forward"}]
+
+
+def test_an_explorers_step_is_kept_until_they_follow_or_leave() -> None:
+    room = Classroom()
+    teacher, ann, bo = FakeMember("teacher"), FakeMember("student"), FakeMember("student")
+    for member in (teacher, ann, bo):
+        room.join(member)
+    room.receive(ann, msg({"t": "where", "step": 3}))  # a follower has no step of their own
+    room.receive(teacher, msg({"t": "where", "step": 9}))
+    room.receive(bo, msg({"t": "follow", "on": False}))
+    room.receive(bo, msg({"t": "where", "step": 12}))
+    assert room.steps == {bo: 12}
+    room.receive(bo, msg({"t": "follow", "on": True}))
+    assert room.steps == {}
+    room.receive(bo, msg({"t": "follow", "on": False}))
+    room.receive(bo, msg({"t": "where", "step": 4}))
+    room.leave(bo)
+    assert room.steps == {}
+
+
 def test_merge_folds_only_next() -> None:
     log: list[Command] = []
     for command in (Step("undo"), Step("undo"), Step("next"), Step("next", 2)):

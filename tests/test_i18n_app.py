@@ -14,6 +14,7 @@ import pytest
 from rich.cells import cell_len
 from test_app import make_app, message_bar, press, screen_text, shown, wait_for
 from test_app_classroom import classroom_app
+from test_lesson_picker import choose
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -367,3 +368,16 @@ def test_the_prose_detector_finds_english_and_spares_identifiers() -> None:
     assert english_prose("l.grad_fn <PowBackward0> 已释放  requires_grad ✓", set()) == []
     assert english_prose("AccumulateGrad   AccumulateGrad", {"AccumulateGrad"}) == []
     assert english_prose("(c: next element)", set()) == ["next element)"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_picker_speaks_chinese(size: tuple[int, int]) -> None:
+    app = chinese_app()
+    async with app.run_test(size=size) as pilot:
+        await press(pilot)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: "仿射模型" in screen_text(app))
+        text = screen_text(app)
+        assert "线性模型" in text and "Affine model" not in text and "enter" in text
+        await choose(pilot, "affine")
+        await wait_for(pilot, lambda: "仿射模型" in shown(app, MessageBar))

@@ -28,6 +28,7 @@ from bptui.classroom.protocol import (
     FrameReader,
     Hello,
     Jump,
+    Open,
     Pose,
     Presence,
     ProtocolError,
@@ -42,6 +43,7 @@ from bptui.classroom.protocol import (
     Step,
     Sync,
     Tally,
+    Where,
     Withdrawn,
     encode,
     from_json,
@@ -60,11 +62,21 @@ edits = st.builds(
     x=st.none() | samples,
     y=st.none() | samples,
 )
-commands = steps | jumps | edits
+opens = st.builds(Open, st.sampled_from(["", "linear", "two-layer", "my_lesson2"]))
+commands = steps | jumps | edits | opens
 presences = st.builds(Presence, st.booleans(), st.integers(0, 10**6), st.integers(0, 10**6))
 printable = st.text(st.characters(categories=["L", "N", "P"], include_characters=" "), max_size=64)
 counts = st.integers(0, MAX_QUESTIONS)
-seats = st.builds(Seat, printable, printable, st.booleans(), st.integers(0, 10**9), counts, counts)
+seats = st.builds(
+    Seat,
+    printable,
+    printable,
+    st.booleans(),
+    st.integers(0, 10**9),
+    counts,
+    counts,
+    st.none() | st.integers(0, MAX_TIMES),
+)
 prompts = st.text(
     st.characters(categories=["L", "N", "P", "S"], include_characters=" "), max_size=200
 )
@@ -103,6 +115,7 @@ messages = (
     | st.builds(Roster, st.lists(seats, max_size=4).map(tuple))
     | st.just(Recall())
     | st.just(Recalled())
+    | st.builds(Where, st.integers(0, MAX_TIMES))
     | questions
 )
 
@@ -124,6 +137,10 @@ def framed(body: object) -> bytes:
 
 def cmd(command: object) -> dict[str, Any]:
     return {"v": VERSION, "t": "cmd", "c": command}
+
+
+def roster(seat: list[Any]) -> dict[str, Any]:
+    return {"v": VERSION, "t": "roster", "seats": [seat]}
 
 
 @pytest.mark.parametrize(
@@ -149,17 +166,24 @@ def cmd(command: object) -> dict[str, Any]:
         ({"v": VERSION, "t": "follow", "on": 1}, "true or false"),
         ({"v": VERSION, "t": "class", "teacher": True, "students": -1}, "students"),
         ({"v": VERSION, "t": "hello", "log": {}, "teacher": True, "students": 1}, "list"),
-        (
-            {"v": VERSION, "t": "roster", "seats": [["\x1b[2J", "1.2.3.4", True, 0, 0, 0]]},
-            "printable",
-        ),
-        (
-            {"v": VERSION, "t": "roster", "seats": [["a" * 65, "1.2.3.4", True, 0, 0, 0]]},
-            "printable",
-        ),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, 0]]}, "a seat is"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, -1, 0, 0]]}, "idle"),
-        ({"v": VERSION, "t": "roster", "seats": [["ann", "1.2.3.4", True, 0, 0, -1]]}, "asked"),
+        (roster(["\x1b[2J", "1.2.3.4", True, 0, 0, 0, None]), "printable"),
+        (roster(["a" * 65, "1.2.3.4", True, 0, 0, 0, None]), "printable"),
+        (roster(["ann", "1.2.3.4", True, 0]), "a seat is"),
+        (roster(["ann", "1.2.3.4", True, 0, 0, 0]), "a seat is"),
+        (roster(["ann", "1.2.3.4", True, -1, 0, 0, None]), "idle"),
+        (roster(["ann", "1.2.3.4", True, 0, 0, -1, None]), "asked"),
+        (roster(["ann", "1.2.3.4", False, 0, 0, 0, -1]), "step"),
+        (roster(["ann", "1.2.3.4", False, 0, 0, 0, "3"]), "step"),
+        (roster(["ann", "1.2.3.4", False, 0, 0, 0, MAX_TIMES + 1]), "step"),
+        ({"v": VERSION, "t": "where", "step": -1}, "step"),
+        ({"v": VERSION, "t": "where", "step": 2.5}, "step"),
+        ({"v": VERSION, "t": "where"}, "step"),
+        (cmd({"open": "../../etc/passwd"}), "lesson"),
+        (cmd({"open": "/home/teacher/secret.toml"}), "lesson"),
+        (cmd({"open": "Linear"}), "lesson"),
+        (cmd({"open": "a" * 41}), "lesson"),
+        (cmd({"open": "linear\n"}), "lesson"),
+        (cmd({"open": 3}), "lesson"),
         # Class questions: an answer is hostile input.
         ({"v": VERSION, "t": "answer", "q": 1, "value": float("nan")}, "finite number"),
         ({"v": VERSION, "t": "answer", "q": 1, "value": float("inf")}, "finite number"),

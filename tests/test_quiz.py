@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from test_app import drawn, screen_text, shown, wait_for
-from test_app_classroom import FakeServer
+from test_app_classroom import FakeServer, classroom_app
 from textual.widgets import Input
 
 from bptui.app.main import BptuiApp
@@ -299,6 +299,28 @@ async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
         assert teacher.received() == [{"t": "cmd", "c": {"a": "next"}}, {"t": "reveal"}]
         assert "r=-1" in shown(app, GraphPanel)
         assert "r = -1: 3 of 5 right, 1 wrong, 1 not answered." in shown(app, MessageBar)
+
+
+async def test_another_lesson_reveals_the_class_question_first():
+    """``o`` with a class question open: the held step and the reveal reach the class
+    before the other lesson, so no follower takes the old lesson's step in the new one."""
+    app, teacher = classroom_app("teacher")  # the teacher's quiz: off until Q
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("Q")
+        await ask(pilot, app)
+        got: list[dict[str, object]] = []
+        await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
+        assert [m["t"] for m in got] == ["pose"]
+        await pilot.press("o")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LessonPicker")
+        assert not asking(app)
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.micro_steps == 0)
+        await wait_for(pilot, lambda: got.extend(teacher.received()) or len(got) == 4)
+        opened = got[3]["c"]
+        assert got[1:3] == [{"t": "cmd", "c": {"a": "next"}}, {"t": "reveal"}]
+        assert isinstance(opened, dict) and set(opened) == {"open"}
+        assert app.stepper.lesson.name == opened["open"] or opened["open"] == ""
 
 
 async def test_a_follower_with_an_app_of_their_own_answers_the_class_question():

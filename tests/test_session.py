@@ -3,14 +3,17 @@ narration and the quiz are a plain object a test can drive in a few lines."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+from bptui.app.classlink import ClassLink
 from bptui.app.keymap import ENGINE_LABELS
 from bptui.app.quiz import Question
 from bptui.app.session import LessonSession
 from bptui.app.settings import Settings
-from bptui.classroom.protocol import Jump, Step
+from bptui.classroom.protocol import Jump, Open, Step
 from bptui.lesson import Stepper, seed_lesson
+from bptui.lesson.files import load_lesson
 from bptui.lesson.snapshot import Kind
 
 
@@ -23,14 +26,30 @@ def session(settings: Settings | None = None) -> LessonSession:
 
 def test_commands_step_the_engine_and_a_replay_gets_to_the_same_place() -> None:
     lesson = session()
-    log = (Step("train_step"), Step("next", 3), Jump(5), Step("undo"))
+    log = (Step("train_step"), Open("affine"), Step("next", 3), Jump(5), Step("undo"))
     for command in log:
         lesson.run_command(command)
     again = session()
     again.replay(log)
     assert lesson.stepper is not None and again.stepper is not None
+    assert again.stepper.lesson == lesson.stepper.lesson == load_lesson("affine")
     assert again.stepper.snapshot().params == lesson.stepper.snapshot().params
     assert again.stepper.micro_steps == lesson.stepper.micro_steps
+    assert lesson.lesson == again.lesson == load_lesson("affine")
+
+
+def test_a_follower_does_not_open_a_lesson_of_their_own() -> None:
+    """Called back while the picker was open: the choice is dropped, the class's kept."""
+    ours, theirs = socket.socketpair()
+    lesson = session()
+    lesson.link = ClassLink(ours, "student")
+    lesson.open_picked("affine")
+    assert lesson.stepper is not None and lesson.stepper.lesson == seed_lesson()
+    lesson.link.set_following(False)
+    lesson.open_picked("affine")
+    assert lesson.stepper.lesson == lesson.lesson == load_lesson("affine")
+    theirs.close()
+    ours.close()
 
 
 def test_the_narration_says_each_micro_step_and_an_undo_once(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from ..classroom.protocol import (
     Roster,
     Sync,
     Tally,
+    Where,
     encode,
 )
 
@@ -62,6 +63,8 @@ class ClassLink:
         self._on_message: Callable[[Message], None] | None = None
         #: Messages that arrived together with the hello, delivered on start.
         self._early: list[Message] = []
+        #: Exploring: the step last told to the server.
+        self._told: int | None = None
 
     @property
     def is_teacher(self) -> bool:
@@ -148,7 +151,15 @@ class ClassLink:
     def set_following(self, following: bool) -> None:
         """Follow the teacher again (the server sends the class log) or explore alone."""
         self.following = following
+        self._told = None
         self.send(Follow(following))
+
+    def where(self, step: int) -> None:
+        """Exploring alone: tell the server how many training steps this app has done
+        (once per step: the teacher's class view shows it)."""
+        if not self.is_teacher and not self.following and step != self._told:
+            self._told = step
+            self.send(Where(step))
 
     def close(self) -> None:
         try:

@@ -151,6 +151,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("cycle_theme", "T", ("T",), N_("Theme"), show=False),
     Key("class_view", "C", ("C",), N_("Class"), show=False),
+    Key("pick_lesson", "o", ("o",), N_("Lessons"), show=False),
     Key("help", "question_mark,f1", ("?", "F1"), N_("Help")),
     Key("quit", "q", ("q",), N_("Quit")),
 )
@@ -163,6 +164,7 @@ ENGINE_ACTIONS = {key.action: key.engine for key in KEYS if key.engine}
 #: Keys that change the lesson: a following student's do nothing, so they are off
 #: (hidden from the footer) while following.
 LESSON_KEYS = frozenset(ENGINE_ACTIONS) | {"jump", "autoplay", "faster", "slower", "edit"}
+LESSON_KEYS |= {"pick_lesson"}  # another lesson, ``o``: an explorer's own only
 #: Keys of the view, kept off the usual footer, shown to a follower in their place.
 FOLLOWER_FOOTER = ("cycle_plot", "cycle_zoom", "switch_language", "cycle_theme")
 
@@ -276,6 +278,14 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         N_(
             "the teacher's class view: every student, following or exploring, idle how "
             "long; `b` there calls explorers back"
+        ),
+    ),
+    (
+        ("pick_lesson",),
+        N_(
+            "open another lesson from its start: the built-in lessons and the one bptui was "
+            "started with; in a class the teacher's choice moves every follower, and an "
+            "explorer may pick their own"
         ),
     ),
     (("help",), N_("this help (`esc` closes it)")),

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from .. import glyphs
 from ..classroom.protocol import Jump, Step
 from ..i18n import _, next_language, set_language
-from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
+from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.spec import Lesson, LessonError
 from . import handout, keymap, language, palette, startup
 from .autoplay import FRAME, Autoplay
@@ -28,7 +28,7 @@ from .panels.footer import KeyFooter
 from .panels.graph import GraphPanel
 from .panels.lesson import LessonView
 from .panels.message import MessageBar
-from .panels.plot import LossPlot, Reference
+from .panels.plot import LossPlot
 from .plainterm import plain_terminal
 from .prompting import Prompting
 from .quiz import Question
@@ -80,7 +80,6 @@ class BptuiApp(App[int]):
         link: ClassLink | None = None,
     ):
         super().__init__()
-        self.lesson = lesson
         self.session = LessonSession(lesson, stepper, settings, link, self._schedule_render)
         self.snapshot: Snapshot | None = None
         #: How this session looks and speaks (--ascii, …; see settings.py).
@@ -189,7 +188,7 @@ class BptuiApp(App[int]):
         from ..lesson.engine import Stepper
 
         try:
-            stepper = Stepper(self.lesson, labels=keymap.ENGINE_LABELS)
+            stepper = Stepper(self.session.lesson, labels=keymap.ENGINE_LABELS)
         except LessonError as error:  # found once torch runs the model (shapes)
             self.call_from_thread(self.exit, None, 2, f"bptui: error: {error}")
             return
@@ -295,19 +294,13 @@ class BptuiApp(App[int]):
         # starts: ~5 ms, little to free.
         if plot.plotted:
             self.collector.after_frame()
-        snap = self.snapshot
-        if snap is not None:
-            plot.show(snap, self._loss_curve(snap), self._reference(snap))
-
-    def _reference(self, snap: Snapshot) -> Reference | None:
-        """In skip-zero or batch mode: the plain per-sample run, as far as this one got."""
-        assert self.stepper is not None
-        return self.stepper.comparison(snap)
-
-    def _loss_curve(self, snap: Snapshot) -> PlotCurve:
-        """This sample's loss as a function of the first parameter, computed by torch."""
-        assert self.stepper is not None
-        return self.stepper.plot_curve(snap)
+        snap, stepper = self.snapshot, self.stepper
+        # Another lesson opened since the frame: its own frame plots it (this
+        # snapshot's parameters are the last lesson's).
+        if snap is not None and stepper is not None and snap.lesson == stepper.lesson.name:
+            # This sample's loss against the first parameter, computed by torch; in
+            # skip-zero or batch mode, the plain per-sample run as far as this one got.
+            plot.show(snap, stepper.plot_curve(snap), stepper.comparison(snap))
 
     # ------------------------------------------------------------- actions
 
@@ -363,7 +356,7 @@ class BptuiApp(App[int]):
         from .screens.help import HelpScreen
 
         # The lesson as it is now: an edit changes its learning rate or data.
-        lesson = self.stepper.lesson if self.stepper else self.lesson
+        lesson = self.stepper.lesson if self.stepper else self.session.lesson
         self.keys.open_screen(HelpScreen(lesson, self.snapshot))
 
     def action_class_view(self) -> None:
@@ -371,6 +364,16 @@ class BptuiApp(App[int]):
 
         if self.link is not None and self.link.is_teacher:
             self.keys.open_screen(ClassView(self.link))
+
+    def action_pick_lesson(self) -> None:
+        """o: another lesson, from its start (off for a follower: see keymap)."""
+        from .screens.lessons import LessonPicker  # not on the first frame's path
+
+        if self.stepper is not None:
+            self.autoplay.stop()  # the next lesson starts paused
+            self.prompting.settle()  # the held step belongs to this lesson
+            session = self.session
+            self.keys.open_screen(LessonPicker(session.shelf, session.lesson), session.open_picked)
 
     def _refused_while_following(self) -> bool:
         """A key that would change a following student's lesson: say so, change nothing."""

@@ -88,11 +88,16 @@ class Prompting:
 
     def toggle(self) -> None:
         """Q: the quiz on or off (an open question is skipped, or the class's revealed)."""
+        self.settle()
+        self._note(self._session.quiz.toggle())
+
+    def settle(self) -> None:
+        """No question stays open: the class's is revealed, the quiz's own skipped.
+        Before another lesson (``o``): a held step sent after it would land there."""
         if self._session.class_question.posed is not None:
             self.reveal()
         elif self._session.quiz.asking is not None:
             self.answer(None)
-        self._note(self._session.quiz.toggle())
 
     def answer(self, text: str | None) -> None:
         """The answer typed in the prompt (None: skipped): the class's question's, or

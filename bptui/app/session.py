@@ -12,6 +12,8 @@ Outside a classroom (``link`` is None) the class part does nothing. In ``bptui
 serve`` with a teacher, the teacher's session sends every command it applies; a
 following student's session applies the same commands to its own stepper, so
 every number stays torch's, computed in the student's own process.
+Another lesson (``o``) is such a command too: it starts a new stepper here and
+in every follower's app, and an explorer is told of it (see :meth:`open_lesson`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..classroom.protocol import (
     Command,
     Edit,
     Jump,
+    Open,
     Recalled,
     Results,
     Revealed,
@@ -38,6 +41,8 @@ from ..classroom.protocol import (
 )
 from ..classroom.protocol import Message as ClassMessage
 from ..i18n import N_, _, ngettext
+from ..lesson import words
+from ..lesson.shelf import Shelf
 from ..lesson.snapshot import Kind, Message
 from ..lesson.spec import Lesson, LessonError
 from .classquiz import ClassQuestion
@@ -62,12 +67,23 @@ _REJOINED = N_("Following the teacher again, at their current step. Press t to e
 RECALLED = N_(
     "The teacher called the class back: you follow their steps again. Press t to explore alone."
 )
+OPENED = N_(
+    "Now: {title}, from its start. The last lesson's steps are not kept (← undoes only in "
+    "this one)."
+)
+_FOLLOWED = N_("The teacher has opened {title} for the class: it starts from the beginning.")
+_CLASS_OPENED = N_(
+    "The teacher has moved the class on to {title}. You keep exploring your lesson: "
+    "t follows the class there."
+)
 
 
 def action_of(command: Command) -> str:
     """The action a command is said as: a key's action, ``jump`` or ``edit``."""
     if isinstance(command, Step):
         return command.action
+    if isinstance(command, Open):
+        return "open"
     return "jump" if isinstance(command, Jump) else "edit"
 
 
@@ -83,6 +99,8 @@ class LessonSession:
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.lesson = lesson
+        #: The lessons ``o`` may open: the one started with, and the built-ins.
+        self.shelf = Shelf(lesson)
         #: None until PyTorch is loaded (the app loads it after its first frame).
         self.stepper: Stepper | None = stepper
         #: How this session looks and speaks (--ascii, …; see settings.py).
@@ -127,17 +145,39 @@ class LessonSession:
         """
         stepper = self.stepper
         assert stepper is not None
-        if not self.narration.on:
+        if isinstance(command, Open):
+            self.open_lesson(command.lesson)
+            self.note = Message(Kind.STEP, _(OPENED).format(title=self._title()))
+        elif not self.narration.on:
             self._apply(stepper, command)
-            return
-        before = self.narration.begin(stepper.snapshot, action_of(command))
-        try:
-            self._apply(stepper, command)
-        finally:
-            self.narration.quiet = False
-        self._said(self.narration.end(before, stepper.snapshot(), action_of(command)))
+        else:
+            before = self.narration.begin(stepper.snapshot, action_of(command))
+            try:
+                self._apply(stepper, command)
+            finally:
+                self.narration.quiet = False
+            self._said(self.narration.end(before, stepper.snapshot(), action_of(command)))
+        self._tell_step()
 
-    def _apply(self, stepper: Stepper, command: Command) -> None:
+    def open_picked(self, name: str | None) -> None:
+        """``o``'s choice (None: none): opened here and, by a teacher, for the class.
+        An explorer called back while choosing follows again: their choice is dropped."""
+        if name is not None and not self.following():
+            self.run_command(Open(name))
+            self.on_change()
+
+    def open_lesson(self, name: str) -> Lesson:
+        """Start the lesson called ``name`` (see :mod:`bptui.lesson.shelf`) on a new
+        stepper. The last lesson's steps are not kept: a class's log starts afresh
+        here, so ``←`` undoes only in this lesson, for the teacher and the class alike."""
+        from ..lesson.engine import Stepper
+
+        lesson = self.shelf.get(name)
+        self.engine_ready(Stepper(lesson, labels=ENGINE_LABELS))
+        self.lesson = lesson
+        return lesson
+
+    def _apply(self, stepper: Stepper, command: Step | Jump | Edit) -> None:
         self.note = None
         stepper.watching = self.following()
         if isinstance(command, Edit):
@@ -184,6 +224,15 @@ class LessonSession:
         """A student whose lesson is the teacher's: their stepping keys change nothing."""
         return self.link is not None and not self.link.is_teacher and self.link.following
 
+    def _title(self) -> str:
+        return words.title(self.lesson)
+
+    def _tell_step(self) -> None:
+        """Exploring alone: the server hears where (the teacher's class view shows it)."""
+        link, stepper = self.link, self.stepper
+        if link is not None and not link.following and stepper is not None:
+            link.where(stepper.steps_done)
+
     def join_class(self) -> None:
         """Start listening to the classroom server (from the app's event loop)."""
         if self.link is None:
@@ -216,6 +265,7 @@ class LessonSession:
         if link.following:
             link.set_following(False)
             self.note = Message(Kind.STEP, _(_EXPLORING))
+            self._tell_step()
             return True
         link.set_following(True)
         return False
@@ -229,9 +279,17 @@ class LessonSession:
             # The teacher's app accepted it: the same lesson cannot refuse it.
             with contextlib.suppress(LessonError):
                 self.apply_command(message.command)
+                if isinstance(message.command, Open):
+                    self.note = Message(Kind.STEP, _(_FOLLOWED).format(title=self._title()))
+        elif isinstance(message, Cmd) and isinstance(message.command, Open) and not link.is_teacher:
+            with contextlib.suppress(LessonError):  # an explorer is told, and keeps theirs
+                title = words.title(self.shelf.get(message.command.lesson))
+                self.note = Message(Kind.STEP, _(_CLASS_OPENED).format(title=title))
         elif isinstance(message, Sync) and link.following:
             from ..lesson.engine import Stepper
 
+            # The class log starts from the lesson the server was started with.
+            self.lesson = self.shelf.started
             self.stepper = Stepper(self.lesson, labels=ENGINE_LABELS)
             self.replay(message.log)
             self.note = Message(Kind.STEP, _(RECALLED) if self.recalled else _(_REJOINED))

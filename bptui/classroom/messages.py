@@ -1,8 +1,9 @@
 """Every message and command of the class protocol, as a frozen class (plain data).
 
 What travels between a session's app and the classroom server: the teacher's
-commands (a micro-step, a jump, an edit), the class's presence and log, the
-teacher's roster, and class questions (asked, answered, tallied, revealed).
+commands (a micro-step, a jump, an edit, another lesson), the class's presence
+and log, the teacher's roster and where explorers are, and class questions
+(asked, answered, tallied, revealed).
 How each looks on the wire, and the checks of every field, are
 :mod:`bptui.classroom.protocol`'s alone.
 """
@@ -45,15 +46,30 @@ class Edit:
     y: Sequence[Any] | None = None
 
 
-Command: TypeAlias = Step | Jump | Edit
+@dataclass(frozen=True)
+class Open:
+    """``o``: the class starts another lesson from its beginning.
+
+    ``lesson`` is a built-in lesson's name, or ``""`` for the lesson the server
+    was started with (a file of the teacher's, or a built-in with other values):
+    a name every app forked from the server resolves alike, never a path.
+    """
+
+    lesson: str
+
+
+Command: TypeAlias = Step | Jump | Edit | Open
 
 
 def merge(log: list[Command], command: Command) -> None:
     """Append ``command`` to ``log``, folding runs of ``next``.
 
     Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does.
+    without changing what replaying it does. Another lesson starts the log
+    afresh: nothing before it changes where replaying it lands.
     """
+    if isinstance(command, Open):
+        log.clear()
     last = log[-1] if log else None
     if (
         isinstance(command, Step)
@@ -122,6 +138,9 @@ class Seat:
     #: Class questions answered right, and asked (their score).
     right: int = 0
     asked: int = 0
+    #: An explorer's training steps done, as their app last said (None: following,
+    #: or not said yet).
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +158,14 @@ class Recall:
 @dataclass(frozen=True)
 class Recalled:
     """Server → an exploring student's app: the teacher called the class back."""
+
+
+@dataclass(frozen=True)
+class Where:
+    """An exploring student's app → server: how many training steps it has done
+    (for the teacher's class view)."""
+
+    step: int
 
 
 @dataclass(frozen=True)
@@ -240,6 +267,7 @@ Message: TypeAlias = (
     | Roster
     | Recall
     | Recalled
+    | Where
     | Pose
     | Ask
     | Answer

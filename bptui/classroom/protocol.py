@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ from .messages import (
     Hello,
     Jump,
     Message,
+    Open,
     Pose,
     Presence,
     Recall,
@@ -49,6 +51,7 @@ from .messages import (
     Step,
     Sync,
     Tally,
+    Where,
     Withdrawn,
     merge,
 )
@@ -66,6 +69,7 @@ __all__ = [
     "Hello",
     "Jump",
     "Message",
+    "Open",
     "Pose",
     "Presence",
     "ProtocolError",
@@ -80,6 +84,7 @@ __all__ = [
     "Step",
     "Sync",
     "Tally",
+    "Where",
     "Withdrawn",
     "encode",
     "from_json",
@@ -88,7 +93,7 @@ __all__ = [
 ]
 
 #: Bumped when a message changes shape; a message of another version is refused.
-VERSION = 2
+VERSION = 3
 #: Largest message accepted (a class log of a million commands is ~20 MB).
 MAX_MESSAGE = 256 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -98,6 +103,8 @@ class ProtocolError(ValueError):
     """A frame or a message that is not one of the protocol's."""
 
 
+#: A lesson's name on the wire: a built-in's file name without ``.toml``, or empty.
+_LESSON_NAME = re.compile(r"(?:[a-z0-9][a-z0-9_-]{0,39})?")
 #: Longest name or address a seat may carry.
 MAX_NAME = 64
 #: Longest question a class is asked (``Predict ŷ = x * w + b``).
@@ -122,6 +129,8 @@ def _command_json(command: Command) -> dict[str, Any]:
         )
     if isinstance(command, Jump):
         return {"jump": command.step}
+    if isinstance(command, Open):
+        return {"open": command.lesson}
     edit: dict[str, Any] = {
         "lr": command.lr,
         "params": dict(command.params) if command.params is not None else None,
@@ -150,10 +159,15 @@ def to_json(message: Message) -> dict[str, Any]:
     elif isinstance(message, Follow):
         body = {"t": "follow", "on": message.on}
     elif isinstance(message, Roster):
-        seats = [[s.name, s.address, s.following, s.idle, s.right, s.asked] for s in message.seats]
+        seats = [
+            [s.name, s.address, s.following, s.idle, s.right, s.asked, s.step]
+            for s in message.seats
+        ]
         body = {"t": "roster", "seats": seats}
     elif isinstance(message, Recall | Recalled):
         body = {"t": "recall" if isinstance(message, Recall) else "recalled"}
+    elif isinstance(message, Where):
+        body = {"t": "where", "step": message.step}
     elif isinstance(message, Closed):
         raise ProtocolError("a closed link is not sent")
     else:
@@ -253,6 +267,11 @@ def _command(body: object) -> Command:
         return _edit(body["edit"])
     if "jump" in body:
         return Jump(_int(body["jump"], "a jump's step", 0, MAX_TIMES))
+    if "open" in body:
+        name = body["open"]
+        if not isinstance(name, str) or not _LESSON_NAME.fullmatch(name):
+            raise ProtocolError("a lesson is named by a built-in lesson's name, or empty")
+        return Open(name)
     action = body.get("a")
     if not isinstance(action, str) or not action.isidentifier() or len(action) > 40:
         raise ProtocolError("a command names an action")
@@ -332,9 +351,9 @@ def _roster(body: object) -> Roster:
         raise ProtocolError("a roster must be a list of seats")
     seats = []
     for seat in body:
-        if not isinstance(seat, list) or len(seat) != 6:
-            raise ProtocolError("a seat is [name, address, following, idle, right, asked]")
-        name, address, following, idle, right, asked = seat
+        if not isinstance(seat, list) or len(seat) != 7:
+            raise ProtocolError("a seat is [name, address, following, idle, right, asked, step]")
+        name, address, following, idle, right, asked, step = seat
         seats.append(
             Seat(
                 _text(name, "a name"),
@@ -343,6 +362,7 @@ def _roster(body: object) -> Roster:
                 _int(idle, "idle", 0, 10**9),
                 _int(right, "right", 0, MAX_QUESTIONS),
                 _int(asked, "asked", 0, MAX_QUESTIONS),
+                None if step is None else _int(step, "a seat's step", 0, MAX_TIMES),
             )
         )
     return Roster(tuple(seats))
@@ -368,6 +388,8 @@ def from_json(body: object) -> Message:
         return _roster(body.get("seats"))
     if tag in ("recall", "recalled"):
         return Recall() if tag == "recall" else Recalled()
+    if tag == "where":
+        return Where(_int(body.get("step"), "a step", 0, MAX_TIMES))
     return _question(tag, body)
 
 

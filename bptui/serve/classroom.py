@@ -2,7 +2,8 @@
 
 The server holds no tensor and runs no torch: it keeps the list of commands
 the teacher's app has applied (micro-steps, undo, reset, modes, edits) and
-forwards each new one to every student who is following. A student who joins
+forwards each new one to every student who is following (and another lesson,
+``o``, to the explorers too, who are told and keep theirs). A student who joins
 late, or presses ``t`` to rejoin, gets the whole log and replays it in their
 own process, landing on the teacher's current step. A teacher who reconnects
 gets the log too and carries on where the class was.
@@ -33,12 +34,14 @@ from ..classroom.protocol import (
     Follow,
     Hello,
     Message,
+    Open,
     Pose,
     Presence,
     Recall,
     Recalled,
     Reveal,
     Sync,
+    Where,
     merge,
 )
 from ..i18n import N_
@@ -92,6 +95,8 @@ class Classroom:
         self.students: list[Member] = []
         #: Students without an app of their own, watching a view group's.
         self.watchers = 0
+        #: Each explorer's training steps done, as their app last said (the class view's).
+        self.steps: dict[Member, int] = {}
         self._defer = defer
         #: Calls put off to gather a burst (an announcement, a tally).
         self._due: set[Callable[[], None]] = set()
@@ -112,6 +117,7 @@ class Classroom:
         self._announce()
 
     def leave(self, member: Member) -> None:
+        self.steps.pop(member, None)
         if member is self.teacher:
             self.teacher = None
             qid, asked = self.questions.withdraw()  # no one is left to reveal it
@@ -127,19 +133,11 @@ class Classroom:
     def receive(self, member: Member, message: Message) -> None:
         """A message from a session's app (decoded and checked by the protocol)."""
         if isinstance(message, Cmd) and member is self.teacher:
-            merge(self.log, message.command)
-            for student in self.students:
-                if student.following:
-                    student.send(message)
-                    student.touch()
+            self._pass_on(message)
         elif isinstance(message, Follow) and member in self.students:
-            member.following = message.on
-            if member.following:
-                member.send(Sync(tuple(self.log), self._presence()))
-                self._ask(member)
-            else:
-                self.gone(member.people())  # explorers are not asked
-            self._announce()  # one more, or one fewer, exploring
+            self._follow(member, message.on)
+        elif isinstance(message, Where) and member is not self.teacher and not member.following:
+            self.steps[member] = message.step  # a bounded whole number (the protocol's)
         elif isinstance(message, Recall) and member is self.teacher:
             for student in self.students:
                 if not student.following:
@@ -150,6 +148,27 @@ class Classroom:
                 self.answered(person, message.qid, message.value)
         elif member is self.teacher:
             self._teacher_asks(message)
+
+    def _pass_on(self, cmd: Cmd) -> None:
+        """The teacher's command: kept in the class log and sent to every follower."""
+        merge(self.log, cmd.command)
+        for student in self.students:
+            if student.following:
+                student.send(cmd)
+                student.touch()
+            elif isinstance(cmd.command, Open):
+                student.send(cmd)  # an explorer is told, and keeps their lesson
+
+    def _follow(self, member: Member, on: bool) -> None:
+        """A student follows again (they get the class log) or explores alone."""
+        member.following = on
+        if on:
+            self.steps.pop(member, None)
+            member.send(Sync(tuple(self.log), self._presence()))
+            self._ask(member)
+        else:
+            self.gone(member.people())  # explorers are not asked
+        self._announce()  # one more, or one fewer, exploring
 
     # ------------------------------------------------------------ class questions
 

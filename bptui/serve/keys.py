@@ -39,7 +39,7 @@ LASTING_VIEW = frozenset(b"gvcyP[]{}QLT")
 
 _PRINTABLE: dict[bytes, Kind] = {
     **{bytes([c]): Kind.VIEW for c in b"gvcyP[]{}QLTxX?"},
-    **{bytes([c]): Kind.LESSON for c in b" nfFbBuzseU:p+-rEZml"},
+    **{bytes([c]): Kind.LESSON for c in b" nfFbBuzseU:p+-rEZmlo"},
     b"q": Kind.QUIT,
     b"t": Kind.EXPLORE,
     b"\x03": Kind.QUIT,  # Ctrl+C

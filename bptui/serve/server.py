@@ -210,6 +210,7 @@ class ClassServer:
         """Every student connected, for the teacher's class view."""
         now = time.monotonic()
         questions = self.classroom.questions if self.classroom is not None else None
+        steps = self.classroom.steps if self.classroom is not None else {}
         seats = (
             Seat(
                 s.name,
@@ -217,6 +218,7 @@ class ClassServer:
                 s.watching or s.following,
                 int(now - s.last_active),
                 *(questions.score(s) if questions is not None else (0, 0)),
+                steps.get(s),
             )
             for s in self.sessions
             if s.role != "teacher"

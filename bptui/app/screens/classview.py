@@ -1,11 +1,10 @@
 """The teacher's class view (``C``): who is in the class, who follows, who is lost.
 
 The server sends the teacher's app a roster every two seconds (kept by the
-class link) (every student's
-name, address, whether they follow, how long since their last key, their
-score in class questions: right of asked); this
-screen lists it over the lesson, explorers first, then the longest idle, and
-updates it as rosters arrive. ``b`` calls every explorer back to following;
+class link): every student's name, address, whether they follow (and an
+explorer's step), how long since their last key, their score in class
+questions (right of asked). This screen lists it over the lesson, explorers
+first, then the longest idle, and updates it as rosters arrive. ``b`` calls every explorer back to following;
 ``esc`` (or ``C``) closes it.
 
 Student names come from the network: the server keeps only printable
@@ -108,6 +107,8 @@ class ClassView(ModalScreen[None]):
         table.clear()
         for seat in ordered(roster):
             state = _("following") if seat.following else _("exploring")
+            if not seat.following and seat.step is not None:
+                state = _("exploring, step {n}").format(n=f"{seat.step:,}")
             table.add_row(
                 Text(seat.name),  # plain text: a name is never read as markup
                 Text(seat.address),
