@@ -25,8 +25,8 @@ def english_afterwards() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("language", "layouts"),
     [
-        ("en", ("the plot", "then the graph", "then the chain rule and tensor panels")),
-        ("zh", ("放大图表", "放大计算图", "放大链式法则和张量面板")),
+        ("en", ("the plot", "then the graph", "then the chain rule and tensor panels", "program")),
+        ("zh", ("放大图表", "放大计算图", "放大链式法则和张量面板", "放大程序")),
     ],
 )
 def test_the_help_on_v_names_every_layout_it_goes_through(
@@ -108,6 +108,39 @@ async def test_the_program_cut_off_above_or_below_its_window_is_marked(
             assert above + len(rows) + below == len(program), (key, text)
             for row, line in zip(rows, program[above:], strict=False):
                 assert line.startswith(row.removesuffix("…")), (key, row, line, text)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_v_enlarges_the_program_and_shows_what_the_usual_layout_cuts(
+    size: tuple[int, int],
+) -> None:
+    """`v` four times: the program takes the screen. At 120×40 every built-in lesson's
+    program is shown whole; at 80×24 the longest (two-layer, 29 lines) shows more than
+    four times the usual layout's rows, and what still does not fit is counted."""
+    from test_app import make_app, press, screen_text
+
+    from bptui.app.panels.code import CodePanel
+    from bptui.lesson.files import load_lesson
+
+    for name in builtin_names() if size == (120, 40) else ["two-layer"]:
+        app = make_app(load_lesson(name))
+        async with app.run_test(size=size) as pilot:
+            await press(pilot, "f")
+            usual = program_window(screen_text(app, app.query_one(CodePanel)))[1]
+            await press(pilot, "v", "v", "v", "v")
+            assert app.screen.has_class("-code-big")
+            await press(pilot, "f")  # the panel drawn again at its new size
+            assert app.snapshot is not None
+            program = [line.strip() for line in app.snapshot.code]
+            above, rows, below = program_window(screen_text(app, app.query_one(CodePanel)))
+            if size == (120, 40):
+                assert (above, below) == (0, 0) and len(rows) >= len(program), name
+                for row, line in zip(rows, program, strict=False):  # a long line ends in …
+                    assert line.startswith(row.removesuffix("…")), (name, row, line)
+            else:
+                assert len(rows) > 4 * len(usual) and above + len(rows) + below == len(program)
+            await press(pilot, "v")  # and back to the usual layout
+            assert not any(app.screen.has_class(zoom) for zoom in ("-code-big", "-plot-big"))
 
 
 # ------------------------------------------------------------------ kept keys, in order

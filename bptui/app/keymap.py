@@ -215,7 +215,8 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("cycle_zoom",),
         N_(
             "enlarge the plot, then the graph, then the chain rule and tensor panels, then "
-            "back to the usual layout (a panel with rows cut off ends with …)"
+            "the program, then back to the usual layout (a panel with rows cut off ends "
+            "with …)"
         ),
     ),
     (

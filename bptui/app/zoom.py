@@ -1,5 +1,5 @@
 """``v``: the plot enlarged, then the graph, then the chain rule and tensor panels,
-then the usual layout again.
+then the program, then the usual layout again.
 
 At 80×24 the usual layout gives the plot three to five rows; enlarged it gets
 every row but the status, message and footer lines, and the full width. The
@@ -16,7 +16,7 @@ from textual.screen import Screen
 from .panels.lines import LinePanel
 
 #: The screen's class for each layout, in the order ``v`` goes through them.
-ZOOMS = ("", "-plot-big", "-graph-big", "-middle-big")
+ZOOMS = ("", "-plot-big", "-graph-big", "-middle-big", "-code-big")
 
 
 def cycle_zoom(screen: Screen[object]) -> str:

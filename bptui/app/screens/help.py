@@ -55,7 +55,8 @@ why there is nothing to update with. The message line explains each.
   this sample's loss as a function of {p} (the line `⠒⠒`), and the current point
   `●` on it; in the training modes `+` marks the run compared with. Each row is
   the loss range around its tick. `g` plots loss against the step instead, and
-  `v` enlarges the plot, then the graph, then the chain rule and tensor panels.
+  `v` enlarges the plot, then the graph, then the chain rule and tensor panels,
+  then the program.
 - **Status** — epoch, sample (with its x and y), the phase, the learning rate,
   and the training modes that are on.
 
