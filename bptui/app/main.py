@@ -16,11 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from .. import glyphs
-from ..classroom.protocol import Jump, Step
+from ..classroom.commands import Jump, Step
 from ..i18n import _, next_language, set_language
 from ..lesson.snapshot import Kind, Message, PlotCurve, Snapshot
 from ..lesson.spec import Lesson, LessonError
-from . import handout, keymap, language, palette, startup
+from . import keymap, palette, startup
 from .autoplay import FRAME, Autoplay
 from .collect import Collector
 from .keyhold import KeyHold
@@ -28,10 +28,9 @@ from .panels.footer import KeyFooter
 from .panels.graph import GraphPanel
 from .panels.lesson import LessonView
 from .panels.message import MessageBar
-from .panels.plot import LossPlot, Reference
+from .panels.plot import LossPlot
 from .plainterm import plain_terminal
 from .quiz import Question
-from .screens.jump import JumpScreen
 from .screens.quiz_prompt import QuizPrompt
 from .session import FOLLOWING, LessonSession
 from .settings import Settings
@@ -292,14 +291,10 @@ class BptuiApp(App[int]):
         # starts: ~5 ms, little to free.
         if plot.plotted:
             self.collector.after_frame()
-        snap = self.snapshot
-        if snap is not None:
-            plot.show(snap, self._loss_curve(snap), self._reference(snap))
-
-    def _reference(self, snap: Snapshot) -> Reference | None:
-        """In skip-zero or batch mode: the plain per-sample run, as far as this one got."""
-        assert self.stepper is not None
-        return self.stepper.comparison(snap)
+        snap, stepper = self.snapshot, self.stepper
+        if snap is not None and stepper is not None:
+            # In skip-zero or batch mode, the plain per-sample run as far as this one got.
+            plot.show(snap, self._loss_curve(snap), stepper.comparison(snap))
 
     def _loss_curve(self, snap: Snapshot) -> PlotCurve:
         """This sample's loss as a function of the first parameter, computed by torch."""
@@ -328,8 +323,7 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None or self._refused_while_following():
             return
-        # Loaded when first used: not on the first frame's path.
-        from .screens.edit import EditScreen, refusal
+        from .screens.edit import EditScreen, refusal  # loaded when first used, not at start
 
         refused = refusal(snap, self.stepper.can_edit())
         if refused is not None:
@@ -402,6 +396,8 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None or self._refused_while_following():
             return
+        from .screens.jump import JumpScreen  # loaded when first used, not at start
+
         self.keys.open_screen(JumpScreen(snap), self._jump_to)
 
     def _jump_to(self, step: int | None) -> None:
@@ -448,11 +444,15 @@ class BptuiApp(App[int]):
         """x: the session so far as a Markdown handout in the current directory."""
         if self.stepper is None or self.snapshot is None:
             return
+        from . import handout  # loaded when first used, not at start
+
         tally = self.session.quiz.tally() if not self.served else None
         self._say(handout.write_handout(self.stepper, self.snapshot, tally, self.served))
 
     def action_svg_screenshot(self) -> None:
         """X: what the screen shows now, as an SVG file in the current directory."""
+        from . import handout
+
         lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
         self._say(handout.write_screenshot(lesson, self.export_screenshot, self.served))
 
@@ -467,6 +467,8 @@ class BptuiApp(App[int]):
 
     def retranslate(self) -> None:
         """Show every panel, the footer and any open help in the language spoken now."""
+        from . import language  # loaded when first used, not at start
+
         # A note until the next step replaces it, as the classroom's are.
         note = self.session.note = language.switched_message()
         language.retranslate(self, note)

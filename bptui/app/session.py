@@ -21,8 +21,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..classroom.protocol import Closed, Cmd, Command, Edit, Jump, Recalled, Step, Sync
-from ..classroom.protocol import Message as ClassMessage
+from ..classroom.commands import Command, Edit, Jump, Step
 from ..i18n import N_, _, ngettext
 from ..lesson.snapshot import Kind, Message
 from ..lesson.spec import Lesson, LessonError
@@ -32,6 +31,7 @@ from .quiz import Quiz
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from ..classroom.protocol import Message as ClassMessage
     from ..lesson.engine import Stepper
     from .classlink import ClassLink
 
@@ -205,6 +205,9 @@ class LessonSession:
 
     def on_class_message(self, message: ClassMessage) -> None:
         """A message from the classroom server (called on the event loop)."""
+        # The wire's messages load with the class link (classlink.py), not at start.
+        from ..classroom.protocol import Closed, Cmd, Recalled, Sync
+
         link = self.link
         if link is None or self.stepper is None:
             return

@@ -7,7 +7,8 @@ each on to every student who is following, whose app applies the same command to
 its own stepper. Every number a student sees is still computed by torch in the
 student's own process; only the commands travel.
 
-A message is one of the frozen classes below. :func:`encode` and :func:`decode`
+A message is one of the frozen classes below; the commands it carries are
+:mod:`bptui.classroom.commands`'s. :func:`encode` and :func:`decode`
 are the only places that know how a message looks on the wire: a JSON object
 with a type tag ``"t"`` and the protocol's version ``"v"``, framed by its length
 (4 bytes, big-endian). :func:`decode` checks every field's type and bounds and
@@ -21,71 +22,26 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+
+from .commands import MAX_TIMES as MAX_TIMES
+from .commands import Command as Command
+from .commands import Edit as Edit
+from .commands import Jump as Jump
+from .commands import Step as Step
+from .commands import merge as merge
 
 #: Bumped when a message changes shape; a message of another version is refused.
 VERSION = 1
 #: Largest message accepted (a class log of a million commands is ~20 MB).
 MAX_MESSAGE = 256 * 1024 * 1024
-#: Largest repeat count of one command (autoplay folds its steps into one).
-MAX_TIMES = 10**9
 _HEADER = struct.Struct(">I")
 
 
 class ProtocolError(ValueError):
     """A frame or a message that is not one of the protocol's."""
-
-
-# ------------------------------------------------------------------ commands
-
-
-@dataclass(frozen=True)
-class Step:
-    """An engine action by its key-table name (``next``, ``undo``, ``train_step``…),
-    run ``times`` times."""
-
-    action: str
-    times: int = 1
-
-
-@dataclass(frozen=True)
-class Jump:
-    """``:`` and a step number: go to where ``step`` training steps are done."""
-
-    step: int
-
-
-@dataclass(frozen=True)
-class Edit:
-    """The edit form's change: the learning rate, scalar parameters, the data."""
-
-    lr: float | None = None
-    params: Mapping[str, float] | None = None
-    x: Sequence[Any] | None = None
-    y: Sequence[Any] | None = None
-
-
-Command: TypeAlias = Step | Jump | Edit
-
-
-def merge(log: list[Command], command: Command) -> None:
-    """Append ``command`` to ``log``, folding runs of ``next``.
-
-    Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does.
-    """
-    last = log[-1] if log else None
-    if (
-        isinstance(command, Step)
-        and command.action == "next"
-        and isinstance(last, Step)
-        and last.action == "next"
-    ):
-        log[-1] = Step("next", min(MAX_TIMES, last.times + command.times))
-    else:
-        log.append(command)
 
 
 # ------------------------------------------------------------------ messages

@@ -11,7 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...classroom.protocol import Edit
+from ...classroom.commands import Edit
 from ...i18n import _
 from ...lesson.numbers import parse_numbers
 from ...lesson.snapshot import Kind, Message, Snapshot
