@@ -35,7 +35,8 @@ def quiz_app(lesson: Lesson | None = None, quiz: bool = True) -> BptuiApp:
 
 
 def asking(app: BptuiApp) -> bool:
-    return app.query_one(QuizPrompt).display and app.session.quiz.asking is not None
+    prompt = next(iter(app.query(QuizPrompt)), None)  # mounted at the first question
+    return prompt is not None and prompt.display and app.session.quiz.asking is not None
 
 
 def prompt_text(app: BptuiApp) -> str:
@@ -148,6 +149,22 @@ async def test_a_right_prediction_scores_and_then_shows_the_step():
         assert "Right: ŷ = 1 (you said 1)." in shown(app, MessageBar)
         assert "ŷ=1" in shown(app, GraphPanel)
         assert score(app) == "1/1"
+
+
+async def test_the_prompt_is_built_at_the_first_question():
+    """The prompt's widgets are not built until a question is asked (a seventh of the
+    first frame's work, for a quiz most sessions never turn on); the first question
+    builds it, and the answer typed at once is the answer."""
+    app = quiz_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: drawn(app))
+        assert not app.query(QuizPrompt)
+        await pilot.press("space", "1", "enter")
+        await wait_for(
+            pilot, lambda: not asking(app) and drawn(app) and "ŷ=1" in shown(app, GraphPanel)
+        )
+        assert score(app) == "1/1"
+        assert app.stepper is not None and app.stepper.micro_steps == 1
 
 
 async def test_a_wrong_prediction_shows_torchs_value_and_how():

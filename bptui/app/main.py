@@ -31,7 +31,7 @@ from .panels.message import MessageBar
 from .panels.plot import LossPlot
 from .plainterm import plain_terminal
 from .quiz import Question
-from .screens.quiz_prompt import QuizPrompt
+from .screens.quiz_prompt import QuizPrompt, ask
 from .session import FOLLOWING, LessonSession
 from .settings import Settings
 from .signals import exit_on_signals
@@ -111,8 +111,7 @@ class BptuiApp(App[int]):
     # ------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        prompt = QuizPrompt(self.quiz_answer, id="quiz")
-        yield LessonView(self.settings.ascii_only, prompt, id="main")
+        yield LessonView(self.settings.ascii_only, id="main")
         yield Static(id="too-small")
         yield KeyFooter()
 
@@ -425,7 +424,7 @@ class BptuiApp(App[int]):
     def _ask(self, question: Question) -> None:
         """Keep the screen at the state before the step, and ask what it revealed."""
         self.autoplay.stop()
-        self.query_one(QuizPrompt).ask(question)
+        ask(self.query_one(LessonView), question, self.quiz_answer, self.keys)
 
     def quiz_answer(self, text: str | None) -> None:
         """The answer typed in the quiz's prompt (None: skipped): the step is drawn."""

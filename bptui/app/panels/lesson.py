@@ -1,6 +1,6 @@
 """The lesson's panels together: the status bar, the graph, the chain rule, the
-tensor, the code, the plot, the message line, and the quiz's
-prompt the app gives it.
+tensor, the code, the plot, the message line, and the quiz's prompt once the
+first question mounts it (see :func:`bptui.app.screens.quiz_prompt.ask`).
 
 :meth:`LessonView.show` draws them all from one snapshot; the plot is drawn on
 its own, a frame later (see :meth:`bptui.app.main.BptuiApp._show_plot`).
@@ -13,7 +13,6 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widget import Widget
 
 from ...i18n import N_, _
 from ...lesson.snapshot import Kind, Message, Snapshot
@@ -31,11 +30,9 @@ TextPanels = tuple[StatusBar, GraphPanel, ChainPanel, TensorPanel, CodePanel, Me
 class LessonView(Vertical):
     """Every panel of the lesson, laid out by ``app.tcss``."""
 
-    def __init__(self, ascii_only: bool, quiz_prompt: Widget, **kwargs: Any) -> None:
+    def __init__(self, ascii_only: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._ascii_only = ascii_only
-        #: The quiz's prompt (a screen's widget, given by the app), docked at the bottom.
-        self._quiz_prompt = quiz_prompt
         self._text_panels: TextPanels | None = None
 
     def compose(self) -> ComposeResult:
@@ -50,7 +47,6 @@ class LessonView(Vertical):
             yield CodePanel(id="code")
             yield LossPlot(id="plot")
         yield MessageBar(id="message")
-        yield self._quiz_prompt
 
     def ready(self) -> bool:
         """The text panels are mounted (looked up once: a DOM query on every key adds up)."""

@@ -7,11 +7,12 @@ widget only asks and hands the answer back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from ...i18n import _
@@ -73,3 +74,33 @@ class QuizPrompt(Vertical):
 
     def action_skip(self) -> None:
         self._on_answer(None)
+
+
+class Keys(Protocol):
+    """The app's keys, held while something opens (the app's ``KeyHold``)."""
+
+    def hold(self, reason: str) -> None: ...
+    def release(self, reason: str) -> None: ...
+
+
+def ask(
+    parent: Widget, question: Question, on_answer: Callable[[str | None], None], keys: Keys
+) -> None:
+    """Ask ``question`` in the prompt at the end of ``parent``, mounted at the first
+    question: most sessions never ask one, and its five widgets were a seventh of
+    the app's work to its first frame. Keys typed while it mounts are held, and
+    are the answer's once it is open."""
+    prompt = next(iter(parent.query(QuizPrompt)), None)
+    if prompt is not None:
+        prompt.ask(question)
+        return
+    keys.hold("quiz")
+    prompt = QuizPrompt(on_answer, id="quiz")
+    mounting = parent.mount(prompt)
+
+    async def open_and_ask() -> None:
+        await mounting
+        prompt.ask(question)
+        keys.release("quiz")
+
+    parent.call_next(open_and_ask)
