@@ -81,6 +81,8 @@ class EditScreen(ModalScreen["Edits | None"]):
     stays, and ← undoes the change like any step.
     """
 
+    CSS_PATH = "edit.tcss"  # read when the form first opens, not at the app's start
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, snapshot: Snapshot, lesson: Lesson) -> None:
