@@ -72,15 +72,25 @@ def plot_lines(app: BptuiApp) -> list[str]:
 async def plotted(pilot: Pilot, app: BptuiApp) -> LossPlot:
     """Wait until the plot shows the engine's current state (it follows a frame later)."""
     plot = app.query_one(LossPlot)
-    await wait_for(
-        pilot,
-        lambda: (
-            app.stepper is not None
-            and plot._snapshot is not None
-            and plot._snapshot.micro_steps == app.stepper.snapshot().micro_steps
-        ),
-        timeout=30,  # generous: a busy shared machine, not a measurement
-    )
+    try:
+        await wait_for(
+            pilot,
+            lambda: (
+                app.stepper is not None
+                and plot._snapshot is not None
+                and plot._snapshot.micro_steps == app.stepper.snapshot().micro_steps
+            ),
+            timeout=30,  # generous: a busy shared machine, not a measurement
+        )
+    except AssertionError as timed_out:  # say where each part of the app stood
+        engine = app.stepper.snapshot().micro_steps if app.stepper is not None else None
+        drawn = app.snapshot.micro_steps if app.snapshot is not None else None
+        shown = plot._snapshot.micro_steps if plot._snapshot is not None else None
+        raise AssertionError(
+            f"{timed_out}: engine at {engine}, drawn {drawn}, plotted {shown}, "
+            f"plot due {app._plot_due}, render timer {app._render_timer}, "
+            f"keys held {app.keys.holding()}"
+        ) from None
     # A new message can change the panels' heights: wait for the screen to settle.
     before = None
     while (now := plot_lines(app)) != before:
