@@ -258,7 +258,9 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         N_(
             "quiz on/off: predict each value (node, gradient, updated weight) before a single "
             "step shows it; enter checks, `esc` skips; vectors, matrices and keys that take "
-            "many steps are not asked"
+            "many steps are not asked. The teacher's quiz asks the whole class: every "
+            "follower answers, the teacher sees the answers come in, and the next step "
+            "reveals torch's value"
         ),
     ),
     (
@@ -277,7 +279,7 @@ HELP_ROWS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("class_view",),
         N_(
             "the teacher's class view: every student, following or exploring, idle how "
-            "long; `b` there calls explorers back"
+            "long, their score in class questions; `b` there calls explorers back"
         ),
     ),
     (

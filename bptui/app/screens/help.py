@@ -59,8 +59,8 @@ why there is nothing to update with. The message line explains each.
 - **Status** — epoch, sample (with its x and y), the phase, the learning rate,
   and the training modes that are on.
 
-Inside the app, {edit} changes the learning rate, the parameters and the data.
-To start another lesson or your own model, quit and run `bptui lessons` or
+Inside the app, {edit} changes the learning rate, the parameters and the data,
+and `o` opens another lesson. For a model of your own, quit and run
 `bptui --help`; `bptui trace` gives the numbers without the interface.
 """)
 
