@@ -118,3 +118,19 @@ def fmt_us(seconds: float) -> str:
 
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.3f} s"
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU of every live thread of ``pid`` (schedstat: ns on the CPU)."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total

@@ -15,12 +15,14 @@ server CPU (the server and every process it started, from /proc, over the joins
 and over the presses), and PSS per follower (the growth of the server's
 processes over the zygote alone, divided by N). With ``--explore K``, K of the
 students press ``t`` after joining and step alone while the teacher presses
-(their apps are their own in both designs).
+(their apps are their own in both designs): the time from ``t`` to their own
+app's first frame, and from each of their keys to its frame, are reported apart.
+``--explore`` equal to the class size is a class of explorers.
 
 Bounded: every wait has a time-out, the server is stopped whatever happens,
 only 127.0.0.1 is used.
 
-Usage: python bench/bench_groups.py [--sizes 50,100,300] [--presses 5] [--explore 0]
+Usage: python bench/bench_groups.py [--sizes 50,100,300] [--presses 5] [--explore 0] [--groups-only]
                                     [--json PATH]
 """
 
@@ -45,6 +47,8 @@ from serve_client import Server, connect
 
 SIZES = ((80, 24), (100, 30), (120, 40))
 READY = b"following"
+#: An explorer's own app says so on its message line (session.py's note).
+EXPLORING = b"Exploring"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -81,11 +85,15 @@ class Viewer:
             term_type="xterm-256color", term_size=self.size, encoding=None
         )
         self.task = asyncio.ensure_future(self._read())
+        self.join_s = await self.wait_for(ready, start, timeout)
+
+    async def wait_for(self, ready: bytes, start: float, timeout: float) -> float:
+        """Seconds from ``start`` until ``ready`` is in what the screen was sent."""
         deadline = start + timeout
         while ready not in self.seen:
             self.event.clear()
             await asyncio.wait_for(self.event.wait(), max(deadline - time.perf_counter(), 0.01))
-        self.join_s = time.perf_counter() - start
+        return time.perf_counter() - start
 
     async def _read(self) -> None:
         assert self.process is not None
@@ -134,26 +142,34 @@ async def run(
         clients_join = time.process_time() - mine0
         pss = sum(pss_kib(pid) for pid in pids)
         explorers = ok[:explore]
+        start = time.perf_counter()
         for s in explorers:
+            s.seen.clear()
             s.press(b"t")
+        # t → an app of the student's own, forked, replaying the class log, drawn.
+        explored = await asyncio.gather(
+            *(s.wait_for(EXPLORING, start, wait) for s in explorers), return_exceptions=True
+        )
+        explore_s = [t for t in explored if isinstance(t, float)]
         followers = ok[explore:]
         await asyncio.sleep(2.0 if explorers else 0.0)
         cpu1 = cpu_seconds(server.pids() | {server.proc.pid})
         mine1 = time.process_time()
         for _ in range(presses):
             now = time.perf_counter()
-            for s in followers:
+            for s in ok:
                 s.marked = now
             teacher.press(b" ")
             for s in explorers:
                 s.press(b" ")
             deadline = now + wait
-            while any(s.marked is not None for s in followers) and time.perf_counter() < deadline:
+            while any(s.marked is not None for s in ok) and time.perf_counter() < deadline:
                 await asyncio.sleep(0.02)
             await asyncio.sleep(0.3)
         cpu_keys = cpu_seconds(server.pids() | {server.proc.pid}) - cpu1
         clients_keys = time.process_time() - mine1
         keys = [d * 1000 for s in followers for d in s.delays]
+        explorer_keys = [d * 1000 for s in explorers for d in s.delays]
         for s in (*students, teacher):
             s.close()
         return {
@@ -165,6 +181,13 @@ async def run(
             "join_p95_s": pct(joins, 95),
             "key_p50_ms": statistics.median(keys) if keys else float("nan"),
             "key_p95_ms": pct(keys, 95),
+            "explore_failed": len(explorers) - len(explore_s),
+            "explore_p50_s": statistics.median(explore_s) if explore_s else float("nan"),
+            "explore_p95_s": pct(explore_s, 95),
+            "explorer_key_p50_ms": (
+                statistics.median(explorer_keys) if explorer_keys else float("nan")
+            ),
+            "explorer_key_p95_ms": pct(explorer_keys, 95),
             "frames": len(keys),
             "frames_expected": len(followers) * presses,
             "cpu_join_s": cpu_join,
@@ -193,6 +216,15 @@ def show(r: dict[str, float]) -> None:
         f"PSS {r['pss_per_student_mib']:.2f} MiB per student; {int(r['processes'])} processes",
         flush=True,
     )
+    if r["explorers"]:
+        print(
+            f"     the {int(r['explorers'])} explorers: t -> their own app drawn p50 "
+            f"{r['explore_p50_s']:.2f} s p95 {r['explore_p95_s']:.2f} s"
+            f"{' (' + str(int(r['explore_failed'])) + ' failed)' if r['explore_failed'] else ''}; "
+            f"their own key -> frame p50 {r['explorer_key_p50_ms']:.0f} ms "
+            f"p95 {r['explorer_key_p95_ms']:.0f} ms",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presses", type=int, default=5, help="teacher's keys per class")
     parser.add_argument("--explore", type=int, default=0, help="students who press t")
     parser.add_argument("--wait", type=float, default=30.0, help="longest wait for a frame")
+    parser.add_argument(
+        "--groups-only",
+        action="store_true",
+        help="skip the run with --own-apps (explorers have apps of their own in both)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the figures here")
     opts = parser.parse_args(argv)
     info = machine()
@@ -208,11 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n in (int(s) for s in opts.sizes.split(",")):
         pair = []
-        for shared in (True, False):
+        for shared in (True,) if opts.groups_only else (True, False):
             with tempfile.TemporaryDirectory(prefix="bptui-bench-groups-") as tmp:
                 r = asyncio.run(run(Path(tmp), n, shared, opts.presses, opts.explore, opts.wait))
             show(r)
             pair.append(r)
+        results += pair
+        if opts.groups_only:
+            continue
         groups, apps = pair
         print(
             f"     groups against own apps: server CPU {apps['cpu_join_s'] / groups['cpu_join_s']:.1f}x "
@@ -221,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{apps['key_p95_ms'] / groups['key_p95_ms']:.1f}x shorter",
             flush=True,
         )
-        results += pair
     write_json(
         opts.json, {"what": "view groups against own apps", "results": results, "machine": info}
     )

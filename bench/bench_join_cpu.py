@@ -62,28 +62,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import machine, print_machine, write_json
+from _util import cpu_ns, machine, print_machine, write_json
 
 READY = b"w.grad"
 #: Silence after a key's frame (and its plot) before the next key is pressed.
 key_quiet = 0.25
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_ns(pid: int) -> int:
-    """CPU of every live thread of ``pid`` (schedstat: ns on the CPU)."""
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
 
 
 def cpu_ticks_ns(pid: int) -> int:

@@ -11,6 +11,7 @@ Chinese, with a one-line note saying why. argparse's own words (``usage:``,
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -116,7 +117,15 @@ def route_argparse() -> None:
 
 #: A wide character (CJK, full-width forms and punctuation): a line may break around each.
 _WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-_TOKENS = re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
+
+
+@functools.cache
+def _tokens() -> re.Pattern[str]:
+    """A word, a wide character or a run of spaces: compiled when help is first
+    wrapped (its character ranges take longer to compile than the app's start can spare)."""
+    return re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
+
+
 #: Closing punctuation, never the first thing on a line.
 _CLOSING = set("，。；：、）》」』！？")
 
@@ -127,7 +136,7 @@ def wrap(text: str, width: int, collapse: bool = True) -> list[str]:
     spaces become one (as argparse does for option help)."""
     lines: list[list[str]] = [[]]
     used = 0
-    for token in _TOKENS.findall(" ".join(text.split()) if collapse else text.strip()):
+    for token in _tokens().findall(" ".join(text.split()) if collapse else text.strip()):
         size = cells(token)
         if used + size <= width or not lines[-1]:
             if token.isspace() and not lines[-1]:

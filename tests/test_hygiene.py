@@ -19,7 +19,7 @@ VIEW_LIBRARIES = ("textual", "rich", "plotext", "textual_plotext")
 PROBE = """
 import json, sys
 {body}
-print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
+print(json.dumps(sorted(sys.modules)))
 """
 
 
@@ -29,6 +29,11 @@ def assert_no_view_library(modules: set[str]) -> None:
 
 
 def loaded_top_level_modules(body: str) -> set[str]:
+    return {name.split(".")[0] for name in loaded_modules(body)}
+
+
+def loaded_modules(body: str) -> set[str]:
+    """Every module (by its full name) a fresh interpreter has loaded after ``body``."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(body=body)],
         capture_output=True,
@@ -38,6 +43,14 @@ def loaded_top_level_modules(body: str) -> set[str]:
     )
     assert proc.returncode == 0, proc.stderr
     return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def test_an_app_on_its_own_starts_without_the_class_messages():
+    """The wire's messages (a frozen class each, compiled at import) load with a class
+    link; an app on its own starts with only the commands its keys make."""
+    modules = loaded_modules("import bptui.app.main")
+    assert "bptui.classroom.commands" in modules
+    assert not modules & {"bptui.classroom.messages", "bptui.classroom.protocol"}
 
 
 def test_probe_sees_imports():

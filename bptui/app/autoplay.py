@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.app import App
 
-from ..classroom.protocol import Step
+from ..classroom.commands import Step
 from ..lesson.snapshot import Kind
 from .session import LessonSession
 

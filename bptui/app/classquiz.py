@@ -23,25 +23,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import glyphs
-from ..classroom.protocol import (
-    MAX_NAME,
-    MAX_PROMPT,
-    Answer,
-    Ask,
-    Pose,
-    Reveal,
-    Revealed,
-    Tally,
-    Withdrawn,
-)
-from ..classroom.protocol import Message as ClassMessage
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message
 from ..lesson.values import short
 from .quiz import Question, is_right, not_a_number, read_number
 
 if TYPE_CHECKING:
+    from ..classroom.protocol import Ask, Revealed, Tally
+    from ..classroom.protocol import Message as ClassMessage
     from .classlink import ClassLink
+
+# The wire's messages are imported where a class needs them (a link exists): an
+# app on its own starts without them (see bptui/classroom/commands.py).
 
 #: Most wrong answers the teacher's screen lists.
 SHOWN_WRONG = 4
@@ -112,6 +105,8 @@ class ClassQuestion:
         link = self._link()
         if link is None or not link.is_teacher:
             return False
+        from ..classroom.protocol import MAX_NAME, MAX_PROMPT, Pose
+
         self.posed, link.tally = question, None
         link.send(
             Pose(_clip(question.name, MAX_NAME), _clip(question.prompt, MAX_PROMPT), question.value)
@@ -130,6 +125,8 @@ class ClassQuestion:
         link = self._link()
         if question is None or link is None:
             return None
+        from ..classroom.protocol import Reveal
+
         tally = link.tally
         link.send(Reveal())
         if tally is None:
@@ -150,6 +147,8 @@ class ClassQuestion:
 
     def heard(self, message: ClassMessage) -> None:
         """A class-question message from the server."""
+        from ..classroom.protocol import Ask, Withdrawn
+
         if isinstance(message, Ask):
             if self.asked is None or self.asked.qid != message.qid:
                 self.sent = None
@@ -172,6 +171,8 @@ class ClassQuestion:
         value = read_number(text)
         if value is None:
             return not_a_number(text)
+        from ..classroom.protocol import Answer
+
         self.sent = value
         link.send(Answer(asked.qid, value))
         return Message(

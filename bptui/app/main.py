@@ -16,11 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from .. import glyphs
-from ..classroom.protocol import Jump, Step
+from ..classroom.commands import Jump, Step
 from ..i18n import _, next_language, set_language
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.spec import Lesson, LessonError
-from . import handout, keymap, language, palette, startup
+from . import keymap, palette, startup
 from .autoplay import FRAME, Autoplay
 from .collect import Collector
 from .keyhold import KeyHold
@@ -32,7 +32,6 @@ from .panels.plot import LossPlot
 from .plainterm import plain_terminal
 from .prompting import Prompting
 from .quiz import Question
-from .screens.jump import JumpScreen
 from .screens.quiz_prompt import QuizPrompt
 from .session import FOLLOWING, LessonSession
 from .settings import Settings
@@ -324,8 +323,7 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None or self._refused_while_following():
             return
-        # Loaded when first used: not on the first frame's path.
-        from .screens.edit import EditScreen, refusal
+        from .screens.edit import EditScreen, refusal  # loaded when first used, not at start
 
         refused = refusal(snap, self.stepper.can_edit())
         if refused is not None:
@@ -403,6 +401,8 @@ class BptuiApp(App[int]):
         snap = self.snapshot
         if self.stepper is None or snap is None or self._refused_while_following():
             return
+        from .screens.jump import JumpScreen  # loaded when first used, not at start
+
         self.keys.open_screen(JumpScreen(snap), self._jump_to)
 
     def _jump_to(self, step: int | None) -> None:
@@ -429,12 +429,16 @@ class BptuiApp(App[int]):
         """x: the session so far as a Markdown handout in the current directory."""
         if self.stepper is None or self.snapshot is None:
             return
+        from . import handout  # loaded when first used, not at start
+
         tally = self.session.quiz.tally() if not self.served else None
         results = self.link.results if self.link is not None and self.link.is_teacher else None
         self._say(handout.write_handout(self.stepper, self.snapshot, tally, self.served, results))
 
     def action_svg_screenshot(self) -> None:
         """X: what the screen shows now, as an SVG file in the current directory."""
+        from . import handout
+
         lesson = self.snapshot.lesson if self.snapshot is not None else "bptui"
         self._say(handout.write_screenshot(lesson, self.export_screenshot, self.served))
 
@@ -449,6 +453,8 @@ class BptuiApp(App[int]):
 
     def retranslate(self) -> None:
         """Show every panel, the footer and any open help in the language spoken now."""
+        from . import language  # loaded when first used, not at start
+
         # A note until the next step replaces it, as the classroom's are.
         note = self.session.note = language.switched_message()
         language.retranslate(self, note)

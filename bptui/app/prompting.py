@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..classroom.protocol import Ask, Revealed, Tally, Withdrawn
-from ..classroom.protocol import Message as ClassMessage
 from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Kind, Message
@@ -25,6 +23,7 @@ from .screens.quiz_prompt import QuizPrompt
 if TYPE_CHECKING:
     from textual.app import App
 
+    from ..classroom.protocol import Message as ClassMessage
     from .session import LessonSession
 
 
@@ -122,6 +121,8 @@ class Prompting:
 
     def _heard(self, message: ClassMessage) -> None:
         """A class question's message: asked, tallied, revealed."""
+        from ..classroom.protocol import Ask, Revealed, Tally, Withdrawn  # a class's only
+
         if isinstance(message, Tally):
             self._show_tally()
         elif isinstance(message, Ask) and self._session.following():

@@ -32,7 +32,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..classroom.protocol import Command, Step
+from ..classroom.commands import Command, Step
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
 from ..lesson.values import short

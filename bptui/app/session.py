@@ -23,23 +23,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..classroom.protocol import (
-    Ask,
-    Closed,
-    Cmd,
-    Command,
-    Edit,
-    Jump,
-    Open,
-    Recalled,
-    Results,
-    Revealed,
-    Step,
-    Sync,
-    Tally,
-    Withdrawn,
-)
-from ..classroom.protocol import Message as ClassMessage
+from ..classroom.commands import Command, Edit, Jump, Open, Step
 from ..i18n import N_, _, ngettext
 from ..lesson import words
 from ..lesson.shelf import Shelf
@@ -52,6 +36,7 @@ from .quiz import Quiz
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from ..classroom.protocol import Message as ClassMessage
     from ..lesson.engine import Stepper
     from .classlink import ClassLink
 
@@ -272,6 +257,19 @@ class LessonSession:
 
     def on_class_message(self, message: ClassMessage) -> None:
         """A message from the classroom server (called on the event loop)."""
+        # The wire's messages load with the class link (classlink.py), not at start.
+        from ..classroom.protocol import (
+            Ask,
+            Closed,
+            Cmd,
+            Recalled,
+            Results,
+            Revealed,
+            Sync,
+            Tally,
+            Withdrawn,
+        )
+
         link = self.link
         if link is None or self.stepper is None:
             return

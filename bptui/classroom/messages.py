@@ -1,86 +1,20 @@
-"""Every message and command of the class protocol, as a frozen class (plain data).
+"""Every message of the class protocol, as a frozen class (plain data).
 
 What travels between a session's app and the classroom server: the teacher's
-commands (a micro-step, a jump, an edit, another lesson), the class's presence
-and log, the teacher's roster and where explorers are, and class questions
-(asked, answered, tallied, revealed).
+commands (:mod:`bptui.classroom.commands`, which every app needs from its
+first key; these only in a class), the class's presence and log, the
+teacher's roster and where explorers are, and class questions (asked,
+answered, tallied, revealed).
 How each looks on the wire, and the checks of every field, are
 :mod:`bptui.classroom.protocol`'s alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
-#: Largest repeat count of one command (autoplay folds its steps into one).
-MAX_TIMES = 10**9
-
-# ------------------------------------------------------------------ commands
-
-
-@dataclass(frozen=True)
-class Step:
-    """An engine action by its key-table name (``next``, ``undo``, ``train_step``…),
-    run ``times`` times."""
-
-    action: str
-    times: int = 1
-
-
-@dataclass(frozen=True)
-class Jump:
-    """``:`` and a step number: go to where ``step`` training steps are done."""
-
-    step: int
-
-
-@dataclass(frozen=True)
-class Edit:
-    """The edit form's change: the learning rate, scalar parameters, the data."""
-
-    lr: float | None = None
-    params: Mapping[str, float] | None = None
-    x: Sequence[Any] | None = None
-    y: Sequence[Any] | None = None
-
-
-@dataclass(frozen=True)
-class Open:
-    """``o``: the class starts another lesson from its beginning.
-
-    ``lesson`` is a built-in lesson's name, or ``""`` for the lesson the server
-    was started with (a file of the teacher's, or a built-in with other values):
-    a name every app forked from the server resolves alike, never a path.
-    """
-
-    lesson: str
-
-
-Command: TypeAlias = Step | Jump | Edit | Open
-
-
-def merge(log: list[Command], command: Command) -> None:
-    """Append ``command`` to ``log``, folding runs of ``next``.
-
-    Autoplay sends one ``next`` per frame; folding keeps the class log short
-    without changing what replaying it does. Another lesson starts the log
-    afresh: nothing before it changes where replaying it lands.
-    """
-    if isinstance(command, Open):
-        log.clear()
-    last = log[-1] if log else None
-    if (
-        isinstance(command, Step)
-        and command.action == "next"
-        and isinstance(last, Step)
-        and last.action == "next"
-    ):
-        log[-1] = Step("next", min(MAX_TIMES, last.times + command.times))
-    else:
-        log.append(command)
-
+from .commands import Command
 
 # ------------------------------------------------------------------ messages
 

@@ -7,7 +7,8 @@ each on to every student who is following, whose app applies the same command to
 its own stepper. Every number a student sees is still computed by torch in the
 student's own process; only the commands travel.
 
-A message is one of the frozen classes of :mod:`.messages`. :func:`encode` and :func:`decode`
+A message is one of the frozen classes of :mod:`.messages`; the commands it
+carries are :mod:`.commands`'. :func:`encode` and :func:`decode`
 are the only places that know how a message looks on the wire: a JSON object
 with a type tag ``"t"`` and the protocol's version ``"v"``, framed by its length
 (4 bytes, big-endian). :func:`decode` checks every field's type and bounds and
@@ -25,19 +26,15 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
+from .commands import MAX_TIMES, Command, Edit, Jump, Open, Step, merge
 from .messages import (
-    MAX_TIMES,
     Answer,
     Ask,
     Closed,
     Cmd,
-    Command,
-    Edit,
     Follow,
     Hello,
-    Jump,
     Message,
-    Open,
     Pose,
     Presence,
     Recall,
@@ -48,12 +45,10 @@ from .messages import (
     Roster,
     Score,
     Seat,
-    Step,
     Sync,
     Tally,
     Where,
     Withdrawn,
-    merge,
 )
 
 __all__ = [

@@ -148,10 +148,11 @@ def _warm_up(lesson: Lesson) -> None:
         torch.set_num_interop_threads(1)
     import importlib
 
-    # The help and edit screens load on first use in the app: load them here once.
+    # The screens and features the app loads on first use: load them here once.
     for name in (
         *("panels.chain", "panels.code", "panels.graph", "panels.message", "panels.plot"),
-        *("panels.status", "panels.tensor", "screens.edit", "screens.help"),
+        *("panels.status", "panels.tensor", "screens.edit", "screens.help", "screens.jump"),
+        *("handout", "language"),
         "classlink",  # a session's line to the class (child.py imports it)
     ):
         importlib.import_module(f"bptui.app.{name}")

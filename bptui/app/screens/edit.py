@@ -11,7 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ...classroom.protocol import Edit
+from ...classroom.commands import Edit
 from ...i18n import _
 from ...lesson.numbers import parse_numbers
 from ...lesson.snapshot import Kind, Message, Snapshot
@@ -80,6 +80,8 @@ class EditScreen(ModalScreen["Edits | None"]):
     The change applies from the current training step on; the history so far
     stays, and ← undoes the change like any step.
     """
+
+    CSS_PATH = "edit.tcss"  # read when the form first opens, not at the app's start
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -182,6 +182,8 @@ class HelpBody(VerticalScroll):
 class HelpScreen(ModalScreen[None]):
     """The lesson, the keys and the panels explained; esc, q, ? or F1 closes it."""
 
+    CSS_PATH = "help.tcss"  # read when the help first opens, not at the app's start
+
     BINDINGS = [
         Binding("escape,q,question_mark,f1", "dismiss", N_("Close help")),
         Binding("L", "switch_language", N_("Language"), show=False),
