@@ -86,3 +86,31 @@ async def test_a_note_stays_over_what_the_groups_app_draws_after_it() -> None:
     app_draws(b"q Quit")
     notes.again(group)  # type: ignore[arg-type]
     assert screen.display[5].startswith("q Quit")
+
+
+async def test_a_note_drawn_between_two_pieces_of_a_frame_keeps_the_apps_pen() -> None:
+    """A frame reaches members in pieces: a piece can end with the app's colour set and
+    the next begin with the text in it. A note drawn between them puts the cursor and
+    the colour back, so the text lands where, and in the colour, the app meant."""
+    from types import SimpleNamespace
+
+    import pyte
+
+    from bptui.serve.groups import View
+    from bptui.serve.mirror import Mirror
+    from bptui.serve.notes import Notes
+
+    mirror = Mirror(40, 6)
+    screen = pyte.Screen(40, 6)
+    stream = pyte.ByteStream(screen)
+    group = SimpleNamespace(view=View(40, 6, "en", False, "xterm", None), mirror=mirror)
+    notes = Notes(stream.feed, lambda: group)  # type: ignore[arg-type, return-value]
+    for piece in (b"\x1b[3;5H\x1b[1;31m", b"red"):  # the app's frame, cut after its colour
+        mirror.feed(piece)
+        stream.feed(piece)
+        if piece != b"red":
+            notes.say("press t to explore", group)  # type: ignore[arg-type]
+    cells = [screen.buffer[2][x] for x in range(4, 7)]
+    assert "".join(cell.data for cell in cells) == "red"
+    assert all(cell.fg == "red" and cell.bold and not cell.reverse for cell in cells)
+    assert "press t to explore" in screen.display[5]

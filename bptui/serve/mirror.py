@@ -146,19 +146,26 @@ class Mirror:
         out.append(b"\x1b[0m")
         if self._mode(_AUTOWRAP):
             out.append(b"\x1b[?7h")
+        if self._mode(_CURSOR) and not screen.cursor.hidden:
+            out.append(b"\x1b[?25h")
+        out.append(self.resume())
+        return b"".join(out)
+
+    def resume(self) -> bytes:
+        """The cursor and the pen back where the app left them, after something else was
+        written: the app's next bytes (a frame goes out in pieces) draw where and in the
+        colours it meant."""
+        screen = self.screen
         cursor = screen.cursor
         if cursor.x >= screen.columns and self._mode(_AUTOWRAP):
             # Past the last column, a wrap pending: only writing the last cell again
             # puts a terminal there (moving the cursor cannot).
             last = screen.buffer[cursor.y][screen.columns - 1]
-            out.append(b"\x1b[%d;%dH" % (cursor.y + 1, screen.columns) + _sgr(last))
-            out.append((last.data or " ").encode("utf-8", "replace"))
+            place = b"\x1b[%d;%dH" % (cursor.y + 1, screen.columns) + _sgr(last)
+            place += (last.data or " ").encode("utf-8", "replace")
         else:
-            out.append(b"\x1b[%d;%dH" % (cursor.y + 1, min(cursor.x, screen.columns - 1) + 1))
-        if self._mode(_CURSOR) and not screen.cursor.hidden:
-            out.append(b"\x1b[?25h")
-        out.append(_sgr(screen.cursor.attrs))  # the colours the app writes in next
-        return b"".join(out)
+            place = b"\x1b[%d;%dH" % (cursor.y + 1, min(cursor.x, screen.columns - 1) + 1)
+        return place + _sgr(cursor.attrs)  # the colours the app writes in next
 
     def row(self, y: int) -> bytes:
         """Row ``y`` (from 0) as bytes that draw it from its first column."""

@@ -71,17 +71,12 @@ def note(text: str, view: View, mirror: Mirror, above: int = 0) -> bytes:
     left where the app's is."""
     line = _fit(text, view.columns, view.ascii_only)
     row = max(view.rows - above, 1)
-    return b"\x1b[%d;1H\x1b[0;7m" % row + line.encode() + b"\x1b[0m" + _cursor(mirror)
+    return b"\x1b[%d;1H\x1b[0;7m" % row + line.encode() + b"\x1b[0m" + mirror.resume()
 
 
 def unnote(view: View, mirror: Mirror, above: int = 0) -> bytes:
     """The bottom row (or the one ``above`` rows higher) as the group's app drew it."""
-    return mirror.row(max(view.rows - 1 - above, 0)) + b"\x1b[0m" + _cursor(mirror)
-
-
-def _cursor(mirror: Mirror) -> bytes:
-    cursor = mirror.screen.cursor
-    return b"\x1b[%d;%dH" % (cursor.y + 1, min(cursor.x, mirror.screen.columns - 1) + 1)
+    return mirror.row(max(view.rows - 1 - above, 0)) + b"\x1b[0m" + mirror.resume()
 
 
 def _fit(text: str, columns: int, ascii_only: bool) -> str:
