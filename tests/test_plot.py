@@ -241,8 +241,8 @@ async def test_after_z_the_current_point_is_on_the_new_samples_curve(lesson: str
 
 async def test_v_enlarges_the_plot_then_the_graph_then_goes_back() -> None:
     """At 80×24 v gives the plot the full width and 15+ rows (with its legend), then
-    the graph takes the screen, then the chain rule and tensor panels, then the usual
-    layout returns."""
+    the graph takes the screen, then the chain rule and tensor panels, then the program,
+    then the usual layout returns."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("F")
@@ -261,6 +261,9 @@ async def test_v_enlarges_the_plot_then_the_graph_then_goes_back() -> None:
         await pilot.pause(0.1)
         assert graph.size.height > usual_graph.height and plot.size.height == 0
         await pilot.press("v")  # the chain rule and tensor panels
+        await pilot.pause(0.1)
+        assert graph.size.height == 0 and plot.size.height == 0
+        await pilot.press("v")  # the program
         await pilot.pause(0.1)
         assert graph.size.height == 0 and plot.size.height == 0
         await pilot.press("v")
