@@ -264,3 +264,62 @@ def test_after_999_files_of_one_second_the_next_is_refused_and_said(here: Path) 
     )
     assert len(list(here.iterdir())) == 999
     assert (here / f"{stem}.svg").read_text(encoding="utf-8") == "first"
+
+
+#: The note's lesson as every handout of it opens (the lesson, its settings, its phases).
+OPENING = """\
+# Linear model ŷ = x·w, squared loss (the note's lesson)
+
+lr = 0.01, 100 epochs, 3 samples per epoch; loss = (x * w - y) ** 2
+
+- **forward**: Forward: torch computes one node at a time and records how (grad_fn) for \
+the way back.
+- **backward**: Backward: each operation multiplies the gradient from above by its local \
+derivative.
+- **update**: Update: step w against its gradient, scaled by the learning rate.
+- **zero**: Zero: torch adds gradients up, so clear w.grad before the next sample.
+
+"""
+
+
+def test_the_handout_word_for_word() -> None:
+    """The whole Markdown of the note's lesson (scalar: the same digits on every CPU)
+    before any step, after two steps and part of a third with a quiz score, and at the
+    end: headings, tables and sentences as a student pastes them into notes."""
+    stepper = Stepper(load_lesson("linear"))
+    assert handout.handout_markdown(stepper, stepper.snapshot(), None) == OPENING + (
+        "No training step is finished yet, so there is no table of steps: it begins when "
+        "the first one ends (s does a whole training step).\n\n"
+        "## Where the session is\n\n"
+        "0 training steps done; now epoch 1, sample 1, forward (0 micro-steps since the "
+        "start).\n"
+    )
+    assert stepper.train_step() and stepper.train_step()
+    assert handout.handout_markdown(stepper, stepper.snapshot(), (1, 2)) == OPENING + (
+        "| step | epoch | sample | x | y | w | ŷ | r | loss | w.grad | w after |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| 1 | 1 | 1 | 1 | 2 | 1 | 1 | -1 | 1 | -2 | 1.02 |\n"
+        "| 2 | 1 | 2 | 2 | 4 | 1.02 | 2.04 | -1.96 | 3.8416 | -7.84 | 1.0984 |\n\n"
+        "## Chain-rule factors of each step\n\n"
+        "- ∂loss/∂w = ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w\n\n"
+        "| step | ∂loss/∂r | ∂r/∂ŷ | ∂ŷ/∂w |\n"
+        "|---:|---:|---:|---:|\n"
+        "| 1 | -2 | 1 | 1 |\n"
+        "| 2 | -3.92 | 1 | 2 |\n\n"
+        "## Where the session is\n\n"
+        "2 training steps done; now epoch 1, sample 3, forward (16 micro-steps since the "
+        "start).\n\n"
+        "Quiz: 1 right of 2 asked.\n"
+    )
+    stepper.run_to_end()
+    text = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    assert text.startswith(OPENING + "| step | epoch |") and text.count("\n| 300 | 100 | 3 |") == 1
+    assert text.endswith(
+        "\n\n## Where the session is\n\nThe lesson is finished: 300 training steps.\n"
+    )
+
+
+def test_a_lessons_name_is_made_safe_for_a_file_name() -> None:
+    assert handout.file_stem("../My lesson.", CLOCK) == "bptui-My-lesson-20261130-123456"
+    assert handout.file_stem("---", CLOCK) == "bptui-lesson-20261130-123456"
+    assert handout.file_stem("两层", CLOCK) == "bptui-lesson-20261130-123456"

@@ -235,6 +235,11 @@ async def test_Q_turns_the_quiz_on_and_off():
         assert not asking(app) and "ŷ=1" in shown(app, GraphPanel)
         await pilot.press("Q")
         await wait_for(pilot, lambda: "Quiz on" in shown(app, MessageBar))
+        said = " ".join(shown(app, MessageBar).split())
+        assert said.startswith(
+            "Quiz on: before a step shows a value, type your prediction and press enter "
+            "(esc skips). Q turns it off."
+        )
         assert score(app) == "0/0"
         await ask(pilot, app)
         assert "Predict r = ŷ - y_val" in prompt_text(app)
@@ -242,6 +247,8 @@ async def test_Q_turns_the_quiz_on_and_off():
         assert score(app) == "1/1"
         await pilot.press("Q")
         await wait_for(pilot, lambda: "Quiz off" in shown(app, MessageBar))
+        said = " ".join(shown(app, MessageBar).split())
+        assert said.startswith("Quiz off: steps show their values at once. Q turns it on again.")
         await pilot.press("space")
         await wait_for(pilot, lambda: drawn(app) and "loss=1" in shown(app, GraphPanel))
         assert not asking(app)
