@@ -330,6 +330,33 @@ async def test_another_lesson_reveals_the_class_question_first():
         assert app.stepper.lesson.name == opened["open"] or opened["open"] == ""
 
 
+async def test_a_jump_reveals_the_class_question_first():
+    """``:`` with a class question open: the held step and the reveal reach the class
+    before the jump, so every follower lands where the teacher does (the jump is to a
+    step number; the held step sent after it would move them one micro-step past)."""
+    teacher = FakeServer("teacher")
+    app = quiz_app()
+    app.session.link = teacher.link
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: drawn(app))
+        await pilot.press("Q")
+        await ask(pilot, app)
+        got: list[dict[str, object]] = []
+        await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
+        assert [m["t"] for m in got] == ["pose"]
+        await pilot.press("colon")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "JumpScreen")
+        assert not asking(app)
+        await pilot.press("2", "enter")
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 2)
+        await wait_for(pilot, lambda: got.extend(teacher.received()) or len(got) >= 4)
+        assert got[1:4] == [
+            {"t": "cmd", "c": {"a": "next"}},
+            {"t": "reveal"},
+            {"t": "cmd", "c": {"jump": 2}},
+        ]
+
+
 async def test_a_follower_with_an_app_of_their_own_answers_the_class_question():
     """The teacher's question reaches a follower's app without torch's value; they answer
     in the quiz's prompt (a hint if it is not a number), and the reveal tells them."""

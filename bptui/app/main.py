@@ -329,6 +329,7 @@ class BptuiApp(App[int]):
         if refused is not None:
             self._say(refused)
             return
+        self.prompting.settle()  # the held step reaches the class before the edit
         self.keys.open_screen(EditScreen(snap, self.stepper.lesson), self._apply_edits)
 
     def _apply_edits(self, edits: Edits | None) -> None:
@@ -403,6 +404,7 @@ class BptuiApp(App[int]):
             return
         from .screens.jump import JumpScreen  # loaded when first used, not at start
 
+        self.prompting.settle()  # the held step reaches the class before the jump
         self.keys.open_screen(JumpScreen(snap), self._jump_to)
 
     def _jump_to(self, step: int | None) -> None:

@@ -92,7 +92,8 @@ class Prompting:
 
     def settle(self) -> None:
         """No question stays open: the class's is revealed, the quiz's own skipped.
-        Before another lesson (``o``): a held step sent after it would land there."""
+        Before another lesson (``o``), a jump (``:``) or an edit (``E``): the held step,
+        sent after them, would land in the wrong place on every follower's screen."""
         if self._session.class_question.posed is not None:
             self.reveal()
         elif self._session.quiz.asking is not None:
