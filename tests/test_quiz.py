@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from test_app import drawn, screen_text, shown, wait_for
 from test_app_classroom import FakeServer, classroom_app
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from bptui.app.main import BptuiApp
@@ -308,16 +309,23 @@ async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
         assert "r = -1: 3 of 5 right, 1 wrong, 1 not answered." in shown(app, MessageBar)
 
 
+async def pose(pilot: Pilot[int], app: BptuiApp, teacher: FakeServer) -> list[dict[str, object]]:
+    """The teacher turns the quiz on and steps: the question is posed to the class, and
+    the messages the teacher's app has sent so far (the pose) are returned."""
+    await pilot.press("Q")
+    await ask(pilot, app)
+    got: list[dict[str, object]] = []
+    await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
+    assert [m["t"] for m in got] == ["pose"]
+    return got
+
+
 async def test_another_lesson_reveals_the_class_question_first():
     """``o`` with a class question open: the held step and the reveal reach the class
     before the other lesson, so no follower takes the old lesson's step in the new one."""
     app, teacher = classroom_app("teacher")  # the teacher's quiz: off until Q
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("Q")
-        await ask(pilot, app)
-        got: list[dict[str, object]] = []
-        await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
-        assert [m["t"] for m in got] == ["pose"]
+        got = await pose(pilot, app, teacher)
         await pilot.press("o")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LessonPicker")
         assert not asking(app)
@@ -334,16 +342,9 @@ async def test_a_jump_reveals_the_class_question_first():
     """``:`` with a class question open: the held step and the reveal reach the class
     before the jump, so every follower lands where the teacher does (the jump is to a
     step number; the held step sent after it would move them one micro-step past)."""
-    teacher = FakeServer("teacher")
-    app = quiz_app()
-    app.session.link = teacher.link
+    app, teacher = classroom_app("teacher")  # the teacher's quiz: off until Q
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: drawn(app))
-        await pilot.press("Q")
-        await ask(pilot, app)
-        got: list[dict[str, object]] = []
-        await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
-        assert [m["t"] for m in got] == ["pose"]
+        got = await pose(pilot, app, teacher)
         await pilot.press("colon")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "JumpScreen")
         assert not asking(app)
