@@ -34,15 +34,30 @@ def make_app() -> BptuiApp:
 
 
 async def lesson_drawn(pilot: Pilot) -> None:
-    """Wait until the lesson is on screen, before any key: a modal (help) opened over a
-    screen that was never painted shows nothing behind it, a race, not the picture."""
+    """Wait until the lesson is on screen and the app takes keys as they come, before
+    any key: a modal (help) opened over a screen that was never painted shows nothing
+    behind it, a race, not the picture; and a key typed while the first frame goes out
+    is kept and sent again (test_truthful_2.py and test_truthful_3.py test that), another
+    path than the one pictured."""
     app = pilot.app
     assert isinstance(app, BptuiApp)
     deadline = Deadline(10)
-    while app.snapshot is None:
-        assert not deadline.passed(), "the lesson was never drawn"
+    while app.snapshot is None or app.keys.holding():
+        assert not deadline.passed(), f"the lesson was never drawn ({_state(app)})"
         await pilot.pause(0.02)
     await pilot.pause(0.1)
+
+
+def _state(app: BptuiApp) -> str:
+    """What a picture's wait saw, for its failure message."""
+    screen = app.screen
+    pages = [getattr(page, "_last_parsed_line", None) for page in screen.query("Markdown")]
+    top = screen._compositor.render_strips()[0].text if app.is_running else ""
+    return (
+        f"screen {type(screen).__name__}, keys held for {sorted(app.keys._holding)}"
+        f" ({len(app.keys._held)} kept), drawn {app.snapshot is not None},"
+        f" Markdown lines parsed {pages}, top row {top!r}"
+    )
 
 
 def after(
@@ -76,7 +91,7 @@ def press_and_wait(
         await pilot.press(*keys)
         deadline = Deadline(10)
         while not ready(app):
-            assert not deadline.passed(), f"screen not ready after {keys}"
+            assert not deadline.passed(), f"screen not ready after {keys}: {_state(app)}"
             await pilot.pause(0.02)
         await pilot.pause(0.2)
 
