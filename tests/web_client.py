@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -153,5 +154,19 @@ class WebStudent:
 
     async def close(self) -> None:
         await self.drop()
+        if self.http is not None:
+            await self.http.close()
+
+    async def abort(self) -> None:
+        """The page goes without a goodbye (a browser killed, a flooder's socket that the
+        server has stopped reading, where a polite close would wait for an answer that
+        cannot come)."""
+        ws, self.ws = self.ws, None
+        if ws is not None:
+            sock = ws.get_extra_info("socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)  # no close frame queued behind the flood
+        if self._reader is not None:
+            await asyncio.wait([self._reader], timeout=10)
         if self.http is not None:
             await self.http.close()
