@@ -8,6 +8,8 @@ Compared with stock pyte as the terminal on both sides.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyte
 import wcwidth
 from hypothesis import given, settings
@@ -18,10 +20,42 @@ from bptui.serve.mirror import Mirror
 COLUMNS, ROWS = 30, 8
 
 
+class _Terminal(pyte.Screen):
+    """pyte, erasing as a terminal does: every cell (pyte erases only those written
+    before, and a line scrolled in has none), with the pen's background only (pyte
+    gives the erased cells every attribute of the pen, an underline included)."""
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        for y in range(self.lines):
+            self._blanks(y)
+        pen = self.cursor.attrs
+        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
+        super().erase_in_display(how, *args, **kwargs)
+        self.cursor.attrs = pen
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        self._blanks(self.cursor.y)
+        pen = self.cursor.attrs
+        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
+        super().erase_in_line(how, private)
+        self.cursor.attrs = pen
+
+    def erase_characters(self, count: int | None = None) -> None:
+        pen = self.cursor.attrs
+        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
+        super().erase_characters(count)
+        self.cursor.attrs = pen
+
+    def _blanks(self, y: int) -> None:
+        line = self.buffer[y]
+        for x in range(self.columns):
+            line.setdefault(x, self.default_char)
+
+
 def terminal(data: bytes, columns: int = COLUMNS, rows: int = ROWS) -> pyte.Screen:
     """pyte as the terminal. Every cell is written blank first: pyte erases (``2J``,
     ``K``) only the cells written before, where a terminal erases them all."""
-    screen = pyte.Screen(columns, rows)
+    screen = _Terminal(columns, rows)
     stream = pyte.ByteStream(screen)
     stream.feed(b"\x1b[?7l" + (b" " * columns + b"\r\n") * (rows - 1) + b" " * columns)
     stream.feed(b"\x1b[?7h\x1b[H" + data)
@@ -87,6 +121,18 @@ def test_a_repaint_shows_what_the_whole_stream_showed(pieces: list[bytes], chunk
     assert (repainted.cursor.x, repainted.cursor.y) == (x, original.cursor.y)
     assert repainted.cursor.hidden == original.cursor.hidden
     assert repainted.mode == original.mode
+
+
+def test_an_erase_keeps_the_pens_background_only() -> None:
+    """A terminal erases with the background of the moment, not its underline or reverse
+    video: a repaint drew underlined blank rows that the student's terminal had not."""
+    mirror = mirrored(b"\x1b[?1049h\x1b[8;27H\x1b[4;7;44maaaaa\x1b[2J\x1b[1;1H\x1b[4mb\x1b[K", 1)
+    for y in (0, 7, ROWS - 1):
+        for x in range(1 if y == 0 else 0, COLUMNS):
+            cell = mirror.screen.buffer[y][x]
+            assert (cell.data, cell.underscore, cell.reverse) == (" ", False, False), (y, x)
+            assert cell.bg == "blue", (y, x, cell.bg)
+    assert mirror.screen.buffer[0][0].underscore  # what was written keeps its underline
 
 
 def test_colours_keep_the_apps_spelling() -> None:

@@ -16,7 +16,9 @@ shown had it drawn the app itself.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pyte
@@ -82,16 +84,33 @@ class _Screen(pyte.Screen):
                 replace[flag[1:]] = flag.startswith("+")
         self.cursor.attrs = self.cursor.attrs._replace(**replace)
 
+    # pyte erases only the cells written before, with every attribute of the pen; a
+    # terminal erases them all, keeping only the pen's background (an underline or
+    # reverse video on at the moment does not spread over the erased cells).
+
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        # pyte erases only the cells written before; a terminal erases them all,
-        # in the colours of the moment.
         for y in range(self.lines):
             self._fill(y)
-        super().erase_in_display(how, *args, **kwargs)
+        with self._erasing():
+            super().erase_in_display(how, *args, **kwargs)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         self._fill(self.cursor.y)
-        super().erase_in_line(how, private)
+        with self._erasing():
+            super().erase_in_line(how, private)
+
+    def erase_characters(self, count: int | None = None) -> None:
+        with self._erasing():
+            super().erase_characters(count)
+
+    @contextlib.contextmanager
+    def _erasing(self) -> Iterator[None]:
+        pen = self.cursor.attrs
+        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
+        try:
+            yield
+        finally:
+            self.cursor.attrs = pen
 
     def _fill(self, y: int) -> None:
         line = self.buffer[y]
