@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from patience import Deadline
+from screen_rows import screen_strips
 from textual.pilot import Pilot
 from textual.widget import Widget
 
@@ -48,7 +49,7 @@ def make_app(lesson: Lesson | None = None) -> BptuiApp:
 
 def screen_text(app: BptuiApp, widget: Widget | None = None) -> str:
     """What the terminal shows (of ``widget`` alone if given), as plain text lines."""
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     if widget is None:
         return "\n".join(strip.text for strip in strips)
     region = app.screen.find_widget(widget).visible_region

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from screen_rows import screen_strips
 from test_app import make_app, press, wait_for
 from textual.pilot import Pilot
 
@@ -38,7 +39,7 @@ def graph_text(app: BptuiApp) -> str:
     """The graph box's content as the terminal shows it (the border and title left out)."""
     box = app.query_one(GraphBox)
     region = box.scrollable_content_region
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     return "\n".join(
         strip.crop(region.x, region.right).text for strip in strips[region.y : region.bottom]
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from rich.cells import cell_len
+from screen_rows import screen_strips
 from test_app import make_app, message_bar, press, screen_text, shown, wait_for
 from test_app_classroom import classroom_app
 from test_lesson_picker import choose
@@ -260,7 +261,7 @@ def english_prose(text: str, allowed: set[str], least: int = 2) -> list[str]:
 
 def text_outside(app: BptuiApp, *widgets: Widget) -> str:
     """The screen's text with the regions of ``widgets`` blanked."""
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     width = app.size.width
     rows = [strip.text for strip in strips]
     for widget in widgets:
@@ -288,7 +289,7 @@ BORDER_RIGHT = set("│╮╯┤┐┘┃╗╝║")
 
 def broken_borders(app: BptuiApp) -> list[str]:
     """Rows where a box's right border is not where the box ends."""
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     width = app.size.width
     wrong = []
     for y, strip in enumerate(strips):

@@ -15,6 +15,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from screen_rows import screen_strips
 from test_app import make_app, shown, wait_for
 from textual.pilot import Pilot
 
@@ -65,7 +66,7 @@ def plot_lines(app: BptuiApp) -> list[str]:
     """The plot's content rows as the screen shows them (no border)."""
     plot = app.query_one(LossPlot)
     region = plot.content_region
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     return [strip.crop(region.x, region.right).text for strip in strips[region.y : region.bottom]]
 
 

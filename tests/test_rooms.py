@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rich.color import ColorSystem
 from rich.segment import Segment
+from screen_rows import screen_strips
 from test_app import make_app, press, shown, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Markdown
@@ -45,7 +46,7 @@ def _english_in_full_colour(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def segments(app: BptuiApp, widget: type[LinePanel]) -> list[Segment]:
     """The styled pieces of text the screen shows for one widget (after its theme)."""
     region = app.query_one(widget).content_region  # inside its border
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     found = []
     for y in range(region.y, region.bottom):
         for segment in strips[y].crop(region.x, region.right):

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from patience import Deadline
+from screen_rows import screen_strips
 from textual.pilot import Pilot
 
 from bptui.app.main import BptuiApp
@@ -52,7 +53,7 @@ def _state(app: BptuiApp) -> str:
     """What a picture's wait saw, for its failure message."""
     screen = app.screen
     pages = [getattr(page, "_last_parsed_line", None) for page in screen.query("Markdown")]
-    top = screen._compositor.render_strips()[0].text if app.is_running else ""
+    top = screen_strips(app)[0].text if app.is_running else ""
     return (
         f"screen {type(screen).__name__}, keys held for {sorted(app.keys._holding)}"
         f" ({len(app.keys._held)} kept), drawn {app.snapshot is not None},"
@@ -106,7 +107,7 @@ def _help_laid_out(app: BptuiApp) -> bool:
     pages = list(app.screen.query(Markdown))
     if not pages or not all(page._last_parsed_line for page in pages):
         return False
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     # The lesson behind it is drawn too (a busy machine once caught a blank one).
     return "1/100" in strips[0].text and any("bptui" in strip.text for strip in strips[1:])
 

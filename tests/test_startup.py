@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from patience import Deadline
+from screen_rows import screen_strips
 from textual.widgets._footer import FooterKey
 
 from bptui.app import startup
@@ -40,7 +41,7 @@ def make_app() -> BptuiApp:
 
 
 def shown(app: BptuiApp, widget: object) -> str:
-    strips = app.screen._compositor.render_strips()
+    strips = screen_strips(app)
     region = app.screen.find_widget(widget).visible_region  # type: ignore[arg-type]
     return "\n".join(
         strip.crop(region.x, region.right).text for strip in strips[region.y : region.bottom]

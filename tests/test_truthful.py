@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
+from screen_rows import screen_strips
 from test_pty import Terminal, bptui_command
 
 #: SGR parameters that set a colour: 30–38, 40–48, 90–97, 100–107 (39 and 49 reset).
@@ -106,7 +107,7 @@ async def test_the_current_phase_is_marked_in_every_language(
             seen = []
             for key in ("f", "F", "b", "B", "u", "z"):
                 await press(pilot, key)
-                bar = app.screen._compositor.render_strips()[0].text
+                bar = screen_strips(app)[0].text
                 marked = re.findall(r"\[([^\]]+)\]", bar)
                 assert len(marked) == 1, bar
                 word = marked[0]

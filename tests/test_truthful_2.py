@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from screen_rows import screen_strips
 from test_app import screen_text, shown, wait_for
 from test_app_classroom import following_app
 
@@ -312,7 +313,7 @@ async def test_a_graph_value_cut_at_the_box_edge_ends_with_a_mark(size: tuple[in
 
         def check() -> int:
             region = box.scrollable_content_region
-            strips = app.screen._compositor.render_strips()
+            strips = screen_strips(app)
             left, cut = round(box.scroll_x), 0
             for y in range(region.height):
                 row = strips[region.y + y].crop(region.x, region.right).text
