@@ -404,3 +404,21 @@ def test_quiz_on_the_command_line_and_for_every_student_of_serve():
     assert settings_from_args(parser.parse_args([])).quiz is False
     assert settings_from_args(parser.parse_args(["serve", "--quiz"])).quiz is True
     assert Settings.from_header(Settings(quiz=True).to_header()).quiz is True
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_an_answer_typed_in_one_burst_with_the_step_is_checked(
+    size: tuple[int, int],
+) -> None:
+    """space 1 enter arriving together (a quick typist; over SSH one packet carries
+    them): the 1 is the answer. It went to the lesson, before the prompt had the
+    focus, and the empty answer was refused."""
+    from textual import events
+
+    app = quiz_app()
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: drawn(app) and not app.keys.holding())
+        for key, character in (("space", " "), ("1", "1"), ("enter", "\r")):
+            app.post_message(events.Key(key, character))  # as the driver posts them
+        await wait_for(pilot, lambda: app.session.quiz.tally() != (0, 0))
+        assert app.session.quiz.tally() == (1, 1), screen_text(app)  # ŷ = x·w = 1: right

@@ -15,7 +15,8 @@ the keys after it for that screen, as keys typed by hand would be.
 
 A key already on its way to a screen when another opens (Textual forwards a key
 to the screen, and the app's bindings see it only when it comes back) comes back
-unused: it is sent again, to the screen now open.
+unused: it is sent again, to the screen now open. So is one on its way when the
+quiz's prompt opens (space 1 enter in one burst: the 1 is the answer).
 """
 
 from __future__ import annotations
@@ -113,11 +114,13 @@ class KeyHold:
         return False
 
     def came_back(self, event: events.Key) -> bool:
-        """A key back from a screen that another has replaced since (before the app's
-        bindings see it): it was typed for the screen now open, so it goes there."""
+        """A key back from a screen that another has replaced since, or while something
+        opens (before the app's bindings see it): it was typed for what is opening,
+        so it goes there once it is open."""
         app = self._app
         sent = self._sent_to.pop(event, None)
-        if sent is None or sent is app.screen:
+        opening = self._holding - {"replay"}
+        if sent is None or (sent is app.screen and not opening):
             return False
         event.prevent_default()
         event.stop()

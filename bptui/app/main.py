@@ -87,7 +87,9 @@ class BptuiApp(App[int]):
         self.keys = KeyHold(self)
         self.themes = Themes(self)
         self.autoplay = Autoplay(self, self.session, self._schedule_render)
-        self.prompting = Prompting(self, self.session, self.autoplay.stop, self._schedule_render)
+        self.prompting = Prompting(
+            self, self.session, self.keys, self.autoplay.stop, self._schedule_render
+        )
         self.session.note = plain_terminal(self, self.settings)  # a note in ASCII mode
         self._pending: list[str] = []
         # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from ..classroom.protocol import Message as ClassMessage
+    from .keyhold import KeyHold
     from .session import LessonSession
 
 
@@ -37,11 +38,14 @@ class Prompting:
         self,
         app: App[Any],
         session: LessonSession,
+        keys: KeyHold,
         stop: Callable[[], None],
         draw: Callable[[], None],
     ) -> None:
         self._app = app
         self._session = session
+        #: The app's keys, held while the prompt takes the focus.
+        self._keys = keys
         #: Stops autoplay (a question waits for an answer).
         self._stop = stop
         #: Asks for a frame (throttled by the app).
@@ -63,7 +67,19 @@ class Prompting:
         if self._session.class_question.pose(question):
             self._show_tally()
         else:
-            self._prompt().ask(question.prompt)
+            self._ask(question.prompt)
+
+    def _ask(self, prompt: str) -> None:
+        """The prompt opens; the keys typed after the one that asked go to the answer.
+
+        Textual moves the focus once the keys already on their way are handled, so
+        space 1 enter typed in one burst (a quick typist; over SSH, where a packet
+        carries them together) lost the 1 to the lesson and checked an empty
+        answer. The keys are held until the answer has the focus, then sent to it.
+        """
+        self._keys.hold("prompt")
+        self._prompt().ask(prompt)
+        self._app.call_after_refresh(self._keys.release, "prompt")
 
     def _show_tally(self) -> None:
         question = self._session.class_question
@@ -129,7 +145,7 @@ class Prompting:
         elif isinstance(message, Ask) and self._session.following():
             if self._session.quiz.asking is None:
                 self._stop()
-                self._prompt().ask(shown(message.prompt))  # the teacher's words, in ASCII mode
+                self._ask(shown(message.prompt))  # the teacher's words, in ASCII mode
         elif isinstance(message, Revealed | Withdrawn):
             if self._session.quiz.asking is None and self._prompt().display:
                 self._close()
