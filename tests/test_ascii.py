@@ -249,8 +249,8 @@ async def _walk(pilot: Pilot, net: SafetyNet) -> list[str]:
         await pilot.press(key)
         await pilot.pause()
         if app.screen is app.screen_stack[0]:
-            await wait_for(pilot, lambda: drawn(app))
-            await pilot.pause(0.05)  # the plot, drawn after the frame
+            # The frame, then the plot (drawn after the frame).
+            await wait_for(pilot, lambda: drawn(app) and not app._plot_due)
         before = net.replaced
         net.clean(_screen(app))
         if net.replaced != before:
