@@ -78,7 +78,6 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], timeout: float =
         if deadline.passed():
             raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
         await pilot.pause(0.02)
-    await pilot.pause(0.05)
     await pilot.pause()
 
 
