@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import torch
 
@@ -34,6 +34,9 @@ class StepMachine:
     #: interface that says every micro-step of a compound command (the app's
     #: ``--narrate`` for ``F``, ``B``, ``s``, ``e``) sets it for that command only.
     after_step: Callable[[], None] | None = None
+    #: Inside a run of whole training steps no one sees (see :meth:`run`): the
+    #: backward micro-steps skip the gradient each operation passes down.
+    lean = False
 
     def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
@@ -54,6 +57,15 @@ class StepMachine:
         #: they are now (see :meth:`refresher`).
         self._refresh: tuple[Message, Callable[[], Message]] | None = None
         self.timeline.start(self._capture(0), self.state)
+        #: A whole training step's natural micro-steps (no mode skips one), with
+        #: their handlers: a lean run takes them without asking for each.
+        handlers = self._HANDLERS
+        self._whole_step = tuple(
+            (action, handlers[action])
+            for action in (Action.FORWARD,) * len(graph.nodes)
+            + (Action.BACKWARD,) * len(graph.backward_steps)
+            + (Action.UPDATE, Action.ZERO)
+        )
 
     @property
     def program(self) -> Program:
@@ -183,7 +195,7 @@ class StepMachine:
                 return False
             self.message = self.say.accumulated(before, before, state.grads_after, again=True)
             return True
-        if self.model.backward_op(state):
+        if self.model.backward_op(state, self.lean):
             before = self.model.real_backward(state)
             accumulated = [n for n, v in before.items() if nonzero(v)]
             if accumulated and not self.modes.batch:
@@ -390,24 +402,66 @@ class StepMachine:
         everything after it: it names the cause (a logarithm of a negative number, say),
         and what follows (NaN parameters, NaN losses) is its consequence."""
         again = self.refresher(important) if important is not None else None
-        while (state := self.state).phase is not Phase.DONE and more():
-            # The natural action without a call of natural(): this loop is the hot
-            # path of a long run (bench/bench_engine.py).
-            entry = (
-                action
-                if action is not None
-                else natural_action(state.phase, self.modes, state.sample, self.lesson)
-            )
-            if not self.do(entry):
-                break
-            message = self.message
-            if (
-                message is not None
-                and message.kind is not Kind.STEP
-                and (important is None or important.kind is not Kind.DIVERGED)
-            ):
-                important = message
-                again = self.refresher(message)
+        # A natural run that no one watches step by step is lean (see backward_op).
+        # Its ``more()`` changes only as a training step ends (a step, an epoch, a
+        # jump's target), and a natural micro-step never fails mid-step (the loss
+        # depends on a parameter, so the update and the zeroing find a gradient):
+        # such a run stops only at a step's start, where the gradients a lean
+        # backward skips are gone anyway, and ``more()`` need only be asked there.
+        lean = self.lean = action is None and self.after_step is None
+        timeline, whole = self.timeline, self._whole_step
+        codes = timeline.log.codes
+        try:
+            while (state := self.state).phase is not Phase.DONE and more():
+                modes = self.modes
+                if (
+                    not lean
+                    or state.fwd
+                    or modes.skip_zero
+                    or modes.batch
+                    or state is not timeline.step_seen
+                ):
+                    # The natural action without a call of natural(): this loop is
+                    # the hot path of a long run (bench/bench_engine.py).
+                    entry = (
+                        action
+                        if action is not None
+                        else natural_action(state.phase, modes, state.sample, self.lesson)
+                    )
+                    if not self.do(entry):
+                        break
+                    message = self.message
+                    if (
+                        message is not None
+                        and message.kind is not Kind.STEP
+                        and (important is None or important.kind is not Kind.DIVERGED)
+                    ):
+                        important = message
+                        again = self.refresher(message)
+                    continue
+                # A whole step from its start: do()'s work for each micro-step,
+                # without asking which comes next (the modes skip none of them).
+                for entry, handler in whole:
+                    self.message = None
+                    if not handler(self):  # pragma: no cover - see above
+                        break
+                    self.last = entry
+                    codes.append(entry)
+                    message = cast("Message | None", self.message)  # the handler's
+                    if (
+                        message is not None
+                        and message.kind is not Kind.STEP
+                        and (important is None or important.kind is not Kind.DIVERGED)
+                    ):
+                        important = message
+                        again = self.refresher(message)
+                else:
+                    state = self.state
+                    timeline.began(Action.ZERO, state, state.fwd == 0, self._capture)
+                    continue
+                break  # pragma: no cover - see above
+        finally:
+            self.lean = False
         if again is not None and important is not self.message:
             # Kept from earlier in the run: the values it quotes have moved on since.
             return again()

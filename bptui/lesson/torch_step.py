@@ -330,13 +330,36 @@ class TorchModel:
         self.kept_nodes += count_graph(loss.grad_fn) + (1 if self.loss_sum is not None else 0)
         self.loss_sum = loss if self.loss_sum is None else self.loss_sum + loss
 
-    def backward_op(self, state: StepState) -> bool:
-        """The next operation's own backward function; True when it was the last."""
+    def backward_op(self, state: StepState, lean: bool = False) -> bool:
+        """The next operation's own backward function; True when it was the last.
+
+        ``lean``: the local derivatives only (one call of the backward function,
+        with ones), not the gradient it passes down (``node_grads``, a second call).
+        A run of whole steps needs only what the records keep: the local
+        derivatives, and ``loss.backward()``'s gradients. The derivatives are the
+        same calls on the same tensors either way, so the records are equal.
+        """
         steps = self.graph.backward_steps
         node = steps[state.bwd]
         out = state.values[node.name]
         fn = out.grad_fn
         ones = self.ones(out)
+        if lean:
+            mode = _is_grad_enabled()
+            _set_grad_enabled(False)
+            try:
+                local = fn(ones)  # type: ignore[misc, operator]
+            finally:
+                _set_grad_enabled(mode)
+            if not isinstance(local, tuple):
+                local = (local,)
+            locals_ = state.locals
+            for slot, position in self._slot_map(state, node, fn):
+                grad = local[slot]
+                if grad is not None:
+                    locals_[(node.name, position)] = grad
+            state.bwd += 1
+            return state.bwd == len(steps)
         node_grads = state.node_grads
         if state.bwd == 0:
             node_grads[node.name] = ones
