@@ -9,8 +9,9 @@ worth a look. :class:`~.engine.Stepper` holds one and builds the public API with
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
-from typing import ClassVar, cast
+from typing import ClassVar
 
 import torch
 
@@ -24,6 +25,21 @@ from .teaching import Teacher
 from .timeline import Checkpoint, Timeline
 from .torch_step import StepState, TorchModel, finite, plain
 from .values import Value, all_finite, nonzero
+
+# Phase's members as plain names: on CPython 3.11 reading a member from its Enum
+# class (``Phase.DONE``) goes through EnumType's Python-level attribute hook, ~70 ns,
+# and the micro-steps test the phase some forty times a training step.
+_FORWARD, _BACKWARD, _UPDATE, _ZERO, _DONE = (
+    Phase.FORWARD,
+    Phase.BACKWARD,
+    Phase.UPDATE,
+    Phase.ZERO,
+    Phase.DONE,
+)
+
+#: The machine's message as its handler left it, read past mypy's narrowing of a
+#: cleared attribute (a C call; ``typing.cast`` is a Python one, on the hot path).
+_message_of: Callable[[StepMachine], Message | None] = operator.attrgetter("message")
 
 
 class StepMachine:
@@ -156,71 +172,73 @@ class StepMachine:
     def _act_forward(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _FORWARD:
+            out = self.model.forward_op(state)
+            if state.phase is _BACKWARD:  # the loss is computed
+                if self.modes.sum_loss:
+                    self.model.add_to_loss_sum(out)
+                if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
+                    self.message = self._nonfinite_message()
+            return True
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
-        if phase is Phase.BACKWARD:
+        if phase is _BACKWARD:
             self.message = self.say.forward_during_backward(state.bwd > 0)
             return False
-        if phase in (Phase.UPDATE, Phase.ZERO):
-            self._act_next_sample()
-            if self.state.phase is Phase.DONE:
-                return True
-            skipped = self.message
-            self._act_forward()
-            self.message = skipped
+        # UPDATE or ZERO: on to the next sample, and its first op.
+        self._act_next_sample()
+        if self.state.phase is _DONE:
             return True
-        out = self.model.forward_op(state)
-        if state.phase is Phase.BACKWARD:  # the loss is computed
-            if self.modes.sum_loss:
-                self.model.add_to_loss_sum(out)
-            if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
-                self.message = self._nonfinite_message()
+        skipped = self.message
+        self._act_forward()
+        self.message = skipped
         return True
 
     def _act_backward(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _BACKWARD:
+            if self.model.backward_op(state, self.lean):
+                before = self.model.real_backward(state)
+                accumulated = [n for n, v in before.items() if nonzero(v)]
+                if accumulated and not self.modes.batch:
+                    self.message = self.say.accumulated(accumulated, before, state.grads_after)
+            return True
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
-        if phase is Phase.FORWARD:
+        if phase is _FORWARD:
             self.message = self.say.backward_before_loss()
             return False
-        if phase in (Phase.UPDATE, Phase.ZERO):
-            try:
-                before = self.model.backward_again(state)
-            except RuntimeError as error:
-                self.message = self.say.backward_twice(str(error))
-                return False
-            self.message = self.say.accumulated(before, before, state.grads_after, again=True)
-            return True
-        if self.model.backward_op(state, self.lean):
-            before = self.model.real_backward(state)
-            accumulated = [n for n, v in before.items() if nonzero(v)]
-            if accumulated and not self.modes.batch:
-                self.message = self.say.accumulated(accumulated, before, state.grads_after)
+        # UPDATE or ZERO: loss.backward() again, on a graph already freed.
+        try:
+            before = self.model.backward_again(state)
+        except RuntimeError as error:
+            self.message = self.say.backward_twice(str(error))
+            return False
+        self.message = self.say.accumulated(before, before, state.grads_after, again=True)
         return True
 
     def _act_update(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
         params = self.params
         if not any([p.grad is not None for p in params.values()]):
             self.message = self.say.update_without_grad(self.lesson.param_names[0])
             return False
-        if phase in (Phase.FORWARD, Phase.BACKWARD):
+        if phase in (_FORWARD, _BACKWARD):
             self.message = self.say.update_before_backward(self._grads())
             return False
-        if phase is Phase.ZERO:
+        if phase is _ZERO:
             self.message = self.say.update_twice()
             return False
         was_finite = all([all_finite(v) for v in state.params_before.values()])
         self.model.update(self.lesson.lr)
-        state.phase = Phase.ZERO
+        state.phase = _ZERO
         if not all([finite(p) for p in params.values()]):
             self.message = self._update_not_finite(was_finite)
         return True
@@ -266,17 +284,17 @@ class StepMachine:
     def _act_zero(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
         had = self.model.zero(state)
         if had is None:
             self.message = self.say.zero_without_grad(self.lesson.param_names[0])
             return False
-        if phase is Phase.ZERO:
+        if phase is _ZERO:
             self._end_step()
         elif had:
-            self.message = self.say.zeroed_early(before_update=phase is Phase.UPDATE)
+            self.message = self.say.zeroed_early(before_update=phase is _UPDATE)
         return True
 
     def _act_edit(self, edit: Edit) -> bool:
@@ -412,7 +430,7 @@ class StepMachine:
         timeline, whole = self.timeline, self._whole_step
         codes = timeline.log.codes
         try:
-            while (state := self.state).phase is not Phase.DONE and more():
+            while (state := self.state).phase is not _DONE and more():
                 modes = self.modes
                 if (
                     not lean
@@ -447,7 +465,7 @@ class StepMachine:
                         break
                     self.last = entry
                     codes.append(entry)
-                    message = cast("Message | None", self.message)  # the handler's
+                    message = _message_of(self)  # the handler's (mypy saw it cleared)
                     if (
                         message is not None
                         and message.kind is not Kind.STEP
