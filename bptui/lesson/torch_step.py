@@ -8,8 +8,10 @@ same order as the note's program, so the stepper reproduces its numbers bit for 
 * backward: one operation per micro-step in reverse topological order. Each
   micro-step calls that operation's own backward function (``PowBackward0``,
   ``SubBackward0``, ``MulBackward0``…) to get its local derivatives and the
-  gradient it passes down. The last backward micro-step calls the real
-  ``loss.backward()``, which writes ``w.grad`` (accumulating, as torch does);
+  gradient it passes down (in a run no one watches step by step, the local
+  derivatives only: see :meth:`TorchModel.backward_op`). The last backward
+  micro-step calls the real ``loss.backward()``, which writes ``w.grad``
+  (accumulating, as torch does);
 * update: ``w.data = w.data - a * w.grad.data``;
 * zero: ``w.grad.data.zero_()``.
 
