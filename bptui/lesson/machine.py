@@ -427,24 +427,19 @@ class StepMachine:
         # such a run stops only at a step's start, where the gradients a lean
         # backward skips are gone anyway, and ``more()`` need only be asked there.
         lean = self.lean = action is None and self.after_step is None
-        timeline, whole = self.timeline, self._whole_step
-        codes = timeline.log.codes
+        # Whole steps in a row, where no mode skips a micro-step (a run changes no mode).
+        modes = self.modes
+        whole = self._whole_step if lean and not (modes.skip_zero or modes.batch) else ()
+        timeline, codes = self.timeline, self.timeline.log.codes
         try:
             while (state := self.state).phase is not _DONE and more():
-                modes = self.modes
-                if (
-                    not lean
-                    or state.fwd
-                    or modes.skip_zero
-                    or modes.batch
-                    or state is not timeline.step_seen
-                ):
+                if not whole or state.fwd or state is not timeline.step_seen:
                     # The natural action without a call of natural(): this loop is
                     # the hot path of a long run (bench/bench_engine.py).
                     entry = (
                         action
                         if action is not None
-                        else natural_action(state.phase, modes, state.sample, self.lesson)
+                        else natural_action(state.phase, self.modes, state.sample, self.lesson)
                     )
                     if not self.do(entry):
                         break
