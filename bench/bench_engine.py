@@ -13,7 +13,7 @@ Both run in this process with ``torch.set_num_threads(1)``, after a short warm-u
 interleaved (the order alternates every round), ``gc.collect()`` before each run,
 garbage collection otherwise left on. The engine's recorded ``w`` and loss are
 checked against the loop's, bit for bit. Reported: median and min µs per step of
-each, and the ratio of the medians. Target: ratio <= 2.
+each, and the ratio of the medians. Target: ratio <= 1.5 (issue 24; it was 2).
 
 Then (unless ``--no-profile``) where the engine's time goes, on a shorter run:
 its wall time per micro-step kind, the cost of the torch calls it makes, and a
@@ -44,7 +44,7 @@ from _util import machine, median, print_machine, verdict, write_json
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
 
-TARGET = 2.0
+TARGET = 1.5
 EPOCHS = 33334  # x 3 samples = 100,002 training steps
 
 pc = time.perf_counter

@@ -6,7 +6,8 @@ for the default lesson (``yhat = x*w; r = yhat - y; loss = r**2``) that makes a
 subset of the torch calls the engine makes per training step and keeps the
 same record tuples, the plot history and an undo log of 8 entries per step:
 
-  fused, same torch work      every torch call the engine makes: the 3 forward ops,
+  fused, same torch work      every torch call the engine made before its runs
+                              went lean: the 3 forward ops,
                               5 grad_fn calls (PowBackward0 once, SubBackward0 and
                               MulBackward0 twice: with the upstream gradient and
                               with ones), loss.backward(), update, zero, and the
@@ -19,6 +20,8 @@ same record tuples, the plot history and an undo log of 8 entries per step:
   fused, 3 calls + direct     as above, and the autograd engine called directly
                               with a cached ones tensor instead of loss.backward()
                               (skips torch.autograd.backward's Python wrapper).
+                              The torch work of the engine's natural runs now
+                              (their lean path, StepMachine.run).
   fused, no grad_fn calls     no local derivatives at all (a floor, not a proposal).
 
 And one change measured on the real engine: "engine, direct run_backward" is

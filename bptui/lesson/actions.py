@@ -51,19 +51,26 @@ def action_of(entry: Entry) -> Action:
     return entry.action if isinstance(entry, Edit) else entry
 
 
+#: Members by plain name for natural_action, on the hot path of a long run: reading
+#: a member from its Enum class costs ~70 ns on CPython 3.11 (EnumType's hook).
+_FORWARD, _BACKWARD, _UPDATE, _ZERO = Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO
+_STEP_ACTIONS = (Action.FORWARD, Action.BACKWARD, Action.UPDATE, Action.ZERO, Action.NEXT_SAMPLE)
+
+
 def natural_action(phase: Phase, modes: Modes, sample: int, lesson: Lesson) -> Action:
     """The micro-step that naturally comes next in ``phase`` (not DONE), in these modes,
     at 0-based ``sample`` of ``lesson``."""
-    if phase is Phase.ZERO and modes.skip_zero:
-        return Action.NEXT_SAMPLE  # go on without zeroing
-    if phase is Phase.UPDATE and modes.batch and sample < lesson.n_samples - 1:
-        return Action.NEXT_SAMPLE  # the update waits for the epoch's last sample
+    forward, backward, update, zero, next_sample = _STEP_ACTIONS
+    if phase is _ZERO and modes.skip_zero:
+        return next_sample  # go on without zeroing
+    if phase is _UPDATE and modes.batch and sample < lesson.n_samples - 1:
+        return next_sample  # the update waits for the epoch's last sample
     # Identity tests, not a dict: hashing a plain Enum runs Python code, and this
     # is called for every micro-step of a long run.
-    if phase is Phase.FORWARD:
-        return Action.FORWARD
-    if phase is Phase.BACKWARD:
-        return Action.BACKWARD
-    if phase is Phase.UPDATE:
-        return Action.UPDATE
-    return Action.ZERO
+    if phase is _FORWARD:
+        return forward
+    if phase is _BACKWARD:
+        return backward
+    if phase is _UPDATE:
+        return update
+    return zero

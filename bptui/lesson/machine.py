@@ -9,6 +9,7 @@ worth a look. :class:`~.engine.Stepper` holds one and builds the public API with
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
@@ -25,6 +26,21 @@ from .timeline import Checkpoint, Timeline
 from .torch_step import StepState, TorchModel, finite, plain
 from .values import Value, all_finite, nonzero
 
+# Phase's members as plain names: on CPython 3.11 reading a member from its Enum
+# class (``Phase.DONE``) goes through EnumType's Python-level attribute hook, ~70 ns,
+# and the micro-steps test the phase some forty times a training step.
+_FORWARD, _BACKWARD, _UPDATE, _ZERO, _DONE = (
+    Phase.FORWARD,
+    Phase.BACKWARD,
+    Phase.UPDATE,
+    Phase.ZERO,
+    Phase.DONE,
+)
+
+#: The machine's message as its handler left it, read past mypy's narrowing of a
+#: cleared attribute (a C call; ``typing.cast`` is a Python one, on the hot path).
+_message_of: Callable[[StepMachine], Message | None] = operator.attrgetter("message")
+
 
 class StepMachine:
     """One lesson's run, advanced one micro-step at a time. Each step returns True
@@ -34,6 +50,9 @@ class StepMachine:
     #: interface that says every micro-step of a compound command (the app's
     #: ``--narrate`` for ``F``, ``B``, ``s``, ``e``) sets it for that command only.
     after_step: Callable[[], None] | None = None
+    #: Inside a run of whole training steps no one sees (see :meth:`run`): the
+    #: backward micro-steps skip the gradient each operation passes down.
+    lean = False
 
     def __init__(self, lesson: Lesson, labels: Mapping[str, str] | None = None) -> None:
         self.lesson = lesson
@@ -54,6 +73,15 @@ class StepMachine:
         #: they are now (see :meth:`refresher`).
         self._refresh: tuple[Message, Callable[[], Message]] | None = None
         self.timeline.start(self._capture(0), self.state)
+        #: A whole training step's natural micro-steps (no mode skips one), with
+        #: their handlers: a lean run takes them without asking for each.
+        handlers = self._HANDLERS
+        self._whole_step = tuple(
+            (action, handlers[action])
+            for action in (Action.FORWARD,) * len(graph.nodes)
+            + (Action.BACKWARD,) * len(graph.backward_steps)
+            + (Action.UPDATE, Action.ZERO)
+        )
 
     @property
     def program(self) -> Program:
@@ -144,71 +172,73 @@ class StepMachine:
     def _act_forward(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _FORWARD:
+            out = self.model.forward_op(state)
+            if state.phase is _BACKWARD:  # the loss is computed
+                if self.modes.sum_loss:
+                    self.model.add_to_loss_sum(out)
+                if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
+                    self.message = self._nonfinite_message()
+            return True
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
-        if phase is Phase.BACKWARD:
+        if phase is _BACKWARD:
             self.message = self.say.forward_during_backward(state.bwd > 0)
             return False
-        if phase in (Phase.UPDATE, Phase.ZERO):
-            self._act_next_sample()
-            if self.state.phase is Phase.DONE:
-                return True
-            skipped = self.message
-            self._act_forward()
-            self.message = skipped
+        # UPDATE or ZERO: on to the next sample, and its first op.
+        self._act_next_sample()
+        if self.state.phase is _DONE:
             return True
-        out = self.model.forward_op(state)
-        if state.phase is Phase.BACKWARD:  # the loss is computed
-            if self.modes.sum_loss:
-                self.model.add_to_loss_sum(out)
-            if not math.isfinite(state.loss_value):  # type: ignore[arg-type]
-                self.message = self._nonfinite_message()
+        skipped = self.message
+        self._act_forward()
+        self.message = skipped
         return True
 
     def _act_backward(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _BACKWARD:
+            if self.model.backward_op(state, self.lean):
+                before = self.model.real_backward(state)
+                accumulated = [n for n, v in before.items() if nonzero(v)]
+                if accumulated and not self.modes.batch:
+                    self.message = self.say.accumulated(accumulated, before, state.grads_after)
+            return True
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
-        if phase is Phase.FORWARD:
+        if phase is _FORWARD:
             self.message = self.say.backward_before_loss()
             return False
-        if phase in (Phase.UPDATE, Phase.ZERO):
-            try:
-                before = self.model.backward_again(state)
-            except RuntimeError as error:
-                self.message = self.say.backward_twice(str(error))
-                return False
-            self.message = self.say.accumulated(before, before, state.grads_after, again=True)
-            return True
-        if self.model.backward_op(state):
-            before = self.model.real_backward(state)
-            accumulated = [n for n, v in before.items() if nonzero(v)]
-            if accumulated and not self.modes.batch:
-                self.message = self.say.accumulated(accumulated, before, state.grads_after)
+        # UPDATE or ZERO: loss.backward() again, on a graph already freed.
+        try:
+            before = self.model.backward_again(state)
+        except RuntimeError as error:
+            self.message = self.say.backward_twice(str(error))
+            return False
+        self.message = self.say.accumulated(before, before, state.grads_after, again=True)
         return True
 
     def _act_update(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
         params = self.params
         if not any([p.grad is not None for p in params.values()]):
             self.message = self.say.update_without_grad(self.lesson.param_names[0])
             return False
-        if phase in (Phase.FORWARD, Phase.BACKWARD):
+        if phase in (_FORWARD, _BACKWARD):
             self.message = self.say.update_before_backward(self._grads())
             return False
-        if phase is Phase.ZERO:
+        if phase is _ZERO:
             self.message = self.say.update_twice()
             return False
         was_finite = all([all_finite(v) for v in state.params_before.values()])
         self.model.update(self.lesson.lr)
-        state.phase = Phase.ZERO
+        state.phase = _ZERO
         if not all([finite(p) for p in params.values()]):
             self.message = self._update_not_finite(was_finite)
         return True
@@ -254,17 +284,17 @@ class StepMachine:
     def _act_zero(self) -> bool:
         state = self.state
         phase = state.phase
-        if phase is Phase.DONE:
+        if phase is _DONE:
             self.message = self.say.finished(self.lesson.epochs)
             return False
         had = self.model.zero(state)
         if had is None:
             self.message = self.say.zero_without_grad(self.lesson.param_names[0])
             return False
-        if phase is Phase.ZERO:
+        if phase is _ZERO:
             self._end_step()
         elif had:
-            self.message = self.say.zeroed_early(before_update=phase is Phase.UPDATE)
+            self.message = self.say.zeroed_early(before_update=phase is _UPDATE)
         return True
 
     def _act_edit(self, edit: Edit) -> bool:
@@ -390,24 +420,61 @@ class StepMachine:
         everything after it: it names the cause (a logarithm of a negative number, say),
         and what follows (NaN parameters, NaN losses) is its consequence."""
         again = self.refresher(important) if important is not None else None
-        while (state := self.state).phase is not Phase.DONE and more():
-            # The natural action without a call of natural(): this loop is the hot
-            # path of a long run (bench/bench_engine.py).
-            entry = (
-                action
-                if action is not None
-                else natural_action(state.phase, self.modes, state.sample, self.lesson)
-            )
-            if not self.do(entry):
-                break
-            message = self.message
-            if (
-                message is not None
-                and message.kind is not Kind.STEP
-                and (important is None or important.kind is not Kind.DIVERGED)
-            ):
-                important = message
-                again = self.refresher(message)
+        # A natural run that no one watches step by step is lean (see backward_op).
+        # Its ``more()`` changes only as a training step ends (a step, an epoch, a
+        # jump's target), and a natural micro-step never fails mid-step (the loss
+        # depends on a parameter, so the update and the zeroing find a gradient):
+        # such a run stops only at a step's start, where the gradients a lean
+        # backward skips are gone anyway, and ``more()`` need only be asked there.
+        lean = self.lean = action is None and self.after_step is None
+        # Whole steps in a row, where no mode skips a micro-step (a run changes no mode).
+        modes = self.modes
+        whole = self._whole_step if lean and not (modes.skip_zero or modes.batch) else ()
+        timeline, codes = self.timeline, self.timeline.log.codes
+        try:
+            while (state := self.state).phase is not _DONE and more():
+                if not whole or state.fwd or state is not timeline.step_seen:
+                    # The natural action without a call of natural(): this loop is
+                    # the hot path of a long run (bench/bench_engine.py).
+                    entry = (
+                        action
+                        if action is not None
+                        else natural_action(state.phase, self.modes, state.sample, self.lesson)
+                    )
+                    if not self.do(entry):
+                        break
+                    message = self.message
+                    if (
+                        message is not None
+                        and message.kind is not Kind.STEP
+                        and (important is None or important.kind is not Kind.DIVERGED)
+                    ):
+                        important = message
+                        again = self.refresher(message)
+                    continue
+                # A whole step from its start: do()'s work for each micro-step,
+                # without asking which comes next (the modes skip none of them).
+                for entry, handler in whole:
+                    self.message = None
+                    if not handler(self):  # pragma: no cover - see above
+                        break
+                    self.last = entry
+                    codes.append(entry)
+                    message = _message_of(self)  # the handler's (mypy saw it cleared)
+                    if (
+                        message is not None
+                        and message.kind is not Kind.STEP
+                        and (important is None or important.kind is not Kind.DIVERGED)
+                    ):
+                        important = message
+                        again = self.refresher(message)
+                else:
+                    state = self.state
+                    timeline.began(Action.ZERO, state, state.fwd == 0, self._capture)
+                    continue
+                break  # pragma: no cover - see above
+        finally:
+            self.lean = False
         if again is not None and important is not self.message:
             # Kept from earlier in the run: the values it quotes have moved on since.
             return again()

@@ -149,6 +149,8 @@ class Records:
 #: The undo log's byte for each action (an edit's values are kept beside it).
 _ACTIONS = tuple(Action)
 _RESET = bytes([Action.RESET])
+#: The actions after which a step's clean start always takes a checkpoint.
+_CHECKPOINT_AFTER = (Action.RESET, Action.EDIT)
 
 
 class Log:
@@ -304,8 +306,7 @@ class Timeline:
         self.step_seen = step
         self._since_checkpoint += 1
         if at_start and (
-            self._since_checkpoint >= CHECKPOINT_EVERY
-            or action_of(entry) in (Action.RESET, Action.EDIT)
+            self._since_checkpoint >= CHECKPOINT_EVERY or action_of(entry) in _CHECKPOINT_AFTER
         ):
             self._since_checkpoint = 0
             self.checkpoints.append(capture(len(self.log)))

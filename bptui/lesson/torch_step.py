@@ -8,8 +8,10 @@ same order as the note's program, so the stepper reproduces its numbers bit for 
 * backward: one operation per micro-step in reverse topological order. Each
   micro-step calls that operation's own backward function (``PowBackward0``,
   ``SubBackward0``, ``MulBackward0``…) to get its local derivatives and the
-  gradient it passes down. The last backward micro-step calls the real
-  ``loss.backward()``, which writes ``w.grad`` (accumulating, as torch does);
+  gradient it passes down (in a run no one watches step by step, the local
+  derivatives only: see :meth:`TorchModel.backward_op`). The last backward
+  micro-step calls the real ``loss.backward()``, which writes ``w.grad``
+  (accumulating, as torch does);
 * update: ``w.data = w.data - a * w.grad.data``;
 * zero: ``w.grad.data.zero_()``.
 
@@ -43,6 +45,16 @@ _PY_OPERATORS: dict[str, Callable[..., Any]] = {
 
 # Kinds of op input, for TorchModel's plans.
 _FIXED, _X, _Y, _VALUE = object(), object(), object(), object()
+
+# Phases by plain name: reading an Enum member from its class costs ~70 ns on
+# CPython 3.11 (see machine.py), on the hot path of every training step.
+_FORWARD, _BACKWARD, _UPDATE, _ZERO, _DONE = (
+    Phase.FORWARD,
+    Phase.BACKWARD,
+    Phase.UPDATE,
+    Phase.ZERO,
+    Phase.DONE,
+)
 
 
 def _torch_version() -> tuple[int, int]:
@@ -170,11 +182,11 @@ class StepState:
         self.x_arg: Any
         self.y_arg: Any
         if epoch >= lesson.epochs:
-            self.phase = Phase.DONE
+            self.phase = _DONE
             self.x = self.y = math.nan
             self.x_arg = self.y_arg = math.nan
         else:
-            self.phase = Phase.FORWARD
+            self.phase = _FORWARD
             self.x = self.x_arg = lesson.x[sample]
             self.y = self.y_arg = lesson.y[sample]
             if lesson.vector_data:
@@ -319,7 +331,7 @@ class TorchModel:
         state.values[nodes[index].name] = out
         state.fwd += 1
         if state.fwd == len(nodes):
-            state.phase = Phase.BACKWARD
+            state.phase = _BACKWARD
             state.loss_value = out.item()
             py = self.py
             state.params_before = {n: py(p) for n, p in self.params.items()}
@@ -330,13 +342,39 @@ class TorchModel:
         self.kept_nodes += count_graph(loss.grad_fn) + (1 if self.loss_sum is not None else 0)
         self.loss_sum = loss if self.loss_sum is None else self.loss_sum + loss
 
-    def backward_op(self, state: StepState) -> bool:
-        """The next operation's own backward function; True when it was the last."""
+    def backward_op(self, state: StepState, lean: bool = False) -> bool:
+        """The next operation's own backward function; True when it was the last.
+
+        ``lean``: the local derivatives only (one call of the backward function,
+        with ones), not the gradient it passes down (``node_grads``, a second call).
+        A run of whole steps needs only what the records keep: the local
+        derivatives, and ``loss.backward()``'s gradients. The derivatives are the
+        same calls on the same tensors either way, so the records are equal.
+        """
         steps = self.graph.backward_steps
         node = steps[state.bwd]
         out = state.values[node.name]
         fn = out.grad_fn
         ones = self.ones(out)
+        if lean:
+            mode = _is_grad_enabled()
+            _set_grad_enabled(False)
+            try:
+                local = fn(ones)  # type: ignore[misc, operator]
+            finally:
+                _set_grad_enabled(mode)
+            if not isinstance(local, tuple):
+                local = (local,)
+            locals_ = state.locals
+            slots = self._slots.get(node.name)
+            if slots is None:
+                slots = self._slot_map(state, node, fn)
+            for slot, position in slots:
+                grad = local[slot]
+                if grad is not None:
+                    locals_[(node.name, position)] = grad
+            state.bwd += 1
+            return state.bwd == len(steps)
         node_grads = state.node_grads
         if state.bwd == 0:
             node_grads[node.name] = ones
@@ -375,7 +413,7 @@ class TorchModel:
         loss = state.values[self.graph.loss]
         run_backward(loss, self.ones(loss))
         state.freed = True
-        state.phase = Phase.UPDATE
+        state.phase = _UPDATE
         state.grads_after = self.grads()
         return before
 
@@ -397,7 +435,7 @@ class TorchModel:
         grads = [p.grad for p in self.params.values() if p.grad is not None]
         if not grads:
             return None
-        had = any(bool(g.ne(0).any()) for g in grads) if state.phase is not Phase.ZERO else True
+        had = any(bool(g.ne(0).any()) for g in grads) if state.phase is not _ZERO else True
         for grad in grads:
             grad.data.zero_()
         return had
