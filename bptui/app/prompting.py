@@ -11,7 +11,7 @@ on a follower's, the teacher's question, then torch's value and their verdict.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..glyphs import shown
 from ..i18n import N_, _
@@ -24,11 +24,18 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from ..classroom.protocol import Message as ClassMessage
-    from .keyhold import KeyHold
     from .session import LessonSession
 
 
 WITHDRAWN = N_("The teacher left before revealing the question: it counts for no one.")
+
+
+class Holding(Protocol):
+    """The app's keys held while something opens (:class:`~bptui.app.keyhold.KeyHold`)."""
+
+    def hold(self, reason: str) -> None: ...
+
+    def release(self, reason: str) -> None: ...
 
 
 class Prompting:
@@ -38,7 +45,7 @@ class Prompting:
         self,
         app: App[Any],
         session: LessonSession,
-        keys: KeyHold,
+        keys: Holding,
         stop: Callable[[], None],
         draw: Callable[[], None],
     ) -> None:
