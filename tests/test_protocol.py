@@ -19,6 +19,7 @@ from bptui.classroom.protocol import (
     MAX_QUESTIONS,
     MAX_TIMES,
     MAX_WRONG,
+    PROMPTS,
     VERSION,
     Answer,
     Ask,
@@ -45,6 +46,7 @@ from bptui.classroom.protocol import (
     Tally,
     Where,
     Withdrawn,
+    Words,
     encode,
     from_json,
     to_json,
@@ -91,9 +93,16 @@ tallies = st.builds(
     st.lists(st.tuples(finite, st.integers(1, 1000)), max_size=MAX_WRONG).map(tuple),
     st.none() | finite,
 )
+words = st.none() | st.integers(0, len(PROMPTS) - 1).flatmap(
+    lambda n: st.builds(
+        Words,
+        st.just(n),
+        st.lists(prompts, min_size=len(PROMPTS[n][1]), max_size=len(PROMPTS[n][1])).map(tuple),
+    )
+)
 questions = (
-    st.builds(Pose, printable, prompts, finite)
-    | st.builds(Ask, qids, printable, prompts)
+    st.builds(Pose, printable, prompts, finite, words)
+    | st.builds(Ask, qids, printable, prompts, words)
     | st.builds(Answer, qids, finite)
     | tallies
     | st.just(Reveal())
@@ -141,6 +150,10 @@ def cmd(command: object) -> dict[str, Any]:
 
 def roster(seat: list[Any]) -> dict[str, Any]:
     return {"v": VERSION, "t": "roster", "seats": [seat]}
+
+
+def ask_words(words: object) -> dict[str, Any]:
+    return {"v": VERSION, "t": "ask", "q": 1, "name": "y", "prompt": "p", "words": words}
 
 
 @pytest.mark.parametrize(
@@ -194,6 +207,17 @@ def roster(seat: list[Any]) -> dict[str, Any]:
         ({"v": VERSION, "t": "ask", "q": 1, "name": "y", "prompt": "p" * 201}, "question"),
         ({"v": VERSION, "t": "ask", "q": 1, "name": "y", "prompt": "\x1b]0;x\x07"}, "question"),
         ({"v": VERSION, "t": "pose", "name": "y", "prompt": "p", "value": None}, "finite"),
+        # A question's words: one of the app's own sentences, never one from the wire.
+        (ask_words([3, ["y"]]), "prompt's number"),
+        (ask_words([-1, ["y"]]), "prompt's number"),
+        (ask_words(["Predict {0.__class__}", ["y"]]), "prompt's number"),
+        (ask_words([1, ["y"]]), "takes 2 names"),
+        (ask_words([0, ["y", "z"]]), "prompt's names"),
+        (ask_words([0, [3]]), "printable"),
+        (ask_words([0, ["\x1b[2J"]]), "printable"),
+        (ask_words([0, ["p" * 201]]), "printable"),
+        (ask_words({"prompt": 0}), "words"),
+        (ask_words([0]), "words"),
         ({"v": VERSION, "t": "revealed", "q": 1, "value": 1, "answer": "x"}, "finite"),
         ({"v": VERSION, "t": "tally", "q": 1, "name": "y", "n": [1, 1], "wrong": []}, "counts"),
         (

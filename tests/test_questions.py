@@ -246,3 +246,50 @@ def test_the_prompt_row_is_drawn_over_the_groups_screen_and_put_back() -> None:
         assert screen.display[4].startswith("the app's message row")
         row.draw(group, again=True)  # type: ignore[arg-type]  # no question: nothing drawn
         assert screen.display[4].startswith("the app's message row")
+
+
+# --------------------------------------------------------------- in each one's language
+
+
+def _asked_in_english() -> Any:
+    """A question as an English-speaking teacher's app poses it: its text in English,
+    its words for each student's own language."""
+    from bptui.classroom.protocol import Ask, Words
+
+    words = Words(1, ("∂loss/∂ŷ", "r"))
+    return Ask(4, "∂loss/∂ŷ", "Predict ∂loss/∂ŷ (backward through r)", words)
+
+
+def test_a_member_reads_the_teachers_question_in_their_own_language() -> None:
+    prompt = MemberPrompt()
+    prompt.start(_asked_in_english())
+    assert (prompt.line("zh") or "").startswith("预测 ∂loss/∂ŷ（反向经过 r） = ")
+    assert (prompt.line("en") or "").startswith("Predict ∂loss/∂ŷ (backward through r) = ")
+
+
+async def test_a_follower_with_an_app_reads_the_teachers_question_in_their_own_language() -> None:
+    from test_app import wait_for
+    from test_app_classroom import following_app
+
+    from bptui.app.screens.quiz_prompt import QuizPrompt
+    from bptui.i18n import set_language
+
+    app, server = following_app("zh")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            server.send({"t": "class", "teacher": True, "students": 1})
+            await wait_for(pilot, lambda: app.session.following())
+            server.send(
+                {
+                    "t": "ask",
+                    "q": 4,
+                    "name": "∂loss/∂ŷ",
+                    "prompt": "Predict ∂loss/∂ŷ (backward through r)",
+                    "words": [1, ["∂loss/∂ŷ", "r"]],
+                }
+            )
+            question = app.query_one("#quiz-question")
+            await wait_for(pilot, lambda: app.query_one(QuizPrompt).display)
+            assert str(question.render()) == "预测 ∂loss/∂ŷ（反向经过 r） ="
+    finally:
+        set_language("en")

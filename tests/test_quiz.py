@@ -293,7 +293,15 @@ async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
         # stays there), the step is held, and the teacher's screen waits for answers.
         got: list[dict[str, object]] = []
         await wait_for(pilot, lambda: got.extend(teacher.received()) or got)
-        assert got == [{"t": "pose", "name": "r", "prompt": "Predict r = ŷ - y_val", "value": -1.0}]
+        assert got == [
+            {
+                "t": "pose",
+                "name": "r",
+                "prompt": "Predict r = ŷ - y_val",
+                "words": [2, ["r = ŷ - y_val"]],  # for each student's own language
+                "value": -1.0,
+            }
+        ]
         assert "Class question: Predict r = ŷ - y_val" in prompt_text(app)
         assert "-1" not in prompt_text(app)  # the teacher's screen may be projected
         teacher.send({"t": "tally", "q": 1, "name": "r", "n": [5, 4, 3], "wrong": [[-2.0, 1]]})

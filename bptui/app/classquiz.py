@@ -105,12 +105,14 @@ class ClassQuestion:
         link = self._link()
         if link is None or not link.is_teacher:
             return False
-        from ..classroom.protocol import MAX_NAME, MAX_PROMPT, Pose
+        from ..classroom.protocol import MAX_NAME, MAX_PROMPT, Pose, Words
 
         self.posed, link.tally = question, None
-        link.send(
-            Pose(_clip(question.name, MAX_NAME), _clip(question.prompt, MAX_PROMPT), question.value)
-        )
+        words = question.words
+        if words is not None:  # each name as short as the wire takes it
+            words = Words(words.prompt, tuple(_clip(n, MAX_PROMPT) for n in words.names))
+        name, prompt = _clip(question.name, MAX_NAME), _clip(question.prompt, MAX_PROMPT)
+        link.send(Pose(name, prompt, question.value, words))
         return True
 
     def tally(self) -> Tally | None:

@@ -17,7 +17,7 @@ from ..glyphs import shown
 from ..i18n import N_, _
 from ..lesson.snapshot import Kind, Message
 from .classquiz import tally_lines
-from .quiz import Question
+from .quiz import Question, said
 from .screens.quiz_prompt import QuizPrompt
 
 if TYPE_CHECKING:
@@ -152,7 +152,9 @@ class Prompting:
         elif isinstance(message, Ask) and self._session.following():
             if self._session.quiz.asking is None:
                 self._stop()
-                self._ask(shown(message.prompt))  # the teacher's words, in ASCII mode
+                # In the student's language (the teacher's text if it came without words).
+                prompt = message.prompt if message.words is None else said(message.words)
+                self._ask(shown(prompt))  # in ASCII mode, spelled in ASCII
         elif isinstance(message, Revealed | Withdrawn):
             if self._session.quiz.asking is None and self._prompt().display:
                 self._close()

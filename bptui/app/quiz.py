@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ..classroom.commands import Command, Step
+from ..classroom.words import Words
 from ..i18n import _
 from ..lesson.snapshot import Kind, Message, NodeView, Snapshot
 from ..lesson.values import short
@@ -65,6 +66,8 @@ class Question:
     value: float
     #: How it is computed, with the numbers: ``∂loss/∂ŷ = ∂loss/∂r · ∂r/∂ŷ = -2 · 1 = -2``.
     how: str
+    #: The prompt as words: the class reads it each in their own language.
+    words: Words | None = None
 
 
 def _num(value: object) -> str:
@@ -92,8 +95,8 @@ def _update(before: Snapshot, after: Snapshot) -> Question | None:
         how = "{p} = {p} − lr · {p}.grad = {old} − {lr} · ({grad}) = {new}".format(
             p=name, old=_num(old.data), lr=f"{after.lr:g}", grad=_num(old.grad), new=_num(new.data)
         )
-        prompt = _("Predict {p} after the update, {p} − lr · {p}.grad").format(p=name)
-        return Question(after.micro_steps, name, prompt, float(new.data), how)  # type: ignore[arg-type]
+        words = Words(0, (name,))
+        return Question(after.micro_steps, name, said(words), float(new.data), how, words)  # type: ignore[arg-type]
     return None
 
 
@@ -132,8 +135,8 @@ def _backward(before: Snapshot, after: Snapshot) -> Question | None:
                 else f"{name} = {start}{up} · {factor.name} = {start}{_num(out.grad)} · "
                 f"{local} = {_num(new.grad)}"
             )
-        prompt = _("Predict {name} (backward through {node})").format(name=name, node=out.label)
-        return Question(after.micro_steps, name, prompt, float(new.grad), how)  # type: ignore[arg-type]
+        words = Words(1, (name, out.label))
+        return Question(after.micro_steps, name, said(words), float(new.grad), how, words)  # type: ignore[arg-type]
     return None
 
 
@@ -152,8 +155,13 @@ def _forward(before: Snapshot, after: Snapshot) -> Question | None:
     how = _("{source}, with {inputs}: {name} = {value}").format(
         source=source, inputs=inputs, name=node.label, value=_num(node.value)
     )
-    prompt = _("Predict {source}").format(source=source)
-    return Question(after.micro_steps, node.label, prompt, float(node.value), how)  # type: ignore[arg-type]
+    words = Words(2, (source,))
+    return Question(after.micro_steps, node.label, said(words), float(node.value), how, words)  # type: ignore[arg-type]
+
+
+def said(words: Words) -> str:
+    """A question's prompt in the language spoken now."""
+    return _(words.sentence).format(**words.fields())
 
 
 def read_number(text: str) -> float | None:

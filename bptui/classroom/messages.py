@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from .commands import Command
+from .words import Words
 
 # ------------------------------------------------------------------ messages
 
@@ -110,6 +111,8 @@ class Pose:
     name: str
     prompt: str
     value: float
+    #: The prompt as words, for each student to read in their own language.
+    words: Words | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class Ask:
     qid: int
     name: str
     prompt: str
+    #: The prompt as words, read in the student's language (``prompt`` is the teacher's).
+    words: Words | None = None
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,11 @@ from .messages import (
     Where,
     Withdrawn,
 )
+from .words import PROMPTS, Words
 
 __all__ = [
     "MAX_TIMES",
+    "PROMPTS",
     "Answer",
     "Ask",
     "Closed",
@@ -81,6 +83,7 @@ __all__ = [
     "Tally",
     "Where",
     "Withdrawn",
+    "Words",
     "encode",
     "from_json",
     "merge",
@@ -88,7 +91,7 @@ __all__ = [
 ]
 
 #: Bumped when a message changes shape; a message of another version is refused.
-VERSION = 3
+VERSION = 4
 #: Largest message accepted (a class log of a million commands is ~20 MB).
 MAX_MESSAGE = 256 * 1024 * 1024
 _HEADER = struct.Struct(">I")
@@ -174,10 +177,14 @@ def _question_json(
     message: Pose | Ask | Answer | Tally | Reveal | Revealed | Withdrawn | Results,
 ) -> dict[str, Any]:
     """A class question's messages, as the wire carries them."""
-    if isinstance(message, Pose):
-        return {"t": "pose", "name": message.name, "prompt": message.prompt, "value": message.value}
-    if isinstance(message, Ask):
-        return {"t": "ask", "q": message.qid, "name": message.name, "prompt": message.prompt}
+    if isinstance(message, Pose | Ask):
+        words = message.words
+        body: dict[str, Any] = {"name": message.name, "prompt": message.prompt}
+        if words is not None:
+            body["words"] = [words.prompt, list(words.names)]
+        if isinstance(message, Pose):
+            return {"t": "pose", **body, "value": message.value}
+        return {"t": "ask", "q": message.qid, **body}
     if isinstance(message, Answer):
         return {"t": "answer", "q": message.qid, "value": message.value}
     if isinstance(message, Revealed):
@@ -293,6 +300,20 @@ def _text(value: object, what: str, longest: int = MAX_NAME) -> str:
     return value
 
 
+def _words(value: object) -> Words:
+    """A question's prompt as words: one of PROMPTS, by number, and its names (never a
+    sentence from the network: only the app's own are filled in)."""
+    pair = _list(value, "a question's words", 2)
+    if len(pair) != 2:
+        raise ProtocolError("a question's words must be a prompt's number and its names")
+    prompt = _int(pair[0], "a prompt's number", 0, len(PROMPTS) - 1)
+    fields = PROMPTS[prompt][1]
+    names = _list(pair[1], "a prompt's names", len(fields))
+    if len(names) != len(fields):
+        raise ProtocolError(f"prompt {prompt} takes {len(fields)} names")
+    return Words(prompt, tuple(_text(n, "a prompt's name", MAX_PROMPT) for n in names))
+
+
 def _list(value: object, what: str, longest: int) -> list[Any]:
     if not isinstance(value, list) or len(value) > longest:
         raise ProtocolError(f"{what} must be a list of at most {longest}")
@@ -393,9 +414,10 @@ def _question(tag: object, body: Mapping[str, object]) -> Message:
     if tag in ("ask", "pose"):
         name = _text(body.get("name"), "a question's name")
         prompt = _text(body.get("prompt"), "a question", MAX_PROMPT)
+        words = _words(body["words"]) if "words" in body else None
         if tag == "pose":
-            return Pose(name, prompt, _number(body.get("value"), "a value"))
-        return Ask(_int(body.get("q"), "a question", 0, MAX_TIMES), name, prompt)
+            return Pose(name, prompt, _number(body.get("value"), "a value"), words)
+        return Ask(_int(body.get("q"), "a question", 0, MAX_TIMES), name, prompt, words)
     if tag in ("answer", "revealed"):
         qid = _int(body.get("q"), "a question", 0, MAX_TIMES)
         value = _number(body.get("value"), "an answer")

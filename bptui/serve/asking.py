@@ -129,7 +129,13 @@ class MemberPrompt:
         if self.ask is None:
             return None
         if self._said is None:
-            return say(language, _ASKING, prompt=self.ask.prompt, typed=self.typed)
+            words = self.ask.words  # the question in the student's language
+            prompt = (
+                self.ask.prompt
+                if words is None
+                else say(language, words.sentence, **words.fields())
+            )
+            return say(language, _ASKING, prompt=prompt, typed=self.typed)
         message, fields = self._said
         return say(language, message, **fields)
 

@@ -67,7 +67,7 @@ class Questions(Generic[S]):
 
     def pose(self, pose: Pose) -> Ask:
         """The teacher's question is the class's (one still open is withdrawn, uncounted)."""
-        ask = Ask(self._next, pose.name, pose.prompt)
+        ask = Ask(self._next, pose.name, pose.prompt, pose.words)
         self._next += 1
         self.open = _Open[S](ask, pose.value)
         return ask
