@@ -362,3 +362,30 @@ def test_old_checkpoints_are_thinned_to_one_per_old_spacing() -> None:
     recent = list(range(end - (RECENT - 1) * every, end + 1, every))
     kept = [c.index for c in s._timeline.checkpoints]
     assert kept == [0, OLD_SPACING, 2 * OLD_SPACING, *recent]
+
+
+def test_after_an_undo_checkpoints_keep_their_rhythm() -> None:
+    """An undo restores a checkpoint and replays from it: the count towards the next
+    checkpoint goes on from that checkpoint, as if nothing had been undone."""
+    s = stepped(seed_lesson(), 20)
+    assert s.undo()  # into step 20: the first train_step finishes it again
+    for _ in range(21):
+        s.train_step()
+    assert s.steps_done == 40
+    every = CHECKPOINT_EVERY * 8
+    assert [c.index for c in s._timeline.checkpoints] == list(range(0, 40 * 8 + 1, every))
+
+
+def test_a_jump_back_past_a_thinned_checkpoint_replays_the_edit_it_held() -> None:
+    """An edit takes a checkpoint; once thinning has dropped it, a jump back to just
+    after the edit replays the edit itself from the undo log."""
+    lesson = seed_lesson().with_values(epochs=1000)
+    s = stepped(lesson, 10)
+    assert s.edit(lr=0.05, params={"w": 3.0})
+    edit_at = len(s._timeline.log)
+    assert s.jump_to(1200)
+    assert edit_at not in [c.index for c in s._timeline.checkpoints]
+    assert s.jump_to(12)
+    assert norm(s.snapshot()) == norm(
+        stepped(lesson, 12, edits={10: {"lr": 0.05, "params": {"w": 3.0}}}).snapshot()
+    )
