@@ -389,3 +389,11 @@ def test_a_jump_back_past_a_thinned_checkpoint_replays_the_edit_it_held() -> Non
     assert norm(s.snapshot()) == norm(
         stepped(lesson, 12, edits={10: {"lr": 0.05, "params": {"w": 3.0}}}).snapshot()
     )
+
+
+def test_records_share_one_tuple_of_factor_names() -> None:
+    """A finished step's row holds an index into the timeline's factor-name tuples,
+    not the names: twenty steps with the same factors add one tuple, not twenty."""
+    s = stepped(seed_lesson(), 20)
+    assert s._timeline._layout_names == [("dloss/dr", "dr/dyhat", "dyhat/dw")]
+    assert set(s.records[0].factors) == {"dloss/dr", "dr/dyhat", "dyhat/dw"}
