@@ -326,3 +326,74 @@ def test_a_streamed_run_keeps_its_last_record_and_only_the_first_checkpoint() ->
     assert s.last_record() == streamed[-1]
     assert s.records == (streamed[-1],)
     assert [c.index for c in s._timeline.checkpoints] == [0]
+
+
+def test_checkpoints_are_taken_every_few_steps_and_after_a_reset_or_an_edit() -> None:
+    """One checkpoint at the start, one every CHECKPOINT_EVERY steps, one after a reset
+    and one after an edit, each of which starts the count again. (Where they are
+    decides how far an undo replays: fewer or misplaced ones give the same states.)"""
+    s = Stepper(seed_lesson())
+    per = 8  # micro-steps in one of the seed lesson's training steps
+    every = CHECKPOINT_EVERY * per
+    for _ in range(2 * CHECKPOINT_EVERY + 3):
+        s.train_step()
+    assert [c.index for c in s._timeline.checkpoints] == [0, every, 2 * every]
+    s.reset()
+    at_reset = len(s._timeline.log)
+    s.train_step()
+    assert s.edit(lr=0.05)
+    at_edit = len(s._timeline.log)
+    for _ in range(CHECKPOINT_EVERY):
+        s.train_step()
+    assert at_edit == at_reset + per + 1
+    assert [c.index for c in s._timeline.checkpoints] == [
+        0, every, 2 * every, at_reset, at_edit, at_edit + every,
+    ]  # fmt: skip
+
+
+def test_old_checkpoints_are_thinned_to_one_per_old_spacing() -> None:
+    """Behind the RECENT newest checkpoints, the old ones are kept only OLD_SPACING
+    logged actions apart, counted from the lesson's start."""
+    s = Stepper(seed_lesson().with_values(epochs=1000))
+    assert s.jump_to(1200)
+    end = len(s._timeline.log)
+    every = CHECKPOINT_EVERY * 8
+    assert end == 1200 * 8
+    recent = list(range(end - (RECENT - 1) * every, end + 1, every))
+    kept = [c.index for c in s._timeline.checkpoints]
+    assert kept == [0, OLD_SPACING, 2 * OLD_SPACING, *recent]
+
+
+def test_after_an_undo_checkpoints_keep_their_rhythm() -> None:
+    """An undo restores a checkpoint and replays from it: the count towards the next
+    checkpoint goes on from that checkpoint, as if nothing had been undone."""
+    s = stepped(seed_lesson(), 20)
+    assert s.undo()  # into step 20: the first train_step finishes it again
+    for _ in range(21):
+        s.train_step()
+    assert s.steps_done == 40
+    every = CHECKPOINT_EVERY * 8
+    assert [c.index for c in s._timeline.checkpoints] == list(range(0, 40 * 8 + 1, every))
+
+
+def test_a_jump_back_past_a_thinned_checkpoint_replays_the_edit_it_held() -> None:
+    """An edit takes a checkpoint; once thinning has dropped it, a jump back to just
+    after the edit replays the edit itself from the undo log."""
+    lesson = seed_lesson().with_values(epochs=1000)
+    s = stepped(lesson, 10)
+    assert s.edit(lr=0.05, params={"w": 3.0})
+    edit_at = len(s._timeline.log)
+    assert s.jump_to(1200)
+    assert edit_at not in [c.index for c in s._timeline.checkpoints]
+    assert s.jump_to(12)
+    assert norm(s.snapshot()) == norm(
+        stepped(lesson, 12, edits={10: {"lr": 0.05, "params": {"w": 3.0}}}).snapshot()
+    )
+
+
+def test_records_share_one_tuple_of_factor_names() -> None:
+    """A finished step's row holds an index into the timeline's factor-name tuples,
+    not the names: twenty steps with the same factors add one tuple, not twenty."""
+    s = stepped(seed_lesson(), 20)
+    assert s._timeline._layout_names == [("dloss/dr", "dr/dyhat", "dyhat/dw")]
+    assert set(s.records[0].factors) == {"dloss/dr", "dr/dyhat", "dyhat/dw"}

@@ -7,6 +7,7 @@ import dataclasses
 
 from test_app import make_app, press, shown, wait_for
 from test_app_classroom import SIZE, classroom_app, command
+from textual import events
 from textual.containers import Vertical
 from textual.widgets import Input
 
@@ -15,6 +16,7 @@ from bptui.app.panels.message import MessageBar
 from bptui.app.screens.jump import MAX_FORWARD, JumpScreen, read_step
 from bptui.lesson import Phase, seed_lesson
 from bptui.lesson.engine import Stepper
+from bptui.lesson.files import load_lesson
 
 
 def same(a, b) -> bool:
@@ -268,3 +270,22 @@ async def test_colon_before_the_first_frame_does_nothing() -> None:
         app.action_jump()
         await pilot.pause(0.1)
         assert not isinstance(app.screen, JumpScreen)
+
+
+async def test_a_newline_in_the_step_prompt_goes_as_enter_does() -> None:
+    """`:30` enter typed before the app has the terminal reaches it as `:30` and a
+    newline (the terminal's line editing turns the enter into one): it jumps."""
+    app = make_app(seed_lesson())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None, 30)
+        await pilot.press("colon", "3", "0")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
+        app.post_message(events.Key("ctrl+j", "\n"))
+        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 30)
+        assert not isinstance(app.screen, JumpScreen)
+
+
+def test_a_one_step_lesson_says_one_training_step() -> None:
+    """node has one training step: `:300` says so in the singular."""
+    snap = Stepper(load_lesson("node")).snapshot()
+    assert read_step("300", snap) == ("The lesson has 1 training step: type a number from 0 to 1.")

@@ -198,32 +198,3 @@ async def test_a_burst_through_the_step_prompt_keeps_its_order(
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
         assert app.stepper is not None and app.stepper.steps_done == 299
         assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
-
-
-async def test_a_newline_in_the_step_prompt_goes_as_enter_does() -> None:
-    """`:30` enter typed before the app has the terminal reaches it as `:30` and a
-    newline (the terminal's line editing turns the enter into one): it jumps."""
-    from test_app import make_app, wait_for
-    from textual import events
-
-    from bptui.app.screens.jump import JumpScreen
-    from bptui.lesson.files import seed_lesson
-
-    app = make_app(seed_lesson())
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.snapshot is not None, 30)
-        await pilot.press("colon", "3", "0")
-        await wait_for(pilot, lambda: isinstance(app.screen, JumpScreen))
-        app.post_message(events.Key("ctrl+j", "\n"))
-        await wait_for(pilot, lambda: app.stepper is not None and app.stepper.steps_done == 30)
-        assert not isinstance(app.screen, JumpScreen)
-
-
-def test_a_one_step_lesson_says_one_training_step() -> None:
-    """node has one training step: `:300` says so in the singular."""
-    from bptui.app.screens.jump import read_step
-    from bptui.lesson.engine import Stepper
-    from bptui.lesson.files import load_lesson
-
-    snap = Stepper(load_lesson("node")).snapshot()
-    assert read_step("300", snap) == ("The lesson has 1 training step: type a number from 0 to 1.")
