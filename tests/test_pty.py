@@ -216,3 +216,18 @@ def test_keys_typed_while_torch_loads_are_kept(launch: Callable[..., Terminal]) 
     assert "w.grad 0 " in line_with(text, "w.grad")
     assert "Sample 2/3" in text and "lr 0.1" in text
     quit_cleanly(term)
+
+
+def test_a_terminal_that_goes_away_ends_the_app(launch: Callable[..., Terminal]) -> None:
+    """The terminal closed under the app with no SIGHUP (it was not the app's
+    controlling terminal): the app ends, as on a hang-up, where it used to spin at
+    full CPU reading end of file, drawing for no one."""
+    term = launch()
+    term.wait_for(lambda s: "Epoch 1/100" in s, timeout=30)
+    os.close(term.master)
+    term.master = os.open(os.devnull, os.O_RDONLY)  # for close() at the end
+    try:
+        code = term.proc.wait(timeout=patience(10))
+    except subprocess.TimeoutExpired:
+        code = None  # still running: killed by the fixture
+    assert code == 128 + signal.SIGHUP

@@ -2,6 +2,9 @@
 
 The default action of either killed the process mid-screen, leaving the
 terminal in the alternate screen with the cursor hidden and mouse reporting on.
+A terminal that goes away without a SIGHUP (one that was not the process's
+controlling terminal) ends the app too: Textual's input thread reads end of
+file over and over, and the app spun at full CPU, drawing for no one.
 """
 
 from __future__ import annotations
@@ -30,3 +33,33 @@ def exit_on_signals(app: App[Any]) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, leave)
+    _hang_up_with_the_terminal()
+
+
+def _hang_up_with_the_terminal() -> None:
+    """A thread that waits, without reading a key, for the terminal on stdin to hang
+    up, and then sends this process the SIGHUP a controlling terminal would have."""
+    import os
+    import select
+    import signal
+    import threading
+
+    if not os.isatty(0):
+        return
+
+    def wait() -> None:
+        watch = select.poll()
+        watch.register(0, 0)  # no events asked: hang-ups and errors only
+        while True:
+            try:
+                events = watch.poll()
+            except InterruptedError:
+                continue
+            for _fd, event in events:
+                if event & select.POLLNVAL:
+                    return  # stdin closed by the process itself: nothing to watch
+                if event & (select.POLLHUP | select.POLLERR):
+                    os.kill(os.getpid(), signal.SIGHUP)
+                    return
+
+    threading.Thread(target=wait, name="terminal hang-up", daemon=True).start()
