@@ -9,6 +9,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .snapshot import BACKWARD as _BACKWARD
+from .snapshot import FORWARD as _FORWARD
+from .snapshot import UPDATE as _UPDATE
+from .snapshot import ZERO as _ZERO
 from .snapshot import Modes, Phase, Saying
 from .spec import Lesson
 
@@ -53,7 +57,6 @@ def action_of(entry: Entry) -> Action:
 
 #: Members by plain name for natural_action, on the hot path of a long run: reading
 #: a member from its Enum class costs ~70 ns on CPython 3.11 (EnumType's hook).
-_FORWARD, _BACKWARD, _UPDATE, _ZERO = Phase.FORWARD, Phase.BACKWARD, Phase.UPDATE, Phase.ZERO
 _STEP_ACTIONS = (Action.FORWARD, Action.BACKWARD, Action.UPDATE, Action.ZERO, Action.NEXT_SAMPLE)
 
 

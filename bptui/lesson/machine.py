@@ -19,23 +19,17 @@ from ..i18n import language
 from .actions import Action, Edit, Entry, natural_action
 from .graph import LessonGraph
 from .program import Program, build_program
+from .snapshot import BACKWARD as _BACKWARD
+from .snapshot import DONE as _DONE
+from .snapshot import FORWARD as _FORWARD
+from .snapshot import UPDATE as _UPDATE
+from .snapshot import ZERO as _ZERO
 from .snapshot import Kind, Message, Modes, Phase
 from .spec import Lesson
 from .teaching import Teacher
 from .timeline import Checkpoint, Timeline
 from .torch_step import StepState, TorchModel, finite, plain
 from .values import Value, all_finite, nonzero
-
-# Phase's members as plain names: on CPython 3.11 reading a member from its Enum
-# class (``Phase.DONE``) goes through EnumType's Python-level attribute hook, ~70 ns,
-# and the micro-steps test the phase some forty times a training step.
-_FORWARD, _BACKWARD, _UPDATE, _ZERO, _DONE = (
-    Phase.FORWARD,
-    Phase.BACKWARD,
-    Phase.UPDATE,
-    Phase.ZERO,
-    Phase.DONE,
-)
 
 #: The machine's message as its handler left it, read past mypy's narrowing of a
 #: cleared attribute (a C call; ``typing.cast`` is a Python one, on the hot path).

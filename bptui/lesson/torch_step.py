@@ -30,7 +30,11 @@ import torch
 from ..i18n import _
 from .graph import LessonGraph
 from .ops import OPS
-from .snapshot import Phase
+from .snapshot import BACKWARD as _BACKWARD
+from .snapshot import DONE as _DONE
+from .snapshot import FORWARD as _FORWARD
+from .snapshot import UPDATE as _UPDATE
+from .snapshot import ZERO as _ZERO
 from .spec import Lesson, LessonError, Node
 from .values import MaybeValue, Value
 
@@ -45,16 +49,6 @@ _PY_OPERATORS: dict[str, Callable[..., Any]] = {
 
 # Kinds of op input, for TorchModel's plans.
 _FIXED, _X, _Y, _VALUE = object(), object(), object(), object()
-
-# Phases by plain name: reading an Enum member from its class costs ~70 ns on
-# CPython 3.11 (see machine.py), on the hot path of every training step.
-_FORWARD, _BACKWARD, _UPDATE, _ZERO, _DONE = (
-    Phase.FORWARD,
-    Phase.BACKWARD,
-    Phase.UPDATE,
-    Phase.ZERO,
-    Phase.DONE,
-)
 
 
 def _torch_version() -> tuple[int, int]:
