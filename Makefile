@@ -14,7 +14,9 @@ TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 ARGS ?=
 # Test workers: most of the suite waits on real processes, so more workers than
-# cores pays (measured in TESTING.md). TEST_JOBS=0 runs in one process.
+# cores pays (measured in TESTING.md). TEST_JOBS=0 runs in one process. Work
+# stealing: a worker that is done takes tests another still holds, so no one is
+# left with a queue of long ones at the end.
 TEST_JOBS ?= 4
 
 # The browser students' tests drive a headless Chromium (tests/browser: puppeteer-core
@@ -27,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/bptui $(ARGS)
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n $(TEST_JOBS) $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist worksteal $(ARGS)
 
 browser:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(BROWSER_STAMP); \
