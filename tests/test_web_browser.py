@@ -128,8 +128,13 @@ async def test_x_saves_the_handout_in_the_browsers_downloads(server, browser, tm
     await page.press("x")
     await page.wait_for(lambda t: "Sent to your browser's downloads" in t)
     await page.press("X")
+
+    def saved() -> list[str]:
+        """The files whole in the downloads (Chromium writes ``….crdownload`` first)."""
+        return sorted(p.suffix for p in downloads.glob("bptui-*") if p.suffix in (".md", ".svg"))
+
     deadline = Deadline(30)
-    while not deadline.passed() and len(list(downloads.glob("bptui-*[dg]"))) < 2:
+    while not deadline.passed() and (len(saved()) < 2 or list(downloads.glob("*.crdownload"))):
         await asyncio.sleep(0.1)
     names = sorted(p.suffix for p in downloads.glob("bptui-*"))
     assert names == [".md", ".svg"], list(downloads.iterdir())
