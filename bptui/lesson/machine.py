@@ -36,6 +36,15 @@ from .values import Value, all_finite, nonzero
 _message_of: Callable[[StepMachine], Message | None] = operator.attrgetter("message")
 
 
+def _outranks(message: Message, important: Message | None) -> bool:
+    """Whether a run keeps ``message`` over the one it kept: anything but narration,
+    unless the one kept is the run's first divergence (the cause; what follows is
+    its consequence)."""
+    return message.kind is not Kind.STEP and (
+        important is None or important.kind is not Kind.DIVERGED
+    )
+
+
 class StepMachine:
     """One lesson's run, advanced one micro-step at a time. Each step returns True
     when it changed the state; undo replays the log of these."""
@@ -438,11 +447,7 @@ class StepMachine:
                     if not self.do(entry):
                         break
                     message = self.message
-                    if (
-                        message is not None
-                        and message.kind is not Kind.STEP
-                        and (important is None or important.kind is not Kind.DIVERGED)
-                    ):
+                    if message is not None and _outranks(message, important):
                         important = message
                         again = self.refresher(message)
                     continue
@@ -455,11 +460,7 @@ class StepMachine:
                     self.last = entry
                     codes.append(entry)
                     message = _message_of(self)  # the handler's (mypy saw it cleared)
-                    if (
-                        message is not None
-                        and message.kind is not Kind.STEP
-                        and (important is None or important.kind is not Kind.DIVERGED)
-                    ):
+                    if message is not None and _outranks(message, important):
                         important = message
                         again = self.refresher(message)
                 else:
