@@ -28,22 +28,19 @@ class _Terminal(pyte.Screen):
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
         for y in range(self.lines):
             self._blanks(y)
-        pen = self.cursor.attrs
-        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
-        super().erase_in_display(how, *args, **kwargs)
-        self.cursor.attrs = pen
+        self._with_background(super().erase_in_display, how, *args, **kwargs)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
         self._blanks(self.cursor.y)
-        pen = self.cursor.attrs
-        self.cursor.attrs = self.default_char._replace(bg=pen.bg)
-        super().erase_in_line(how, private)
-        self.cursor.attrs = pen
+        self._with_background(super().erase_in_line, how, private)
 
     def erase_characters(self, count: int | None = None) -> None:
+        self._with_background(super().erase_characters, count)
+
+    def _with_background(self, erase: Any, *args: Any, **kwargs: Any) -> None:
         pen = self.cursor.attrs
         self.cursor.attrs = self.default_char._replace(bg=pen.bg)
-        super().erase_characters(count)
+        erase(*args, **kwargs)
         self.cursor.attrs = pen
 
     def _blanks(self, y: int) -> None:
