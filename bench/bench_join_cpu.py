@@ -217,12 +217,37 @@ def one_burst(zygote: Any, size: tuple[int, int], n: int, quiet: float) -> dict[
     }
 
 
-def install_profiler(directory: Path) -> None:
-    """Run every session child under cProfile, from its fork to its first plot drawn.
+#: The zygote is a new interpreter (bptui/serve/zygote.py's ``launch``), so the
+#: profiler's patches reach it through a ``sitecustomize`` module on its path.
+_SITECUSTOMIZE = """\
+import os, sys
+if os.environ.get("BPTUI_BENCH_PROFILE"):
+    sys.path.insert(0, {bench!r})
+    import bench_join_cpu
+    bench_join_cpu.patch_for_profile(os.environ["BPTUI_BENCH_PROFILE"])
+"""
 
-    Patched before the zygote forks, so the children inherit the patches. The
-    profile is written after the frame that follows the first plot.
+
+def install_profiler(directory: Path) -> None:
+    """Make every session child run under cProfile, from its fork to its first plot.
+
+    The zygote this script starts is a new interpreter that inherits this
+    process's environment: a ``sitecustomize`` written next to the profiles
+    patches it at start (:func:`patch_for_profile`), and its forks inherit the
+    patches. The profile is written after the frame that follows the first plot.
     """
+    site = directory / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        _SITECUSTOMIZE.format(bench=str(Path(__file__).resolve().parent)), encoding="utf-8"
+    )
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(site) + (os.pathsep + path if path else "")
+    os.environ["BPTUI_BENCH_PROFILE"] = str(directory.resolve())
+
+
+def patch_for_profile(directory: str) -> None:
+    """In the zygote: profile each session child (see :func:`install_profiler`)."""
     import cProfile
 
     from bptui.app.main import BptuiApp
@@ -238,7 +263,7 @@ def install_profiler(directory: Path) -> None:
 
     def dump() -> None:
         profile.disable()
-        profile.dump_stats(str(directory / f"child-{os.getpid()}.prof"))
+        profile.dump_stats(str(Path(directory) / f"child-{os.getpid()}.prof"))
 
     def first_plot(app: BptuiApp) -> None:
         show_plot(app)
