@@ -142,6 +142,9 @@ async def run(
         clients_join = time.process_time() - mine0
         pss = sum(pss_kib(pid) for pid in pids)
         explorers = ok[:explore]
+        cpu_e0 = cpu_seconds(server.pids() | {server.proc.pid})
+        front_e0 = cpu_seconds({server.proc.pid})
+        mine_e0 = time.process_time()
         start = time.perf_counter()
         for s in explorers:
             s.seen.clear()
@@ -151,6 +154,11 @@ async def run(
             *(s.wait_for(EXPLORING, start, wait) for s in explorers), return_exceptions=True
         )
         explore_s = [t for t in explored if isinstance(t, float)]
+        # Every process of the server, the explorers' new apps included (they are
+        # alive now), and this process's clients, from the t's to the last app drawn.
+        cpu_explore = cpu_seconds(server.pids() | {server.proc.pid}) - cpu_e0
+        clients_explore = time.process_time() - mine_e0
+        front_explore = cpu_seconds({server.proc.pid}) - front_e0
         followers = ok[explore:]
         await asyncio.sleep(2.0 if explorers else 0.0)
         cpu1 = cpu_seconds(server.pids() | {server.proc.pid})
@@ -188,6 +196,9 @@ async def run(
                 statistics.median(explorer_keys) if explorer_keys else float("nan")
             ),
             "explorer_key_p95_ms": pct(explorer_keys, 95),
+            "cpu_explore_s": cpu_explore,
+            "clients_cpu_explore_s": clients_explore,
+            "front_cpu_explore_s": front_explore,
             "frames": len(keys),
             "frames_expected": len(followers) * presses,
             "cpu_join_s": cpu_join,
@@ -222,7 +233,9 @@ def show(r: dict[str, float]) -> None:
             f"{r['explore_p50_s']:.2f} s p95 {r['explore_p95_s']:.2f} s"
             f"{' (' + str(int(r['explore_failed'])) + ' failed)' if r['explore_failed'] else ''}; "
             f"their own key -> frame p50 {r['explorer_key_p50_ms']:.0f} ms "
-            f"p95 {r['explorer_key_p95_ms']:.0f} ms",
+            f"p95 {r['explorer_key_p95_ms']:.0f} ms; CPU from the t's to the last app drawn: "
+            f"server {r['cpu_explore_s']:.2f} s (its front end {r['front_cpu_explore_s']:.2f} s), "
+            f"clients {r['clients_cpu_explore_s']:.2f} s",
             flush=True,
         )
 
