@@ -269,6 +269,11 @@ class History(Sequence[float]):
     def __iter__(self) -> Iterator[float]:
         return islice(self._items, self._n)
 
+    def extends(self, other: History) -> bool:
+        """Whether this is ``other`` with values appended since (or the same): a view
+        of the same list, at least as long (the list's values never change)."""
+        return self._items is other._items and self._n >= other._n
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, History) and other._items is self._items:
             return other._n == self._n

@@ -6,9 +6,7 @@ and layers told apart by glyph as well as colour.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import overload
 
 from rich.text import Text
 
@@ -18,6 +16,7 @@ from ...lesson.snapshot import History, PlotCurve, Snapshot
 from .. import palette
 from .figure import Layer, draw
 from .lines import LinePanel
+from .series import Points, Reduction, Steps
 
 #: A run to compare with: its label, and its first parameter's and loss's history.
 Reference = tuple[str, History, History]
@@ -35,40 +34,6 @@ REFERENCE = (palette.REFERENCE, "+")
 CURRENT = (palette.NOW, "●")
 #: The names of the runs the engine compares with (its labels, shown translated).
 REFERENCE_NAMES = (N_("per-sample SGD"), N_("with zeroing"))
-
-
-def reduce_series(
-    xs: Sequence[float], ys: Sequence[float], buckets: int
-) -> tuple[list[float], list[float]]:
-    """Keep at most about 4 points per bucket (first, min, max, last in time order).
-
-    A long history plotted whole would take most of a second per frame; this
-    keeps the trajectory's shape and its extremes at a few hundred points.
-    """
-    n = len(xs)
-    if n <= buckets * 4:
-        return list(xs), list(ys)
-    out_x: list[float] = []
-    out_y: list[float] = []
-    size = n / buckets
-    for b in range(buckets):
-        lo, hi = int(b * size), int((b + 1) * size)
-        if hi <= lo:
-            continue
-        seg = range(lo, hi)
-        i_min = min(seg, key=ys.__getitem__)
-        i_max = max(seg, key=ys.__getitem__)
-        for i in sorted({lo, i_min, i_max, hi - 1}):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
-    return out_x, out_y
-
-
-def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    if all(map(math.isfinite, xs)) and all(map(math.isfinite, ys)):
-        return list(xs), list(ys)
-    keep = [i for i in range(len(xs)) if math.isfinite(xs[i]) and math.isfinite(ys[i])]
-    return [xs[i] for i in keep], [ys[i] for i in keep]
 
 
 class LossPlot(LinePanel):
@@ -89,7 +54,8 @@ class LossPlot(LinePanel):
         self._curve = PlotCurve()
         self._reference: Reference | None = None
         self._shown_key: object = None
-        self._series_cache: dict[str, tuple[object, int, tuple[list[float], list[float]]]] = {}
+        #: Each plotted history's reduction (see :mod:`.series`), by name.
+        self._reductions: dict[str, Reduction] = {}
         #: The layers, the x axis's title, and whether x counts steps.
         self._layers: tuple[list[Layer], str, bool] = ([], "w", False)
 
@@ -142,17 +108,13 @@ class LossPlot(LinePanel):
         ylabel = self._snapshot.loss_label if self._snapshot is not None else "loss"
         return draw(layers, width, height, xlabel, ylabel, whole_x=steps)
 
-    def _series(
-        self, name: str, xs: Sequence[float], ys: History, buckets: int
-    ) -> tuple[list[float], list[float]]:
-        """The finite points of a history, reduced to about four a column; kept while
-        the history (an immutable view from the engine) and the width stay the same."""
-        cached = self._series_cache.get(name)
-        if cached is not None and cached[1] == buckets and cached[0] == ys:
-            return cached[2]
-        series = reduce_series(*_finite(xs, ys), buckets)
-        self._series_cache[name] = (ys, buckets, series)
-        return series
+    def _series(self, name: str, xs: Sequence[float], ys: Sequence[float], buckets: int) -> Points:
+        """The finite points of a history, about four a bucket; a growing history's
+        blocks are reduced once (see :mod:`.series`)."""
+        reduction = self._reductions.get(name)
+        if reduction is None or reduction.buckets != buckets:
+            reduction = self._reductions[name] = Reduction(buckets)
+        return reduction.points(xs, ys)
 
     def _replot(self) -> None:
         snap = self._snapshot
@@ -160,7 +122,7 @@ class LossPlot(LinePanel):
             self.border_title = _("Loss vs {param}").format(param="w")
             self.redraw()
             return
-        # About two points per column (reduce_series keeps up to four per bucket).
+        # Between one and two blocks a column, each kept as up to four points.
         buckets = max(8, self.size.width // 2)
         param = snap.params[0].name if snap.params else "w"
         # Loss against a matrix has no picture: such lessons plot loss against step.
@@ -221,9 +183,9 @@ class LossPlot(LinePanel):
     def _against_step(self, snap: Snapshot, buckets: int) -> list[Layer]:
         """The reference run's loss, this run's loss at each step, and the current one."""
         ref = self._reference
-        ref_steps = None if ref is None else _Steps(len(ref[2]))
+        ref_steps = None if ref is None else Steps(len(ref[2]))
         layers = self._reference_layer(ref_steps, buckets)
-        xs, ys = self._series("steps", _Steps(len(snap.history_loss)), snap.history_loss, buckets)
+        xs, ys = self._series("steps", Steps(len(snap.history_loss)), snap.history_loss, buckets)
         layers.append(Layer(xs, ys, *HISTORY_LINE, _("loss of each step"), _("loss")))
         point: tuple[float, float] | None = None
         if snap.current_point is not None:
@@ -233,26 +195,3 @@ class LossPlot(LinePanel):
         if point is not None:
             layers.append(Layer([point[0]], [point[1]], *CURRENT, _("now"), _("now")))
         return layers
-
-
-class _Steps(Sequence[float]):
-    """1.0, 2.0, …, n: the step numbers of a history, without making the list."""
-
-    def __init__(self, n: int) -> None:
-        self._n = n
-
-    def __len__(self) -> int:
-        return self._n
-
-    @overload
-    def __getitem__(self, index: int) -> float: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[float]: ...
-    def __getitem__(self, index: int | slice) -> float | list[float]:
-        if isinstance(index, slice):
-            return [float(i + 1) for i in range(*index.indices(self._n))]
-        if index < 0:
-            index += self._n
-        if not 0 <= index < self._n:
-            raise IndexError(index)
-        return float(index + 1)
