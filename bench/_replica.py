@@ -198,7 +198,7 @@ def load(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def replica_class(data: dict[str, Any]) -> type[App[None]]:
+def replica_class(data: dict[str, Any]) -> type[ReplicaBase]:
     """The app class for a recording: bptui's stylesheet, bindings and title."""
     setup = data["setup"]
     for name, css in setup["default_css"].items():
