@@ -318,8 +318,16 @@ def latency(args: argparse.Namespace, env: dict[str, str], figures: dict[str, An
         if top in targets and bottom in targets:
             first = figures[top]["first_p95_s"] / figures[bottom]["first_p95_s"]
             settled = figures[top]["settled_p95_s"] / figures[bottom]["settled_p95_s"]
-            ratios[f"{top}/{bottom}"] = {"first_p95": first, "settled_p95": settled}
-            print(f"p95 ratio {top}/{bottom}: first change {first:.2f}x, settled {settled:.2f}x")
+            first50 = figures[top]["first_p50_s"] / figures[bottom]["first_p50_s"]
+            ratios[f"{top}/{bottom}"] = {
+                "first_p95": first,
+                "settled_p95": settled,
+                "first_p50": first50,
+            }
+            print(
+                f"ratio {top}/{bottom}: first change p95 {first:.2f}x (p50 {first50:.2f}x), "
+                f"settled p95 {settled:.2f}x"
+            )
     ratio = ratios["bptui/bare"]["first_p95"]
     s_ratio = ratios["bptui/bare"]["settled_p95"]
     print(f"first-change p95 ratio bptui/bare: {ratio:.2f}x -> {verdict(ratio, TARGET)}")
