@@ -85,8 +85,9 @@ def install_probes(out_dir: str) -> Any:
         cls = getattr(panels_mod, cls_name, None)
         if cls is not None and "show" in vars(cls):
             timed(cls, "show", f"{cls_name}.show")
-    timed(plot_mod, "reduce_series", "plot.reduce_series")
-    timed(plot_mod, "_finite", "plot._finite")
+    import bptui.app.panels.series as series_mod
+
+    timed(series_mod.Reduction, "points", "Reduction.points (the history reduced)")
     timed(plot_mod.LossPlot, "build", "LossPlot.build (the figure's rows)")
     timed(plot_mod, "draw", "figure.draw")
     timed(Widget, "render_lines")
@@ -185,8 +186,8 @@ def show_profile(out_dir: str) -> dict[str, Any]:
         )
     print(
         "  (Screen._refresh_layout contains a _compositor_refresh, which contains the\n"
-        "   render_lines rows and App._display; LossPlot.show contains _finite and\n"
-        "   reduce_series; render_lines LossPlot contains LossPlot.render, which contains\n"
+        "   render_lines rows and App._display; LossPlot.show contains Reduction.points;\n"
+        "   render_lines LossPlot contains LossPlot.render, which contains\n"
         "   Plot.build)"
     )
 
@@ -268,7 +269,7 @@ def show_profile(out_dir: str) -> dict[str, Any]:
         out[f"cprofile_top_{key}"] = body[:15]
     print(
         "  (cProfile charges its own overhead to every call: loops of many small calls,\n"
-        "   such as _finite's math.isfinite per point, look costlier than they are;\n"
+        "   such as the reduction's math.isfinite per point, look costlier than they are;\n"
         "   the timers above are the better guide to proportions)"
     )
     total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
