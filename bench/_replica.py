@@ -230,6 +230,7 @@ class ReplicaBase(App[None]):
         super().__init__()
         self._at = 0
         self._plot_due = False
+        self._plotted = False
         self._enabled: dict[str, bool] = {}
         self._panels: dict[str, LinePanel] = {}
 
@@ -279,8 +280,8 @@ class ReplicaBase(App[None]):
         state = self._states[self._at]
         self.screen.set_classes(" ".join(state["screen_classes"]))
         for name, panel in state["panels"].items():
-            if name != PLOT:
-                self._show_panel(name, panel)
+            if name != PLOT or self._plotted:
+                self._show_panel(name, panel)  # the plot in the same frame, as bptui draws it
         graph = self._panels.get("graph")
         if isinstance(graph, GraphPanel) and graph.widen() > graph.size.width:
             graph.refresh(layout=True)
@@ -290,8 +291,8 @@ class ReplicaBase(App[None]):
         x, y = state["box"]["scroll"]
         if (box.scroll_x, box.scroll_y) != (x, y):
             box.scroll_to(x, y, animate=False, immediate=True)
-        if not self._plot_due:
-            self._plot_due = True
+        if not self._plotted and not self._plot_due:
+            self._plot_due = True  # the first plot a frame later, as bptui's
             self.call_after_refresh(self._after_frame)
         enabled = {action.split("(")[0]: on for action, on in state["enabled"].items()}
         if enabled != self._enabled:
@@ -312,6 +313,7 @@ class ReplicaBase(App[None]):
 
     def _show_plot(self) -> None:
         self._plot_due = False
+        self._plotted = True
         self._show_panel(PLOT, self._states[self._at]["panels"][PLOT])
 
 

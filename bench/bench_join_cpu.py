@@ -254,7 +254,7 @@ def patch_for_profile(directory: str) -> None:
     from bptui.serve import child
 
     run_child = child.run_child
-    show_plot = BptuiApp._show_plot
+    first_plot_of = BptuiApp._first_plot
     profile = cProfile.Profile()
 
     def profiled(*args: Any) -> int:
@@ -266,13 +266,14 @@ def patch_for_profile(directory: str) -> None:
         profile.dump_stats(str(Path(directory) / f"child-{os.getpid()}.prof"))
 
     def first_plot(app: BptuiApp) -> None:
-        show_plot(app)
-        if not getattr(app, "_bench_dumped", False):
+        first_plot_of(app)
+        plot = app._plot()
+        if plot is not None and plot.plotted and not getattr(app, "_bench_dumped", False):
             app._bench_dumped = True  # type: ignore[attr-defined]
             app.call_after_refresh(dump)
 
     child.run_child = profiled  # type: ignore[assignment]
-    BptuiApp._show_plot = first_plot  # type: ignore[method-assign]
+    BptuiApp._first_plot = first_plot  # type: ignore[method-assign]
 
 
 def use_tree(directory: str) -> None:

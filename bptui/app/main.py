@@ -97,6 +97,9 @@ class BptuiApp(App[int]):
         self._render_timer: Any = None
         self._last_render = 0.0
         self._keys_state: tuple[bool, bool, bool, bool] | None = None
+        #: A frame has been drawn and its after-work (see _after_frame) is waiting.
+        self._frame_due = False
+        #: The first plot waits for the frame after the first numbers (see _first_plot).
         self._plot_due = False
         self._lesson_view: LessonView | None = None
         self.collector = Collector()
@@ -256,11 +259,15 @@ class BptuiApp(App[int]):
         view.show(
             snap, self.autoplay.label(), session.class_badge(), session.quiz.score(), session.note
         )
-        if not self._plot_due:
-            # The plot goes in the next frame: the figure takes a few ms and the
-            # loss curve runs the model 61 times, and the numbers should not
-            # wait for either before they appear.
-            self._plot_due = True
+        plot = self._plot()
+        if plot is not None and plot.plotted:
+            # The plot in the same frame as the numbers: one pass of the compositor a
+            # key, and nothing on the screen still to change a frame later. It costs
+            # well under a millisecond (the loss curve ~0.2 ms, a long history
+            # reduced only where it grew: see panels/series.py).
+            self._draw_plot(plot)
+        if not self._frame_due:
+            self._frame_due = True
             self.call_after_refresh(self._after_frame)
         keys_state = (snap.can_undo, snap.finished, self.autoplay.playing, session.following())
         if keys_state != self._keys_state:
@@ -273,28 +280,39 @@ class BptuiApp(App[int]):
             self._lesson_view = next(iter(self.query(LessonView)), None)
         return self._lesson_view
 
+    def _plot(self) -> LossPlot | None:
+        """The plot panel (None while the app closes: a test's short run, a session's end)."""
+        return next(iter(self.query(LossPlot)), None)
+
     def _after_frame(self) -> None:
         # The frame has been handed to the driver's writer thread, which needs
         # the GIL to write it: the event loop idles for a moment first, or the
         # work below would hold the frame back by up to the interpreter's
         # 5 ms switch interval.
+        self._frame_due = False
         startup.first_frame_out()
         if self.snapshot is not None:
             self.keys.release("lesson")  # `:299` or `?` typed while PyTorch loaded
-        self.set_timer(AFTER_FRAME, self._show_plot)
+        plot = self._plot()
+        if plot is not None and not plot.plotted:
+            self._plot_due = True
+            self.set_timer(AFTER_FRAME, self._first_plot)
+        elif plot is not None:
+            self.set_timer(AFTER_FRAME, self.collector.after_frame)
 
-    def _show_plot(self) -> None:
-        plot = next(iter(self.query(LossPlot)), None)
-        if plot is None:  # the app is closing (a test's short run, a session's end)
+    def _first_plot(self) -> None:
+        """The first plot, a frame after the first numbers: a class joining at once
+        sees every student's lesson before any plot (see startup.py)."""
+        plot = self._plot()
+        if plot is None:
             self._plot_due = False
             return
-        if not plot.plotted and startup.put_off(self, self._show_plot):
-            return  # a class joining at once: every student's numbers before any plot
+        if startup.put_off(self, self._first_plot):
+            return
         self._plot_due = False
-        # After the key's frame is out; not on the first plot, while a session
-        # starts: ~5 ms, little to free.
-        if plot.plotted:
-            self.collector.after_frame()
+        self._draw_plot(plot)
+
+    def _draw_plot(self, plot: LossPlot) -> None:
         snap, stepper = self.snapshot, self.stepper
         # Another lesson opened since the frame: its own frame plots it (this
         # snapshot's parameters are the last lesson's).

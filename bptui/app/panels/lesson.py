@@ -2,8 +2,9 @@
 tensor, the code, the plot, the message line, and the quiz's
 prompt the app gives it.
 
-:meth:`LessonView.show` draws them all from one snapshot; the plot is drawn on
-its own, a frame later (see :meth:`bptui.app.main.BptuiApp._show_plot`).
+:meth:`LessonView.show` draws them all from one snapshot; the app draws the plot
+in the same frame, but the first plot a frame later (see
+:meth:`bptui.app.main.BptuiApp._first_plot`).
 """
 
 from __future__ import annotations
