@@ -102,6 +102,7 @@ class BptuiApp(App[int]):
         #: The first plot waits for the frame after the first numbers (see _first_plot).
         self._plot_due = False
         self._lesson_view: LessonView | None = None
+        self._loss_plot: LossPlot | None = None
         self.collector = Collector()
 
     @property
@@ -281,8 +282,12 @@ class BptuiApp(App[int]):
         return self._lesson_view
 
     def _plot(self) -> LossPlot | None:
-        """The plot panel (None while the app closes: a test's short run, a session's end)."""
-        return next(iter(self.query(LossPlot)), None)
+        """The plot panel (None while the app closes: a test's short run, a session's end);
+        looked up once, since a DOM query costs more than drawing the plot."""
+        plot = self._loss_plot
+        if plot is None or not plot.is_attached:
+            plot = self._loss_plot = next(iter(self.query(LossPlot)), None)
+        return plot
 
     def _after_frame(self) -> None:
         # The frame has been handed to the driver's writer thread, which needs
