@@ -69,7 +69,7 @@ def install_probes(out_dir: str) -> Any:
         setattr(owner, attr, wrapper)
 
     timed(Stepper, "snapshot", "Stepper.snapshot")
-    timed(BptuiApp, "_render_now", "BptuiApp._render_now (snapshot + every show)")
+    timed(BptuiApp, "_draw", "BptuiApp._draw (snapshot + every show + the plot)")
     timed(Stepper, "plot_curve", "Stepper.plot_curve")
     import bptui.app.panels.lesson as panels_mod  # the module that holds every panel
 
@@ -242,7 +242,7 @@ def show_profile(out_dir: str) -> dict[str, Any]:
         "(_dispatch_action)",
         "(action_next)",
         "(_step)",
-        "(_schedule_render)",
+        "(schedule)",
     )
     out: dict[str, Any] = {
         "action_to_first_frame_median_ms": statistics.median(to_first) * 1000 if to_first else None,

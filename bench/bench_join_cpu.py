@@ -250,11 +250,11 @@ def patch_for_profile(directory: str) -> None:
     """In the zygote: profile each session child (see :func:`install_profiler`)."""
     import cProfile
 
-    from bptui.app.main import BptuiApp
+    from bptui.app.frames import Frames
     from bptui.serve import child
 
     run_child = child.run_child
-    first_plot_of = BptuiApp._first_plot
+    first_plot_of = Frames._first_plot
     profile = cProfile.Profile()
 
     def profiled(*args: Any) -> int:
@@ -265,15 +265,15 @@ def patch_for_profile(directory: str) -> None:
         profile.disable()
         profile.dump_stats(str(Path(directory) / f"child-{os.getpid()}.prof"))
 
-    def first_plot(app: BptuiApp) -> None:
-        first_plot_of(app)
-        plot = app._plot()
-        if plot is not None and plot.plotted and not getattr(app, "_bench_dumped", False):
-            app._bench_dumped = True  # type: ignore[attr-defined]
-            app.call_after_refresh(dump)
+    def first_plot(frames: Frames) -> None:
+        first_plot_of(frames)
+        plot = frames.plot()
+        if plot is not None and plot.plotted and not getattr(frames, "_bench_dumped", False):
+            frames._bench_dumped = True  # type: ignore[attr-defined]
+            plot.call_after_refresh(dump)
 
     child.run_child = profiled  # type: ignore[assignment]
-    BptuiApp._first_plot = first_plot  # type: ignore[method-assign]
+    Frames._first_plot = first_plot  # type: ignore[method-assign]
 
 
 def use_tree(directory: str) -> None:

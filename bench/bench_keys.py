@@ -26,7 +26,7 @@ press of ``space``:
                  key's frame: status, graph, chain rule, tensor, code and message.
                  The plot, when the key changed what it plots (a loss computed, a
                  step finished), follows in a later frame by design (the figure
-                 and the loss curve take a few ms; see ``BptuiApp._render_now``);
+                 and the loss curve take a few ms; see ``bptui/app/frames.py``);
   settled      = to the arrival of the last chunk before the output has been
                  quiet for 100 ms (the whole update, however many writes,
                  including that plot frame).

@@ -96,7 +96,7 @@ async def _record(presses: int) -> dict[str, Any]:
     app = BptuiApp(lesson, stepper=stepper)
 
     def drawn() -> bool:  # as tests/test_app.py's, and the plot drawn too
-        if app.stepper is None or app.snapshot is None or app._plot_due:
+        if app.stepper is None or app.snapshot is None or app.frames.plot_due:
             return False
         now = glyphs.plain(app.stepper.snapshot())
         return app.snapshot.micro_steps == now.micro_steps and app.snapshot.message == now.message

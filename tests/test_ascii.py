@@ -250,7 +250,7 @@ async def _walk(pilot: Pilot, net: SafetyNet) -> list[str]:
         await pilot.pause()
         if app.screen is app.screen_stack[0]:
             # The frame, then the plot (drawn after the frame).
-            await wait_for(pilot, lambda: drawn(app) and not app._plot_due)
+            await wait_for(pilot, lambda: drawn(app) and not app.frames.plot_due)
         before = net.replaced
         net.clean(_screen(app))
         if net.replaced != before:

@@ -89,7 +89,7 @@ async def plotted(pilot: Pilot, app: BptuiApp) -> LossPlot:
         shown = plot._snapshot.micro_steps if plot._snapshot is not None else None
         raise AssertionError(
             f"{timed_out}: engine at {engine}, drawn {drawn}, plotted {shown}, "
-            f"plot due {app._plot_due}, render timer {app._render_timer}, "
+            f"plot due {app.frames.plot_due}, frame waiting {app.frames.waiting}, "
             f"keys held {app.keys.holding()}"
         ) from None
     # A new message can change the panels' heights: wait for the screen to settle.

@@ -2,11 +2,11 @@
 
 torch loads in a worker thread after the first frame (the window appears at
 once; keys pressed meanwhile are kept). Keys change the engine at once; drawing
-is throttled to ~30 frames a second, so key repeat and autoplay never lag."""
+is throttled to ~30 frames a second, so key repeat and autoplay never lag (see
+frames.py)."""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -20,15 +20,14 @@ from ..classroom.commands import Jump, Step
 from ..i18n import _, next_language, set_language
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.spec import Lesson, LessonError
-from . import keymap, palette, startup
-from .autoplay import FRAME, Autoplay
-from .collect import Collector
+from . import keymap, palette
+from .autoplay import Autoplay
+from .frames import Frames
 from .keyhold import KeyHold
 from .panels.footer import KeyFooter
 from .panels.graph import GraphPanel
 from .panels.lesson import LessonView
 from .panels.message import MessageBar
-from .panels.plot import LossPlot
 from .plainterm import plain_terminal
 from .prompting import Prompting
 from .quiz import Question
@@ -44,9 +43,6 @@ if TYPE_CHECKING:
     from ..lesson.engine import Stepper
     from .classlink import ClassLink
     from .screens.edit import Edits
-
-#: Idle time after a key's frame, for the terminal writer, before the plot is drawn.
-AFTER_FRAME = 0.003
 
 
 class BptuiApp(App[int]):
@@ -79,31 +75,25 @@ class BptuiApp(App[int]):
         link: ClassLink | None = None,
     ):
         super().__init__()
-        self.session = LessonSession(lesson, stepper, settings, link, self._schedule_render)
+        self.session = LessonSession(lesson, stepper, settings, link, self._schedule)
         self.snapshot: Snapshot | None = None
         #: How this session looks and speaks (--ascii, …; see settings.py).
         self.settings = self.session.settings
         set_language(self.settings.language)  # L switches it (see language.py)
         self.keys = KeyHold(self)
+        #: When the lesson is drawn (the throttle, the plot, the pause after a frame).
+        self.frames = Frames(self, self.session, self.keys, self._draw)
         self.themes = Themes(self)
-        self.autoplay = Autoplay(self, self.session, self._schedule_render)
+        self.autoplay = Autoplay(self, self.session, self.frames.schedule)
         self.prompting = Prompting(
-            self, self.session, self.keys, self.autoplay.stop, self._schedule_render
+            self, self.session, self.keys, self.autoplay.stop, self.frames.schedule
         )
         self.session.note = plain_terminal(self, self.settings)  # a note in ASCII mode
         self._pending: list[str] = []
         # Keys pressed before the lesson is first drawn run once it is (see keyhold.py).
         self.keys.hold("lesson")
-        self._render_timer: Any = None
-        self._last_render = 0.0
         self._keys_state: tuple[bool, bool, bool, bool] | None = None
-        #: A frame has been drawn and its after-work (see _after_frame) is waiting.
-        self._frame_due = False
-        #: The first plot waits for the frame after the first numbers (see _first_plot).
-        self._plot_due = False
         self._lesson_view: LessonView | None = None
-        self._loss_plot: LossPlot | None = None
-        self.collector = Collector()
 
     @property
     def stepper(self) -> Stepper | None:
@@ -136,7 +126,7 @@ class BptuiApp(App[int]):
         self.themes.apply(self.settings.theme)
 
     def on_unmount(self) -> None:
-        self.collector.app_ended()
+        self.frames.collector.app_ended()
         self.session.close()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -201,11 +191,11 @@ class BptuiApp(App[int]):
 
     def _engine_ready(self, stepper: Stepper) -> None:
         self.session.engine_ready(stepper)
-        self.collector.engine_loaded()  # collections between frames (see collect.py)
+        self.frames.collector.engine_loaded()  # collections between frames (see collect.py)
         pending, self._pending = self._pending, []
         for action in pending:
             self.step(action)
-        self._render_now()
+        self.frames.now()
 
     def step(self, action: str) -> None:
         """A key that steps the engine (``next``, ``undo``, …; see keymap.py)."""
@@ -224,27 +214,21 @@ class BptuiApp(App[int]):
             return
         if asked is None:
             self.session.run_command(Step(action))
-        self._schedule_render()
+        self.frames.schedule()
 
-    def _schedule_render(self) -> None:
-        if self._render_timer is not None:
-            return
-        wait = self._last_render + FRAME - time.monotonic()
-        if wait <= 0:
-            self._render_now()
-        else:
-            self._render_timer = self.set_timer(wait, self._render_now)
+    def _schedule(self) -> None:
+        """A frame, asked for by the session (made before the frames, which need it)."""
+        self.frames.schedule()
 
-    def _render_now(self) -> None:
-        self._render_timer = None
-        self._last_render = time.monotonic()
+    def _draw(self) -> None:
+        """The engine's current snapshot on every panel (see frames.py for when)."""
         if self.stepper is None or self.session.quiz.holds():
             return
         view = self._view()
         if view is None or not view.ready():
             # Not all mounted yet (a loaded machine can run this from on_mount
             # before the nested panels are in the DOM): draw after the next refresh.
-            self.call_after_refresh(self._schedule_render)
+            self.call_after_refresh(self.frames.schedule)
             return
         self.stepper.watching = self.session.following()
         snap = glyphs.plain(self.stepper.snapshot())  # in ASCII mode, its text in ASCII
@@ -260,16 +244,7 @@ class BptuiApp(App[int]):
         view.show(
             snap, self.autoplay.label(), session.class_badge(), session.quiz.score(), session.note
         )
-        plot = self._plot()
-        if plot is not None and plot.plotted:
-            # The plot in the same frame as the numbers: one pass of the compositor a
-            # key, and nothing on the screen still to change a frame later. It costs
-            # well under a millisecond (the loss curve ~0.2 ms, a long history
-            # reduced only where it grew: see panels/series.py).
-            self._draw_plot(plot)
-        if not self._frame_due:
-            self._frame_due = True
-            self.call_after_refresh(self._after_frame)
+        self.frames.drawn(snap)  # the plot in the same frame, the pause after it
         keys_state = (snap.can_undo, snap.finished, self.autoplay.playing, session.following())
         if keys_state != self._keys_state:
             # The footer rebuilds itself on every refresh_bindings(): only when it changes.
@@ -280,51 +255,6 @@ class BptuiApp(App[int]):
         if self._lesson_view is None:
             self._lesson_view = next(iter(self.query(LessonView)), None)
         return self._lesson_view
-
-    def _plot(self) -> LossPlot | None:
-        """The plot panel (None while the app closes: a test's short run, a session's end);
-        looked up once, since a DOM query costs more than drawing the plot."""
-        plot = self._loss_plot
-        if plot is None or not plot.is_attached:
-            plot = self._loss_plot = next(iter(self.query(LossPlot)), None)
-        return plot
-
-    def _after_frame(self) -> None:
-        # The frame has been handed to the driver's writer thread, which needs
-        # the GIL to write it: the event loop idles for a moment first, or the
-        # work below would hold the frame back by up to the interpreter's
-        # 5 ms switch interval.
-        self._frame_due = False
-        startup.first_frame_out()
-        if self.snapshot is not None:
-            self.keys.release("lesson")  # `:299` or `?` typed while PyTorch loaded
-        plot = self._plot()
-        if plot is not None and not plot.plotted:
-            self._plot_due = True
-            self.set_timer(AFTER_FRAME, self._first_plot)
-        elif plot is not None:
-            self.set_timer(AFTER_FRAME, self.collector.after_frame)
-
-    def _first_plot(self) -> None:
-        """The first plot, a frame after the first numbers: a class joining at once
-        sees every student's lesson before any plot (see startup.py)."""
-        plot = self._plot()
-        if plot is None:
-            self._plot_due = False
-            return
-        if startup.put_off(self, self._first_plot):
-            return
-        self._plot_due = False
-        self._draw_plot(plot)
-
-    def _draw_plot(self, plot: LossPlot) -> None:
-        snap, stepper = self.snapshot, self.stepper
-        # Another lesson opened since the frame: its own frame plots it (this
-        # snapshot's parameters are the last lesson's).
-        if snap is not None and stepper is not None and snap.lesson == stepper.lesson.name:
-            # This sample's loss against the first parameter, computed by torch; in
-            # skip-zero or batch mode, the plain per-sample run as far as this one got.
-            plot.show(snap, stepper.plot_curve(snap), stepper.comparison(snap))
 
     # ------------------------------------------------------------- actions
 
@@ -367,7 +297,7 @@ class BptuiApp(App[int]):
             self._say(Message(Kind.REFUSED, _("Not changed: {error}").format(error=error)))
             return
         self.session.send_command(command)
-        self._schedule_render()
+        self.frames.schedule()
 
     def action_cycle_chain(self) -> None:
         """c: write out the next parameter's chain (or say why there is no other)."""
@@ -438,7 +368,7 @@ class BptuiApp(App[int]):
                 self._say(Message(Kind.STEP, _("No jump (cancelled).")))
             return
         self.session.run_command(Jump(step))
-        self._schedule_render()
+        self.frames.schedule()
 
     def action_toggle_follow(self) -> None:
         """t: explore alone from the teacher's step, or rejoin the teacher."""
@@ -446,7 +376,7 @@ class BptuiApp(App[int]):
         if link is not None and link.following and not link.is_teacher:
             self.autoplay.stop()
         if self.session.toggle_follow():
-            self._schedule_render()
+            self.frames.schedule()
 
     def action_toggle_quiz(self) -> None:
         """Q: the quiz on or off (an open question is skipped, a class's revealed)."""
@@ -487,7 +417,7 @@ class BptuiApp(App[int]):
         language.retranslate(self, note)
         self._check_size()  # the too-small notice
         self.refresh_bindings()  # the footer's words
-        self._schedule_render()
+        self.frames.schedule()
 
     def action_scroll_graph(self, columns: int, rows: int = 0) -> None:
         self.query_one(LessonView).scroll_graph(columns, rows)

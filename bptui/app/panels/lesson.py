@@ -4,7 +4,7 @@ prompt the app gives it.
 
 :meth:`LessonView.show` draws them all from one snapshot; the app draws the plot
 in the same frame, but the first plot a frame later (see
-:meth:`bptui.app.main.BptuiApp._first_plot`).
+:mod:`bptui.app.frames`).
 """
 
 from __future__ import annotations
