@@ -286,12 +286,14 @@ async def test_a_flood_of_refusals_is_a_few_log_lines() -> None:
     for _ in range(2000):
         tally.note("10.0.0.9", "wrong password", "teacher")
     tally.note("10.0.0.8", "wrong password", "ann")
+    tally.note("10.0.0.7", "no login (60 s)")  # no user name: none in the line
     assert lines == [
         "refused 10.0.0.9 teacher: wrong password",
         "refused 10.0.0.8 ann: wrong password",
+        "refused 10.0.0.7: no login (60 s)",
     ]
     tally.flush()
-    assert lines[2:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
+    assert lines[3:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
 
 
 def _zygote_pair() -> tuple[socket.socket, socket.socket]:

@@ -12,7 +12,18 @@ from bptui.serve.groups import HEIGHTS, MAX_GROUPS, WIDTHS, Groups, View, ViewGr
 
 @pytest.mark.parametrize(
     ("window", "drawn"),
-    [((80, 24), (80, 24)), ((95, 33), (90, 30)), ((125, 42), (120, 40)), ((600, 250), (250, 60))],
+    [
+        ((80, 24), (80, 24)),
+        ((95, 33), (90, 30)),
+        ((125, 42), (120, 40)),
+        ((600, 250), (250, 60)),
+        # Narrower than the second width, or lower than the second height: still a bucket.
+        ((30, 10), (20, 6)),
+        ((80, 8), (80, 6)),
+        # Smaller than the smallest bucket: the window's own size.
+        ((15, 24), (15, 24)),
+        ((80, 5), (80, 5)),
+    ],
 )
 def test_a_window_is_drawn_at_the_largest_bucket_that_fits(window, drawn) -> None:  # type: ignore[no-untyped-def]
     assert bucket(*window) == drawn

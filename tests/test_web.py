@@ -69,6 +69,8 @@ def test_a_handout_too_big_or_bad_is_dropped_and_names_are_made_safe() -> None:
     assert cutter.feed(b"\x1b]1337;File=name=!!:%%\x07x") == (b"x", [])
     _, files = FileCutter().feed(_osc("../../etc/passwd", b"x"))
     assert files == [("etc-passwd", b"x")]
+    largest = bytes(range(256)) * (MAX_FILE // 256)  # exactly the limit: it comes through
+    assert FileCutter().feed(_osc("big.md", largest)) == (b"", [("big.md", largest)])
 
 
 def test_the_browser_language_becomes_a_locale() -> None:
