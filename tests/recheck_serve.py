@@ -8,7 +8,7 @@ environment: with ``mutants/`` first on ``PYTHONPATH`` the server, its zygote an
 every app forked from it run the mutant as well.
 
     python tests/recheck_serve.py map TESTS...   # which test reaches which function
-    python tests/recheck_serve.py run NAMES_FILE # each mutant against the tests reaching it
+    python tests/recheck_serve.py run NAMES_FILE [SECONDS] [-- TESTS...]  # each mutant
 
 ``map`` runs the tests once with ``MUTANT_UNDER_TEST=stats``; a ``sitecustomize``
 put first on the path makes every Python process record each mutated function it
@@ -16,7 +16,10 @@ enters, with the test that was running (``PYTEST_CURRENT_TEST``, which the serve
 inherits), in ``mutants/serve-hits.txt``, and each test's duration in
 ``mutants/serve-durations.json``. ``run`` gives each mutant (one name a line) only
 the tests that reached its function, quickest first, stops at the first failure,
-and prints ``killed``, ``timeout`` (killed: it hung), ``SURVIVED`` or ``no test``.
+and prints ``killed`` (by which test), ``timeout`` (killed: it hung), ``SURVIVED``
+or ``no test``. With ``SECONDS``, only the quickest of those tests, as many as took
+that long in the map's run: a survivor of all the serve tests costs about 15 minutes.
+With ``TESTS``, those tests (files or ids) for every mutant instead.
 Use the Python of the environment mutmut runs in. Not a test module.
 """
 
@@ -34,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 HITS = MUTANTS / "serve-hits.txt"
+FAILED = MUTANTS / f"serve-failed-{os.getpid()}.txt"  # one a process: two may run at once
 DURATIONS = MUTANTS / "serve-durations.json"
 
 # Loaded by every Python process on the path (the tests, the server, the zygote) and
@@ -53,6 +57,9 @@ if os.environ.get("MUTANT_UNDER_TEST") == "stats":
 _durations = {}
 def pytest_runtest_logreport(report):
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+    if report.failed:
+        with open(os.environ["SERVE_FAILED"], "a") as f:
+            f.write(report.nodeid + "\\n")
 def pytest_sessionfinish(session):
     if os.environ.get("SERVE_DURATIONS"):
         import json
@@ -70,13 +77,15 @@ def pytest(tests: list[str], mutant: str, hooks: Path, timeout: float | None = N
         HYPOTHESIS_PROFILE="mutate",
         OMP_NUM_THREADS="1",
         SERVE_HITS=str(HITS),
+        SERVE_FAILED=str(FAILED),
     )
     if mutant == "stats":
         env["SERVE_DURATIONS"] = str(DURATIONS)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += ["-p", "sitecustomize", *(["-x"] if timeout else []), *tests]
-    # Started in mutants/ so that ``python -m`` puts the mutated package first.
+    FAILED.unlink(missing_ok=True)
     out = None if mutant == "stats" else subprocess.DEVNULL  # the summary of the map's run
+    # Started in mutants/ so that ``python -m`` puts the mutated package first.
     proc = subprocess.Popen(command, cwd=MUTANTS, env=env, start_new_session=True, stdout=out)
     try:
         code = proc.wait(timeout)
@@ -84,7 +93,9 @@ def pytest(tests: list[str], mutant: str, hooks: Path, timeout: float | None = N
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return "timeout"
-    return {0: "SURVIVED", 1: "killed"}.get(code, f"error {code}")
+    if code == 1 and FAILED.exists():  # a test failed (not pytest itself)
+        return "killed by " + FAILED.read_text().split()[0]
+    return "SURVIVED" if code == 0 else f"error {code}"
 
 
 def tests_by_function() -> dict[str, set[str]]:
@@ -98,6 +109,8 @@ def tests_by_function() -> dict[str, set[str]]:
 
 def main() -> int:
     what, *args = sys.argv[1:]
+    chosen = args[args.index("--") + 1 :] if "--" in args else []
+    args = args[: args.index("--")] if "--" in args else args
     with tempfile.TemporaryDirectory() as hooks:
         (Path(hooks) / "sitecustomize.py").write_text(HOOKS)
         if what == "map":
@@ -107,17 +120,20 @@ def main() -> int:
             return 0
         durations: dict[str, float] = json.loads(DURATIONS.read_text())
         reaching = tests_by_function()
+        budget = float(args[1]) if len(args) > 1 else float("inf")
         for name in Path(args[0]).read_text().split():
-            tests = sorted(
-                reaching[name.rpartition("__mutmut_")[0]], key=lambda t: durations.get(t, 0.0)
-            )
-            if not tests:
+            function = name.rpartition("__mutmut_")[0]
+            reach = sorted(chosen or reaching[function], key=lambda t: durations.get(t, 0.0))
+            if not reach:
                 print("no test", name, flush=True)
                 continue
+            # The quickest tests, as many as took ``budget`` seconds in the map's run.
+            took = [durations.get(t, 0.0) for t in reach]
+            tests = [t for i, t in enumerate(reach) if i == 0 or sum(took[:i]) < budget]
             # A mutant that hangs the server is stopped well past what its tests took.
-            limit = 60 + 5 * sum(durations.get(t, 0.0) for t in tests)
+            limit = 60 + 5 * sum(took[: len(tests)])
             verdict = pytest([str(ROOT / t) for t in tests], name, Path(hooks), limit)
-            print(verdict, name, len(tests), flush=True)
+            print(verdict, name, f"({len(tests)} of {len(reach)} tests)", flush=True)
     return 0
 
 

@@ -244,6 +244,9 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
     assert parse_options({"max_sessions": "40"}).per_address == 40
     assert parse_options({"max_sessions": "40", "per_address": "2"}).per_address == 2
     assert options.idle_timeout == 60 and not options.classroom
+    assert parse_options({"idle_timeout": "5"}).idle_timeout == 5
+    assert parse_options({"port": "0"}).port == 0  # any free port
+    assert parse_options({"password": "correct horse"}).password == "correct horse"
     assert parse_options({"teacher_password": "x"}).classroom
     with pytest.raises(ServeError, match="not a whole number"):
         parse_options({"port": "9" * 5000})
@@ -251,6 +254,8 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         parse_options({"password": "a\nb"})
     with pytest.raises(ServeError, match="--host: empty"):
         parse_options({"host": " "})
+    with pytest.raises(ServeError, match=r"^unknown setting 'bogus'$"):
+        parse_options({"zzz": "1", "bogus": "2"})
 
 
 def test_logins_are_slowed_per_address_past_the_free_failures() -> None:
@@ -417,3 +422,21 @@ def test_group_apps_are_not_counted_as_people_and_joins_are_told_once() -> None:
     assert len(told) == 1  # fifty joins, one announcement waiting
     told.pop()()
     assert teacher.last("class")["students"] == 50
+
+
+def test_the_server_keeps_its_files_in_the_xdg_data_directory(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bptui.serve.options import data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert data_dir() == tmp_path / "data" / "bptui"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data_dir() == tmp_path / ".local" / "share" / "bptui"
+
+
+def test_a_window_size_is_clamped_and_an_unsaid_one_is_80_by_24() -> None:
+    from bptui.serve.limits import MAX_COLUMNS, MAX_ROWS, clamp_size
+
+    assert clamp_size(0, 0) == (80, 24)  # the client did not say
+    assert clamp_size(1, 1) == (1, 1)
+    assert clamp_size(10**6, 10**6) == (MAX_COLUMNS, MAX_ROWS)

@@ -125,3 +125,19 @@ async def test_a_note_drawn_between_two_pieces_of_a_frame_keeps_the_apps_pen() -
     assert "".join(cell.data for cell in cells) == "red"
     assert all(cell.fg == "red" and cell.bold and not cell.reverse for cell in cells)
     assert "press t to explore" in screen.display[5]
+
+
+def test_a_closed_group_ends_its_app_and_one_without_an_app_closes_too() -> None:
+    """A group left empty for a while is closed: its app must end with it, or every
+    size a student passed through would keep an app running until the class ends."""
+    from types import SimpleNamespace
+
+    view = View(80, 24, "en", False, "xterm", None)
+    group = ViewGroup(Hub(), view, {})
+    ended: list[bool] = []
+    group.app = SimpleNamespace(finished=False, close=lambda: ended.append(True))  # type: ignore[assignment]
+    group.close()
+    assert ended == [True] and group.closed
+    starting = ViewGroup(Hub(), view, {})  # closed before its app started
+    starting.close()
+    assert starting.closed

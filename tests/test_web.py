@@ -84,15 +84,16 @@ def test_web_options_are_checked(tmp_path: Path) -> None:
     cert = tmp_path / "cert.pem"
     cert.write_text("x")
     assert parse_options({"web": "8080"}).web_port == 8080
-    for given in (
-        {"web": "80800"},
-        {"web": "8080", "web_cert": str(cert)},
-        {"web_cert": str(cert), "web_key": str(cert)},
-        {"web": "2222", "port": "2222"},
-        {"web": "8080", "authorized_keys": str(cert)},
+    for given, says in (
+        ({"web": "80800"}, "--web: 80800 is out of range; use 0 to 65535"),
+        ({"web": "8080", "web_cert": str(cert)}, "give both --web-cert and --web-key"),
+        ({"web_cert": str(cert), "web_key": str(cert)}, "--web-cert needs --web PORT"),
+        ({"web": "2222", "port": "2222"}, "--web 2222 is the SSH port too"),
+        ({"web": "8080", "authorized_keys": str(cert)}, "--web cannot admit by --authorized-keys"),
     ):
-        with pytest.raises(ServeError):
+        with pytest.raises(ServeError) as refused:
             parse_options(given)
+        assert str(refused.value).startswith(says), refused.value
 
 
 def test_xterm_is_vendored_with_its_licence_and_version() -> None:
