@@ -440,3 +440,24 @@ def test_a_window_size_is_clamped_and_an_unsaid_one_is_80_by_24() -> None:
     assert clamp_size(0, 0) == (80, 24)  # the client did not say
     assert clamp_size(1, 1) == (1, 1)
     assert clamp_size(10**6, 10**6) == (MAX_COLUMNS, MAX_ROWS)
+
+
+def test_a_session_that_leaves_frees_its_own_seat_only() -> None:
+    """``--per-address 2``: after one of two sessions from an address leaves, one more
+    may come, not two (a count dropped too soon lets a NAT address fill the class)."""
+    from bptui.serve.server import ClassServer
+
+    class Seat:
+        address, role = "10.0.0.9", "student"
+
+    nothing: Any = None  # no zygote and no host key: nothing listens here
+    server = ClassServer(parse_options({"per_address": "2"}), nothing, nothing)
+    seats: list[Any] = [Seat() for _ in range(4)]
+    first, second, third, fourth = seats
+    server.seat(first)
+    server.seat(second)
+    assert server.admit(third) is not None
+    assert server.unseat(first) and not server.unseat(first)
+    assert server.admit(third) is None
+    server.seat(third)
+    assert server.admit(fourth) is not None
