@@ -461,3 +461,16 @@ def test_a_session_that_leaves_frees_its_own_seat_only() -> None:
     assert server.admit(third) is None
     server.seat(third)
     assert server.admit(fourth) is not None
+
+
+def test_the_host_key_is_made_private_in_a_data_directory_that_exists(
+    monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from bptui.serve.hostkey import KEY_NAME, fingerprint, load_host_key
+
+    (tmp_path / "bptui").mkdir()  # kept something before, not the key
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    key, path, made = load_host_key(None)
+    assert made and path == tmp_path / "bptui" / KEY_NAME and path.stat().st_mode & 0o777 == 0o600
+    again, _, made = load_host_key(None)
+    assert not made and fingerprint(again) == fingerprint(key)

@@ -115,6 +115,8 @@ async def test_the_page_and_its_files_carry_the_security_headers(server) -> None
         for path in ("", "page.js", "xterm.js", "xterm.css", "addon-fit.js", "LICENSE.xterm"):
             async with http.get(url + path) as response:
                 assert response.status == 200, path
+                if not path:
+                    assert await response.read() == (PAGE / "index.html").read_bytes()
                 for name, value in HEADERS.items():
                     assert response.headers[name] == value
         csp = HEADERS["Content-Security-Policy"]
@@ -207,6 +209,7 @@ async def test_handouts_go_to_the_page_and_never_to_the_servers_disk(
     assert markdown["type"] == "text/markdown"
     assert base64.b64decode(markdown["data"]).decode().startswith("#")
     assert svg["name"].endswith(".svg") and b"<svg" in base64.b64decode(svg["data"])
+    assert svg["type"] == "image/svg+xml"
     assert "1337" not in student.text()  # the sequence never reaches the screen
     await student.close()
     assert not list(tmp_path.rglob("bptui-*.md")) and not list(Path.cwd().glob("bptui-*.md"))
