@@ -27,7 +27,7 @@ from serve_client import Student, bptui_command, rss_mib, until
 from web_client import WebStudent, web_url
 
 from bptui.serve.options import ServeError, parse_options
-from bptui.serve.web import HEADERS, browser_locale
+from bptui.serve.web import HEADERS, _size_of, browser_locale
 from bptui.serve.webchannel import MAX_FILE, FileCutter
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
@@ -78,6 +78,12 @@ def test_the_browser_language_becomes_a_locale() -> None:
     assert browser_locale("en") == "en.UTF-8"
     assert browser_locale("x" * 300) is None
     assert browser_locale(["zh"]) is None
+
+
+def test_a_pages_size_is_read_clamped_and_anything_else_is_not_a_size() -> None:
+    assert _size_of('{"t": "size", "cols": 100, "rows": 30}') == (100, 30)
+    assert _size_of('{"t": "size", "cols": 9999, "rows": true}') == (600, 24)
+    assert _size_of('{"t": "key"}') is None and _size_of("junk") is None
 
 
 def test_web_options_are_checked(tmp_path: Path) -> None:
