@@ -43,7 +43,7 @@ DURATIONS = MUTANTS / "serve-durations.json"
 # Loaded by every Python process on the path (the tests, the server, the zygote) and
 # given to pytest as a plugin (``-p sitecustomize``) for the durations.
 HOOKS = """
-import os, time
+import os
 if os.environ.get("MUTANT_UNDER_TEST") == "stats":
     import mutmut.mutation.trampoline as _t
     _seen = set()
@@ -116,7 +116,8 @@ def main() -> int:
         if what == "map":
             HITS.unlink(missing_ok=True)
             verdict = pytest([str(ROOT / t) for t in args], "stats", Path(hooks))
-            print("the tests without a mutant:", "passed" if verdict == "SURVIVED" else verdict)
+            said = "passed" if verdict == "SURVIVED" else verdict.replace("killed by", "failed:")
+            print("the tests without a mutant:", said)
             return 0
         durations: dict[str, float] = json.loads(DURATIONS.read_text())
         reaching = tests_by_function()
