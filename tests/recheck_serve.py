@@ -92,10 +92,22 @@ def pytest(tests: list[str], mutant: str, hooks: Path, timeout: float | None = N
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        _kill_left(f"SERVE_FAILED={FAILED}".encode())
         return "timeout"
     if code == 1 and FAILED.exists():  # a test failed (not pytest itself)
         return "killed by " + FAILED.read_text().split()[0]
     return "SURVIVED" if code == 0 else f"error {code}"
+
+
+def _kill_left(mark: bytes) -> None:
+    """The servers a killed test left (each in a session of its own), found by the
+    environment they inherited from this run."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and mark + b"\0" in (entry / "environ").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:
+            continue
 
 
 def tests_by_function() -> dict[str, set[str]]:
