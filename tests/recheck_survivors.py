@@ -7,6 +7,8 @@ mutmut selects from), in one process: each mutant is switched on through
 
     .venv/bin/python tests/recheck_survivors.py [MODULE_PREFIX | @NAMES_FILE] [-- TESTS...]
 
+(the Python of the environment mutmut ran in).
+
 Prints each survivor that the tests now kill or still miss, then the totals.
 Not a test module (pytest collects ``test_*.py`` only).
 """
@@ -25,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def survivors(prefix: str) -> list[str]:
     out = subprocess.run(
-        [str(ROOT / ".venv/bin/mutmut"), "results"],
+        [str(Path(sys.executable).parent / "mutmut"), "results"],  # the environment's own
         cwd=ROOT,
         capture_output=True,
         text=True,

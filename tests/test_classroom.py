@@ -244,6 +244,9 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
     assert parse_options({"max_sessions": "40"}).per_address == 40
     assert parse_options({"max_sessions": "40", "per_address": "2"}).per_address == 2
     assert options.idle_timeout == 60 and not options.classroom
+    assert parse_options({"idle_timeout": "5"}).idle_timeout == 5
+    assert parse_options({"port": "0"}).port == 0  # any free port
+    assert parse_options({"password": "correct horse"}).password == "correct horse"
     assert parse_options({"teacher_password": "x"}).classroom
     with pytest.raises(ServeError, match="not a whole number"):
         parse_options({"port": "9" * 5000})
@@ -251,6 +254,8 @@ def test_options_defaults_and_checks(tmp_path: Path) -> None:
         parse_options({"password": "a\nb"})
     with pytest.raises(ServeError, match="--host: empty"):
         parse_options({"host": " "})
+    with pytest.raises(ServeError, match=r"^unknown setting 'bogus'$"):
+        parse_options({"zzz": "1", "bogus": "2"})
 
 
 def test_logins_are_slowed_per_address_past_the_free_failures() -> None:
@@ -286,12 +291,14 @@ async def test_a_flood_of_refusals_is_a_few_log_lines() -> None:
     for _ in range(2000):
         tally.note("10.0.0.9", "wrong password", "teacher")
     tally.note("10.0.0.8", "wrong password", "ann")
+    tally.note("10.0.0.7", "no login (60 s)")  # no user name: none in the line
     assert lines == [
         "refused 10.0.0.9 teacher: wrong password",
         "refused 10.0.0.8 ann: wrong password",
+        "refused 10.0.0.7: no login (60 s)",
     ]
     tally.flush()
-    assert lines[2:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
+    assert lines[3:] == ["refused 10.0.0.9: wrong password, 1999 more in the last 3600 s"]
 
 
 def _zygote_pair() -> tuple[socket.socket, socket.socket]:
@@ -415,3 +422,55 @@ def test_group_apps_are_not_counted_as_people_and_joins_are_told_once() -> None:
     assert len(told) == 1  # fifty joins, one announcement waiting
     told.pop()()
     assert teacher.last("class")["students"] == 50
+
+
+def test_the_server_keeps_its_files_in_the_xdg_data_directory(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bptui.serve.options import data_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert data_dir() == tmp_path / "data" / "bptui"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data_dir() == tmp_path / ".local" / "share" / "bptui"
+
+
+def test_a_window_size_is_clamped_and_an_unsaid_one_is_80_by_24() -> None:
+    from bptui.serve.limits import MAX_COLUMNS, MAX_ROWS, clamp_size
+
+    assert clamp_size(0, 0) == (80, 24)  # the client did not say
+    assert clamp_size(1, 1) == (1, 1)
+    assert clamp_size(10**6, 10**6) == (MAX_COLUMNS, MAX_ROWS)
+
+
+def test_a_session_that_leaves_frees_its_own_seat_only() -> None:
+    """``--per-address 2``: after one of two sessions from an address leaves, one more
+    may come, not two (a count dropped too soon lets a NAT address fill the class)."""
+    from bptui.serve.server import ClassServer
+
+    class Seat:
+        address, role = "10.0.0.9", "student"
+
+    nothing: Any = None  # no zygote and no host key: nothing listens here
+    server = ClassServer(parse_options({"per_address": "2"}), nothing, nothing)
+    seats: list[Any] = [Seat() for _ in range(4)]
+    first, second, third, fourth = seats
+    server.seat(first)
+    server.seat(second)
+    assert server.admit(third) is not None
+    assert server.unseat(first) and not server.unseat(first)
+    assert server.admit(third) is None
+    server.seat(third)
+    assert server.admit(fourth) is not None
+
+
+def test_the_host_key_is_made_private_in_a_data_directory_that_exists(
+    monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from bptui.serve.hostkey import KEY_NAME, fingerprint, load_host_key
+
+    (tmp_path / "bptui").mkdir()  # kept something before, not the key
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    key, path, made = load_host_key(None)
+    assert made and path == tmp_path / "bptui" / KEY_NAME and path.stat().st_mode & 0o777 == 0o600
+    again, _, made = load_host_key(None)
+    assert not made and fingerprint(again) == fingerprint(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bptui.app.keymap import KEYS, LESSON_KEYS
@@ -89,3 +91,42 @@ def test_pasted_text_is_not_keys() -> None:
     reader = KeyReader()
     assert {k for k, _ in reader.feed(b"\x1b[200~Let go, quit it\x1b[2")} == {Kind.IGNORED}
     assert reader.feed(b"01~q") == [(Kind.IGNORED, b"\x1b[201~"), (Kind.QUIT, b"q")]
+
+
+def test_an_outbox_holds_a_typist_back_past_its_limit_and_lets_go_at_a_quarter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Keys for an app that reads slowly wait in the server, bounded: past ``HIGH``
+    bytes the client is told to stop, at a quarter of it to go on; the descriptor is
+    watched only while bytes wait. A descriptor that takes ``room`` bytes a call."""
+    from types import SimpleNamespace
+
+    from bptui.serve import outbox
+
+    room, taken = [0], bytearray()
+
+    def write(fd: int, data: bytes) -> int:
+        if not room[0]:
+            raise BlockingIOError
+        n = min(room[0], len(data))
+        room[0] -= n
+        taken.extend(data[:n])
+        return n
+
+    monkeypatch.setattr(outbox, "os", SimpleNamespace(write=write))
+    writers: dict[int, Callable[[], None]] = {}
+    loop = SimpleNamespace(add_writer=writers.__setitem__, remove_writer=writers.pop)
+    told: list[bool] = []
+    box = outbox.Outbox(loop, 7, told.append)  # type: ignore[arg-type]
+    high = outbox.Outbox.HIGH
+    box.write(b"k" * (high + 1))
+    assert told == [True] and 7 in writers
+    room[0] = high + 1 - high // 4 - 1  # one byte more than a quarter left
+    writers[7]()
+    assert told == [True]
+    room[0] = 1  # a quarter left
+    writers[7]()
+    assert told == [True, False] and 7 in writers
+    room[0] = high
+    writers[7]()
+    assert 7 not in writers and taken == b"k" * (high + 1)

@@ -12,7 +12,18 @@ from bptui.serve.groups import HEIGHTS, MAX_GROUPS, WIDTHS, Groups, View, ViewGr
 
 @pytest.mark.parametrize(
     ("window", "drawn"),
-    [((80, 24), (80, 24)), ((95, 33), (90, 30)), ((125, 42), (120, 40)), ((600, 250), (250, 60))],
+    [
+        ((80, 24), (80, 24)),
+        ((95, 33), (90, 30)),
+        ((125, 42), (120, 40)),
+        ((600, 250), (250, 60)),
+        # Narrower than the second width, or lower than the second height: still a bucket.
+        ((30, 10), (20, 6)),
+        ((80, 8), (80, 6)),
+        # Smaller than the smallest bucket: the window's own size.
+        ((15, 24), (15, 24)),
+        ((80, 5), (80, 5)),
+    ],
 )
 def test_a_window_is_drawn_at_the_largest_bucket_that_fits(window, drawn) -> None:  # type: ignore[no-untyped-def]
     assert bucket(*window) == drawn
@@ -114,3 +125,19 @@ async def test_a_note_drawn_between_two_pieces_of_a_frame_keeps_the_apps_pen() -
     assert "".join(cell.data for cell in cells) == "red"
     assert all(cell.fg == "red" and cell.bold and not cell.reverse for cell in cells)
     assert "press t to explore" in screen.display[5]
+
+
+def test_a_closed_group_ends_its_app_and_one_without_an_app_closes_too() -> None:
+    """A group left empty for a while is closed: its app must end with it, or every
+    size a student passed through would keep an app running until the class ends."""
+    from types import SimpleNamespace
+
+    view = View(80, 24, "en", False, "xterm", None)
+    group = ViewGroup(Hub(), view, {})
+    ended: list[bool] = []
+    group.app = SimpleNamespace(finished=False, close=lambda: ended.append(True))  # type: ignore[assignment]
+    group.close()
+    assert ended == [True] and group.closed
+    starting = ViewGroup(Hub(), view, {})  # closed before its app started
+    starting.close()
+    assert starting.closed

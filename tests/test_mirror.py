@@ -100,7 +100,10 @@ _piece = st.one_of(
     st.builds(lambda y, x: b"\x1b[%d;%dH" % (y, x), st.integers(1, ROWS), st.integers(1, COLUMNS)),
     st.text(alphabet="abc xyz─│╭ŷ∂·", min_size=1, max_size=12).map(str.encode),
     st.sampled_from(
-        [b"\x1b[K", b"\x1b[2J", b"\x1b[?25l", b"\x1b[?25h", b"\x1b[?1000h", b"\x1b[?7l"]
+        [
+            *(b"\x1b[K", b"\x1b[1K", b"\x1b[2K", b"\x1b[2J"),
+            *(b"\x1b[?25l", b"\x1b[?25h", b"\x1b[?1000h", b"\x1b[?7l"),
+        ]
     ),
 )
 
@@ -184,3 +187,5 @@ def test_a_read_that_ends_inside_a_sequence_or_a_character_is_held_back() -> Non
     assert mirror.feed("ŷ".encode()[1:] + b"\x1b]0;ti") == "ŷ".encode()
     assert mirror.feed(b"tle\x07d\x1b") == b"\x1b]0;title\x07d"
     assert mirror.feed(b"[0m") == b"\x1b[0m"
+    assert mirror.feed(b"e\x1b(") == b"e"  # ESC ( waits for its final byte
+    assert mirror.feed(b"Bf\x1b(B") == b"\x1b(Bf\x1b(B"  # and once it has it, waits for nothing

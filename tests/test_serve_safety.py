@@ -158,7 +158,8 @@ async def test_password_guessing_is_cut_off_slowed_and_summed_up(server) -> None
     teacher.close()
     _code, log = srv.stop()
     assert "slowing logins from 127.0.0.1" in log
-    assert "disconnected after 6 wrong passwords" in log
+    assert "refused 127.0.0.1 teacher: wrong password\n" in log  # the first one, as it came
+    assert "refused 127.0.0.1 teacher: disconnected after 6 wrong passwords\n" in log
     assert log.count("wrong password") < 6, log  # 12 failures, summed up
 
 

@@ -27,7 +27,7 @@ from serve_client import Student, bptui_command, rss_mib, until
 from web_client import WebStudent, web_url
 
 from bptui.serve.options import ServeError, parse_options
-from bptui.serve.web import HEADERS, browser_locale
+from bptui.serve.web import HEADERS, _size_of, browser_locale
 from bptui.serve.webchannel import MAX_FILE, FileCutter
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs Linux pidfds and ptys")
@@ -69,6 +69,8 @@ def test_a_handout_too_big_or_bad_is_dropped_and_names_are_made_safe() -> None:
     assert cutter.feed(b"\x1b]1337;File=name=!!:%%\x07x") == (b"x", [])
     _, files = FileCutter().feed(_osc("../../etc/passwd", b"x"))
     assert files == [("etc-passwd", b"x")]
+    largest = bytes(range(256)) * (MAX_FILE // 256)  # exactly the limit: it comes through
+    assert FileCutter().feed(_osc("big.md", largest)) == (b"", [("big.md", largest)])
 
 
 def test_the_browser_language_becomes_a_locale() -> None:
@@ -78,19 +80,26 @@ def test_the_browser_language_becomes_a_locale() -> None:
     assert browser_locale(["zh"]) is None
 
 
+def test_a_pages_size_is_read_clamped_and_anything_else_is_not_a_size() -> None:
+    assert _size_of('{"t": "size", "cols": 100, "rows": 30}') == (100, 30)
+    assert _size_of('{"t": "size", "cols": 9999, "rows": true}') == (600, 24)
+    assert _size_of('{"t": "key"}') is None and _size_of("junk") is None
+
+
 def test_web_options_are_checked(tmp_path: Path) -> None:
     cert = tmp_path / "cert.pem"
     cert.write_text("x")
     assert parse_options({"web": "8080"}).web_port == 8080
-    for given in (
-        {"web": "80800"},
-        {"web": "8080", "web_cert": str(cert)},
-        {"web_cert": str(cert), "web_key": str(cert)},
-        {"web": "2222", "port": "2222"},
-        {"web": "8080", "authorized_keys": str(cert)},
+    for given, says in (
+        ({"web": "80800"}, "--web: 80800 is out of range; use 0 to 65535"),
+        ({"web": "8080", "web_cert": str(cert)}, "give both --web-cert and --web-key"),
+        ({"web_cert": str(cert), "web_key": str(cert)}, "--web-cert needs --web PORT"),
+        ({"web": "2222", "port": "2222"}, "--web 2222 is the SSH port too"),
+        ({"web": "8080", "authorized_keys": str(cert)}, "--web cannot admit by --authorized-keys"),
     ):
-        with pytest.raises(ServeError):
+        with pytest.raises(ServeError) as refused:
             parse_options(given)
+        assert str(refused.value).startswith(says), refused.value
 
 
 def test_xterm_is_vendored_with_its_licence_and_version() -> None:
@@ -112,6 +121,8 @@ async def test_the_page_and_its_files_carry_the_security_headers(server) -> None
         for path in ("", "page.js", "xterm.js", "xterm.css", "addon-fit.js", "LICENSE.xterm"):
             async with http.get(url + path) as response:
                 assert response.status == 200, path
+                if not path:
+                    assert await response.read() == (PAGE / "index.html").read_bytes()
                 for name, value in HEADERS.items():
                     assert response.headers[name] == value
         csp = HEADERS["Content-Security-Policy"]
@@ -204,6 +215,7 @@ async def test_handouts_go_to_the_page_and_never_to_the_servers_disk(
     assert markdown["type"] == "text/markdown"
     assert base64.b64decode(markdown["data"]).decode().startswith("#")
     assert svg["name"].endswith(".svg") and b"<svg" in base64.b64decode(svg["data"])
+    assert svg["type"] == "image/svg+xml"
     assert "1337" not in student.text()  # the sequence never reaches the screen
     await student.close()
     assert not list(tmp_path.rglob("bptui-*.md")) and not list(Path.cwd().glob("bptui-*.md"))
