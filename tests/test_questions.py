@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_classroom import FakeMember, wire
 
-from bptui.app.classquiz import tally_lines
+from bptui import i18n
+from bptui.app.classquiz import ClassQuestion, tally_lines
 from bptui.app.handout import class_markdown
 from bptui.app.quiz import ABSOLUTE, RELATIVE
-from bptui.classroom.protocol import MAX_WRONG, Answer, Pose, Reveal, Tally
+from bptui.classroom.protocol import MAX_WRONG, Answer, Pose, Reveal, Revealed, Tally
+from bptui.lesson.snapshot import Kind
 from bptui.serve.asking import MAX_TYPED, MemberPrompt
 from bptui.serve.classroom import Classroom
 from bptui.serve.keys import KeyReader
@@ -293,3 +295,23 @@ async def test_a_follower_with_an_app_reads_the_teachers_question_in_their_own_l
             assert str(question.render()) == "预测 ∂loss/∂ŷ（反向经过 r） ="
     finally:
         set_language("en")
+
+
+def test_a_verdict_without_the_question_says_torchs_value_not_a_question_mark() -> None:
+    """A member asked on the group's screen answers there, then presses t: the app of
+    their own hears the reveal without ever having seen the question, and named it
+    "?" ("Right: ? = 2"). It says what torch computed and what they said."""
+    question = ClassQuestion(lambda: None)
+    right = question.verdict(Revealed(3, 2.0, 2.0))
+    wrong = question.verdict(Revealed(3, 2.0, 1.5))
+    silent = question.verdict(Revealed(3, 2.0, None))
+    assert right.text == "Right: torch says 2 (you said 2)."
+    assert wrong.text == "Not quite: you said 1.5, torch says 2."
+    assert silent.text == "Not answered (not scored): torch says 2."
+    assert right.kind is Kind.STEP and wrong.kind is Kind.TEACH
+    i18n.set_language("zh")
+    try:
+        said = question.verdict(Revealed(3, 2.0, 2.0)).text
+        assert said == "正确：torch 算出 2（你的答案 2）。"
+    finally:
+        i18n.set_language("en")
