@@ -323,3 +323,44 @@ def test_a_lessons_name_is_made_safe_for_a_file_name() -> None:
     assert handout.file_stem("../My lesson.", CLOCK) == "bptui-My-lesson-20261130-123456"
     assert handout.file_stem("---", CLOCK) == "bptui-lesson-20261130-123456"
     assert handout.file_stem("两层", CLOCK) == "bptui-lesson-20261130-123456"
+
+
+def test_the_class_in_the_teachers_handout_word_for_word() -> None:
+    """The class's part of the teacher's handout whole: the headings, both tables'
+    columns and alignments, each question's counts and common wrong answers (a dash when
+    there are none), each student's score; names and numbers as plain Markdown text."""
+    from bptui.classroom.messages import Score, Tally
+    from bptui.classroom.protocol import Results
+
+    questions = (
+        Tally(1, "ŷ", 5, 4, 3, ((-2.0, 1), (0.5, 2)), 2.0),
+        Tally(2, "∂loss/∂w", 3, 2, 2, (), -0.25),
+    )
+    scores = (Score("ann", "10.0.0.7", 2, 2), Score("b_o", "::1", 0, 1))
+    scores_head = "\n## Scores\n\n| student | from | right | asked |\n|---|---|---:|---:|\n"
+    questions_head = (
+        "\n## Class questions\n\n"
+        "| # | question | torch's value | right | wrong | not answered | common wrong answers |\n"
+        "|---:|---|---:|---:|---:|---:|---|\n"
+    )
+    assert handout.class_markdown(Results(questions, scores)) == (
+        questions_head
+        + "| 1 | ŷ | 2 | 3 | 1 | 1 | \\-2 ×1, 0\\.5 ×2 |\n"
+        + "| 2 | ∂loss/∂w | -0.25 | 2 | 0 | 1 | – |\n"
+        + scores_head
+        + "| ann | 10\\.0\\.0\\.7 | 2 | 2 |\n"
+        + "| b\\_o | ::1 | 0 | 1 |\n"
+    )
+    # No question revealed yet, a student who joined: the scores all the same.
+    assert handout.class_markdown(Results((), scores[:1])) == (
+        questions_head + scores_head + "| ann | 10\\.0\\.0\\.7 | 2 | 2 |\n"
+    )
+    assert handout.class_markdown(Results((), ())) == ""  # no class: nothing added
+
+
+def test_a_name_from_the_network_is_plain_markdown_text() -> None:
+    """Every character Markdown reads as formatting is escaped, control characters go."""
+    typed = "a\x07\x1b\\`*_{}[]()#+-.!|<>~z"
+    assert handout.markdown_text(typed) == (
+        "a\\\\\\`\\*\\_\\{\\}\\[\\]\\(\\)\\#\\+\\-\\.\\!\\|\\<\\>\\~z"
+    )
