@@ -364,3 +364,31 @@ def test_a_name_from_the_network_is_plain_markdown_text() -> None:
     assert handout.markdown_text(typed) == (
         "a\\\\\\`\\*\\_\\{\\}\\[\\]\\(\\)\\#\\+\\-\\.\\!\\|\\<\\>\\~z"
     )
+
+
+def test_a_handout_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    """Under a C locale (a server's default), Python's own default would be ASCII and
+    ŷ would not be written: the file is UTF-8 all the same. A fresh interpreter, since the
+    locale's encoding is fixed when Python starts; it imports the same package as this
+    test."""
+    import subprocess
+    import sys
+
+    package = Path(handout.__file__).parents[2]
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONPATH": str(package)}
+    env.pop("PYTHONIOENCODING", None)
+    script = (
+        "import locale, sys; from pathlib import Path; from bptui.app import handout; "
+        "assert locale.getpreferredencoding(False) != 'UTF-8'; "
+        "print(handout.write_new(Path(sys.argv[1]), 'h', '.md', '\\u0177 = x\\u00b7w\\n').name)"
+    )  # the command line in ASCII: under the C locale it is read as ASCII too
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "h.md"
+    assert (tmp_path / "h.md").read_bytes() == "ŷ = x·w\n".encode()
