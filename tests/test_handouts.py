@@ -392,3 +392,18 @@ def test_a_handout_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "h.md"
     assert (tmp_path / "h.md").read_bytes() == "ŷ = x·w\n".encode()
+
+
+def test_a_current_directory_that_is_gone_is_named_as_dot(here: Path) -> None:
+    """The folder cannot be named when the current directory no longer exists: the
+    message says "." for it, and why nothing was saved."""
+    gone = here / "gone"
+    gone.mkdir()
+    os.chdir(gone)
+    gone.rmdir()
+    message = handout.write_screenshot("linear", lambda: "<svg/>", served=False)
+    assert message.kind is Kind.REFUSED
+    assert message.text == (
+        "Cannot write bptui-linear-20261130-123456.svg in .: No such file or directory. "
+        "Nothing was saved."
+    )
