@@ -323,6 +323,8 @@ def test_a_lessons_name_is_made_safe_for_a_file_name() -> None:
     assert handout.file_stem("../My lesson.", CLOCK) == "bptui-My-lesson-20261130-123456"
     assert handout.file_stem("---", CLOCK) == "bptui-lesson-20261130-123456"
     assert handout.file_stem("两层", CLOCK) == "bptui-lesson-20261130-123456"
+    # Only dots and dashes are trimmed from the ends, never a letter.
+    assert handout.file_stem("XOR.", CLOCK) == "bptui-XOR-20261130-123456"
 
 
 def test_the_class_in_the_teachers_handout_word_for_word() -> None:
