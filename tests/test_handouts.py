@@ -409,3 +409,15 @@ def test_a_current_directory_that_is_gone_is_named_as_dot(here: Path) -> None:
         "Cannot write bptui-linear-20261130-123456.svg in .: No such file or directory. "
         "Nothing was saved."
     )
+
+
+def test_a_parameter_reached_two_ways_has_a_sum_of_products_in_the_handout() -> None:
+    """x·w + w: the loss reaches w through the product and directly; its chain is the
+    sum of the two paths' products, and each factor has its column."""
+    lesson = load_lesson(None, overrides={"model": "x * w + w"}).with_values(epochs=1)
+    stepper = Stepper(lesson)
+    assert stepper.train_step()
+    text = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    chain = "∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w + ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w"
+    assert f"\n- ∂loss/∂w = {chain}\n\n" in text
+    assert "\n| step | ∂loss/∂r | ∂r/∂ŷ | ∂ŷ/∂z1 | ∂ŷ/∂w | ∂z1/∂w |\n" in text
