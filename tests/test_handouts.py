@@ -421,3 +421,21 @@ def test_a_parameter_reached_two_ways_has_a_sum_of_products_in_the_handout() -> 
     chain = "∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w + ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w"
     assert f"\n- ∂loss/∂w = {chain}\n\n" in text
     assert "\n| step | ∂loss/∂r | ∂r/∂ŷ | ∂ŷ/∂z1 | ∂ŷ/∂w | ∂z1/∂w |\n" in text
+
+
+def test_the_teachers_handout_is_the_session_then_the_class(here: Path) -> None:
+    """x in the teacher's session: the handout as anyone's, the class's part after it,
+    and the file named on the message bar."""
+    from bptui.classroom.messages import Score, Tally
+    from bptui.classroom.protocol import Results
+
+    stepper = Stepper(load_lesson("linear"))
+    assert stepper.train_step()
+    results = Results((Tally(1, "ŷ", 2, 2, 1, ((3.0, 1),), 1.0),), (Score("ann", "::1", 1, 1),))
+    message = handout.write_handout(stepper, stepper.snapshot(), None, False, results)
+    assert message.kind is Kind.STEP
+    assert message.text == "Handout written: bptui-linear-20261130-123456.md"
+    written = (here / "bptui-linear-20261130-123456.md").read_text(encoding="utf-8")
+    session = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    assert written == session + handout.class_markdown(results)
+    assert "| 1 | ŷ | 1 | 1 | 1 | 0 | 3 ×1 |" in written
