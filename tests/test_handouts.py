@@ -372,10 +372,13 @@ def test_a_handout_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
     """Under a C locale (a server's default), Python's own default would be ASCII and
     ŷ would not be written: the file is UTF-8 all the same. A fresh interpreter, since the
     locale's encoding is fixed when Python starts; it imports the same package as this
-    test."""
+    test (under mutmut, the mutated one: MUTANT_UNDER_TEST is inherited). The file is
+    written here too, so mutmut's traced run, which sees only this process, ties the test
+    to write_new."""
     import subprocess
     import sys
 
+    here = handout.write_new(tmp_path, "here", ".md", "ŷ = x·w\n")
     package = Path(handout.__file__).parents[2]
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONPATH": str(package)}
     env.pop("PYTHONIOENCODING", None)
@@ -393,7 +396,7 @@ def test_a_handout_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "h.md"
-    assert (tmp_path / "h.md").read_bytes() == "ŷ = x·w\n".encode()
+    assert (tmp_path / "h.md").read_bytes() == here.read_bytes() == "ŷ = x·w\n".encode()
 
 
 def test_a_current_directory_that_is_gone_is_named_as_dot(here: Path) -> None:
