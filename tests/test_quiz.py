@@ -18,15 +18,13 @@ from bptui.app.main import BptuiApp
 from bptui.app.panels.graph import GraphPanel
 from bptui.app.panels.message import MessageBar
 from bptui.app.panels.status import StatusBar
-from bptui.app.quiz import Question, Quiz, is_right, not_a_number, question_for, read_number
+from bptui.app.quiz import is_right, not_a_number, question_for, read_number
 from bptui.app.screens.quiz_prompt import QuizPrompt
 from bptui.app.settings import Settings
-from bptui.classroom.commands import Step
 from bptui.cli import build_parser, settings_from_args
 from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import load_lesson
-from bptui.lesson.snapshot import Kind, Message
 from bptui.lesson.spec import Lesson
 
 SIZE = (80, 24)
@@ -442,58 +440,3 @@ def test_the_hint_quotes_what_was_typed_cut_to_eight_characters():
     assert not_a_number("abcdefgh") == '"abcdefgh"' + hint  # eight: whole
     assert not_a_number("abcdefghi") == '"abcdefg…"' + hint  # nine: seven and …
     assert not_a_number("   ") == '"…"' + hint  # nothing typed
-
-
-class Alone:
-    """A session of one (no class) around a stepper, for the quiz without the app."""
-
-    def __init__(self, stepper: Stepper) -> None:
-        self.stepper, self.link, self.settings = stepper, None, Settings(quiz=True)
-        self.sent: list[Step] = []
-
-    def following(self) -> bool:
-        return False
-
-    def apply_command(self, command: Step) -> None:
-        assert getattr(self.stepper, command.action)()
-
-    def send_command(self, command: Step) -> None:
-        self.sent.append(command)
-
-
-def test_an_answer_again_at_the_same_step_replaces_the_first_and_the_step_goes_once():
-    """Answered, undone and answered again before the score is read: one answer counts,
-    the last. The step is held while asked and sent (to a class, if any) once answered."""
-    session = Alone(Stepper(seed_lesson()))
-    quiz = Quiz(session)
-    assert isinstance(quiz.take("next", drawn=True), Question) and session.sent == []
-    assert quiz.answer("5") == Message(
-        Kind.TEACH, "Not quite: you said 5, torch says ŷ = x_val * w, with x = 1, w = 1: ŷ = 1."
-    )
-    assert session.sent == [Step("next")]
-    assert session.stepper.undo()
-    assert isinstance(quiz.take("next", drawn=True), Question)
-    assert quiz.answer("1") == Message(Kind.STEP, "Right: ŷ = 1 (you said 1).")
-    assert quiz.tally() == (1, 1)
-
-
-def test_a_teaching_moment_of_the_step_is_said_after_the_verdict():
-    """Skip-zero mode: the backward step that adds to w.grad says so, after the verdict
-    on ∂loss/∂w (this sample's gradient), and the message takes the teaching kind."""
-    stepper = Stepper(seed_lesson())
-    assert stepper.toggle_skip_zero() and stepper.train_step() and stepper.finish_forward()
-    quiz = Quiz(Alone(stepper))
-    for name in ("∂loss/∂r", "∂loss/∂ŷ"):
-        asked = quiz.take("backward", drawn=True)
-        assert isinstance(asked, Question) and asked.name == name
-        quiz.answer(None)
-    asked = quiz.take("backward", drawn=True)
-    assert isinstance(asked, Question) and asked.name == "∂loss/∂w"
-    said = quiz.answer("-7.84")
-    assert said == Message(
-        Kind.TEACH,
-        "Right: ∂loss/∂w = -7.84 (you said -7.84).  The gradient was not zeroed, so "
-        "backward() added to it: w.grad = -2 (old) + -7.84 (this backward) = -9.84. torch "
-        "accumulates gradients on purpose; call w.grad.data.zero_() after each update to "
-        "start every step from 0.",
-    )

@@ -1,14 +1,18 @@
-"""What the quiz asks on models the built-in lessons do not have: an update asks the
-first parameter that moved and is a number, none that overflowed; backward passes over a
-constant input, and a gradient reached by a second path is asked as a sum (the quiz's
-question_for, without the app; test_quiz.py has the note's lesson and the app)."""
+"""The quiz without the app. What it asks on models the built-in lessons do not have:
+an update asks the first parameter that moved and is a number, none that overflowed;
+backward passes over a constant input, and a gradient reached by a second path is asked
+as a sum. And a session of one around a stepper: answers, the held step, a teaching
+moment after the verdict (test_quiz.py has the note's lesson in the app)."""
 
 from __future__ import annotations
 
-from bptui.app.quiz import Question, question_for
+from bptui.app.quiz import Question, Quiz, question_for
+from bptui.app.settings import Settings
+from bptui.classroom.commands import Step
+from bptui.lesson import seed_lesson
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import load_lesson
-from bptui.lesson.snapshot import Kind
+from bptui.lesson.snapshot import Kind, Message
 
 
 def _update_question(stepper: Stepper) -> Question | None:
@@ -81,3 +85,70 @@ def test_a_second_path_adds_to_a_gradient_and_adding_nothing_asks_nothing():
     asked = _backward_questions("x * w + w", 0.0, 2.0)
     assert asked[-2] == ("∂loss/∂z1", "∂loss/∂z1 = ∂loss/∂ŷ · ∂ŷ/∂z1 = -2 · 1 = -2")
     assert asked[-1] is None
+
+
+# ------------------------------------------------------------- the quiz without the app
+class Alone:
+    """A session of one (no class) around a stepper, for the quiz without the app."""
+
+    def __init__(self, stepper: Stepper) -> None:
+        self.stepper, self.link, self.settings = stepper, None, Settings(quiz=True)
+        self.sent: list[Step] = []
+
+    def following(self) -> bool:
+        return False
+
+    def apply_command(self, command: Step) -> None:
+        assert getattr(self.stepper, command.action)()
+
+    def send_command(self, command: Step) -> None:
+        self.sent.append(command)
+
+
+def test_an_answer_again_at_the_same_step_replaces_the_first_and_the_step_goes_once():
+    """Answered, undone and answered again before the score is read: one answer counts,
+    the last. The step is held while asked and sent (to a class, if any) once answered."""
+    session = Alone(Stepper(seed_lesson()))
+    quiz = Quiz(session)
+    assert isinstance(quiz.take("next", drawn=True), Question) and session.sent == []
+    assert quiz.answer("5") == Message(
+        Kind.TEACH, "Not quite: you said 5, torch says ŷ = x_val * w, with x = 1, w = 1: ŷ = 1."
+    )
+    assert session.sent == [Step("next")]
+    assert session.stepper.undo()
+    assert isinstance(quiz.take("next", drawn=True), Question)
+    assert quiz.answer("1") == Message(Kind.STEP, "Right: ŷ = 1 (you said 1).")
+    assert quiz.tally() == (1, 1)
+
+
+def test_a_teaching_moment_of_the_step_is_said_after_the_verdict():
+    """Skip-zero mode: the backward step that adds to w.grad says so, after the verdict
+    on ∂loss/∂w (this sample's gradient), and the message takes the teaching kind."""
+    stepper = Stepper(seed_lesson())
+    assert stepper.toggle_skip_zero() and stepper.train_step() and stepper.finish_forward()
+    quiz = Quiz(Alone(stepper))
+    for name in ("∂loss/∂r", "∂loss/∂ŷ"):
+        asked = quiz.take("backward", drawn=True)
+        assert isinstance(asked, Question) and asked.name == name
+        quiz.answer(None)
+    asked = quiz.take("backward", drawn=True)
+    assert isinstance(asked, Question) and asked.name == "∂loss/∂w"
+    said = quiz.answer("-7.84")
+    assert said == Message(
+        Kind.TEACH,
+        "Right: ∂loss/∂w = -7.84 (you said -7.84).  The gradient was not zeroed, so "
+        "backward() added to it: w.grad = -2 (old) + -7.84 (this backward) = -9.84. torch "
+        "accumulates gradients on purpose; call w.grad.data.zero_() after each update to "
+        "start every step from 0.",
+    )
+
+
+def test_a_step_that_asks_nothing_goes_at_once():
+    """Zeroing the gradient reveals no number: the step is taken and sent (to a class, if
+    any) at once, and nothing is held."""
+    stepper = Stepper(seed_lesson())
+    assert stepper.finish_forward() and stepper.finish_backward() and stepper.update()
+    session = Alone(stepper)
+    quiz = Quiz(session)
+    assert quiz.take("next", drawn=True) is True
+    assert session.sent == [Step("next")] and not quiz.holds()
