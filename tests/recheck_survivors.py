@@ -1,9 +1,11 @@
 """Run the current tests against the survivors of the last ``make mutate``.
 
 mutmut keeps its verdicts in ``mutants/``; after tests are added, this checks
-only the survivors again, against the test files given (default: the ones
-mutmut selects from), in one process: each mutant is switched on through
-``MUTANT_UNDER_TEST``, which the mutated code reads on every call.
+only the survivors again, and the mutants the run found no test for, against the
+test files given (default: the ones mutmut selects from), in one process: each
+mutant is switched on through ``MUTANT_UNDER_TEST``, which the mutated code reads
+on every call. (A mutant with no test is one no test of mutmut's selection
+reached; a test outside it, given here, may.)
 
     .venv/bin/python tests/recheck_survivors.py [MODULE_PREFIX | @NAMES_FILE] [-- TESTS...]
 
@@ -26,8 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def survivors(prefix: str) -> list[str]:
+    """The mutants of the last run that no test killed: survived, or reached by none."""
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "mutmut"), "results"],  # the environment's own
+        # mutmut beside this Python: the venv it runs in need not be the work tree's.
+        [str(Path(sys.executable).with_name("mutmut")), "results"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -36,7 +40,7 @@ def survivors(prefix: str) -> list[str]:
     names = []
     for line in out.splitlines():
         name, _, verdict = line.strip().rpartition(": ")
-        if verdict == "survived" and name.startswith(prefix):
+        if verdict in ("survived", "no tests") and name.startswith(prefix):
             names.append(name)
     return names
 

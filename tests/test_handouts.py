@@ -323,3 +323,122 @@ def test_a_lessons_name_is_made_safe_for_a_file_name() -> None:
     assert handout.file_stem("../My lesson.", CLOCK) == "bptui-My-lesson-20261130-123456"
     assert handout.file_stem("---", CLOCK) == "bptui-lesson-20261130-123456"
     assert handout.file_stem("两层", CLOCK) == "bptui-lesson-20261130-123456"
+    # Only dots and dashes are trimmed from the ends, never a letter.
+    assert handout.file_stem("XOR.", CLOCK) == "bptui-XOR-20261130-123456"
+
+
+def test_the_class_in_the_teachers_handout_word_for_word() -> None:
+    """The class's part of the teacher's handout whole: the headings, both tables'
+    columns and alignments, each question's counts and common wrong answers (a dash when
+    there are none), each student's score; names and numbers as plain Markdown text."""
+    from bptui.classroom.messages import Score, Tally
+    from bptui.classroom.protocol import Results
+
+    questions = (
+        Tally(1, "ŷ", 5, 4, 3, ((-2.0, 1), (0.5, 2)), 2.0),
+        Tally(2, "∂loss/∂w", 3, 2, 2, (), -0.25),
+    )
+    scores = (Score("ann", "10.0.0.7", 2, 2), Score("b_o", "::1", 0, 1))
+    scores_head = "\n## Scores\n\n| student | from | right | asked |\n|---|---|---:|---:|\n"
+    questions_head = (
+        "\n## Class questions\n\n"
+        "| # | question | torch's value | right | wrong | not answered | common wrong answers |\n"
+        "|---:|---|---:|---:|---:|---:|---|\n"
+    )
+    assert handout.class_markdown(Results(questions, scores)) == (
+        questions_head
+        + "| 1 | ŷ | 2 | 3 | 1 | 1 | \\-2 ×1, 0\\.5 ×2 |\n"
+        + "| 2 | ∂loss/∂w | -0.25 | 2 | 0 | 1 | – |\n"
+        + scores_head
+        + "| ann | 10\\.0\\.0\\.7 | 2 | 2 |\n"
+        + "| b\\_o | ::1 | 0 | 1 |\n"
+    )
+    # No question revealed yet, a student who joined: the scores all the same.
+    assert handout.class_markdown(Results((), scores[:1])) == (
+        questions_head + scores_head + "| ann | 10\\.0\\.0\\.7 | 2 | 2 |\n"
+    )
+    assert handout.class_markdown(Results((), ())) == ""  # no class: nothing added
+
+
+def test_a_name_from_the_network_is_plain_markdown_text() -> None:
+    """Every character Markdown reads as formatting is escaped, control characters go."""
+    typed = "a\x07\x1b\\`*_{}[]()#+-.!|<>~z"
+    assert handout.markdown_text(typed) == (
+        "a\\\\\\`\\*\\_\\{\\}\\[\\]\\(\\)\\#\\+\\-\\.\\!\\|\\<\\>\\~z"
+    )
+
+
+def test_a_handout_is_utf_8_whatever_the_locale(tmp_path: Path) -> None:
+    """Under a C locale (a server's default), Python's own default would be ASCII and
+    ŷ would not be written: the file is UTF-8 all the same. A fresh interpreter, since the
+    locale's encoding is fixed when Python starts; it imports the same package as this
+    test (under mutmut, the mutated one: MUTANT_UNDER_TEST is inherited). The file is
+    written here too, so mutmut's traced run, which sees only this process, ties the test
+    to write_new."""
+    import subprocess
+    import sys
+
+    here = handout.write_new(tmp_path, "here", ".md", "ŷ = x·w\n")
+    package = Path(handout.__file__).parents[2]
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONPATH": str(package)}
+    env.pop("PYTHONIOENCODING", None)
+    script = (
+        "import locale, sys; from pathlib import Path; from bptui.app import handout; "
+        "assert locale.getpreferredencoding(False) != 'UTF-8'; "
+        "print(handout.write_new(Path(sys.argv[1]), 'h', '.md', '\\u0177 = x\\u00b7w\\n').name)"
+    )  # the command line in ASCII: under the C locale it is read as ASCII too
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "h.md"
+    assert (tmp_path / "h.md").read_bytes() == here.read_bytes() == "ŷ = x·w\n".encode()
+
+
+def test_a_current_directory_that_is_gone_is_named_as_dot(here: Path) -> None:
+    """The folder cannot be named when the current directory no longer exists: the
+    message says "." for it, and why nothing was saved."""
+    gone = here / "gone"
+    gone.mkdir()
+    os.chdir(gone)
+    gone.rmdir()
+    message = handout.write_screenshot("linear", lambda: "<svg/>", served=False)
+    assert message.kind is Kind.REFUSED
+    assert message.text == (
+        "Cannot write bptui-linear-20261130-123456.svg in .: No such file or directory. "
+        "Nothing was saved."
+    )
+
+
+def test_a_parameter_reached_two_ways_has_a_sum_of_products_in_the_handout() -> None:
+    """x·w + w: the loss reaches w through the product and directly; its chain is the
+    sum of the two paths' products, and each factor has its column."""
+    lesson = load_lesson(None, overrides={"model": "x * w + w"}).with_values(epochs=1)
+    stepper = Stepper(lesson)
+    assert stepper.train_step()
+    text = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    chain = "∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂z1 · ∂z1/∂w + ∂loss/∂r · ∂r/∂ŷ · ∂ŷ/∂w"
+    assert f"\n- ∂loss/∂w = {chain}\n\n" in text
+    assert "\n| step | ∂loss/∂r | ∂r/∂ŷ | ∂ŷ/∂z1 | ∂ŷ/∂w | ∂z1/∂w |\n" in text
+
+
+def test_the_teachers_handout_is_the_session_then_the_class(here: Path) -> None:
+    """x in the teacher's session: the handout as anyone's, the class's part after it,
+    and the file named on the message bar."""
+    from bptui.classroom.messages import Score, Tally
+    from bptui.classroom.protocol import Results
+
+    stepper = Stepper(load_lesson("linear"))
+    assert stepper.train_step()
+    results = Results((Tally(1, "ŷ", 2, 2, 1, ((3.0, 1),), 1.0),), (Score("ann", "::1", 1, 1),))
+    message = handout.write_handout(stepper, stepper.snapshot(), None, False, results)
+    assert message.kind is Kind.STEP
+    assert message.text == "Handout written: bptui-linear-20261130-123456.md"
+    written = (here / "bptui-linear-20261130-123456.md").read_text(encoding="utf-8")
+    session = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    assert written == session + handout.class_markdown(results)
+    assert "| 1 | ŷ | 1 | 1 | 1 | 0 | 3 ×1 |" in written

@@ -18,7 +18,7 @@ from bptui.app.main import BptuiApp
 from bptui.app.panels.graph import GraphPanel
 from bptui.app.panels.message import MessageBar
 from bptui.app.panels.status import StatusBar
-from bptui.app.quiz import is_right, question_for, read_number
+from bptui.app.quiz import is_right, not_a_number, question_for, read_number
 from bptui.app.screens.quiz_prompt import QuizPrompt
 from bptui.app.settings import Settings
 from bptui.cli import build_parser, settings_from_args
@@ -430,3 +430,13 @@ async def test_an_answer_typed_in_one_burst_with_the_step_is_checked(
             app.post_message(events.Key(key, character))  # as the driver posts them
         await wait_for(pilot, lambda: app.session.quiz.tally() != (0, 0))
         assert app.session.quiz.tally() == (1, 1), screen_text(app)  # ŷ = x·w = 1: right
+
+
+def test_the_hint_quotes_what_was_typed_cut_to_eight_characters():
+    """The hint for what is not a number quotes it, cut to seven characters and … past
+    eight (the prompt is one line), and … for nothing typed."""
+    hint = " is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips)."
+    assert not_a_number("  abc ") == '"abc"' + hint
+    assert not_a_number("abcdefgh") == '"abcdefgh"' + hint  # eight: whole
+    assert not_a_number("abcdefghi") == '"abcdefg…"' + hint  # nine: seven and …
+    assert not_a_number("   ") == '"…"' + hint  # nothing typed
