@@ -22,6 +22,7 @@ from screen_rows import screen_strips
 from textual.widgets._footer import FooterKey
 
 from bptui.app import startup
+from bptui.app.frames import AFTER_FRAME
 from bptui.app.main import BptuiApp
 from bptui.app.panels.code import highlight
 from bptui.app.panels.footer import KeyFooter
@@ -222,3 +223,28 @@ async def test_no_empty_axes_are_drawn_before_there_is_something_to_plot(crowd) 
         assert not plot.plotted
         assert [line.plain for line in plot.build(40)] == [""]
         assert shown(app, plot).replace("─", "").replace("Loss vs w", "").strip() == ""
+
+
+async def test_frames_before_the_first_plot_wait_for_it_once(crowd) -> None:  # type: ignore[no-untyped-def]
+    """While a class joins, the first plot waits, looking again every POLL seconds.
+    Each frame drawn meanwhile started one more such wait: 50 explorers' apps,
+    redrawn as the class's count changed, spent a fifth more CPU before the last
+    of them was on screen."""
+    app = make_app()
+    waits: list[float] = []
+    real = app.set_timer
+
+    def set_timer(delay: float, callback: object = None, **kwargs: object) -> object:
+        if getattr(callback, "__name__", "") == "_first_plot" and delay == AFTER_FRAME:
+            waits.append(delay)
+        return real(delay, callback, **kwargs)  # type: ignore[arg-type]
+
+    app.set_timer = set_timer  # type: ignore[method-assign,assignment]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: crowd["first_frames"] == 1)
+        for _ in range(5):  # five more frames, the class still joining
+            await pilot.press("space")
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.micro_steps >= 5)
+        await pilot.pause(0.1)  # each frame's after-work
+        assert not app.query_one(LossPlot).plotted
+        assert len(waits) == 1

@@ -100,8 +100,9 @@ class Frames:
         self._keys.release("lesson")  # `:299` or `?` typed while PyTorch loaded
         plot = self.plot()
         if plot is not None and not plot.plotted:
-            self.plot_due = True
-            self._app.set_timer(AFTER_FRAME, self._first_plot)
+            if not self.plot_due:  # one wait for the first plot, however many frames come
+                self.plot_due = True
+                self._app.set_timer(AFTER_FRAME, self._first_plot)
         elif plot is not None:
             self._app.set_timer(AFTER_FRAME, self.collector.after_frame)
 
