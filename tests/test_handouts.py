@@ -442,3 +442,16 @@ def test_the_teachers_handout_is_the_session_then_the_class(here: Path) -> None:
     session = handout.handout_markdown(stepper, stepper.snapshot(), None)
     assert written == session + handout.class_markdown(results)
     assert "| 1 | ŷ | 1 | 1 | 1 | 0 | 3 ×1 |" in written
+
+
+def test_one_training_step_is_one_step_in_words() -> None:
+    """After one training step the handout said "1 training steps done"."""
+    stepper = Stepper(load_lesson("linear"))
+    assert stepper.train_step()
+    text = handout.handout_markdown(stepper, stepper.snapshot(), None)
+    assert "\n1 training step done; now epoch 1, sample 2, forward" in text
+    finished = Stepper(load_lesson("linear").with_values(epochs=1, x=(1.0,), y=(2.0,)))
+    assert finished.train_step() and finished.snapshot().finished
+    assert "The lesson is finished: 1 training step.\n" in handout.handout_markdown(
+        finished, finished.snapshot(), None
+    )

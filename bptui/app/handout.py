@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..classroom.protocol import Results
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..lesson.snapshot import Kind, Message, Snapshot
 from ..lesson.values import format_plain
 from .keymap import BY_ACTION
@@ -95,17 +95,25 @@ def handout_markdown(stepper: Stepper, snap: Snapshot, score: tuple[int, int] | 
             cells += [format_plain(record.factors.get(f"d{f.out}/d{f.wrt}")) for f in factors]
             out.write("| " + " | ".join(cells) + " |\n")
     out.write("\n## " + _("Where the session is") + "\n\n")
+    steps = snap.steps_done
     if snap.finished:
         out.write(
-            _("The lesson is finished: {steps} training steps.").format(steps=snap.steps_done)
+            ngettext(
+                "The lesson is finished: {steps} training step.",
+                "The lesson is finished: {steps} training steps.",
+                steps,
+            ).format(steps=steps)
         )
     else:
         out.write(
-            _(
+            ngettext(
+                "{steps} training step done; now epoch {epoch}, sample {sample}, {phase} "
+                "({micro} micro-steps since the start).",
                 "{steps} training steps done; now epoch {epoch}, sample {sample}, {phase} "
-                "({micro} micro-steps since the start)."
+                "({micro} micro-steps since the start).",
+                steps,
             ).format(
-                steps=snap.steps_done,
+                steps=steps,
                 epoch=snap.epoch,
                 sample=snap.sample,
                 phase=phase_word(snap.phase),
