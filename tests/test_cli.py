@@ -55,6 +55,8 @@ BAD = [
     (["--init", "w=abc"], "'abc'"),
     (["--init", "w=1,w=2"], "w twice"),
     (["--init", ""], "''"),
+    # bce needs a prediction in [0, 1]: torch's RuntimeError and its traceback, once.
+    (["--model", "x * w", "--loss", "bce"], "end the model in sigmoid"),
 ]
 
 
