@@ -7,8 +7,9 @@ A floor for ``bench_keys.py`` and ``bench_crowd.py``: this app shows what
 recorded), the same containers and widgets of the same class names (so the CSS
 applies alike), panels that repaint only the rows that changed (a minimal copy
 of bptui's ``LinePanel``), and a compact footer with the same bindings. Space
-shows the next recorded state: the text panels at once, the plot one frame
-later, after a refresh and a 3 ms timer, as bptui draws it. What a key costs
+shows the next recorded state, the plot in the same frame as the other panels
+(the first plot one frame later, after a refresh and a 3 ms timer), as bptui
+draws it. What a key costs
 here is what Textual costs for bptui's screen: there is no engine, no
 snapshot and no building of lines. It imports no bptui, only Textual and Rich.
 
