@@ -187,29 +187,24 @@ class ClassQuestion:
     def verdict(self, revealed: Revealed) -> Message:
         """The teacher revealed: torch's value, and whether this student was right."""
         asked, self.asked = self.asked, None
+        # None: asked on the group's screen, answered there, then off to explore with an
+        # app of their own: this app never saw the question's name.
+        name = asked.name if asked is not None and asked.qid == revealed.qid else None
         value, answer = _num(revealed.value), revealed.answer
-        if asked is None or asked.qid != revealed.qid:
-            # Asked on the group's screen, answered there, then off to explore with an
-            # app of their own: this app never saw the question's name.
-            return self._verdict_unnamed(value, answer, revealed.value)
-        name = asked.name
         if answer is None:
-            text = _("Not answered (not scored): {name} = {value}.").format(name=name, value=value)
-            return Message(Kind.STEP, text)
-        if is_right(answer, revealed.value):
-            text = _("Right: {name} = {value} (you said {answer}).")
-            return Message(Kind.STEP, text.format(name=name, value=value, answer=_num(answer)))
-        text = _("Not quite: you said {answer}, torch says {how}.")
-        return Message(Kind.TEACH, text.format(answer=_num(answer), how=f"{name} = {value}"))
-
-    @staticmethod
-    def _verdict_unnamed(value: str, answer: float | None, exact: float) -> Message:
-        if answer is None:
-            return Message(
-                Kind.STEP, _("Not answered (not scored): torch says {value}.").format(value=value)
+            text = (
+                _("Not answered (not scored): torch says {value}.")
+                if name is None
+                else _("Not answered (not scored): {name} = {value}.")
             )
-        if is_right(answer, exact):
-            text = _("Right: torch says {value} (you said {answer}).")
-            return Message(Kind.STEP, text.format(value=value, answer=_num(answer)))
+            return Message(Kind.STEP, text.format(name=name, value=value))
+        if is_right(answer, revealed.value):
+            text = (
+                _("Right: torch says {value} (you said {answer}).")
+                if name is None
+                else _("Right: {name} = {value} (you said {answer}).")
+            )
+            return Message(Kind.STEP, text.format(name=name, value=value, answer=_num(answer)))
+        how = value if name is None else f"{name} = {value}"
         text = _("Not quite: you said {answer}, torch says {how}.")
-        return Message(Kind.TEACH, text.format(answer=_num(answer), how=value))
+        return Message(Kind.TEACH, text.format(answer=_num(answer), how=how))
