@@ -156,11 +156,19 @@ def _report(stepper: Any, output: str, replaced: bool) -> None:
         return
     params = ", ".join(f"{n} = {v!r}" for n, v in last.params_after.items())
     text = (
-        _(
-            "bptui trace: {steps} steps written to {file} (replacing the file that was there); final {params}"
+        i18n.ngettext(
+            "bptui trace: {steps} step written to {file} (replacing the file that was there); "
+            "final {params}",
+            "bptui trace: {steps} steps written to {file} (replacing the file that was there); "
+            "final {params}",
+            last.step,
         )
         if replaced
-        else _("bptui trace: {steps} steps written to {file}; final {params}")
+        else i18n.ngettext(
+            "bptui trace: {steps} step written to {file}; final {params}",
+            "bptui trace: {steps} steps written to {file}; final {params}",
+            last.step,
+        )
     )
     print(text.format(steps=last.step, file=output, params=params), file=sys.stderr)
 

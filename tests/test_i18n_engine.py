@@ -212,6 +212,7 @@ SAMPLES: dict[str, tuple[object, ...]] = {
     "update_without_grad": ("w",),
     "backward_twice": ("Trying to backward through the graph a second time. Specify it.",),
     "accumulated": (["w", "W"], {"w": -2.0, "W": [1.0]}, {"w": -4.0, "W": [2.0]}),
+    "zeroed_already": (),
     "zeroed_early": (True,),
     "skipped": (Phase.UPDATE, [("w", -2.0)]),
     "batch_waits": ([("w", -2.0)],),

@@ -288,7 +288,8 @@ def test_trace_every_builtin_lesson(name, tmp_path, capsys):
     last = stepper_run(lesson)[-1]
     assert rows[-1]["params_after"] == last.params_after
     assert rows[-1]["loss"] == last.loss
-    assert f"{len(rows)} steps written" in capsys.readouterr().err
+    steps = "1 step" if len(rows) == 1 else f"{len(rows)} steps"
+    assert f"bptui trace: {steps} written to " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", builtin_names())

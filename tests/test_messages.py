@@ -312,6 +312,23 @@ def test_the_end_and_divergence():
             )
         ],
     )
+    s = Stepper(seed_lesson().with_values(epochs=1, x=[1.0], y=[2.0]))
+    s.train_step()
+    assert said(s) == (
+        "STEP",
+        "Gradient zeroed. The lesson is done: 1 epoch trained, w = 1.02. "
+        ": goes to any step, ← steps back, r starts again.",
+    )
+    run(
+        s,
+        [
+            (
+                "next",
+                "REFUSED",
+                "The lesson is finished (1 epoch). Press r to start again, or ← to step back.",
+            )
+        ],
+    )
     s = Stepper(seed_lesson().with_values(lr=1.0))
     while s.next() and said(s)[0] != Kind.DIVERGED.name:
         pass
@@ -674,3 +691,24 @@ def test_no_engine_sentence_names_a_command_line_option():
         source = Path(module.__file__).read_text(encoding="utf-8")
         assert not re.search(r"--[a-z]", source)
     assert not any(key.endswith("_option") for key in teaching.LABELS)
+
+
+def test_zeroing_a_gradient_that_is_zero_mid_step_says_the_step_goes_on():
+    """After a whole step w.grad is 0; zeroing it again in the next sample's forward pass
+    changes nothing, and the message must not announce the next sample (it used to say
+    "Gradient zeroed. Next sample: press space." with the forward pass half done)."""
+    s = Stepper(seed_lesson())
+    s.train_step()
+    s.next()
+    run(
+        s,
+        [
+            (
+                "zero",
+                "STEP",
+                "The gradient was 0 already: zero_() changed nothing, and this sample's step "
+                "goes on where it was.",
+            ),
+        ],
+    )
+    assert s.snapshot().phase.name == "FORWARD"

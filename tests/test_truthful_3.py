@@ -198,3 +198,27 @@ async def test_a_burst_through_the_step_prompt_keeps_its_order(
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
         assert app.stepper is not None and app.stepper.steps_done == 299
         assert not any(isinstance(screen, JumpScreen) for screen in app.screen_stack)
+
+
+# ------------------------------------------------------------------ keys at the end
+
+
+@pytest.mark.parametrize("key", ["space", "s", "f"])
+async def test_a_stepping_key_at_the_end_says_the_lesson_is_finished(key: str) -> None:
+    """Once the lesson is done its stepping keys are greyed in the footer; pressed anyway,
+    one says why nothing happens and how to go on, instead of doing nothing at all."""
+    from test_app import make_app, press, shown, wait_for
+
+    from bptui.app.panels.message import MessageBar
+    from bptui.lesson import seed_lesson
+
+    app = make_app(seed_lesson().with_values(epochs=1, x=[1.0], y=[2.0]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "s")
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.finished)
+        assert "The lesson is done: 1 epoch trained" in shown(app, MessageBar)
+        steps = app.stepper.micro_steps if app.stepper else None
+        await press(pilot, key)
+        await wait_for(pilot, lambda: "The lesson is finished (1 epoch)" in shown(app, MessageBar))
+        assert "Press r to start again" in shown(app, MessageBar)
+        assert app.stepper is not None and app.stepper.micro_steps == steps

@@ -144,12 +144,20 @@ class BptuiApp(App[int]):
     async def _on_key(self, event: events.Key) -> None:
         if self.keys.came_back(event):
             return
-        # A follower's key that would change the lesson is off (its binding does not
-        # run): say why instead of doing nothing.
+        # A key that is off (its binding does not run) says why instead of doing
+        # nothing: a follower's lesson key, or a stepping key once the lesson is done
+        # (the engine says it is finished and how to go on).
+        actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
         if self.session.following():
-            actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
             if actions & keymap.LESSON_KEYS:
                 self._refused_while_following()
+        elif (
+            len(self.screen_stack) == 1  # not a key some screen above the lesson left
+            and self.snapshot is not None
+            and self.snapshot.finished
+            and actions & keymap.STEPPING
+        ):
+            self.step("next")
 
     def get_default_screen(self) -> Screen[Any]:
         classes = screen_classes(*self.size)  # before the first layout (see sizes.py)

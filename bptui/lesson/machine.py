@@ -298,6 +298,8 @@ class StepMachine:
             self._end_step()
         elif had:
             self.message = self.say.zeroed_early(before_update=phase is _UPDATE)
+        else:  # "Gradient zeroed. Next sample" would be untrue mid-step
+            self.message = self.say.zeroed_already()
         return True
 
     def _act_edit(self, edit: Edit) -> bool:

@@ -70,6 +70,12 @@ def _at(steps: int, finished: bool) -> Callable[[], str]:
     ).format(steps=steps)
 
 
+def epochs_trained(epochs: int) -> Callable[[], str]:
+    """``1 epoch``, ``100 epochs``: how many passes over the data, said in the sentence's
+    language."""
+    return lambda: ngettext("{n} epoch", "{n} epochs", epochs).format(n=epochs)
+
+
 class Narrator:
     """The sentences of normal micro-steps and of moving in time. ``_k`` names the
     actions the way the interface spells them (see ``teaching.LABELS``)."""
@@ -295,20 +301,20 @@ class Narrator:
             return said(
                 Kind.STEP,
                 N_(
-                    "Gradient zeroed. The lesson is done: {epochs} epochs trained, {params}. "
+                    "Gradient zeroed. The lesson is done: {epochs} trained, {params}. "
                     "{explore} explores it on your own."
                 ),
-                epochs=epochs,
+                epochs=epochs_trained(epochs),
                 params=params,
                 explore=self._k.get("toggle_follow", "t"),
             )
         return said(
             Kind.STEP,
             N_(
-                "Gradient zeroed. The lesson is done: {epochs} epochs trained, {params}. "
+                "Gradient zeroed. The lesson is done: {epochs} trained, {params}. "
                 "{jump} goes to any step, {undo} steps back, {reset} starts again."
             ),
-            epochs=epochs,
+            epochs=epochs_trained(epochs),
             params=params,
             jump=self._k["jump"],
             undo=self._k["undo"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ..i18n import N_
-from .narration import Narrator, joined, listing, phrase, said
+from .narration import Narrator, epochs_trained, joined, listing, phrase, said
 from .snapshot import Kind, Message, Phase, Saying
 from .values import MaybeValue, Value, format_plain, format_value
 
@@ -76,11 +76,11 @@ class Teacher:
         return self._said(
             Kind.REFUSED,
             N_(
-                "The lesson is finished ({epochs} epochs). Press {reset} to start again, or "
+                "The lesson is finished ({epochs}). Press {reset} to start again, or "
                 "{undo} to step back."
             ),
-            N_("The lesson is finished ({epochs} epochs). {explore} explores it on your own."),
-            epochs=epochs,
+            N_("The lesson is finished ({epochs}). {explore} explores it on your own."),
+            epochs=epochs_trained(epochs),
             explore=self._k.get("toggle_follow", "t"),
             reset=self._k["reset"],
             undo=self._k["undo"],
@@ -269,6 +269,16 @@ class Teacher:
             )
         )
         return said(Kind.TEACH, template, parts=joined("; ", parts))
+
+    def zeroed_already(self) -> Message:
+        """``zero_()`` on a gradient that is 0 already, before the step's own zeroing."""
+        return said(
+            Kind.STEP,
+            N_(
+                "The gradient was 0 already: zero_() changed nothing, and this sample's step "
+                "goes on where it was."
+            ),
+        )
 
     def zeroed_early(self, before_update: bool) -> Message:
         if before_update:

@@ -34,7 +34,7 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..lesson import words
 from ..lesson.spec import Lesson, LessonError
 from .options import ServeError, ServeOptions
@@ -105,9 +105,11 @@ def _banner(
     target = f"ssh {port_flag}{host}"
     lines = [
         f"bptui serve: {words.title(lesson)}",
-        _("  listening on {address}, up to {count} students").format(
-            address=f"{options.host}:{port}", count=options.max_sessions
-        ),
+        ngettext(
+            "  listening on {address}, up to {count} student",
+            "  listening on {address}, up to {count} students",
+            options.max_sessions,
+        ).format(address=f"{options.host}:{port}", count=options.max_sessions),
         _("  host key {key} ({where})").format(key=key, where=where),
         _("  students type:  {command}").format(command=target),
     ]

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
 from ... import glyphs
-from ...i18n import N_, _
+from ...i18n import N_, _, ngettext
 from ...lesson import words
 from ...lesson.snapshot import NodeView, Snapshot
 from ...lesson.spec import Lesson
@@ -137,13 +137,13 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
     if lesson.description:
         about += words.description(lesson) + "\n\n"
     about += (
-        _(
-            "`loss = {expression}`, learning rate {lr}, {epochs} epochs over {samples} samples."
-        ).format(
+        _("`loss = {expression}`, learning rate {lr}, {epochs} over {samples}.").format(
             expression=lesson.expression(),
             lr=f"{lesson.lr:g}",
-            epochs=lesson.epochs,
-            samples=lesson.n_samples,
+            epochs=ngettext("{n} epoch", "{n} epochs", lesson.epochs).format(n=lesson.epochs),
+            samples=ngettext("{n} sample", "{n} samples", lesson.n_samples).format(
+                n=lesson.n_samples
+            ),
         )
         + "\n\n"
     )
