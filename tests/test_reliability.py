@@ -170,6 +170,10 @@ def test_ctrl_c_during_trace_is_one_line_130_and_keeps_the_old_file(tmp_path) ->
         [*bptui_command(), "trace", "--epochs", "100000", "-o", str(out)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # Ctrl+C as a terminal sends it, even when the suite itself was started in the
+        # background by a shell (which ignores SIGINT for it, and Python then keeps
+        # it ignored: the run went on for a minute to the end and exited 0).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # Torch loaded and the run under way: records reach the temporary file.
     deadline = Deadline(60)
