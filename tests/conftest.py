@@ -56,6 +56,31 @@ def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         return s
 
     yield start
+    _end(servers)
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
+    """One ``bptui serve`` per set of options for the tests of a module that only use
+    it: they neither stop it nor read its log, and count its processes only against
+    a count taken in the same test. A server costs 2 s of CPU before its first
+    student (its zygote imports torch), and the suite starts about 75 (TESTING.md)."""
+    from serve_client import Server
+
+    servers: dict[tuple[str, ...], Server] = {}
+
+    def get(*args: str) -> Server:
+        if args not in servers:
+            servers[args] = Server(tmp_path_factory.mktemp("shared-server"), *args)
+        assert servers[args].proc.poll() is None, "a test stopped the shared server"
+        return servers[args]
+
+    yield get
+    _end(list(servers.values()))
+
+
+def _end(servers: list[Server]) -> None:
+    """Every server, and whatever it started, gone."""
     for s in servers:
         s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
         for pid in s.pids():

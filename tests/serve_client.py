@@ -54,6 +54,8 @@ class Server:
         """``log_file``: the server's output goes to that file, as a teacher's log would;
         ``stderr``: where its log goes (a pipe, read by :meth:`stop`); ``env``: more
         environment for the server; ``cwd``: where it runs (the teacher's handouts go there)."""
+        #: Where its data (host key, XDG_DATA_HOME) is kept.
+        self.directory = directory
         env = dict(os.environ, **(env or {}), XDG_DATA_HOME=str(directory / "data"))
         env.pop("TEXTUAL", None)
         key = make_host_key(directory)

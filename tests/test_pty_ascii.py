@@ -9,11 +9,9 @@ classroom: ``bptui serve`` decides for each student, from what their ssh sends.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from serve_client import Server, Student, connect
@@ -112,21 +110,6 @@ def test_a_utf8_terminal_gets_the_usual_characters(plain_locale: Callable[[str],
 # ------------------------------------------------------------------ a classroom
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    servers: list[Server] = []
-
-    def start(*args: str) -> Server:
-        servers.append(Server(tmp_path, *args))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop(signal.SIGKILL if s.proc.poll() is None else signal.SIGINT)
-        for pid in s.pids():
-            os.kill(pid, signal.SIGKILL)
-
-
 async def join(port: int, term: str, env: dict[str, str]) -> Student:
     """A student whose ssh sends ``env`` (as OpenSSH's SendEnv LANG LC_* does)."""
     conn = await connect(port)
@@ -158,9 +141,9 @@ async def session_bytes(student: Student) -> bytes:
     ],
 )
 async def test_serve_decides_for_each_student(
-    server: Callable[..., Server], term: str, env: dict[str, str], plain: bool
+    shared_server: Callable[..., Server], term: str, env: dict[str, str], plain: bool
 ) -> None:
-    srv = server()
+    srv = shared_server()
     student = await join(srv.port, term, env)
     try:
         raw = await session_bytes(student)

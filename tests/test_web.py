@@ -114,8 +114,8 @@ def test_xterm_is_vendored_with_its_licence_and_version() -> None:
 # ------------------------------------------------------------------ a real server
 
 
-async def test_the_page_and_its_files_carry_the_security_headers(server) -> None:  # type: ignore[no-untyped-def]
-    srv = server("--web", "0")
+async def test_the_page_and_its_files_carry_the_security_headers(shared_server) -> None:  # type: ignore[no-untyped-def]
+    srv = shared_server("--web", "0")
     url = web_url(srv.banner)
     async with aiohttp.ClientSession() as http:
         for path in ("", "page.js", "xterm.js", "xterm.css", "addon-fit.js", "LICENSE.xterm"):
@@ -201,9 +201,9 @@ async def test_passwords_are_checked_on_the_page_as_over_ssh(server) -> None:  #
 
 
 async def test_handouts_go_to_the_page_and_never_to_the_servers_disk(
-    server, tmp_path: Path
+    shared_server,
 ) -> None:  # type: ignore[no-untyped-def]
-    srv = server("--web", "0")
+    srv = shared_server("--web", "0")
     student = await WebStudent.join(web_url(srv.banner), "ann", width=100, height=30)
     await student.wait_for(lambda t: STARTED in t, 60)
     await student.press("x")
@@ -218,7 +218,7 @@ async def test_handouts_go_to_the_page_and_never_to_the_servers_disk(
     assert svg["type"] == "image/svg+xml"
     assert "1337" not in student.text()  # the sequence never reaches the screen
     await student.close()
-    assert not list(tmp_path.rglob("bptui-*.md")) and not list(Path.cwd().glob("bptui-*.md"))
+    assert not list(srv.directory.rglob("bptui-*.md")) and not list(Path.cwd().glob("bptui-*.md"))
 
 
 async def test_the_class_limits_count_browser_students(server) -> None:  # type: ignore[no-untyped-def]

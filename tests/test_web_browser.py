@@ -34,8 +34,10 @@ async def browser() -> AsyncIterator[Browser]:
     await started.close()
 
 
-async def test_a_student_page_shows_the_lesson_from_this_server_only(server, browser) -> None:  # type: ignore[no-untyped-def]
-    srv = server("--web", "0")
+async def test_a_student_page_shows_the_lesson_from_this_server_only(
+    shared_server, browser
+) -> None:  # type: ignore[no-untyped-def]
+    srv = shared_server("--web", "0")
     url = web_url(srv.banner)
     page = await browser.open(url)
     assert page.status == 200
@@ -117,8 +119,10 @@ async def test_the_terminal_fits_the_window_and_comes_back_after_a_drop(server, 
     assert log.count("join  127.0.0.1 ann") == 1
 
 
-async def test_x_saves_the_handout_in_the_browsers_downloads(server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    srv = server("--web", "0")
+async def test_x_saves_the_handout_in_the_browsers_downloads(
+    shared_server, browser, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    srv = shared_server("--web", "0")
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     page = await browser.open(web_url(srv.banner), downloads=str(downloads))
