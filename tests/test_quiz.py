@@ -315,6 +315,8 @@ async def test_a_follower_is_not_asked_and_the_teacher_asks_the_class():
         assert teacher.received() == [{"t": "cmd", "c": {"a": "next"}}, {"t": "reveal"}]
         assert "r=-1" in shown(app, GraphPanel)
         assert "r = -1: 3 of 5 right, 1 wrong, 1 not answered." in shown(app, MessageBar)
+        # The teacher answered nothing: no score of theirs ("quiz 0/0") on the status bar.
+        assert shown(app, StatusBar).rstrip().endswith("· quiz on")
 
 
 async def pose(pilot: Pilot[int], app: BptuiApp, teacher: FakeServer) -> list[dict[str, object]]:

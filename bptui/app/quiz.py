@@ -264,6 +264,11 @@ class Quiz:
         tally = self.tally()
         if tally is None:
             return None
+        link = self._session.link
+        if link is not None and link.is_teacher:
+            # The teacher asks the class and answers nothing: a score of theirs
+            # ("quiz 0/0") would be untrue. The class's answers are in C.
+            return _("quiz on")
         return _("quiz {right}/{asked}").format(right=tally[0], asked=tally[1])
 
     def tally(self) -> tuple[int, int] | None:
