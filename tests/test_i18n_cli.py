@@ -686,7 +686,7 @@ async def test_a_real_class_in_two_languages(tmp_path):
         assert "课堂已满（1 名学生）。请稍后再试，或问问老师。" in second.text()
         third = await join(srv.port, {"LANG": "en_US.UTF-8"})
         assert await third.wait_closed() == 1
-        assert "The class is full (1 students)." in third.text()
+        assert "The class is full (1 student)." in third.text()
         code, log = await asyncio.get_running_loop().run_in_executor(None, srv.stop)
         assert code == 0
         await first.wait_closed()

@@ -169,7 +169,7 @@ async def test_max_sessions_holds(server) -> None:  # type: ignore[no-untyped-de
     await first.wait_for(lambda t: STARTED in t)
     second = await Student.join(srv.port)
     assert await second.wait_closed() == 1
-    assert "The class is full (1 students)" in second.text()
+    assert "The class is full (1 student)." in second.text()
     await first.press(" ")
     await first.wait_for(first_value)  # the first is untouched
     first.close()

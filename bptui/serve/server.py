@@ -158,7 +158,13 @@ class ClassServer:
         options = self.options
         students = sum(1 for s in self.sessions if s.role != "teacher")
         if students >= options.max_sessions:
-            full = N_("The class is full ({count} students). Try again later, or ask your teacher.")
+            full = (
+                N_("The class is full ({count} student). Try again later, or ask your teacher.")
+                if options.max_sessions == 1
+                else N_(
+                    "The class is full ({count} students). Try again later, or ask your teacher."
+                )
+            )
             why = f"the class is full (--max-sessions {options.max_sessions})"
             return full, {"count": options.max_sessions}, why
         if self.per_address[session.address] >= options.per_address:
