@@ -368,6 +368,8 @@ async def test_e_after_the_lesson_ends_says_what_to_do() -> None:
         ("two-layer", "#edit-y", "0.1, 0.2", "x has 5 values but y has 2: give one y for every x"),
         ("two-layer", "#edit-lr", "-1", "the learning rate must be greater than 0, got -1"),
         ("two-layer", "#edit-lr", "1e39", "learning rate: 1e+39 is too large for float32"),
+        ("two-layer", "#edit-lr", " ", "learning rate is empty: type a number"),
+        ("two-layer", "#edit-param-w2", "", "w2 is empty: type a number"),
         ("two-layer", "#edit-param-w2", "1e39", "w2: 1e+39 is too large for float32"),
         ("two-layer", "#edit-x", "1, two", "x values: 'two' (item 2) is not a number"),
         ("neuron", "#edit-y", "0, 1, 2, 1", "needs targets between 0 and 1, but y value #3 is 2"),

@@ -126,6 +126,8 @@ class EditScreen(ModalScreen["Edits | None"]):
 
         def number(widget_id: str, what: str) -> float:
             text = self.query_one(f"#{widget_id}", Input).value.strip()
+            if not text:  # not "'' is not a number"
+                raise FieldError(widget_id, _("{what} is empty: type a number").format(what=what))
             try:
                 value = float(text)
             except ValueError:
