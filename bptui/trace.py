@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .i18n import N_, _, ngettext
 from .i18n import _ as translate
 from .lesson import words
+from .lesson.narration import epochs_trained
 from .lesson.spec import Lesson
 from .lesson.timeline import StepRecord
 from .lesson.values import all_finite, format_plain, format_value
@@ -115,7 +116,7 @@ def write_markdown(
     head += [_("loss"), *(f"{n}.grad" for n in names)]
     head += [_("{name} after").format(name=n) for n in names]
     out.write(f"# {words.title(lesson)}\n\n")
-    epochs = ngettext("{n} epoch", "{n} epochs", lesson.epochs).format(n=lesson.epochs)
+    epochs = epochs_trained(lesson.epochs)()
     samples = ngettext("{n} sample per epoch", "{n} samples per epoch", lesson.n_samples)
     out.write(
         _("lr = {lr}, {epochs}, {samples}; loss = {loss}").format(

@@ -147,17 +147,20 @@ class BptuiApp(App[int]):
         # A key that is off (its binding does not run) says why instead of doing
         # nothing: a follower's lesson key, or a stepping key once the lesson is done
         # (the engine says it is finished and how to go on).
-        actions = {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
         if self.session.following():
-            if actions & keymap.LESSON_KEYS:
+            if self._actions_of(event) & keymap.LESSON_KEYS:
                 self._refused_while_following()
         elif (
-            len(self.screen_stack) == 1  # not a key some screen above the lesson left
-            and self.snapshot is not None
+            self.snapshot is not None
             and self.snapshot.finished
-            and actions & keymap.STEPPING
+            and len(self.screen_stack) == 1  # not a key some screen above the lesson left
+            and self._actions_of(event) & keymap.STEPPING
         ):
             self.step("next")
+
+    def _actions_of(self, event: events.Key) -> set[str]:
+        """The actions bound to a key (looked up only for a key that may be off)."""
+        return {b.action for b in self._bindings.key_to_bindings.get(event.key, [])}
 
     def get_default_screen(self) -> Screen[Any]:
         classes = screen_classes(*self.size)  # before the first layout (see sizes.py)

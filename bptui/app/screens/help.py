@@ -13,6 +13,7 @@ from textual.widgets import Markdown
 from ... import glyphs
 from ...i18n import N_, _, ngettext
 from ...lesson import words
+from ...lesson.narration import epochs_trained
 from ...lesson.snapshot import NodeView, Snapshot
 from ...lesson.spec import Lesson
 from ..keymap import help_keys, shown
@@ -140,7 +141,7 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
         _("`loss = {expression}`, learning rate {lr}, {epochs} over {samples}.").format(
             expression=lesson.expression(),
             lr=f"{lesson.lr:g}",
-            epochs=ngettext("{n} epoch", "{n} epochs", lesson.epochs).format(n=lesson.epochs),
+            epochs=epochs_trained(lesson.epochs)(),
             samples=ngettext("{n} sample", "{n} samples", lesson.n_samples).format(
                 n=lesson.n_samples
             ),
