@@ -249,10 +249,11 @@ class Student:
 
 
 async def until(condition: Callable[[], object], timeout: float = 15.0) -> None:
-    """Until ``condition()`` holds (AssertionError after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
+    """Until ``condition()`` holds (AssertionError after ``timeout`` seconds, stretched
+    by the load like every wait here)."""
+    deadline = Deadline(timeout)
     while not condition():
-        assert time.monotonic() < deadline, "condition never held"
+        assert not deadline.passed(), "condition never held"
         await asyncio.sleep(0.05)
 
 
