@@ -34,6 +34,7 @@ BENCHMARKS = [
     ),
     ("frame", "bench_first_frame.py", ["--rounds", "3"]),
     ("keys", "bench_keys.py", ["--presses", "30", "--no-profile"]),
+    ("help", "bench_help.py", ["--rounds", "3"]),
     ("crowd", "bench_crowd.py", ["--apps", "10", "--keys", "2"]),
     ("serve", "bench_serve.py", ["--sizes", "1,10", "--seconds", "5", "--follow", "10"]),
     ("web", "bench_web.py", ["--students", "5", "--seconds", "5"]),

@@ -22,7 +22,7 @@ from bptui.app.panels.chain import check_lines
 from bptui.app.panels.code import CodePanel
 from bptui.app.panels.message import MessageBar
 from bptui.app.panels.status import StatusBar, status_text
-from bptui.app.screens.help import HELP, HelpScreen, lesson_help
+from bptui.app.screens.help import HELP, HelpPage, HelpScreen, lesson_help
 from bptui.lesson.actions import Action
 from bptui.lesson.engine import Stepper
 from bptui.lesson.files import builtin_names, load_lesson
@@ -279,9 +279,7 @@ async def test_the_help_screen_of_a_custom_model() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await press(pilot, "question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
-        from textual.widgets import Markdown
-
-        source = app.screen.query_one(Markdown).source
+        source = app.screen.query_one(HelpPage).source
         assert "## This lesson: Your model: ŷ = x * w + b, squared loss" in source
         assert "note's lesson" not in source and "2r · 1 · x:" not in source
         assert "∂ŷ/∂z1 · ∂z1/∂w" in source

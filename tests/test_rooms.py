@@ -11,7 +11,6 @@ from rich.segment import Segment
 from screen_rows import screen_strips
 from test_app import make_app, press, shown, wait_for
 from textual.pilot import Pilot
-from textual.widgets import Markdown
 
 from bptui import cli
 from bptui.app.main import BptuiApp
@@ -20,7 +19,7 @@ from bptui.app.panels.graph import GraphPanel
 from bptui.app.panels.lines import LinePanel
 from bptui.app.panels.message import MessageBar
 from bptui.app.panels.tensor import TensorPanel
-from bptui.app.screens.help import HelpScreen
+from bptui.app.screens.help import HelpPage, HelpScreen
 from bptui.app.settings import Settings
 from bptui.i18n import set_language
 from bptui.lesson import seed_lesson
@@ -65,7 +64,7 @@ async def help_text(pilot: Pilot) -> str:
     if not isinstance(pilot.app.screen, HelpScreen):
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
-    return pilot.app.screen.query_one(Markdown).source
+    return pilot.app.screen.query_one(HelpPage).source
 
 
 # ------------------------------------------------------------------ themes

@@ -100,12 +100,10 @@ def press_and_wait(
 
 
 def _help_laid_out(app: BptuiApp) -> bool:
-    """The help's Markdown is mounted whole (it mounts in batches: a picture taken
-    between two showed a shorter page) and on screen."""
-    from textual.widgets import Markdown
+    """The help's page is on screen."""
+    from bptui.app.screens.help import HelpPage
 
-    pages = list(app.screen.query(Markdown))
-    if not pages or not all(page._last_parsed_line for page in pages):
+    if not app.screen.query(HelpPage):
         return False
     strips = screen_strips(app)
     # The lesson behind it is drawn too (a busy machine once caught a blank one).

@@ -161,6 +161,21 @@ _MONO = {
 }
 
 
+#: The help's Markdown, drawn by Rich with its ``markdown.*`` styles: Rich's own
+#: put inline code on black, which a light theme shows as black bars.
+_MARKDOWN: dict[str, dict[str, str]] = {
+    "dark": {"h1": "bold", "h2": "bold underline", "code": "bold cyan", "item.bullet": "bold"},
+    "light": {"h1": "bold", "h2": "bold underline", "code": "bold blue", "item.bullet": "bold"},
+    "projector": {
+        "h1": "bold",
+        "h2": "bold underline #00d7ff",
+        "code": "bold #00d7ff",
+        "item.bullet": "bold",
+    },
+}
+_MARKDOWN_MONO = {"h2": "bold underline", "code": "bold"}
+
+
 def role(name: str) -> str:
     """The style name a panel gives a role's text: ``bptui.grad``."""
     return f"bptui.{name}"
@@ -181,7 +196,11 @@ NARRATION, AXIS, CURVE, HISTORY, REFERENCE, NOW = map(
 def styles(theme: str, mono: bool = False) -> dict[str, str]:
     """Every role's Rich style in ``theme`` (``mono``: without colour), by style name."""
     chosen = {**_DARK, **_CHANGES[theme], **(_MONO if mono else {})}
-    return {role(name): style for name, style in chosen.items()}
+    markdown = {**_MARKDOWN[theme], **(_MARKDOWN_MONO if mono else {})}
+    return {
+        **{role(name): style for name, style in chosen.items()},
+        **{f"markdown.{name}": style for name, style in markdown.items()},
+    }
 
 
 def next_theme(theme: str) -> str:

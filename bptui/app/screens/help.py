@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import Markdown
+from rich.segment import Segment
 from textual import events
 from textual._time import get_time
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 from ... import glyphs
 from ...i18n import N_, _, ngettext
@@ -154,6 +157,37 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
     return head + about + panels + rest
 
 
+class _Page:
+    """The help's Markdown as Rich draws it; in ASCII mode its bullets are ``-``
+    (Rich's are ``•``, the one character of its own it adds to the text)."""
+
+    def __init__(self, source: str, ascii_only: bool) -> None:
+        self.markdown = Markdown(source)
+        self.ascii_only = ascii_only
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.markdown, options):
+            if self.ascii_only and "•" in segment.text:
+                segment = Segment(segment.text.replace("•", "-"), segment.style, segment.control)
+            yield segment
+
+
+class HelpPage(Static):
+    """The whole help as one widget, its Markdown drawn by Rich.
+
+    Textual's Markdown widget made a widget of every heading, paragraph and list
+    item, about 260 here: opening the help cost 0.43 s of CPU, and a class
+    pressing ``?`` together on a 2-core server waited seconds for it. As one
+    widget it costs about a quarter of that (BENCHMARKS.md). Its headings', code's
+    and bullets' styles are the theme's (``markdown.*`` in :mod:`..palette`).
+    """
+
+    def __init__(self, source: str) -> None:
+        super().__init__(_Page(source, glyphs.ascii_only()))
+        #: The Markdown shown, as written.
+        self.source = source
+
+
 class HelpBody(VerticalScroll):
     """The help's scroller: every key of a burst counts.
 
@@ -224,7 +258,4 @@ class HelpScreen(ModalScreen[None]):
             bool(getattr(getattr(self.app, "themes", None), "colourless", False))
         )
         with HelpBody(id="help-body"):
-            page = Markdown(glyphs.shown(text))
-            if glyphs.ascii_only():
-                page.BULLETS = ["- ", "* ", "+ "]  # Textual's are "•" "▪" "‣"
-            yield page
+            yield HelpPage(glyphs.shown(text))
