@@ -198,6 +198,9 @@ async def test_a_non_number_is_refused_and_the_question_stays():
         assert app.stepper is not None and app.stepper.micro_steps == 1
         await pilot.press(*["backspace"] * 3)
         assert app.query_one(Input).value == ""
+        await pilot.press("enter")  # nothing typed: asked for a number, still open
+        await wait_for(pilot, lambda: "Type a number first" in prompt_text(app))
+        assert asking(app) and score(app) == "0/0"
         app.query_one(Input).value = "\u22121/1"  # a Unicode minus (as pasted): -1, wrong
         await answer(pilot, app, "")
         assert score(app) == "0/1" and "ŷ=1" in shown(app, GraphPanel)
@@ -436,9 +439,9 @@ async def test_an_answer_typed_in_one_burst_with_the_step_is_checked(
 
 def test_the_hint_quotes_what_was_typed_cut_to_eight_characters():
     """The hint for what is not a number quotes it, cut to seven characters and … past
-    eight (the prompt is one line), and … for nothing typed."""
+    eight (the prompt is one line); with nothing typed, it asks for a number."""
     hint = " is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips)."
     assert not_a_number("  abc ") == '"abc"' + hint
     assert not_a_number("abcdefgh") == '"abcdefgh"' + hint  # eight: whole
     assert not_a_number("abcdefghi") == '"abcdefg…"' + hint  # nine: seven and …
-    assert not_a_number("   ") == '"…"' + hint  # nothing typed
+    assert not_a_number("   ") == "Type a number first: e.g. -2, 0.5, 1e-3 or 2/3 (esc skips)."

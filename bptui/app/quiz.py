@@ -190,7 +190,9 @@ def read_number(text: str) -> float | None:
 def not_a_number(text: str) -> str:
     """The hint when what was typed is not a number (the question stays open)."""
     typed = text.strip()
-    shown = (typed if len(typed) <= 8 else typed[:7] + "…") or "…"
+    if not typed:  # enter on an empty answer: not '"" is not a number'
+        return _("Type a number first: e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).")
+    shown = typed if len(typed) <= 8 else typed[:7] + "…"
     return _('"{typed}" is not a number: type e.g. -2, 0.5, 1e-3 or 2/3 (esc skips).').format(
         typed=shown
     )
