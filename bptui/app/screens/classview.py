@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...classroom.protocol import Roster, Seat
-from ...i18n import N_, _
+from ...i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from ..classlink import ClassLink
@@ -108,7 +108,10 @@ class ClassView(ModalScreen[None]):
         for seat in ordered(roster):
             state = _("following") if seat.following else _("exploring")
             if not seat.following and seat.step is not None:
-                state = _("exploring, step {n}").format(n=f"{seat.step:,}")
+                # Training steps done, as ":" counts them (not micro-steps).
+                state = ngettext(
+                    "exploring, {n} step done", "exploring, {n} steps done", seat.step
+                ).format(n=f"{seat.step:,}")
             table.add_row(
                 Text(seat.name),  # plain text: a name is never read as markup
                 Text(seat.address),
