@@ -175,6 +175,47 @@ async def test_with_colour_the_help_names_the_colours(monkeypatch: pytest.Monkey
         assert "gradients (∂) are bold magenta" in text and "underlined" not in text
 
 
+def help_segment(app: BptuiApp, text: str) -> Segment:
+    """The help page's first piece of text that contains ``text``, as drawn."""
+    region = app.screen.query_one(HelpPage).content_region
+    strips = screen_strips(app)
+    return next(
+        segment
+        for y in range(region.y, region.bottom)
+        for segment in strips[y].crop(region.x, region.right)
+        if text in segment.text
+    )
+
+
+@pytest.mark.parametrize("theme", ["dark", "light", "projector"])
+async def test_the_helps_code_takes_the_themes_style(theme: str) -> None:
+    """Rich's own style puts inline code on black: on the light theme's white page,
+    black bars. Each theme gives it a colour on the page's own background."""
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(theme=theme))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await press(pilot, "n")
+        await help_text(pilot)
+        await wait_for(pilot, lambda: "zero_()" in "".join(s.text for s in screen_strips(app)))
+        code = help_segment(app, "zero_()").style
+        prose = help_segment(app, "zero the gradient").style
+        assert code is not None and prose is not None
+        assert code.bold and code.color != prose.color
+        assert code.bgcolor == prose.bgcolor  # no bar behind the code
+
+
+async def test_without_colour_the_helps_code_is_bold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.themes.colourless
+        await press(pilot, "n")
+        await help_text(pilot)
+        await wait_for(pilot, lambda: "zero_()" in "".join(s.text for s in screen_strips(app)))
+        code = help_segment(app, "zero_()").style
+        assert code is not None and code.bold and code.color is None
+
+
 # ------------------------------------------------------------------ narration
 
 

@@ -178,7 +178,7 @@ class HelpPage(Static):
     Textual's Markdown widget made a widget of every heading, paragraph and list
     item, about 260 here: opening the help cost 0.43 s of CPU, and a class
     pressing ``?`` together on a 2-core server waited seconds for it. As one
-    widget it costs about a quarter of that (BENCHMARKS.md). Its headings', code's
+    widget it costs about a fifth of that (BENCHMARKS.md). Its headings', code's
     and bullets' styles are the theme's (``markdown.*`` in :mod:`..palette`).
     """
 
