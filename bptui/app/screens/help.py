@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import Markdown
+from rich.markdown import Markdown, Paragraph
 from rich.segment import Segment
 from textual import events
 from textual._time import get_time
@@ -20,6 +20,7 @@ from ...lesson.narration import epochs_trained
 from ...lesson.snapshot import NodeView, Snapshot
 from ...lesson.spec import Lesson
 from ..keymap import help_keys, shown
+from ..linebreak import wrap
 from ..palette import marks
 
 #: The help in English, with the lesson's own graph, chain and names as fields.
@@ -157,12 +158,25 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
     return head + about + panels + rest
 
 
+class _Paragraph(Paragraph):
+    """A paragraph whose lines may break between Chinese characters (see
+    :mod:`..linebreak`; Rich breaks at spaces only)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self.text.justify = self.justify
+        yield wrap(console, self.text, options.max_width)
+
+
+class _Markdown(Markdown):
+    elements = {**Markdown.elements, "paragraph_open": _Paragraph}
+
+
 class _Page:
     """The help's Markdown as Rich draws it; in ASCII mode its bullets are ``-``
     (Rich's are ``•``, the one character of its own it adds to the text)."""
 
     def __init__(self, source: str, ascii_only: bool) -> None:
-        self.markdown = Markdown(source)
+        self.markdown = _Markdown(source)
         self.ascii_only = ascii_only
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
