@@ -11,14 +11,12 @@ Chinese, with a one-line note saying why. argparse's own words (``usage:``,
 from __future__ import annotations
 
 import argparse
-import functools
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from . import i18n
+from . import i18n, linebreak
 from .i18n import _
 from .lesson.expr import cells
 
@@ -115,43 +113,11 @@ def route_argparse() -> None:
     setattr(argparse, "ngettext", i18n.ngettext)  # noqa: B010
 
 
-#: A wide character (CJK, full-width forms and punctuation): a line may break around each.
-_WIDE = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-
-
-@functools.cache
-def _tokens() -> re.Pattern[str]:
-    """A word, a wide character or a run of spaces: compiled when help is first
-    wrapped (its character ranges take longer to compile than the app's start can spare)."""
-    return re.compile(rf"[{_WIDE}]|[^\s{_WIDE}]+|\s+")
-
-
-#: Closing punctuation, never the first thing on a line.
-_CLOSING = set("，。；：、）》」』！？")
-
-
 def wrap(text: str, width: int, collapse: bool = True) -> list[str]:
     """``text`` in lines of at most ``width`` terminal cells (a Chinese character is two):
-    English breaks between words, Chinese between characters. ``collapse``: runs of
-    spaces become one (as argparse does for option help)."""
-    lines: list[list[str]] = [[]]
-    used = 0
-    for token in _tokens().findall(" ".join(text.split()) if collapse else text.strip()):
-        size = cells(token)
-        if used + size <= width or not lines[-1]:
-            if token.isspace() and not lines[-1]:
-                continue
-            lines[-1].append(token)
-            used += size
-            continue
-        if token.isspace():
-            lines.append([])
-            used = 0
-            continue
-        carry = [lines[-1].pop()] if token in _CLOSING and len(lines[-1]) > 1 else []
-        lines.append([*carry, token])
-        used = sum(cells(t) for t in lines[-1])
-    return ["".join(line).rstrip() for line in lines if line]
+    English breaks between words, Chinese between characters (:mod:`.linebreak`).
+    ``collapse``: runs of spaces become one (as argparse does for option help)."""
+    return linebreak.lines(" ".join(text.split()) if collapse else text.strip(), width, cells)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -1,4 +1,4 @@
-"""Line breaking that knows Chinese (bptui/app/linebreak.py): breaks between Chinese
+"""Line breaking that knows Chinese (bptui/linebreak.py): breaks between Chinese
 characters, never before closing or after opening punctuation, and exactly Rich's
 breaks for text without Chinese."""
 
@@ -8,12 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich._wrap import divide_line
 from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
 from test_app import press, screen_text, wait_for
 
-from bptui import i18n
-from bptui.app.linebreak import break_offsets, wrap
+from bptui import i18n, linebreak
 from bptui.app.main import BptuiApp
 from bptui.app.screens.help import HelpScreen
 from bptui.app.settings import Settings
@@ -22,8 +19,7 @@ from bptui.lesson.engine import Stepper
 
 
 def lines(text: str, width: int) -> list[str]:
-    console = Console(width=width, color_system=None)
-    return [line.plain.rstrip() for line in wrap(console, Text(text), width)]
+    return linebreak.lines(text, width, cell_len)
 
 
 def test_a_chinese_sentence_fills_its_lines() -> None:
@@ -64,7 +60,7 @@ _TEXT = st.text(
 @given(text=st.text(alphabet=st.sampled_from(list("abc de-f.g,   xyz")), max_size=80),
        width=st.integers(1, 30))  # fmt: skip
 def test_text_without_chinese_breaks_where_rich_does(text: str, width: int) -> None:
-    assert break_offsets(text, width) == divide_line(text, width, fold=True)
+    assert linebreak.break_offsets(text, width, cell_len) == divide_line(text, width, fold=True)
 
 
 @given(text=_TEXT, width=st.integers(4, 30))
