@@ -4,14 +4,17 @@ breaks for text without Chinese."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 from rich._wrap import divide_line
 from rich.cells import cell_len
-from test_app import press, screen_text, wait_for
+from test_app import drawn, press, screen_text, wait_for
 
 from bptui import i18n, linebreak
 from bptui.app.main import BptuiApp
+from bptui.app.panels.message import MessageBar
 from bptui.app.screens.help import HelpScreen
 from bptui.app.settings import Settings
 from bptui.lesson import seed_lesson
@@ -82,5 +85,28 @@ async def test_the_chinese_help_breaks_between_characters() -> None:
             await wait_for(pilot, lambda: "Z —" in screen_text(app))
             line = next(row for row in screen_text(app).splitlines() if "Z —" in row)
             assert "不清零" in line, line
+    finally:
+        i18n.set_language("en")
+
+
+async def test_the_chinese_message_line_fills_a_row_before_chinese_text() -> None:
+    """The message line at 80 columns: a row followed by a row that starts with a
+    Chinese character has no room left for it (Rich left half a row empty)."""
+    lesson = seed_lesson()
+    app = BptuiApp(lesson, stepper=Stepper(lesson), settings=Settings(language="zh"))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: drawn(app))
+            bar = app.query_one(MessageBar)
+            for keys in ([], ["u"], ["F", "b", "B", "b"]):  # the start; a refusal; an error
+                await pilot.press(*keys)
+                await wait_for(pilot, lambda: drawn(app))
+                width = bar.content_region.width
+                rows = [line.plain.rstrip() for line in bar.build(width)]
+                rows = [row for row in rows if row]
+                assert len(rows) > 1, rows
+                for row, after in itertools.pairwise(rows):
+                    if cell_len(after[:1]) == 2:
+                        assert cell_len(row) >= width - 4, (row, after)
     finally:
         i18n.set_language("en")

@@ -7,6 +7,7 @@ from rich.text import Text
 from ...glyphs import shown
 from ...lesson.snapshot import Kind, Message
 from ..palette import NARRATION
+from ..wrapping import wrap
 from .lines import LinePanel
 
 #: Rows the bar always keeps (its CSS min-height), so a one-line message and a
@@ -48,6 +49,6 @@ class MessageBar(LinePanel):
         if self._narration:
             text.append("  " if self.text else "")
             text.append(shown(self._narration), NARRATION)
-        lines = list(text.wrap(self.app.console, max(width, 1))) if text else []
+        lines = list(wrap(self.app.console, text, max(width, 1))) if text else []
         lines += [Text() for _ in range(MIN_ROWS - len(lines))]
         return lines

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.containers import Lines
 from rich.markdown import Markdown, Paragraph
 from rich.segment import Segment
 from textual import events
@@ -15,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ... import glyphs, linebreak
+from ... import glyphs
 from ...i18n import N_, _, ngettext
 from ...lesson import words
 from ...lesson.narration import epochs_trained
@@ -23,6 +21,7 @@ from ...lesson.snapshot import NodeView, Snapshot
 from ...lesson.spec import Lesson
 from ..keymap import help_keys, shown
 from ..palette import marks
+from ..wrapping import wrap
 
 #: The help in English, with the lesson's own graph, chain and names as fields.
 _HELP = N_("""\
@@ -161,19 +160,10 @@ def help_text(lesson: Lesson | None, snapshot: Snapshot | None) -> str:
 
 class _Paragraph(Paragraph):
     """A paragraph whose lines may break between Chinese characters (see
-    :mod:`bptui.linebreak`; Rich breaks at spaces only), made as ``Text.wrap``
-    makes them: spaces at a break dropped, each line justified."""
+    :mod:`bptui.linebreak`; Rich breaks at spaces only)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        lines = Lines()
-        for line in self.text.split(allow_blank=True):
-            pieces = line.divide(linebreak.break_offsets(line.plain, width, cell_len))
-            for piece in pieces:
-                piece.rstrip_end(width)
-            pieces.justify(console, width, justify=self.justify, overflow="fold")
-            lines.extend(pieces)
-        yield lines
+        yield wrap(console, self.text, options.max_width, self.justify)
 
 
 class _Markdown(Markdown):
