@@ -49,10 +49,9 @@ def cpu() -> float:
 
 
 def markdown_compose(self: help_screen.HelpScreen) -> Iterator[Any]:
-    """The baseline: the page as Textual's Markdown widget."""
-    text = help_screen.help_text(self.lesson, self.snapshot)
+    """The baseline: the same page as Textual's Markdown widget."""
     with help_screen.HelpBody(id="help-body"):
-        yield Markdown(text)
+        yield Markdown(self.page_text())
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:

@@ -265,10 +265,14 @@ class HelpScreen(ModalScreen[None]):
             switch()
             await self.recompose()
 
-    def compose(self) -> ComposeResult:
+    def page_text(self) -> str:
+        """The page's Markdown: the help, then what marks what on this screen."""
         text = help_text(self.lesson, self.snapshot)
         text += "\n\n" + marks(
             bool(getattr(getattr(self.app, "themes", None), "colourless", False))
         )
+        return glyphs.shown(text)
+
+    def compose(self) -> ComposeResult:
         with HelpBody(id="help-body"):
-            yield HelpPage(glyphs.shown(text))
+            yield HelpPage(self.page_text())
