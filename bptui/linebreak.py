@@ -3,8 +3,9 @@
 Rich and argparse wrap text at spaces only (Rich's maintainers in
 Textualize/rich#2494: "Rich isn't aware of the rules regarding wrapping
 Chinese"). A Chinese sentence has no spaces, so it was one long word: it went
-whole to the next line (the help showed ``• Z —`` alone above its text, and
-paragraphs half empty), or past the terminal's edge (``--help``). Here each wide
+whole to the next line, and the help screen showed ``• Z —`` alone above its
+text and paragraphs half empty (argparse's would run past the terminal's edge
+by cells: ``--help`` always had a wrapper of its own, now this). Here each wide
 character is a place where a line may break, as in Chinese typesetting, except
 that closing punctuation (，。）…) never starts a line and opening punctuation
 (（“…) never ends one. Text without wide characters breaks exactly where Rich
@@ -33,8 +34,8 @@ _OPENING = "（［｛「『【《〈“‘"
 @functools.cache
 def _unit() -> re.Pattern[str]:
     """One place a line may end after: opening marks, then one wide character or a
-    run of other characters, then closing marks, then spaces. Compiled on first use:
-    its character ranges take longer to compile than ``bptui --help`` can spare."""
+    run of other characters, then closing marks, then spaces. Compiled on first use
+    (3 ms: only ``--help`` and the help screen wrap, and the app's start cannot spare it)."""
     return re.compile(
         rf"\s*(?:[{_OPENING}]*(?:[{_WIDE}]|[^\s{_WIDE}{_OPENING}]+)[{_CLOSING}]*|[{_OPENING}]+)\s*"
     )
