@@ -54,12 +54,16 @@ def _units(text: str) -> list[tuple[int, str]]:
 
 def _chop(unit: str, width: int, cell_len: Callable[[str], int]) -> list[str]:
     """``unit`` in pieces of at most ``width`` cells (a character wider than that alone)."""
-    pieces = [""]
+    pieces: list[list[str]] = [[]]
+    used = 0
     for char in unit:
-        if pieces[-1] and cell_len(pieces[-1] + char) > width:
-            pieces.append("")
-        pieces[-1] += char
-    return pieces
+        size = cell_len(char)
+        if pieces[-1] and used + size > width:
+            pieces.append([])
+            used = 0
+        pieces[-1].append(char)
+        used += size
+    return ["".join(piece) for piece in pieces]
 
 
 def break_offsets(text: str, width: int, cell_len: Callable[[str], int]) -> list[int]:
