@@ -163,15 +163,12 @@ _MONO = {
 
 #: The help's Markdown, drawn by Rich with its ``markdown.*`` styles: Rich's own
 #: put inline code on black, which a light theme shows as black bars.
-_MARKDOWN: dict[str, dict[str, str]] = {
-    "dark": {"h1": "bold", "h2": "bold underline", "code": "bold cyan", "item.bullet": "bold"},
-    "light": {"h1": "bold", "h2": "bold underline", "code": "bold blue", "item.bullet": "bold"},
-    "projector": {
-        "h1": "bold",
-        "h2": "bold underline #00d7ff",
-        "code": "bold #00d7ff",
-        "item.bullet": "bold",
-    },
+_MARKDOWN = {"h1": "bold", "h2": "bold underline", "code": "bold cyan", "item.bullet": "bold"}
+#: What each theme changes from it, and what no colour does.
+_MARKDOWN_CHANGES: dict[str, dict[str, str]] = {
+    "dark": {},
+    "light": {"code": "bold blue"},
+    "projector": {"h2": "bold underline #00d7ff", "code": "bold #00d7ff"},
 }
 _MARKDOWN_MONO = {"h2": "bold underline", "code": "bold"}
 
@@ -196,7 +193,7 @@ NARRATION, AXIS, CURVE, HISTORY, REFERENCE, NOW = map(
 def styles(theme: str, mono: bool = False) -> dict[str, str]:
     """Every role's Rich style in ``theme`` (``mono``: without colour), by style name."""
     chosen = {**_DARK, **_CHANGES[theme], **(_MONO if mono else {})}
-    markdown = {**_MARKDOWN[theme], **(_MARKDOWN_MONO if mono else {})}
+    markdown = {**_MARKDOWN, **_MARKDOWN_CHANGES[theme], **(_MARKDOWN_MONO if mono else {})}
     return {
         **{role(name): style for name, style in chosen.items()},
         **{f"markdown.{name}": style for name, style in markdown.items()},
